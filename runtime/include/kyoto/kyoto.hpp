@@ -1,0 +1,8 @@
+// All of kyoto. Each concept also has its own header, e.g.
+// <kyoto/sync/mpsc.hpp>, <kyoto/runtime/spawn.hpp>.
+#pragma once
+
+#include <kyoto/macros/main.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/sync.hpp>
+#include <kyoto/time.hpp>

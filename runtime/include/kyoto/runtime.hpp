@@ -1,0 +1,12 @@
+// Everything of kyoto's task runtime: task, spawn, join_handle, yield_now,
+// join, join_all, runtime, handle.
+#pragma once
+
+#include <kyoto/runtime/handle.hpp>
+#include <kyoto/runtime/join.hpp>
+#include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/result.hpp>
+#include <kyoto/runtime/runtime.hpp>
+#include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/yield_now.hpp>

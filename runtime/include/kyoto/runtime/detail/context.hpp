@@ -1,0 +1,50 @@
+// What the calling thread is doing for kyoto right now.
+//
+// A runtime thread records the scheduler it runs tasks for, the driver
+// (reactor + timers) it parks in, and the task it is resuming. Awaiters read
+// the current task in await_suspend to build their wake_node; spawn reads
+// the scheduler. Plain threads have an all-null context.
+#pragma once
+
+#include <stdexcept>
+
+namespace kyoto::detail {
+
+class scheduler;
+class task_header;
+class driver;
+
+/// The per-thread runtime context. Trivially constructible, so reading it is
+/// a plain thread-local load.
+struct context {
+  scheduler* sched = nullptr;  ///< runtime this thread runs tasks for
+  driver* drv = nullptr;       ///< this thread's reactor and timers
+  task_header* task = nullptr; ///< task being resumed on this thread
+};
+
+inline thread_local constinit context current_context{};
+
+/// The task the calling thread is running, or null.
+inline task_header* current_task() noexcept { return current_context.task; }
+
+/// Throws the error for an operation that needs a runtime task.
+[[noreturn]] void throw_outside_task(const char* operation);
+
+/// Throws the error for an operation that needs a runtime thread.
+[[noreturn]] void throw_outside_runtime(const char* operation);
+
+/// Sets a thread's context for a scope and restores the previous one.
+class context_guard {
+ public:
+  explicit context_guard(const context& c) noexcept : saved_(current_context) {
+    current_context = c;
+  }
+  ~context_guard() { current_context = saved_; }
+  context_guard(const context_guard&) = delete;
+  context_guard& operator=(const context_guard&) = delete;
+
+ private:
+  context saved_;
+};
+
+}  // namespace kyoto::detail

@@ -1,0 +1,143 @@
+// The branches of join/join_all: one small coroutine per awaitable, all
+// resumed by the task that awaits the join (so they run concurrently with
+// each other, never in parallel).
+//
+// The join's await_suspend starts each branch directly. A branch that
+// finishes at once returns to that loop; if every branch did, the awaiting
+// coroutine never suspends. Otherwise it suspends, and the branch that
+// finishes last transfers to it symmetrically. A branch that throws ends
+// the join: the other branches are cancelled (their frames destroyed) and
+// the exception is rethrown to the awaiter, as a panic propagates out of
+// tokio's join!.
+#pragma once
+
+#include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/result_storage.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+namespace kyoto::detail {
+
+class join_branch;
+
+/// What the branches of one join share. Owned by the join's awaiter.
+struct join_state {
+  std::coroutine_handle<> parent;  ///< the coroutine awaiting the join
+  std::span<join_branch> branches;
+  std::size_t remaining = 0;       ///< branches not finished
+  bool parent_suspended = false;   ///< await_suspend returned true
+  std::exception_ptr error;        ///< the first exception, which ends the join
+
+  /// Destroys every branch that has not finished (a branch threw).
+  void cancel_unfinished() noexcept;
+};
+
+/// A join branch's coroutine; owns its frame.
+class join_branch {
+ public:
+  class promise_type {
+   public:
+    template <class... Args>
+    explicit promise_type(join_state* s, Args&...) noexcept : state_(s) {}
+
+    join_branch get_return_object() noexcept {
+      return join_branch(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+
+    struct final_awaiter {
+      bool await_ready() const noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        promise_type& p = h.promise();
+        join_state& s = *p.state_;
+        p.done_ = true;
+        if (p.error_ && !s.error) {
+          s.error = std::move(p.error_);
+          s.cancel_unfinished();
+          s.remaining = 0;
+        } else if (s.remaining > 0) {
+          --s.remaining;
+        }
+        if (s.remaining == 0 && s.parent_suspended) return s.parent;
+        return std::noop_coroutine();
+      }
+      void await_resume() const noexcept {}
+    };
+    final_awaiter final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+    static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept {
+      frame_pool::deallocate(p, size);
+    }
+
+   private:
+    friend class join_branch;
+    join_state* state_;
+    std::exception_ptr error_;
+    bool done_ = false;
+  };
+
+  join_branch() noexcept = default;
+  join_branch(join_branch&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  join_branch& operator=(join_branch&& o) noexcept {
+    if (this != &o) {
+      reset();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  ~join_branch() { reset(); }
+
+  void start() const { h_.resume(); }
+  bool finished() const noexcept { return !h_ || h_.promise().done_; }
+  void reset() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
+
+ private:
+  explicit join_branch(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+inline void join_state::cancel_unfinished() noexcept {
+  for (join_branch& b : branches) {
+    if (!b.finished()) b.reset();
+  }
+}
+
+/// Awaits `a` (as an rvalue unless A is an lvalue reference) and stores its
+/// outcome in `out`: a branch of a join.
+template <class R, class A>
+join_branch run_join_branch(join_state*, std::remove_reference_t<A>& a, result_storage<R>& out) {
+  if constexpr (std::is_void_v<R>) {
+    co_await static_cast<A&&>(a);
+    out.set_value();
+  } else {
+    // Kept out of the set_value() call: no temporary spans the co_await.
+    R value = co_await static_cast<A&&>(a);
+    out.set_value(static_cast<R&&>(value));
+  }
+}
+
+/// Starts every branch of `s`; returns whether the awaiting coroutine must
+/// suspend (see the file comment).
+inline bool start_join_branches(join_state& s, std::coroutine_handle<> parent) {
+  s.parent = parent;
+  s.remaining = s.branches.size();
+  for (join_branch& b : s.branches) {
+    if (s.error) break;
+    b.start();
+  }
+  if (s.remaining == 0) return false;
+  s.parent_suspended = true;
+  return true;
+}
+
+}  // namespace kyoto::detail

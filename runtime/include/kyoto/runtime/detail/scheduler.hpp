@@ -1,0 +1,45 @@
+// The seam between tasks and the schedulers that run them.
+//
+// A task_header knows its scheduler only through this interface; the
+// current-thread scheduler implements it today and the work-stealing one
+// plugs in behind the same three calls. Every call may come from any
+// thread, including threads that are not runtime threads.
+#pragma once
+
+#include <memory>
+
+namespace kyoto::detail {
+
+class task_header;
+
+/// Runs tasks. Owned jointly by its runtime and every kyoto::handle.
+class scheduler : public std::enable_shared_from_this<scheduler> {
+ public:
+  virtual ~scheduler() = default;
+
+  /// A new task, in state NOTIFIED, holding the scheduler's reference. The
+  /// scheduler adds it to its live tasks and queues it; if it is shut
+  /// down, it cancels the task at once. Any thread.
+  virtual void spawn(task_header* task) noexcept = 0;
+
+  /// A task whose NOTIFIED flag the caller just set (see task_header::wake)
+  /// must be queued. Dropped if the scheduler is shutting down (shutdown
+  /// cancels the task through its live-task list). Any thread.
+  virtual void schedule(task_header* task) noexcept = 0;
+
+  /// A task completed or was cancelled: forget it and drop the scheduler's
+  /// reference. Called by the thread that completed it.
+  virtual void release(task_header* task) noexcept = 0;
+
+  /// Blocks the calling thread until `root` completes, running tasks on it
+  /// if this scheduler runs on its caller (current_thread). Throws
+  /// std::logic_error when called from a runtime thread.
+  virtual void block_on(task_header* root) = 0;
+
+  /// Cancels every live task (their destructors run on the calling thread
+  /// or the runtime's threads), stops the runtime's threads and closes the
+  /// scheduler: later spawns are cancelled at once. Idempotent.
+  virtual void shutdown() noexcept = 0;
+};
+
+}  // namespace kyoto::detail

@@ -1,0 +1,279 @@
+// The spawned task: its header, its two state words and the wake protocol.
+//
+// # What a spawned task is
+//
+// `spawn` turns a `task<T>` (a chain of coroutine frames) into a unit the
+// scheduler can run: a *cell* (`spawned<T, ...>`, see spawned.hpp) that
+// starts with this header and also holds the callable that made the task,
+// the result slot the join_handle reads, and the root coroutine.
+//
+// A task can be suspended at several points at once: `join(a, b)` runs both
+// branches inside one task, so while `a` waits on a channel `b` may wait on
+// a timer. Each suspension point owns a `wake_node`; waking it means "resume
+// this coroutine, on this task's thread, when the task next runs". Woken
+// nodes collect on the task's *ready stack*; a run takes the whole stack
+// and resumes the nodes in the order they were woken.
+//
+// # run_state_: who runs the task
+//
+// One word holds the ready stack's head (a wake_node*, 16-byte aligned) and
+// four flags in its low bits:
+//
+//   RUNNING    a thread owns the task's frames and is resuming them; only
+//              that thread touches the frames, `batch_` and `started_`.
+//   NOTIFIED   the task is in a run queue, or the thread that set the flag
+//              is about to put it there. Set only while not RUNNING.
+//   COMPLETE   the root coroutine finished or was cancelled and the result
+//              slot is written. Never unset.
+//   CANCELLED  abort() was called. Never unset.
+//
+// Transitions (each one CAS; `stack` is the ready stack):
+//
+//   wake(node)       push node; if neither RUNNING nor NOTIFIED also set
+//                    NOTIFIED and the waker submits the task to its
+//                    scheduler. A wake while RUNNING (even one made from
+//                    inside the run, or from another thread while the task
+//                    is still in await_suspend on its way to sleep) only
+//                    pushes: the run's end sees the stack and re-queues.
+//   begin_run()      NOTIFIED -> RUNNING, takes the stack (one CAS).
+//   end_run()        RUNNING -> idle; or, if the stack is non-empty or
+//                    CANCELLED was set meanwhile, RUNNING -> NOTIFIED and the
+//                    runner re-queues the task.
+//   abort()          set CANCELLED; if idle also set NOTIFIED and submit.
+//   complete()       RUNNING -> COMPLETE.
+//
+// Hence **a task is never resumed by two threads at once**: only the thread
+// that moved it NOTIFIED -> RUNNING resumes its frames, and a wake can never
+// put a RUNNING task in a queue.
+//
+// # join_state_: who owns the cell
+//
+// A second word serves the join_handle and the reference count:
+//
+//   JOIN_INTEREST  a join_handle exists (cleared when it is dropped).
+//   JOIN_WAKER     the join_handle's awaiter stored its node in `join_node_`;
+//                  while set, only the completing thread may read it.
+//   JOIN_COMPLETE  the result slot is written (release); the handle may
+//                  read it (acquire). Never unset.
+//   refs           one for the scheduler (dropped after completion), one
+//                  for the join_handle. The cell is freed at zero.
+//
+// # The wake rule (what makes cancellation safe without refcounting wakes)
+//
+// A wake_node lives in an awaiter, inside a coroutine frame that may be
+// destroyed (cancelled) at any suspension. Every primitive therefore wakes a
+// node **while still holding the synchronisation that the awaiter's
+// destructor must also take** (the primitive's lock, or for the join handle
+// the JOIN_WAKER bit). A destructor that finds its node already woken knows
+// the wake is over, and removes the node from its task's ready stack
+// (`purge`). So the frame, the task and its scheduler all outlive every wake
+// that targets them.
+//
+// After the wake's CAS the waker touches the task again only if it set
+// NOTIFIED; such a task cannot run (it is in no queue yet) and so cannot
+// complete and be freed before the waker has submitted it.
+#pragma once
+
+#include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/scheduler.hpp>
+
+#include <cassert>
+#include <coroutine>
+#include <cstdint>
+
+namespace kyoto::detail {
+
+class task_header;
+class thread_parker;
+class scheduler;
+
+/// A suspended coroutine (or a blocked thread) waiting for an event.
+///
+/// Embedded in awaiters. `prepare()` is called in await_suspend, before the
+/// node is published; after publishing, the awaiter touches none of its
+/// members until it is resumed. wake() follows the wake rule above.
+struct alignas(16) wake_node {
+  wake_node* next = nullptr;       ///< link in the owner's ready stack / batch
+  std::coroutine_handle<> handle;  ///< the coroutine to resume
+  task_header* task = nullptr;     ///< the task that runs `handle`, or null
+  thread_parker* parker = nullptr; ///< for a blocked thread (task == null)
+
+  /// Records the coroutine to resume and the task running it (the calling
+  /// thread's current task). Throws std::logic_error outside a runtime task.
+  void prepare(std::coroutine_handle<> h);
+
+  /// Records the calling thread as the waiter (blocking_* operations).
+  void prepare_thread() noexcept;
+
+  /// Resumes the waiter: pushes onto its task's ready stack (see the wake
+  /// rule), or unparks its thread. Any thread.
+  void wake() noexcept;
+
+ private:
+  static void wake_thread(thread_parker* p) noexcept;
+};
+
+/// What a spawned cell knows how to do; one static table per cell type.
+struct task_vtable {
+  /// The root coroutine returned: move its result into the cell and destroy
+  /// the frame and the callable. Runs on the task's thread.
+  void (*complete)(task_header*) noexcept;
+  /// Destroy the (suspended or unstarted) root frame and the callable,
+  /// recording cancellation. Runs on a thread that owns the task.
+  void (*cancel)(task_header*) noexcept;
+  /// Whether the result slot holds an exception (for logging).
+  bool (*failed)(const task_header*) noexcept;
+  /// The exception in the result slot, to log when nobody will join.
+  void (*log_unobserved)(const task_header*) noexcept;
+  /// Free the cell (refs reached zero).
+  void (*deallocate)(task_header*) noexcept;
+};
+
+/// The type-erased part of every spawned task. See the file comment.
+class task_header {
+ public:
+  // run_state_ flags.
+  static constexpr std::uintptr_t running = 1;    ///< a thread owns the frames
+  static constexpr std::uintptr_t notified = 2;   ///< queued or about to be
+  static constexpr std::uintptr_t complete = 4;   ///< finished; never unset
+  static constexpr std::uintptr_t cancelled = 8;  ///< abort() called; never unset
+  static constexpr std::uintptr_t flag_mask = 15;
+
+  // join_state_ flags and count.
+  static constexpr std::uint32_t join_interest = 1;  ///< a join_handle exists
+  static constexpr std::uint32_t join_waker = 2;     ///< join_node_ is set
+  static constexpr std::uint32_t join_complete = 4;  ///< result readable
+  static constexpr std::uint32_t ref_one = 8;        ///< one reference
+
+  task_header(const task_vtable* vt, std::coroutine_handle<> root) noexcept
+      : vtable_(vt), root_(root) {}
+  task_header(const task_header&) = delete;
+  task_header& operator=(const task_header&) = delete;
+
+  // ---- waking (any thread) ----
+
+  /// Pushes `node` and, if the task was idle, submits it to its scheduler.
+  void wake(wake_node* node) noexcept;
+
+  /// Requests cancellation; no-op once complete. Any thread.
+  void abort() noexcept;
+
+  // ---- running (the scheduler's thread) ----
+
+  /// Runs the task once: resumes the woken nodes (or starts the root), then
+  /// completes it, cancels it or leaves it idle. Returns true if the task
+  /// must be queued again. Precondition: NOTIFIED, not RUNNING.
+  bool run() noexcept;
+
+  /// Cancels a task that is not running and was never queued, or that the
+  /// scheduler is shutting down (its queues are closed). Completes it.
+  void shutdown() noexcept;
+
+  /// Removes a woken node of this task from its ready stack or current
+  /// batch. Called by an awaiter's destructor on the thread that owns the
+  /// task (RUNNING), when the node was woken but will never be resumed.
+  void purge(wake_node* node) noexcept;
+
+  // ---- join_handle side ----
+
+  /// Whether the result is written (acquire: the result may be read).
+  bool is_complete() const noexcept {
+    // Acquire: pairs with the release fetch_or in finish().
+    return (join_state_.load(std::memory_order_acquire) & join_complete) != 0;
+  }
+
+  /// Registers `node` to be woken at completion. Returns false, without
+  /// registering, if the task is already complete.
+  bool set_join_waker(wake_node* node) noexcept;
+
+  /// Undoes set_join_waker for an awaiter destroyed while waiting; if the
+  /// task completed meanwhile, waits for the wake to finish and purges it.
+  void unset_join_waker(wake_node* node) noexcept;
+
+  /// The join_handle goes away: clears JOIN_INTEREST and drops its ref. An
+  /// exception the handle did not take is logged (by this call or finish()).
+  void drop_join_handle(bool result_taken) noexcept;
+
+  /// Adds a reference (an extra holder of the cell).
+  void ref() noexcept { join_state_.fetch_add(ref_one, std::memory_order_relaxed); }
+  /// Drops a reference; frees the cell at zero.
+  void unref() noexcept;
+
+  /// The scheduler that runs this task; set once before it is first queued.
+  scheduler* sched = nullptr;
+  /// Intrusive link for run queues; owned by the queue holding the task.
+  task_header* queue_next = nullptr;
+  /// Intrusive links for the scheduler's list of live tasks.
+  task_header* owned_prev = nullptr;
+  task_header* owned_next = nullptr;
+  /// Whether the task is in its scheduler's live-task list (scheduler's
+  /// thread only).
+  bool owned_linked = false;
+
+ protected:
+  const task_vtable* vtable_;
+  /// The root coroutine (the user's task<T>); reset when destroyed.
+  std::coroutine_handle<> root_;
+
+ private:
+  friend struct wake_node;
+  std::uintptr_t begin_run() noexcept;  // NOTIFIED -> RUNNING; returns the old word
+  bool end_run() noexcept;              // RUNNING -> idle, or -> NOTIFIED (true)
+  void finish() noexcept;               // RUNNING -> COMPLETE, then the join protocol
+  void cancel_running() noexcept;       // cancel() + finish(), the task being RUNNING
+
+  /// Ready stack head | RUNNING | NOTIFIED | COMPLETE | CANCELLED; see the
+  /// file comment. Written by wakers (push), abort() and the runner.
+  atomic<std::uintptr_t> run_state_{notified};
+  /// JOIN_* flags and the reference count; see the file comment. Written by
+  /// the join_handle, its awaiter and the completing thread.
+  atomic<std::uint32_t> join_state_{join_interest | 2 * ref_one};
+  /// Nodes taken by the current run, in wake order (runner only).
+  wake_node* batch_ = nullptr;
+  /// The join_handle awaiter's node; see JOIN_WAKER.
+  wake_node* join_node_ = nullptr;
+  /// Whether the root has been resumed once (runner only).
+  bool started_ = false;
+};
+
+// ---- inline hot paths ----
+
+inline void wake_node::prepare(std::coroutine_handle<> h) {
+  task = current_task();
+  if (task == nullptr) [[unlikely]] {
+    throw_outside_task("kyoto: awaiting a kyoto operation");
+  }
+  handle = h;
+}
+
+inline void wake_node::wake() noexcept {
+  if (task != nullptr) [[likely]] {
+    task->wake(this);
+  } else {
+    wake_thread(parker);
+  }
+}
+
+inline void task_header::wake(wake_node* node) noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    assert((cur & complete) == 0 && "a wake_node outlived its task");
+    node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
+    std::uintptr_t next = reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask);
+    const bool submit = (cur & (running | notified)) == 0;
+    if (submit) next |= notified;
+    // Release: publishes node->next and the node's fields to the runner's
+    // acquire CAS in begin_run()/end_run(); as an RMW it also continues the
+    // release sequence of the previous run's end_run().
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      // We moved the task from idle to NOTIFIED: nobody else will queue it,
+      // and it cannot run (or be freed) until we do.
+      if (submit) sched->schedule(this);
+      return;
+    }
+  }
+}
+
+}  // namespace kyoto::detail

@@ -1,0 +1,167 @@
+// kyoto::join_handle<T>: the owned permission to await a spawned task.
+#pragma once
+
+#include <kyoto/runtime/detail/task_cell.hpp>
+
+#include <coroutine>
+#include <stdexcept>
+#include <utility>
+
+namespace kyoto {
+
+/// Thrown by awaiting the join_handle of a task that was cancelled, by
+/// abort() or by the shutdown of its runtime. An exception thrown by the task
+/// itself is rethrown as it is, not wrapped.
+class join_error : public std::runtime_error {
+ public:
+  explicit join_error(const char* what) : std::runtime_error(what) {}
+  /// Whether the task was cancelled (always, for now: the port of tokio's
+  /// JoinError::is_cancelled).
+  bool is_cancelled() const noexcept { return true; }
+  /// Whether the task failed with an exception (never: those propagate
+  /// unwrapped; the port of tokio's JoinError::is_panic).
+  bool is_panic() const noexcept { return false; }
+};
+
+namespace detail {
+struct join_handle_access;
+[[noreturn]] void throw_join_misuse(const char* what);
+[[noreturn]] void throw_join_empty(const char* operation);
+}  // namespace detail
+
+/// Owned permission to await a spawned task's result (tokio's JoinHandle).
+///
+/// `co_await handle` gives the task's value, rethrows its exception, or
+/// throws kyoto::join_error if it was cancelled. A handle is awaited at most
+/// once. Destroying the handle detaches the task: it keeps running, and an
+/// exception it ends with is logged instead of lost.
+///
+/// Thread safety: a handle is used by one thread at a time; abort() and
+/// is_finished() may race with the task running anywhere. The awaiting
+/// coroutine is resumed on the thread that runs its own task.
+/// Cancel safety: cancelling the await (destroying the awaiting coroutine)
+/// does not affect the task; the handle may be awaited again.
+template <class T>
+class join_handle {
+ public:
+  /// An empty handle: owns no task.
+  join_handle() noexcept = default;
+  join_handle(join_handle&& other) noexcept
+      : cell_(std::exchange(other.cell_, nullptr)), taken_(std::exchange(other.taken_, false)) {}
+  join_handle& operator=(join_handle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      cell_ = std::exchange(other.cell_, nullptr);
+      taken_ = std::exchange(other.taken_, false);
+    }
+    return *this;
+  }
+  join_handle(const join_handle&) = delete;
+  join_handle& operator=(const join_handle&) = delete;
+
+  /// Detaches the task.
+  ~join_handle() { reset(); }
+
+  /// Requests cancellation: a suspended task is destroyed (its destructors
+  /// run) the next time its runtime gets to it; a running task at its next
+  /// suspension. No effect on a finished task. Any thread.
+  void abort() const {
+    check_owns("kyoto::join_handle::abort");
+    cell_->abort();
+  }
+
+  /// Whether the task has finished (returned, thrown, or been cancelled).
+  bool is_finished() const {
+    check_owns("kyoto::join_handle::is_finished");
+    return cell_->is_complete();
+  }
+
+  /// Whether the handle owns a task (false once moved from).
+  bool valid() const noexcept { return cell_ != nullptr; }
+
+  /// Waits for the task; see the class comment.
+  auto operator co_await() & noexcept { return awaiter{this}; }
+  auto operator co_await() && noexcept { return awaiter{this}; }
+
+ private:
+  friend struct detail::join_handle_access;
+  explicit join_handle(detail::task_cell<T>* cell) noexcept : cell_(cell) {}
+
+  void check_owns(const char* op) const {
+    if (cell_ == nullptr) detail::throw_join_empty(op);
+  }
+
+  void reset() noexcept {
+    if (cell_ != nullptr) std::exchange(cell_, nullptr)->drop_join_handle(taken_);
+    taken_ = false;
+  }
+
+  /// The result, once complete. Precondition: is_finished().
+  T take() {
+    taken_ = true;
+    if (cell_->result.state() == detail::result_storage<T>::kind::cancelled) {
+      throw join_error("kyoto::join_handle: the task was cancelled");
+    }
+    return cell_->result.take();
+  }
+
+  struct awaiter {
+    join_handle* owner;
+    detail::wake_node node;
+    bool registered = false;
+
+    awaiter(join_handle* o) noexcept : owner(o) {}
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
+    ~awaiter() {
+      if (registered) owner->cell_->unset_join_waker(&node);
+    }
+
+    bool await_ready() const {
+      if (owner->cell_ == nullptr) {
+        detail::throw_join_misuse("kyoto::join_handle: awaiting an empty or moved-from handle");
+      }
+      if (owner->taken_) {
+        detail::throw_join_misuse(
+            "kyoto::join_handle: awaited twice (the result was already taken)");
+      }
+      return owner->cell_->is_complete();
+    }
+
+    bool await_suspend(std::coroutine_handle<> h) {
+      node.prepare(h);
+      registered = owner->cell_->set_join_waker(&node);
+      return registered;
+    }
+
+    T await_resume() {
+      registered = false;
+      return owner->take();
+    }
+  };
+
+  detail::task_cell<T>* cell_ = nullptr;
+  bool taken_ = false;
+};
+
+namespace detail {
+
+/// How the runtime makes handles and reads results synchronously.
+struct join_handle_access {
+  template <class T>
+  static join_handle<T> make(task_cell<T>* cell) noexcept {
+    return join_handle<T>(cell);
+  }
+  template <class T>
+  static task_cell<T>* cell(const join_handle<T>& h) noexcept {
+    return h.cell_;
+  }
+  template <class T>
+  static T take(join_handle<T>& h) {
+    return h.take();
+  }
+};
+
+}  // namespace detail
+
+}  // namespace kyoto

@@ -1,0 +1,98 @@
+// kyoto::runtime and kyoto::runtime::builder.
+#pragma once
+
+#include <kyoto/runtime/handle.hpp>
+#include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/runtime/detail/scheduler.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace kyoto {
+
+/// The kyoto runtime: a scheduler that runs tasks, and the io_uring driver
+/// (timers, and I/O as it lands) that parks its threads (tokio's Runtime).
+///
+/// Today every runtime is a current_thread runtime: tasks run on the
+/// thread that calls block_on, which parks in the runtime's io_uring ring
+/// when no task is ready. Other threads may spawn onto it and wake its
+/// tasks (through a handle, a channel, ...): they wake the ring.
+///
+/// Destroying the runtime cancels every task that has not finished (their
+/// destructors run on the destroying thread), and closes the ring. It must
+/// not be destroyed from one of its own tasks.
+///
+/// Thread safety: spawn() and handle() from any thread; block_on() from one
+/// thread at a time, and always the same thread for a current_thread
+/// runtime (the thread that first calls it owns the ring).
+class runtime {
+ public:
+  class builder;
+
+  /// A current_thread runtime (tokio's default is multi-thread; kyoto's
+  /// becomes multi-thread when the work-stealing scheduler lands).
+  runtime();
+  runtime(runtime&&) noexcept = default;
+  runtime& operator=(runtime&& other) noexcept;
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+  /// Shuts the runtime down; see the class comment.
+  ~runtime();
+
+  /// Runs `a` (a task, a join_handle, any awaitable) as a task on this
+  /// runtime and blocks the calling thread until it finishes, running the
+  /// runtime's tasks meanwhile. Returns its value or rethrows its
+  /// exception. Throws std::logic_error when called from a runtime thread
+  /// (block_on inside a task would block the thread that runs tasks).
+  template <class A>
+    requires detail::awaitable<A>
+  detail::await_result_t<A> block_on(A&& a) {
+    return detail::block_on(*sched_, static_cast<A&&>(a));
+  }
+
+  /// Spawns a task onto this runtime from any thread; see kyoto::spawn.
+  template <class T>
+  join_handle<T> spawn(task<T> t) {
+    return detail::spawn_on(*sched_, std::move(t));
+  }
+
+  /// Spawns `f(args...)` onto this runtime from any thread; see kyoto::spawn.
+  template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+  auto spawn(F&& f, Args&&... args) {
+    return detail::spawn_on(*sched_, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /// A handle to this runtime, usable from any thread.
+  kyoto::handle handle() const { return kyoto::handle(sched_); }
+
+ private:
+  explicit runtime(std::shared_ptr<detail::scheduler> s) noexcept : sched_(std::move(s)) {}
+
+  std::shared_ptr<detail::scheduler> sched_;
+};
+
+/// Configures and builds a runtime (tokio::runtime::Builder).
+///
+/// `runtime::builder::current_thread().enable_all().build()`
+class runtime::builder {
+ public:
+  /// A runtime whose tasks all run on the thread that calls block_on.
+  static builder current_thread() noexcept { return builder(); }
+
+  /// Enables the I/O and time drivers. They are always enabled in kyoto;
+  /// kept so tokio code ports line by line.
+  builder& enable_all() noexcept { return *this; }
+
+  /// Builds the runtime. Throws std::system_error if the io_uring ring or
+  /// its wake-up eventfd cannot be created.
+  runtime build() const;
+
+ private:
+  builder() = default;
+};
+
+}  // namespace kyoto

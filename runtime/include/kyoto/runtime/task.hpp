@@ -1,0 +1,211 @@
+// kyoto::task<T>: the coroutine type of async functions.
+//
+// # Contract
+//
+// - Lazy: calling a task-returning function allocates its frame and runs
+//   nothing; the body starts when the task is awaited or spawned.
+// - Move-only; destroying a task that has not finished destroys its frame,
+//   running the destructors of everything alive at the suspension point
+//   (that is how kyoto cancels: see join_handle::abort and select).
+// - Awaiting a task gives its co_returned value or rethrows its exception.
+//   A task is awaited at most once; awaiting a moved-from task or awaiting
+//   twice throws std::logic_error.
+//
+// # How awaiting works (and why the stack stays flat at -O0)
+//
+// The awaiter resumes the child directly from await_suspend. If the child
+// finishes without suspending, its final_suspend returns to that call and
+// await_suspend returns false: the parent continues without ever having
+// suspended, and the stack is back where it was. If the child suspends, the
+// parent suspends too, and when the child later finishes (resumed by its
+// task's thread, from the bottom of the stack) it transfers to the parent
+// symmetrically. So a loop of a million awaits of tasks that complete at
+// once uses constant stack even where the compiler does not turn symmetric
+// transfer into a tail call (GCC and Clang at -O0; libcoro #273, folly
+// #2077). The phase field needs no atomics: all coroutines of one spawned
+// task are resumed by one thread at a time (see task_header.hpp).
+#pragma once
+
+#include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/result_storage.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+namespace kyoto {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+/// Where a task's coroutine stands relative to its awaiter.
+enum class task_phase : unsigned char {
+  not_started,       ///< created, never awaited
+  started_inline,    ///< being run from the awaiter's await_suspend
+  completed_inline,  ///< finished before the awaiter suspended
+  awaited_async,     ///< the awaiter suspended; continuation_ must be resumed
+  root,              ///< the root of a spawned task; continuation_ is a no-op
+};
+
+/// The part of every task promise that does not depend on T.
+class task_promise_base {
+ public:
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
+      task_promise_base& p = h.promise();
+      if (p.phase_ == task_phase::started_inline) {
+        // The awaiter's await_suspend is below us on the stack: return to it.
+        p.phase_ = task_phase::completed_inline;
+        return std::noop_coroutine();
+      }
+      return p.continuation_;
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    frame_pool::deallocate(p, size);
+  }
+
+  std::coroutine_handle<> continuation_;
+  task_phase phase_ = task_phase::not_started;
+};
+
+template <class T>
+class task_promise : public task_promise_base {
+ public:
+  task<T> get_return_object() noexcept;
+  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+
+  template <class U = T>
+    requires std::convertible_to<U&&, T>
+  void return_value(U&& value) {
+    result_.set_value(std::forward<U>(value));
+  }
+
+  result_storage<T> result_;
+};
+
+template <>
+class task_promise<void> : public task_promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+  void return_void() noexcept { result_.set_value(); }
+
+  result_storage<void> result_;
+};
+
+/// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
+struct task_access {
+  template <class T>
+  static std::coroutine_handle<task_promise<T>> release(task<T>& t) noexcept {
+    return std::exchange(t.handle_, {});
+  }
+  template <class T>
+  static std::coroutine_handle<task_promise<T>> handle(const task<T>& t) noexcept {
+    return t.handle_;
+  }
+};
+
+[[noreturn]] void throw_task_misuse(const char* what);
+
+}  // namespace detail
+
+/// A lazily started coroutine producing a T (see the file comment).
+///
+/// Thread safety: a task object is used by one thread at a time. Its body
+/// runs on whichever runtime thread runs the spawned task it belongs to.
+/// Cancel safety: destroying a suspended task cancels it; what that means
+/// for the operation it was waiting on is documented by that operation.
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  /// An empty task; awaiting it throws std::logic_error.
+  task() noexcept = default;
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+
+  /// Destroys the coroutine frame if it has not finished (cancellation).
+  ~task() { destroy(); }
+
+  /// Whether this task owns a coroutine (false after a move).
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+  /// Runs the task to completion inside the awaiting coroutine.
+  auto operator co_await() & noexcept { return awaiter{handle_}; }
+  auto operator co_await() && noexcept { return awaiter{handle_}; }
+
+ private:
+  friend struct detail::task_access;
+  friend class detail::task_promise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+
+  explicit task(handle_type h) noexcept : handle_(h) {}
+
+  void destroy() noexcept {
+    if (handle_) std::exchange(handle_, {}).destroy();
+  }
+
+  struct awaiter {
+    handle_type handle;
+
+    bool await_ready() const {
+      if (!handle) detail::throw_task_misuse("kyoto::task: awaiting an empty or moved-from task");
+      if (handle.promise().phase_ != detail::task_phase::not_started) {
+        detail::throw_task_misuse("kyoto::task: a task can be awaited only once");
+      }
+      return false;
+    }
+
+    bool await_suspend(std::coroutine_handle<> parent) const {
+      promise_type& p = handle.promise();
+      p.continuation_ = parent;
+      p.phase_ = detail::task_phase::started_inline;
+      handle.resume();
+      if (p.phase_ == detail::task_phase::completed_inline) return false;
+      p.phase_ = detail::task_phase::awaited_async;
+      return true;
+    }
+
+    T await_resume() const { return handle.promise().result_.take(); }
+  };
+
+  handle_type handle_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise<T>>::from_promise(*this)};
+}
+
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise<void>>::from_promise(*this)};
+}
+
+}  // namespace detail
+
+}  // namespace kyoto

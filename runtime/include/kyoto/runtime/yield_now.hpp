@@ -1,0 +1,44 @@
+// kyoto::yield_now: let the other ready tasks run.
+#pragma once
+
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <coroutine>
+
+namespace kyoto {
+
+/// Awaiter returned by yield_now().
+class yield_awaiter {
+ public:
+  yield_awaiter() = default;
+  yield_awaiter(const yield_awaiter&) = delete;
+  yield_awaiter& operator=(const yield_awaiter&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    node_.prepare(h);
+    // The task is RUNNING: the wake only pushes the node, and the end of this
+    // run puts the task at the back of the run queue.
+    node_.task->wake(&node_);
+  }
+  void await_resume() noexcept { resumed_ = true; }
+
+  /// A yield destroyed after it was queued (its task was cancelled) takes
+  /// its node back.
+  ~yield_awaiter() {
+    if (node_.task != nullptr && !resumed_) node_.task->purge(&node_);
+  }
+
+ private:
+  detail::wake_node node_;
+  bool resumed_ = false;
+};
+
+/// Suspends the calling task and queues it behind the tasks that are ready
+/// to run (tokio::task::yield_now).
+///
+/// Must be awaited inside a runtime task (throws std::logic_error
+/// otherwise). The task is resumed on its runtime's thread. Cancel safe.
+inline yield_awaiter yield_now() noexcept { return {}; }
+
+}  // namespace kyoto

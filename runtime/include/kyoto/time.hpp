@@ -1,0 +1,4 @@
+// kyoto::time: sleep, sleep_until, instant.
+#pragma once
+
+#include <kyoto/time/sleep.hpp>

@@ -1,0 +1,90 @@
+// kyoto::time::sleep and sleep_until.
+#pragma once
+
+#include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/time/detail/timer_entry.hpp>
+
+#include <chrono>
+#include <coroutine>
+
+namespace kyoto::time {
+
+/// The clock of kyoto's timers (monotonic).
+using clock = std::chrono::steady_clock;
+/// A point in time on kyoto's clock (tokio's Instant).
+using instant = clock::time_point;
+
+namespace detail {
+/// Registers `e` with the calling thread's driver; false if already due.
+bool register_timer(kyoto::detail::timer_entry* e, instant deadline);
+/// Unregisters a linked entry.
+void cancel_timer(kyoto::detail::timer_entry* e) noexcept;
+}  // namespace detail
+
+/// Waits until a deadline (tokio's Sleep). Returned by sleep() and
+/// sleep_until(); await it directly: `co_await time::sleep(10ms);`.
+///
+/// Resolution is 1 ms: the task resumes at the first millisecond tick at
+/// or after the deadline, on the thread of its runtime. A deadline already
+/// past completes at once, without suspending.
+///
+/// Thread safety: used by one task. Cancel safety: cancel safe; destroying
+/// a waiting sleep unregisters its timer (no kernel round trip).
+class sleep_awaiter {
+ public:
+  explicit sleep_awaiter(instant deadline) noexcept : deadline_(deadline) {}
+  sleep_awaiter(const sleep_awaiter&) = delete;
+  sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+  ~sleep_awaiter() {
+    if (state_ != state::waiting) return;
+    if (entry_.linked) {
+      detail::cancel_timer(&entry_);
+    } else {
+      // Fired, but our task was cancelled before resuming us.
+      node_.task->purge(&node_);
+    }
+  }
+
+  /// When the sleep completes.
+  instant deadline() const noexcept { return deadline_; }
+  /// Whether the deadline has passed.
+  bool is_elapsed() const noexcept { return clock::now() >= deadline_; }
+
+  bool await_ready() const noexcept { return state_ == state::done || is_elapsed(); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    node_.prepare(h);
+    entry_.waiter = &node_;
+    if (!detail::register_timer(&entry_, deadline_)) return false;
+    state_ = state::waiting;
+    return true;
+  }
+  void await_resume() noexcept { state_ = state::done; }
+
+ private:
+  enum class state : unsigned char { idle, waiting, done };
+
+  instant deadline_;
+  kyoto::detail::wake_node node_;
+  kyoto::detail::timer_entry entry_;
+  state state_ = state::idle;
+};
+
+/// Completes at `deadline` (tokio::time::sleep_until). Must be awaited in a
+/// runtime task (std::logic_error otherwise).
+inline sleep_awaiter sleep_until(instant deadline) noexcept { return sleep_awaiter(deadline); }
+
+/// Completes `duration` from now (tokio::time::sleep); the deadline is
+/// taken when sleep() is called. Durations too long for the clock wait
+/// forever. Must be awaited in a runtime task (std::logic_error otherwise).
+template <class Rep, class Period>
+sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
+  const instant now = clock::now();
+  if (duration <= duration.zero()) return sleep_awaiter(now);
+  // Compared in floating point: converting hours::max() to the clock's
+  // nanoseconds would overflow.
+  using fsec = std::chrono::duration<double>;
+  if (fsec(duration) >= fsec(instant::max() - now)) return sleep_awaiter(instant::max());
+  return sleep_awaiter(now + std::chrono::ceil<clock::duration>(duration));
+}
+
+}  // namespace kyoto::time

@@ -1,0 +1,25 @@
+// kyoto's logger: one spdlog logger named "kyoto", its level read once from
+// the KYOTO_LOG environment variable (off, error, warn, info, debug, trace;
+// off by default). Private to the library: users' builds never see spdlog.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+namespace kyoto::detail {
+
+/// The "kyoto" logger (created on first use; thread-safe).
+spdlog::logger& logger();
+
+template <class... Args>
+void log_error(spdlog::format_string_t<Args...> fmt, Args&&... args) {
+  logger().error(fmt, std::forward<Args>(args)...);
+}
+
+template <class... Args>
+void log_debug(spdlog::format_string_t<Args...> fmt, Args&&... args) {
+  logger().debug(fmt, std::forward<Args>(args)...);
+}
+
+}  // namespace kyoto::detail

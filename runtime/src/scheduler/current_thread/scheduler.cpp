@@ -1,0 +1,147 @@
+// The protocol (queues, parking, shutdown) is described in scheduler.hpp.
+#include "scheduler/current_thread/scheduler.hpp"
+
+#include "log.hpp"
+
+#include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <exception>
+#include <stdexcept>
+
+namespace kyoto::detail {
+
+current_thread_scheduler::current_thread_scheduler() = default;
+
+current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
+
+void current_thread_scheduler::spawn(task_header* task) noexcept {
+  if (on_driver_thread()) {
+    if (closing_) {
+      task->shutdown();
+      return;
+    }
+    owned_.insert(task);
+    local_.push_back(task);
+    return;
+  }
+  // A new task the closed runtime will never run: cancel it here.
+  if (!push_remote(task)) task->shutdown();
+}
+
+void current_thread_scheduler::schedule(task_header* task) noexcept {
+  if (on_driver_thread()) {
+    // While closing, the wake is dropped: shutdown() cancels every live task.
+    if (!closing_) local_.push_back(task);
+    return;
+  }
+  // Refused only once closed; shutdown() cancels the task through owned_.
+  push_remote(task);
+}
+
+bool current_thread_scheduler::push_remote(task_header* task) noexcept {
+  {
+    lock_guard guard(inject_mutex_);
+    if (closed_) return false;
+    inject_.push_back(task);
+    // Seq_cst: the waker's half of park()'s Dekker (see scheduler.hpp).
+    inject_len_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  // Seq_cst: the waker's second half of the Dekker; the exchange makes only
+  // one waker pay for the eventfd write.
+  if (parked_.load(std::memory_order_seq_cst) &&
+      parked_.exchange(false, std::memory_order_seq_cst)) {
+    driver_.wake();
+  }
+  return true;
+}
+
+void current_thread_scheduler::release(task_header* task) noexcept {
+  if (task->owned_linked) owned_.remove(task);
+  task->unref();
+}
+
+bool current_thread_scheduler::drain_inject() noexcept {
+  if (inject_len_.load(std::memory_order_relaxed) == 0) return false;
+  task_queue taken;
+  {
+    lock_guard guard(inject_mutex_);
+    taken.append(inject_);
+    // Relaxed: only pushers (under this mutex) and we write it.
+    inject_len_.store(0, std::memory_order_relaxed);
+  }
+  if (taken.empty()) return false;
+  while (task_header* t = taken.pop_front()) {
+    if (!t->owned_linked) owned_.insert(t);  // spawned from another thread
+    local_.push_back(t);
+  }
+  return true;
+}
+
+task_header* current_thread_scheduler::next_task() noexcept {
+  if (++tick_ % global_interval == 0) drain_inject();
+  if (task_header* t = local_.pop_front()) return t;
+  if (drain_inject()) return local_.pop_front();
+  return nullptr;
+}
+
+void current_thread_scheduler::park() {
+  // Seq_cst: the driver's half of the Dekker with push_remote().
+  parked_.store(true, std::memory_order_seq_cst);
+  if (inject_len_.load(std::memory_order_seq_cst) != 0) {
+    parked_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  driver_.park();
+  parked_.store(false, std::memory_order_relaxed);
+}
+
+void current_thread_scheduler::block_on(task_header* root) {
+  if (current_context.sched != nullptr) {
+    throw std::logic_error(
+        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
+        "runs the tasks (use co_await instead)");
+  }
+  driver_.bind("kyoto::runtime::block_on");
+  context_guard guard(context{this, &driver_, nullptr});
+  while (!root->is_complete()) {
+    for (std::uint32_t i = 0; i < event_interval; ++i) {
+      task_header* t = next_task();
+      if (t == nullptr) break;
+      if (t->run()) local_.push_back(t);
+      if (root->is_complete()) return;
+    }
+    if (local_.empty() && inject_len_.load(std::memory_order_relaxed) == 0) {
+      park();
+    } else {
+      driver_.poll();
+    }
+  }
+}
+
+void current_thread_scheduler::shutdown() noexcept {
+  task_queue taken;
+  {
+    lock_guard guard(inject_mutex_);
+    if (closed_) return;
+    closed_ = true;
+    taken.append(inject_);
+    inject_len_.store(0, std::memory_order_relaxed);
+  }
+  if (current_context.sched == this) {
+    log_error("a runtime was destroyed from one of its own tasks; aborting");
+    std::terminate();
+  }
+  context_guard guard(context{this, &driver_, nullptr});
+  closing_ = true;
+  taken.append(local_);
+  while (task_header* t = taken.pop_front()) {
+    if (!t->owned_linked) t->shutdown();  // spawned from another thread, never run
+  }
+  const std::size_t live = owned_.size();
+  while (!owned_.empty()) owned_.front()->shutdown();
+  if (live != 0) log_debug("runtime shut down; cancelled {} live tasks", live);
+  driver_.close();
+}
+
+}  // namespace kyoto::detail

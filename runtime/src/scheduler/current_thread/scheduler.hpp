@@ -1,0 +1,89 @@
+// The current_thread scheduler: every task runs on the thread that calls
+// block_on, which parks in the runtime's io_uring ring when nothing is
+// ready (tokio's runtime/scheduler/current_thread).
+//
+// # Queues
+//
+// - `local_`: FIFO run queue, touched only by the driving thread.
+// - `inject_`: FIFO for spawns and wakes from other threads, under
+//   `inject_mutex_`; the driving thread moves it into `local_` every
+//   `global_interval` ticks, and whenever `local_` runs dry.
+// - `owned_`: every live task (driving thread only); a task spawned from
+//   another thread joins it when first taken from `inject_`.
+//
+// # Parking (Dekker, all four accesses seq_cst)
+//
+//   driver thread                       waking thread
+//   parked_ = true                      inject_len_ += 1   (under the mutex)
+//   if inject_len_ == 0: park           if parked_: clear it, write eventfd
+//
+// In the single total order of seq_cst operations, either the waker's
+// increment comes first (the driver sees it and does not park) or the
+// driver's store does (the waker sees parked_ and writes the eventfd, whose
+// armed read completes the park). A wake is never lost; a stray eventfd
+// write only makes the next park return early.
+//
+// # Shutdown
+//
+// shutdown() runs on the destroying thread with this scheduler as its
+// context: close `inject_` (later spawns are cancelled on the spot, later
+// wakes dropped), drop both queues (a never-run task from another thread
+// is cancelled there), then cancel every task left in `owned_`. Their
+// destructors may wake or spawn; those are dropped or cancelled the same way.
+#pragma once
+
+#include "driver.hpp"
+#include "scheduler/task_list.hpp"
+
+#include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/mutex.hpp>
+#include <kyoto/runtime/detail/scheduler.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kyoto::detail {
+
+class current_thread_scheduler final : public scheduler {
+ public:
+  /// Ticks between checks of the inject queue (tokio: 31).
+  static constexpr std::uint32_t global_interval = 31;
+  /// Tasks run between polls of the driver when busy (tokio: 61).
+  static constexpr std::uint32_t event_interval = 61;
+
+  current_thread_scheduler();
+  ~current_thread_scheduler() override;
+
+  void spawn(task_header* task) noexcept override;
+  void schedule(task_header* task) noexcept override;
+  void release(task_header* task) noexcept override;
+  void block_on(task_header* root) override;
+  void shutdown() noexcept override;
+
+ private:
+  bool on_driver_thread() const noexcept { return current_context.sched == this; }
+  bool push_remote(task_header* task) noexcept;  // inject + unpark; false if closed
+  bool drain_inject() noexcept;                  // inject_ -> local_; whether any
+  task_header* next_task() noexcept;
+  void park();
+
+  // ---- driving thread only ----
+  driver driver_;
+  task_queue local_;
+  owned_tasks owned_;
+  std::uint32_t tick_ = 0;
+  bool closing_ = false;  ///< shutdown() has started
+
+  // ---- shared ----
+  mutex inject_mutex_;
+  task_queue inject_;    ///< guarded by inject_mutex_
+  bool closed_ = false;  ///< guarded by inject_mutex_; never unset
+  /// inject_.size(), readable without the mutex. Written under the mutex by
+  /// pushers and the driver; read by the driver (park's Dekker, fast checks).
+  atomic<std::size_t> inject_len_{0};
+  /// The driver is parked or about to park. Set by the driver, cleared by
+  /// the driver and by the first waker that sees it (park's Dekker).
+  atomic<bool> parked_{false};
+};
+
+}  // namespace kyoto::detail

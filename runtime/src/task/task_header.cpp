@@ -1,0 +1,278 @@
+// The out-of-line half of the task state machine; the protocol is described
+// in <kyoto/runtime/detail/task_header.hpp>.
+#include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/runtime/detail/thread_parker.hpp>
+
+#include <thread>
+
+namespace kyoto::detail {
+
+namespace {
+
+wake_node* reverse(wake_node* n) noexcept {
+  wake_node* out = nullptr;
+  while (n != nullptr) {
+    wake_node* next = n->next;
+    n->next = out;
+    out = n;
+    n = next;
+  }
+  return out;
+}
+
+wake_node* stack_of(std::uintptr_t word) noexcept {
+  return reinterpret_cast<wake_node*>(word & ~task_header::flag_mask);
+}
+
+/// Spins with a pause, then yields the CPU: for waits bounded by another
+/// thread's few instructions that may be stretched by preemption.
+template <class Done>
+void spin_until(Done done) noexcept {
+  for (int i = 0; !done(); ++i) {
+    if (i < 64) {
+      spin_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+}  // namespace
+
+void wake_node::prepare_thread() noexcept {
+  task = nullptr;
+  parker = &thread_parker::current();
+}
+
+void wake_node::wake_thread(thread_parker* p) noexcept { p->unpark(); }
+
+std::uintptr_t task_header::begin_run() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    assert((cur & notified) != 0 && (cur & (running | complete)) == 0);
+    const std::uintptr_t next = (cur & cancelled) | running;
+    // Acquire: pairs with the release CAS of every wake() that pushed a
+    // node (their fields become visible) and with the previous run's
+    // end_run(), so this thread sees the frames as the last runner left them.
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+      return cur;
+    }
+  }
+}
+
+bool task_header::end_run() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    const bool again = stack_of(cur) != nullptr || (cur & cancelled) != 0;
+    const std::uintptr_t next = again ? ((cur & ~running) | notified) : (cur & ~running);
+    // Release: publishes this run's writes to the frames to the next runner
+    // (its acquire in begin_run(), possibly through a waker's CAS).
+    // Acquire: if `again`, the nodes pushed meanwhile are taken by the next
+    // run, which may be ours.
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
+      return again;
+    }
+  }
+}
+
+bool task_header::run() noexcept {
+  const std::uintptr_t taken = begin_run();
+  context& ctx = current_context;
+  task_header* const outer = ctx.task;
+  ctx.task = this;
+  if ((taken & cancelled) != 0) [[unlikely]] {
+    cancel_running();
+    ctx.task = outer;
+    return false;
+  }
+  if (!started_) {
+    started_ = true;
+    root_.resume();
+  } else {
+    // A purge() (an awaiter destroyed during this run) may unlink nodes from
+    // batch_, so the loop re-reads it every time.
+    batch_ = reverse(stack_of(taken));
+    while (wake_node* n = batch_) {
+      batch_ = n->next;
+      n->handle.resume();
+    }
+  }
+  ctx.task = outer;
+  if (root_.done()) {
+    vtable_->complete(this);
+    finish();
+    return false;
+  }
+  return end_run();
+}
+
+void task_header::cancel_running() noexcept {
+  // Nodes taken by begin_run() are dropped: their frames are destroyed now.
+  batch_ = nullptr;
+  vtable_->cancel(this);
+  finish();
+}
+
+void task_header::shutdown() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    assert((cur & (running | complete)) == 0);
+    // Acquire: as in begin_run(); the frames are about to be destroyed here.
+    if (run_state_.compare_exchange_weak(cur, running | cancelled, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  context& ctx = current_context;
+  task_header* const outer = ctx.task;
+  ctx.task = this;
+  cancel_running();
+  ctx.task = outer;
+}
+
+void task_header::finish() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    assert((cur & running) != 0 && stack_of(cur) == nullptr);
+    // Release: orders the result write before COMPLETE for abort()'s reader.
+    if (run_state_.compare_exchange_weak(cur, (cur & cancelled) | complete,
+                                         std::memory_order_release, std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  // Release: publishes the result slot to the join_handle (acquire in
+  // is_complete() / set_join_waker()). Acquire: if JOIN_WAKER is set, makes
+  // join_node_ visible (release CAS in set_join_waker()).
+  const std::uint32_t prev = join_state_.fetch_or(join_complete, std::memory_order_acq_rel);
+  if ((prev & join_interest) == 0) {
+    if (vtable_->failed(this)) vtable_->log_unobserved(this);
+  } else if ((prev & join_waker) != 0) {
+    join_node_->wake();
+    // Release: tells unset_join_waker() (acquire spin) that the wake above
+    // is over and the awaiter's node is no longer ours.
+    join_state_.fetch_and(~join_waker, std::memory_order_release);
+  }
+  sched->release(this);
+}
+
+void task_header::abort() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((cur & (complete | cancelled)) != 0) return;
+    std::uintptr_t next = cur | cancelled;
+    const bool submit = (cur & (running | notified)) == 0;
+    if (submit) next |= notified;
+    // Release: as in wake(), the runner's acquire sees CANCELLED.
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      if (submit) sched->schedule(this);
+      return;
+    }
+  }
+}
+
+void task_header::purge(wake_node* node) noexcept {
+  assert((run_state_.load(std::memory_order_relaxed) & running) != 0);
+  for (wake_node** p = &batch_; *p != nullptr; p = &(*p)->next) {
+    if (*p == node) {
+      *p = node->next;
+      return;
+    }
+  }
+  // Not in this run's batch: it is on the ready stack. Take the stack (only
+  // the runner takes; wakers only push), drop the node, push the rest back.
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  // Acquire: pairs with the pushers' release CAS, as in begin_run().
+  while (!run_state_.compare_exchange_weak(cur, cur & flag_mask, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+  }
+  wake_node* rest = nullptr;
+  wake_node* rest_tail = nullptr;
+  for (wake_node* n = stack_of(cur); n != nullptr;) {
+    wake_node* next = n->next;
+    if (n != node) {
+      n->next = nullptr;
+      if (rest_tail != nullptr) {
+        rest_tail->next = n;
+      } else {
+        rest = n;
+      }
+      rest_tail = n;
+    }
+    n = next;
+  }
+  if (rest == nullptr) return;
+  cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    rest_tail->next = stack_of(cur);
+    // Release: republishes the nodes, as a wake() would.
+    if (run_state_.compare_exchange_weak(cur, reinterpret_cast<std::uintptr_t>(rest) | (cur & flag_mask),
+                                         std::memory_order_release, std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+bool task_header::set_join_waker(wake_node* node) noexcept {
+  // Exclusive: JOIN_WAKER is clear, so the completing thread does not read
+  // join_node_ until our CAS below publishes it.
+  join_node_ = node;
+  std::uint32_t cur = join_state_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((cur & join_complete) != 0) return false;
+    assert((cur & join_waker) == 0);
+    // Release: publishes join_node_ and the node's fields to finish()'s
+    // acquire fetch_or. Acquire (failure): if COMPLETE, the result is ours.
+    if (join_state_.compare_exchange_weak(cur, cur | join_waker, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
+void task_header::unset_join_waker(wake_node* node) noexcept {
+  std::uint32_t cur = join_state_.load(std::memory_order_acquire);
+  while ((cur & join_complete) == 0) {
+    // Acquire/release: we take join_node_ back before the task completes.
+    if (join_state_.compare_exchange_weak(cur, cur & ~join_waker, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+      return;
+    }
+  }
+  // The task completed while we were registered: finish() is waking (or has
+  // woken) our node. Wait until it is done with it, then take the node off
+  // our own task's ready stack. Acquire: pairs with finish()'s release
+  // fetch_and.
+  spin_until([&] { return (join_state_.load(std::memory_order_acquire) & join_waker) == 0; });
+  node->task->purge(node);
+}
+
+void task_header::drop_join_handle(bool result_taken) noexcept {
+  if (result_taken) {
+    // Nothing left to report: clear JOIN_INTEREST (known set) and drop the
+    // handle's reference in one RMW. Acq_rel: as in unref().
+    const std::uint32_t prev =
+        join_state_.fetch_sub(join_interest + ref_one, std::memory_order_acq_rel);
+    if ((prev & ~(ref_one - 1)) == ref_one) vtable_->deallocate(this);
+    return;
+  }
+  // Acquire: if COMPLETE, the result slot is visible. Whichever of us and
+  // finish() comes second sees the other's bit and reports an exception
+  // nobody will observe; we still hold our reference while reading.
+  const std::uint32_t prev = join_state_.fetch_and(~join_interest, std::memory_order_acq_rel);
+  if ((prev & join_complete) != 0 && vtable_->failed(this)) vtable_->log_unobserved(this);
+  unref();
+}
+
+void task_header::unref() noexcept {
+  // Acq_rel: the last owner must see every other owner's writes before it
+  // frees the cell (the classic shared_ptr ordering).
+  const std::uint32_t prev = join_state_.fetch_sub(ref_one, std::memory_order_acq_rel);
+  if ((prev & ~(ref_one - 1)) == ref_one) {
+    vtable_->deallocate(this);
+  }
+}
+
+}  // namespace kyoto::detail

@@ -1,0 +1,16 @@
+#include <kyoto/time/sleep.hpp>
+#include <kyoto/runtime/detail/context.hpp>
+
+#include "driver.hpp"
+
+namespace kyoto::time::detail {
+
+bool register_timer(kyoto::detail::timer_entry* e, instant deadline) {
+  kyoto::detail::driver* d = kyoto::detail::current_context.drv;
+  if (d == nullptr) kyoto::detail::throw_outside_task("kyoto::time::sleep");
+  return d->add_timer(e, deadline);
+}
+
+void cancel_timer(kyoto::detail::timer_entry* e) noexcept { e->owner->remove_timer(e); }
+
+}  // namespace kyoto::time::detail

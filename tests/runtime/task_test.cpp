@@ -1,0 +1,149 @@
+#include <kyoto/macros/test.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/time.hpp>
+
+#include "drop_counter.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+static_assert(!std::is_copy_constructible_v<kyoto::task<int>>);
+static_assert(std::is_nothrow_move_constructible_v<kyoto::task<int>>);
+static_assert(std::is_same_v<kyoto::task<>, kyoto::task<void>>);
+
+kyoto::task<int> answer() { co_return 42; }
+
+kyoto::task<std::string> concat(std::string a, std::string b) { co_return a + b; }
+
+kyoto::task<> set_flag(bool& flag) {
+  flag = true;
+  co_return;
+}
+
+kyoto::task<int&> pick(int& x) { co_return x; }
+
+kyoto::task<int> thrower() {
+  throw std::runtime_error("boom");
+  co_return 0;
+}
+
+kyoto::task<int> nested(int depth) {
+  if (depth == 0) co_return 0;
+  co_return 1 + co_await nested(depth - 1);
+}
+
+KYOTO_TEST(Task, ReturnsTheCoReturnedValue) {
+  EXPECT_EQ(co_await answer(), 42);
+  EXPECT_EQ(co_await concat("ky", "oto"), "kyoto");
+}
+
+KYOTO_TEST(Task, ReturnsReferences) {
+  int x = 1;
+  int& r = co_await pick(x);
+  r = 7;
+  EXPECT_EQ(x, 7);
+}
+
+KYOTO_TEST(Task, IsLazy) {
+  bool ran = false;
+  kyoto::task<> t = set_flag(ran);
+  EXPECT_FALSE(ran);
+  co_await std::move(t);
+  EXPECT_TRUE(ran);
+}
+
+KYOTO_TEST(Task, ExceptionPropagatesToTheAwaiter) {
+  try {
+    co_await thrower();
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "boom");
+  }
+}
+
+KYOTO_TEST(Task, NestedAwaitsUnwindInOrder) { EXPECT_EQ(co_await nested(100), 100); }
+
+KYOTO_TEST(Task, AwaitingAMovedFromTaskThrows) {
+  kyoto::task<int> t = answer();
+  kyoto::task<int> u = std::move(t);
+  try {
+    co_await t;  // NOLINT(bugprone-use-after-move): the misuse under test
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("moved-from"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(co_await u, 42);
+}
+
+KYOTO_TEST(Task, AwaitingTwiceThrows) {
+  kyoto::task<int> t = answer();
+  EXPECT_EQ(co_await t, 42);
+  try {
+    co_await t;
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("awaited only once"), std::string::npos) << e.what();
+  }
+}
+
+kyoto::task<> hold(kyoto::test::drop_counter) { co_return; }
+
+TEST(Task, DestroyingAnUnstartedTaskDestroysItsParameters) {
+  std::atomic<int> dropped{0};
+  {
+    kyoto::task<> t = hold(kyoto::test::drop_counter(dropped));
+    EXPECT_EQ(dropped.load(), 0);
+  }
+  EXPECT_EQ(dropped.load(), 1);
+}
+
+kyoto::task<> sleep_holding(std::shared_ptr<int> param, std::atomic<int>& locals_dropped) {
+  kyoto::test::drop_counter local(locals_dropped);
+  co_await kyoto::time::sleep(1h);
+  (void)param;
+}
+
+KYOTO_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
+  auto param = std::make_shared<int>(0);
+  std::weak_ptr<int> weak = param;
+  std::atomic<int> locals_dropped{0};
+  auto handle = kyoto::spawn(sleep_holding(std::move(param), locals_dropped));
+  co_await kyoto::yield_now();  // the task starts and suspends in the sleep
+  EXPECT_FALSE(weak.expired());
+  EXPECT_EQ(locals_dropped.load(), 0);
+  handle.abort();
+  try {
+    co_await handle;
+    ADD_FAILURE() << "an aborted task completed";
+  } catch (const kyoto::join_error& e) {
+    EXPECT_TRUE(e.is_cancelled());
+  }
+  EXPECT_TRUE(weak.expired());            // the parameter was destroyed
+  EXPECT_EQ(locals_dropped.load(), 1);    // and the local
+}
+
+kyoto::task<int> ready(int i) { co_return i; }
+
+kyoto::task<long> sum_of_ready(int n) {
+  long sum = 0;
+  for (int i = 0; i < n; ++i) sum += co_await ready(i);
+  co_return sum;
+}
+
+// A million awaits of tasks that complete at once must not grow the stack
+// (symmetric transfer is not a tail call at -O0; task_deep_test runs this
+// at -O0 too).
+KYOTO_TEST(Task, AMillionImmediateAwaitsUseConstantStack) {
+  constexpr int n = 1'000'000;
+  EXPECT_EQ(co_await sum_of_ready(n), static_cast<long>(n) * (n - 1) / 2);
+}
+
+}  // namespace
