@@ -1,0 +1,432 @@
+// kyoto::sync::mpsc: multi-producer, single-consumer channels (tokio's
+// sync::mpsc), bounded and unbounded.
+//
+//   auto [tx, rx] = kyoto::sync::mpsc::channel<int>(100);
+//   kyoto::spawn([](auto tx) -> kyoto::task<> {
+//     (co_await tx.send(1)).expect("receiver gone");
+//   }, tx);                                   // a copy is tokio's tx.clone()
+//   while (std::optional<int> v = co_await rx.recv()) { ... }
+//
+// Values are delivered in the order each sender sent them. recv() yields
+// std::nullopt only once every sender is gone (or the receiver closed) and
+// the buffer is drained. A send that fails hands its value back inside the
+// error, never losing it. The protocol is in detail/chan.hpp.
+#pragma once
+
+#include <kyoto/runtime/result.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/sync/detail/chan.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+namespace kyoto::sync::mpsc {
+
+template <class T>
+class sender;
+template <class T>
+class unbounded_sender;
+template <class T>
+class receiver;
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
+template <class T>
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel();
+
+/// The error of send() and blocking_send(): the receiver is gone. Holds the
+/// value that was not sent (tokio's SendError).
+template <class T>
+struct send_error {
+  T value;
+  const char* what() const noexcept { return "channel closed"; }
+};
+
+/// The error of try_send(): full or closed, with the value that was not
+/// sent (tokio's TrySendError).
+template <class T>
+class try_send_error {
+ public:
+  enum class kind : unsigned char { full, closed };
+
+  try_send_error(kind k, T value) : value_(std::move(value)), kind_(k) {}
+
+  /// The channel had no free slot.
+  bool is_full() const noexcept { return kind_ == kind::full; }
+  /// The receiver is gone.
+  bool is_closed() const noexcept { return kind_ == kind::closed; }
+  /// The value that was not sent.
+  T& value() & noexcept { return value_; }
+  T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) {
+    return std::move(value_);
+  }
+  const char* what() const noexcept {
+    return kind_ == kind::full ? "no available capacity" : "channel closed";
+  }
+
+ private:
+  T value_;
+  kind kind_;
+};
+
+/// The error of try_recv() (tokio's TryRecvError).
+class try_recv_error {
+ public:
+  enum class kind : unsigned char { empty, disconnected };
+
+  explicit try_recv_error(kind k) noexcept : kind_(k) {}
+  /// Nothing buffered, but senders remain.
+  bool is_empty() const noexcept { return kind_ == kind::empty; }
+  /// Nothing buffered and no sender left (or the receiver closed).
+  bool is_disconnected() const noexcept { return kind_ == kind::disconnected; }
+  const char* what() const noexcept {
+    return kind_ == kind::empty ? "receiving on an empty channel" : "receiving on a closed channel";
+  }
+  friend bool operator==(const try_recv_error&, const try_recv_error&) = default;
+
+ private:
+  kind kind_;
+};
+
+namespace detail {
+using kyoto::detail::chan;
+using kyoto::detail::throw_concurrent_recv;
+[[noreturn]] void throw_empty_handle(const char* operation);
+}  // namespace detail
+
+/// Awaiter of sender::send(); gives result<void, send_error<T>>.
+///
+/// Resumed on the awaiting task's thread. Cancel safety: cancelling a
+/// pending send sends nothing (the value is destroyed with the awaiter)
+/// and passes on a slot it may have been granted, so no other sender is
+/// held up. Use reserve() (when it lands) to keep the value.
+template <class T>
+class [[nodiscard]] send_awaiter {
+  using status = typename detail::chan<T>::send_status;
+
+ public:
+  send_awaiter(detail::chan<T>* c, T value) : chan_(c), value_(std::move(value)) {}
+  send_awaiter(const send_awaiter&) = delete;
+  send_awaiter& operator=(const send_awaiter&) = delete;
+  ~send_awaiter() {
+    if (suspended_ && chan_->cancel_sender(&waiter_)) waiter_.node.task->purge(&waiter_.node);
+  }
+
+  bool await_ready() {
+    chan_->lock().lock();
+    status_ = chan_->try_send_locked(value_);
+    if (status_ != status::full) {
+      chan_->lock().unlock();
+      return true;
+    }
+    return false;  // keeps the lock for await_suspend
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    try {
+      waiter_.node.prepare(h);
+    } catch (...) {
+      chan_->lock().unlock();
+      throw;
+    }
+    chan_->enqueue_sender_locked(&waiter_);
+    chan_->lock().unlock();
+    suspended_ = true;
+  }
+
+  result<void, send_error<T>> await_resume() {
+    if (suspended_) {
+      suspended_ = false;
+      // Written under the lock before our wake; the wake orders it.
+      status_ = waiter_.st == kyoto::detail::send_waiter::state::granted
+                    ? chan_->send_granted(value_)
+                    : status::closed;
+    }
+    if (status_ == status::sent) return {};
+    return unexpected(send_error<T>{std::move(value_)});
+  }
+
+ private:
+  detail::chan<T>* chan_;
+  T value_;
+  kyoto::detail::send_waiter waiter_;
+  status status_ = status::full;
+  bool suspended_ = false;
+};
+
+/// Awaiter of receiver::recv(); gives std::optional<T>.
+///
+/// Resumed on the awaiting task's thread. Cancel safety: cancel safe — a
+/// cancelled recv has received nothing, and a value that arrived meanwhile
+/// stays first in the channel.
+template <class T>
+class [[nodiscard]] recv_awaiter {
+  using status = typename detail::chan<T>::recv_status;
+
+ public:
+  explicit recv_awaiter(detail::chan<T>* c) noexcept : chan_(c) {}
+  recv_awaiter(const recv_awaiter&) = delete;
+  recv_awaiter& operator=(const recv_awaiter&) = delete;
+  ~recv_awaiter() {
+    if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
+  }
+
+  bool await_ready() {
+    chan_->lock().lock();
+    if (chan_->try_recv_locked(value_) != status::empty) {
+      chan_->lock().unlock();
+      return true;
+    }
+    return false;  // keeps the lock for await_suspend
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    try {
+      node_.prepare(h);
+      if (!chan_->park_receiver_locked(&node_)) detail::throw_concurrent_recv();
+    } catch (...) {
+      chan_->lock().unlock();
+      throw;
+    }
+    chan_->lock().unlock();
+    suspended_ = true;
+  }
+
+  std::optional<T> await_resume() {
+    if (suspended_) {
+      suspended_ = false;
+      chan_->try_recv(value_);
+    }
+    return std::move(value_);
+  }
+
+ private:
+  detail::chan<T>* chan_;
+  kyoto::detail::wake_node node_;
+  std::optional<T> value_;
+  bool suspended_ = false;
+};
+
+/// The receiving half of a channel (bounded or unbounded). Move-only;
+/// destroying it closes the channel and destroys what was never received.
+///
+/// Thread safety: one receiver, used by one task (or thread) at a time.
+template <class T>
+class receiver {
+ public:
+  receiver(receiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  receiver& operator=(receiver&& o) noexcept {
+    if (this != &o) {
+      reset();
+      chan_ = std::exchange(o.chan_, nullptr);
+    }
+    return *this;
+  }
+  receiver(const receiver&) = delete;
+  receiver& operator=(const receiver&) = delete;
+  ~receiver() { reset(); }
+
+  /// Receives the next value, waiting for one; std::nullopt once every
+  /// sender is gone (or close() was called) and the buffer is drained. Must
+  /// be awaited in a runtime task; at most one recv() at a time.
+  recv_awaiter<T> recv() { return recv_awaiter<T>(checked("kyoto::sync::mpsc::receiver::recv")); }
+
+  /// Takes the next value without waiting (tokio's try_recv).
+  result<T, try_recv_error> try_recv() {
+    std::optional<T> out;
+    switch (checked("kyoto::sync::mpsc::receiver::try_recv")->try_recv(out)) {
+      case detail::chan<T>::recv_status::value:
+        return std::move(*out);
+      case detail::chan<T>::recv_status::empty:
+        return unexpected(try_recv_error(try_recv_error::kind::empty));
+      case detail::chan<T>::recv_status::disconnected:
+        break;
+    }
+    return unexpected(try_recv_error(try_recv_error::kind::disconnected));
+  }
+
+  /// recv() for a plain thread: blocks it until a value arrives or the
+  /// channel is closed and drained. Throws std::logic_error on a runtime
+  /// thread, where blocking would stall the runtime.
+  std::optional<T> blocking_recv() {
+    kyoto::detail::check_blocking_allowed("kyoto::sync::mpsc::receiver::blocking_recv");
+    return checked("kyoto::sync::mpsc::receiver::blocking_recv")->blocking_recv();
+  }
+
+  /// Closes the channel: sends fail from now on (waiting senders get their
+  /// value back); values already buffered can still be received.
+  void close() { checked("kyoto::sync::mpsc::receiver::close")->close(); }
+
+ private:
+  template <class U>
+  friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
+  template <class U>
+  friend std::pair<unbounded_sender<U>, receiver<U>> unbounded_channel();
+
+  explicit receiver(detail::chan<T>* c) noexcept : chan_(c) {}
+
+  detail::chan<T>* checked(const char* op) const {
+    if (chan_ == nullptr) detail::throw_empty_handle(op);
+    return chan_;
+  }
+  void reset() noexcept {
+    if (chan_ != nullptr) std::exchange(chan_, nullptr)->drop_receiver();
+  }
+
+  detail::chan<T>* chan_;
+};
+
+/// The receiving half of an unbounded channel.
+template <class T>
+using unbounded_receiver = receiver<T>;
+
+/// The sending half of a bounded channel. Copy it to get another sender
+/// (tokio's clone()); the channel stays open while any sender lives.
+///
+/// Thread safety: each sender is used by one task or thread at a time;
+/// copies may be used concurrently from any threads.
+template <class T>
+class sender {
+ public:
+  sender(const sender& o) noexcept : chan_(o.chan_) {
+    if (chan_ != nullptr) chan_->add_sender();
+  }
+  sender(sender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  sender& operator=(sender o) noexcept {
+    std::swap(chan_, o.chan_);
+    return *this;
+  }
+  ~sender() {
+    if (chan_ != nullptr) chan_->drop_sender();
+  }
+
+  /// Sends `value`, waiting for a free slot; senders waiting for room are
+  /// served in order. The awaited result holds the value back in a
+  /// send_error if the receiver is gone. Must be awaited in a runtime task.
+  send_awaiter<T> send(T value) {
+    return send_awaiter<T>(checked("kyoto::sync::mpsc::sender::send"), std::move(value));
+  }
+
+  /// Sends `value` if a slot is free right now; otherwise hands it back in
+  /// a try_send_error (full or closed). Never waits.
+  result<void, try_send_error<T>> try_send(T value) {
+    switch (checked("kyoto::sync::mpsc::sender::try_send")->try_send(value)) {
+      case detail::chan<T>::send_status::sent:
+        return {};
+      case detail::chan<T>::send_status::full:
+        return unexpected(try_send_error<T>(try_send_error<T>::kind::full, std::move(value)));
+      case detail::chan<T>::send_status::closed:
+        break;
+    }
+    return unexpected(try_send_error<T>(try_send_error<T>::kind::closed, std::move(value)));
+  }
+
+  /// send() for a plain thread: blocks it until there is room. Throws
+  /// std::logic_error on a runtime thread.
+  result<void, send_error<T>> blocking_send(T value) {
+    kyoto::detail::check_blocking_allowed("kyoto::sync::mpsc::sender::blocking_send");
+    if (checked("kyoto::sync::mpsc::sender::blocking_send")->blocking_send(value) ==
+        detail::chan<T>::send_status::sent) {
+      return {};
+    }
+    return unexpected(send_error<T>{std::move(value)});
+  }
+
+  /// Whether the receiver is gone (or closed).
+  bool is_closed() const { return checked("kyoto::sync::mpsc::sender::is_closed")->is_closed(); }
+
+  /// Whether both senders send to the same channel.
+  bool same_channel(const sender& other) const noexcept { return chan_ == other.chan_; }
+
+ private:
+  template <class U>
+  friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
+
+  explicit sender(detail::chan<T>* c) noexcept : chan_(c) {}
+
+  detail::chan<T>* checked(const char* op) const {
+    if (chan_ == nullptr) detail::throw_empty_handle(op);
+    return chan_;
+  }
+
+  detail::chan<T>* chan_;
+};
+
+/// The sending half of an unbounded channel: send() never waits. Copy it
+/// to get another sender.
+///
+/// Thread safety: as sender.
+template <class T>
+class unbounded_sender {
+ public:
+  unbounded_sender(const unbounded_sender& o) noexcept : chan_(o.chan_) {
+    if (chan_ != nullptr) chan_->add_sender();
+  }
+  unbounded_sender(unbounded_sender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  unbounded_sender& operator=(unbounded_sender o) noexcept {
+    std::swap(chan_, o.chan_);
+    return *this;
+  }
+  ~unbounded_sender() {
+    if (chan_ != nullptr) chan_->drop_sender();
+  }
+
+  /// Sends `value` at once (the buffer grows as needed); hands it back in a
+  /// send_error if the receiver is gone. Any thread, no await.
+  result<void, send_error<T>> send(T value) {
+    if (checked("kyoto::sync::mpsc::unbounded_sender::send")->try_send(value) ==
+        detail::chan<T>::send_status::sent) {
+      return {};
+    }
+    return unexpected(send_error<T>{std::move(value)});
+  }
+
+  /// Whether the receiver is gone (or closed).
+  bool is_closed() const {
+    return checked("kyoto::sync::mpsc::unbounded_sender::is_closed")->is_closed();
+  }
+
+  /// Whether both senders send to the same channel.
+  bool same_channel(const unbounded_sender& other) const noexcept { return chan_ == other.chan_; }
+
+ private:
+  template <class U>
+  friend std::pair<unbounded_sender<U>, receiver<U>> unbounded_channel();
+
+  explicit unbounded_sender(detail::chan<T>* c) noexcept : chan_(c) {}
+
+  detail::chan<T>* checked(const char* op) const {
+    if (chan_ == nullptr) detail::throw_empty_handle(op);
+    return chan_;
+  }
+
+  detail::chan<T>* chan_;
+};
+
+namespace detail {
+[[noreturn]] void throw_bad_capacity(std::size_t capacity);
+}  // namespace detail
+
+/// The largest capacity channel() accepts.
+inline constexpr std::size_t max_capacity = std::numeric_limits<std::size_t>::max() >> 3;
+
+/// A channel holding at most `capacity` values (tokio's mpsc::channel).
+/// Throws std::invalid_argument if capacity is 0 or above max_capacity.
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
+  if (capacity == 0 || capacity > max_capacity) detail::throw_bad_capacity(capacity);
+  auto* c = new detail::chan<T>(capacity);
+  return {sender<T>(c), receiver<T>(c)};
+}
+
+/// A channel without a capacity limit (tokio's mpsc::unbounded_channel).
+template <class T>
+std::pair<unbounded_sender<T>, unbounded_receiver<T>> unbounded_channel() {
+  auto* c = new detail::chan<T>(detail::chan<T>::unbounded);
+  return {unbounded_sender<T>(c), receiver<T>(c)};
+}
+
+}  // namespace kyoto::sync::mpsc

@@ -1,0 +1,390 @@
+// kyoto::sync::oneshot: send a single value from one task to another
+// (tokio's sync::oneshot).
+//
+//   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+//   kyoto::spawn([](auto tx) -> kyoto::task<> { tx.send(42).value(); co_return; },
+//                std::move(tx));
+//   kyoto::result<int, oneshot::recv_error> v = co_await rx;   // 42
+//
+// The shared state is guarded by a small lock; every wake happens under it
+// and every cancelled awaiter takes it (the wake rule in
+// runtime/detail/task_header.hpp). It is allocated from the frame pool, as
+// oneshots are made per request.
+#pragma once
+
+#include <kyoto/runtime/result.hpp>
+#include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/mutex.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/runtime/detail/thread_parker.hpp>
+#include <kyoto/sync/detail/chan.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+namespace kyoto::sync::oneshot {
+
+/// The error of awaiting a receiver: the sender went away without sending
+/// (tokio's RecvError).
+struct recv_error {
+  const char* what() const noexcept { return "channel closed"; }
+  friend bool operator==(const recv_error&, const recv_error&) = default;
+};
+
+/// The error of receiver::try_recv (tokio's TryRecvError).
+class try_recv_error {
+ public:
+  enum class kind : unsigned char { empty, closed };
+
+  explicit try_recv_error(kind k) noexcept : kind_(k) {}
+  /// No value yet; the sender is still alive.
+  bool is_empty() const noexcept { return kind_ == kind::empty; }
+  /// No value will come: the sender is gone, the receiver was closed, or
+  /// the value was already taken.
+  bool is_closed() const noexcept { return kind_ == kind::closed; }
+  const char* what() const noexcept {
+    return kind_ == kind::empty ? "channel empty" : "channel closed";
+  }
+  friend bool operator==(const try_recv_error&, const try_recv_error&) = default;
+
+ private:
+  kind kind_;
+};
+
+/// The error of sender::send: the receiver is gone; holds the value
+/// (tokio returns it as Err(value)).
+template <class T>
+struct send_error {
+  T value;
+  const char* what() const noexcept { return "receiver dropped"; }
+};
+
+template <class T>
+class sender;
+template <class T>
+class receiver;
+template <class T>
+std::pair<sender<T>, receiver<T>> channel();
+
+namespace detail {
+
+using kyoto::detail::lock_guard;
+using kyoto::detail::wake_node;
+[[noreturn]] void throw_misuse(const char* what);
+
+/// The state a oneshot's two halves share. All fields but refs_ are
+/// guarded by lock_.
+template <class T>
+class state {
+ public:
+  static void* operator new(std::size_t size) { return kyoto::detail::frame_pool::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    kyoto::detail::frame_pool::deallocate(p, size);
+  }
+
+  void unref() noexcept {
+    // Acq_rel: the last owner sees the other's writes before freeing.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  /// Stores the value unless the receiver is gone (then leaves it).
+  bool send(T& value) {
+    lock_guard guard(lock_);
+    tx_done_ = true;
+    if (rx_closed_) return false;
+    value_.emplace(std::move(value));
+    wake_receiver();
+    return true;
+  }
+
+  void drop_sender() noexcept {
+    {
+      lock_guard guard(lock_);
+      tx_done_ = true;
+      wake_receiver();
+    }
+    unref();
+  }
+
+  void drop_receiver() noexcept {
+    std::optional<T> unreceived;
+    {
+      lock_guard guard(lock_);
+      rx_closed_ = true;
+      unreceived = std::move(value_);
+    }
+    unref();
+  }
+
+  void close() noexcept {
+    lock_guard guard(lock_);
+    rx_closed_ = true;
+  }
+
+  bool is_closed() const noexcept {
+    lock_guard guard(lock_);
+    return rx_closed_;
+  }
+
+  enum class poll : unsigned char { value, empty, closed };
+
+  /// Precondition: lock_ held.
+  poll try_take_locked(std::optional<T>& out) {
+    if (value_) {
+      out.emplace(std::move(*value_));
+      value_.reset();
+      taken_ = true;
+      return poll::value;
+    }
+    return tx_done_ || taken_ ? poll::closed : poll::empty;
+  }
+
+  poll try_take(std::optional<T>& out) {
+    lock_guard guard(lock_);
+    return try_take_locked(out);
+  }
+
+  /// Precondition: lock_ held, empty. Parks the receiver.
+  void park_locked(wake_node* node) noexcept { rx_waiter_ = node; }
+
+  /// A parked receiver is cancelled; returns whether it had been woken.
+  bool cancel_park(wake_node* node) noexcept {
+    lock_guard guard(lock_);
+    if (rx_waiter_ == node) {
+      rx_waiter_ = nullptr;
+      return false;
+    }
+    return true;
+  }
+
+  kyoto::detail::mutex& lock() const noexcept { return lock_; }
+
+ private:
+  void wake_receiver() noexcept {
+    if (wake_node* r = std::exchange(rx_waiter_, nullptr)) r->wake();
+  }
+
+  mutable kyoto::detail::mutex lock_;
+  std::optional<T> value_;
+  wake_node* rx_waiter_ = nullptr;
+  bool tx_done_ = false;    ///< sent, or the sender is gone
+  bool rx_closed_ = false;  ///< closed, or the receiver is gone
+  bool taken_ = false;      ///< the receiver has the value
+  /// The two halves; the second to go frees the state.
+  kyoto::detail::atomic<int> refs_{2};
+};
+
+}  // namespace detail
+
+/// Awaiter of a receiver; gives result<T, recv_error>.
+///
+/// Resumed on the awaiting task's thread. Cancel safety: cancel safe — the
+/// value, if it arrived meanwhile, stays in the channel for the next await.
+template <class T>
+class [[nodiscard]] recv_awaiter {
+  using poll = typename detail::state<T>::poll;
+
+ public:
+  recv_awaiter(detail::state<T>* s, bool* completed) noexcept : state_(s), completed_(completed) {}
+  recv_awaiter(const recv_awaiter&) = delete;
+  recv_awaiter& operator=(const recv_awaiter&) = delete;
+  ~recv_awaiter() {
+    if (suspended_ && state_->cancel_park(&node_)) node_.task->purge(&node_);
+  }
+
+  bool await_ready() {
+    state_->lock().lock();
+    if (state_->try_take_locked(value_) != poll::empty) {
+      state_->lock().unlock();
+      return true;
+    }
+    return false;  // keeps the lock for await_suspend
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    try {
+      node_.prepare(h);
+    } catch (...) {
+      state_->lock().unlock();
+      throw;
+    }
+    state_->park_locked(&node_);
+    state_->lock().unlock();
+    suspended_ = true;
+  }
+
+  result<T, recv_error> await_resume() {
+    if (suspended_) {
+      suspended_ = false;
+      state_->try_take(value_);
+    }
+    *completed_ = true;
+    if (value_) return std::move(*value_);
+    return unexpected(recv_error{});
+  }
+
+ private:
+  detail::state<T>* state_;
+  bool* completed_;  ///< the receiver's flag: set once the await completes
+  kyoto::detail::wake_node node_;
+  std::optional<T> value_;
+  bool suspended_ = false;
+};
+
+/// The sending half: sends one value, synchronously. Move-only; dropping it
+/// unsent completes the receiver with recv_error.
+///
+/// Thread safety: used by one thread at a time; any thread.
+template <class T>
+class sender {
+ public:
+  sender(sender&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  sender& operator=(sender&& o) noexcept {
+    if (this != &o) {
+      reset();
+      state_ = std::exchange(o.state_, nullptr);
+    }
+    return *this;
+  }
+  sender(const sender&) = delete;
+  sender& operator=(const sender&) = delete;
+  ~sender() { reset(); }
+
+  /// Sends `value` and wakes the receiver; hands the value back in a
+  /// send_error if the receiver is gone or closed. A sender sends once:
+  /// afterwards it is empty, and another send throws std::logic_error.
+  result<void, send_error<T>> send(T value) {
+    if (state_ == nullptr) {
+      detail::throw_misuse(
+          "kyoto::sync::oneshot::sender::send: the sender is empty (it already sent, or was "
+          "moved from)");
+    }
+    detail::state<T>* s = std::exchange(state_, nullptr);
+    const bool sent = s->send(value);
+    s->unref();
+    if (sent) return {};
+    return unexpected(send_error<T>{std::move(value)});
+  }
+
+  /// Whether the receiver is gone or closed (a send would fail).
+  bool is_closed() const {
+    if (state_ == nullptr) detail::throw_misuse("kyoto::sync::oneshot::sender::is_closed: empty sender");
+    return state_->is_closed();
+  }
+
+ private:
+  friend std::pair<sender<T>, receiver<T>> channel<T>();
+  explicit sender(detail::state<T>* s) noexcept : state_(s) {}
+
+  void reset() noexcept {
+    if (state_ != nullptr) std::exchange(state_, nullptr)->drop_sender();
+  }
+
+  detail::state<T>* state_;
+};
+
+/// The receiving half: `co_await rx` gives the value, or recv_error if the
+/// sender went away without sending. Move-only.
+///
+/// Thread safety: used by one task or thread at a time.
+template <class T>
+class receiver {
+ public:
+  receiver(receiver&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  receiver& operator=(receiver&& o) noexcept {
+    if (this != &o) {
+      reset();
+      state_ = std::exchange(o.state_, nullptr);
+    }
+    return *this;
+  }
+  receiver(const receiver&) = delete;
+  receiver& operator=(const receiver&) = delete;
+  ~receiver() { reset(); }
+
+  /// Waits for the value. Awaiting again after an await completed throws
+  /// std::logic_error (tokio panics); after a cancelled await it is fine.
+  /// Must be awaited in a runtime task.
+  recv_awaiter<T> operator co_await() {
+    check("kyoto::sync::oneshot::receiver: awaiting an empty (moved-from) receiver");
+    if (completed_) {
+      detail::throw_misuse("kyoto::sync::oneshot::receiver: awaited after it completed");
+    }
+    return recv_awaiter<T>(state_, &completed_);
+  }
+
+  /// Takes the value if it has arrived (tokio's try_recv).
+  result<T, try_recv_error> try_recv() {
+    check("kyoto::sync::oneshot::receiver::try_recv: empty (moved-from) receiver");
+    std::optional<T> out;
+    switch (state_->try_take(out)) {
+      case detail::state<T>::poll::value:
+        completed_ = true;
+        return std::move(*out);
+      case detail::state<T>::poll::empty:
+        return unexpected(try_recv_error(try_recv_error::kind::empty));
+      case detail::state<T>::poll::closed:
+        break;
+    }
+    return unexpected(try_recv_error(try_recv_error::kind::closed));
+  }
+
+  /// Waits on a plain thread; throws std::logic_error on a runtime thread.
+  result<T, recv_error> blocking_recv() {
+    kyoto::detail::check_blocking_allowed("kyoto::sync::oneshot::receiver::blocking_recv");
+    check("kyoto::sync::oneshot::receiver::blocking_recv: empty (moved-from) receiver");
+    kyoto::detail::wake_node node;
+    node.prepare_thread();
+    std::optional<T> out;
+    for (;;) {
+      {
+        state_->lock().lock();
+        const auto p = state_->try_take_locked(out);
+        if (p == detail::state<T>::poll::empty) {
+          state_->park_locked(&node);
+          state_->lock().unlock();
+        } else {
+          state_->lock().unlock();
+          completed_ = true;
+          if (p == detail::state<T>::poll::value) return std::move(*out);
+          return unexpected(recv_error{});
+        }
+      }
+      node.parker->park();
+      state_->cancel_park(&node);  // woken, or an early return from park
+    }
+  }
+
+  /// Closes the channel: the sender's send fails from now on. A value sent
+  /// before is still received.
+  void close() {
+    check("kyoto::sync::oneshot::receiver::close: empty (moved-from) receiver");
+    state_->close();
+  }
+
+ private:
+  friend std::pair<sender<T>, receiver<T>> channel<T>();
+  explicit receiver(detail::state<T>* s) noexcept : state_(s) {}
+
+  void check(const char* what) const {
+    if (state_ == nullptr) detail::throw_misuse(what);
+  }
+  void reset() noexcept {
+    if (state_ != nullptr) std::exchange(state_, nullptr)->drop_receiver();
+  }
+
+  detail::state<T>* state_;
+  bool completed_ = false;
+};
+
+/// A new oneshot channel (tokio's oneshot::channel).
+template <class T>
+std::pair<sender<T>, receiver<T>> channel() {
+  auto* s = new detail::state<T>();
+  return {sender<T>(s), receiver<T>(s)};
+}
+
+}  // namespace kyoto::sync::oneshot

@@ -1,0 +1,36 @@
+// The misuse errors of kyoto::sync, out of line to keep the hot paths small.
+#include <kyoto/sync/mpsc.hpp>
+#include <kyoto/sync/detail/chan.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace kyoto::detail {
+
+void throw_blocking_in_runtime(const char* operation) {
+  throw std::logic_error(std::string(operation) +
+                         ": called from a runtime thread, where blocking would stall every task "
+                         "on it (co_await the async form instead)");
+}
+
+void throw_concurrent_recv() {
+  throw std::logic_error(
+      "kyoto::sync: two receives are waiting on one receiver at once (a receiver is used by "
+      "one task at a time)");
+}
+
+}  // namespace kyoto::detail
+
+namespace kyoto::sync::mpsc::detail {
+
+void throw_empty_handle(const char* operation) {
+  throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
+}
+
+void throw_bad_capacity(std::size_t capacity) {
+  throw std::invalid_argument(
+      "kyoto::sync::mpsc::channel: capacity must be between 1 and max_capacity, got " +
+      std::to_string(capacity));
+}
+
+}  // namespace kyoto::sync::mpsc::detail
