@@ -1,0 +1,40 @@
+# Shared by scripts/run and scripts/test (sourced, not run).
+# Everything printed here goes to stderr: callers' stdout is their product.
+
+kyoto_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Installs the Debian packages given that are missing (needs root or sudo).
+kyoto_install() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "kyoto: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  echo "kyoto: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y -q "${missing[@]}" >&2 \
+    || { "${sudo[@]}" apt-get update -q >&2 && "${sudo[@]}" apt-get install -y -q "${missing[@]}" >&2; }
+}
+
+# The packages every build needs (GCC 12 is Debian 12's default compiler).
+kyoto_base_packages=(g++ meson ninja-build pkg-config liburing-dev libspdlog-dev libgtest-dev)
+# What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev).
+kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19)
+
+# kyoto_setup BUILDDIR COMPILER BUILDTYPE SANITIZE: configures BUILDDIR if it
+# is not configured yet. COMPILER is gcc or clang; SANITIZE a b_sanitize value.
+kyoto_setup() {
+  local builddir="$1" compiler="$2" buildtype="$3" sanitize="$4"
+  [ -f "$builddir/build.ninja" ] && return 0
+  local cxx=g++ cc=gcc
+  if [ "$compiler" = clang ]; then cxx=clang++-19 cc=clang-19; fi
+  local args=(--buildtype="$buildtype" -Dwerror=true)
+  if [ "$sanitize" != none ]; then args+=(-Db_sanitize="$sanitize" -Db_lundef=false); fi
+  CXX="$cxx" CC="$cc" meson setup "$builddir" "$kyoto_root" "${args[@]}" >&2
+}
