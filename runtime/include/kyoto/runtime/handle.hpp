@@ -20,7 +20,7 @@ namespace detail {
 /// finishes; see runtime::block_on.
 template <class A>
 await_result_t<A> block_on(scheduler& s, A&& a) {
-  auto h = spawn_on(s, as_task(static_cast<A&&>(a)));
+  auto h = spawn_on(s, as_task_for_block_on(static_cast<A&&>(a)));
   s.block_on(join_handle_access::cell(h));
   return join_handle_access::take(h);
 }

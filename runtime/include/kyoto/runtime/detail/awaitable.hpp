@@ -55,12 +55,18 @@ task<R> await_in_task(A a) {
   }
 }
 
-/// The awaitable as a task<R>: itself if it already is one.
+/// The awaitable as a task<R> for block_on: itself if it already is one;
+/// an lvalue or an awaiter that cannot move is awaited in place (block_on
+/// does not return before the task ends, and the caller's argument lives
+/// until then); a movable rvalue is moved into the task.
 template <class A>
-auto as_task(A&& a) {
+auto as_task_for_block_on(A&& a) {
   using R = await_result_t<A>;
   if constexpr (std::is_same_v<std::remove_cvref_t<A>, task<R>> && !std::is_lvalue_reference_v<A>) {
     return task<R>(std::move(a));
+  } else if constexpr (std::is_lvalue_reference_v<A> ||
+                       !std::is_move_constructible_v<std::remove_cvref_t<A>>) {
+    return await_in_task<R, A&&>(static_cast<A&&>(a));
   } else {
     return await_in_task<R, A>(static_cast<A&&>(a));
   }
