@@ -136,13 +136,13 @@ TEST(Runtime, ASpawnFromAPlainThreadWakesAParkedRuntime) {
   kyoto::runtime rt;
   kyoto::handle h = rt.handle();
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
-  std::thread spawner([h, tx = std::move(tx)]() mutable {
+  std::thread spawner([h, out = std::move(tx)]() mutable {
     h.spawn(
         [](kyoto::sync::oneshot::sender<int> out) -> kyoto::task<> {
           out.send(17).value();
           co_return;
         },
-        std::move(tx));
+        std::move(out));
   });
   auto v = rt.block_on(std::move(rx));
   spawner.join();
@@ -152,9 +152,9 @@ TEST(Runtime, ASpawnFromAPlainThreadWakesAParkedRuntime) {
 TEST(Runtime, APlainThreadSendingOnAChannelWakesAParkedRuntime) {
   kyoto::runtime rt;
   auto [tx, rx] = kyoto::sync::mpsc::unbounded_channel<int>();
-  std::thread producer([tx = std::move(tx)]() mutable {
+  std::thread producer([out = std::move(tx)]() mutable {
     for (int i = 0; i < 1000; ++i) {
-      tx.send(i).value();
+      out.send(i).value();
       if (i % 100 == 0) std::this_thread::yield();
     }
   });

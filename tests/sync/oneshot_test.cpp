@@ -1,2 +1,822 @@
-// Being ported from tokio 1.24 tests/; see the issue.
+// kyoto::sync::oneshot conformance: tokio 1.24's tests/sync_oneshot.rs,
+// ported, then kyoto's own contracts (sending hands the value back, cancel
+// safety, blocking_recv across threads, destruction of unreceived values).
+//
+// tokio's mock-polled tests (tokio_test::task::spawn, assert_pending!) are
+// ported with real tasks: a spawned task awaits, the test yields a few times
+// and checks the task has not finished, then makes progress and checks the
+// task completes with the right value.
+#include "drop_counter.hpp"
+
+#include <kyoto/kyoto.hpp>
+#include <kyoto/macros/test.hpp>
+
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace oneshot = kyoto::sync::oneshot;
+
+template <class T>
+using recv_result = kyoto::result<T, oneshot::recv_error>;
+
+/// Enough yields for every other ready task to run until it blocks.
+constexpr int settle_yields = 5;
+
+kyoto::task<> settle() {
+  for (int i = 0; i < settle_yields; ++i)
+    co_await kyoto::yield_now();
+}
+
+/// Awaits a receiver the task owns.
+template <class T>
+kyoto::task<recv_result<T>> recv_owned(oneshot::receiver<T> rx) {
+  co_return co_await rx;
+}
+
+/// Awaits a receiver that outlives the task (so a cancelled await leaves it
+/// to the test).
+template <class T>
+kyoto::task<recv_result<T>> recv_borrowed(oneshot::receiver<T>* rx) {
+  co_return co_await *rx;
+}
+
+/// Awaits `h`; true if the task was cancelled (join_error).
+template <class T>
+kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
+  try {
+    (void)co_await h;
+  } catch (const kyoto::join_error&) {
+    co_return true;
+  }
+  co_return false;
+}
+
+/// A value whose destruction is counted. kyoto::test::drop_counter is
+/// wrapped because oneshot::channel<kyoto::test::drop_counter> does not
+/// compile: dropping the receiver move-assigns the value (a library bug,
+/// see the report), and drop_counter is not move-assignable. The pointee is
+/// destroyed exactly once however often the pointer moves.
+using counted = std::unique_ptr<kyoto::test::drop_counter>;
+
+counted make_counted(std::atomic<int>& drops) {
+  return std::make_unique<kyoto::test::drop_counter>(drops);
+}
+
+/// Drops a sender now (tokio's `drop(tx)`).
+template <class T>
+void drop(oneshot::sender<T>& tx) {
+  oneshot::sender<T> dropped = std::move(tx);
+}
+
+/// Drops a receiver now (tokio's `drop(rx)`).
+template <class T>
+void drop(oneshot::receiver<T>& rx) {
+  oneshot::receiver<T> dropped = std::move(rx);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// tokio 1.24 tests/sync_oneshot.rs
+// ---------------------------------------------------------------------------
+
+// send_recv
+KYOTO_TEST(Oneshot, AwaitWaitsUntilTheValueIsSent) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto h = kyoto::spawn(recv_owned(std::move(rx)));
+  co_await settle();
+  EXPECT_FALSE(h.is_finished()) << "the await completed before anything was sent";
+
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+
+  recv_result<int> got = co_await h;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+// async_send_recv
+KYOTO_TEST(Oneshot, AwaitGivesAValueSentBefore) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+// close_tx
+KYOTO_TEST(Oneshot, DroppingTheSenderWakesAWaitingReceiverWithRecvError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto h = kyoto::spawn(recv_owned(std::move(rx)));
+  co_await settle();
+  EXPECT_FALSE(h.is_finished());
+
+  drop(tx);
+
+  recv_result<int> got = co_await h;
+  EXPECT_FALSE(got.has_value());
+}
+
+// close_rx, first half (the second half, through poll_closed(), needs
+// sender::closed(); its is_closed() part is ported below).
+TEST(Oneshot, SendFailsWhenTheReceiverIsDropped) {
+  oneshot::sender<int> tx = std::move(oneshot::channel<int>().first);
+  auto sent = tx.send(1);
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().value, 1);
+}
+
+// close_rx, second half without poll_closed()
+TEST(Oneshot, SenderIsClosedOnceTheReceiverIsDropped) {
+  auto [tx, rx] = oneshot::channel<int>();
+  EXPECT_FALSE(tx.is_closed());
+  drop(rx);
+  EXPECT_TRUE(tx.is_closed());
+  auto sent = tx.send(1);
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().value, 1);
+}
+
+// async_rx_closed: needs sender::closed() (not in kyoto yet)
+
+// explicit_close_poll, first part
+KYOTO_TEST(Oneshot, ValueSentBeforeCloseIsStillReceivedByAwait) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  rx.close();
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+// explicit_close_poll, second part (without poll_closed(): needs
+// sender::closed())
+KYOTO_TEST(Oneshot, CloseMakesSendFailAndTheAwaitGiveRecvError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  EXPECT_FALSE(tx.is_closed());
+  rx.close();
+  EXPECT_TRUE(tx.is_closed());
+  auto sent = tx.send(1);
+  KYOTO_ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().value, 1);
+
+  auto h = kyoto::spawn(recv_owned(std::move(rx)));
+  co_await settle();
+  KYOTO_ASSERT_TRUE(h.is_finished()) << "the await after close() and a failed send is waiting";
+  recv_result<int> got = co_await h;
+  EXPECT_FALSE(got.has_value());
+}
+
+// explicit_close_poll, third part: closed, nothing sent, the sender still
+// alive. tokio's poll is ready with an error at once.
+// Fails today (library bug): close() does not end the channel for the
+// receiver; only the sender going away or sending does.
+KYOTO_TEST(Oneshot, AwaitAfterCloseGivesRecvErrorAtOnceWhileTheSenderIsAlive) {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  EXPECT_TRUE(tx.is_closed());
+
+  auto h = kyoto::spawn(recv_owned(std::move(rx)));
+  co_await settle();
+  EXPECT_TRUE(h.is_finished()) << "the await after close() waits for the sender to go away";
+
+  drop(tx);  // releases the await if it is (wrongly) still waiting
+  recv_result<int> got = co_await h;
+  EXPECT_FALSE(got.has_value());
+}
+
+// The same, but the sender then tries to send (and fails, as the receiver
+// is closed): the await must end by then at the latest.
+// Fails today (library bug): close() does not end the channel for the
+// receiver; and a failed send wakes nobody.
+KYOTO_TEST(Oneshot, AwaitAfterCloseEndsWhenTheSenderThenFailsToSend) {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  auto h = kyoto::spawn(recv_owned(std::move(rx)));
+  co_await settle();
+
+  auto sent = tx.send(1);
+  EXPECT_FALSE(sent.has_value());
+  co_await settle();
+  if (!h.is_finished()) {
+    ADD_FAILURE() << "the await after close() still waits after the failed send; nothing will "
+                     "ever wake it";
+    h.abort();
+    EXPECT_TRUE(co_await was_cancelled(h));
+    co_return;
+  }
+  recv_result<int> got = co_await h;
+  EXPECT_FALSE(got.has_value());
+}
+
+// explicit_close_try_recv, first part
+TEST(Oneshot, ValueSentBeforeCloseIsStillReceivedByTryRecv) {
+  auto [tx, rx] = oneshot::channel<int>();
+  ASSERT_TRUE(tx.send(1).has_value());
+  rx.close();
+  auto got = rx.try_recv();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+// explicit_close_try_recv, second part (without poll_closed(): needs
+// sender::closed()). tokio's try_recv gives Err(Closed).
+// Fails today (library bug): close() does not end the channel for the
+// receiver; only the sender going away or sending does.
+TEST(Oneshot, TryRecvAfterCloseReportsClosedWhileTheSenderIsAlive) {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  EXPECT_TRUE(tx.is_closed());
+  auto got = rx.try_recv();
+  ASSERT_FALSE(got.has_value());
+  EXPECT_TRUE(got.error().is_closed()) << "try_recv after close() says: " << got.error().what();
+  EXPECT_FALSE(got.error().is_empty());
+}
+
+// close_try_recv_poll (tokio: should_panic). kyoto documents no exception
+// for an await after try_recv reported closed; either way it must not wait
+// for the sender: it throws std::logic_error or gives recv_error at once.
+// Fails today (library bug): close() does not end the channel for the
+// receiver; only the sender going away or sending does.
+KYOTO_TEST(Oneshot, AwaitAfterCloseAndTryRecvDoesNotWaitForTheSender) {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  auto tried = rx.try_recv();
+  EXPECT_FALSE(tried.has_value());
+
+  auto h = kyoto::spawn(
+      [](oneshot::receiver<int> closed_rx) -> kyoto::task<bool> {
+        try {
+          recv_result<int> got = co_await closed_rx;
+          co_return !got.has_value();
+        } catch (const std::logic_error&) {
+          co_return true;
+        }
+      },
+      std::move(rx));
+  co_await settle();
+  EXPECT_TRUE(h.is_finished()) << "the await after close() and try_recv waits for the sender";
+
+  drop(tx);  // releases the await if it is (wrongly) still waiting
+  const bool failed = co_await h;
+  EXPECT_TRUE(failed) << "the await gave a value";
+}
+
+// close_after_recv
+TEST(Oneshot, CloseAfterTryRecvTookTheValueIsHarmless) {
+  auto [tx, rx] = oneshot::channel<int>();
+  ASSERT_TRUE(tx.send(17).has_value());
+  auto got = rx.try_recv();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 17);
+  rx.close();
+}
+
+// try_recv_after_completion
+TEST(Oneshot, TryRecvAfterTakingTheValueReportsClosed) {
+  auto [tx, rx] = oneshot::channel<int>();
+  ASSERT_TRUE(tx.send(17).has_value());
+  auto first = rx.try_recv();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, 17);
+  auto second = rx.try_recv();
+  ASSERT_FALSE(second.has_value());
+  EXPECT_TRUE(second.error().is_closed());
+  rx.close();
+}
+
+// try_recv_after_completion_await
+KYOTO_TEST(Oneshot, TryRecvAfterAnAwaitGotTheValueReportsClosed) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(17).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 17);
+  auto again = rx.try_recv();
+  KYOTO_ASSERT_FALSE(again.has_value());
+  EXPECT_TRUE(again.error().is_closed());
+  rx.close();
+}
+
+// drops_tasks: counts waker references through tokio_test's mock tasks (no
+// kyoto analog; its receiver half, a parked await dropped with the channel,
+// is AbortedAwaitOnADroppedChannelReleasesEverything, leak-checked by ASan).
+
+// receiver_changes_task
+KYOTO_TEST(Oneshot, ReceiverAwaitedInAnotherTaskAfterACancelledAwaitGetsTheValue) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto first = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  KYOTO_ASSERT_FALSE(first.is_finished());
+  first.abort();
+  EXPECT_TRUE(co_await was_cancelled(first));
+
+  auto second = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  EXPECT_FALSE(second.is_finished());
+
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  recv_result<int> got = co_await second;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+// sender_changes_task: needs sender::closed() (not in kyoto yet)
+
+// ---------------------------------------------------------------------------
+// kyoto's contracts
+// ---------------------------------------------------------------------------
+
+TEST(Oneshot, SendAfterReceiverDroppedReturnsTheValue) {
+  auto [tx, rx] = oneshot::channel<std::unique_ptr<int>>();
+  drop(rx);
+  auto value = std::make_unique<int>(7);
+  int* const original = value.get();
+  auto sent = tx.send(std::move(value));
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_STREQ(sent.error().what(), "receiver dropped");
+  EXPECT_EQ(sent.error().value.get(), original);
+  EXPECT_EQ(*sent.error().value, 7);
+}
+
+TEST(Oneshot, SendAfterReceiverClosedReturnsTheValue) {
+  auto [tx, rx] = oneshot::channel<std::unique_ptr<int>>();
+  rx.close();
+  auto value = std::make_unique<int>(7);
+  int* const original = value.get();
+  auto sent = tx.send(std::move(value));
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().value.get(), original);
+  auto got = rx.try_recv();
+  ASSERT_FALSE(got.has_value());
+  EXPECT_TRUE(got.error().is_closed());
+}
+
+KYOTO_TEST(Oneshot, DroppingTheSenderUnsentCompletesTheReceiverWithRecvError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  drop(tx);
+  auto tried = rx.try_recv();
+  KYOTO_ASSERT_FALSE(tried.has_value());
+  EXPECT_TRUE(tried.error().is_closed());
+  EXPECT_STREQ(tried.error().what(), "channel closed");
+
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error(), oneshot::recv_error{});
+  EXPECT_STREQ(got.error().what(), "channel closed");
+}
+
+TEST(Oneshot, TryRecvBeforeAnythingIsSentReportsEmpty) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto got = rx.try_recv();
+  ASSERT_FALSE(got.has_value());
+  EXPECT_TRUE(got.error().is_empty());
+  EXPECT_FALSE(got.error().is_closed());
+  EXPECT_STREQ(got.error().what(), "channel empty");
+  // Still receivable afterwards.
+  ASSERT_TRUE(tx.send(4).has_value());
+  auto later = rx.try_recv();
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(*later, 4);
+}
+
+TEST(Oneshot, SecondSendThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  ASSERT_TRUE(tx.send(1).has_value());
+  EXPECT_THROW((void)tx.send(2), std::logic_error);
+  auto got = rx.try_recv();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+}
+
+TEST(Oneshot, SendAfterAFailedSendThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  drop(rx);
+  EXPECT_FALSE(tx.send(1).has_value());
+  EXPECT_THROW((void)tx.send(2), std::logic_error);
+}
+
+KYOTO_TEST(Oneshot, AwaitingAgainAfterAnAwaitGotTheValueThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  bool threw = false;
+  try {
+    recv_result<int> again = co_await rx;
+    ADD_FAILURE() << "the second await completed (has_value " << again.has_value() << ")";
+  } catch (const std::logic_error&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+}
+
+KYOTO_TEST(Oneshot, AwaitingAgainAfterAnAwaitGotRecvErrorThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  drop(tx);
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_FALSE(got.has_value());
+  bool threw = false;
+  try {
+    recv_result<int> again = co_await rx;
+    ADD_FAILURE() << "the second await completed (has_value " << again.has_value() << ")";
+  } catch (const std::logic_error&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+}
+
+KYOTO_TEST(Oneshot, AwaitAfterTryRecvTookTheValueThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  auto got = rx.try_recv();
+  KYOTO_ASSERT_TRUE(got.has_value());
+  bool threw = false;
+  try {
+    recv_result<int> again = co_await rx;
+    ADD_FAILURE() << "the await after try_recv completed (has_value " << again.has_value() << ")";
+  } catch (const std::logic_error&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+}
+
+// Moving a receiver moves its "an await completed" state with it: the
+// moved-to receiver still throws (tokio: the moved Receiver still panics).
+// Fails today (library bug): receiver's move constructor and move
+// assignment do not move the "an await completed" flag.
+KYOTO_TEST(Oneshot, MovingACompletedReceiverKeepsItCompleted) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(1).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+
+  oneshot::receiver<int> moved = std::move(rx);
+  bool threw = false;
+  try {
+    recv_result<int> again = co_await moved;
+    ADD_FAILURE() << "awaiting the moved, completed receiver completed (has_value "
+                  << again.has_value() << ") instead of throwing std::logic_error";
+  } catch (const std::logic_error&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+}
+
+// A receiver variable reused for a new channel (`rx = std::move(fresh)`)
+// receives that channel's value, whatever the old channel's state.
+// Fails today (library bug): receiver's move constructor and move
+// assignment do not move the "an await completed" flag.
+KYOTO_TEST(Oneshot, ReceiverReassignedAFreshChannelReceivesItsValue) {
+  auto first = oneshot::channel<int>();
+  oneshot::receiver<int> rx = std::move(first.second);
+  KYOTO_ASSERT_TRUE(first.first.send(1).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 1);
+
+  auto second = oneshot::channel<int>();
+  rx = std::move(second.second);
+  KYOTO_ASSERT_TRUE(second.first.send(2).has_value());
+  try {
+    recv_result<int> again = co_await rx;
+    KYOTO_ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(*again, 2);
+  } catch (const std::logic_error& e) {
+    ADD_FAILURE() << "awaiting the reassigned receiver threw: " << e.what();
+  }
+}
+
+// Cancel safety: a cancelled await leaves the channel as it was, so the
+// value sent afterwards reaches try_recv or a new await.
+KYOTO_TEST(Oneshot, ValueSentAfterACancelledAwaitIsReceivedByTryRecv) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto h = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  KYOTO_ASSERT_FALSE(h.is_finished());
+  h.abort();
+  EXPECT_TRUE(co_await was_cancelled(h));
+
+  KYOTO_ASSERT_TRUE(tx.send(3).has_value());
+  auto got = rx.try_recv();
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 3);
+}
+
+KYOTO_TEST(Oneshot, ValueSentAfterACancelledAwaitIsReceivedByANewAwait) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto h = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  KYOTO_ASSERT_FALSE(h.is_finished());
+  h.abort();
+  EXPECT_TRUE(co_await was_cancelled(h));
+
+  KYOTO_ASSERT_TRUE(tx.send(3).has_value());
+  recv_result<int> got = co_await rx;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 3);
+}
+
+// The send wakes the parked await and the abort comes before the task runs:
+// the value is not lost. Either the task got it, or it is still in the
+// channel; never both, never neither.
+KYOTO_TEST(Oneshot, ValueSentJustBeforeTheAwaitIsCancelledIsNotLost) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto h = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  KYOTO_ASSERT_FALSE(h.is_finished());
+
+  KYOTO_ASSERT_TRUE(tx.send(3).has_value());
+  h.abort();
+
+  int holders = 0;
+  try {
+    recv_result<int> in_task = co_await h;
+    EXPECT_TRUE(in_task.has_value());
+    if (in_task.has_value()) {
+      EXPECT_EQ(*in_task, 3);
+      ++holders;
+    }
+  } catch (const kyoto::join_error&) {
+  }
+  auto in_channel = rx.try_recv();
+  if (in_channel.has_value()) {
+    EXPECT_EQ(*in_channel, 3);
+    ++holders;
+  }
+  EXPECT_EQ(holders, 1);
+}
+
+// The receiver half of tokio's drops_tasks: a parked await cancelled, then
+// both halves dropped; ASan's leak check sees anything left behind.
+KYOTO_TEST(Oneshot, AbortedAwaitOnADroppedChannelReleasesEverything) {
+  std::atomic<int> drops{0};
+  {
+    auto [tx, rx] = oneshot::channel<counted>();
+    auto h = kyoto::spawn(recv_owned(std::move(rx)));
+    co_await settle();
+    KYOTO_ASSERT_FALSE(h.is_finished());
+    h.abort();
+    EXPECT_TRUE(co_await was_cancelled(h));
+    // The receiver went with the task: the send hands the value back.
+    auto sent = tx.send(make_counted(drops));
+    EXPECT_FALSE(sent.has_value());
+  }
+  EXPECT_EQ(drops.load(), 1);
+}
+
+KYOTO_TEST(Oneshot, BlockingRecvOnAThreadGetsAValueSentByATask) {
+  for (int i = 0; i < 100; ++i) {
+    auto [tx, rx] = oneshot::channel<int>();
+    std::optional<recv_result<int>> got;
+    std::thread receiving(
+        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    auto h = kyoto::spawn(
+        [](oneshot::sender<int> value_tx, int value) -> kyoto::task<bool> {
+          co_await kyoto::yield_now();
+          co_return value_tx.send(value).has_value();
+        },
+        std::move(tx), i);
+    const bool sent = co_await h;
+    receiving.join();
+    EXPECT_TRUE(sent);
+    KYOTO_ASSERT_TRUE(got.has_value());
+    KYOTO_ASSERT_TRUE(got->has_value());
+    EXPECT_EQ(**got, i);
+  }
+}
+
+KYOTO_TEST(Oneshot, BlockingRecvOnAThreadGetsRecvErrorWhenATaskDropsTheSender) {
+  for (int i = 0; i < 100; ++i) {
+    auto [tx, rx] = oneshot::channel<int>();
+    std::optional<recv_result<int>> got;
+    std::thread receiving(
+        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    auto h = kyoto::spawn(
+        [](oneshot::sender<int> unsent_tx) -> kyoto::task<> {
+          co_await kyoto::yield_now();
+          drop(unsent_tx);
+        },
+        std::move(tx));
+    (void)co_await h;
+    receiving.join();
+    KYOTO_ASSERT_TRUE(got.has_value());
+    EXPECT_FALSE(got->has_value());
+  }
+}
+
+KYOTO_TEST(Oneshot, SendFromAThreadWakesATaskParkedOnTheReceiver) {
+  for (int i = 0; i < 100; ++i) {
+    auto [tx, rx] = oneshot::channel<int>();
+    auto h = kyoto::spawn(recv_owned(std::move(rx)));
+    co_await settle();
+    EXPECT_FALSE(h.is_finished());
+
+    bool sent = false;
+    std::thread sending(
+        [&sent, thread_tx = std::move(tx), i]() mutable { sent = thread_tx.send(i).has_value(); });
+    recv_result<int> got = co_await h;
+    sending.join();
+    EXPECT_TRUE(sent);
+    KYOTO_ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, i);
+  }
+}
+
+KYOTO_TEST(Oneshot, DroppingTheSenderOnAThreadWakesATaskParkedOnTheReceiver) {
+  for (int i = 0; i < 100; ++i) {
+    auto [tx, rx] = oneshot::channel<int>();
+    auto h = kyoto::spawn(recv_owned(std::move(rx)));
+    co_await settle();
+    EXPECT_FALSE(h.is_finished());
+
+    std::thread dropping([thread_tx = std::move(tx)]() mutable { drop(thread_tx); });
+    recv_result<int> got = co_await h;
+    dropping.join();
+    EXPECT_FALSE(got.has_value());
+  }
+}
+
+KYOTO_TEST(Oneshot, BlockingRecvInsideATaskThrowsLogicErrorNamingTheOperation) {
+  auto [tx, rx] = oneshot::channel<int>();
+  // Sent first, so a missing check returns the value instead of hanging.
+  KYOTO_ASSERT_TRUE(tx.send(5).has_value());
+  std::string message;
+  try {
+    recv_result<int> got = rx.blocking_recv();
+    ADD_FAILURE() << "blocking_recv returned inside a task (has_value " << got.has_value() << ")";
+  } catch (const std::logic_error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("kyoto::sync::oneshot::receiver::blocking_recv"), std::string::npos)
+      << message;
+
+  // The throw consumed nothing.
+  auto got = rx.try_recv();
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 5);
+}
+
+KYOTO_TEST(Oneshot, BlockingRecvInsideASpawnedTaskThrowsLogicError) {
+  auto [tx, rx] = oneshot::channel<int>();
+  KYOTO_ASSERT_TRUE(tx.send(5).has_value());
+  auto h = kyoto::spawn(
+      [](oneshot::receiver<int>* borrowed) -> kyoto::task<std::string> {
+        try {
+          recv_result<int> got = borrowed->blocking_recv();
+          (void)got;
+        } catch (const std::logic_error& e) {
+          co_return e.what();
+        }
+        co_return "";
+      },
+      &rx);
+  std::string message = co_await h;
+  EXPECT_NE(message.find("kyoto::sync::oneshot::receiver::blocking_recv"), std::string::npos)
+      << "message: '" << message << "'";
+}
+
+TEST(Oneshot, DroppingTheReceiverDestroysAnUnreceivedValue) {
+  std::atomic<int> drops{0};
+  auto [tx, rx] = oneshot::channel<counted>();
+  ASSERT_TRUE(tx.send(make_counted(drops)).has_value());
+  EXPECT_EQ(drops.load(), 0) << "the channel destroyed the value before it was received";
+  drop(rx);
+  EXPECT_EQ(drops.load(), 1);
+}
+
+TEST(Oneshot, ValueIsDestroyedOnceWhicheverHalfGoesLast) {
+  std::atomic<int> drops{0};
+  {
+    auto [tx, rx] = oneshot::channel<counted>();
+    ASSERT_TRUE(tx.send(make_counted(drops)).has_value());
+    drop(rx);  // the receiver goes first, the (spent) sender last
+  }
+  EXPECT_EQ(drops.load(), 1);
+}
+
+KYOTO_TEST(Oneshot, ReceivedValueIsDestroyedExactlyOnce) {
+  std::atomic<int> drops{0};
+  {
+    auto [tx, rx] = oneshot::channel<counted>();
+    KYOTO_ASSERT_TRUE(tx.send(make_counted(drops)).has_value());
+    {
+      recv_result<counted> got = co_await rx;
+      EXPECT_TRUE(got.has_value());
+      EXPECT_EQ(drops.load(), 0);
+    }
+    EXPECT_EQ(drops.load(), 1);
+  }
+  EXPECT_EQ(drops.load(), 1);
+}
+
+TEST(Oneshot, ValueHandedBackBySendIsDestroyedOnlyWithTheResult) {
+  std::atomic<int> drops{0};
+  auto [tx, rx] = oneshot::channel<counted>();
+  drop(rx);
+  {
+    auto sent = tx.send(make_counted(drops));
+    EXPECT_FALSE(sent.has_value());
+    EXPECT_EQ(drops.load(), 0);
+  }
+  EXPECT_EQ(drops.load(), 1);
+}
+
+TEST(Oneshot, DroppingBothHalvesUnsentDestroysNothing) {
+  std::atomic<int> drops{0};
+  { auto [tx, rx] = oneshot::channel<counted>(); }
+  EXPECT_EQ(drops.load(), 0);
+}
+
+namespace {
+
+constexpr int many = 10'000;
+
+/// Answers one request with request + 1.
+kyoto::task<bool> echo(oneshot::receiver<int> request, oneshot::sender<int> reply) {
+  recv_result<int> got = co_await request;
+  if (!got.has_value()) co_return false;
+  co_return reply.send(*got + 1).has_value();
+}
+
+/// Sends request i on requests[i] and checks reply i is i + 1; returns the
+/// number of replies that were right.
+kyoto::task<int> client(std::vector<oneshot::sender<int>> requests,
+                        std::vector<oneshot::receiver<int>> replies) {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (!requests[i].send(static_cast<int>(i)).has_value()) co_return -1;
+  }
+  int right = 0;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    recv_result<int> got = co_await replies[i];
+    if (got.has_value() && *got == static_cast<int>(i) + 1) ++right;
+  }
+  co_return right;
+}
+
+/// Passes the value it receives on, plus one.
+kyoto::task<bool> relay(oneshot::receiver<int> in, oneshot::sender<int> out) {
+  recv_result<int> got = co_await in;
+  if (!got.has_value()) co_return false;
+  co_return out.send(*got + 1).has_value();
+}
+
+}  // namespace
+
+KYOTO_TEST(Oneshot, TenThousandOneshotsRoundTripBetweenSpawnedTasks) {
+  std::vector<oneshot::sender<int>> requests;
+  std::vector<oneshot::receiver<int>> replies;
+  std::vector<kyoto::join_handle<bool>> echoes;
+  requests.reserve(many);
+  replies.reserve(many);
+  echoes.reserve(many);
+  for (int i = 0; i < many; ++i) {
+    auto [request_tx, request_rx] = oneshot::channel<int>();
+    auto [reply_tx, reply_rx] = oneshot::channel<int>();
+    requests.push_back(std::move(request_tx));
+    replies.push_back(std::move(reply_rx));
+    echoes.push_back(kyoto::spawn(echo(std::move(request_rx), std::move(reply_tx))));
+  }
+  auto c = kyoto::spawn(client(std::move(requests), std::move(replies)));
+  const int right = co_await c;
+  EXPECT_EQ(right, many);
+  int echoed = 0;
+  for (auto& h : echoes) {
+    if (co_await h) ++echoed;
+  }
+  EXPECT_EQ(echoed, many);
+}
+
+KYOTO_TEST(Oneshot, ARelayOfTenThousandTasksPassesTheValueAlong) {
+  auto first = oneshot::channel<int>();
+  oneshot::receiver<int> last = std::move(first.second);
+  std::vector<kyoto::join_handle<bool>> relays;
+  relays.reserve(many);
+  for (int i = 0; i < many; ++i) {
+    auto next = oneshot::channel<int>();
+    relays.push_back(kyoto::spawn(relay(std::move(last), std::move(next.first))));
+    last = std::move(next.second);
+  }
+  co_await settle();
+  for (const auto& h : relays)
+    EXPECT_FALSE(h.is_finished());
+
+  KYOTO_ASSERT_TRUE(first.first.send(0).has_value());
+  recv_result<int> got = co_await last;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, many);
+  int passed = 0;
+  for (auto& h : relays) {
+    if (co_await h) ++passed;
+  }
+  EXPECT_EQ(passed, many);
+}

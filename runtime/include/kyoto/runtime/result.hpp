@@ -11,12 +11,13 @@
 #pragma once
 
 #include <concepts>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <memory>
+#include <new>
 #include <variant>
 
 namespace kyoto {
@@ -54,106 +55,169 @@ std::string describe_error(const E& e) {
 
 }  // namespace detail
 
+/// Storage for result: a value (absent for void) or an error. Copies and
+/// moves touch only the active member (a std::optional or std::variant of
+/// trivially copyable types is copied whole, which GCC 12 reports as a read
+/// of uninitialized memory at -O3).
+template <class T, class E>
+class result_base {
+ protected:
+  using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+  template <class... A>
+  explicit result_base(std::in_place_index_t<0>, A&&... a) : ok_(true) {
+    ::new (static_cast<void*>(std::addressof(value_))) stored(std::forward<A>(a)...);
+  }
+  template <class... A>
+  explicit result_base(std::in_place_index_t<1>, A&&... a) : ok_(false) {
+    ::new (static_cast<void*>(std::addressof(error_))) E(std::forward<A>(a)...);
+  }
+  result_base(const result_base& o) : ok_(o.ok_) {
+    if (ok_) {
+      ::new (static_cast<void*>(std::addressof(value_))) stored(o.value_);
+    } else {
+      ::new (static_cast<void*>(std::addressof(error_))) E(o.error_);
+    }
+  }
+  result_base(result_base&& o) noexcept(std::is_nothrow_move_constructible_v<stored> &&
+                                        std::is_nothrow_move_constructible_v<E>)
+      : ok_(o.ok_) {
+    if (ok_) {
+      ::new (static_cast<void*>(std::addressof(value_))) stored(std::move(o.value_));
+    } else {
+      ::new (static_cast<void*>(std::addressof(error_))) E(std::move(o.error_));
+    }
+  }
+  result_base& operator=(const result_base& o) {
+    if (this != &o) {
+      destroy();
+      ::new (static_cast<void*>(this)) result_base(o);
+    }
+    return *this;
+  }
+  result_base& operator=(result_base&& o) noexcept(std::is_nothrow_move_constructible_v<stored> &&
+                                                   std::is_nothrow_move_constructible_v<E>) {
+    if (this != &o) {
+      destroy();
+      ::new (static_cast<void*>(this)) result_base(std::move(o));
+    }
+    return *this;
+  }
+  ~result_base() { destroy(); }
+
+  void destroy() noexcept {
+    if (ok_) {
+      value_.~stored();
+    } else {
+      error_.~E();
+    }
+  }
+
+  union {
+    stored value_;
+    E error_;
+  };
+  bool ok_;
+};
+
 /// A T, or an error E explaining why there is none. Not thread-safe.
 template <class T, class E>
-class [[nodiscard]] result {
+class [[nodiscard]] result : private result_base<T, E> {
+  using base = result_base<T, E>;
+
  public:
   using value_type = T;
   using error_type = E;
 
   template <class U = T>
     requires std::constructible_from<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>)
-  result(U&& v) : storage_(std::in_place_index<0>, std::forward<U>(v)) {}
-  result(unexpected<E> e) : storage_(std::in_place_index<1>, std::move(e).error()) {}
+  result(U&& v) : base(std::in_place_index<0>, std::forward<U>(v)) {}
+  result(unexpected<E> e) : base(std::in_place_index<1>, std::move(e).error()) {}
 
-  bool has_value() const noexcept { return storage_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
+  bool has_value() const noexcept { return this->ok_; }
+  explicit operator bool() const noexcept { return this->ok_; }
 
   T& value() & {
     check();
-    return *std::get_if<0>(&storage_);
+    return this->value_;
   }
   const T& value() const& {
     check();
-    return *std::get_if<0>(&storage_);
+    return this->value_;
   }
   T&& value() && {
     check();
-    return std::move(*std::get_if<0>(&storage_));
+    return std::move(this->value_);
   }
 
   /// The value, or a bad_result_access whose message is "`message`: the
   /// error" (Rust's expect).
   T expect(std::string_view message) && {
-    if (!has_value()) detail::throw_bad_result_access(std::string(message) + ": " + error_text());
-    return std::move(*std::get_if<0>(&storage_));
+    if (!this->ok_) detail::throw_bad_result_access(std::string(message) + ": " + error_text());
+    return std::move(this->value_);
   }
 
   template <class U>
   T value_or(U&& other) && {
-    return has_value() ? std::move(*std::get_if<0>(&storage_))
-                       : static_cast<T>(std::forward<U>(other));
+    return this->ok_ ? std::move(this->value_) : static_cast<T>(std::forward<U>(other));
   }
 
   /// Precondition: !has_value().
-  E& error() & noexcept { return *std::get_if<1>(&storage_); }
-  const E& error() const& noexcept { return *std::get_if<1>(&storage_); }
-  E&& error() && noexcept { return std::move(*std::get_if<1>(&storage_)); }
+  E& error() & noexcept { return this->error_; }
+  const E& error() const& noexcept { return this->error_; }
+  E&& error() && noexcept { return std::move(this->error_); }
 
   /// Precondition: has_value().
-  T& operator*() & noexcept { return *std::get_if<0>(&storage_); }
-  const T& operator*() const& noexcept { return *std::get_if<0>(&storage_); }
-  T&& operator*() && noexcept { return std::move(*std::get_if<0>(&storage_)); }
-  T* operator->() noexcept { return std::get_if<0>(&storage_); }
-  const T* operator->() const noexcept { return std::get_if<0>(&storage_); }
+  T& operator*() & noexcept { return this->value_; }
+  const T& operator*() const& noexcept { return this->value_; }
+  T&& operator*() && noexcept { return std::move(this->value_); }
+  T* operator->() noexcept { return std::addressof(this->value_); }
+  const T* operator->() const noexcept { return std::addressof(this->value_); }
 
  private:
-  std::string error_text() const { return detail::describe_error(error()); }
+  std::string error_text() const { return detail::describe_error(this->error_); }
   void check() const {
-    if (!has_value()) detail::throw_bad_result_access("kyoto::result::value: " + error_text());
+    if (!this->ok_) detail::throw_bad_result_access("kyoto::result::value: " + error_text());
   }
-
-  std::variant<T, E> storage_;
 };
 
 /// Success without a value, or an error E.
 template <class E>
-class [[nodiscard]] result<void, E> {
+class [[nodiscard]] result<void, E> : private result_base<void, E> {
+  using base = result_base<void, E>;
+
  public:
   using value_type = void;
   using error_type = E;
 
-  result() noexcept = default;
-  result(unexpected<E> e) : error_(std::move(e).error()), ok_(false) {}
+  result() noexcept : base(std::in_place_index<0>) {}
+  result(unexpected<E> e) : base(std::in_place_index<1>, std::move(e).error()) {}
 
-  bool has_value() const noexcept { return ok_; }
-  explicit operator bool() const noexcept { return ok_; }
+  bool has_value() const noexcept { return this->ok_; }
+  explicit operator bool() const noexcept { return this->ok_; }
 
   /// Throws bad_result_access if this holds an error.
   void value() const {
-    if (!ok_) {
-      detail::throw_bad_result_access("kyoto::result::value: " + detail::describe_error(error()));
+    if (!this->ok_) {
+      detail::throw_bad_result_access("kyoto::result::value: " +
+                                      detail::describe_error(this->error_));
     }
   }
 
   /// Throws bad_result_access ("`message`: the error") on an error.
   void expect(std::string_view message) const {
-    if (!ok_) {
+    if (!this->ok_) {
       detail::throw_bad_result_access(std::string(message) + ": " +
-                                      detail::describe_error(error()));
+                                      detail::describe_error(this->error_));
     }
   }
 
   void operator*() const noexcept {}
 
   /// Precondition: !has_value().
-  E& error() & noexcept { return *error_; }
-  const E& error() const& noexcept { return *error_; }
-  E&& error() && noexcept { return std::move(*error_); }
-
- private:
-  std::optional<E> error_;
-  bool ok_ = true;
+  E& error() & noexcept { return this->error_; }
+  const E& error() const& noexcept { return this->error_; }
+  E&& error() && noexcept { return std::move(this->error_); }
 };
 
 }  // namespace kyoto

@@ -90,14 +90,15 @@ class state {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  /// Stores the value unless the receiver is gone (then leaves it).
+  /// Stores the value unless the receiver is gone or closed (then leaves
+  /// it). Either way the sender is done, which a parked receiver learns.
   bool send(T& value) {
     lock_guard guard(lock_);
     tx_done_ = true;
-    if (rx_closed_) return false;
-    value_.emplace(std::move(value));
+    const bool stored = !rx_closed_;
+    if (stored) value_.emplace(std::move(value));
     wake_receiver();
-    return true;
+    return stored;
   }
 
   void drop_sender() noexcept {
@@ -110,11 +111,15 @@ class state {
   }
 
   void drop_receiver() noexcept {
+    // The value dies outside the lock: its destructor may use this channel.
     std::optional<T> unreceived;
     {
       lock_guard guard(lock_);
       rx_closed_ = true;
-      unreceived = std::move(value_);
+      if (value_) {
+        unreceived.emplace(std::move(*value_));
+        value_.reset();
+      }
     }
     unref();
   }
@@ -131,7 +136,8 @@ class state {
 
   enum class poll : unsigned char { value, empty, closed };
 
-  /// Precondition: lock_ held.
+  /// Precondition: lock_ held. A value sent before close() is still
+  /// taken; otherwise a closed receiver reports closed at once.
   poll try_take_locked(std::optional<T>& out) {
     if (value_) {
       out.emplace(std::move(*value_));
@@ -139,7 +145,7 @@ class state {
       taken_ = true;
       return poll::value;
     }
-    return tx_done_ || taken_ ? poll::closed : poll::empty;
+    return tx_done_ || taken_ || rx_closed_ ? poll::closed : poll::empty;
   }
 
   poll try_take(std::optional<T>& out) {
@@ -293,11 +299,13 @@ class sender {
 template <class T>
 class receiver {
  public:
-  receiver(receiver&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  receiver(receiver&& o) noexcept
+      : state_(std::exchange(o.state_, nullptr)), completed_(std::exchange(o.completed_, false)) {}
   receiver& operator=(receiver&& o) noexcept {
     if (this != &o) {
       reset();
       state_ = std::exchange(o.state_, nullptr);
+      completed_ = std::exchange(o.completed_, false);
     }
     return *this;
   }
@@ -359,7 +367,7 @@ class receiver {
   }
 
   /// Closes the channel: the sender's send fails from now on. A value sent
-  /// before is still received.
+  /// before is still received; without one, receiving reports closed at once.
   void close() {
     check("kyoto::sync::oneshot::receiver::close: empty (moved-from) receiver");
     state_->close();
