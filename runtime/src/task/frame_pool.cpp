@@ -13,6 +13,7 @@ struct frame_pool_releaser {
       }
       l.count[c] = 0;
     }
+    l.cached_bytes = 0;
     // Blocks freed by later thread_local destructors bypass the pool.
     l.exiting = true;
   }

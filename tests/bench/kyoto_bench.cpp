@@ -1,0 +1,308 @@
+// kyoto-bench: the anchor workloads of ../shared/bench/tokio/WORKLOADS.md,
+// on kyoto. Same work, counts, structure and timing points as tokio's
+// src/main.rs, and the same output contract:
+//
+//   kyoto-bench --list          every workload name, one per line
+//   kyoto-bench [NAME...]       runs them (all, in --list order, if none);
+//                               one line each on stdout:
+//   bench <name> ops=<n> secs=<s> ns_per_op=<x>
+//
+// An unknown name is reported on stderr (exit 2) before anything runs.
+// Only the workloads kyoto can run today are listed; `../shared/bench/compare`
+// compares the names both binaries list.
+#include <kyoto/kyoto.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using kyoto::task;
+namespace mpsc = kyoto::sync::mpsc;
+namespace oneshot = kyoto::sync::oneshot;
+using unit = std::monostate;
+
+struct report {
+  std::uint64_t ops = 0;
+  double secs = 0;
+};
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "kyoto-bench: check failed: %s\n", what);
+    std::abort();
+  }
+}
+
+/// One untimed warm-up rep, then `reps` timed reps of `body` (a stateless
+/// callable returning task<>).
+template <class Body>
+task<report> repeat(std::uint64_t reps, std::uint64_t ops_per_rep, Body body) {
+  co_await body();
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < reps; ++i) co_await body();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  co_return report{reps * ops_per_rep, elapsed.count()};
+}
+
+template <class T>
+task<> join_all_handles(std::vector<kyoto::join_handle<T>>& handles) {
+  for (auto& h : handles) co_await h;
+}
+
+// ------------------------------------------------------------ scheduler
+
+std::atomic<std::size_t> counter{0};
+constexpr std::size_t spawn_tasks = 100'000;
+
+task<report> spawn_many() {
+  co_return co_await repeat(10, spawn_tasks, []() -> task<> {
+    counter.store(0, std::memory_order_relaxed);
+    std::vector<kyoto::join_handle<void>> handles;
+    handles.reserve(spawn_tasks);
+    for (std::size_t i = 0; i < spawn_tasks; ++i) {
+      handles.push_back(kyoto::spawn([]() -> task<> {
+        counter.fetch_add(1, std::memory_order_relaxed);
+        co_return;
+      }));
+    }
+    co_await join_all_handles(handles);
+    check(counter.load(std::memory_order_relaxed) == spawn_tasks, "spawn_many counter");
+  });
+}
+
+task<report> yield_many() {
+  constexpr std::size_t tasks = 200;
+  constexpr std::size_t yields = 1'000;
+  co_return co_await repeat(30, tasks * yields, []() -> task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    handles.reserve(tasks);
+    for (std::size_t i = 0; i < tasks; ++i) {
+      handles.push_back(kyoto::spawn([]() -> task<> {
+        for (std::size_t k = 0; k < yields; ++k) co_await kyoto::yield_now();
+      }));
+    }
+    co_await join_all_handles(handles);
+  });
+}
+
+task<report> ping_pong() {
+  constexpr std::size_t rounds = 1'000;
+  co_return co_await repeat(400, rounds, []() -> task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    handles.reserve(rounds);
+    for (std::size_t i = 0; i < rounds; ++i) {
+      handles.push_back(kyoto::spawn([]() -> task<> {
+        auto [tx1, rx1] = oneshot::channel<unit>();
+        auto [tx2, rx2] = oneshot::channel<unit>();
+        kyoto::spawn(
+            [](oneshot::receiver<unit> in, oneshot::sender<unit> out) -> task<> {
+              (co_await in).value();
+              out.send(unit{}).value();
+            },
+            std::move(rx1), std::move(tx2));
+        tx1.send(unit{}).value();
+        (co_await rx2).value();
+      }));
+    }
+    co_await join_all_handles(handles);
+  });
+}
+
+void link(std::size_t n, oneshot::sender<unit> done) {
+  if (n == 0) {
+    done.send(unit{}).value();
+    return;
+  }
+  kyoto::spawn(
+      [](std::size_t m, oneshot::sender<unit> d) -> task<> {
+        link(m - 1, std::move(d));
+        co_return;
+      },
+      n, std::move(done));
+}
+
+task<report> chained_spawn() {
+  constexpr std::size_t chain = 1'000;
+  co_return co_await repeat(2000, chain, []() -> task<> {
+    auto [tx, rx] = oneshot::channel<unit>();
+    link(chain, std::move(tx));
+    (co_await rx).value();
+  });
+}
+
+// ------------------------------------------------------------ channels
+
+constexpr std::uint64_t msgs = 1'000'000;
+constexpr std::uint64_t expected_sum = msgs * (msgs - 1) / 2;
+
+task<> consume(mpsc::receiver<std::uint64_t> rx) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 0; i < msgs; ++i) sum += *co_await rx.recv();
+  check(sum == expected_sum, "mpsc sum");
+}
+
+template <std::uint64_t Producers>
+task<> mpsc_bounded_rep() {
+  auto [tx, rx] = mpsc::channel<std::uint64_t>(1024);
+  constexpr std::uint64_t per = msgs / Producers;
+  std::vector<kyoto::join_handle<void>> handles;
+  for (std::uint64_t p = 0; p < Producers; ++p) {
+    handles.push_back(kyoto::spawn(
+        [](mpsc::sender<std::uint64_t> out, std::uint64_t first) -> task<> {
+          for (std::uint64_t i = first; i < first + per; ++i) {
+            auto sent = co_await out.send(i);
+            sent.value();
+          }
+        },
+        tx, p * per));
+  }
+  { auto drop = std::move(tx); }
+  handles.push_back(kyoto::spawn(consume(std::move(rx))));
+  co_await join_all_handles(handles);
+}
+
+template <std::uint64_t Producers>
+task<report> mpsc_bounded() {
+  co_return co_await repeat(4, msgs, [] { return mpsc_bounded_rep<Producers>(); });
+}
+
+task<report> mpsc_unbounded() {
+  co_return co_await repeat(4, msgs, []() -> task<> {
+    constexpr std::uint64_t producers = 8;
+    constexpr std::uint64_t per = msgs / producers;
+    auto [tx, rx] = mpsc::unbounded_channel<std::uint64_t>();
+    std::vector<kyoto::join_handle<void>> handles;
+    for (std::uint64_t p = 0; p < producers; ++p) {
+      handles.push_back(kyoto::spawn(
+          [](mpsc::unbounded_sender<std::uint64_t> out, std::uint64_t first) -> task<> {
+            for (std::uint64_t i = first; i < first + per; ++i) out.send(i).value();
+            co_return;
+          },
+          tx, p * per));
+    }
+    { auto drop = std::move(tx); }
+    handles.push_back(kyoto::spawn(consume(std::move(rx))));
+    co_await join_all_handles(handles);
+  });
+}
+
+task<report> oneshot_rounds() {
+  constexpr std::uint64_t rounds = 200'000;
+  co_return co_await repeat(5, rounds, []() -> task<> {
+    for (std::uint64_t i = 0; i < rounds; ++i) {
+      auto [tx, rx] = oneshot::channel<std::uint64_t>();
+      kyoto::spawn(
+          [](oneshot::sender<std::uint64_t> out, std::uint64_t v) -> task<> {
+            out.send(v).value();
+            co_return;
+          },
+          std::move(tx), i);
+      auto v = co_await rx;
+      check(v.value() == i, "oneshot value");
+    }
+  });
+}
+
+// ------------------------------------------------------------ timers
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  state += 0x9E3779B97F4A7C15ull;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::vector<std::uint64_t> timer_delays;
+
+task<report> timers() {
+  constexpr std::size_t tasks = 100'000;
+  std::uint64_t seed = 42;
+  timer_delays.clear();
+  for (std::size_t k = 0; k < tasks; ++k) timer_delays.push_back(1 + splitmix64(seed) % 10);
+  check(timer_delays[0] == 4 && timer_delays[1] == 2 && timer_delays[2] == 9 &&
+            timer_delays[3] == 5 && timer_delays[4] == 1,
+        "timer delays match the spec");
+  co_return co_await repeat(5, tasks, []() -> task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    handles.reserve(tasks);
+    for (std::uint64_t ms : timer_delays) {
+      handles.push_back(kyoto::spawn(
+          [](std::uint64_t d) -> task<> { co_await kyoto::time::sleep(std::chrono::milliseconds(d)); },
+          ms));
+    }
+    co_await join_all_handles(handles);
+  });
+}
+
+// ------------------------------------------------------------ driver
+
+struct workload {
+  std::string_view name;
+  task<report> (*body)();
+};
+
+// Current-thread workloads, in tokio's order (the `_ct` rows).
+const workload workloads[] = {
+    {"spawn_many_ct", &spawn_many},
+    {"yield_many_ct", &yield_many},
+    {"ping_pong_ct", &ping_pong},
+    {"chained_spawn_ct", &chained_spawn},
+    {"mpsc_uncontended_ct", &mpsc_bounded<1>},
+    {"mpsc_contended_ct", &mpsc_bounded<8>},
+    {"mpsc_unbounded_ct", &mpsc_unbounded},
+    {"oneshot_ct", &oneshot_rounds},
+    {"timers_ct", &timers},
+};
+
+report run(const workload& w) {
+  kyoto::runtime rt = kyoto::runtime::builder::current_thread().enable_all().build();
+  // The root task: the main thread spawns one task and blocks until it ends.
+  return rt.block_on(rt.spawn(w.body()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<const workload*> selected;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--list") {
+      for (const workload& w : workloads) std::printf("%.*s\n", static_cast<int>(w.name.size()), w.name.data());
+      return 0;
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const workload* found = nullptr;
+    for (const workload& w : workloads) {
+      if (w.name == arg) found = &w;
+    }
+    if (found == nullptr) {
+      std::fprintf(stderr, "unknown workload: %s (try --list)\n", argv[i]);
+      return 2;
+    }
+    selected.push_back(found);
+  }
+  if (selected.empty()) {
+    for (const workload& w : workloads) selected.push_back(&w);
+  }
+  for (const workload* w : selected) {
+    const report r = run(*w);
+    std::printf("bench %.*s ops=%llu secs=%.6f ns_per_op=%.4f\n", static_cast<int>(w->name.size()),
+                w->name.data(), static_cast<unsigned long long>(r.ops), r.secs,
+                r.secs * 1e9 / static_cast<double>(r.ops));
+    std::fflush(stdout);
+  }
+  return 0;
+}
