@@ -152,8 +152,16 @@ class [[nodiscard]] result : private result_base<T, E> {
 
   /// The value, or a bad_result_access whose message is "`message`: the
   /// error" (Rust's expect).
+  T& expect(std::string_view message) & {
+    check(message);
+    return this->value_;
+  }
+  const T& expect(std::string_view message) const& {
+    check(message);
+    return this->value_;
+  }
   T expect(std::string_view message) && {
-    if (!this->ok_) detail::throw_bad_result_access(std::string(message) + ": " + error_text());
+    check(message);
     return std::move(this->value_);
   }
 
@@ -175,9 +183,11 @@ class [[nodiscard]] result : private result_base<T, E> {
   const T* operator->() const noexcept { return std::addressof(this->value_); }
 
  private:
-  std::string error_text() const { return detail::describe_error(this->error_); }
-  void check() const {
-    if (!this->ok_) detail::throw_bad_result_access("kyoto::result::value: " + error_text());
+  void check(std::string_view context = "kyoto::result::value") const {
+    if (!this->ok_) {
+      detail::throw_bad_result_access(std::string(context) + ": " +
+                                      detail::describe_error(this->error_));
+    }
   }
 };
 
