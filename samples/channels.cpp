@@ -26,7 +26,8 @@ std::ostream& operator<<(std::ostream& os, const user& u) {
 
 std::ostream& operator<<(std::ostream& os, const std::vector<user>& users) {
   os << '[';
-  for (std::size_t i = 0; i < users.size(); ++i) os << (i == 0 ? "" : ", ") << users[i];
+  for (std::size_t i = 0; i < users.size(); ++i)
+    os << (i == 0 ? "" : ", ") << users[i];
   return os << ']';
 }
 

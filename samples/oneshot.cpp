@@ -38,6 +38,8 @@ KYOTO_MAIN() {
   auto server = kyoto::spawn(manager(std::move(rx)));
   auto [a, b, c] = co_await kyoto::join(ask(tx, "apple"), ask(tx, "pear"), ask(tx, "apple"));
   std::cout << "apple: " << a << ", pear: " << b << ", apple again: " << c << '\n';
-  { auto last = std::move(tx); }  // the manager's recv() ends when every sender is gone
+  {
+    auto last = std::move(tx);
+  }  // the manager's recv() ends when every sender is gone
   co_await server;
 }

@@ -10,7 +10,9 @@ namespace {
 std::atomic<int> exit_code_value{0};
 }  // namespace
 
-void exit_code(int code) noexcept { exit_code_value.store(code, std::memory_order_relaxed); }
+void exit_code(int code) noexcept {
+  exit_code_value.store(code, std::memory_order_relaxed);
+}
 
 namespace detail {
 

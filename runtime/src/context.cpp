@@ -4,6 +4,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
+
 #include <kyoto/runtime/detail/context.hpp>
 
 #include <stdexcept>
@@ -22,9 +23,13 @@ void throw_outside_runtime(const char* operation) {
                          "task, or go through kyoto::runtime or kyoto::handle)");
 }
 
-void throw_task_misuse(const char* what) { throw std::logic_error(what); }
+void throw_task_misuse(const char* what) {
+  throw std::logic_error(what);
+}
 
-void throw_join_misuse(const char* what) { throw std::logic_error(what); }
+void throw_join_misuse(const char* what) {
+  throw std::logic_error(what);
+}
 
 void throw_join_empty(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the join_handle is empty (moved from)");

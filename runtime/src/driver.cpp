@@ -61,7 +61,9 @@ bool driver::add_timer(timer_entry* e, clock::time_point deadline) noexcept {
   return true;
 }
 
-void driver::remove_timer(timer_entry* e) noexcept { wheel_.remove(e); }
+void driver::remove_timer(timer_entry* e) noexcept {
+  wheel_.remove(e);
+}
 
 void driver::fire_timers() {
   if (wheel_.empty()) return;
@@ -91,6 +93,8 @@ void driver::wake() noexcept {
   }
 }
 
-void driver::close() noexcept { reactor_.reset(); }
+void driver::close() noexcept {
+  reactor_.reset();
+}
 
 }  // namespace kyoto::detail

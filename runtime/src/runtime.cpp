@@ -1,8 +1,9 @@
+#include "scheduler/current_thread/scheduler.hpp"
+
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/runtime.hpp>
-#include <kyoto/runtime/detail/context.hpp>
 
-#include "scheduler/current_thread/scheduler.hpp"
+#include <kyoto/runtime/detail/context.hpp>
 
 #include <memory>
 #include <utility>

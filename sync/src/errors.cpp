@@ -1,5 +1,6 @@
 // The misuse errors of kyoto::sync, out of line to keep the hot paths small.
 #include <kyoto/sync/mpsc.hpp>
+
 #include <kyoto/sync/detail/chan.hpp>
 
 #include <stdexcept>

@@ -4,6 +4,8 @@
 
 namespace kyoto::sync::oneshot::detail {
 
-void throw_misuse(const char* what) { throw std::logic_error(what); }
+void throw_misuse(const char* what) {
+  throw std::logic_error(what);
+}
 
 }  // namespace kyoto::sync::oneshot::detail

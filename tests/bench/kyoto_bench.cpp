@@ -49,14 +49,16 @@ template <class Body>
 task<report> repeat(std::uint64_t reps, std::uint64_t ops_per_rep, Body body) {
   co_await body();
   const auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t i = 0; i < reps; ++i) co_await body();
+  for (std::uint64_t i = 0; i < reps; ++i)
+    co_await body();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   co_return report{reps * ops_per_rep, elapsed.count()};
 }
 
 template <class T>
 task<> join_all_handles(std::vector<kyoto::join_handle<T>>& handles) {
-  for (auto& h : handles) co_await h;
+  for (auto& h : handles)
+    co_await h;
 }
 
 // ------------------------------------------------------------ scheduler
@@ -88,7 +90,8 @@ task<report> yield_many() {
     handles.reserve(tasks);
     for (std::size_t i = 0; i < tasks; ++i) {
       handles.push_back(kyoto::spawn([]() -> task<> {
-        for (std::size_t k = 0; k < yields; ++k) co_await kyoto::yield_now();
+        for (std::size_t k = 0; k < yields; ++k)
+          co_await kyoto::yield_now();
       }));
     }
     co_await join_all_handles(handles);
@@ -147,7 +150,8 @@ constexpr std::uint64_t expected_sum = msgs * (msgs - 1) / 2;
 
 task<> consume(mpsc::receiver<std::uint64_t> rx) {
   std::uint64_t sum = 0;
-  for (std::uint64_t i = 0; i < msgs; ++i) sum += *co_await rx.recv();
+  for (std::uint64_t i = 0; i < msgs; ++i)
+    sum += *co_await rx.recv();
   check(sum == expected_sum, "mpsc sum");
 }
 
@@ -164,9 +168,11 @@ task<> mpsc_bounded_rep() {
             sent.value();
           }
         },
-        tx, p * per));
+        tx, p* per));
   }
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   handles.push_back(kyoto::spawn(consume(std::move(rx))));
   co_await join_all_handles(handles);
 }
@@ -185,12 +191,15 @@ task<report> mpsc_unbounded() {
     for (std::uint64_t p = 0; p < producers; ++p) {
       handles.push_back(kyoto::spawn(
           [](mpsc::unbounded_sender<std::uint64_t> out, std::uint64_t first) -> task<> {
-            for (std::uint64_t i = first; i < first + per; ++i) out.send(i).value();
+            for (std::uint64_t i = first; i < first + per; ++i)
+              out.send(i).value();
             co_return;
           },
-          tx, p * per));
+          tx, p* per));
     }
-    { auto drop = std::move(tx); }
+    {
+      auto drop = std::move(tx);
+    }
     handles.push_back(kyoto::spawn(consume(std::move(rx))));
     co_await join_all_handles(handles);
   });
@@ -229,7 +238,8 @@ task<report> timers() {
   constexpr std::size_t tasks = 100'000;
   std::uint64_t seed = 42;
   timer_delays.clear();
-  for (std::size_t k = 0; k < tasks; ++k) timer_delays.push_back(1 + splitmix64(seed) % 10);
+  for (std::size_t k = 0; k < tasks; ++k)
+    timer_delays.push_back(1 + splitmix64(seed) % 10);
   check(timer_delays[0] == 4 && timer_delays[1] == 2 && timer_delays[2] == 9 &&
             timer_delays[3] == 5 && timer_delays[4] == 1,
         "timer delays match the spec");
@@ -238,7 +248,9 @@ task<report> timers() {
     handles.reserve(tasks);
     for (std::uint64_t ms : timer_delays) {
       handles.push_back(kyoto::spawn(
-          [](std::uint64_t d) -> task<> { co_await kyoto::time::sleep(std::chrono::milliseconds(d)); },
+          [](std::uint64_t d) -> task<> {
+            co_await kyoto::time::sleep(std::chrono::milliseconds(d));
+          },
           ms));
     }
     co_await join_all_handles(handles);
@@ -278,7 +290,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--list") {
-      for (const workload& w : workloads) std::printf("%.*s\n", static_cast<int>(w.name.size()), w.name.data());
+      for (const workload& w : workloads)
+        std::printf("%.*s\n", static_cast<int>(w.name.size()), w.name.data());
       return 0;
     }
   }
@@ -295,7 +308,8 @@ int main(int argc, char** argv) {
     selected.push_back(found);
   }
   if (selected.empty()) {
-    for (const workload& w : workloads) selected.push_back(&w);
+    for (const workload& w : workloads)
+      selected.push_back(&w);
   }
   for (const workload* w : selected) {
     const report r = run(*w);

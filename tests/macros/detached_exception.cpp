@@ -9,5 +9,6 @@ KYOTO_MAIN() {
     co_await kyoto::yield_now();
     throw std::runtime_error("detached task failed on purpose");
   });  // handle dropped: detached
-  for (int i = 0; i < 3; ++i) co_await kyoto::yield_now();
+  for (int i = 0; i < 3; ++i)
+    co_await kyoto::yield_now();
 }

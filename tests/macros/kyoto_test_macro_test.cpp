@@ -40,9 +40,9 @@ TEST(KyotoTestMacro, AFailingKyotoAssertIsFatalAndEndsTheBody) {
 }
 
 TEST(KyotoTestMacro, AnExceptionEscapingTheBodyFailsTheTestWithItsMessage) {
-  EXPECT_NONFATAL_FAILURE(kyoto::detail::run_test_body(kyoto::runtime::builder::current_thread(),
-                                                       &body_that_throws),
-                          "thrown from a test body");
+  EXPECT_NONFATAL_FAILURE(
+      kyoto::detail::run_test_body(kyoto::runtime::builder::current_thread(), &body_that_throws),
+      "thrown from a test body");
 }
 
 KYOTO_TEST(KyotoTestMacro, PassingAssertionsLetTheBodyContinue) {

@@ -8,12 +8,12 @@
 //                                             left out: kyoto does not poll; it resumes the
 //                                             branches that were woken, in wake order (FIFO),
 //                                             which is fair by construction
+#include "drop_counter.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
-
-#include "drop_counter.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -27,11 +27,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-kyoto::task<int> immediate(int v) { co_return v; }
+kyoto::task<int> immediate(int v) {
+  co_return v;
+}
 
-kyoto::task<std::string> immediate_str(std::string s) { co_return s; }
+kyoto::task<std::string> immediate_str(std::string s) {
+  co_return s;
+}
 
-kyoto::task<> nothing() { co_return; }
+kyoto::task<> nothing() {
+  co_return;
+}
 
 KYOTO_TEST(Join, ImmediateBranchesGiveATupleWithoutSuspending) {
   auto [a] = co_await kyoto::join(immediate(1));
@@ -190,7 +196,8 @@ KYOTO_TEST(Join, JoinAllGivesResultsInInputOrder) {
   std::vector<kyoto::task<int>> tasks;
   for (int i = 0; i < 10; ++i) {
     tasks.push_back([](int v) -> kyoto::task<int> {
-      for (int k = 0; k < 10 - v; ++k) co_await kyoto::yield_now();  // later ones finish first
+      for (int k = 0; k < 10 - v; ++k)
+        co_await kyoto::yield_now();  // later ones finish first
       co_return v;
     }(i));
   }
@@ -200,10 +207,12 @@ KYOTO_TEST(Join, JoinAllGivesResultsInInputOrder) {
 
 KYOTO_TEST(Join, JoinAllOfHandlesAwaitsSpawnedTasks) {
   std::vector<kyoto::join_handle<int>> handles;
-  for (int i = 0; i < 100; ++i) handles.push_back(kyoto::spawn(immediate(i)));
+  for (int i = 0; i < 100; ++i)
+    handles.push_back(kyoto::spawn(immediate(i)));
   std::vector<int> out = co_await kyoto::join_all(handles);  // in place
   long sum = 0;
-  for (int v : out) sum += v;
+  for (int v : out)
+    sum += v;
   EXPECT_EQ(sum, 99 * 100 / 2);
 }
 
@@ -216,8 +225,7 @@ KYOTO_TEST(Join, JoinAllOfVoidTasksReturnsVoid) {
       ++c;
     }(count));
   }
-  static_assert(
-      std::is_void_v<decltype(kyoto::join_all(std::move(tasks)).await_resume())>);
+  static_assert(std::is_void_v<decltype(kyoto::join_all(std::move(tasks)).await_resume())>);
   co_await kyoto::join_all(std::move(tasks));
   EXPECT_EQ(count, 5);
 }

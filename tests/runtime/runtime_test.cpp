@@ -1,12 +1,12 @@
 // The runtime and its handle: block_on, spawning from any thread, waking a
 // parked runtime from plain threads, shutdown. Includes the applicable
 // cases of tokio's tests/rt_common.rs for the current_thread flavour.
+#include "drop_counter.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
-
-#include "drop_counter.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -49,10 +49,12 @@ TEST(Runtime, BlockOnAcceptsAJoinHandle) {
 TEST(Runtime, TasksSpawnedBeforeBlockOnRunDuringIt) {
   kyoto::runtime rt;
   std::vector<kyoto::join_handle<int>> handles;
-  for (int i = 0; i < 100; ++i) handles.push_back(rt.spawn(value_after_yield(i)));
+  for (int i = 0; i < 100; ++i)
+    handles.push_back(rt.spawn(value_after_yield(i)));
   const int sum = rt.block_on([](std::vector<kyoto::join_handle<int>>& hs) -> kyoto::task<int> {
     int s = 0;
-    for (auto& h : hs) s += co_await h;
+    for (auto& h : hs)
+      s += co_await h;
     co_return s;
   }(handles));
   EXPECT_EQ(sum, 99 * 100 / 2);
@@ -138,8 +140,8 @@ TEST(Runtime, ASpawnFromAPlainThreadWakesAParkedRuntime) {
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
   std::thread spawner([h, out = std::move(tx)]() mutable {
     h.spawn(
-        [](kyoto::sync::oneshot::sender<int> out) -> kyoto::task<> {
-          out.send(17).value();
+        [](kyoto::sync::oneshot::sender<int> sink) -> kyoto::task<> {
+          sink.send(17).value();
           co_return;
         },
         std::move(out));
@@ -160,7 +162,8 @@ TEST(Runtime, APlainThreadSendingOnAChannelWakesAParkedRuntime) {
   });
   const long sum = rt.block_on([](kyoto::sync::mpsc::receiver<int>& in) -> kyoto::task<long> {
     long s = 0;
-    while (auto v = co_await in.recv()) s += *v;
+    while (auto v = co_await in.recv())
+      s += *v;
     co_return s;
   }(rx));
   producer.join();
@@ -291,7 +294,8 @@ TEST(Runtime, BlockOnCompletesWhileOtherTasksKeepTheRuntimeBusy) {
   rt.block_on([]() -> kyoto::task<> {
     std::atomic<bool> stop{false};
     auto busy = kyoto::spawn([&stop]() -> kyoto::task<> {
-      while (!stop.load()) co_await kyoto::yield_now();
+      while (!stop.load())
+        co_await kyoto::yield_now();
     });
     co_await kyoto::time::sleep(5ms);
     stop = true;

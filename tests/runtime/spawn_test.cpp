@@ -1,9 +1,9 @@
+#include "drop_counter.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
-
-#include "drop_counter.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -16,7 +16,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-kyoto::task<int> add(int a, int b) { co_return a + b; }
+kyoto::task<int> add(int a, int b) {
+  co_return a + b;
+}
 
 KYOTO_TEST(Spawn, ATaskRunsAndItsHandleGivesTheValue) {
   kyoto::join_handle<int> h = kyoto::spawn(add(2, 3));
@@ -28,7 +30,7 @@ KYOTO_TEST(Spawn, ACallableWithArgumentsIsInvokedOnce) {
   auto h = kyoto::spawn(
       [&calls](int a, int b) -> kyoto::task<int> {
         ++calls;
-        co_return a * b;
+        co_return a* b;
       },
       6, 7);
   EXPECT_EQ(co_await h, 42);
@@ -39,11 +41,12 @@ KYOTO_TEST(Spawn, ACallableWithArgumentsIsInvokedOnce) {
 // the lambda object, not the frame. spawn(callable) keeps the lambda alive
 // for the task's whole life, across suspensions.
 KYOTO_TEST(Spawn, CapturesOfASpawnedLambdaOutliveItsSuspensions) {
-  auto h = kyoto::spawn([s = std::string(100, 'x'), v = std::vector<int>{1, 2, 3}]() -> kyoto::task<std::size_t> {
-    co_await kyoto::yield_now();
-    co_await kyoto::time::sleep(1ms);
-    co_return s.size() + v.size();
-  });
+  auto h = kyoto::spawn(
+      [s = std::string(100, 'x'), v = std::vector<int>{1, 2, 3}]() -> kyoto::task<std::size_t> {
+        co_await kyoto::yield_now();
+        co_await kyoto::time::sleep(1ms);
+        co_return s.size() + v.size();
+      });
   EXPECT_EQ(co_await h, 103u);
 }
 
@@ -59,8 +62,10 @@ KYOTO_TEST(Spawn, ReferenceParametersReferToTheStoredArguments) {
 
 KYOTO_TEST(Spawn, TheCallableIsDestroyedWhenTheTaskCompletes) {
   std::atomic<int> dropped{0};
-  auto h = kyoto::spawn([guard = kyoto::test::drop_counter(dropped)]() -> kyoto::task<> { co_return; });
-  while (!h.is_finished()) co_await kyoto::yield_now();
+  auto h =
+      kyoto::spawn([guard = kyoto::test::drop_counter(dropped)]() -> kyoto::task<> { co_return; });
+  while (!h.is_finished())
+    co_await kyoto::yield_now();
   EXPECT_EQ(dropped.load(), 1);  // before the handle is awaited or dropped
   co_await h;
 }
@@ -110,7 +115,8 @@ KYOTO_TEST(Spawn, IsFinishedTurnsTrueWhenTheTaskEnds) {
     co_await kyoto::yield_now();
   });
   EXPECT_FALSE(h.is_finished());
-  while (!h.is_finished()) co_await kyoto::yield_now();
+  while (!h.is_finished())
+    co_await kyoto::yield_now();
   co_await h;
 }
 
@@ -151,7 +157,8 @@ KYOTO_TEST(Spawn, AbortBeforeTheFirstRunCancelsWithoutRunning) {
 
 KYOTO_TEST(Spawn, AbortingAFinishedTaskKeepsItsResult) {
   auto h = kyoto::spawn(add(1, 1));
-  while (!h.is_finished()) co_await kyoto::yield_now();
+  while (!h.is_finished())
+    co_await kyoto::yield_now();
   h.abort();
   EXPECT_EQ(co_await h, 2);
 }
@@ -192,7 +199,8 @@ KYOTO_TEST(Spawn, AnEmptyHandleThrowsLogicErrorNamingTheOperation) {
     h.abort();
     ADD_FAILURE() << "no exception";
   } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::join_handle::abort"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("kyoto::join_handle::abort"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(co_await h, std::logic_error);
   EXPECT_EQ(co_await moved, 3);
@@ -259,7 +267,8 @@ KYOTO_TEST(Spawn, AThousandTasksAllComplete) {
         i));
   }
   long sum = 0;
-  for (auto& h : handles) sum += co_await h;
+  for (auto& h : handles)
+    sum += co_await h;
   EXPECT_EQ(sum, 999L * 1000 / 2);
 }
 

@@ -5,9 +5,13 @@
 
 namespace {
 
-kyoto::task<int> ready(int i) { co_return i; }
+kyoto::task<int> ready(int i) {
+  co_return i;
+}
 
-kyoto::task<> ready_void() { co_return; }
+kyoto::task<> ready_void() {
+  co_return;
+}
 
 kyoto::task<int> yield_then(int i) {
   co_await kyoto::yield_now();
@@ -16,9 +20,11 @@ kyoto::task<int> yield_then(int i) {
 
 KYOTO_TEST(TaskAtO0, AMillionImmediateAwaitsUseConstantStack) {
   long sum = 0;
-  for (int i = 0; i < 1'000'000; ++i) sum += co_await ready(i);
+  for (int i = 0; i < 1'000'000; ++i)
+    sum += co_await ready(i);
   EXPECT_EQ(sum, 999'999L * 1'000'000L / 2);
-  for (int i = 0; i < 1'000'000; ++i) co_await ready_void();
+  for (int i = 0; i < 1'000'000; ++i)
+    co_await ready_void();
 }
 
 // Each child suspends once: resumption comes from the run loop, and the
@@ -26,7 +32,8 @@ KYOTO_TEST(TaskAtO0, AMillionImmediateAwaitsUseConstantStack) {
 // round.
 KYOTO_TEST(TaskAtO0, ManyAwaitsOfTasksThatSuspendUseConstantStack) {
   long sum = 0;
-  for (int i = 0; i < 100'000; ++i) sum += co_await yield_then(i);
+  for (int i = 0; i < 100'000; ++i)
+    sum += co_await yield_then(i);
   EXPECT_EQ(sum, 99'999L * 100'000L / 2);
 }
 

@@ -1,8 +1,8 @@
+#include "drop_counter.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/time.hpp>
-
-#include "drop_counter.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -19,16 +19,22 @@ static_assert(!std::is_copy_constructible_v<kyoto::task<int>>);
 static_assert(std::is_nothrow_move_constructible_v<kyoto::task<int>>);
 static_assert(std::is_same_v<kyoto::task<>, kyoto::task<void>>);
 
-kyoto::task<int> answer() { co_return 42; }
+kyoto::task<int> answer() {
+  co_return 42;
+}
 
-kyoto::task<std::string> concat(std::string a, std::string b) { co_return a + b; }
+kyoto::task<std::string> concat(std::string a, std::string b) {
+  co_return a + b;
+}
 
 kyoto::task<> set_flag(bool& flag) {
   flag = true;
   co_return;
 }
 
-kyoto::task<int&> pick(int& x) { co_return x; }
+kyoto::task<int&> pick(int& x) {
+  co_return x;
+}
 
 kyoto::task<int> thrower() {
   throw std::runtime_error("boom");
@@ -69,7 +75,9 @@ KYOTO_TEST(Task, ExceptionPropagatesToTheAwaiter) {
   }
 }
 
-KYOTO_TEST(Task, NestedAwaitsUnwindInOrder) { EXPECT_EQ(co_await nested(100), 100); }
+KYOTO_TEST(Task, NestedAwaitsUnwindInOrder) {
+  EXPECT_EQ(co_await nested(100), 100);
+}
 
 KYOTO_TEST(Task, AwaitingAMovedFromTaskThrows) {
   kyoto::task<int> t = answer();
@@ -94,7 +102,9 @@ KYOTO_TEST(Task, AwaitingTwiceThrows) {
   }
 }
 
-kyoto::task<> hold(kyoto::test::drop_counter) { co_return; }
+kyoto::task<> hold(kyoto::test::drop_counter) {
+  co_return;
+}
 
 TEST(Task, DestroyingAnUnstartedTaskDestroysItsParameters) {
   std::atomic<int> dropped{0};
@@ -126,15 +136,18 @@ KYOTO_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
   } catch (const kyoto::join_error& e) {
     EXPECT_TRUE(e.is_cancelled());
   }
-  EXPECT_TRUE(weak.expired());            // the parameter was destroyed
-  EXPECT_EQ(locals_dropped.load(), 1);    // and the local
+  EXPECT_TRUE(weak.expired());          // the parameter was destroyed
+  EXPECT_EQ(locals_dropped.load(), 1);  // and the local
 }
 
-kyoto::task<int> ready(int i) { co_return i; }
+kyoto::task<int> ready(int i) {
+  co_return i;
+}
 
 kyoto::task<long> sum_of_ready(int n) {
   long sum = 0;
-  for (int i = 0; i < n; ++i) sum += co_await ready(i);
+  for (int i = 0; i < n; ++i)
+    sum += co_await ready(i);
   co_return sum;
 }
 

@@ -30,13 +30,18 @@ TEST(CrossThread, ValuesFromPlainThreadsAllReachAParkedRuntime) {
       }
     });
   }
-  { auto drop = std::move(tx); }
-  const long long sum = rt.block_on([](kyoto::sync::mpsc::receiver<int>& in) -> kyoto::task<long long> {
-    long long s = 0;
-    while (auto v = co_await in.recv()) s += *v;
-    co_return s;
-  }(rx));
-  for (auto& p : producers) p.join();
+  {
+    auto drop = std::move(tx);
+  }
+  const long long sum =
+      rt.block_on([](kyoto::sync::mpsc::receiver<int>& in) -> kyoto::task<long long> {
+        long long s = 0;
+        while (auto v = co_await in.recv())
+          s += *v;
+        co_return s;
+      }(rx));
+  for (auto& p : producers)
+    p.join();
   const long long n = threads * per_thread;
   EXPECT_EQ(sum, n * (n - 1) / 2);
 }
@@ -60,13 +65,17 @@ TEST(CrossThread, SpawnsThroughAHandleFromManyThreadsAllRun) {
       }
     });
   }
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   const int count = rt.block_on([](kyoto::sync::mpsc::receiver<int>& in) -> kyoto::task<int> {
     int c = 0;
-    while (auto v = co_await in.recv()) c += *v;
+    while (auto v = co_await in.recv())
+      c += *v;
     co_return c;
   }(rx));
-  for (auto& s : spawners) s.join();
+  for (auto& s : spawners)
+    s.join();
   EXPECT_EQ(count, threads * per_thread);
 }
 
@@ -87,10 +96,11 @@ TEST(CrossThread, BlockingPingPongWithARuntimeTask) {
       }
     }
   });
-  rt.block_on([](kyoto::sync::mpsc::receiver<int> in,
-                 kyoto::sync::mpsc::sender<int> out) -> kyoto::task<> {
-    while (auto v = co_await in.recv()) (co_await out.send(*v + 1)).value();
-  }(std::move(ping_rx), std::move(pong_tx)));
+  rt.block_on(
+      [](kyoto::sync::mpsc::receiver<int> in, kyoto::sync::mpsc::sender<int> out) -> kyoto::task<> {
+        while (auto v = co_await in.recv())
+          (co_await out.send(*v + 1)).value();
+      }(std::move(ping_rx), std::move(pong_tx)));
   player.join();
 }
 
@@ -112,13 +122,16 @@ TEST(CrossThread, OneshotsSentFromAPlainThreadWakeTheirTasks) {
         std::move(rx)));
   }
   std::thread sender([&senders] {
-    for (int i = n - 1; i >= 0; --i) senders[static_cast<std::size_t>(i)].send(i).value();
+    for (int i = n - 1; i >= 0; --i)
+      senders[static_cast<std::size_t>(i)].send(i).value();
   });
-  const long long sum = rt.block_on([](std::vector<kyoto::join_handle<int>>& hs) -> kyoto::task<long long> {
-    long long s = 0;
-    for (auto& h : hs) s += co_await h;
-    co_return s;
-  }(handles));
+  const long long sum =
+      rt.block_on([](std::vector<kyoto::join_handle<int>>& hs) -> kyoto::task<long long> {
+        long long s = 0;
+        for (auto& h : hs)
+          s += co_await h;
+        co_return s;
+      }(handles));
   sender.join();
   EXPECT_EQ(sum, static_cast<long long>(n) * (n - 1) / 2);
 }
@@ -132,15 +145,18 @@ TEST(CrossThread, AbortFromAPlainThreadRacesCompletion) {
   for (int i = 0; i < n; ++i) {
     handles.push_back(rt.spawn(
         [](int v) -> kyoto::task<int> {
-          for (int k = 0; k < v % 4; ++k) co_await kyoto::yield_now();
+          for (int k = 0; k < v % 4; ++k)
+            co_await kyoto::yield_now();
           co_return v;
         },
         i));
   }
   std::atomic<bool> go{false};
   std::thread aborter([&] {
-    while (!go.load()) std::this_thread::yield();
-    for (int i = 0; i < n; i += 2) handles[static_cast<std::size_t>(i)].abort();
+    while (!go.load())
+      std::this_thread::yield();
+    for (int i = 0; i < n; i += 2)
+      handles[static_cast<std::size_t>(i)].abort();
   });
   auto [completed, cancelled] =
       rt.block_on([](std::vector<kyoto::join_handle<int>>& hs,
@@ -185,7 +201,8 @@ TEST(CrossThread, ForeignWakesInterleavedWithTimers) {
       co_return ticks;
     });
     int c = 0;
-    while (co_await in.recv()) ++c;
+    while (co_await in.recv())
+      ++c;
     EXPECT_EQ(co_await ticker, 20);
     co_return c;
   }(rx));

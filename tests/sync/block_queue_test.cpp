@@ -22,14 +22,17 @@ TEST(BlockQueue, IsFifoAcrossManyBlocks) {
     }
   }
   EXPECT_EQ(q.size(), static_cast<std::size_t>(n - next_pop));
-  while (!q.empty()) EXPECT_EQ(q.pop_front(), next_pop++);
+  while (!q.empty())
+    EXPECT_EQ(q.pop_front(), next_pop++);
   EXPECT_EQ(next_pop, n);
 }
 
 TEST(BlockQueue, HoldsMoveOnlyValues) {
   block_queue<std::unique_ptr<int>> q;
-  for (int i = 0; i < 100; ++i) q.push_back(std::make_unique<int>(i));
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(*q.pop_front(), i);
+  for (int i = 0; i < 100; ++i)
+    q.push_back(std::make_unique<int>(i));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(*q.pop_front(), i);
 }
 
 struct counted {
@@ -43,8 +46,10 @@ struct counted {
 TEST(BlockQueue, DestroysWhatItStillHolds) {
   {
     block_queue<counted> q;
-    for (int i = 0; i < 1000; ++i) q.push_back(counted(i));
-    for (int i = 0; i < 500; ++i) EXPECT_EQ(q.pop_front().payload, std::to_string(i));
+    for (int i = 0; i < 1000; ++i)
+      q.push_back(counted(i));
+    for (int i = 0; i < 500; ++i)
+      EXPECT_EQ(q.pop_front().payload, std::to_string(i));
     EXPECT_EQ(counted::live, 500);
   }
   EXPECT_EQ(counted::live, 0);
@@ -52,7 +57,8 @@ TEST(BlockQueue, DestroysWhatItStillHolds) {
 
 TEST(BlockQueue, AMovedFromQueueIsEmptyAndReusable) {
   block_queue<int> a;
-  for (int i = 0; i < 5; ++i) a.push_back(i);
+  for (int i = 0; i < 5; ++i)
+    a.push_back(i);
   block_queue<int> b(std::move(a));
   EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): specified state
   EXPECT_EQ(b.size(), 5u);

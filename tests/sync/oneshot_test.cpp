@@ -733,7 +733,9 @@ TEST(Oneshot, ValueHandedBackBySendIsDestroyedOnlyWithTheResult) {
 
 TEST(Oneshot, DroppingBothHalvesUnsentDestroysNothing) {
   std::atomic<int> drops{0};
-  { auto [tx, rx] = oneshot::channel<counted>(); }
+  {
+    auto [tx, rx] = oneshot::channel<counted>();
+  }
   EXPECT_EQ(drops.load(), 0);
 }
 

@@ -1,11 +1,11 @@
 // time::sleep and sleep_until on the runtime's timer wheel. Bounds are
 // lower bounds only: an upper bound on a shared 2-core machine would be a
 // flaky test, and performance lives in kyoto-bench.
+#include "drop_counter.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/time.hpp>
-
-#include "drop_counter.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -74,7 +74,8 @@ KYOTO_TEST(Sleep, TenThousandSleepersAllWakeAfterTheirDeadlines) {
         d));
   }
   int on_time = 0;
-  for (auto& h : handles) on_time += (co_await h) ? 1 : 0;
+  for (auto& h : handles)
+    on_time += (co_await h) ? 1 : 0;
   EXPECT_EQ(on_time, 10'000);
 }
 
@@ -94,9 +95,8 @@ KYOTO_TEST(Sleep, ACancelledSleepNeverFires) {
 }
 
 KYOTO_TEST(Sleep, AHugeDurationWaitsForeverWithoutOverflow) {
-  auto h = kyoto::spawn([]() -> kyoto::task<> {
-    co_await kyoto::time::sleep(std::chrono::hours::max());
-  });
+  auto h = kyoto::spawn(
+      []() -> kyoto::task<> { co_await kyoto::time::sleep(std::chrono::hours::max()); });
   co_await kyoto::yield_now();
   co_await kyoto::time::sleep(2ms);
   EXPECT_FALSE(h.is_finished());

@@ -18,11 +18,13 @@ using kyoto::detail::timer_wheel;
 namespace {
 
 TEST(Wheel, LevelForMatchesTokio) {
-  for (std::uint64_t pos = 0; pos < 64; ++pos) EXPECT_EQ(timer_wheel::level_for(0, pos), 0u);
+  for (std::uint64_t pos = 0; pos < 64; ++pos)
+    EXPECT_EQ(timer_wheel::level_for(0, pos), 0u);
   for (unsigned level = 1; level < 5; ++level) {
     for (std::uint64_t pos = level; pos < 64; ++pos) {
       std::uint64_t a = pos;
-      for (unsigned i = 0; i < level; ++i) a *= 64;
+      for (unsigned i = 0; i < level; ++i)
+        a *= 64;
       EXPECT_EQ(timer_wheel::level_for(0, a), level) << a;
       if (pos > level) {
         EXPECT_EQ(timer_wheel::level_for(0, a - 1), level) << a - 1;

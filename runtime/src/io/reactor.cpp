@@ -44,7 +44,9 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
   arm_wake();
 }
 
-reactor::~reactor() { io_uring_queue_exit(&ring_); }
+reactor::~reactor() {
+  io_uring_queue_exit(&ring_);
+}
 
 io_uring_sqe* reactor::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(&ring_);

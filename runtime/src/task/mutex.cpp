@@ -20,8 +20,8 @@ void mutex::lock_contended() noexcept {
     spin_pause();
     std::uint32_t s = state_.load(std::memory_order_relaxed);
     // Acquire: as in lock().
-    if (s == 0 && state_.compare_exchange_weak(s, 1, std::memory_order_acquire,
-                                               std::memory_order_relaxed)) {
+    if (s == 0 &&
+        state_.compare_exchange_weak(s, 1, std::memory_order_acquire, std::memory_order_relaxed)) {
       return;
     }
   }
@@ -29,8 +29,8 @@ void mutex::lock_contended() noexcept {
   // exchange that returns 0 takes the lock, as in lock().
   std::uint32_t s = state_.exchange(2, std::memory_order_acquire);
   while (s != 0) {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, 2,
-              nullptr, nullptr, 0);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, 2, nullptr,
+              nullptr, 0);
     s = state_.exchange(2, std::memory_order_acquire);
   }
 }

@@ -44,7 +44,9 @@ void wake_node::prepare_thread() noexcept {
   parker = &thread_parker::current();
 }
 
-void wake_node::wake_thread(thread_parker* p) noexcept { p->unpark(); }
+void wake_node::wake_thread(thread_parker* p) noexcept {
+  p->unpark();
+}
 
 std::uintptr_t task_header::begin_run() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
@@ -208,7 +210,8 @@ void task_header::purge(wake_node* node) noexcept {
   for (;;) {
     rest_tail->next = stack_of(cur);
     // Release: republishes the nodes, as a wake() would.
-    if (run_state_.compare_exchange_weak(cur, reinterpret_cast<std::uintptr_t>(rest) | (cur & flag_mask),
+    if (run_state_.compare_exchange_weak(cur,
+                                         reinterpret_cast<std::uintptr_t>(rest) | (cur & flag_mask),
                                          std::memory_order_release, std::memory_order_relaxed)) {
       return;
     }

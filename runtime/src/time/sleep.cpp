@@ -1,7 +1,8 @@
-#include <kyoto/time/sleep.hpp>
-#include <kyoto/runtime/detail/context.hpp>
-
 #include "driver.hpp"
+
+#include <kyoto/time/sleep.hpp>
+
+#include <kyoto/runtime/detail/context.hpp>
 
 namespace kyoto::time::detail {
 
@@ -11,6 +12,8 @@ bool register_timer(kyoto::detail::timer_entry* e, instant deadline) {
   return d->add_timer(e, deadline);
 }
 
-void cancel_timer(kyoto::detail::timer_entry* e) noexcept { e->owner->remove_timer(e); }
+void cancel_timer(kyoto::detail::timer_entry* e) noexcept {
+  e->owner->remove_timer(e);
+}
 
 }  // namespace kyoto::time::detail

@@ -70,8 +70,8 @@ std::optional<wheel_expiration> timer_wheel::next_expiration() const noexcept {
     // The first occupied slot at or after the one `elapsed_` falls in.
     const std::uint64_t now_slot = elapsed_ / slot_range(level);
     const auto rotated = std::rotr(l.occupied, static_cast<int>(now_slot % slots));
-    const unsigned slot =
-        static_cast<unsigned>((static_cast<std::uint64_t>(std::countr_zero(rotated)) + now_slot) % slots);
+    const unsigned slot = static_cast<unsigned>(
+        (static_cast<std::uint64_t>(std::countr_zero(rotated)) + now_slot) % slots);
     const std::uint64_t level_start = elapsed_ & ~(level_range(level) - 1);
     std::uint64_t deadline = level_start + slot * slot_range(level);
     if (deadline <= elapsed_) {

@@ -39,23 +39,24 @@ int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int a
 
 #define KYOTO_DETAIL_PICK3(a1, a2, name, ...) name
 #define KYOTO_DETAIL_MAIN_PARAMS_0() \
-  [[maybe_unused]] int kyoto_detail_argc, [[maybe_unused]] char** kyoto_detail_argv
+  [[maybe_unused]] int kyoto_detail_argc, [[maybe_unused]] char **kyoto_detail_argv
 #define KYOTO_DETAIL_MAIN_PARAMS_1(x) KYOTO_MAIN_takes_no_arguments_or_argc_and_argv x
-#define KYOTO_DETAIL_MAIN_PARAMS_2(argc, argv) [[maybe_unused]] int argc, [[maybe_unused]] char** argv
-#define KYOTO_DETAIL_MAIN_PARAMS(...)                                                    \
-  KYOTO_DETAIL_PICK3(__VA_ARGS__ __VA_OPT__(, ) KYOTO_DETAIL_MAIN_PARAMS_2,              \
-                     KYOTO_DETAIL_MAIN_PARAMS_1, KYOTO_DETAIL_MAIN_PARAMS_0, )           \
+#define KYOTO_DETAIL_MAIN_PARAMS_2(argc, argv) \
+  [[maybe_unused]] int argc, [[maybe_unused]] char **argv
+#define KYOTO_DETAIL_MAIN_PARAMS(...)                                          \
+  KYOTO_DETAIL_PICK3(__VA_ARGS__ __VA_OPT__(, ) KYOTO_DETAIL_MAIN_PARAMS_2,    \
+                     KYOTO_DETAIL_MAIN_PARAMS_1, KYOTO_DETAIL_MAIN_PARAMS_0, ) \
   (__VA_ARGS__)
 
 /// An async main run on the runtime `builder` makes:
 /// `KYOTO_MAIN_WITH(kyoto::runtime::builder::current_thread()) { ... }`, or
 /// with `, argc, argv` after the builder.
-#define KYOTO_MAIN_WITH(builder, ...)                                                    \
-  static ::kyoto::task<> kyoto_detail_main_body(KYOTO_DETAIL_MAIN_PARAMS(__VA_ARGS__));  \
-  int main(int kyoto_detail_main_argc, char** kyoto_detail_main_argv) {                  \
-    return ::kyoto::detail::run_main((builder), &kyoto_detail_main_body,                 \
-                                     kyoto_detail_main_argc, kyoto_detail_main_argv);    \
-  }                                                                                      \
+#define KYOTO_MAIN_WITH(builder, ...)                                                            \
+  static ::kyoto::task<> kyoto_detail_main_body(KYOTO_DETAIL_MAIN_PARAMS(__VA_ARGS__));          \
+  int main(int kyoto_detail_main_argc, char** kyoto_detail_main_argv) {                          \
+    return ::kyoto::detail::run_main((builder), &kyoto_detail_main_body, kyoto_detail_main_argc, \
+                                     kyoto_detail_main_argv);                                    \
+  }                                                                                              \
   static ::kyoto::task<> kyoto_detail_main_body(KYOTO_DETAIL_MAIN_PARAMS(__VA_ARGS__))
 
 /// An async main on a current_thread runtime: `KYOTO_MAIN() { ... }` or

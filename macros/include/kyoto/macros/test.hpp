@@ -37,11 +37,11 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
 }  // namespace kyoto::detail
 
 /// A KYOTO_TEST on the runtime `builder` makes.
-#define KYOTO_TEST_WITH(Suite, Name, builder)                                         \
-  static ::kyoto::task<> kyoto_detail_test_body_##Suite##_##Name();                   \
-  TEST(Suite, Name) {                                                                 \
+#define KYOTO_TEST_WITH(Suite, Name, builder)                                            \
+  static ::kyoto::task<> kyoto_detail_test_body_##Suite##_##Name();                      \
+  TEST(Suite, Name) {                                                                    \
     ::kyoto::detail::run_test_body((builder), &kyoto_detail_test_body_##Suite##_##Name); \
-  }                                                                                   \
+  }                                                                                      \
   static ::kyoto::task<> kyoto_detail_test_body_##Suite##_##Name()
 
 /// A GoogleTest test whose body is a coroutine on a current_thread runtime.
@@ -56,8 +56,8 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
   GTEST_TEST_BOOLEAN_(condition, #condition, false, true, KYOTO_DETAIL_FATAL_FAILURE)
 #define KYOTO_ASSERT_FALSE(condition) \
   GTEST_TEST_BOOLEAN_(!(condition), #condition, true, false, KYOTO_DETAIL_FATAL_FAILURE)
-#define KYOTO_ASSERT_EQ(val1, val2)                                                       \
-  GTEST_PRED_FORMAT2_(::testing::internal::EqHelper::Compare, val1, val2,                 \
+#define KYOTO_ASSERT_EQ(val1, val2)                                       \
+  GTEST_PRED_FORMAT2_(::testing::internal::EqHelper::Compare, val1, val2, \
                       KYOTO_DETAIL_FATAL_FAILURE)
 #define KYOTO_ASSERT_NE(val1, val2) \
   GTEST_PRED_FORMAT2_(::testing::internal::CmpHelperNE, val1, val2, KYOTO_DETAIL_FATAL_FAILURE)

@@ -4,6 +4,7 @@
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
+
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 

@@ -24,8 +24,8 @@ namespace detail {
 /// A join's value for one branch: the awaited type, or std::monostate for
 /// void.
 template <class A>
-using join_value_t = std::conditional_t<std::is_void_v<await_result_t<A>>, std::monostate,
-                                        await_result_t<A>>;
+using join_value_t =
+    std::conditional_t<std::is_void_v<await_result_t<A>>, std::monostate, await_result_t<A>>;
 
 template <class R>
 auto take_join_value(result_storage<R>& r) {
@@ -51,7 +51,7 @@ class join_awaiter {
   bool await_suspend(std::coroutine_handle<> parent) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((branches_[I] = run_join_branch<await_result_t<A>, A>(&state_, std::get<I>(awaitables_),
-                                                              std::get<I>(results_))),
+                                                             std::get<I>(results_))),
        ...);
     }(std::index_sequence_for<A...>{});
     state_.branches = branches_;
@@ -107,7 +107,8 @@ class join_all_awaiter {
     } else {
       std::vector<R> out;
       out.reserve(items_.size());
-      for (std::size_t i = 0; i < items_.size(); ++i) out.push_back(results_[i].take());
+      for (std::size_t i = 0; i < items_.size(); ++i)
+        out.push_back(results_[i].take());
       return out;
     }
   }
@@ -150,11 +151,13 @@ template <std::ranges::input_range Range>
   using A = std::ranges::range_value_t<Range>;
   if constexpr (std::is_lvalue_reference_v<Range>) {
     std::vector<A*> items;
-    for (auto& x : range) items.push_back(std::addressof(x));
+    for (auto& x : range)
+      items.push_back(std::addressof(x));
     return detail::join_all_awaiter<A, false>(std::move(items));
   } else {
     std::vector<A> items;
-    for (auto& x : range) items.push_back(std::move(x));
+    for (auto& x : range)
+      items.push_back(std::move(x));
     return detail::join_all_awaiter<A, true>(std::move(items));
   }
 }

@@ -11,13 +11,13 @@
 #pragma once
 
 #include <concepts>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <memory>
-#include <new>
 #include <variant>
 
 namespace kyoto {
@@ -44,7 +44,9 @@ namespace detail {
 
 template <class E>
 std::string describe_error(const E& e) {
-  if constexpr (requires { { e.what() } -> std::convertible_to<std::string_view>; }) {
+  if constexpr (requires {
+                  { e.what() } -> std::convertible_to<std::string_view>;
+                }) {
     return std::string(std::string_view(e.what()));
   } else {
     return "an error value";

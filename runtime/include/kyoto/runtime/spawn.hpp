@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/task.hpp>
+
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
@@ -32,7 +33,8 @@ using factory_value_t =
 /// thread that is not running a kyoto runtime.
 inline scheduler& current_scheduler(const char* op) {
   scheduler* s = current_context.sched;
-  if (s == nullptr) [[unlikely]] throw_outside_runtime(op);
+  if (s == nullptr) [[unlikely]]
+    throw_outside_runtime(op);
   return *s;
 }
 

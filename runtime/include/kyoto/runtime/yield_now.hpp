@@ -39,6 +39,8 @@ class yield_awaiter {
 ///
 /// Must be awaited inside a runtime task (throws std::logic_error
 /// otherwise). The task is resumed on its runtime's thread. Cancel safe.
-inline yield_awaiter yield_now() noexcept { return {}; }
+inline yield_awaiter yield_now() noexcept {
+  return {};
+}
 
 }  // namespace kyoto

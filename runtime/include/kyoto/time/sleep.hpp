@@ -71,7 +71,9 @@ class sleep_awaiter {
 
 /// Completes at `deadline` (tokio::time::sleep_until). Must be awaited in a
 /// runtime task (std::logic_error otherwise).
-inline sleep_awaiter sleep_until(instant deadline) noexcept { return sleep_awaiter(deadline); }
+inline sleep_awaiter sleep_until(instant deadline) noexcept {
+  return sleep_awaiter(deadline);
+}
 
 /// Completes `duration` from now (tokio::time::sleep); the deadline is
 /// taken when sleep() is called. Durations too long for the clock wait

@@ -13,7 +13,9 @@ namespace kyoto::detail {
 
 current_thread_scheduler::current_thread_scheduler() = default;
 
-current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
+current_thread_scheduler::~current_thread_scheduler() {
+  shutdown();
+}
 
 void current_thread_scheduler::spawn(task_header* task) noexcept {
   if (on_driver_thread()) {
@@ -139,7 +141,8 @@ void current_thread_scheduler::shutdown() noexcept {
     if (!t->owned_linked) t->shutdown();  // spawned from another thread, never run
   }
   const std::size_t live = owned_.size();
-  while (!owned_.empty()) owned_.front()->shutdown();
+  while (!owned_.empty())
+    owned_.front()->shutdown();
   if (live != 0) log_debug("runtime shut down; cancelled {} live tasks", live);
   driver_.close();
 }

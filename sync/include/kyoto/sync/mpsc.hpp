@@ -14,6 +14,7 @@
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
+
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/chan.hpp>
 
@@ -60,9 +61,7 @@ class try_send_error {
   bool is_closed() const noexcept { return kind_ == kind::closed; }
   /// The value that was not sent.
   T& value() & noexcept { return value_; }
-  T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) {
-    return std::move(value_);
-  }
+  T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value_); }
   const char* what() const noexcept {
     return kind_ == kind::full ? "no available capacity" : "channel closed";
   }

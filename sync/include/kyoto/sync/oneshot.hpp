@@ -13,6 +13,7 @@
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
+
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
@@ -277,7 +278,8 @@ class sender {
 
   /// Whether the receiver is gone or closed (a send would fail).
   bool is_closed() const {
-    if (state_ == nullptr) detail::throw_misuse("kyoto::sync::oneshot::sender::is_closed: empty sender");
+    if (state_ == nullptr)
+      detail::throw_misuse("kyoto::sync::oneshot::sender::is_closed: empty sender");
     return state_->is_closed();
   }
 

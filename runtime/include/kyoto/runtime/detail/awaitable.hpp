@@ -38,7 +38,8 @@ using awaiter_t = decltype(get_awaiter(std::declval<A>()));
 
 /// The type of `co_await std::declval<A>()`.
 template <class A>
-using await_result_t = decltype(std::declval<std::remove_reference_t<awaiter_t<A>>&>().await_resume());
+using await_result_t =
+    decltype(std::declval<std::remove_reference_t<awaiter_t<A>>&>().await_resume());
 
 /// Something `co_await` accepts (in a kyoto task).
 template <class A>

@@ -17,15 +17,17 @@ class driver;
 /// The per-thread runtime context. Trivially constructible, so reading it is
 /// a plain thread-local load.
 struct context {
-  scheduler* sched = nullptr;  ///< runtime this thread runs tasks for
-  driver* drv = nullptr;       ///< this thread's reactor and timers
-  task_header* task = nullptr; ///< task being resumed on this thread
+  scheduler* sched = nullptr;   ///< runtime this thread runs tasks for
+  driver* drv = nullptr;        ///< this thread's reactor and timers
+  task_header* task = nullptr;  ///< task being resumed on this thread
 };
 
 inline thread_local constinit context current_context{};
 
 /// The task the calling thread is running, or null.
-inline task_header* current_task() noexcept { return current_context.task; }
+inline task_header* current_task() noexcept {
+  return current_context.task;
+}
 
 /// Throws the error for an operation that needs a runtime task.
 [[noreturn]] void throw_outside_task(const char* operation);

@@ -53,7 +53,8 @@ class frame_pool {
       if (size <= max_pooled) [[likely]] {
         std::size_t c = class_of(size);
         if (lists_.cached_bytes < max_cached_bytes && !lists_.exiting) [[likely]] {
-          if (!lists_.registered) [[unlikely]] register_thread_exit();
+          if (!lists_.registered) [[unlikely]]
+            register_thread_exit();
           auto* b = static_cast<block*>(p);
           b->next = lists_.head[c];
           lists_.head[c] = b;

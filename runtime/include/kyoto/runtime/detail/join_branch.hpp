@@ -29,9 +29,9 @@ class join_branch;
 struct join_state {
   std::coroutine_handle<> parent;  ///< the coroutine awaiting the join
   std::span<join_branch> branches;
-  std::size_t remaining = 0;       ///< branches not finished
-  bool parent_suspended = false;   ///< await_suspend returned true
-  std::exception_ptr error;        ///< the first exception, which ends the join
+  std::size_t remaining = 0;      ///< branches not finished
+  bool parent_suspended = false;  ///< await_suspend returned true
+  std::exception_ptr error;       ///< the first exception, which ends the join
 
   /// Destroys every branch that has not finished (a branch threw).
   void cancel_unfinished() noexcept;

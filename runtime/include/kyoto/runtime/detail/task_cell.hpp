@@ -3,10 +3,11 @@
 // task's whole life so a capturing lambda's captures never dangle.
 #pragma once
 
+#include <kyoto/runtime/task.hpp>
+
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
-#include <kyoto/runtime/task.hpp>
 
 #include <exception>
 #include <functional>
@@ -69,9 +70,9 @@ class spawned_cell final : public task_cell<T> {
   explicit spawned_cell(std::in_place_t, U&&... launcher)
       : task_cell<T>(&vtable, {}), launcher_(std::in_place, std::forward<U>(launcher)...) {
     try {
-      task<T> root = std::apply(
-          [](auto& f, auto&... a) { return std::invoke(std::move(f), std::move(a)...); },
-          *launcher_);
+      task<T> root =
+          std::apply([](auto& f, auto&... a) { return std::invoke(std::move(f), std::move(a)...); },
+                     *launcher_);
       if (!root.valid()) {
         throw std::invalid_argument("kyoto::spawn: the callable returned an empty task");
       }

@@ -94,10 +94,10 @@ class scheduler;
 /// node is published; after publishing, the awaiter touches none of its
 /// members until it is resumed. wake() follows the wake rule above.
 struct alignas(16) wake_node {
-  wake_node* next = nullptr;       ///< link in the owner's ready stack / batch
-  std::coroutine_handle<> handle;  ///< the coroutine to resume
-  task_header* task = nullptr;     ///< the task that runs `handle`, or null
-  thread_parker* parker = nullptr; ///< for a blocked thread (task == null)
+  wake_node* next = nullptr;        ///< link in the owner's ready stack / batch
+  std::coroutine_handle<> handle;   ///< the coroutine to resume
+  task_header* task = nullptr;      ///< the task that runs `handle`, or null
+  thread_parker* parker = nullptr;  ///< for a blocked thread (task == null)
 
   /// Records the coroutine to resume and the task running it (the calling
   /// thread's current task). Throws std::logic_error outside a runtime task.

@@ -31,7 +31,8 @@ class block_queue {
         size_(std::exchange(o.size_, 0)) {}
   block_queue& operator=(block_queue&&) = delete;
   ~block_queue() {
-    while (!empty()) pop_front();
+    while (!empty())
+      pop_front();
     free_block(head_);
     free_block(spare_);
   }
@@ -105,7 +106,8 @@ class block_queue {
   void free_chain_after(block* b) noexcept {
     block* n = b->next;
     b->next = nullptr;
-    while (n != nullptr) recycle(std::exchange(n, n->next));
+    while (n != nullptr)
+      recycle(std::exchange(n, n->next));
   }
   static void free_block(block* b) noexcept { delete b; }
 

@@ -63,7 +63,8 @@ struct send_waiter {
 [[noreturn]] void throw_concurrent_recv();
 
 inline void check_blocking_allowed(const char* operation) {
-  if (current_context.sched != nullptr) [[unlikely]] throw_blocking_in_runtime(operation);
+  if (current_context.sched != nullptr) [[unlikely]]
+    throw_blocking_in_runtime(operation);
 }
 
 template <class T>
@@ -103,7 +104,9 @@ class chan {
   /// The receiver goes away: close, and destroy what was never received
   /// (outside the lock: a value's destructor may use this channel).
   void drop_receiver() noexcept {
-    { block_queue<T> undelivered = close_and_take(); }
+    {
+      block_queue<T> undelivered = close_and_take();
+    }
     unref();
   }
 
