@@ -116,23 +116,17 @@ class [[nodiscard]] send_awaiter {
 
   bool await_ready() {
     chan_->lock().lock();
+    kyoto::detail::unlock_guard unlock(chan_->lock());
     status_ = chan_->try_send_locked(value_);
-    if (status_ != status::full) {
-      chan_->lock().unlock();
-      return true;
-    }
-    return false;  // keeps the lock for await_suspend
+    if (status_ != status::full) return true;
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
   }
 
   void await_suspend(std::coroutine_handle<> h) {
-    try {
-      waiter_.node.prepare(h);
-    } catch (...) {
-      chan_->lock().unlock();
-      throw;
-    }
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    waiter_.node.prepare(h);
     chan_->enqueue_sender_locked(&waiter_);
-    chan_->lock().unlock();
     suspended_ = true;
   }
 
@@ -175,22 +169,16 @@ class [[nodiscard]] recv_awaiter {
 
   bool await_ready() {
     chan_->lock().lock();
-    if (chan_->try_recv_locked(value_) != status::empty) {
-      chan_->lock().unlock();
-      return true;
-    }
-    return false;  // keeps the lock for await_suspend
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    if (chan_->try_recv_locked(value_) != status::empty) return true;
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
   }
 
   void await_suspend(std::coroutine_handle<> h) {
-    try {
-      node_.prepare(h);
-      if (!chan_->park_receiver_locked(&node_)) detail::throw_concurrent_recv();
-    } catch (...) {
-      chan_->lock().unlock();
-      throw;
-    }
-    chan_->lock().unlock();
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    node_.prepare(h);
+    if (!chan_->park_receiver_locked(&node_)) detail::throw_concurrent_recv();
     suspended_ = true;
   }
 

@@ -93,11 +93,13 @@ class state {
 
   /// Stores the value unless the receiver is gone or closed (then leaves
   /// it). Either way the sender is done, which a parked receiver learns.
+  /// If moving the value in throws, nothing changed (the sender may retry
+  /// or be dropped).
   bool send(T& value) {
     lock_guard guard(lock_);
-    tx_done_ = true;
     const bool stored = !rx_closed_;
     if (stored) value_.emplace(std::move(value));
+    tx_done_ = true;
     wake_receiver();
     return stored;
   }
@@ -204,22 +206,16 @@ class [[nodiscard]] recv_awaiter {
 
   bool await_ready() {
     state_->lock().lock();
-    if (state_->try_take_locked(value_) != poll::empty) {
-      state_->lock().unlock();
-      return true;
-    }
-    return false;  // keeps the lock for await_suspend
+    kyoto::detail::unlock_guard unlock(state_->lock());
+    if (state_->try_take_locked(value_) != poll::empty) return true;
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
   }
 
   void await_suspend(std::coroutine_handle<> h) {
-    try {
-      node_.prepare(h);
-    } catch (...) {
-      state_->lock().unlock();
-      throw;
-    }
+    kyoto::detail::unlock_guard unlock(state_->lock());
+    node_.prepare(h);
     state_->park_locked(&node_);
-    state_->lock().unlock();
     suspended_ = true;
   }
 
@@ -269,9 +265,8 @@ class sender {
           "kyoto::sync::oneshot::sender::send: the sender is empty (it already sent, or was "
           "moved from)");
     }
-    detail::state<T>* s = std::exchange(state_, nullptr);
-    const bool sent = s->send(value);
-    s->unref();
+    const bool sent = state_->send(value);  // if it throws, we still own the state
+    std::exchange(state_, nullptr)->unref();
     if (sent) return {};
     return unexpected(send_error<T>{std::move(value)});
   }
@@ -350,18 +345,16 @@ class receiver {
     node.prepare_thread();
     std::optional<T> out;
     for (;;) {
+      typename detail::state<T>::poll p;
       {
-        state_->lock().lock();
-        const auto p = state_->try_take_locked(out);
-        if (p == detail::state<T>::poll::empty) {
-          state_->park_locked(&node);
-          state_->lock().unlock();
-        } else {
-          state_->lock().unlock();
-          completed_ = true;
-          if (p == detail::state<T>::poll::value) return std::move(*out);
-          return unexpected(recv_error{});
-        }
+        detail::lock_guard guard(state_->lock());
+        p = state_->try_take_locked(out);
+        if (p == detail::state<T>::poll::empty) state_->park_locked(&node);
+      }
+      if (p != detail::state<T>::poll::empty) {
+        completed_ = true;
+        if (p == detail::state<T>::poll::value) return std::move(*out);
+        return unexpected(recv_error{});
       }
       node.parker->park();
       state_->cancel_park(&node);  // woken, or an early return from park

@@ -73,4 +73,22 @@ class lock_guard {
   mutex& m_;
 };
 
+/// Unlocks a held detail::mutex at scope exit unless released: for the
+/// awaiters that take a lock in await_ready and keep it into await_suspend,
+/// so an exception in between never leaves it held.
+class unlock_guard {
+ public:
+  explicit unlock_guard(mutex& m) noexcept : m_(&m) {}
+  ~unlock_guard() {
+    if (m_ != nullptr) m_->unlock();
+  }
+  unlock_guard(const unlock_guard&) = delete;
+  unlock_guard& operator=(const unlock_guard&) = delete;
+  /// Keeps the lock held past the guard.
+  void release() noexcept { m_ = nullptr; }
+
+ private:
+  mutex* m_;
+};
+
 }  // namespace kyoto::detail

@@ -60,11 +60,18 @@ class block_queue {
     return *std::launder(head_->slot(head_index_));
   }
 
+  /// Moves the front out and removes it. If the move throws, the queue is
+  /// unchanged.
   T pop_front() {
+    T value(std::move(front()));
+    drop_front();
+    return value;
+  }
+
+  /// Destroys the front (moved from or not) and removes it.
+  void drop_front() noexcept {
     assert(!empty());
-    T* p = std::launder(head_->slot(head_index_));
-    T value(std::move(*p));
-    p->~T();
+    std::launder(head_->slot(head_index_))->~T();
     ++head_index_;
     --size_;
     if (size_ == 0) {
@@ -78,7 +85,6 @@ class block_queue {
       head_index_ = 0;
       recycle(done);
     }
-    return value;
   }
 
  private:

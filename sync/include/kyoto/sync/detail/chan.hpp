@@ -120,22 +120,22 @@ class chan {
     return try_send_locked(value);
   }
 
-  /// Precondition: lock_ held.
+  /// Precondition: lock_ held. If moving the value in throws, nothing is
+  /// sent and no permit is taken.
   send_status try_send_locked(T& value) {
     if (rx_closed_) return send_status::closed;
     if (permits_ == 0) return send_status::full;
-    if (capacity_ != unbounded) --permits_;
     push_locked(value);
+    if (capacity_ != unbounded) --permits_;
     return send_status::sent;
   }
 
-  /// Pushes after a permit was granted to `w`; closed if the receiver went
-  /// away meanwhile (the permit is moot then).
+  /// Pushes after a permit was granted; closed if the receiver went away
+  /// meanwhile (the permit is moot then). If moving the value in throws,
+  /// nothing is sent and the permit passes on.
   send_status send_granted(T& value) {
     lock_guard guard(lock_);
-    if (rx_closed_) return send_status::closed;
-    push_locked(value);
-    return send_status::sent;
+    return send_granted_locked(value);
   }
 
   /// Precondition: lock_ held, the channel full. Queues `w`.
@@ -179,9 +179,8 @@ class chan {
       w.node.parker->park();
       lock_guard guard(lock_);
       if (w.st == send_waiter::state::waiting) continue;  // early return from park
-      if (w.st == send_waiter::state::closed || rx_closed_) return send_status::closed;
-      push_locked(value);
-      return send_status::sent;
+      if (w.st == send_waiter::state::closed) return send_status::closed;
+      return send_granted_locked(value);
     }
   }
 
@@ -199,10 +198,12 @@ class chan {
     return try_recv_locked(out);
   }
 
-  /// Precondition: lock_ held.
+  /// Precondition: lock_ held. If moving the value out throws, it stays
+  /// first in the channel.
   recv_status try_recv_locked(std::optional<T>& out) {
     if (!queue_.empty()) {
-      out.emplace(queue_.pop_front());
+      out.emplace(std::move(queue_.front()));
+      queue_.drop_front();
       if (capacity_ != unbounded) grant_or_return_locked();
       return recv_status::value;
     }
@@ -271,6 +272,19 @@ class chan {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
+  /// Precondition: lock_ held.
+  send_status send_granted_locked(T& value) {
+    if (rx_closed_) return send_status::closed;
+    try {
+      push_locked(value);
+    } catch (...) {
+      grant_or_return_locked();
+      throw;
+    }
+    return send_status::sent;
+  }
+
+  /// Precondition: lock_ held. If the move throws, the queue is unchanged.
   void push_locked(T& value) {
     queue_.push_back(std::move(value));
     wake_receiver();
