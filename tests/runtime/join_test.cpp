@@ -184,6 +184,15 @@ KYOTO_TEST(Join, ABranchWokenThenCancelledIsNeverResumed) {
   EXPECT_EQ(rx.try_recv().value(), 1);  // the value stayed in the channel
 }
 
+// Awaiters are movable until awaited, so operations pass to join directly.
+KYOTO_TEST(Join, ChannelOperationsAndSleepsJoinDirectly) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  auto [sent, got, slept] = co_await kyoto::join(tx.send(7), rx.recv(), kyoto::time::sleep(1ms));
+  EXPECT_TRUE(sent.has_value());
+  EXPECT_EQ(got, std::optional<int>(7));
+  (void)slept;
+}
+
 KYOTO_TEST(Join, LvalueArgumentsAreAwaitedInPlace) {
   auto h1 = kyoto::spawn(immediate(1));
   auto h2 = kyoto::spawn(immediate(2));

@@ -7,6 +7,7 @@
 #include <kyoto/runtime/detail/result_storage.hpp>
 
 #include <array>
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <memory>
@@ -43,6 +44,10 @@ class join_awaiter {
  public:
   template <class... U>
   explicit join_awaiter(U&&... a) : awaitables_(std::forward<U>(a)...) {}
+  /// Movable until awaited (the branches exist only once it is).
+  join_awaiter(join_awaiter&& o) : awaitables_(std::move(o.awaitables_)) {
+    assert(o.state_.remaining == 0 && !o.state_.parent_suspended);
+  }
   join_awaiter(const join_awaiter&) = delete;
   join_awaiter& operator=(const join_awaiter&) = delete;
 
@@ -83,6 +88,13 @@ class join_all_awaiter {
       : items_(std::move(items)),
         results_(std::make_unique<result_storage<R>[]>(items_.size())),
         branches_(items_.size()) {}
+  /// Movable until awaited.
+  join_all_awaiter(join_all_awaiter&& o)
+      : items_(std::move(o.items_)),
+        results_(std::move(o.results_)),
+        branches_(std::move(o.branches_)) {
+    assert(!o.state_.parent_suspended);
+  }
   join_all_awaiter(const join_all_awaiter&) = delete;
   join_all_awaiter& operator=(const join_all_awaiter&) = delete;
 

@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/detail/task_cell.hpp>
 
+#include <cassert>
 #include <coroutine>
 #include <stdexcept>
 #include <utility>
@@ -111,6 +112,10 @@ class join_handle {
     bool registered = false;
 
     awaiter(join_handle* o) noexcept : owner(o) {}
+    /// Movable until awaited.
+    awaiter(awaiter&& o) noexcept : owner(o.owner) {
+      assert(!o.registered && "a join_handle awaiter moved while awaited");
+    }
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {

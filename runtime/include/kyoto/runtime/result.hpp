@@ -34,6 +34,7 @@ class unexpected {
  public:
   explicit unexpected(E e) : error_(std::move(e)) {}
   E& error() & noexcept { return error_; }
+  const E& error() const& noexcept { return error_; }
   E&& error() && noexcept { return std::move(error_); }
 
  private:
@@ -177,6 +178,20 @@ class [[nodiscard]] result : private result_base<T, E> {
   const E& error() const& noexcept { return this->error_; }
   E&& error() && noexcept { return std::move(this->error_); }
 
+  /// Equal to a value: holds a value equal to it (std::expected's ==).
+  template <class U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, result>) &&
+            requires(const T& t, const U& u) { t == u; }
+  friend bool operator==(const result& r, const U& v) {
+    return r.has_value() && *r == v;
+  }
+  /// Equal to an unexpected: holds an error equal to it.
+  template <class G>
+    requires requires(const E& e, const G& g) { e == g; }
+  friend bool operator==(const result& r, const unexpected<G>& e) {
+    return !r.has_value() && r.error() == e.error();
+  }
+
   /// Precondition: has_value().
   T& operator*() & noexcept { return this->value_; }
   const T& operator*() const& noexcept { return this->value_; }
@@ -225,6 +240,13 @@ class [[nodiscard]] result<void, E> : private result_base<void, E> {
   }
 
   void operator*() const noexcept {}
+
+  /// Equal to an unexpected: holds an error equal to it.
+  template <class G>
+    requires requires(const E& e, const G& g) { e == g; }
+  friend bool operator==(const result& r, const unexpected<G>& e) {
+    return !r.has_value() && r.error() == e.error();
+  }
 
   /// Precondition: !has_value().
   E& error() & noexcept { return this->error_; }

@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <cassert>
 #include <coroutine>
 
 namespace kyoto {
@@ -11,6 +12,10 @@ namespace kyoto {
 class yield_awaiter {
  public:
   yield_awaiter() = default;
+  /// Movable until awaited (so it can be passed to join()).
+  yield_awaiter(yield_awaiter&& o) noexcept : resumed_(o.resumed_) {
+    assert(o.node_.task == nullptr && "a yield_awaiter moved while awaited");
+  }
   yield_awaiter(const yield_awaiter&) = delete;
   yield_awaiter& operator=(const yield_awaiter&) = delete;
 

@@ -4,6 +4,7 @@
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
+#include <cassert>
 #include <chrono>
 #include <coroutine>
 
@@ -33,6 +34,10 @@ void cancel_timer(kyoto::detail::timer_entry* e) noexcept;
 class sleep_awaiter {
  public:
   explicit sleep_awaiter(instant deadline) noexcept : deadline_(deadline) {}
+  /// Movable while not being awaited (so it can be passed to join()).
+  sleep_awaiter(sleep_awaiter&& o) noexcept : deadline_(o.deadline_), state_(o.state_) {
+    assert(o.state_ != state::waiting && "a sleep_awaiter moved while awaited");
+  }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {

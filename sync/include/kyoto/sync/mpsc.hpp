@@ -18,6 +18,7 @@
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/chan.hpp>
 
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <limits>
@@ -49,26 +50,22 @@ struct send_error {
 /// The error of try_send(): full or closed, with the value that was not
 /// sent (tokio's TrySendError).
 template <class T>
-class try_send_error {
- public:
-  enum class kind : unsigned char { full, closed };
+struct try_send_error {
+  enum class reason : unsigned char { full, closed };
 
-  try_send_error(kind k, T value) : value_(std::move(value)), kind_(k) {}
+  reason why;
+  /// The value that was not sent.
+  T value;
 
   /// The channel had no free slot.
-  bool is_full() const noexcept { return kind_ == kind::full; }
-  /// The receiver is gone.
-  bool is_closed() const noexcept { return kind_ == kind::closed; }
-  /// The value that was not sent.
-  T& value() & noexcept { return value_; }
-  T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value_); }
+  bool is_full() const noexcept { return why == reason::full; }
+  /// The receiver is gone or closed.
+  bool is_closed() const noexcept { return why == reason::closed; }
+  /// The value that was not sent (tokio's into_inner()).
+  T into_inner() && noexcept(std::is_nothrow_move_constructible_v<T>) { return std::move(value); }
   const char* what() const noexcept {
-    return kind_ == kind::full ? "no available capacity" : "channel closed";
+    return why == reason::full ? "no available capacity" : "channel closed";
   }
-
- private:
-  T value_;
-  kind kind_;
 };
 
 /// The error of try_recv() (tokio's TryRecvError).
@@ -108,6 +105,11 @@ class [[nodiscard]] send_awaiter {
 
  public:
   send_awaiter(detail::chan<T>* c, T value) : chan_(c), value_(std::move(value)) {}
+  /// Movable until awaited (so it can be passed to join()).
+  send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : chan_(o.chan_), value_(std::move(o.value_)), status_(o.status_) {
+    assert(!o.suspended_ && "a send_awaiter moved while awaited");
+  }
   send_awaiter(const send_awaiter&) = delete;
   send_awaiter& operator=(const send_awaiter&) = delete;
   ~send_awaiter() {
@@ -161,6 +163,11 @@ class [[nodiscard]] recv_awaiter {
 
  public:
   explicit recv_awaiter(detail::chan<T>* c) noexcept : chan_(c) {}
+  /// Movable until awaited (so it can be passed to join()).
+  recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : chan_(o.chan_), value_(std::move(o.value_)) {
+    assert(!o.suspended_ && "a recv_awaiter moved while awaited");
+  }
   recv_awaiter(const recv_awaiter&) = delete;
   recv_awaiter& operator=(const recv_awaiter&) = delete;
   ~recv_awaiter() {
@@ -185,7 +192,9 @@ class [[nodiscard]] recv_awaiter {
   std::optional<T> await_resume() {
     if (suspended_) {
       suspended_ = false;
-      chan_->try_recv(value_);
+      // A parked receiver is woken only when its recv can complete.
+      [[maybe_unused]] const auto s = chan_->try_recv(value_);
+      assert(s != status::empty);
     }
     return std::move(value_);
   }
@@ -304,11 +313,11 @@ class sender {
       case detail::chan<T>::send_status::sent:
         return {};
       case detail::chan<T>::send_status::full:
-        return unexpected(try_send_error<T>(try_send_error<T>::kind::full, std::move(value)));
+        return unexpected(try_send_error<T>{try_send_error<T>::reason::full, std::move(value)});
       case detail::chan<T>::send_status::closed:
         break;
     }
-    return unexpected(try_send_error<T>(try_send_error<T>::kind::closed, std::move(value)));
+    return unexpected(try_send_error<T>{try_send_error<T>::reason::closed, std::move(value)});
   }
 
   /// send() for a plain thread: blocks it until there is room. Throws

@@ -21,6 +21,7 @@
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/chan.hpp>
 
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <optional>
@@ -198,6 +199,11 @@ class [[nodiscard]] recv_awaiter {
 
  public:
   recv_awaiter(detail::state<T>* s, bool* completed) noexcept : state_(s), completed_(completed) {}
+  /// Movable until awaited (so it can be passed to join()).
+  recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : state_(o.state_), completed_(o.completed_), value_(std::move(o.value_)) {
+    assert(!o.suspended_ && "a oneshot recv_awaiter moved while awaited");
+  }
   recv_awaiter(const recv_awaiter&) = delete;
   recv_awaiter& operator=(const recv_awaiter&) = delete;
   ~recv_awaiter() {

@@ -15,8 +15,11 @@
 //     invariant: send_waiters_ non-empty  =>  permits_ == 0
 //
 // A granted sender pushes its value when it resumes. If it is cancelled
-// before that, it passes the permit on (grant_or_return()), and nothing is
-// sent: tokio's guarantee that a cancelled send sent nothing.
+// before that, it passes the permit on (grant_or_return_locked()), and
+// nothing is sent: tokio's guarantee that a cancelled send sent nothing.
+// A grant outlives close(), as a tokio permit does: the granted sender still
+// delivers, so recv() reports the end only once no grant is outstanding
+// (`granted_ == 0`). Only a dropped receiver makes a granted send fail.
 //
 // # Waking
 //
@@ -96,7 +99,7 @@ class chan {
     // orders.
     if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       lock_guard guard(lock_);
-      wake_receiver();  // it sees tx_count_ == 0 and ends once drained
+      if (granted_ == 0) wake_receiver();  // it sees tx_count_ == 0: the end
     }
     unref();
   }
@@ -154,7 +157,8 @@ class chan {
         w->st = send_waiter::state::idle;
         return false;
       case send_waiter::state::granted:
-        grant_or_return_locked();
+        grant_or_return_locked();  // pass the permit on first...
+        release_grant_locked();    // ...then give up ours
         return true;
       case send_waiter::state::closed:
         return true;
@@ -209,7 +213,7 @@ class chan {
     }
     // Acquire: pairs with drop_sender()'s decrement; sends made before it
     // are in queue_ (read under the lock above).
-    if (rx_closed_ || tx_count_.load(std::memory_order_acquire) == 0) {
+    if (granted_ == 0 && (rx_closed_ || tx_count_.load(std::memory_order_acquire) == 0)) {
       return recv_status::disconnected;
     }
     return recv_status::empty;
@@ -262,6 +266,7 @@ class chan {
  private:
   block_queue<T> close_and_take() noexcept {
     lock_guard guard(lock_);
+    rx_dropped_ = true;
     close_locked();
     return std::move(queue_);
   }
@@ -272,16 +277,27 @@ class chan {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  /// Precondition: lock_ held.
+  /// Precondition: lock_ held; the caller holds a grant.
   send_status send_granted_locked(T& value) {
-    if (rx_closed_) return send_status::closed;
+    if (rx_dropped_) {
+      release_grant_locked();
+      return send_status::closed;
+    }
     try {
       push_locked(value);
     } catch (...) {
       grant_or_return_locked();
+      release_grant_locked();
       throw;
     }
+    release_grant_locked();
     return send_status::sent;
+  }
+
+  /// A grant was used or given up.
+  void release_grant_locked() noexcept {
+    --granted_;
+    if (granted_ == 0 && rx_closed_) wake_receiver();  // the end, now
   }
 
   /// Precondition: lock_ held. If the move throws, the queue is unchanged.
@@ -298,6 +314,7 @@ class chan {
   void grant_or_return_locked() noexcept {
     if (send_waiter* w = send_waiters_.pop_front()) {
       w->st = send_waiter::state::granted;
+      ++granted_;
       w->node.wake();
     } else {
       ++permits_;
@@ -310,6 +327,7 @@ class chan {
       w->st = send_waiter::state::closed;
       w->node.wake();
     }
+    if (granted_ == 0) wake_receiver();  // a parked receiver sees the end
   }
 
   mutable mutex lock_;
@@ -318,7 +336,9 @@ class chan {
   block_queue<T> queue_;
   waiter_list<send_waiter> send_waiters_;
   wake_node* receiver_ = nullptr;  ///< the parked receiver, if any
-  bool rx_closed_ = false;         ///< never unset
+  std::size_t granted_ = 0;        ///< grants not yet used or given up
+  bool rx_closed_ = false;         ///< close() or the receiver dropped; never unset
+  bool rx_dropped_ = false;        ///< the receiver is gone; never unset
   /// Live senders. Written by sender copies and drops.
   atomic<std::size_t> tx_count_{1};
   /// Live handles (senders + receiver); the last one frees the channel.
