@@ -23,7 +23,7 @@ kyoto_install() {
 }
 
 # The packages every build needs (GCC 12 is Debian 12's default compiler).
-kyoto_base_packages=(g++ meson ninja-build pkg-config liburing-dev libspdlog-dev libgtest-dev)
+kyoto_base_packages=(g++ meson ninja-build pkg-config git liburing-dev libspdlog-dev libgtest-dev clang-format-19)
 # What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev).
 kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19)
 
