@@ -193,6 +193,43 @@ KYOTO_TEST(Join, ChannelOperationsAndSleepsJoinDirectly) {
   (void)slept;
 }
 
+// A sleep passed to a join whose other branch fails is destroyed with its
+// branch: its timer must not fire into the cancelled branch later.
+KYOTO_TEST(Join, AnOperandOfACancelledBranchIsDestroyedWithIt) {
+  EXPECT_THROW(co_await kyoto::join(kyoto::time::sleep(5ms), fail_after_yield()),
+               std::runtime_error);
+  co_await kyoto::time::sleep(20ms);  // past the cancelled timer's deadline
+}
+
+kyoto::task<int> sleep_then(std::atomic<int>& dropped, int v) {
+  kyoto::test::drop_counter guard(dropped);
+  co_await kyoto::time::sleep(5ms);
+  co_return v;
+}
+
+// An lvalue task awaited by a branch that is cancelled is cancelled too
+// (it could never return to the branch) and left empty.
+KYOTO_TEST(Join, AnLvalueTaskOfACancelledBranchIsCancelledAndLeftEmpty) {
+  std::atomic<int> dropped{0};
+  kyoto::task<int> t = sleep_then(dropped, 1);
+  EXPECT_THROW(co_await kyoto::join(t, fail_after_yield()), std::runtime_error);
+  EXPECT_EQ(dropped.load(), 1);
+  EXPECT_FALSE(t.valid());
+  co_await kyoto::time::sleep(20ms);  // past the cancelled task's timer
+  EXPECT_THROW(co_await t, std::logic_error);
+}
+
+// A bare awaiter passed as an lvalue would stay registered with a cancelled
+// branch, so join rejects it at compile time; rvalues and lvalues that make
+// a fresh awaiter (tasks, join_handles, oneshot receivers) are accepted.
+template <class... A>
+concept joinable = requires(A&&... a) { kyoto::join(std::forward<A>(a)...); };
+static_assert(!joinable<kyoto::time::sleep_awaiter&>);
+static_assert(joinable<kyoto::time::sleep_awaiter>);
+static_assert(joinable<kyoto::task<int>&>);
+static_assert(joinable<kyoto::join_handle<int>&>);
+static_assert(joinable<kyoto::sync::oneshot::receiver<int>&>);
+
 KYOTO_TEST(Join, LvalueArgumentsAreAwaitedInPlace) {
   auto h1 = kyoto::spawn(immediate(1));
   auto h2 = kyoto::spawn(immediate(2));

@@ -140,6 +140,31 @@ KYOTO_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
   EXPECT_EQ(locals_dropped.load(), 1);  // and the local
 }
 
+kyoto::task<int> sleeping_child(std::atomic<int>& dropped) {
+  kyoto::test::drop_counter guard(dropped);
+  co_await kyoto::time::sleep(1h);
+  co_return 1;
+}
+
+kyoto::task<> await_by_reference(kyoto::task<int>& child) {
+  (void)co_await child;
+}
+
+// A task awaited through a reference outlives the awaiting coroutine; when
+// that coroutine is cancelled, the child is cancelled with it (it could
+// never return) and the task object is left empty.
+KYOTO_TEST(Task, CancellingTheAwaiterCancelsAChildAwaitedByReference) {
+  std::atomic<int> dropped{0};
+  kyoto::task<int> child = sleeping_child(dropped);
+  auto h = kyoto::spawn(await_by_reference(child));
+  co_await kyoto::yield_now();  // the child starts and sleeps
+  EXPECT_EQ(dropped.load(), 0);
+  h.abort();
+  EXPECT_THROW(co_await h, kyoto::join_error);
+  EXPECT_EQ(dropped.load(), 1);
+  EXPECT_FALSE(child.valid());
+}
+
 kyoto::task<int> ready(int i) {
   co_return i;
 }

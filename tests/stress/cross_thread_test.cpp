@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -208,6 +209,48 @@ TEST(CrossThread, ForeignWakesInterleavedWithTimers) {
   }(rx));
   producer.join();
   EXPECT_EQ(got, 200);
+}
+
+// A task on runtime A wakes the root of runtime B from A's thread; B's
+// root completes and B is destroyed at once. The waker must be done with
+// B's scheduler before B can finish (AddressSanitizer/ThreadSanitizer
+// builds catch a waker that touches it after).
+TEST(CrossThread, WakingARuntimeThatIsAboutToBeDestroyedIsSafe) {
+  kyoto::runtime a;
+  kyoto::handle ha = a.handle();
+  auto [stop_tx, stop_rx] = kyoto::sync::oneshot::channel<int>();
+  std::thread driver([&a, rx = std::move(stop_rx)]() mutable { (void)a.block_on(std::move(rx)); });
+  for (int i = 0; i < 2'000; ++i) {
+    kyoto::runtime b;
+    auto on_a = ha.spawn([]() -> kyoto::task<int> {
+      co_await kyoto::yield_now();
+      co_return 1;
+    });
+    EXPECT_EQ(b.block_on(on_a), 1);
+  }
+  stop_tx.send(0).value();
+  driver.join();
+}
+
+// abort() from a plain thread while the task's runtime is being destroyed:
+// the abort must not submit to a freed scheduler, and the task ends
+// cancelled either way.
+TEST(CrossThread, AbortRacingTheRuntimesDestructionIsSafe) {
+  for (int i = 0; i < 1'000; ++i) {
+    std::optional<kyoto::runtime> rt(std::in_place);
+    auto h = rt->spawn([]() -> kyoto::task<> { co_await kyoto::time::sleep(1h); });
+    rt->block_on(kyoto::yield_now());  // the task is parked in its sleep
+    std::atomic<bool> go{false};
+    std::thread aborter([&] {
+      while (!go.load())
+        std::this_thread::yield();
+      h.abort();
+    });
+    go = true;
+    rt.reset();
+    aborter.join();
+    EXPECT_TRUE(h.is_finished());
+  }
 }
 
 }  // namespace

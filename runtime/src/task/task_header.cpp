@@ -121,12 +121,17 @@ void task_header::shutdown() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & (running | complete)) == 0);
-    // Acquire: as in begin_run(); the frames are about to be destroyed here.
-    if (run_state_.compare_exchange_weak(cur, running | cancelled, std::memory_order_acquire,
+    // Seq_cst: our half of the Dekker with abort() (pin, then CAS; here CAS,
+    // then read the pins): one of us sees the other. Also acquire, as in
+    // begin_run(): the frames are about to be destroyed here.
+    if (run_state_.compare_exchange_weak(cur, running | cancelled, std::memory_order_seq_cst,
                                          std::memory_order_relaxed)) {
       break;
     }
   }
+  // An abort() that set NOTIFIED before our CAS may still be submitting to
+  // the scheduler: wait until it is out. Seq_cst: pairs with abort().
+  spin_until([&] { return abort_pins_.load(std::memory_order_seq_cst) == 0; });
   context& ctx = current_context;
   task_header* const outer = ctx.task;
   ctx.task = this;
@@ -160,19 +165,25 @@ void task_header::finish() noexcept {
 }
 
 void task_header::abort() noexcept {
-  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  // Seq_cst: the pin is our half of the Dekker with shutdown() (see the
+  // header's file comment); shutdown then waits for the unpin below.
+  abort_pins_.fetch_add(1, std::memory_order_seq_cst);
+  std::uintptr_t cur = run_state_.load(std::memory_order_seq_cst);
   for (;;) {
-    if ((cur & (complete | cancelled)) != 0) return;
+    if ((cur & (complete | cancelled)) != 0) break;
     std::uintptr_t next = cur | cancelled;
     const bool submit = (cur & (running | notified)) == 0;
     if (submit) next |= notified;
-    // Release: as in wake(), the runner's acquire sees CANCELLED.
-    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_release,
-                                         std::memory_order_relaxed)) {
+    // Seq_cst: see the pin above; also release, as in wake(): the runner's
+    // acquire sees CANCELLED.
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
+                                         std::memory_order_seq_cst)) {
       if (submit) sched->schedule(this);
-      return;
+      break;
     }
   }
+  // Release: our use of the scheduler happens before shutdown() proceeds.
+  abort_pins_.fetch_sub(1, std::memory_order_release);
 }
 
 void task_header::purge(wake_node* node) noexcept {

@@ -55,8 +55,8 @@ class join_awaiter {
 
   bool await_suspend(std::coroutine_handle<> parent) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((branches_[I] = run_join_branch<await_result_t<A>, A>(&state_, std::get<I>(awaitables_),
-                                                             std::get<I>(results_))),
+      ((branches_[I] = run_join_branch<await_result_t<A>, A>(
+            &state_, static_cast<A&&>(std::get<I>(awaitables_)), std::get<I>(results_))),
        ...);
     }(std::index_sequence_for<A...>{});
     state_.branches = branches_;
@@ -103,7 +103,7 @@ class join_all_awaiter {
   bool await_suspend(std::coroutine_handle<> parent) {
     for (std::size_t i = 0; i < items_.size(); ++i) {
       if constexpr (Owned) {
-        branches_[i] = run_join_branch<R, A>(&state_, items_[i], results_[i]);
+        branches_[i] = run_join_branch<R, A>(&state_, std::move(items_[i]), results_[i]);
       } else {
         branches_[i] = run_join_branch<R, A&>(&state_, *items_[i], results_[i]);
       }
@@ -140,14 +140,19 @@ class join_all_awaiter {
 ///
 /// The operations run interleaved on the awaiting task's thread: while one
 /// waits, the others run; never two at once. Arguments are awaitables
-/// (tasks, join_handles, sleeps, ...): rvalues are moved into the join,
-/// lvalues are awaited in place. If a branch throws, the others are
-/// cancelled and the exception is rethrown.
+/// (tasks, join_handles, sleeps, channel operations, ...): rvalues are moved
+/// into the join; lvalues are awaited in place and must make a fresh awaiter
+/// when awaited (a task, a join_handle, a oneshot receiver — not a bare
+/// sleep or send, which must be passed as rvalues; this is checked at
+/// compile time). If a branch throws, the others are cancelled and the
+/// exception is rethrown.
 ///
-/// Cancel safety: cancelling the join cancels every branch still running;
-/// each branch's own cancel safety applies.
+/// Thread safety: awaited by one task; its branches run on that task's
+/// thread. Cancel safety: cancelling the join cancels every branch still
+/// running (an lvalue task awaited by a cancelled branch is cancelled and
+/// left empty); each operation's own cancel safety applies.
 template <class... A>
-  requires(detail::awaitable<A> && ...)
+  requires((detail::awaitable<A> && detail::join_operand<A>) && ...)
 [[nodiscard]] detail::join_awaiter<A...> join(A&&... a) {
   return detail::join_awaiter<A...>(std::forward<A>(a)...);
 }
@@ -158,7 +163,10 @@ template <class... A>
 /// lvalue range's elements are awaited in place (the range must outlive the
 /// await). Failure and cancellation as join().
 template <std::ranges::input_range Range>
-  requires detail::awaitable<std::ranges::range_value_t<Range>>
+  requires detail::awaitable<std::ranges::range_value_t<Range>> &&
+           detail::join_operand<std::conditional_t<std::is_lvalue_reference_v<Range>,
+                                                   std::ranges::range_value_t<Range>&,
+                                                   std::ranges::range_value_t<Range>>>
 [[nodiscard]] auto join_all(Range&& range) {
   using A = std::ranges::range_value_t<Range>;
   if constexpr (std::is_lvalue_reference_v<Range>) {

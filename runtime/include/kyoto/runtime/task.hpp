@@ -153,9 +153,10 @@ class [[nodiscard]] task {
   /// Whether this task owns a coroutine (false after a move).
   bool valid() const noexcept { return static_cast<bool>(handle_); }
 
-  /// Runs the task to completion inside the awaiting coroutine.
-  auto operator co_await() & noexcept { return awaiter{handle_}; }
-  auto operator co_await() && noexcept { return awaiter{handle_}; }
+  /// Runs the task to completion inside the awaiting coroutine. If the
+  /// awaiting coroutine is destroyed meanwhile, the task is cancelled too.
+  auto operator co_await() & noexcept { return awaiter{this}; }
+  auto operator co_await() && noexcept { return awaiter{this}; }
 
  private:
   friend struct detail::task_access;
@@ -169,27 +170,43 @@ class [[nodiscard]] task {
   }
 
   struct awaiter {
-    handle_type handle;
+    task* owner;
+
+    awaiter(task* t) noexcept : owner(t) {}
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
+
+    /// The awaiting coroutine was destroyed while the child was suspended
+    /// (cancellation): the child can never return to it, so it is cancelled
+    /// too, and the task object left empty.
+    ~awaiter() {
+      const handle_type h = owner->handle_;
+      if (h && h.promise().phase_ == detail::task_phase::awaited_async && !h.done()) {
+        owner->destroy();
+      }
+    }
 
     bool await_ready() const {
-      if (!handle) detail::throw_task_misuse("kyoto::task: awaiting an empty or moved-from task");
-      if (handle.promise().phase_ != detail::task_phase::not_started) {
+      const handle_type h = owner->handle_;
+      if (!h) detail::throw_task_misuse("kyoto::task: awaiting an empty or moved-from task");
+      if (h.promise().phase_ != detail::task_phase::not_started) {
         detail::throw_task_misuse("kyoto::task: a task can be awaited only once");
       }
       return false;
     }
 
     bool await_suspend(std::coroutine_handle<> parent) const {
-      promise_type& p = handle.promise();
+      const handle_type h = owner->handle_;
+      promise_type& p = h.promise();
       p.continuation_ = parent;
       p.phase_ = detail::task_phase::started_inline;
-      handle.resume();
+      h.resume();
       if (p.phase_ == detail::task_phase::completed_inline) return false;
       p.phase_ = detail::task_phase::awaited_async;
       return true;
     }
 
-    T await_resume() const { return handle.promise().result_.take(); }
+    T await_resume() const { return owner->handle_.promise().result_.take(); }
   };
 
   handle_type handle_;

@@ -42,13 +42,15 @@ void current_thread_scheduler::schedule(task_header* task) noexcept {
 }
 
 bool current_thread_scheduler::push_remote(task_header* task) noexcept {
-  {
-    lock_guard guard(inject_mutex_);
-    if (closed_) return false;
-    inject_.push_back(task);
-    // Seq_cst: the waker's half of park()'s Dekker (see scheduler.hpp).
-    inject_len_.fetch_add(1, std::memory_order_seq_cst);
-  }
+  // The eventfd write happens under the lock too: once the driving thread
+  // can take the task (it needs this lock to drain), the task may run,
+  // finish, and let the runtime be destroyed; we must be done with the
+  // scheduler by then. The destructor takes this lock first (shutdown()).
+  lock_guard guard(inject_mutex_);
+  if (closed_) return false;
+  inject_.push_back(task);
+  // Seq_cst: the waker's half of park()'s Dekker (see scheduler.hpp).
+  inject_len_.fetch_add(1, std::memory_order_seq_cst);
   // Seq_cst: the waker's second half of the Dekker; the exchange makes only
   // one waker pay for the eventfd write.
   if (parked_.load(std::memory_order_seq_cst) &&

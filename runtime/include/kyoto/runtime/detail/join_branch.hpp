@@ -11,6 +11,7 @@
 // tokio's join!.
 #pragma once
 
+#include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
 
@@ -112,10 +113,12 @@ inline void join_state::cancel_unfinished() noexcept {
   }
 }
 
-/// Awaits `a` (as an rvalue unless A is an lvalue reference) and stores its
-/// outcome in `out`: a branch of a join.
+/// Awaits `a` and stores its outcome in `out`: a branch of a join. An rvalue
+/// operand is moved into the branch's frame (A is a value type), so
+/// cancelling the branch destroys it; an lvalue operand (A is T&) is awaited
+/// in place, through a fresh awaiter (see join_operand).
 template <class R, class A>
-join_branch run_join_branch(join_state*, std::remove_reference_t<A>& a, result_storage<R>& out) {
+join_branch run_join_branch(join_state*, A a, result_storage<R>& out) {
   if constexpr (std::is_void_v<R>) {
     co_await static_cast<A&&>(a);
     out.set_value();
@@ -125,6 +128,15 @@ join_branch run_join_branch(join_state*, std::remove_reference_t<A>& a, result_s
     out.set_value(static_cast<R&&>(value));
   }
 }
+
+/// An operand of join/join_all: rvalues are moved into the branch; an
+/// lvalue must make a fresh awaiter when awaited (a task, a join_handle, a
+/// oneshot receiver), so that cancelling the branch cancels the await. A
+/// bare awaiter (a sleep, a send, a recv) passed as an lvalue would stay
+/// registered with a cancelled branch: pass it as an rvalue.
+template <class A>
+concept join_operand =
+    !std::is_lvalue_reference_v<A> || has_member_co_await<A> || has_free_co_await<A>;
 
 /// Starts every branch of `s`; returns whether the awaiting coroutine must
 /// suspend (see the file comment).

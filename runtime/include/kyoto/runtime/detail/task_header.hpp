@@ -70,8 +70,15 @@
 // that targets them.
 //
 // After the wake's CAS the waker touches the task again only if it set
-// NOTIFIED; such a task cannot run (it is in no queue yet) and so cannot
-// complete and be freed before the waker has submitted it.
+// NOTIFIED; such a task cannot run (it is in no queue yet), and shutdown
+// cannot cancel it before the wake ends (its awaiter's destructor waits for
+// the primitive's lock), so it cannot be freed before the waker has
+// submitted it.
+//
+// abort() is not a wake: it holds no primitive's lock. It *pins* the task
+// (`abort_pins_`) around its CAS and submission, and shutdown, having taken
+// a task, waits for its pins to drop before cancelling it: so an abort()
+// racing the runtime's destruction never submits to a freed scheduler.
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
@@ -229,6 +236,8 @@ class task_header {
   /// JOIN_* flags and the reference count; see the file comment. Written by
   /// the join_handle, its awaiter and the completing thread.
   atomic<std::uint32_t> join_state_{join_interest | 2 * ref_one};
+  /// abort() calls in progress; shutdown() waits for zero (file comment).
+  atomic<std::uint32_t> abort_pins_{0};
   /// Nodes taken by the current run, in wake order (runner only).
   wake_node* batch_ = nullptr;
   /// The join_handle awaiter's node; see JOIN_WAKER.
