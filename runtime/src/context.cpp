@@ -2,6 +2,7 @@
 // the hot paths stay small.
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/result.hpp>
+#include <kyoto/runtime/runtime.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
 
@@ -33,6 +34,14 @@ void throw_join_misuse(const char* what) {
 
 void throw_join_empty(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the join_handle is empty (moved from)");
+}
+
+void throw_moved_from_runtime(const char* operation) {
+  throw std::logic_error(std::string(operation) + ": the runtime was moved from");
+}
+
+void throw_spawn_started() {
+  throw std::logic_error("kyoto::spawn: the task was already awaited (a task runs once)");
 }
 
 void throw_spawn_empty() {

@@ -16,8 +16,8 @@ void throw_blocking_in_runtime(const char* operation) {
 
 void throw_concurrent_recv() {
   throw std::logic_error(
-      "kyoto::sync: two receives are waiting on one receiver at once (a receiver is used by "
-      "one task at a time)");
+      "kyoto::sync::mpsc::receiver: a receive while another recv() is in progress (a receiver "
+      "is used by one task at a time)");
 }
 
 }  // namespace kyoto::detail
@@ -26,6 +26,12 @@ namespace kyoto::sync::mpsc::detail {
 
 void throw_empty_handle(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
+}
+
+void throw_awaited_twice(const char* operation) {
+  throw std::logic_error(std::string(operation) +
+                         ": this operation was already awaited, or moved from (each call gives "
+                         "an awaiter for one await)");
 }
 
 void throw_bad_capacity(std::size_t capacity) {

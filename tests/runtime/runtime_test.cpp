@@ -113,6 +113,44 @@ TEST(Runtime, ACurrentThreadRuntimeStaysOnTheThreadThatFirstDroveIt) {
   EXPECT_EQ(rt.block_on(value_after_yield(3)), 3);
 }
 
+TEST(Runtime, TwoThreadsInBlockOnAtOnceIsALogicError) {
+  kyoto::runtime rt;
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  std::atomic<bool> started{false};
+  std::thread driver([&rt, &started, in = std::move(rx)]() mutable {
+    (void)rt.block_on(
+        [](std::atomic<bool>& s, kyoto::sync::oneshot::receiver<int>& r) -> kyoto::task<int> {
+          s = true;
+          auto v = co_await r;
+          co_return v.value();
+        }(started, in));
+  });
+  while (!started.load())
+    std::this_thread::yield();
+  try {
+    rt.block_on(value_after_yield(1));
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("another thread is in block_on"), std::string::npos)
+        << e.what();
+  }
+  tx.send(1).value();
+  driver.join();
+}
+
+TEST(Runtime, AMovedFromRuntimeThrowsLogicError) {
+  kyoto::runtime a;
+  kyoto::runtime b = std::move(a);
+  try {
+    a.block_on(value_after_yield(1));  // NOLINT(bugprone-use-after-move): under test
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)a.handle(), std::logic_error);
+  EXPECT_EQ(b.block_on(value_after_yield(2)), 2);
+}
+
 TEST(Runtime, HandleCurrentOutsideARuntimeThrowsLogicError) {
   try {
     (void)kyoto::handle::current();

@@ -256,6 +256,34 @@ KYOTO_TEST(Spawn, SpawningAnEmptyTaskThrowsLogicError) {
   EXPECT_EQ(co_await kyoto::spawn(std::move(u)), 2);
 }
 
+KYOTO_TEST(Spawn, SpawningATaskThatWasAlreadyAwaitedThrowsLogicError) {
+  kyoto::task<int> t = add(1, 1);
+  EXPECT_EQ(co_await t, 2);
+  try {
+    kyoto::spawn(std::move(t));
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("already awaited"), std::string::npos) << e.what();
+  }
+}
+
+// join(h, h): two coroutines awaiting one handle at once is a misuse, reported
+// by the second await; the handle stays usable.
+KYOTO_TEST(Spawn, AwaitingOneHandleFromTwoCoroutinesAtOnceThrowsLogicError) {
+  auto h = kyoto::spawn([]() -> kyoto::task<int> {
+    co_await kyoto::yield_now();
+    co_return 3;
+  });
+  try {
+    (void)co_await kyoto::join(h, h);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("awaited by two coroutines at once"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(co_await h, 3);
+}
+
 KYOTO_TEST(Spawn, AThousandTasksAllComplete) {
   std::vector<kyoto::join_handle<int>> handles;
   for (int i = 0; i < 1000; ++i) {

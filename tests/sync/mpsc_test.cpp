@@ -987,12 +987,47 @@ KYOTO_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
     co_await second;
     ADD_FAILURE() << "a second concurrent recv completed";
   } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("two receives"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another recv() is in progress"), std::string::npos)
+        << e.what();
   }
 
   tx.try_send(5).expect("try_send");  // the first is still waiting, unharmed
   KYOTO_ASSERT_TRUE(co_await finishes_soon(first));
   EXPECT_EQ(co_await first, 5);
+}
+
+// A recv() woken by a send keeps the receive in progress until it resumes:
+// a try_recv() in between (here from another branch of the same task) is a
+// misuse and throws, instead of taking the value from under the woken recv.
+KYOTO_TEST(Mpsc, TryRecvWhileAWokenRecvHasNotResumedThrowsLogicError) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  auto steal = [](mpsc::sender<int>& out, mpsc::receiver<int>& in) -> kyoto::task<int> {
+    out.try_send(1).expect("try_send");  // wakes the parked recv (not resumed yet)
+    co_return in.try_recv().value();
+  };
+  bool threw = false;
+  try {
+    (void)co_await kyoto::join(rx.recv(), steal(tx, rx));
+  } catch (const std::logic_error& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find("another recv() is in progress"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(threw);
+  EXPECT_TRUE(received(rx.try_recv(), 1));  // the value stayed in the channel
+}
+
+KYOTO_TEST(Mpsc, AwaitingACompletedReceiveAgainThrowsLogicError) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  tx.try_send(7).expect("try_send");
+  auto r = rx.recv();
+  EXPECT_EQ(co_await std::move(r), std::optional<int>(7));
+  EXPECT_THROW((void)co_await std::move(r), std::logic_error);
+  auto s = tx.send(8);
+  EXPECT_TRUE((co_await std::move(s)).has_value());
+  EXPECT_THROW((void)co_await std::move(s), std::logic_error);
+  EXPECT_TRUE(received(rx.try_recv(), 8));  // sent once, not twice
+  EXPECT_TRUE(is_empty(rx.try_recv()));
 }
 
 // -- handles --

@@ -29,8 +29,9 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
       0,
   };
   int err = 0;
+  io_uring_params params{};
   for (unsigned flags : attempts) {
-    io_uring_params params{};
+    params = io_uring_params{};
     params.flags = flags;
     err = -io_uring_queue_init_params(ring_entries, &ring_, &params);
     if (err == 0) {
@@ -40,6 +41,14 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
     if (err != EINVAL) break;
   }
   if (err != 0) throw_errno(err, "kyoto: creating the io_uring ring (io_uring_queue_init)");
+  if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
+    // Without it, waiting with a timeout costs a timeout SQE per park; kyoto
+    // relies on it (Linux 5.11; Debian 12 ships 6.1).
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(ENOSYS, std::system_category(),
+                            "kyoto: the kernel's io_uring lacks IORING_FEAT_EXT_ARG (Linux 5.11 "
+                            "or newer is needed)");
+  }
   log_debug("io_uring ring ready (fd {}, setup flags {:#x})", ring_.ring_fd, flags_);
   arm_wake();
 }
@@ -119,6 +128,9 @@ void reactor::reap() {
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++seen;
     const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+    if (data == LIBURING_UDATA_TIMEOUT) {
+      continue;  // liburing's own timeout (never used with EXT_ARG); not ours
+    }
     if (data == wake_tag) {
       wake_armed_ = false;
       if (cqe->res < 0 && cqe->res != -EINTR && cqe->res != -ECANCELED) {

@@ -3,6 +3,7 @@
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 
+#include <stdexcept>
 #include <thread>
 
 namespace kyoto::detail {
@@ -229,14 +230,19 @@ void task_header::purge(wake_node* node) noexcept {
   }
 }
 
-bool task_header::set_join_waker(wake_node* node) noexcept {
+bool task_header::set_join_waker(wake_node* node) {
+  std::uint32_t cur = join_state_.load(std::memory_order_acquire);
+  if ((cur & join_complete) != 0) return false;
+  if ((cur & join_waker) != 0) {
+    // Another coroutine awaits this handle right now (join(h, h), say):
+    // join_node_ is theirs.
+    throw std::logic_error("kyoto::join_handle: awaited by two coroutines at once");
+  }
   // Exclusive: JOIN_WAKER is clear, so the completing thread does not read
   // join_node_ until our CAS below publishes it.
   join_node_ = node;
-  std::uint32_t cur = join_state_.load(std::memory_order_acquire);
   for (;;) {
     if ((cur & join_complete) != 0) return false;
-    assert((cur & join_waker) == 0);
     // Release: publishes join_node_ and the node's fields to finish()'s
     // acquire fetch_or. Acquire (failure): if COMPLETE, the result is ours.
     if (join_state_.compare_exchange_weak(cur, cur | join_waker, std::memory_order_acq_rel,

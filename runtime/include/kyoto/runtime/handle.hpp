@@ -21,6 +21,11 @@ namespace detail {
 /// finishes; see runtime::block_on.
 template <class A>
 await_result_t<A> block_on(scheduler& s, A&& a) {
+  s.begin_block_on();  // throws before anything is spawned
+  struct claim {
+    scheduler& s;
+    ~claim() { s.end_block_on(); }
+  } held{s};
   auto h = spawn_on(s, as_task_for_block_on(static_cast<A&&>(a)));
   s.block_on(join_handle_access::cell(h));
   return join_handle_access::take(h);

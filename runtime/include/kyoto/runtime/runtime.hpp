@@ -14,6 +14,10 @@
 
 namespace kyoto {
 
+namespace detail {
+[[noreturn]] void throw_moved_from_runtime(const char* operation);
+}  // namespace detail
+
 /// The kyoto runtime: a scheduler that runs tasks, and the io_uring driver
 /// (timers, and I/O as it lands) that parks its threads (tokio's Runtime).
 ///
@@ -51,27 +55,37 @@ class runtime {
   template <class A>
     requires detail::awaitable<A>
   detail::await_result_t<A> block_on(A&& a) {
-    return detail::block_on(*sched_, static_cast<A&&>(a));
+    return detail::block_on(scheduler("kyoto::runtime::block_on"), static_cast<A&&>(a));
   }
 
   /// Spawns a task onto this runtime from any thread; see kyoto::spawn.
   template <class T>
   join_handle<T> spawn(task<T> t) {
-    return detail::spawn_on(*sched_, std::move(t));
+    return detail::spawn_on(scheduler("kyoto::runtime::spawn"), std::move(t));
   }
 
   /// Spawns `f(args...)` onto this runtime from any thread; see kyoto::spawn.
   template <class F, class... Args>
     requires detail::task_factory<F, Args...>
   auto spawn(F&& f, Args&&... args) {
-    return detail::spawn_on(*sched_, std::forward<F>(f), std::forward<Args>(args)...);
+    return detail::spawn_on(scheduler("kyoto::runtime::spawn"), std::forward<F>(f),
+                            std::forward<Args>(args)...);
   }
 
   /// A handle to this runtime, usable from any thread.
-  kyoto::handle handle() const { return kyoto::handle(sched_); }
+  kyoto::handle handle() const {
+    scheduler("kyoto::runtime::handle");
+    return kyoto::handle(sched_);
+  }
 
  private:
   explicit runtime(std::shared_ptr<detail::scheduler> s) noexcept : sched_(std::move(s)) {}
+
+  /// The scheduler; throws std::logic_error naming `op` if moved from.
+  detail::scheduler& scheduler(const char* op) const {
+    if (!sched_) detail::throw_moved_from_runtime(op);
+    return *sched_;
+  }
 
   std::shared_ptr<detail::scheduler> sched_;
 };

@@ -39,6 +39,7 @@ inline scheduler& current_scheduler(const char* op) {
 }
 
 [[noreturn]] void throw_spawn_empty();
+[[noreturn]] void throw_spawn_started();
 
 template <class T>
 join_handle<T> submit(scheduler& s, task_cell<T>* cell) noexcept {
@@ -50,6 +51,7 @@ join_handle<T> submit(scheduler& s, task_cell<T>* cell) noexcept {
 template <class T>
 join_handle<T> spawn_on(scheduler& s, task<T>&& t) {
   if (!t.valid()) throw_spawn_empty();
+  if (task_access::handle(t).promise().phase_ != task_phase::not_started) throw_spawn_started();
   return submit<T>(s, spawned_cell<T, std::tuple<>>::adopt(std::move(t)));
 }
 

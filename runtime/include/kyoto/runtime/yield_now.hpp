@@ -22,6 +22,7 @@ class yield_awaiter {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
     node_.prepare(h);
+    resumed_ = false;
     // The task is RUNNING: the wake only pushes the node, and the end of this
     // run puts the task at the back of the run queue.
     node_.task->wake(&node_);

@@ -100,13 +100,37 @@ void current_thread_scheduler::park() {
   parked_.store(false, std::memory_order_relaxed);
 }
 
-void current_thread_scheduler::block_on(task_header* root) {
+void current_thread_scheduler::begin_block_on() {
   if (current_context.sched != nullptr) {
     throw std::logic_error(
         "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
         "runs the tasks (use co_await instead)");
   }
-  driver_.bind("kyoto::runtime::block_on");
+  {
+    lock_guard guard(inject_mutex_);
+    if (closed_) throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
+  }
+  // Acquire: the previous driver's writes (queues, owned_) are visible;
+  // pairs with the release store in end_block_on().
+  if (driving_.exchange(true, std::memory_order_acquire)) {
+    throw std::logic_error(
+        "kyoto::runtime::block_on: another thread is in block_on on this current_thread "
+        "runtime");
+  }
+  try {
+    driver_.bind("kyoto::runtime::block_on");
+  } catch (...) {
+    driving_.store(false, std::memory_order_release);
+    throw;
+  }
+}
+
+void current_thread_scheduler::end_block_on() noexcept {
+  // Release: pairs with the acquire exchange in begin_block_on().
+  driving_.store(false, std::memory_order_release);
+}
+
+void current_thread_scheduler::block_on(task_header* root) {
   context_guard guard(context{this, &driver_, nullptr});
   while (!root->is_complete()) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {

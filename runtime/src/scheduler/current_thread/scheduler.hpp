@@ -57,7 +57,9 @@ class current_thread_scheduler final : public scheduler {
   void spawn(task_header* task) noexcept override;
   void schedule(task_header* task) noexcept override;
   void release(task_header* task) noexcept override;
+  void begin_block_on() override;
   void block_on(task_header* root) override;
+  void end_block_on() noexcept override;
   void shutdown() noexcept override;
 
  private:
@@ -84,6 +86,10 @@ class current_thread_scheduler final : public scheduler {
   /// The driver is parked or about to park. Set by the driver, cleared by
   /// the driver and by the first waker that sees it (park's Dekker).
   atomic<bool> parked_{false};
+  /// A thread is in block_on. Set by begin_block_on() (exchange: one
+  /// winner), cleared by end_block_on(); acquire/release order one
+  /// driving thread's work before the next's.
+  atomic<bool> driving_{false};
 };
 
 }  // namespace kyoto::detail

@@ -89,8 +89,8 @@ class try_recv_error {
 
 namespace detail {
 using kyoto::detail::chan;
-using kyoto::detail::throw_concurrent_recv;
 [[noreturn]] void throw_empty_handle(const char* operation);
+[[noreturn]] void throw_awaited_twice(const char* operation);
 }  // namespace detail
 
 /// Awaiter of sender::send(); gives result<void, send_error<T>>.
@@ -106,8 +106,13 @@ class [[nodiscard]] send_awaiter {
  public:
   send_awaiter(detail::chan<T>* c, T value) : chan_(c), value_(std::move(value)) {}
   /// Movable until awaited (so it can be passed to join()).
+  /// The source is used up (GCC 12 moves the operand of `co_await
+  /// std::move(x)` into a temporary: the temporary does the await).
   send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : chan_(o.chan_), value_(std::move(o.value_)), status_(o.status_) {
+      : chan_(o.chan_),
+        value_(std::move(o.value_)),
+        status_(o.status_),
+        done_(std::exchange(o.done_, true)) {
     assert(!o.suspended_ && "a send_awaiter moved while awaited");
   }
   send_awaiter(const send_awaiter&) = delete;
@@ -117,6 +122,7 @@ class [[nodiscard]] send_awaiter {
   }
 
   bool await_ready() {
+    if (done_) detail::throw_awaited_twice("kyoto::sync::mpsc::sender::send");
     chan_->lock().lock();
     kyoto::detail::unlock_guard unlock(chan_->lock());
     status_ = chan_->try_send_locked(value_);
@@ -133,6 +139,7 @@ class [[nodiscard]] send_awaiter {
   }
 
   result<void, send_error<T>> await_resume() {
+    done_ = true;
     if (suspended_) {
       suspended_ = false;
       // Written under the lock before our wake; the wake orders it.
@@ -150,6 +157,7 @@ class [[nodiscard]] send_awaiter {
   kyoto::detail::send_waiter waiter_;
   status status_ = status::full;
   bool suspended_ = false;
+  bool done_ = false;  ///< awaited once already
 };
 
 /// Awaiter of receiver::recv(); gives std::optional<T>.
@@ -164,8 +172,9 @@ class [[nodiscard]] recv_awaiter {
  public:
   explicit recv_awaiter(detail::chan<T>* c) noexcept : chan_(c) {}
   /// Movable until awaited (so it can be passed to join()).
+  /// The source is used up (see send_awaiter's move constructor).
   recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : chan_(o.chan_), value_(std::move(o.value_)) {
+      : chan_(o.chan_), value_(std::move(o.value_)), done_(std::exchange(o.done_, true)) {
     assert(!o.suspended_ && "a recv_awaiter moved while awaited");
   }
   recv_awaiter(const recv_awaiter&) = delete;
@@ -175,9 +184,10 @@ class [[nodiscard]] recv_awaiter {
   }
 
   bool await_ready() {
+    if (done_) detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv");
     chan_->lock().lock();
     kyoto::detail::unlock_guard unlock(chan_->lock());
-    if (chan_->try_recv_locked(value_) != status::empty) return true;
+    if (chan_->begin_recv_locked(value_) != status::empty) return true;
     unlock.release();  // keeps the lock for await_suspend
     return false;
   }
@@ -185,18 +195,19 @@ class [[nodiscard]] recv_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     node_.prepare(h);
-    if (!chan_->park_receiver_locked(&node_)) detail::throw_concurrent_recv();
+    chan_->park_receiver_locked(&node_);
     suspended_ = true;
   }
 
   std::optional<T> await_resume() {
+    done_ = true;
     if (suspended_) {
       suspended_ = false;
       // A parked receiver is woken only when its recv can complete.
-      [[maybe_unused]] const auto s = chan_->try_recv(value_);
+      [[maybe_unused]] const auto s = chan_->finish_recv(value_);
       assert(s != status::empty);
     }
-    return std::move(value_);
+    return std::exchange(value_, std::nullopt);
   }
 
  private:
@@ -204,6 +215,7 @@ class [[nodiscard]] recv_awaiter {
   kyoto::detail::wake_node node_;
   std::optional<T> value_;
   bool suspended_ = false;
+  bool done_ = false;  ///< awaited once already
 };
 
 /// The receiving half of a channel (bounded or unbounded). Move-only;

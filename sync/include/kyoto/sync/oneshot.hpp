@@ -157,8 +157,14 @@ class state {
     return try_take_locked(out);
   }
 
-  /// Precondition: lock_ held, empty. Parks the receiver.
-  void park_locked(wake_node* node) noexcept { rx_waiter_ = node; }
+  /// Precondition: lock_ held, empty. Parks the receiver; throws
+  /// std::logic_error if another await is parked already (join(rx, rx)).
+  void park_locked(wake_node* node) {
+    if (rx_waiter_ != nullptr) {
+      throw_misuse("kyoto::sync::oneshot::receiver: awaited by two coroutines at once");
+    }
+    rx_waiter_ = node;
+  }
 
   /// A parked receiver is cancelled; returns whether it had been woken.
   bool cancel_park(wake_node* node) noexcept {
@@ -211,6 +217,9 @@ class [[nodiscard]] recv_awaiter {
   }
 
   bool await_ready() {
+    if (*completed_) {
+      detail::throw_misuse("kyoto::sync::oneshot::receiver: awaited after it completed");
+    }
     state_->lock().lock();
     kyoto::detail::unlock_guard unlock(state_->lock());
     if (state_->try_take_locked(value_) != poll::empty) return true;

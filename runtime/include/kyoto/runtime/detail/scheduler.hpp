@@ -31,10 +31,19 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   /// reference. Called by the thread that completed it.
   virtual void release(task_header* task) noexcept = 0;
 
+  /// Claims the runtime for a block_on by the calling thread, before its
+  /// root task is spawned. Throws std::logic_error, claiming nothing, when
+  /// the calling thread may not block here (a runtime thread; another
+  /// thread is driving a current_thread runtime; the runtime is shut down).
+  virtual void begin_block_on() = 0;
+
   /// Blocks the calling thread until `root` completes, running tasks on it
-  /// if this scheduler runs on its caller (current_thread). Throws
-  /// std::logic_error when called from a runtime thread.
+  /// if this scheduler runs on its caller (current_thread). Between
+  /// begin_block_on() and end_block_on().
   virtual void block_on(task_header* root) = 0;
+
+  /// Releases the claim of begin_block_on().
+  virtual void end_block_on() noexcept = 0;
 
   /// Cancels every live task (their destructors run on the calling thread
   /// or the runtime's threads), stops the runtime's threads and closes the

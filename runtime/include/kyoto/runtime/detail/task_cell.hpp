@@ -96,7 +96,14 @@ class spawned_cell final : public task_cell<T> {
   static void complete(task_header* h) noexcept {
     auto* self = static_cast<spawned_cell*>(h);
     root_handle r = self->root();
-    self->result.take_from(r.promise().result_);
+    try {
+      self->result.take_from(r.promise().result_);
+    } catch (...) {
+      // Moving the value into the cell threw: the task's outcome is that
+      // exception.
+      self->result.reset();
+      self->result.set_exception(std::current_exception());
+    }
     r.destroy();
     self->root_ = {};
     self->launcher_.reset();

@@ -191,8 +191,9 @@ class task_header {
   }
 
   /// Registers `node` to be woken at completion. Returns false, without
-  /// registering, if the task is already complete.
-  bool set_join_waker(wake_node* node) noexcept;
+  /// registering, if the task is already complete. Throws std::logic_error
+  /// if another awaiter is registered (two awaits of one handle at once).
+  bool set_join_waker(wake_node* node);
 
   /// Undoes set_join_waker for an awaiter destroyed while waiting; if the
   /// task completed meanwhile, waits for the wake to finish and purges it.

@@ -99,7 +99,7 @@ class chan {
     // orders.
     if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       lock_guard guard(lock_);
-      if (granted_ == 0) wake_receiver();  // it sees tx_count_ == 0: the end
+      if (ended_locked()) wake_receiver();
     }
     unref();
   }
@@ -196,9 +196,24 @@ class chan {
   // ---- receiving ----
 
   /// Takes the next value if there is one; otherwise reports whether more
-  /// may come.
+  /// may come. Throws std::logic_error while a recv() is in progress.
   recv_status try_recv(std::optional<T>& out) {
     lock_guard guard(lock_);
+    return begin_recv_locked(out);
+  }
+
+  /// Precondition: lock_ held. A new receive: refused while another is in
+  /// progress (a recv() parked, or woken and not yet resumed).
+  recv_status begin_recv_locked(std::optional<T>& out) {
+    if (recv_pending_) throw_concurrent_recv();
+    return try_recv_locked(out);
+  }
+
+  /// A parked recv() resumes after its wake: takes what woke it (a value,
+  /// or the end; never "empty": wakes are precise).
+  recv_status finish_recv(std::optional<T>& out) {
+    lock_guard guard(lock_);
+    recv_pending_ = false;
     return try_recv_locked(out);
   }
 
@@ -211,25 +226,21 @@ class chan {
       if (capacity_ != unbounded) grant_or_return_locked();
       return recv_status::value;
     }
-    // Acquire: pairs with drop_sender()'s decrement; sends made before it
-    // are in queue_ (read under the lock above).
-    if (granted_ == 0 && (rx_closed_ || tx_count_.load(std::memory_order_acquire) == 0)) {
-      return recv_status::disconnected;
-    }
-    return recv_status::empty;
+    return ended_locked() ? recv_status::disconnected : recv_status::empty;
   }
 
-  /// Precondition: lock_ held, nothing to receive. Parks `node`; false if
-  /// another recv is already parked (two recv() at once: a misuse).
-  bool park_receiver_locked(wake_node* node) noexcept {
-    if (receiver_ != nullptr) return false;
+  /// Precondition: lock_ held, begin_recv_locked() found nothing. Parks
+  /// `node`; the receive stays in progress until finish_recv() or
+  /// cancel_receiver().
+  void park_receiver_locked(wake_node* node) noexcept {
     receiver_ = node;
-    return true;
+    recv_pending_ = true;
   }
 
   /// The parked receiver is cancelled. Returns whether it had been woken.
   bool cancel_receiver(wake_node* node) noexcept {
     lock_guard guard(lock_);
+    recv_pending_ = false;
     if (receiver_ == node) {
       receiver_ = nullptr;
       return false;
@@ -243,15 +254,18 @@ class chan {
     wake_node node;
     node.prepare_thread();
     std::optional<T> out;
+    {
+      lock_guard guard(lock_);
+      if (begin_recv_locked(out) != recv_status::empty) return out;
+      park_receiver_locked(&node);
+    }
     for (;;) {
-      {
-        lock_guard guard(lock_);
-        if (try_recv_locked(out) != recv_status::empty) return out;
-        if (!park_receiver_locked(&node)) throw_concurrent_recv();
-      }
       node.parker->park();
       lock_guard guard(lock_);
-      if (receiver_ == &node) receiver_ = nullptr;  // early return from park
+      if (receiver_ == &node) continue;  // an early return from park
+      recv_pending_ = false;
+      try_recv_locked(out);  // woken: a value, or the end
+      return out;
     }
   }
 
@@ -297,7 +311,15 @@ class chan {
   /// A grant was used or given up.
   void release_grant_locked() noexcept {
     --granted_;
-    if (granted_ == 0 && rx_closed_) wake_receiver();  // the end, now
+    if (ended_locked()) wake_receiver();  // the end, now
+  }
+
+  /// Precondition: lock_ held. Nothing more can arrive: every sender is
+  /// gone or the receiver closed, and no grant is outstanding.
+  bool ended_locked() const noexcept {
+    // Acquire: pairs with drop_sender()'s decrement; sends made before it
+    // are in queue_.
+    return granted_ == 0 && (rx_closed_ || tx_count_.load(std::memory_order_acquire) == 0);
   }
 
   /// Precondition: lock_ held. If the move throws, the queue is unchanged.
@@ -327,7 +349,7 @@ class chan {
       w->st = send_waiter::state::closed;
       w->node.wake();
     }
-    if (granted_ == 0) wake_receiver();  // a parked receiver sees the end
+    if (ended_locked()) wake_receiver();  // a parked receiver sees the end
   }
 
   mutable mutex lock_;
@@ -335,7 +357,8 @@ class chan {
   std::size_t permits_;  ///< free slots (bounded); unused when unbounded
   block_queue<T> queue_;
   waiter_list<send_waiter> send_waiters_;
-  wake_node* receiver_ = nullptr;  ///< the parked receiver, if any
+  wake_node* receiver_ = nullptr;  ///< the parked receiver, until woken
+  bool recv_pending_ = false;      ///< a recv() is parked or woken, not yet resumed
   std::size_t granted_ = 0;        ///< grants not yet used or given up
   bool rx_closed_ = false;         ///< close() or the receiver dropped; never unset
   bool rx_dropped_ = false;        ///< the receiver is gone; never unset
