@@ -144,9 +144,10 @@ void task_header::finish() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && stack_of(cur) == nullptr);
-    // Release: orders the result write before COMPLETE for abort()'s reader.
+    // Relaxed: COMPLETE here only stops later wakes and aborts; the result
+    // is published by the join_state_ fetch_or below.
     if (run_state_.compare_exchange_weak(cur, (cur & cancelled) | complete,
-                                         std::memory_order_release, std::memory_order_relaxed)) {
+                                         std::memory_order_relaxed, std::memory_order_relaxed)) {
       break;
     }
   }

@@ -8,7 +8,9 @@
 
 namespace kyoto {
 
-/// Awaiter returned by yield_now().
+/// Awaiter returned by yield_now(): suspends the task and queues it behind
+/// the tasks that are ready. Resumed on the task's runtime thread. Cancel
+/// safe. Movable until awaited; awaited by one task.
 class yield_awaiter {
  public:
   yield_awaiter() = default;

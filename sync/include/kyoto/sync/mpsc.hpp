@@ -239,7 +239,9 @@ class receiver {
 
   /// Receives the next value, waiting for one; std::nullopt once every
   /// sender is gone (or close() was called) and the buffer is drained. Must
-  /// be awaited in a runtime task; at most one recv() at a time.
+  /// be awaited in a runtime task; one receive at a time (another receive
+  /// while a recv() is in progress throws std::logic_error); the awaiter is
+  /// awaited once, and this receiver must outlive it. Cancel safe.
   recv_awaiter<T> recv() { return recv_awaiter<T>(checked("kyoto::sync::mpsc::receiver::recv")); }
 
   /// Takes the next value without waiting (tokio's try_recv).
@@ -313,7 +315,9 @@ class sender {
 
   /// Sends `value`, waiting for a free slot; senders waiting for room are
   /// served in order. The awaited result holds the value back in a
-  /// send_error if the receiver is gone. Must be awaited in a runtime task.
+  /// send_error if the receiver is gone. Must be awaited in a runtime task;
+  /// the awaiter is awaited once, and this sender must outlive it. Cancel
+  /// safety: see send_awaiter.
   send_awaiter<T> send(T value) {
     return send_awaiter<T>(checked("kyoto::sync::mpsc::sender::send"), std::move(value));
   }

@@ -327,7 +327,9 @@ class receiver {
 
   /// Waits for the value. Awaiting again after an await completed throws
   /// std::logic_error (tokio panics); after a cancelled await it is fine.
-  /// Must be awaited in a runtime task.
+  /// Must be awaited in a runtime task, by one coroutine at a time (two at
+  /// once throw std::logic_error); the receiver must outlive the await.
+  /// Cancel safe.
   recv_awaiter<T> operator co_await() {
     check("kyoto::sync::oneshot::receiver: awaiting an empty (moved-from) receiver");
     if (completed_) {

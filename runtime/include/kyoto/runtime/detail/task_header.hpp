@@ -3,7 +3,7 @@
 // # What a spawned task is
 //
 // `spawn` turns a `task<T>` (a chain of coroutine frames) into a unit the
-// scheduler can run: a *cell* (`spawned<T, ...>`, see spawned.hpp) that
+// scheduler can run: a *cell* (`spawned_cell`, see task_cell.hpp) that
 // starts with this header and also holds the callable that made the task,
 // the result slot the join_handle reads, and the root coroutine.
 //
@@ -12,7 +12,8 @@
 // a timer. Each suspension point owns a `wake_node`; waking it means "resume
 // this coroutine, on this task's thread, when the task next runs". Woken
 // nodes collect on the task's *ready stack*; a run takes the whole stack
-// and resumes the nodes in the order they were woken.
+// and resumes the nodes in the order they were woken (after a purge(), the
+// nodes it put back resume after those woken meanwhile: fairness only).
 //
 // # run_state_: who runs the task
 //

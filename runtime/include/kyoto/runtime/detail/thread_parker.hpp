@@ -1,7 +1,7 @@
 // Parking a plain thread until another thread unparks it.
 //
-// Used by the blocking_* operations (a std::thread waiting on a channel) and
-// by block_on's caller. The protocol is std::thread::park's: a single
+// Used by the blocking_* operations (a std::thread waiting on a channel).
+// The protocol is std::thread::park's: a single
 // token. unpark() makes the token available; park() consumes it, sleeping
 // until it is available. park() may also return spuriously, so callers
 // re-check their condition in a loop.
