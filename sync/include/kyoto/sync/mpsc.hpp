@@ -293,26 +293,47 @@ class receiver {
 template <class T>
 using unbounded_receiver = receiver<T>;
 
+namespace detail {
+
+/// What both sender types share: a counted reference to the channel. A
+/// copy is another sender (tokio's clone()); a moved-from one is empty.
+template <class T>
+class sender_base {
+ protected:
+  explicit sender_base(chan<T>* c) noexcept : chan_(c) {}
+  sender_base(const sender_base& o) noexcept : chan_(o.chan_) {
+    if (chan_ != nullptr) chan_->add_sender();
+  }
+  sender_base(sender_base&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  sender_base& operator=(sender_base o) noexcept {
+    std::swap(chan_, o.chan_);
+    return *this;
+  }
+  ~sender_base() {
+    if (chan_ != nullptr) chan_->drop_sender();
+  }
+
+  /// The channel; throws std::logic_error naming `op` if moved from.
+  chan<T>* checked(const char* op) const {
+    if (chan_ == nullptr) throw_empty_handle(op);
+    return chan_;
+  }
+
+  chan<T>* chan_;
+};
+
+}  // namespace detail
+
 /// The sending half of a bounded channel. Copy it to get another sender
 /// (tokio's clone()); the channel stays open while any sender lives.
 ///
 /// Thread safety: each sender is used by one task or thread at a time;
 /// copies may be used concurrently from any threads.
 template <class T>
-class sender {
- public:
-  sender(const sender& o) noexcept : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_sender();
-  }
-  sender(sender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  sender& operator=(sender o) noexcept {
-    std::swap(chan_, o.chan_);
-    return *this;
-  }
-  ~sender() {
-    if (chan_ != nullptr) chan_->drop_sender();
-  }
+class sender : private detail::sender_base<T> {
+  using detail::sender_base<T>::checked;
 
+ public:
   /// Sends `value`, waiting for a free slot; senders waiting for room are
   /// served in order. The awaited result holds the value back in a
   /// send_error if the receiver is gone. Must be awaited in a runtime task;
@@ -351,20 +372,13 @@ class sender {
   bool is_closed() const { return checked("kyoto::sync::mpsc::sender::is_closed")->is_closed(); }
 
   /// Whether both senders send to the same channel.
-  bool same_channel(const sender& other) const noexcept { return chan_ == other.chan_; }
+  bool same_channel(const sender& other) const noexcept { return this->chan_ == other.chan_; }
 
  private:
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
 
-  explicit sender(detail::chan<T>* c) noexcept : chan_(c) {}
-
-  detail::chan<T>* checked(const char* op) const {
-    if (chan_ == nullptr) detail::throw_empty_handle(op);
-    return chan_;
-  }
-
-  detail::chan<T>* chan_;
+  explicit sender(detail::chan<T>* c) noexcept : detail::sender_base<T>(c) {}
 };
 
 /// The sending half of an unbounded channel: send() never waits. Copy it
@@ -372,20 +386,10 @@ class sender {
 ///
 /// Thread safety: as sender.
 template <class T>
-class unbounded_sender {
- public:
-  unbounded_sender(const unbounded_sender& o) noexcept : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_sender();
-  }
-  unbounded_sender(unbounded_sender&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  unbounded_sender& operator=(unbounded_sender o) noexcept {
-    std::swap(chan_, o.chan_);
-    return *this;
-  }
-  ~unbounded_sender() {
-    if (chan_ != nullptr) chan_->drop_sender();
-  }
+class unbounded_sender : private detail::sender_base<T> {
+  using detail::sender_base<T>::checked;
 
+ public:
   /// Sends `value` at once (the buffer grows as needed); hands it back in a
   /// send_error if the receiver is gone. Any thread, no await.
   result<void, send_error<T>> send(T value) {
@@ -402,20 +406,15 @@ class unbounded_sender {
   }
 
   /// Whether both senders send to the same channel.
-  bool same_channel(const unbounded_sender& other) const noexcept { return chan_ == other.chan_; }
+  bool same_channel(const unbounded_sender& other) const noexcept {
+    return this->chan_ == other.chan_;
+  }
 
  private:
   template <class U>
   friend std::pair<unbounded_sender<U>, receiver<U>> unbounded_channel();
 
-  explicit unbounded_sender(detail::chan<T>* c) noexcept : chan_(c) {}
-
-  detail::chan<T>* checked(const char* op) const {
-    if (chan_ == nullptr) detail::throw_empty_handle(op);
-    return chan_;
-  }
-
-  detail::chan<T>* chan_;
+  explicit unbounded_sender(detail::chan<T>* c) noexcept : detail::sender_base<T>(c) {}
 };
 
 namespace detail {
