@@ -55,18 +55,24 @@ std::uint64_t driver::tick_floor(clock::time_point t) const noexcept {
 
 bool driver::add_timer(timer_entry* e, clock::time_point deadline) noexcept {
   e->when = tick_ceil(deadline);
+  lock_guard guard(wheel_lock_);
   if (e->when <= wheel_.elapsed()) return false;
   e->owner = this;
   wheel_.insert(e);
   return true;
 }
 
-void driver::remove_timer(timer_entry* e) noexcept {
+bool driver::remove_timer(timer_entry* e) noexcept {
+  lock_guard guard(wheel_lock_);
+  if (!e->linked) return false;
   wheel_.remove(e);
+  return true;
 }
 
 void driver::fire_timers() {
+  lock_guard guard(wheel_lock_);
   if (wheel_.empty()) return;
+  // The wakes happen under the lock (see the file comment).
   wheel_.advance(tick_floor(clock::now()), [](timer_entry* e) { e->waiter->wake(); });
 }
 
@@ -77,7 +83,12 @@ void driver::poll() {
 
 void driver::park() {
   std::optional<std::chrono::nanoseconds> timeout;
-  if (std::optional<std::uint64_t> next = wheel_.next_deadline()) {
+  std::optional<std::uint64_t> next;
+  {
+    lock_guard guard(wheel_lock_);
+    next = wheel_.next_deadline();
+  }
+  if (next) {
     const clock::time_point at = epoch_ + std::chrono::milliseconds(*next);
     timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(at - clock::now());
     if (timeout->count() < 0) timeout = std::chrono::nanoseconds(0);

@@ -5,13 +5,18 @@
 // first tick at or after it (rounded up, so a timer never fires early);
 // the wheel fires an entry once the current tick reaches it.
 //
-// Threads: the reactor and the wheel belong to the thread that bound the
-// driver (bind()); wake() is for any thread.
+// Threads: the reactor belongs to the thread that bound the driver
+// (bind()). The wheel is guarded by `wheel_lock_`: timers are added and
+// fired by that thread, but a timer may be cancelled from another (its task
+// moved to another worker). A timer fires (its waiter is woken) under the
+// lock, and cancel takes it: the wake rule of task_header.hpp. wake() is
+// for any thread.
 #pragma once
 
 #include "io/reactor.hpp"
 #include "time/wheel.hpp"
 
+#include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
 #include <chrono>
@@ -39,8 +44,9 @@ class driver {
   /// Registers `e` to wake e->waiter at `deadline`. Returns false (and
   /// registers nothing) if that tick has already been processed.
   bool add_timer(timer_entry* e, clock::time_point deadline) noexcept;
-  /// Unregisters a linked entry.
-  void remove_timer(timer_entry* e) noexcept;
+  /// Unregisters `e` if it has not fired. Returns false if it fired (its
+  /// waiter was woken). Any thread.
+  bool remove_timer(timer_entry* e) noexcept;
 
   /// Fires due timers and reaps I/O completions. Never blocks.
   void poll();
@@ -53,7 +59,10 @@ class driver {
   /// Closes the ring (shutdown). Timers must all be gone.
   void close() noexcept;
 
-  bool has_timers() const noexcept { return !wheel_.empty(); }
+  bool has_timers() noexcept {
+    lock_guard guard(wheel_lock_);
+    return !wheel_.empty();
+  }
 
  private:
   std::uint64_t tick_ceil(clock::time_point t) const noexcept;
@@ -64,7 +73,8 @@ class driver {
   int wake_fd_ = -1;
   std::thread::id thread_;
   std::unique_ptr<reactor> reactor_;
-  timer_wheel wheel_;
+  mutex wheel_lock_;
+  timer_wheel wheel_;  ///< guarded by wheel_lock_
 };
 
 }  // namespace kyoto::detail

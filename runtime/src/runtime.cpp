@@ -1,11 +1,15 @@
 #include "scheduler/current_thread/scheduler.hpp"
+#include "scheduler/multi_thread/scheduler.hpp"
 
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/runtime.hpp>
 
 #include <kyoto/runtime/detail/context.hpp>
 
+#include <algorithm>
 #include <memory>
+#include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace kyoto {
@@ -25,7 +29,23 @@ runtime::~runtime() {
 }
 
 runtime runtime::builder::build() const {
-  return runtime(std::make_shared<detail::current_thread_scheduler>());
+  if (event_interval_ == 0 || global_queue_interval_ == 0) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: event_interval and global_queue_interval must be at "
+        "least 1");
+  }
+  if (flavor_ == flavor::current_thread) {
+    return runtime(std::make_shared<detail::current_thread_scheduler>());
+  }
+  detail::multi_thread_config config;
+  if (worker_threads_ && *worker_threads_ == 0) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: worker_threads must be at least 1");
+  }
+  config.workers = worker_threads_.value_or(std::max(1u, std::thread::hardware_concurrency()));
+  config.event_interval = event_interval_;
+  config.global_queue_interval = global_queue_interval_;
+  return runtime(std::make_shared<detail::multi_thread_scheduler>(config));
 }
 
 handle handle::current() {

@@ -270,6 +270,17 @@ void task_header::unset_join_waker(wake_node* node) noexcept {
   node->task->purge(node);
 }
 
+void task_header::wait_blocking() {
+  wake_node node;
+  node.prepare_thread();
+  if (!set_join_waker(&node)) return;  // already complete
+  while (!is_complete())
+    node.parker->park();
+  // finish() may still be inside node.wake(): wait until it is done with
+  // our node. Acquire: pairs with finish()'s release fetch_and.
+  spin_until([&] { return (join_state_.load(std::memory_order_acquire) & join_waker) == 0; });
+}
+
 void task_header::drop_join_handle(bool result_taken) noexcept {
   if (result_taken) {
     // Nothing left to report: clear JOIN_INTEREST (known set) and drop the

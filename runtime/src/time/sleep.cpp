@@ -12,8 +12,8 @@ bool register_timer(kyoto::detail::timer_entry* e, instant deadline) {
   return d->add_timer(e, deadline);
 }
 
-void cancel_timer(kyoto::detail::timer_entry* e) noexcept {
-  e->owner->remove_timer(e);
+bool cancel_timer(kyoto::detail::timer_entry* e) noexcept {
+  return e->owner->remove_timer(e);
 }
 
 }  // namespace kyoto::time::detail

@@ -9,7 +9,10 @@
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace kyoto {
@@ -92,22 +95,57 @@ class runtime {
 
 /// Configures and builds a runtime (tokio::runtime::Builder).
 ///
-/// `runtime::builder::current_thread().enable_all().build()`
+///   runtime::builder::multi_thread().worker_threads(4).build()
+///   runtime::builder::current_thread().enable_all().build()
+///
+/// Thread safety: a builder is a value; build() may be called many times.
 class runtime::builder {
  public:
   /// A runtime whose tasks all run on the thread that calls block_on.
-  static builder current_thread() noexcept { return builder(); }
+  static builder current_thread() noexcept { return builder(flavor::current_thread); }
+
+  /// A work-stealing runtime with `worker_threads` threads (default: the
+  /// number of cores).
+  static builder multi_thread() noexcept { return builder(flavor::multi_thread); }
+
+  /// Sets the number of worker threads of a multi_thread runtime (at least
+  /// one; build() throws std::invalid_argument for 0).
+  builder& worker_threads(std::size_t n) noexcept {
+    worker_threads_ = n;
+    return *this;
+  }
+
+  /// Ticks between two polls of the driver (timers, I/O) by a busy worker;
+  /// tokio's default, 61.
+  builder& event_interval(std::uint32_t ticks) noexcept {
+    event_interval_ = ticks;
+    return *this;
+  }
+
+  /// Ticks between two looks at the injection queue before the local queue;
+  /// tokio's default, 31.
+  builder& global_queue_interval(std::uint32_t ticks) noexcept {
+    global_queue_interval_ = ticks;
+    return *this;
+  }
 
   /// Enables the I/O and time drivers. They are always enabled in kyoto;
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
 
-  /// Builds the runtime. Throws std::system_error if the io_uring ring or
-  /// its wake-up eventfd cannot be created.
+  /// Builds the runtime (starting its worker threads). Throws
+  /// std::system_error if an io_uring ring or eventfd cannot be created,
+  /// std::invalid_argument for a bad setting.
   runtime build() const;
 
  private:
-  builder() = default;
+  enum class flavor : unsigned char { current_thread, multi_thread };
+  explicit builder(flavor f) noexcept : flavor_(f) {}
+
+  flavor flavor_;
+  std::optional<std::size_t> worker_threads_;  ///< unset: the number of cores
+  std::uint32_t event_interval_ = 61;
+  std::uint32_t global_queue_interval_ = 31;
 };
 
 }  // namespace kyoto

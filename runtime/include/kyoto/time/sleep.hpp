@@ -18,8 +18,9 @@ using instant = clock::time_point;
 namespace detail {
 /// Registers `e` with the calling thread's driver; false if already due.
 bool register_timer(kyoto::detail::timer_entry* e, instant deadline);
-/// Unregisters a linked entry.
-void cancel_timer(kyoto::detail::timer_entry* e) noexcept;
+/// Unregisters `e` unless it fired; returns false if it fired (its waiter
+/// was woken, under the driver's lock). Any thread.
+bool cancel_timer(kyoto::detail::timer_entry* e) noexcept;
 }  // namespace detail
 
 /// Waits until a deadline (tokio's Sleep). Returned by sleep() and
@@ -42,12 +43,9 @@ class sleep_awaiter {
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {
     if (state_ != state::waiting) return;
-    if (entry_.linked) {
-      detail::cancel_timer(&entry_);
-    } else {
-      // Fired, but our task was cancelled before resuming us.
-      node_.task->purge(&node_);
-    }
+    // Fired, but our task was cancelled before resuming us: take the node
+    // back from the task's ready stack.
+    if (!detail::cancel_timer(&entry_)) node_.task->purge(&node_);
   }
 
   /// When the sleep completes.

@@ -200,6 +200,11 @@ class task_header {
   /// task completed meanwhile, waits for the wake to finish and purges it.
   void unset_join_waker(wake_node* node) noexcept;
 
+  /// Blocks the calling plain thread until the task completes (a
+  /// multi-thread runtime's block_on): registers the thread as the join
+  /// waiter, parks, and returns once the completing thread is done with it.
+  void wait_blocking();
+
   /// The join_handle goes away: clears JOIN_INTEREST and drops its ref. An
   /// exception the handle did not take is logged (by this call or finish()).
   void drop_join_handle(bool result_taken) noexcept;
@@ -216,9 +221,10 @@ class task_header {
   /// Intrusive links for the scheduler's list of live tasks.
   task_header* owned_prev = nullptr;
   task_header* owned_next = nullptr;
-  /// Whether the task is in its scheduler's live-task list (scheduler's
-  /// thread only).
+  /// Whether the task is in its scheduler's live-task list, and which list
+  /// (the scheduler's protocol guards them).
   bool owned_linked = false;
+  std::uint16_t owned_shard = 0;
 
  protected:
   const task_vtable* vtable_;

@@ -1,0 +1,229 @@
+// The protocol (queues, searching, parking, shutdown) is described in
+// scheduler.hpp.
+#include "scheduler/multi_thread/scheduler.hpp"
+
+#include "log.hpp"
+#include "scheduler/multi_thread/worker.hpp"
+
+#include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <exception>
+#include <stdexcept>
+
+namespace kyoto::detail {
+
+// ---- injection queue ----
+
+bool multi_thread_scheduler::inject_queue::push_locked(task_header* t) noexcept {
+  if (closed_) return false;
+  queue_.push_back(t);
+  // Seq_cst: see len_.
+  len_.fetch_add(1, std::memory_order_seq_cst);
+  return true;
+}
+
+void multi_thread_scheduler::inject_queue::push_batch(task_queue batch) noexcept {
+  lock_guard guard(mutex_);
+  // Overflow from a worker: accepted even when closed (the tasks are live
+  // and cancelled through the shards; the queue is only dropped).
+  const std::size_t n = batch.size();
+  queue_.append(batch);
+  len_.fetch_add(n, std::memory_order_seq_cst);
+}
+
+task_header* multi_thread_scheduler::inject_queue::pop() noexcept {
+  // Relaxed fast path: a stale non-zero only costs a lock; a stale zero
+  // delays a task until the next check (every global_queue_interval ticks,
+  // or the Dekker in park).
+  if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
+  lock_guard guard(mutex_);
+  task_header* t = queue_.pop_front();
+  if (t != nullptr) len_.fetch_sub(1, std::memory_order_seq_cst);
+  return t;
+}
+
+bool multi_thread_scheduler::inject_queue::close() noexcept {
+  lock_guard guard(mutex_);
+  return !std::exchange(closed_, true);
+}
+
+bool multi_thread_scheduler::inject_queue::closed() noexcept {
+  lock_guard guard(mutex_);
+  return closed_;
+}
+
+// ---- scheduler ----
+
+multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config)
+    : config_(config), idle_(config.workers) {
+  for (std::size_t i = 0; i <= config_.workers; ++i)
+    shards_.push_back(std::make_unique<shard>());
+  for (std::size_t i = 0; i < config_.workers; ++i) {
+    workers_.push_back(std::make_unique<worker>(*this, i));
+  }
+  for (auto& w : workers_) {
+    worker* self = w.get();
+    w->thread = std::thread([self] { self->run(); });
+  }
+}
+
+multi_thread_scheduler::~multi_thread_scheduler() {
+  shutdown();
+}
+
+void multi_thread_scheduler::spawn(task_header* task) noexcept {
+  worker* w = current_worker();
+  if (w != nullptr && &w->sched != this) w = nullptr;
+  const std::size_t s = w != nullptr ? w->index : config_.workers;
+  bool closing;
+  {
+    lock_guard guard(shards_[s]->lock);
+    // Acquire: pairs with the release store in cancel_all(): once closing,
+    // the shards are being emptied and must not grow.
+    closing = closing_.load(std::memory_order_acquire);
+    if (!closing) {
+      task->owned_shard = static_cast<std::uint16_t>(s);
+      shards_[s]->tasks.insert(task);
+    }
+  }
+  if (closing) {
+    task->shutdown();  // the runtime is closing: cancelled on the spot
+    return;
+  }
+  if (w != nullptr) {
+    w->run_queue.push_back(task, *this);
+    notify_parked();
+    return;
+  }
+  push_remote(task);
+}
+
+void multi_thread_scheduler::schedule(task_header* task) noexcept {
+  worker* w = current_worker();
+  if (w == nullptr || &w->sched != this) {
+    push_remote(task);
+    return;
+  }
+  if (closing_.load(std::memory_order_relaxed)) return;  // shutdown cancels it
+  if (current_context.task != nullptr) {
+    // Woken by the task this worker runs: it runs next (LIFO slot); the one
+    // it displaces goes to the queue, where others may steal it.
+    task_header* prev = std::exchange(w->lifo_slot, task);
+    if (prev == nullptr) return;
+    w->run_queue.push_back(prev, *this);
+  } else {
+    w->run_queue.push_back(task, *this);
+  }
+  notify_parked();
+}
+
+void multi_thread_scheduler::push_remote(task_header* t) noexcept {
+  // Like the current_thread scheduler, the wake of a parked worker happens
+  // under the injection lock: the task cannot be taken (and run, and let the
+  // runtime be destroyed) before we are done with the scheduler.
+  lock_guard guard(inject_.lock());
+  if (!inject_.push_locked(t)) return;  // closed: shutdown cancels the task
+  notify_parked();
+}
+
+void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
+  inject_.push_batch(std::move(batch));
+  notify_parked();
+}
+
+void multi_thread_scheduler::notify_parked() noexcept {
+  if (std::optional<std::size_t> w = idle_.worker_to_notify()) workers_[*w]->drv.wake();
+}
+
+void multi_thread_scheduler::notify_if_work_pending() noexcept {
+  for (const auto& w : workers_) {
+    if (!w->run_queue.empty()) {
+      notify_parked();
+      return;
+    }
+  }
+  if (!inject_.empty()) notify_parked();
+}
+
+void multi_thread_scheduler::transition_worker_from_searching() noexcept {
+  if (idle_.transition_worker_from_searching()) notify_parked();
+}
+
+void multi_thread_scheduler::release(task_header* task) noexcept {
+  if (task->owned_linked) {
+    shard& s = *shards_[task->owned_shard];
+    lock_guard guard(s.lock);
+    s.tasks.remove(task);
+  }
+  task->unref();
+}
+
+void multi_thread_scheduler::begin_block_on() {
+  if (current_context.sched != nullptr) {
+    throw std::logic_error(
+        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
+        "runs the tasks (use co_await instead)");
+  }
+  if (inject_.closed()) {
+    throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
+  }
+}
+
+void multi_thread_scheduler::block_on(task_header* root) {
+  root->wait_blocking();
+}
+
+void multi_thread_scheduler::end_block_on() noexcept {}
+
+void multi_thread_scheduler::worker_left(worker& w) noexcept {
+  // Acq_rel: the last one to leave sees every other worker's work.
+  if (workers_left_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_.size()) {
+    cancel_all(w);
+  }
+}
+
+void multi_thread_scheduler::cancel_all(worker& last) noexcept {
+  // Release: pairs with spawn()'s acquire under the shard lock.
+  closing_.store(true, std::memory_order_release);
+  // Every worker has left its loop: queue entries are only dropped (the
+  // tasks they name are all on the shards).
+  context_guard guard(context{this, &last.drv, nullptr});
+  std::size_t cancelled = 0;
+  for (auto& s : shards_) {
+    for (;;) {
+      task_header* t;
+      {
+        lock_guard g(s->lock);
+        t = s->tasks.front();
+      }
+      if (t == nullptr) break;
+      t->shutdown();  // cancels; release() unlinks it
+      ++cancelled;
+    }
+  }
+  if (cancelled != 0) log_debug("runtime shut down; cancelled {} live tasks", cancelled);
+}
+
+void multi_thread_scheduler::shutdown() noexcept {
+  {
+    lock_guard guard(inject_.lock());
+    if (std::exchange(shut_down_, true)) return;
+  }
+  if (current_context.sched == this) {
+    log_error("a runtime was destroyed from one of its own tasks; aborting");
+    std::terminate();
+  }
+  inject_.close();
+  // Relaxed: the workers also get a wake-up, and join() orders the rest.
+  shutting_down_.store(true, std::memory_order_relaxed);
+  for (auto& w : workers_)
+    w->drv.wake();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  for (auto& w : workers_)
+    w->drv.close();
+}
+
+}  // namespace kyoto::detail

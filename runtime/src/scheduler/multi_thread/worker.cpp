@@ -1,0 +1,158 @@
+// A worker's loop; the protocol is described in scheduler.hpp.
+#include "scheduler/multi_thread/worker.hpp"
+
+#include "log.hpp"
+
+#include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <pthread.h>
+
+#include <exception>
+#include <string>
+
+namespace kyoto::detail {
+
+namespace {
+thread_local constinit multi_thread_scheduler::worker* this_worker = nullptr;
+}  // namespace
+
+multi_thread_scheduler::worker* current_worker() noexcept {
+  return this_worker;
+}
+
+std::uint32_t multi_thread_scheduler::worker::random(std::uint32_t n) noexcept {
+  // xorshift64*: cheap and good enough to pick a victim.
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return static_cast<std::uint32_t>(((rng_state * 0x2545F4914F6CDD1Dull) >> 32) % n);
+}
+
+void multi_thread_scheduler::worker::run() noexcept {
+  const std::string name = "kyoto-worker-" + std::to_string(index);
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  try {
+    drv.bind("kyoto worker");
+  } catch (const std::exception& e) {
+    log_error("{}: cannot create its io_uring ring: {}", name, e.what());
+    std::terminate();
+  }
+  this_worker = this;
+  context_guard guard(context{&sched, &drv, nullptr});
+  log_debug("{} started", name);
+  // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and
+  // the join in shutdown() orders everything after.
+  while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
+    ++tick;
+    if (tick % sched.config_.event_interval == 0) drv.poll();
+    if (task_header* t = next_task()) {
+      run_task(t);
+      continue;
+    }
+    if (task_header* t = steal_work()) {
+      run_task(t);
+      continue;
+    }
+    park();
+  }
+  if (searching) {
+    searching = false;
+    sched.idle_.transition_worker_from_searching();
+  }
+  log_debug("{} stopping", name);
+  this_worker = nullptr;
+  sched.worker_left(*this);
+}
+
+task_header* multi_thread_scheduler::worker::next_task() noexcept {
+  if (tick % sched.config_.global_queue_interval == 0) {
+    if (task_header* t = sched.inject_.pop()) return t;
+  }
+  if (lifo_slot != nullptr) return std::exchange(lifo_slot, nullptr);
+  if (task_header* t = run_queue.pop()) return t;
+  return sched.inject_.pop();
+}
+
+task_header* multi_thread_scheduler::worker::steal_work() noexcept {
+  if (!transition_to_searching()) return nullptr;
+  const std::size_t n = sched.workers_.size();
+  const std::size_t start = random(static_cast<std::uint32_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t victim = (start + i) % n;
+    if (victim == index) continue;
+    if (task_header* t = sched.workers_[victim]->run_queue.steal_into(run_queue)) return t;
+  }
+  return sched.inject_.pop();
+}
+
+bool multi_thread_scheduler::worker::transition_to_searching() noexcept {
+  if (!searching) searching = sched.idle_.transition_worker_to_searching();
+  return searching;
+}
+
+void multi_thread_scheduler::worker::transition_from_searching() noexcept {
+  if (!searching) return;
+  searching = false;
+  sched.transition_worker_from_searching();
+}
+
+void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
+  // A task that must run again (it yielded, or was woken while running)
+  // goes to the back of our queue.
+  if (t->run()) run_queue.push_back(t, sched);
+}
+
+void multi_thread_scheduler::worker::run_task(task_header* t) noexcept {
+  // We found work: if we were the last searcher, someone else searches now.
+  transition_from_searching();
+  run_one(t);
+  // The task it woke runs next, a bounded number of times in a row.
+  for (std::uint32_t runs = 0; lifo_slot != nullptr; ++runs) {
+    task_header* next = std::exchange(lifo_slot, nullptr);
+    if (runs == sched.config_.max_lifo_runs) {
+      run_queue.push_back(next, sched);
+      sched.notify_parked();
+      return;
+    }
+    run_one(next);
+  }
+}
+
+void multi_thread_scheduler::worker::park() noexcept {
+  // Spin first: work often arrives within microseconds, and a parked vCPU
+  // costs ~2 µs each way to wake.
+  for (std::uint32_t i = 0; i < sched.config_.spin_before_park; ++i) {
+    if (has_local_work() || !sched.inject_.empty()) return;
+    for (const auto& w : sched.workers_) {
+      if (w.get() != this && !w->run_queue.empty()) return;  // go steal it
+    }
+    if (sched.shutting_down_.load(std::memory_order_relaxed)) return;
+    for (int k = 0; k < 16; ++k)
+      spin_pause();
+  }
+  if (has_local_work()) return;
+  const bool last_searcher = sched.idle_.transition_worker_to_parked(index, searching);
+  searching = false;
+  if (last_searcher) sched.notify_if_work_pending();
+  log_debug("kyoto-worker-{} parks", index);
+  while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
+    drv.park();  // returns on a wake(), a timer, or an I/O completion
+    if (has_local_work()) {
+      // The driver woke tasks here (timers): run them. If nobody unparked
+      // us meanwhile, we unpark ourselves, not searching.
+      searching = !sched.idle_.unpark_worker_by_id(index);
+      return;
+    }
+    if (!sched.idle_.is_parked(index)) {
+      // worker_to_notify() took us off the sleepers and counted us as a
+      // searcher.
+      searching = true;
+      return;
+    }
+  }
+  // Shutting down: leave the sleepers so the counts stay consistent.
+  if (!sched.idle_.unpark_worker_by_id(index)) searching = true;
+}
+
+}  // namespace kyoto::detail

@@ -1,0 +1,51 @@
+// One worker of the multi_thread scheduler: its queues, its driver, its
+// loop. The protocol is described in scheduler.hpp.
+#pragma once
+
+#include "driver.hpp"
+#include "scheduler/multi_thread/scheduler.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+namespace kyoto::detail {
+
+struct multi_thread_scheduler::worker {
+  worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng_state(i * 2 + 1) {}
+
+  /// The worker thread's body: runs tasks until shutdown.
+  void run() noexcept;
+
+  // ---- touched by other threads ----
+  multi_thread_scheduler& sched;
+  const std::size_t index;
+  /// Stolen from by other workers; pushed and popped by this one.
+  queue run_queue;
+  /// This worker's reactor and timers; other threads wake() it, cancel its
+  /// timers.
+  driver drv;
+
+  // ---- this worker's thread only ----
+  task_header* lifo_slot = nullptr;  ///< next to run: woken by the running task
+  bool searching = false;            ///< counted in idle's searchers
+  std::uint32_t tick = 0;
+  std::uint64_t rng_state;
+  std::thread thread;
+
+ private:
+  task_header* next_task() noexcept;
+  task_header* steal_work() noexcept;
+  void run_task(task_header* t) noexcept;
+  void run_one(task_header* t) noexcept;
+  bool transition_to_searching() noexcept;
+  void transition_from_searching() noexcept;
+  void park() noexcept;
+  bool has_local_work() const noexcept { return lifo_slot != nullptr || !run_queue.empty(); }
+  std::uint32_t random(std::uint32_t n) noexcept;
+};
+
+/// The worker the calling thread is, or null.
+multi_thread_scheduler::worker* current_worker() noexcept;
+
+}  // namespace kyoto::detail
