@@ -8,9 +8,12 @@
 //   bench <name> ops=<n> secs=<s> ns_per_op=<x>
 //
 // An unknown name is reported on stderr (exit 2) before anything runs.
-// Only the workloads kyoto can run today are listed; `../shared/bench/compare`
-// compares the names both binaries list.
+// Only the workloads kyoto can run today are listed (no select, broadcast or
+// TCP yet); `../shared/bench/compare` compares the names both binaries list.
 #include <kyoto/kyoto.hpp>
+
+#include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,6 +37,7 @@ using unit = std::monostate;
 struct report {
   std::uint64_t ops = 0;
   double secs = 0;
+  double bytes_per_task = -1;  ///< task_memory only
 };
 
 void check(bool ok, const char* what) {
@@ -257,28 +261,127 @@ task<report> timers() {
   });
 }
 
+// ------------------------------------------------------------ memory
+
+double rss_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  check(f != nullptr, "open /proc/self/statm");
+  unsigned long size = 0, resident = 0;
+  check(std::fscanf(f, "%lu %lu", &size, &resident) == 2, "read /proc/self/statm");
+  std::fclose(f);
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+std::atomic<std::size_t> started{0};
+
+task<report> task_memory() {
+  constexpr std::size_t tasks = 100'000;
+  std::vector<oneshot::sender<unit>> senders;
+  std::vector<oneshot::receiver<unit>> receivers;
+  senders.reserve(tasks);
+  receivers.reserve(tasks);
+  for (std::size_t i = 0; i < tasks; ++i) {
+    auto [tx, rx] = oneshot::channel<unit>();
+    senders.push_back(std::move(tx));
+    receivers.push_back(std::move(rx));
+  }
+  std::vector<kyoto::join_handle<void>> handles;
+  handles.reserve(tasks);
+  started.store(0, std::memory_order_relaxed);
+  malloc_trim(0);
+  const double rss0 = rss_bytes();
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& rx : receivers) {
+    handles.push_back(kyoto::spawn(
+        [](oneshot::receiver<unit> r) -> task<> {
+          started.fetch_add(1, std::memory_order_relaxed);
+          (void)co_await r;
+        },
+        std::move(rx)));
+  }
+  while (started.load(std::memory_order_relaxed) < tasks)
+    co_await kyoto::yield_now();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  const double rss1 = rss_bytes();
+  senders.clear();  // every receiver completes with "closed"
+  co_await join_all_handles(handles);
+  co_return report{tasks, elapsed.count(), (rss1 - rss0) / static_cast<double>(tasks)};
+}
+
+// ------------------------------------------------------------ remote spawn
+
+std::atomic<std::size_t> remaining{0};
+std::atomic<bool> remote_done{false};
+
+/// Not in a root task: the main thread spawns through a handle and blocks
+/// (futex, no spinning) until the last task wakes it.
+report spawn_remote(kyoto::runtime& rt) {
+  constexpr std::uint64_t reps = 10;
+  kyoto::handle h = rt.handle();
+  auto rep = [&] {
+    remaining.store(spawn_tasks, std::memory_order_relaxed);
+    remote_done.store(false, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < spawn_tasks; ++i) {
+      h.spawn([]() -> task<> {
+        if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          remote_done.store(true, std::memory_order_release);
+          remote_done.notify_one();
+        }
+        co_return;
+      });
+    }
+    while (!remote_done.load(std::memory_order_acquire))
+      remote_done.wait(false);
+  };
+  rep();
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < reps; ++i)
+    rep();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  return report{reps * spawn_tasks, elapsed.count()};
+}
+
 // ------------------------------------------------------------ driver
+
+constexpr std::size_t workers = 2;
 
 struct workload {
   std::string_view name;
-  task<report> (*body)();
+  task<report> (*body)();             ///< run as the root task, or
+  report (*direct)(kyoto::runtime&);  ///< run from the main thread
+  bool multi_thread;
 };
 
-// Current-thread workloads, in tokio's order (the `_ct` rows).
+// tokio's order: the multi-thread rows, then the current-thread (`_ct`)
+// rows. task_memory runs first so that a full run measures a fresh heap.
 const workload workloads[] = {
-    {"spawn_many_ct", &spawn_many},
-    {"yield_many_ct", &yield_many},
-    {"ping_pong_ct", &ping_pong},
-    {"chained_spawn_ct", &chained_spawn},
-    {"mpsc_uncontended_ct", &mpsc_bounded<1>},
-    {"mpsc_contended_ct", &mpsc_bounded<8>},
-    {"mpsc_unbounded_ct", &mpsc_unbounded},
-    {"oneshot_ct", &oneshot_rounds},
-    {"timers_ct", &timers},
+    {"task_memory", &task_memory, nullptr, true},
+    {"spawn_many", &spawn_many, nullptr, true},
+    {"spawn_remote", nullptr, &spawn_remote, true},
+    {"yield_many", &yield_many, nullptr, true},
+    {"ping_pong", &ping_pong, nullptr, true},
+    {"chained_spawn", &chained_spawn, nullptr, true},
+    {"mpsc_uncontended", &mpsc_bounded<1>, nullptr, true},
+    {"mpsc_contended", &mpsc_bounded<8>, nullptr, true},
+    {"mpsc_unbounded", &mpsc_unbounded, nullptr, true},
+    {"oneshot", &oneshot_rounds, nullptr, true},
+    {"timers", &timers, nullptr, true},
+    {"spawn_many_ct", &spawn_many, nullptr, false},
+    {"yield_many_ct", &yield_many, nullptr, false},
+    {"ping_pong_ct", &ping_pong, nullptr, false},
+    {"chained_spawn_ct", &chained_spawn, nullptr, false},
+    {"mpsc_uncontended_ct", &mpsc_bounded<1>, nullptr, false},
+    {"mpsc_contended_ct", &mpsc_bounded<8>, nullptr, false},
+    {"mpsc_unbounded_ct", &mpsc_unbounded, nullptr, false},
+    {"oneshot_ct", &oneshot_rounds, nullptr, false},
+    {"timers_ct", &timers, nullptr, false},
 };
 
 report run(const workload& w) {
-  kyoto::runtime rt = kyoto::runtime::builder::current_thread().enable_all().build();
+  kyoto::runtime rt = w.multi_thread
+                          ? kyoto::runtime::builder::multi_thread().worker_threads(workers).build()
+                          : kyoto::runtime::builder::current_thread().enable_all().build();
+  if (w.direct != nullptr) return w.direct(rt);
   // The root task: the main thread spawns one task and blocks until it ends.
   return rt.block_on(rt.spawn(w.body()));
 }
@@ -313,9 +416,11 @@ int main(int argc, char** argv) {
   }
   for (const workload* w : selected) {
     const report r = run(*w);
-    std::printf("bench %.*s ops=%llu secs=%.6f ns_per_op=%.4f\n", static_cast<int>(w->name.size()),
+    std::printf("bench %.*s ops=%llu secs=%.6f ns_per_op=%.4f", static_cast<int>(w->name.size()),
                 w->name.data(), static_cast<unsigned long long>(r.ops), r.secs,
                 r.secs * 1e9 / static_cast<double>(r.ops));
+    if (r.bytes_per_task >= 0) std::printf(" bytes_per_task=%.2f", r.bytes_per_task);
+    std::printf("\n");
     std::fflush(stdout);
   }
   return 0;

@@ -108,6 +108,8 @@ bool task_header::run() noexcept {
     finish();
     return false;
   }
+  // Still RUNNING: once idle, only a live-task list can reach the task.
+  if (!owned_linked) sched->track(this);
   return end_run();
 }
 

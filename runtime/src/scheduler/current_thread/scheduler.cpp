@@ -23,7 +23,6 @@ void current_thread_scheduler::spawn(task_header* task) noexcept {
       task->shutdown();
       return;
     }
-    owned_.insert(task);
     local_.push_back(task);
     return;
   }
@@ -60,6 +59,10 @@ bool current_thread_scheduler::push_remote(task_header* task) noexcept {
   return true;
 }
 
+void current_thread_scheduler::track(task_header* task) noexcept {
+  owned_.insert(task);
+}
+
 void current_thread_scheduler::release(task_header* task) noexcept {
   if (task->owned_linked) owned_.remove(task);
   task->unref();
@@ -75,10 +78,7 @@ bool current_thread_scheduler::drain_inject() noexcept {
     inject_len_.store(0, std::memory_order_relaxed);
   }
   if (taken.empty()) return false;
-  while (task_header* t = taken.pop_front()) {
-    if (!t->owned_linked) owned_.insert(t);  // spawned from another thread
-    local_.push_back(t);
-  }
+  local_.append(taken);
   return true;
 }
 
@@ -164,7 +164,7 @@ void current_thread_scheduler::shutdown() noexcept {
   closing_ = true;
   taken.append(local_);
   while (task_header* t = taken.pop_front()) {
-    if (!t->owned_linked) t->shutdown();  // spawned from another thread, never run
+    if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_
   }
   const std::size_t live = owned_.size();
   while (!owned_.empty())

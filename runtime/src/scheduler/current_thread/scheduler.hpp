@@ -8,8 +8,8 @@
 // - `inject_`: FIFO for spawns and wakes from other threads, under
 //   `inject_mutex_`; the driving thread moves it into `local_` every
 //   `global_interval` ticks, and whenever `local_` runs dry.
-// - `owned_`: every live task (driving thread only); a task spawned from
-//   another thread joins it when first taken from `inject_`.
+// - `owned_`: every task that has gone idle at least once (driving thread
+//   only); a task that never suspended is always in a queue or running.
 //
 // # Parking (Dekker, all four accesses seq_cst)
 //
@@ -27,8 +27,8 @@
 //
 // shutdown() runs on the destroying thread with this scheduler as its
 // context: close `inject_` (later spawns are cancelled on the spot, later
-// wakes dropped), drop both queues (a never-run task from another thread
-// is cancelled there), then cancel every task left in `owned_`. Their
+// wakes dropped), drop both queues (a task there that never went idle is
+// cancelled there), then cancel every task left in `owned_`. Their
 // destructors may wake or spawn; those are dropped or cancelled the same way.
 #pragma once
 
@@ -56,6 +56,7 @@ class current_thread_scheduler final : public scheduler {
 
   void spawn(task_header* task) noexcept override;
   void schedule(task_header* task) noexcept override;
+  void track(task_header* task) noexcept override;
   void release(task_header* task) noexcept override;
   void begin_block_on() override;
   void block_on(task_header* root) override;

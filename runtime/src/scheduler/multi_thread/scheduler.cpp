@@ -57,7 +57,7 @@ bool multi_thread_scheduler::inject_queue::closed() noexcept {
 
 multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config)
     : config_(config), idle_(config.workers) {
-  for (std::size_t i = 0; i <= config_.workers; ++i)
+  for (std::size_t i = 0; i < config_.workers; ++i)
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
@@ -74,57 +74,51 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 
 void multi_thread_scheduler::spawn(task_header* task) noexcept {
   worker* w = current_worker();
-  if (w != nullptr && &w->sched != this) w = nullptr;
-  const std::size_t s = w != nullptr ? w->index : config_.workers;
-  bool closing;
-  {
-    lock_guard guard(shards_[s]->lock);
-    // Acquire: pairs with the release store in cancel_all(): once closing,
-    // the shards are being emptied and must not grow.
-    closing = closing_.load(std::memory_order_acquire);
-    if (!closing) {
-      task->owned_shard = static_cast<std::uint16_t>(s);
-      shards_[s]->tasks.insert(task);
-    }
-  }
-  if (closing) {
-    task->shutdown();  // the runtime is closing: cancelled on the spot
+  if (w == nullptr || &w->sched != this) {
+    // Not queued: the runtime is shut down. Cancelled on the spot.
+    if (!push_remote(task)) task->shutdown();
     return;
   }
-  if (w != nullptr) {
-    w->run_queue.push_back(task, *this);
-    notify_parked();
+  // Acquire: pairs with cancel_all()'s release store; destructors that run
+  // during shutdown spawn onto a closing scheduler.
+  if (closing_.load(std::memory_order_acquire)) {
+    task->shutdown();
     return;
   }
-  push_remote(task);
+  schedule_local(*w, task);
 }
 
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
   worker* w = current_worker();
   if (w == nullptr || &w->sched != this) {
-    push_remote(task);
+    push_remote(task);  // refused only once closed: shutdown cancels it
     return;
   }
   if (closing_.load(std::memory_order_relaxed)) return;  // shutdown cancels it
+  schedule_local(*w, task);
+}
+
+void multi_thread_scheduler::schedule_local(worker& w, task_header* task) noexcept {
   if (current_context.task != nullptr) {
-    // Woken by the task this worker runs: it runs next (LIFO slot); the one
-    // it displaces goes to the queue, where others may steal it.
-    task_header* prev = std::exchange(w->lifo_slot, task);
+    // Spawned or woken by the task this worker runs: it runs next (LIFO
+    // slot); the one it displaces goes to the queue, for others to steal.
+    task_header* prev = std::exchange(w.lifo_slot, task);
     if (prev == nullptr) return;
-    w->run_queue.push_back(prev, *this);
+    w.run_queue.push_back(prev, *this);
   } else {
-    w->run_queue.push_back(task, *this);
+    w.run_queue.push_back(task, *this);
   }
   notify_parked();
 }
 
-void multi_thread_scheduler::push_remote(task_header* t) noexcept {
+bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
   // Like the current_thread scheduler, the wake of a parked worker happens
   // under the injection lock: the task cannot be taken (and run, and let the
   // runtime be destroyed) before we are done with the scheduler.
   lock_guard guard(inject_.lock());
-  if (!inject_.push_locked(t)) return;  // closed: shutdown cancels the task
+  if (!inject_.push_locked(t)) return false;
   notify_parked();
+  return true;
 }
 
 void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
@@ -148,6 +142,14 @@ void multi_thread_scheduler::notify_if_work_pending() noexcept {
 
 void multi_thread_scheduler::transition_worker_from_searching() noexcept {
   if (idle_.transition_worker_from_searching()) notify_parked();
+}
+
+void multi_thread_scheduler::track(task_header* task) noexcept {
+  worker* w = current_worker();
+  const std::size_t s = w != nullptr ? w->index : 0;
+  lock_guard guard(shards_[s]->lock);
+  task->owned_shard = static_cast<std::uint16_t>(s);
+  shards_[s]->tasks.insert(task);
 }
 
 void multi_thread_scheduler::release(task_header* task) noexcept {
@@ -186,10 +188,24 @@ void multi_thread_scheduler::worker_left(worker& w) noexcept {
 void multi_thread_scheduler::cancel_all(worker& last) noexcept {
   // Release: pairs with spawn()'s acquire under the shard lock.
   closing_.store(true, std::memory_order_release);
-  // Every worker has left its loop: queue entries are only dropped (the
-  // tasks they name are all on the shards).
+  // Every worker has left its loop, so their queues are ours now. A queued
+  // task that never went idle is on no shard: cancel it here; the others
+  // are cancelled through their shard below.
   context_guard guard(context{this, &last.drv, nullptr});
   std::size_t cancelled = 0;
+  auto cancel_untracked = [&](task_header* t) {
+    if (!t->owned_linked) {
+      t->shutdown();
+      ++cancelled;
+    }
+  };
+  for (auto& w : workers_) {
+    if (task_header* t = std::exchange(w->lifo_slot, nullptr)) cancel_untracked(t);
+    while (task_header* t = w->run_queue.pop())
+      cancel_untracked(t);
+  }
+  while (task_header* t = inject_.pop())
+    cancel_untracked(t);
   for (auto& s : shards_) {
     for (;;) {
       task_header* t;

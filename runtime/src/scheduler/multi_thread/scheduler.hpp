@@ -5,9 +5,11 @@
 //
 // Each worker has a local run queue (local_queue.hpp: a ring its owner
 // pushes and pops, other workers steal half of) and a LIFO slot: a task
-// woken by the task the worker is running goes there and runs next (the
-// message-passing fast path), at most `max_lifo_runs` times in a row. A
-// task woken from the driver (a timer) or re-queued (a yield) goes to the
+// spawned or woken by the task the worker is running goes there and runs
+// next (the message-passing fast path, and a chain of spawns stays on one
+// worker), at most `max_lifo_runs` times in a row; the task it displaces
+// goes to the local queue, and then a parked worker may be woken to help.
+// A task woken from the driver (a timer) or re-queued (a yield) goes to the
 // back of the local queue. Spawns and wakes from threads that are not this
 // runtime's workers go to the injection queue (`inject_`, a mutex-guarded
 // FIFO), as does local-queue overflow (half the ring at once).
@@ -34,9 +36,11 @@
 //
 // # Live tasks
 //
-// Every live task is on one of `shards_` (a list per worker plus one for
-// tasks spawned from other threads), each under its own mutex: what shutdown
-// cancels. A task remembers its shard.
+// A task that has gone idle at least once is on one of `shards_` (a list
+// per worker), each under its own mutex: what shutdown cancels. A task
+// remembers its shard. A task that never went idle is always in a queue or
+// running: shutdown finds it in the queues. So a task that runs to
+// completion without suspending never takes a lock.
 //
 // # Shutdown
 //
@@ -44,8 +48,9 @@
 // cancelled on the spot, later foreign wakes dropped), tells the workers,
 // and joins them. Each worker leaves its loop after its current task; the
 // last one to leave marks the scheduler closing (later spawns are
-// cancelled, wakes dropped) and cancels every live task, so destructors run
-// on a runtime thread.
+// cancelled, wakes dropped), cancels the tasks left in the queues that
+// never went idle, then every task on the shards, so destructors run on a
+// runtime thread.
 #pragma once
 
 #include "driver.hpp"
@@ -74,7 +79,8 @@ struct multi_thread_config {
   std::size_t workers = 1;
   std::uint32_t event_interval = 61;
   std::uint32_t global_queue_interval = 31;
-  std::uint32_t max_lifo_runs = 3;
+  /// Consecutive runs from the LIFO slot before it yields to the queue.
+  std::uint32_t max_lifo_runs = 64;
   /// Rounds of looking for work before parking (see the file comment).
   std::uint32_t spin_before_park = 64;
 };
@@ -88,6 +94,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
 
   void spawn(task_header* task) noexcept override;
   void schedule(task_header* task) noexcept override;
+  void track(task_header* task) noexcept override;
   void release(task_header* task) noexcept override;
   void begin_block_on() override;
   void block_on(task_header* root) override;
@@ -129,7 +136,8 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   };
 
   void push_batch(task_queue batch) noexcept override;  // overflow_sink
-  void push_remote(task_header* t) noexcept;
+  bool push_remote(task_header* t) noexcept;            // false once closed
+  void schedule_local(worker& w, task_header* task) noexcept;
   void notify_parked() noexcept;
   void notify_if_work_pending() noexcept;
   void transition_worker_from_searching() noexcept;
@@ -140,7 +148,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   std::vector<std::unique_ptr<worker>> workers_;
   inject_queue inject_;
   idle idle_;
-  std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker, + foreign
+  std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker
   /// Set by shutdown(); read by workers at every tick.
   atomic<bool> shutting_down_{false};
   /// Set by the last worker to leave (see Shutdown); read by spawn/schedule.

@@ -6,12 +6,15 @@
 // cache). Blocks are grouped in classes of `granularity` bytes up to
 // `max_pooled`; bigger blocks go straight to operator new.
 //
-// A block freed on another thread than the one that allocated it joins the
-// freeing thread's list: memory migrates with the work, no cross-thread
-// traffic. A thread caches at most `max_cached_bytes` in all (sized for a
-// burst of a few hundred thousand tasks, the working set of a busy server;
-// glibc's malloc would keep such a burst too), the excess goes back to the
-// global allocator, and a thread's lists are released when it exits.
+// Memory flows between threads: on a multi_thread runtime one worker often
+// spawns (allocates) what another runs and frees. So each thread keeps at
+// most `2 * batch` blocks per class; beyond that it hands `batch` of them
+// to a central depot (one lock per `batch` frees), and a thread whose list
+// runs dry takes a batch back from the depot before calling operator new
+// (tcmalloc's transfer cache, in miniature). The depot keeps at most
+// `max_depot_bytes` per class; the excess goes back to the global
+// allocator. A thread's lists go to the depot when it exits.
+//
 // Under AddressSanitizer the pool is bypassed so use-after-free of a frame
 // is caught at the exact access.
 #pragma once
@@ -23,26 +26,28 @@
 
 namespace kyoto::detail {
 
-/// Allocation of coroutine frames and task cells. Thread-safe (all state is
-/// thread-local); deallocate() must be given the size passed to allocate().
+/// Allocation of coroutine frames and task cells. Thread-safe (the hot path
+/// is thread-local; the depot has a lock); deallocate() must be given the
+/// size passed to allocate().
 class frame_pool {
  public:
   static constexpr std::size_t granularity = 16;
   static constexpr std::size_t max_pooled = 1024;
   static constexpr std::size_t classes = max_pooled / granularity;
-  static constexpr std::size_t max_cached_bytes = std::size_t{64} << 20;
+  /// Blocks moved to or from the depot at once.
+  static constexpr std::size_t batch = 64;
+  static constexpr std::size_t max_depot_bytes = std::size_t{64} << 20;
 
   static void* allocate(std::size_t size) {
     if constexpr (!address_sanitizer) {
       if (size <= max_pooled) [[likely]] {
-        std::size_t c = class_of(size);
+        const std::size_t c = class_of(size);
         if (block* b = lists_.head[c]) [[likely]] {
           lists_.head[c] = b->next;
           lists_.count[c]--;
-          lists_.cached_bytes -= class_size(c);
           return b;
         }
-        return ::operator new(class_size(c));
+        return refill(c);
       }
     }
     return ::operator new(size);
@@ -51,18 +56,16 @@ class frame_pool {
   static void deallocate(void* p, std::size_t size) noexcept {
     if constexpr (!address_sanitizer) {
       if (size <= max_pooled) [[likely]] {
-        std::size_t c = class_of(size);
-        if (lists_.cached_bytes < max_cached_bytes && !lists_.exiting) [[likely]] {
-          if (!lists_.registered) [[unlikely]]
-            register_thread_exit();
-          auto* b = static_cast<block*>(p);
-          b->next = lists_.head[c];
-          lists_.head[c] = b;
-          lists_.count[c]++;
-          lists_.cached_bytes += class_size(c);
+        const std::size_t c = class_of(size);
+        if (lists_.exiting) [[unlikely]] {
+          ::operator delete(p, class_size(c));
           return;
         }
-        ::operator delete(p, class_size(c));
+        auto* b = static_cast<block*>(p);
+        b->next = lists_.head[c];
+        lists_.head[c] = b;
+        if (++lists_.count[c] > 2 * batch) [[unlikely]]
+          spill(c);
         return;
       }
     }
@@ -76,7 +79,6 @@ class frame_pool {
   struct lists {
     block* head[classes];
     std::size_t count[classes];
-    std::size_t cached_bytes;  ///< sum over the classes
     bool registered;
     bool exiting;  ///< the thread's releaser has run
   };
@@ -86,8 +88,10 @@ class frame_pool {
   }
   static constexpr std::size_t class_size(std::size_t c) noexcept { return (c + 1) * granularity; }
 
-  /// Arms a thread_local destructor that returns this thread's blocks.
-  static void register_thread_exit() noexcept;
+  /// The list of class `c` is empty: a batch from the depot, or a new block.
+  static void* refill(std::size_t c);
+  /// The list of class `c` is over 2 * batch: moves a batch to the depot.
+  static void spill(std::size_t c) noexcept;
   friend struct frame_pool_releaser;
 
   /// Trivially constructible and destructible, so access is a plain TLS load.

@@ -18,14 +18,20 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   virtual ~scheduler() = default;
 
   /// A new task, in state NOTIFIED, holding the scheduler's reference. The
-  /// scheduler adds it to its live tasks and queues it; if it is shut
-  /// down, it cancels the task at once. Any thread.
+  /// scheduler queues it; if it is shut down, it cancels the task at once.
+  /// Any thread.
   virtual void spawn(task_header* task) noexcept = 0;
 
   /// A task whose NOTIFIED flag the caller just set (see task_header::wake)
   /// must be queued. Dropped if the scheduler is shutting down (shutdown
   /// cancels the task through its live-task list). Any thread.
   virtual void schedule(task_header* task) noexcept = 0;
+
+  /// A task is about to go idle for the first time (its first run ended
+  /// without completing): add it to the live tasks that shutdown cancels.
+  /// Until then it is always in a queue or running, and shutdown finds it
+  /// there. Called by the thread running it, before it goes idle.
+  virtual void track(task_header* task) noexcept = 0;
 
   /// A task completed or was cancelled: forget it and drop the scheduler's
   /// reference. Called by the thread that completed it.
