@@ -45,6 +45,8 @@ runtime runtime::builder::build() const {
   config.workers = worker_threads_.value_or(std::max(1u, std::thread::hardware_concurrency()));
   config.event_interval = event_interval_;
   config.global_queue_interval = global_queue_interval_;
+  config.on_thread_start = on_thread_start_;
+  config.on_thread_stop = on_thread_stop_;
   return runtime(std::make_shared<detail::multi_thread_scheduler>(config));
 }
 

@@ -1,3 +1,4 @@
+#include "ct_test.hpp"
 #include "drop_counter.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -83,7 +84,7 @@ KYOTO_TEST(Spawn, TheTasksExceptionIsRethrownByTheHandle) {
   }
 }
 
-KYOTO_TEST(Spawn, SpawnedTasksRunConcurrentlyWithTheSpawner) {
+KYOTO_CT_TEST(Spawn, SpawnedTasksRunConcurrentlyWithTheSpawner) {
   bool started = false;
   auto h = kyoto::spawn([&started]() -> kyoto::task<> {
     started = true;
@@ -120,7 +121,7 @@ KYOTO_TEST(Spawn, IsFinishedTurnsTrueWhenTheTaskEnds) {
   co_await h;
 }
 
-KYOTO_TEST(Spawn, AbortCancelsASuspendedTaskAndRunsItsDestructors) {
+KYOTO_CT_TEST(Spawn, AbortCancelsASuspendedTaskAndRunsItsDestructors) {
   std::atomic<int> dropped{0};
   bool resumed = false;
   auto h = kyoto::spawn(
@@ -144,7 +145,7 @@ KYOTO_TEST(Spawn, AbortCancelsASuspendedTaskAndRunsItsDestructors) {
   EXPECT_EQ(dropped.load(), 1);  // the guard the frame held (moves hand it on)
 }
 
-KYOTO_TEST(Spawn, AbortBeforeTheFirstRunCancelsWithoutRunning) {
+KYOTO_CT_TEST(Spawn, AbortBeforeTheFirstRunCancelsWithoutRunning) {
   bool ran = false;
   auto h = kyoto::spawn([&ran]() -> kyoto::task<> {
     ran = true;
@@ -224,7 +225,7 @@ KYOTO_TEST(Spawn, CancellingAJoinAwaitLeavesTheHandleUsable) {
   EXPECT_EQ(co_await target, 42);
 }
 
-KYOTO_TEST(Spawn, AJoinAwaitCancelledAfterTheTaskCompletedLosesNothing) {
+KYOTO_CT_TEST(Spawn, AJoinAwaitCancelledAfterTheTaskCompletedLosesNothing) {
   // The awaiting task is woken by the completion, then aborted before it
   // runs: the result stays in the handle.
   auto target = kyoto::spawn([]() -> kyoto::task<int> {

@@ -1,3 +1,4 @@
+#include "ct_test.hpp"
 #include "drop_counter.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -121,7 +122,7 @@ kyoto::task<> sleep_holding(std::shared_ptr<int> param, std::atomic<int>& locals
   (void)param;
 }
 
-KYOTO_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
+KYOTO_CT_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
   auto param = std::make_shared<int>(0);
   std::weak_ptr<int> weak = param;
   std::atomic<int> locals_dropped{0};
@@ -153,7 +154,7 @@ kyoto::task<> await_by_reference(kyoto::task<int>& child) {
 // A task awaited through a reference outlives the awaiting coroutine; when
 // that coroutine is cancelled, the child is cancelled with it (it could
 // never return) and the task object is left empty.
-KYOTO_TEST(Task, CancellingTheAwaiterCancelsAChildAwaitedByReference) {
+KYOTO_CT_TEST(Task, CancellingTheAwaiterCancelsAChildAwaitedByReference) {
   std::atomic<int> dropped{0};
   kyoto::task<int> child = sleeping_child(dropped);
   auto h = kyoto::spawn(await_by_reference(child));

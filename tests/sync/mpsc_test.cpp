@@ -20,6 +20,7 @@
 // recv_timeout_panic: needs send_timeout() (not in kyoto yet)
 // test_tx_capacity: needs capacity()/max_capacity() and reserve() (not in kyoto yet)
 // The is_debug() checks of no_t_bounds_*: Rust's Debug trait has no C++ counterpart.
+#include "ct_test.hpp"
 #include "drop_counter.hpp"
 
 #include <kyoto/kyoto.hpp>
@@ -38,6 +39,10 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+// These conformance tests check "not finished yet" by letting the other
+// tasks run for a few yields: they run on a current_thread runtime
+// (support/ct_test.hpp). tests/stress/ tests the channels across threads.
 
 namespace {
 
@@ -215,7 +220,7 @@ class no_impls {
 // ==== ported from tokio's sync_mpsc.rs ====
 
 // send_recv_with_buffer (its reserve().await + permit.send(1) is a send()).
-KYOTO_TEST(Mpsc, SendAndTrySendAreReceivedInOrderThenNulloptAfterTheSenderIsDropped) {
+KYOTO_CT_TEST(Mpsc, SendAndTrySendAreReceivedInOrderThenNulloptAfterTheSenderIsDropped) {
   auto [tx, rx] = mpsc::channel<int>(16);
 
   (co_await tx.send(1)).expect("send 1");
@@ -236,7 +241,7 @@ kyoto::task<> send_1_2(mpsc::sender<int> tx) {
 }
 
 // async_send_recv_with_buffer
-KYOTO_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
+KYOTO_CT_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::channel<int>(16);
 
   auto sending = kyoto::spawn(send_1_2(std::move(tx)));
@@ -249,7 +254,7 @@ KYOTO_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
 
 // start_send_past_cap (its two reserve() futures are sends waiting in
 // spawned tasks; the first is dropped (aborted) before a slot frees).
-KYOTO_TEST(Mpsc, AbortedWaitingSendDoesNotTakeTheSlotARecvFrees) {
+KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDoesNotTakeTheSlotARecvFrees) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
@@ -297,7 +302,7 @@ TEST(Mpsc, ChannelWithZeroCapacityThrowsInvalidArgumentNamingTheCapacity) {
 }
 
 // send_recv_unbounded
-KYOTO_TEST(Mpsc, UnboundedSendsAreReceivedInOrderThenNulloptAfterTheSenderIsDropped) {
+KYOTO_CT_TEST(Mpsc, UnboundedSendsAreReceivedInOrderThenNulloptAfterTheSenderIsDropped) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
 
   EXPECT_TRUE(tx.send(1).has_value());
@@ -320,7 +325,7 @@ kyoto::task<> send_1_2_unbounded(mpsc::unbounded_sender<int> tx) {
 }
 
 // async_send_recv_unbounded
-KYOTO_TEST(Mpsc, UnboundedValuesSentFromASpawnedTaskAreReceivedInOrder) {
+KYOTO_CT_TEST(Mpsc, UnboundedValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
 
   auto sending = kyoto::spawn(send_1_2_unbounded(std::move(tx)));
@@ -332,7 +337,7 @@ KYOTO_TEST(Mpsc, UnboundedValuesSentFromASpawnedTaskAreReceivedInOrder) {
 }
 
 // no_t_bounds_buffer
-KYOTO_TEST(Mpsc, BoundedChannelNeedsOnlyAMovableValueType) {
+KYOTO_CT_TEST(Mpsc, BoundedChannelNeedsOnlyAMovableValueType) {
   auto [tx, rx] = mpsc::channel<no_impls>(100);
 
   // A sender copies even though the value type does not.
@@ -343,7 +348,7 @@ KYOTO_TEST(Mpsc, BoundedChannelNeedsOnlyAMovableValueType) {
 }
 
 // no_t_bounds_unbounded
-KYOTO_TEST(Mpsc, UnboundedChannelNeedsOnlyAMovableValueType) {
+KYOTO_CT_TEST(Mpsc, UnboundedChannelNeedsOnlyAMovableValueType) {
   auto [tx, rx] = mpsc::unbounded_channel<no_impls>();
 
   mpsc::unbounded_sender<no_impls> copy = tx;
@@ -354,7 +359,7 @@ KYOTO_TEST(Mpsc, UnboundedChannelNeedsOnlyAMovableValueType) {
 
 // send_recv_buffer_limited (reserve() + permit.send() are send()s; the
 // pending reserve is a send waiting in a spawned task).
-KYOTO_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
+KYOTO_CT_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   auto [tx, rx] = mpsc::channel<int>(1);
 
   (co_await tx.send(1)).expect("send 1");
@@ -379,7 +384,7 @@ KYOTO_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
 }
 
 // recv_close_gets_none_idle
-KYOTO_TEST(Mpsc, RecvAfterCloseGivesNulloptAndSendFails) {
+KYOTO_CT_TEST(Mpsc, RecvAfterCloseGivesNulloptAndSendFails) {
   auto [tx, rx] = mpsc::channel<int>(10);
 
   rx.close();
@@ -394,7 +399,7 @@ KYOTO_TEST(Mpsc, RecvAfterCloseGivesNulloptAndSendFails) {
 // recv_close_gets_none_reserved (adapted: with no reserve(), the reserved
 // slot is a buffered value and the pending reserve a waiting send; the
 // close fails the waiting send, and the buffered value is still received).
-KYOTO_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
+KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
@@ -416,7 +421,7 @@ KYOTO_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
 }
 
 // tx_close_gets_none
-KYOTO_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
+KYOTO_CT_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
   auto [tx, rx] = mpsc::channel<int>(10);
   {
     auto dropped = std::move(tx);
@@ -425,7 +430,7 @@ KYOTO_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
 }
 
 // try_send_fail
-KYOTO_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
+KYOTO_CT_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
   auto [tx, rx] = mpsc::channel<std::string>(1);
 
   tx.try_send("hello").expect("try_send hello");
@@ -468,7 +473,7 @@ TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
 }
 
 // dropping_rx_closes_channel (its reserve().await is a send()).
-KYOTO_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
+KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
   auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
 
   auto msg = std::make_shared<int>(7);
@@ -539,7 +544,7 @@ TEST(Mpsc, BlockingRecvOnAThreadGetsWhatARuntimeTaskSends) {
 }
 
 // blocking_recv_async (tokio panics; kyoto throws std::logic_error).
-KYOTO_TEST(Mpsc, BlockingRecvInsideARuntimeTaskThrowsLogicErrorNamingIt) {
+KYOTO_CT_TEST(Mpsc, BlockingRecvInsideARuntimeTaskThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");  // even a value ready to take is refused
   try {
@@ -567,7 +572,7 @@ TEST(Mpsc, BlockingSendOnAThreadIsReceivedByARuntimeTask) {
 }
 
 // blocking_send_async (tokio panics; kyoto throws std::logic_error).
-KYOTO_TEST(Mpsc, BlockingSendInsideARuntimeTaskThrowsLogicErrorNamingIt) {
+KYOTO_CT_TEST(Mpsc, BlockingSendInsideARuntimeTaskThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   try {
     (void)tx.blocking_send(1);  // there is room: it would not even block
@@ -655,7 +660,7 @@ TEST(Mpsc, TryRecvOnAnEmptyUnboundedChannelIsEmptyThenDisconnectedOnceTheSenderI
 
 // -- a failed send hands the value back --
 
-KYOTO_TEST(Mpsc, FailedSendHandsTheValueBack) {
+KYOTO_CT_TEST(Mpsc, FailedSendHandsTheValueBack) {
   auto [tx, rx] = mpsc::channel<std::unique_ptr<int>>(1);
   {
     auto dropped = std::move(rx);
@@ -718,7 +723,7 @@ TEST(Mpsc, FailedUnboundedSendHandsTheValueBack) {
   EXPECT_EQ(r.error().value.get(), address);
 }
 
-KYOTO_TEST(Mpsc, SendWaitingForCapacityHandsTheValueBackWhenTheReceiverIsDropped) {
+KYOTO_CT_TEST(Mpsc, SendWaitingForCapacityHandsTheValueBackWhenTheReceiverIsDropped) {
   auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(1);
   tx.try_send(std::make_shared<int>(0)).expect("try_send");
 
@@ -768,7 +773,7 @@ TEST(Mpsc, TryRecvErrorsDescribeThemselves) {
 
 // -- when recv() gives std::nullopt --
 
-KYOTO_TEST(Mpsc, RecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferIsDrained) {
+KYOTO_CT_TEST(Mpsc, RecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferIsDrained) {
   auto [tx, rx] = mpsc::channel<int>(4);
   mpsc::sender<int> tx2 = tx;
 
@@ -792,7 +797,7 @@ KYOTO_TEST(Mpsc, RecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferIsDrained)
   EXPECT_FALSE((co_await rx.recv()).has_value());  // and stays so
 }
 
-KYOTO_TEST(Mpsc, WaitingRecvWakesWithNulloptOnlyWhenTheLastSenderIsDropped) {
+KYOTO_CT_TEST(Mpsc, WaitingRecvWakesWithNulloptOnlyWhenTheLastSenderIsDropped) {
   auto [tx, rx] = mpsc::channel<int>(4);
   std::optional<mpsc::sender<int>> tx2(tx);
   std::optional<mpsc::sender<int>> tx1(std::move(tx));
@@ -810,7 +815,7 @@ KYOTO_TEST(Mpsc, WaitingRecvWakesWithNulloptOnlyWhenTheLastSenderIsDropped) {
   EXPECT_FALSE((co_await waiting).has_value());
 }
 
-KYOTO_TEST(Mpsc, UnboundedRecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferIsDrained) {
+KYOTO_CT_TEST(Mpsc, UnboundedRecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferIsDrained) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
   tx.send(1).expect("send 1");
   tx.send(2).expect("send 2");
@@ -822,7 +827,7 @@ KYOTO_TEST(Mpsc, UnboundedRecvGivesNulloptOnlyOnceEverySenderIsGoneAndTheBufferI
   EXPECT_FALSE((co_await rx.recv()).has_value());
 }
 
-KYOTO_TEST(Mpsc, RecvAfterCloseStillGivesTheBufferedValuesFirst) {
+KYOTO_CT_TEST(Mpsc, RecvAfterCloseStillGivesTheBufferedValuesFirst) {
   auto [tx, rx] = mpsc::channel<int>(4);
   tx.try_send(1).expect("try_send 1");
   tx.try_send(2).expect("try_send 2");
@@ -848,7 +853,7 @@ TEST(Mpsc, ChannelAboveMaxCapacityThrowsInvalidArgumentAndMaxCapacityIsAccepted)
   EXPECT_TRUE(received(rx.try_recv(), 1));
 }
 
-KYOTO_TEST(Mpsc, WaitingSendersAreServedInTheOrderTheyStartedWaiting) {
+KYOTO_CT_TEST(Mpsc, WaitingSendersAreServedInTheOrderTheyStartedWaiting) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send 0");
 
@@ -868,7 +873,7 @@ KYOTO_TEST(Mpsc, WaitingSendersAreServedInTheOrderTheyStartedWaiting) {
 
 // -- cancellation --
 
-KYOTO_TEST(Mpsc, CancelledSendThatWasGrantedASlotSendsNothingAndPassesTheSlotOn) {
+KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedASlotSendsNothingAndPassesTheSlotOn) {
   auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(1);
   tx.try_send(std::make_shared<int>(0)).expect("try_send");
 
@@ -909,7 +914,7 @@ KYOTO_TEST(Mpsc, CancelledSendThatWasGrantedASlotSendsNothingAndPassesTheSlotOn)
   EXPECT_TRUE(failed_full(tx.try_send(std::make_shared<int>(4))));
 }
 
-KYOTO_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheChannel) {
+KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheChannel) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
@@ -931,7 +936,7 @@ KYOTO_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheChan
   EXPECT_TRUE(received(rx.try_recv(), 2));
 }
 
-KYOTO_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
+KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
   auto waiting = kyoto::spawn(recv_one<int>(&rx));
@@ -954,7 +959,7 @@ KYOTO_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
   co_await sending;
 }
 
-KYOTO_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
+KYOTO_CT_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
   auto waiting = kyoto::spawn(recv_one<int>(&rx));
@@ -974,7 +979,7 @@ KYOTO_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
   EXPECT_TRUE(received(rx.try_recv(), 8));
 }
 
-KYOTO_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
+KYOTO_CT_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
   auto [tx, rx] = mpsc::channel<int>(1);
 
   auto first = kyoto::spawn(recv_one<int>(&rx));
@@ -999,7 +1004,7 @@ KYOTO_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
 // A recv() woken by a send keeps the receive in progress until it resumes:
 // a try_recv() in between (here from another branch of the same task) is a
 // misuse and throws, instead of taking the value from under the woken recv.
-KYOTO_TEST(Mpsc, TryRecvWhileAWokenRecvHasNotResumedThrowsLogicError) {
+KYOTO_CT_TEST(Mpsc, TryRecvWhileAWokenRecvHasNotResumedThrowsLogicError) {
   auto [tx, rx] = mpsc::channel<int>(4);
   auto steal = [](mpsc::sender<int>& out, mpsc::receiver<int>& in) -> kyoto::task<int> {
     out.try_send(1).expect("try_send");  // wakes the parked recv (not resumed yet)
@@ -1017,7 +1022,7 @@ KYOTO_TEST(Mpsc, TryRecvWhileAWokenRecvHasNotResumedThrowsLogicError) {
   EXPECT_TRUE(received(rx.try_recv(), 1));  // the value stayed in the channel
 }
 
-KYOTO_TEST(Mpsc, AwaitingACompletedReceiveAgainThrowsLogicError) {
+KYOTO_CT_TEST(Mpsc, AwaitingACompletedReceiveAgainThrowsLogicError) {
   auto [tx, rx] = mpsc::channel<int>(4);
   tx.try_send(7).expect("try_send");
   auto r = rx.recv();
@@ -1156,7 +1161,7 @@ TEST(Mpsc, DroppingTheLastSenderKeepsUndeliveredValuesForTheReceiver) {
   EXPECT_EQ(dropped.load(), 2);
 }
 
-KYOTO_TEST(Mpsc, AbortedWaitingSendDestroysItsValueOnce) {
+KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDestroysItsValueOnce) {
   std::atomic<int> dropped{0};
   auto [tx, rx] = mpsc::channel<drop_counter>(1);
   tx.try_send(drop_counter(dropped)).expect("try_send");
@@ -1200,7 +1205,7 @@ TEST(Mpsc, TrySendWhoseValueFailsToMoveInThrowsAndKeepsTheSlotFree) {
 // recv's await_ready takes the value out under the channel lock. If the
 // value's move throws there, the exception propagates and the channel must
 // stay usable: lock released, the value still first.
-KYOTO_TEST(Mpsc, RecvOfAValueThatFailsToMoveOutThrowsAndLeavesTheChannelUsable) {
+KYOTO_CT_TEST(Mpsc, RecvOfAValueThatFailsToMoveOutThrowsAndLeavesTheChannelUsable) {
   move_budget budget;
   auto [tx0, rx0] = mpsc::channel<fragile>(4);
   auto handles = std::make_unique<std::pair<mpsc::sender<fragile>, mpsc::receiver<fragile>>>(
@@ -1226,7 +1231,7 @@ KYOTO_TEST(Mpsc, RecvOfAValueThatFailsToMoveOutThrowsAndLeavesTheChannelUsable) 
 
 // send's await_ready pushes under the channel lock. If the push's move
 // throws there, the exception propagates and the channel must stay usable.
-KYOTO_TEST(Mpsc, SendOfAValueThatFailsToMoveInThrowsAndLeavesTheChannelUsable) {
+KYOTO_CT_TEST(Mpsc, SendOfAValueThatFailsToMoveInThrowsAndLeavesTheChannelUsable) {
   move_budget budget;
   auto [tx0, rx0] = mpsc::channel<fragile>(4);
   auto handles = std::make_unique<std::pair<mpsc::sender<fragile>, mpsc::receiver<fragile>>>(
@@ -1270,7 +1275,7 @@ kyoto::task<> send_fragile(mpsc::sender<fragile> tx, int value, move_budget* bud
 // A send that waited is granted a slot by the recv that frees it, and
 // pushes when it resumes. If that push throws, nothing was sent: the slot
 // must not be lost with it.
-KYOTO_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
+KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
   move_budget budget;
   auto [tx, rx] = mpsc::channel<fragile>(1);
 
@@ -1300,7 +1305,7 @@ KYOTO_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
 // reserve(): a send granted a slot before close() still delivers (a grant
 // outlives close, as a tokio permit does), and recv() waits for it rather
 // than reporting the end while it is outstanding.
-KYOTO_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
+KYOTO_CT_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
   auto waiting = kyoto::spawn(send_one<int>(tx, 2));
@@ -1317,7 +1322,7 @@ KYOTO_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
 }
 
 // A grant given up (its send cancelled) after close() ends the channel.
-KYOTO_TEST(Mpsc, AGrantCancelledAfterCloseEndsTheChannel) {
+KYOTO_CT_TEST(Mpsc, AGrantCancelledAfterCloseEndsTheChannel) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
   auto waiting = kyoto::spawn(send_one<int>(tx, 2));
@@ -1333,7 +1338,7 @@ KYOTO_TEST(Mpsc, AGrantCancelledAfterCloseEndsTheChannel) {
 
 // A task's recv grants the freed slot to the same task's waiting send (one
 // task, two woken awaiters), inside a join.
-KYOTO_TEST(Mpsc, JoinedSendAndRecvInOneTaskHandTheSlotOver) {
+KYOTO_CT_TEST(Mpsc, JoinedSendAndRecvInOneTaskHandTheSlotOver) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
@@ -1429,7 +1434,7 @@ TEST(Mpsc, RuntimeShutdownCancelsAWaitingSendWhichLeavesTheQueueOfWaitingSenders
 
 // A plain thread's blocking_send wakes the runtime parked (in io_uring)
 // waiting in recv; the small capacity makes both sides wait many times.
-KYOTO_TEST(Mpsc, ValuesFromAThreadsBlockingSendArriveInOrderAtAWaitingRuntimeTask) {
+KYOTO_CT_TEST(Mpsc, ValuesFromAThreadsBlockingSendArriveInOrderAtAWaitingRuntimeTask) {
   constexpr int n = 2000;
   std::atomic<int> failed_sends{0};
   std::jthread producer;  // joined after the channel is gone, even on failure
@@ -1451,7 +1456,7 @@ KYOTO_TEST(Mpsc, ValuesFromAThreadsBlockingSendArriveInOrderAtAWaitingRuntimeTas
 
 // The reverse: the runtime task waits in send for the thread's
 // blocking_recv to free a slot.
-KYOTO_TEST(Mpsc, ValuesFromARuntimeTaskArriveInOrderAtAThreadsBlockingRecv) {
+KYOTO_CT_TEST(Mpsc, ValuesFromARuntimeTaskArriveInOrderAtAThreadsBlockingRecv) {
   constexpr int n = 2000;
   std::vector<int> got;
   std::jthread consumer;  // declared first: joined after the sender is gone
@@ -1477,7 +1482,7 @@ KYOTO_TEST(Mpsc, ValuesFromARuntimeTaskArriveInOrderAtAThreadsBlockingRecv) {
 
 // Mostly the thread is parked in blocking_send when the receiver goes (it
 // says it is about to send first); either way the value must come back.
-KYOTO_TEST(Mpsc, BlockingSendWaitingOnAThreadHandsTheValueBackWhenTheReceiverIsDropped) {
+KYOTO_CT_TEST(Mpsc, BlockingSendWaitingOnAThreadHandsTheValueBackWhenTheReceiverIsDropped) {
   std::optional<int> handed_back;
   bool sent = false;
   std::jthread producer;  // joined after the channel is gone, even on failure
@@ -1502,7 +1507,7 @@ KYOTO_TEST(Mpsc, BlockingSendWaitingOnAThreadHandsTheValueBackWhenTheReceiverIsD
   EXPECT_EQ(handed_back, 1);
 }
 
-KYOTO_TEST(Mpsc, ManyThreadsBlockingSendingLoseNothingAndKeepEachSendersOrder) {
+KYOTO_CT_TEST(Mpsc, ManyThreadsBlockingSendingLoseNothingAndKeepEachSendersOrder) {
   constexpr int threads = 4;
   constexpr int per_thread = 1000;
   std::atomic<int> failed_sends{0};
@@ -1533,7 +1538,7 @@ KYOTO_TEST(Mpsc, ManyThreadsBlockingSendingLoseNothingAndKeepEachSendersOrder) {
   EXPECT_EQ(failed_sends.load(), 0);
 }
 
-KYOTO_TEST(Mpsc, UnboundedSendFromAThreadWakesAWaitingRuntimeTask) {
+KYOTO_CT_TEST(Mpsc, UnboundedSendFromAThreadWakesAWaitingRuntimeTask) {
   constexpr int n = 2000;
   std::jthread producer;
   auto [tx, rx] = mpsc::unbounded_channel<int>();

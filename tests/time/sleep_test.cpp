@@ -1,6 +1,7 @@
 // time::sleep and sleep_until on the runtime's timer wheel. Bounds are
 // lower bounds only: an upper bound on a shared 2-core machine would be a
 // flaky test, and performance lives in kyoto-bench.
+#include "ct_test.hpp"
 #include "drop_counter.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -31,7 +32,7 @@ KYOTO_TEST(Sleep, SleepUntilWaitsUntilTheDeadline) {
   EXPECT_GE(kclock::now(), deadline);
 }
 
-KYOTO_TEST(Sleep, APastDeadlineCompletesWithoutSuspending) {
+KYOTO_CT_TEST(Sleep, APastDeadlineCompletesWithoutSuspending) {
   bool other_ran = false;
   auto h = kyoto::spawn([&other_ran]() -> kyoto::task<> {
     other_ran = true;
@@ -45,7 +46,7 @@ KYOTO_TEST(Sleep, APastDeadlineCompletesWithoutSuspending) {
   EXPECT_TRUE(other_ran);
 }
 
-KYOTO_TEST(Sleep, SleepersWakeInDeadlineOrder) {
+KYOTO_CT_TEST(Sleep, SleepersWakeInDeadlineOrder) {
   std::vector<int> order;
   std::vector<kyoto::join_handle<void>> handles;
   for (int ms : {30, 10, 20, 1, 15}) {
@@ -82,7 +83,7 @@ KYOTO_TEST(Sleep, TenThousandSleepersAllWakeAfterTheirDeadlines) {
 // A cancelled sleep must leave the wheel: if its entry stayed, the wheel
 // would wake a destroyed frame when the deadline passes (AddressSanitizer
 // builds catch that; others crash or misbehave).
-KYOTO_TEST(Sleep, ACancelledSleepNeverFires) {
+KYOTO_CT_TEST(Sleep, ACancelledSleepNeverFires) {
   std::atomic<int> dropped{0};
   auto h = kyoto::spawn(
       [](kyoto::test::drop_counter) -> kyoto::task<> { co_await kyoto::time::sleep(5ms); },

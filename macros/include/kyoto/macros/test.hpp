@@ -44,9 +44,11 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
   }                                                                                      \
   static ::kyoto::task<> kyoto_detail_test_body_##Suite##_##Name()
 
-/// A GoogleTest test whose body is a coroutine on a current_thread runtime.
+/// A GoogleTest test whose body is a coroutine on a multi_thread runtime
+/// (as many workers as cores; unlike tokio's #[tokio::test], whose default
+/// is current_thread: use KYOTO_TEST_WITH for that).
 #define KYOTO_TEST(Suite, Name) \
-  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
+  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::multi_thread())
 
 // The fatal assertions, ending the coroutine with co_return.
 #define KYOTO_DETAIL_FATAL_FAILURE(message) \

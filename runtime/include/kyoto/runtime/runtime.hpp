@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -129,6 +130,20 @@ class runtime::builder {
     return *this;
   }
 
+  /// Called on each worker thread of a multi_thread runtime when it starts,
+  /// before it runs any task (tokio's on_thread_start). Must not throw.
+  builder& on_thread_start(std::function<void()> f) {
+    on_thread_start_ = std::move(f);
+    return *this;
+  }
+
+  /// Called on each worker thread of a multi_thread runtime as it stops,
+  /// after its last task (tokio's on_thread_stop). Must not throw.
+  builder& on_thread_stop(std::function<void()> f) {
+    on_thread_stop_ = std::move(f);
+    return *this;
+  }
+
   /// Enables the I/O and time drivers. They are always enabled in kyoto;
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
@@ -146,6 +161,8 @@ class runtime::builder {
   std::optional<std::size_t> worker_threads_;  ///< unset: the number of cores
   std::uint32_t event_interval_ = 61;
   std::uint32_t global_queue_interval_ = 31;
+  std::function<void()> on_thread_start_;
+  std::function<void()> on_thread_stop_;
 };
 
 }  // namespace kyoto

@@ -64,6 +64,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -83,6 +84,8 @@ struct multi_thread_config {
   std::uint32_t max_lifo_runs = 64;
   /// Rounds of looking for work before parking (see the file comment).
   std::uint32_t spin_before_park = 64;
+  std::function<void()> on_thread_start;
+  std::function<void()> on_thread_stop;
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {

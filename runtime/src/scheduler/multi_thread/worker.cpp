@@ -40,6 +40,7 @@ void multi_thread_scheduler::worker::run() noexcept {
   }
   this_worker = this;
   context_guard guard(context{&sched, &drv, nullptr});
+  if (sched.config_.on_thread_start) sched.config_.on_thread_start();
   log_debug("{} started", name);
   // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and
   // the join in shutdown() orders everything after.
@@ -63,6 +64,7 @@ void multi_thread_scheduler::worker::run() noexcept {
   log_debug("{} stopping", name);
   this_worker = nullptr;
   sched.worker_left(*this);
+  if (sched.config_.on_thread_stop) sched.config_.on_thread_stop();
 }
 
 task_header* multi_thread_scheduler::worker::next_task() noexcept {
