@@ -14,7 +14,7 @@
 
 namespace kyoto {
 
-runtime::runtime() : runtime(builder::current_thread().build()) {}
+runtime::runtime() : runtime(builder::multi_thread().build()) {}
 
 runtime& runtime::operator=(runtime&& other) noexcept {
   if (this != &other) {

@@ -98,7 +98,7 @@ TEST(Runtime, ARuntimeCanBeCreatedAndDroppedInsideATask) {
 }
 
 TEST(Runtime, ACurrentThreadRuntimeStaysOnTheThreadThatFirstDroveIt) {
-  kyoto::runtime rt;
+  kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
   EXPECT_EQ(rt.block_on(value_after_yield(1)), 1);
   std::thread other([&] {
     try {
@@ -114,7 +114,7 @@ TEST(Runtime, ACurrentThreadRuntimeStaysOnTheThreadThatFirstDroveIt) {
 }
 
 TEST(Runtime, TwoThreadsInBlockOnAtOnceIsALogicError) {
-  kyoto::runtime rt;
+  kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
   std::atomic<bool> started{false};
   std::thread driver([&rt, &started, in = std::move(rx)]() mutable {
@@ -231,7 +231,8 @@ TEST(Runtime, TasksNeverRunAreCancelledAtShutdown) {
   std::atomic<int> dropped{0};
   bool ran = false;
   {
-    kyoto::runtime rt;
+    // current_thread: a worker of a multi_thread runtime could run it first.
+    kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
     rt.spawn(
         [&ran](kyoto::test::drop_counter) -> kyoto::task<> {
           ran = true;

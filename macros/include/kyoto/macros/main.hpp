@@ -6,9 +6,9 @@
 //   }
 //
 // The body is a kyoto::task<> run with block_on on a fresh runtime built by
-// the builder given to KYOTO_MAIN_WITH (KYOTO_MAIN: a current_thread
-// runtime). The process exits with 0, the code given to kyoto::exit_code,
-// or 1 if the body throws (the exception is printed to stderr).
+// the builder given to KYOTO_MAIN_WITH (KYOTO_MAIN: a multi_thread runtime,
+// one worker per core, as #[tokio::main]). The process exits with 0, the code given to
+// kyoto::exit_code, or 1 if the body throws (the exception is printed to stderr).
 //
 // Why `co_return kyoto::exit_code(3)` and not `co_return 3`: C++ forbids a
 // coroutine whose promise accepts both `co_return;` and `co_return value;`
@@ -59,7 +59,7 @@ int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int a
   }                                                                                              \
   static ::kyoto::task<> kyoto_detail_main_body(KYOTO_DETAIL_MAIN_PARAMS(__VA_ARGS__))
 
-/// An async main on a current_thread runtime: `KYOTO_MAIN() { ... }` or
+/// An async main on a multi_thread runtime: `KYOTO_MAIN() { ... }` or
 /// `KYOTO_MAIN(argc, argv) { ... }`.
 #define KYOTO_MAIN(...) \
-  KYOTO_MAIN_WITH(::kyoto::runtime::builder::current_thread() __VA_OPT__(, ) __VA_ARGS__)
+  KYOTO_MAIN_WITH(::kyoto::runtime::builder::multi_thread() __VA_OPT__(, ) __VA_ARGS__)

@@ -22,27 +22,33 @@ namespace detail {
 [[noreturn]] void throw_moved_from_runtime(const char* operation);
 }  // namespace detail
 
-/// The kyoto runtime: a scheduler that runs tasks, and the io_uring driver
-/// (timers, and I/O as it lands) that parks its threads (tokio's Runtime).
+/// The kyoto runtime: a scheduler that runs tasks, and the io_uring drivers
+/// (timers, and I/O as it lands) its threads park in (tokio's Runtime).
 ///
-/// Today every runtime is a current_thread runtime: tasks run on the
-/// thread that calls block_on, which parks in the runtime's io_uring ring
-/// when no task is ready. Other threads may spawn onto it and wake its
-/// tasks (through a handle, a channel, ...): they wake the ring.
+/// Two flavours (runtime::builder):
+/// - multi_thread (the default): work-stealing worker threads, one per core
+///   unless worker_threads() says otherwise, each parking in its own
+///   io_uring ring; block_on() blocks the calling thread until the task it
+///   runs (on a worker) is done.
+/// - current_thread: every task runs on the thread that calls block_on,
+///   which parks in the runtime's ring when no task is ready.
+/// Other threads may spawn onto either and wake their tasks (through a
+/// handle, a channel, ...): they wake the ring.
 ///
 /// Destroying the runtime cancels every task that has not finished (their
-/// destructors run on the destroying thread), and closes the ring. It must
+/// destructors run on a worker thread, or on the destroying thread for a
+/// current_thread runtime), stops the workers and closes the rings. It must
 /// not be destroyed from one of its own tasks.
 ///
-/// Thread safety: spawn() and handle() from any thread; block_on() from one
-/// thread at a time, and always the same thread for a current_thread
-/// runtime (the thread that first calls it owns the ring).
+/// Thread safety: spawn() and handle() from any thread. block_on() from any
+/// number of threads at once on a multi_thread runtime; from one thread at a
+/// time on a current_thread runtime, and always the same thread (the one
+/// that first calls it owns the ring).
 class runtime {
  public:
   class builder;
 
-  /// A current_thread runtime (tokio's default is multi-thread; kyoto's
-  /// becomes multi-thread when the work-stealing scheduler lands).
+  /// A multi_thread runtime with one worker per core (tokio's default).
   runtime();
   runtime(runtime&&) noexcept = default;
   runtime& operator=(runtime&& other) noexcept;
