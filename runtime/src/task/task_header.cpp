@@ -1,5 +1,6 @@
 // The out-of-line half of the task state machine; the protocol is described
 // in <kyoto/runtime/detail/task_header.hpp>.
+#include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 
@@ -85,6 +86,7 @@ bool task_header::run() noexcept {
   context& ctx = current_context;
   task_header* const outer = ctx.task;
   ctx.task = this;
+  ctx.budget = coop_budget;
   if ((taken & cancelled) != 0) [[unlikely]] {
     cancel_running();
     ctx.task = outer;

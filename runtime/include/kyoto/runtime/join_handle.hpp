@@ -1,6 +1,7 @@
 // kyoto::join_handle<T>: the owned permission to await a spawned task.
 #pragma once
 
+#include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 
 #include <cassert>
@@ -110,6 +111,7 @@ class join_handle {
     join_handle* owner;
     detail::wake_node node;
     bool registered = false;
+    bool yielded = false;
 
     awaiter(join_handle* o) noexcept : owner(o) {}
     /// Movable until awaited.
@@ -119,10 +121,14 @@ class join_handle {
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {
-      if (registered) owner->cell_->unset_join_waker(&node);
+      if (registered) {
+        owner->cell_->unset_join_waker(&node);
+      } else if (yielded) {
+        node.task->purge(&node);  // cancelled while yielding (budget)
+      }
     }
 
-    bool await_ready() const {
+    bool await_ready() {
       if (owner->cell_ == nullptr) {
         detail::throw_join_misuse("kyoto::join_handle: awaiting an empty or moved-from handle");
       }
@@ -130,17 +136,25 @@ class join_handle {
         detail::throw_join_misuse(
             "kyoto::join_handle: awaited twice (the result was already taken)");
       }
-      return owner->cell_->is_complete();
+      if (!owner->cell_->is_complete()) return false;
+      if (detail::coop_proceed()) return true;
+      yielded = true;  // out of budget: yield first (coop.hpp)
+      return false;
     }
 
     bool await_suspend(std::coroutine_handle<> h) {
       node.prepare(h);
+      if (yielded) {
+        detail::coop_yield(node);
+        return true;
+      }
       registered = owner->cell_->set_join_waker(&node);
       return registered;
     }
 
     T await_resume() {
       registered = false;
+      yielded = false;
       return owner->take();
     }
   };

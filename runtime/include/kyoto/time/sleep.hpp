@@ -1,6 +1,7 @@
 // kyoto::time::sleep and sleep_until.
 #pragma once
 
+#include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
@@ -42,6 +43,10 @@ class sleep_awaiter {
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {
+    if (state_ == state::yielding) {
+      node_.task->purge(&node_);  // cancelled while yielding (budget)
+      return;
+    }
     if (state_ != state::waiting) return;
     // Fired, but our task was cancelled before resuming us: take the node
     // back from the task's ready stack.
@@ -53,9 +58,18 @@ class sleep_awaiter {
   /// Whether the deadline has passed.
   bool is_elapsed() const noexcept { return clock::now() >= deadline_; }
 
-  bool await_ready() const noexcept { return state_ == state::done || is_elapsed(); }
+  bool await_ready() noexcept {
+    if (state_ != state::done && !is_elapsed()) return false;
+    if (kyoto::detail::coop_proceed()) return true;
+    state_ = state::yielding;  // out of budget: yield first (coop.hpp)
+    return false;
+  }
   bool await_suspend(std::coroutine_handle<> h) {
     node_.prepare(h);
+    if (state_ == state::yielding) {
+      kyoto::detail::coop_yield(node_);
+      return true;
+    }
     entry_.waiter = &node_;
     if (!detail::register_timer(&entry_, deadline_)) return false;
     state_ = state::waiting;
@@ -64,7 +78,7 @@ class sleep_awaiter {
   void await_resume() noexcept { state_ = state::done; }
 
  private:
-  enum class state : unsigned char { idle, waiting, done };
+  enum class state : unsigned char { idle, waiting, yielding, done };
 
   instant deadline_;
   kyoto::detail::wake_node node_;

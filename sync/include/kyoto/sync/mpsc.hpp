@@ -125,8 +125,8 @@ class [[nodiscard]] send_awaiter {
     if (done_) detail::throw_awaited_twice("kyoto::sync::mpsc::sender::send");
     chan_->lock().lock();
     kyoto::detail::unlock_guard unlock(chan_->lock());
-    status_ = chan_->try_send_locked(value_);
-    if (status_ != status::full) return true;
+    status_ = chan_->begin_send_locked(value_, &waiter_);
+    if (status_ == status::sent || status_ == status::closed) return true;
     unlock.release();  // keeps the lock for await_suspend
     return false;
   }
@@ -134,7 +134,12 @@ class [[nodiscard]] send_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     waiter_.node.prepare(h);
-    chan_->enqueue_sender_locked(&waiter_);
+    if (status_ == status::granted) {
+      // Out of budget: a slot is ours; yield, and send when resumed.
+      kyoto::detail::coop_yield(waiter_.node);
+    } else {
+      chan_->enqueue_sender_locked(&waiter_);
+    }
     suspended_ = true;
   }
 
@@ -187,7 +192,14 @@ class [[nodiscard]] recv_awaiter {
     if (done_) detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv");
     chan_->lock().lock();
     kyoto::detail::unlock_guard unlock(chan_->lock());
-    if (chan_->begin_recv_locked(value_) != status::empty) return true;
+    const status s = chan_->peek_recv_locked();
+    if (s != status::empty) {
+      if (kyoto::detail::coop_proceed()) {
+        chan_->try_recv_locked(value_);
+        return true;
+      }
+      yield_ = true;  // out of budget: yield first, receive when resumed
+    }
     unlock.release();  // keeps the lock for await_suspend
     return false;
   }
@@ -195,7 +207,12 @@ class [[nodiscard]] recv_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     node_.prepare(h);
-    chan_->park_receiver_locked(&node_);
+    if (yield_) {
+      chan_->claim_recv_locked();
+      kyoto::detail::coop_yield(node_);
+    } else {
+      chan_->park_receiver_locked(&node_);
+    }
     suspended_ = true;
   }
 
@@ -215,7 +232,8 @@ class [[nodiscard]] recv_awaiter {
   kyoto::detail::wake_node node_;
   std::optional<T> value_;
   bool suspended_ = false;
-  bool done_ = false;  ///< awaited once already
+  bool yield_ = false;  ///< the budget made us yield before receiving
+  bool done_ = false;   ///< awaited once already
 };
 
 /// The receiving half of a channel (bounded or unbounded). Move-only;
@@ -346,15 +364,12 @@ class sender : private detail::sender_base<T> {
   /// Sends `value` if a slot is free right now; otherwise hands it back in
   /// a try_send_error (full or closed). Never waits.
   result<void, try_send_error<T>> try_send(T value) {
-    switch (checked("kyoto::sync::mpsc::sender::try_send")->try_send(value)) {
-      case detail::chan<T>::send_status::sent:
-        return {};
-      case detail::chan<T>::send_status::full:
-        return unexpected(try_send_error<T>{try_send_error<T>::reason::full, std::move(value)});
-      case detail::chan<T>::send_status::closed:
-        break;
-    }
-    return unexpected(try_send_error<T>{try_send_error<T>::reason::closed, std::move(value)});
+    using status = typename detail::chan<T>::send_status;
+    const status s = checked("kyoto::sync::mpsc::sender::try_send")->try_send(value);
+    if (s == status::sent) return {};
+    const auto why =
+        s == status::full ? try_send_error<T>::reason::full : try_send_error<T>::reason::closed;
+    return unexpected(try_send_error<T>{why, std::move(value)});
   }
 
   /// send() for a plain thread: blocks it until there is room. Throws

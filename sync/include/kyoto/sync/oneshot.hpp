@@ -15,6 +15,7 @@
 #include <kyoto/runtime/result.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -157,6 +158,13 @@ class state {
     return try_take_locked(out);
   }
 
+  /// Precondition: lock_ held. What try_take_locked() would find, taking
+  /// nothing.
+  poll peek_locked() const noexcept {
+    if (value_) return poll::value;
+    return tx_done_ || taken_ || rx_closed_ ? poll::closed : poll::empty;
+  }
+
   /// Precondition: lock_ held, empty. Parks the receiver; throws
   /// std::logic_error if another await is parked already (join(rx, rx)).
   void park_locked(wake_node* node) {
@@ -222,7 +230,14 @@ class [[nodiscard]] recv_awaiter {
     }
     state_->lock().lock();
     kyoto::detail::unlock_guard unlock(state_->lock());
-    if (state_->try_take_locked(value_) != poll::empty) return true;
+    const poll p = state_->peek_locked();
+    if (p != poll::empty) {
+      if (kyoto::detail::coop_proceed()) {
+        state_->try_take_locked(value_);
+        return true;
+      }
+      yield_ = true;  // out of budget: yield first, take it when resumed
+    }
     unlock.release();  // keeps the lock for await_suspend
     return false;
   }
@@ -230,7 +245,11 @@ class [[nodiscard]] recv_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(state_->lock());
     node_.prepare(h);
-    state_->park_locked(&node_);
+    if (yield_) {
+      kyoto::detail::coop_yield(node_);
+    } else {
+      state_->park_locked(&node_);
+    }
     suspended_ = true;
   }
 
@@ -250,6 +269,7 @@ class [[nodiscard]] recv_awaiter {
   kyoto::detail::wake_node node_;
   std::optional<T> value_;
   bool suspended_ = false;
+  bool yield_ = false;  ///< the budget made us yield before taking the value
 };
 
 /// The sending half: sends one value, synchronously. Move-only; dropping it

@@ -6,6 +6,7 @@
 // the scheduler. Plain threads have an all-null context.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace kyoto::detail {
@@ -20,6 +21,9 @@ struct context {
   scheduler* sched = nullptr;   ///< runtime this thread runs tasks for
   driver* drv = nullptr;        ///< this thread's reactor and timers
   task_header* task = nullptr;  ///< task being resumed on this thread
+  /// Operations the running task may still complete without suspending
+  /// before it must yield (coop.hpp). Reset at every run of a task.
+  std::uint32_t budget = 0;
 };
 
 inline thread_local constinit context current_context{};

@@ -31,6 +31,7 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
@@ -76,7 +77,9 @@ class chan {
   /// No capacity limit (unbounded channels).
   static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
 
-  enum class send_status : unsigned char { sent, full, closed };
+  /// `granted`: a slot is reserved for the caller's waiter, which sends
+  /// when it resumes (the cooperative budget made it yield first).
+  enum class send_status : unsigned char { sent, full, closed, granted };
   enum class recv_status : unsigned char { value, empty, disconnected };
 
   /// A channel with one sender and one receiver reference.
@@ -128,6 +131,23 @@ class chan {
   send_status try_send_locked(T& value) {
     if (rx_closed_) return send_status::closed;
     if (permits_ == 0) return send_status::full;
+    push_locked(value);
+    if (capacity_ != unbounded) --permits_;
+    return send_status::sent;
+  }
+
+  /// Precondition: lock_ held. As try_send_locked(), but an immediate send
+  /// consumes the task's cooperative budget; with none left, the slot is
+  /// granted to `w` instead (coop.hpp).
+  send_status begin_send_locked(T& value, send_waiter* w) {
+    if (rx_closed_) return send_status::closed;
+    if (permits_ == 0) return send_status::full;
+    if (!coop_proceed()) {
+      if (capacity_ != unbounded) --permits_;
+      ++granted_;
+      w->st = send_waiter::state::granted;
+      return send_status::granted;
+    }
     push_locked(value);
     if (capacity_ != unbounded) --permits_;
     return send_status::sent;
@@ -208,6 +228,19 @@ class chan {
     if (recv_pending_) throw_concurrent_recv();
     return try_recv_locked(out);
   }
+
+  /// Precondition: lock_ held. What a receive would find, taking nothing;
+  /// refused while another receive is in progress.
+  recv_status peek_recv_locked() const {
+    if (recv_pending_) throw_concurrent_recv();
+    if (!queue_.empty()) return recv_status::value;
+    return ended_locked() ? recv_status::disconnected : recv_status::empty;
+  }
+
+  /// Precondition: lock_ held, a value or the end is there. Claims the
+  /// receive without taking anything: the receiver yields (the cooperative
+  /// budget) and takes it with finish_recv() when it resumes.
+  void claim_recv_locked() noexcept { recv_pending_ = true; }
 
   /// A parked recv() resumes after its wake: takes what woke it (a value,
   /// or the end; never "empty": wakes are precise).
