@@ -1,3 +1,4 @@
+#include "blocking/pool.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
 
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -16,16 +18,33 @@ namespace kyoto {
 
 runtime::runtime() : runtime(builder::multi_thread().build()) {}
 
+namespace {
+
+/// Stops the scheduler (cancelling its tasks), then the blocking pool.
+bool shut_down(detail::scheduler& s, std::optional<std::chrono::nanoseconds> timeout) noexcept {
+  s.shutdown();
+  return static_cast<detail::blocking_pool&>(s.blocking_pool()).shutdown_for(timeout);
+}
+
+}  // namespace
+
 runtime& runtime::operator=(runtime&& other) noexcept {
   if (this != &other) {
-    if (sched_) sched_->shutdown();
+    if (sched_) shut_down(*sched_, std::nullopt);
     sched_ = std::move(other.sched_);
   }
   return *this;
 }
 
 runtime::~runtime() {
-  if (sched_) sched_->shutdown();
+  if (sched_) shut_down(*sched_, std::nullopt);
+}
+
+bool runtime::shutdown_timeout(std::chrono::nanoseconds timeout) && {
+  if (!sched_) detail::throw_moved_from_runtime("kyoto::runtime::shutdown_timeout");
+  const bool all = shut_down(*sched_, timeout);
+  sched_.reset();
+  return all;
 }
 
 runtime runtime::builder::build() const {
@@ -34,8 +53,15 @@ runtime runtime::builder::build() const {
         "kyoto::runtime::builder::build: event_interval and global_queue_interval must be at "
         "least 1");
   }
+  if (max_blocking_threads_ == 0) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: max_blocking_threads must be at least 1");
+  }
+  detail::blocking_config blocking;
+  blocking.max_threads = max_blocking_threads_;
+  blocking.keep_alive = thread_keep_alive_;
   if (flavor_ == flavor::current_thread) {
-    return runtime(std::make_shared<detail::current_thread_scheduler>());
+    return runtime(std::make_shared<detail::current_thread_scheduler>(blocking));
   }
   detail::multi_thread_config config;
   if (worker_threads_ && *worker_threads_ == 0) {
@@ -47,7 +73,7 @@ runtime runtime::builder::build() const {
   config.global_queue_interval = global_queue_interval_;
   config.on_thread_start = on_thread_start_;
   config.on_thread_stop = on_thread_stop_;
-  return runtime(std::make_shared<detail::multi_thread_scheduler>(config));
+  return runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking));
 }
 
 handle handle::current() {

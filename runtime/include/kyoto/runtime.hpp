@@ -5,8 +5,10 @@
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join.hpp>
 #include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/metrics.hpp>
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/runtime.hpp>
 #include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/runtime/yield_now.hpp>

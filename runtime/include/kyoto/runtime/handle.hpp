@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
@@ -57,6 +58,14 @@ class handle {
     requires detail::task_factory<F, Args...>
   auto spawn(F&& f, Args&&... args) const {
     return detail::spawn_on(*sched_, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /// Runs `f(args...)` on this runtime's blocking pool; see
+  /// kyoto::spawn_blocking. From any thread.
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+  auto spawn_blocking(F&& f, Args&&... args) const {
+    return detail::spawn_blocking_on(*sched_, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /// Runs `a` to completion on this runtime, blocking the calling thread;

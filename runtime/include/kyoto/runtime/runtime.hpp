@@ -3,12 +3,15 @@
 
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/metrics.hpp>
 #include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -54,8 +57,15 @@ class runtime {
   runtime& operator=(runtime&& other) noexcept;
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
-  /// Shuts the runtime down; see the class comment.
+  /// Shuts the runtime down; see the class comment. Waits for running
+  /// blocking tasks (spawn_blocking) to finish.
   ~runtime();
+
+  /// Shuts the runtime down as the destructor does, but waits at most
+  /// `timeout` for running blocking tasks; those still running are left to
+  /// finish on their own threads (tokio's shutdown_timeout). Returns
+  /// whether every blocking task finished in time.
+  bool shutdown_timeout(std::chrono::nanoseconds timeout) &&;
 
   /// Runs `a` (a task, a join_handle, any awaitable) as a task on this
   /// runtime and blocks the calling thread until it finishes, running the
@@ -81,6 +91,19 @@ class runtime {
     return detail::spawn_on(scheduler("kyoto::runtime::spawn"), std::forward<F>(f),
                             std::forward<Args>(args)...);
   }
+
+  /// Runs `f(args...)` on this runtime's blocking pool, from any thread;
+  /// see kyoto::spawn_blocking.
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+  auto spawn_blocking(F&& f, Args&&... args) {
+    return detail::spawn_blocking_on(scheduler("kyoto::runtime::spawn_blocking"),
+                                     std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /// A snapshot of the runtime's counters (workers, tasks, polls, steals,
+  /// parks, queue depths). Any thread.
+  runtime_metrics metrics() const { return scheduler("kyoto::runtime::metrics").metrics(); }
 
   /// A handle to this runtime, usable from any thread.
   kyoto::handle handle() const {
@@ -150,6 +173,20 @@ class runtime::builder {
     return *this;
   }
 
+  /// The most threads the blocking pool (spawn_blocking) starts; tokio's
+  /// default, 512. At least 1.
+  builder& max_blocking_threads(std::size_t n) noexcept {
+    max_blocking_threads_ = n;
+    return *this;
+  }
+
+  /// How long an idle blocking-pool thread waits for work before it exits;
+  /// tokio's default, 10 s.
+  builder& thread_keep_alive(std::chrono::nanoseconds d) noexcept {
+    thread_keep_alive_ = d;
+    return *this;
+  }
+
   /// Enables the I/O and time drivers. They are always enabled in kyoto;
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
@@ -169,6 +206,8 @@ class runtime::builder {
   std::uint32_t global_queue_interval_ = 31;
   std::function<void()> on_thread_start_;
   std::function<void()> on_thread_stop_;
+  std::size_t max_blocking_threads_ = 512;
+  std::chrono::nanoseconds thread_keep_alive_ = std::chrono::seconds(10);
 };
 
 }  // namespace kyoto

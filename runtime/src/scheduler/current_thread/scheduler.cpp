@@ -11,7 +11,8 @@
 
 namespace kyoto::detail {
 
-current_thread_scheduler::current_thread_scheduler() = default;
+current_thread_scheduler::current_thread_scheduler(const blocking_config& blocking)
+    : blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)) {}
 
 current_thread_scheduler::~current_thread_scheduler() {
   shutdown();
@@ -19,6 +20,7 @@ current_thread_scheduler::~current_thread_scheduler() {
 
 void current_thread_scheduler::spawn(task_header* task) noexcept {
   if (on_driver_thread()) {
+    spawned_.bump();
     if (closing_) {
       task->shutdown();
       return;
@@ -26,6 +28,8 @@ void current_thread_scheduler::spawn(task_header* task) noexcept {
     local_.push_back(task);
     return;
   }
+  // Relaxed: a metric.
+  remote_spawned_.fetch_add(1, std::memory_order_relaxed);
   // A new task the closed runtime will never run: cancel it here.
   if (!push_remote(task)) task->shutdown();
 }
@@ -64,6 +68,11 @@ void current_thread_scheduler::track(task_header* task) noexcept {
 }
 
 void current_thread_scheduler::release(task_header* task) noexcept {
+  if (on_driver_thread()) {
+    completed_.bump();
+  } else {
+    remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
+  }
   if (task->owned_linked) owned_.remove(task);
   task->unref();
 }
@@ -136,10 +145,14 @@ void current_thread_scheduler::block_on(task_header* root) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {
       task_header* t = next_task();
       if (t == nullptr) break;
+      polls_.bump();
       if (t->run()) local_.push_back(t);
       if (root->is_complete()) return;
     }
+    // Relaxed: a metric's snapshot.
+    local_depth_.store(local_.size(), std::memory_order_relaxed);
     if (local_.empty() && inject_len_.load(std::memory_order_relaxed) == 0) {
+      parks_.bump();
       park();
     } else {
       driver_.poll();
@@ -171,6 +184,21 @@ void current_thread_scheduler::shutdown() noexcept {
     owned_.front()->shutdown();
   if (live != 0) log_debug("runtime shut down; cancelled {} live tasks", live);
   driver_.close();
+}
+
+runtime_metrics current_thread_scheduler::metrics() const {
+  runtime_metrics m;
+  m.workers = 1;
+  const std::uint64_t spawned = spawned_.get() + remote_spawned_.load(std::memory_order_relaxed);
+  const std::uint64_t completed =
+      completed_.get() + remote_completed_.load(std::memory_order_relaxed);
+  m.spawned_tasks = spawned;
+  m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;
+  m.global_queue_depth = inject_len_.load(std::memory_order_relaxed);
+  m.blocking_threads = blocking_->threads();
+  m.worker.push_back(
+      worker_metrics{polls_.get(), 0, parks_.get(), local_depth_.load(std::memory_order_relaxed)});
+  return m;
 }
 
 }  // namespace kyoto::detail

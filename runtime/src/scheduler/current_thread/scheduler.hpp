@@ -32,15 +32,18 @@
 // destructors may wake or spawn; those are dropped or cancelled the same way.
 #pragma once
 
+#include "blocking/pool.hpp"
 #include "driver.hpp"
 #include "scheduler/task_list.hpp"
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/counter.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace kyoto::detail {
 
@@ -51,8 +54,9 @@ class current_thread_scheduler final : public scheduler {
   /// Tasks run between polls of the driver when busy (tokio: 61).
   static constexpr std::uint32_t event_interval = 61;
 
-  current_thread_scheduler();
+  explicit current_thread_scheduler(const blocking_config& blocking);
   ~current_thread_scheduler() override;
+  scheduler& blocking_pool() noexcept override { return *blocking_; }
 
   void spawn(task_header* task) noexcept override;
   void schedule(task_header* task) noexcept override;
@@ -62,6 +66,7 @@ class current_thread_scheduler final : public scheduler {
   void block_on(task_header* root) override;
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
+  runtime_metrics metrics() const override;
 
  private:
   bool on_driver_thread() const noexcept { return current_context.sched == this; }
@@ -70,12 +75,23 @@ class current_thread_scheduler final : public scheduler {
   task_header* next_task() noexcept;
   void park();
 
+  /// spawn_blocking's threads (shut down by the runtime, after us).
+  std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
+
   // ---- driving thread only ----
   driver driver_;
   task_queue local_;
   owned_tasks owned_;
   std::uint32_t tick_ = 0;
   bool closing_ = false;  ///< shutdown() has started
+
+  // ---- metrics: written by the driving thread (counter.hpp) ----
+  counter polls_, parks_, spawned_, completed_;
+  /// local_.size() as of the last tick, for readers on other threads.
+  atomic<std::size_t> local_depth_{0};
+  /// Spawns and completions made off the driving thread (relaxed RMWs).
+  atomic<std::uint64_t> remote_spawned_{0};
+  atomic<std::uint64_t> remote_completed_{0};
 
   // ---- shared ----
   mutex inject_mutex_;

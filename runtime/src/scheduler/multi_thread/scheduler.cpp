@@ -55,8 +55,11 @@ bool multi_thread_scheduler::inject_queue::closed() noexcept {
 
 // ---- scheduler ----
 
-multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config)
-    : config_(config), idle_(config.workers) {
+multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config,
+                                               const blocking_config& blocking)
+    : config_(config),
+      blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)),
+      idle_(config.workers) {
   for (std::size_t i = 0; i < config_.workers; ++i)
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
@@ -75,12 +78,15 @@ multi_thread_scheduler::~multi_thread_scheduler() {
 void multi_thread_scheduler::spawn(task_header* task) noexcept {
   worker* w = current_worker();
   if (w == nullptr || &w->sched != this) {
+    // Relaxed: a metric.
+    remote_spawned_.fetch_add(1, std::memory_order_relaxed);
     // Not queued: the runtime is shut down. Cancelled on the spot.
     if (!push_remote(task)) task->shutdown();
     return;
   }
   // Acquire: pairs with cancel_all()'s release store; destructors that run
   // during shutdown spawn onto a closing scheduler.
+  w->spawned.bump();
   if (closing_.load(std::memory_order_acquire)) {
     task->shutdown();
     return;
@@ -153,6 +159,12 @@ void multi_thread_scheduler::track(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::release(task_header* task) noexcept {
+  worker* w = current_worker();
+  if (w != nullptr && &w->sched == this) {
+    w->completed.bump();
+  } else {
+    remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
+  }
   if (task->owned_linked) {
     shard& s = *shards_[task->owned_shard];
     lock_guard guard(s.lock);
@@ -240,6 +252,24 @@ void multi_thread_scheduler::shutdown() noexcept {
   }
   for (auto& w : workers_)
     w->drv.close();
+}
+
+runtime_metrics multi_thread_scheduler::metrics() const {
+  runtime_metrics m;
+  m.workers = workers_.size();
+  std::uint64_t spawned = remote_spawned_.load(std::memory_order_relaxed);
+  std::uint64_t completed = remote_completed_.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) {
+    spawned += w->spawned.get();
+    completed += w->completed.get();
+    m.worker.push_back(
+        worker_metrics{w->polls.get(), w->steals.get(), w->parks.get(), w->run_queue.len()});
+  }
+  m.spawned_tasks = spawned;
+  m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;
+  m.global_queue_depth = inject_.size();
+  m.blocking_threads = blocking_->threads();
+  return m;
 }
 
 }  // namespace kyoto::detail

@@ -53,6 +53,7 @@
 // runtime thread.
 #pragma once
 
+#include "blocking/pool.hpp"
 #include "driver.hpp"
 #include "scheduler/multi_thread/idle.hpp"
 #include "scheduler/multi_thread/local_queue.hpp"
@@ -92,8 +93,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
  public:
   using queue = local_queue<KYOTO_LOCAL_QUEUE_CAPACITY>;
 
-  explicit multi_thread_scheduler(const multi_thread_config& config);
+  multi_thread_scheduler(const multi_thread_config& config, const blocking_config& blocking);
   ~multi_thread_scheduler() override;
+  scheduler& blocking_pool() noexcept override { return *blocking_; }
 
   void spawn(task_header* task) noexcept override;
   void schedule(task_header* task) noexcept override;
@@ -103,6 +105,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   void block_on(task_header* root) override;
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
+  runtime_metrics metrics() const override;
 
   struct worker;
 
@@ -117,6 +120,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
     void push_batch(task_queue batch) noexcept;
     task_header* pop() noexcept;
     bool empty() const noexcept { return len_.load(std::memory_order_seq_cst) == 0; }
+    std::size_t size() const noexcept { return len_.load(std::memory_order_relaxed); }
     /// Closes the queue; returns whether this call closed it.
     bool close() noexcept;
     bool closed() noexcept;
@@ -148,6 +152,8 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   void cancel_all(worker& last) noexcept;
 
   const multi_thread_config config_;
+  /// spawn_blocking's threads (shut down by the runtime, after us).
+  std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
   std::vector<std::unique_ptr<worker>> workers_;
   inject_queue inject_;
   idle idle_;
@@ -158,6 +164,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   atomic<bool> closing_{false};
   /// Workers that left their loop.
   atomic<std::size_t> workers_left_{0};
+  /// Spawns and completions made off the workers (metrics; relaxed RMWs).
+  atomic<std::uint64_t> remote_spawned_{0};
+  atomic<std::uint64_t> remote_completed_{0};
   /// shutdown() ran (it is idempotent); guarded by inject_'s lock.
   bool shut_down_ = false;
 };

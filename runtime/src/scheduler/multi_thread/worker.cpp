@@ -83,7 +83,11 @@ task_header* multi_thread_scheduler::worker::steal_work() noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t victim = (start + i) % n;
     if (victim == index) continue;
-    if (task_header* t = sched.workers_[victim]->run_queue.steal_into(run_queue)) return t;
+    const std::uint32_t before = run_queue.len();
+    if (task_header* t = sched.workers_[victim]->run_queue.steal_into(run_queue)) {
+      steals.bump(run_queue.len() - before + 1);
+      return t;
+    }
   }
   return sched.inject_.pop();
 }
@@ -102,6 +106,7 @@ void multi_thread_scheduler::worker::transition_from_searching() noexcept {
 void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
   // A task that must run again (it yielded, or was woken while running)
   // goes to the back of our queue.
+  polls.bump();
   if (t->run()) run_queue.push_back(t, sched);
 }
 
@@ -137,6 +142,7 @@ void multi_thread_scheduler::worker::park() noexcept {
   const bool last_searcher = sched.idle_.transition_worker_to_parked(index, searching);
   searching = false;
   if (last_searcher) sched.notify_if_work_pending();
+  parks.bump();
   log_debug("kyoto-worker-{} parks", index);
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
     drv.park();  // returns on a wake(), a timer, or an I/O completion

@@ -5,6 +5,8 @@
 #include "driver.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
 
+#include <kyoto/runtime/detail/counter.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -25,6 +27,8 @@ struct multi_thread_scheduler::worker {
   /// This worker's reactor and timers; other threads wake() it, cancel its
   /// timers.
   driver drv;
+  /// Metrics, written by this worker only (counter.hpp).
+  counter polls, steals, parks, spawned, completed;
 
   // ---- this worker's thread only ----
   task_header* lifo_slot = nullptr;  ///< next to run: woken by the running task

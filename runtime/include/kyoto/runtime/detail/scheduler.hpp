@@ -6,6 +6,8 @@
 // thread, including threads that are not runtime threads.
 #pragma once
 
+#include <kyoto/runtime/metrics.hpp>
+
 #include <memory>
 
 namespace kyoto::detail {
@@ -55,6 +57,12 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   /// or the runtime's threads), stops the runtime's threads and closes the
   /// scheduler: later spawns are cancelled at once. Idempotent.
   virtual void shutdown() noexcept = 0;
+
+  /// The scheduler of this runtime's blocking tasks (spawn_blocking).
+  virtual scheduler& blocking_pool() noexcept { return *this; }
+
+  /// A snapshot of the counters (runtime::metrics()). Any thread.
+  virtual runtime_metrics metrics() const { return {}; }
 };
 
 }  // namespace kyoto::detail
