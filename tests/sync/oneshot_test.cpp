@@ -337,6 +337,23 @@ KYOTO_CT_TEST(Oneshot, ReceiverAwaitedInAnotherTaskAfterACancelledAwaitGetsTheVa
 
 // sender_changes_task: needs sender::closed() (not in kyoto yet)
 
+KYOTO_CT_TEST(Oneshot, SecondCoroutineAwaitingAParkedReceiverThrowsAndTheFirstStillGetsTheValue) {
+  auto [tx, rx] = oneshot::channel<int>();
+  auto first = kyoto::spawn(recv_borrowed(&rx));
+  co_await settle();
+  KYOTO_ASSERT_FALSE(first.is_finished());
+  try {
+    (void)co_await rx;
+    ADD_FAILURE() << "a second await of a parked receiver did not throw";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("two coroutines at once"), std::string::npos) << e.what();
+  }
+  KYOTO_ASSERT_TRUE(tx.send(7).has_value());
+  recv_result<int> got = co_await first;
+  KYOTO_ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 7);
+}
+
 // ---------------------------------------------------------------------------
 // kyoto's contracts
 // ---------------------------------------------------------------------------

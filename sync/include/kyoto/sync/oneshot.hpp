@@ -9,7 +9,9 @@
 // The shared state is guarded by a small lock; every wake happens under it
 // and every cancelled awaiter takes it (the wake rule in
 // runtime/detail/task_header.hpp). It is allocated from the frame pool, as
-// oneshots are made per request.
+// oneshots are made per request. It also holds the receiver's wake_node
+// (one receiver, awaited by one coroutine at a time), so a task parked on
+// a oneshot carries only a pointer in its frame.
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
@@ -165,24 +167,57 @@ class state {
     return tx_done_ || taken_ || rx_closed_ ? poll::closed : poll::empty;
   }
 
-  /// Precondition: lock_ held, empty. Parks the receiver; throws
-  /// std::logic_error if another await is parked already (join(rx, rx)).
+  /// Precondition: lock_ held, empty. Parks a plain thread's node
+  /// (blocking_recv); throws std::logic_error if an await is suspended.
   void park_locked(wake_node* node) {
-    if (rx_waiter_ != nullptr) {
-      throw_misuse("kyoto::sync::oneshot::receiver: awaited by two coroutines at once");
-    }
+    check_unused_locked();
     rx_waiter_ = node;
   }
 
-  /// A parked receiver is cancelled; returns whether it had been woken.
-  bool cancel_park(wake_node* node) noexcept {
+  /// Precondition: lock_ held. Claims the receiver's node for an await
+  /// about to suspend on coroutine `h`: parked (`park`) or yielding to the
+  /// budget. Throws std::logic_error if another await holds it (join(rx,
+  /// rx)) or outside a runtime task.
+  wake_node& claim_node_locked(std::coroutine_handle<> h, bool park) {
+    check_unused_locked();
+    rx_node_.prepare(h);
+    rx_node_busy_ = true;
+    if (park) rx_waiter_ = &rx_node_;
+    return rx_node_;
+  }
+
+  /// The claimed node's await resumes: frees the node. Takes the value, as
+  /// try_take() does.
+  poll release_node_and_take(std::optional<T>& out) {
     lock_guard guard(lock_);
-    if (rx_waiter_ == node) {
+    rx_node_busy_ = false;
+    return try_take_locked(out);
+  }
+
+  /// The claimed node's await is cancelled: frees the node, and returns
+  /// whether it had been woken (or pushed to its task by a yield), which the
+  /// caller must then purge from its task.
+  bool release_node_cancelled() noexcept {
+    lock_guard guard(lock_);
+    rx_node_busy_ = false;
+    if (rx_waiter_ == &rx_node_) {
       rx_waiter_ = nullptr;
       return false;
     }
     return true;
   }
+
+  /// A parked plain thread (blocking_recv) gives up its node.
+  void cancel_park(wake_node* node) noexcept {
+    lock_guard guard(lock_);
+    if (rx_waiter_ == node) rx_waiter_ = nullptr;
+  }
+
+  /// The node claim_node_locked() handed out.
+  kyoto::detail::wake_node& claimed_node() noexcept { return rx_node_; }
+
+  /// The receiver's "an await completed" flag (the receiver's owner only).
+  bool& rx_completed() noexcept { return rx_completed_; }
 
   kyoto::detail::mutex& lock() const noexcept { return lock_; }
 
@@ -191,12 +226,23 @@ class state {
     if (wake_node* r = std::exchange(rx_waiter_, nullptr)) r->wake();
   }
 
+  void check_unused_locked() const {
+    if (rx_waiter_ != nullptr || rx_node_busy_) {
+      throw_misuse("kyoto::sync::oneshot::receiver: awaited by two coroutines at once");
+    }
+  }
+
   mutable kyoto::detail::mutex lock_;
   std::optional<T> value_;
+  /// The parked receiver (rx_node_, or a blocking_recv thread's node).
   wake_node* rx_waiter_ = nullptr;
-  bool tx_done_ = false;    ///< sent, or the sender is gone
-  bool rx_closed_ = false;  ///< closed, or the receiver is gone
-  bool taken_ = false;      ///< the receiver has the value
+  /// The receiver's awaits' node; in use while rx_node_busy_.
+  wake_node rx_node_;
+  bool rx_node_busy_ = false;  ///< an await is suspended with rx_node_
+  bool tx_done_ = false;       ///< sent, or the sender is gone
+  bool rx_closed_ = false;     ///< closed, or the receiver is gone
+  bool taken_ = false;         ///< the receiver has the value
+  bool rx_completed_ = false;  ///< an await completed (not guarded: receiver only)
   /// The two halves; the second to go frees the state.
   kyoto::detail::atomic<int> refs_{2};
 };
@@ -207,25 +253,29 @@ class state {
 ///
 /// Resumed on the awaiting task's thread. Cancel safety: cancel safe — the
 /// value, if it arrived meanwhile, stays in the channel for the next await.
+/// While suspended it uses the channel's node (see the file comment).
 template <class T>
 class [[nodiscard]] recv_awaiter {
   using poll = typename detail::state<T>::poll;
 
  public:
-  recv_awaiter(detail::state<T>* s, bool* completed) noexcept : state_(s), completed_(completed) {}
+  explicit recv_awaiter(detail::state<T>* s) noexcept : state_(s) {}
   /// Movable until awaited (so it can be passed to join()).
   recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : state_(o.state_), completed_(o.completed_), value_(std::move(o.value_)) {
+      : state_(o.state_), value_(std::move(o.value_)) {
     assert(!o.suspended_ && "a oneshot recv_awaiter moved while awaited");
   }
   recv_awaiter(const recv_awaiter&) = delete;
   recv_awaiter& operator=(const recv_awaiter&) = delete;
   ~recv_awaiter() {
-    if (suspended_ && state_->cancel_park(&node_)) node_.task->purge(&node_);
+    if (suspended_ && state_->release_node_cancelled()) {
+      kyoto::detail::wake_node& node = state_->claimed_node();
+      node.task->purge(&node);
+    }
   }
 
   bool await_ready() {
-    if (*completed_) {
+    if (state_->rx_completed()) {
       detail::throw_misuse("kyoto::sync::oneshot::receiver: awaited after it completed");
     }
     state_->lock().lock();
@@ -244,29 +294,23 @@ class [[nodiscard]] recv_awaiter {
 
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(state_->lock());
-    node_.prepare(h);
-    if (yield_) {
-      kyoto::detail::coop_yield(node_);
-    } else {
-      state_->park_locked(&node_);
-    }
+    kyoto::detail::wake_node& node = state_->claim_node_locked(h, !yield_);
     suspended_ = true;
+    if (yield_) kyoto::detail::coop_yield(node);
   }
 
   result<T, recv_error> await_resume() {
     if (suspended_) {
       suspended_ = false;
-      state_->try_take(value_);
+      state_->release_node_and_take(value_);
     }
-    *completed_ = true;
+    state_->rx_completed() = true;
     if (value_) return std::move(*value_);
     return unexpected(recv_error{});
   }
 
  private:
   detail::state<T>* state_;
-  bool* completed_;  ///< the receiver's flag: set once the await completes
-  kyoto::detail::wake_node node_;
   std::optional<T> value_;
   bool suspended_ = false;
   bool yield_ = false;  ///< the budget made us yield before taking the value
@@ -331,13 +375,11 @@ class sender {
 template <class T>
 class receiver {
  public:
-  receiver(receiver&& o) noexcept
-      : state_(std::exchange(o.state_, nullptr)), completed_(std::exchange(o.completed_, false)) {}
+  receiver(receiver&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
   receiver& operator=(receiver&& o) noexcept {
     if (this != &o) {
       reset();
       state_ = std::exchange(o.state_, nullptr);
-      completed_ = std::exchange(o.completed_, false);
     }
     return *this;
   }
@@ -352,10 +394,10 @@ class receiver {
   /// Cancel safe.
   recv_awaiter<T> operator co_await() {
     check("kyoto::sync::oneshot::receiver: awaiting an empty (moved-from) receiver");
-    if (completed_) {
+    if (state_->rx_completed()) {
       detail::throw_misuse("kyoto::sync::oneshot::receiver: awaited after it completed");
     }
-    return recv_awaiter<T>(state_, &completed_);
+    return recv_awaiter<T>(state_);
   }
 
   /// Takes the value if it has arrived (tokio's try_recv).
@@ -364,7 +406,7 @@ class receiver {
     std::optional<T> out;
     switch (state_->try_take(out)) {
       case detail::state<T>::poll::value:
-        completed_ = true;
+        state_->rx_completed() = true;
         return std::move(*out);
       case detail::state<T>::poll::empty:
         return unexpected(try_recv_error(try_recv_error::kind::empty));
@@ -389,7 +431,7 @@ class receiver {
         if (p == detail::state<T>::poll::empty) state_->park_locked(&node);
       }
       if (p != detail::state<T>::poll::empty) {
-        completed_ = true;
+        state_->rx_completed() = true;
         if (p == detail::state<T>::poll::value) return std::move(*out);
         return unexpected(recv_error{});
       }
@@ -417,7 +459,6 @@ class receiver {
   }
 
   detail::state<T>* state_;
-  bool completed_ = false;
 };
 
 /// A new oneshot channel (tokio's oneshot::channel).
