@@ -85,26 +85,30 @@ bool task_header::run() noexcept {
   const std::uintptr_t taken = begin_run();
   context& ctx = current_context;
   task_header* const outer = ctx.task;
+  wake_node* const outer_batch = ctx.batch;
   ctx.task = this;
   ctx.budget = coop_budget;
   if ((taken & cancelled) != 0) [[unlikely]] {
     cancel_running();
     ctx.task = outer;
+    ctx.batch = outer_batch;
     return false;
   }
   if (!started_) {
     started_ = true;
+    ctx.batch = nullptr;
     root_.resume();
   } else {
     // A purge() (an awaiter destroyed during this run) may unlink nodes from
-    // batch_, so the loop re-reads it every time.
-    batch_ = reverse(stack_of(taken));
-    while (wake_node* n = batch_) {
-      batch_ = n->next;
+    // the batch, so the loop re-reads it every time.
+    ctx.batch = reverse(stack_of(taken));
+    while (wake_node* n = ctx.batch) {
+      ctx.batch = n->next;
       n->handle.resume();
     }
   }
   ctx.task = outer;
+  ctx.batch = outer_batch;
   if (root_.done()) {
     vtable_->complete(this);
     finish();
@@ -117,7 +121,7 @@ bool task_header::run() noexcept {
 
 void task_header::cancel_running() noexcept {
   // Nodes taken by begin_run() are dropped: their frames are destroyed now.
-  batch_ = nullptr;
+  current_context.batch = nullptr;
   vtable_->cancel(this);
   finish();
 }
@@ -136,12 +140,14 @@ void task_header::shutdown() noexcept {
   }
   // An abort() that set NOTIFIED before our CAS may still be submitting to
   // the scheduler: wait until it is out. Seq_cst: pairs with abort().
-  spin_until([&] { return abort_pins_.load(std::memory_order_seq_cst) == 0; });
+  spin_until([&] { return (join_state_.load(std::memory_order_seq_cst) & pin_mask) == 0; });
   context& ctx = current_context;
   task_header* const outer = ctx.task;
+  wake_node* const outer_batch = ctx.batch;
   ctx.task = this;
   cancel_running();
   ctx.task = outer;
+  ctx.batch = outer_batch;
 }
 
 void task_header::finish() noexcept {
@@ -173,7 +179,7 @@ void task_header::finish() noexcept {
 void task_header::abort() noexcept {
   // Seq_cst: the pin is our half of the Dekker with shutdown() (see the
   // header's file comment); shutdown then waits for the unpin below.
-  abort_pins_.fetch_add(1, std::memory_order_seq_cst);
+  join_state_.fetch_add(pin_one, std::memory_order_seq_cst);
   std::uintptr_t cur = run_state_.load(std::memory_order_seq_cst);
   for (;;) {
     if ((cur & (complete | cancelled)) != 0) break;
@@ -189,12 +195,13 @@ void task_header::abort() noexcept {
     }
   }
   // Release: our use of the scheduler happens before shutdown() proceeds.
-  abort_pins_.fetch_sub(1, std::memory_order_release);
+  join_state_.fetch_sub(pin_one, std::memory_order_release);
 }
 
 void task_header::purge(wake_node* node) noexcept {
   assert((run_state_.load(std::memory_order_relaxed) & running) != 0);
-  for (wake_node** p = &batch_; *p != nullptr; p = &(*p)->next) {
+  assert(current_context.task == this && "purge() runs in the task's own run");
+  for (wake_node** p = &current_context.batch; *p != nullptr; p = &(*p)->next) {
     if (*p == node) {
       *p = node->next;
       return;

@@ -13,6 +13,7 @@ namespace kyoto::detail {
 
 class scheduler;
 class task_header;
+struct wake_node;
 class driver;
 
 /// The per-thread runtime context. Trivially constructible, so reading it is
@@ -21,6 +22,9 @@ struct context {
   scheduler* sched = nullptr;   ///< runtime this thread runs tasks for
   driver* drv = nullptr;        ///< this thread's reactor and timers
   task_header* task = nullptr;  ///< task being resumed on this thread
+  /// The woken nodes the running task's current run has yet to resume, in
+  /// wake order (task_header::run; purge() may unlink from it).
+  wake_node* batch = nullptr;
   /// Operations the running task may still complete without suspending
   /// before it must yield (coop.hpp). Reset at every run of a task.
   std::uint32_t budget = 0;

@@ -21,7 +21,7 @@
 // four flags in its low bits:
 //
 //   RUNNING    a thread owns the task's frames and is resuming them; only
-//              that thread touches the frames, `batch_` and `started_`.
+//              that thread touches the frames, `started_` and the run's batch.
 //   NOTIFIED   the task is in a run queue, or the thread that set the flag
 //              is about to put it there. Set only while not RUNNING.
 //   COMPLETE   the root coroutine finished or was cancelled and the result
@@ -56,6 +56,7 @@
 //                  while set, only the completing thread may read it.
 //   JOIN_COMPLETE  the result slot is written (release); the handle may
 //                  read it (acquire). Never unset.
+//   pins           abort() calls in progress (see below).
 //   refs           one for the scheduler (dropped after completion), one
 //                  for the join_handle. The cell is freed at zero.
 //
@@ -77,7 +78,7 @@
 // submitted it.
 //
 // abort() is not a wake: it holds no primitive's lock. It *pins* the task
-// (`abort_pins_`) around its CAS and submission, and shutdown, having taken
+// (the pin count in join_state_) around its CAS and submission, and shutdown, having taken
 // a task, waits for its pins to drop before cancelling it: so an abort()
 // racing the runtime's destruction never submits to a freed scheduler.
 #pragma once
@@ -148,11 +149,15 @@ class task_header {
   static constexpr std::uintptr_t cancelled = 8;  ///< abort() called; never unset
   static constexpr std::uintptr_t flag_mask = 15;
 
-  // join_state_ flags and count.
+  // join_state_ flags and counts.
   static constexpr std::uint32_t join_interest = 1;  ///< a join_handle exists
   static constexpr std::uint32_t join_waker = 2;     ///< join_node_ is set
   static constexpr std::uint32_t join_complete = 4;  ///< result readable
-  static constexpr std::uint32_t ref_one = 8;        ///< one reference
+  static constexpr std::uint32_t pin_one = 8;        ///< one abort() in progress
+  /// Bits 3..23: the pin count (one per thread inside abort(), so it cannot
+  /// reach 2^21); bits 24..31: the reference count (at most 2).
+  static constexpr std::uint32_t pin_mask = 0x00fffff8;
+  static constexpr std::uint32_t ref_one = 1u << 24;  ///< one reference
 
   task_header(const task_vtable* vt, std::coroutine_handle<> root) noexcept
       : vtable_(vt), root_(root) {}
@@ -209,8 +214,6 @@ class task_header {
   /// exception the handle did not take is logged (by this call or finish()).
   void drop_join_handle(bool result_taken) noexcept;
 
-  /// Adds a reference (an extra holder of the cell).
-  void ref() noexcept { join_state_.fetch_add(ref_one, std::memory_order_relaxed); }
   /// Drops a reference; frees the cell at zero.
   void unref() noexcept;
 
@@ -221,15 +224,23 @@ class task_header {
   /// Intrusive links for the scheduler's list of live tasks.
   task_header* owned_prev = nullptr;
   task_header* owned_next = nullptr;
-  /// Whether the task is in its scheduler's live-task list, and which list
-  /// (the scheduler's protocol guards them).
-  bool owned_linked = false;
-  std::uint16_t owned_shard = 0;
 
  protected:
   const task_vtable* vtable_;
   /// The root coroutine (the user's task<T>); reset when destroyed.
   std::coroutine_handle<> root_;
+
+ private:
+  // The header is 72 bytes: one word packs join_state_ with the small
+  // fields around it (a parked task's memory is mostly its header and
+  // frame). The current run's batch of woken nodes lives in the running
+  // thread's context (context::batch).
+
+ public:
+  /// Which of the scheduler's live-task lists holds the task (the
+  /// scheduler's protocol guards it), and whether one does.
+  std::uint16_t owned_shard = 0;
+  bool owned_linked = false;
 
  private:
   friend struct wake_node;
@@ -238,21 +249,20 @@ class task_header {
   void finish() noexcept;               // RUNNING -> COMPLETE, then the join protocol
   void cancel_running() noexcept;       // cancel() + finish(), the task being RUNNING
 
+  /// Whether the root has been resumed once (runner only).
+  bool started_ = false;
+  /// JOIN_* flags, abort pins and the reference count; see the file
+  /// comment. Written by the join_handle, its awaiter, abort() and the
+  /// completing thread.
+  atomic<std::uint32_t> join_state_{join_interest | 2 * ref_one};
   /// Ready stack head | RUNNING | NOTIFIED | COMPLETE | CANCELLED; see the
   /// file comment. Written by wakers (push), abort() and the runner.
   atomic<std::uintptr_t> run_state_{notified};
-  /// JOIN_* flags and the reference count; see the file comment. Written by
-  /// the join_handle, its awaiter and the completing thread.
-  atomic<std::uint32_t> join_state_{join_interest | 2 * ref_one};
-  /// abort() calls in progress; shutdown() waits for zero (file comment).
-  atomic<std::uint32_t> abort_pins_{0};
-  /// Nodes taken by the current run, in wake order (runner only).
-  wake_node* batch_ = nullptr;
   /// The join_handle awaiter's node; see JOIN_WAKER.
   wake_node* join_node_ = nullptr;
-  /// Whether the root has been resumed once (runner only).
-  bool started_ = false;
 };
+
+static_assert(sizeof(task_header) <= 72, "the task header grew: see its private section");
 
 // ---- inline hot paths ----
 
