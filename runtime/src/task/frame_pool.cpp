@@ -44,6 +44,9 @@ struct frame_pool_releaser {
 };
 
 void* frame_pool::refill(std::size_t c) {
+  static_assert(class_size(class_of(max_pooled)) >= max_pooled && class_of(max_pooled) < classes);
+  static_assert(class_of(104) == class_of(97) && class_size(class_of(104)) == 104);
+  static_assert(class_size(class_of(105)) == 120 && class_size(class_of(1)) == smallest);
   if (!lists_.registered) [[unlikely]] {
     static thread_local frame_pool_releaser releaser;
     (void)releaser;

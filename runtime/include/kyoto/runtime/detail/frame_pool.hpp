@@ -3,8 +3,14 @@
 // A spawn allocates a task cell and a coroutine frame; with malloc each
 // costs ~20 ns, with a thread-local free list ~2 ns (bench/limits: a
 // coroutine's create+destroy goes from 10.3 to 4.2 ns with a one-slot
-// cache). Blocks are grouped in classes of `granularity` bytes up to
+// cache). Blocks are grouped in classes `granularity` bytes apart up to
 // `max_pooled`; bigger blocks go straight to operator new.
+//
+// Class sizes are 24, 40, 56, ... (16n + 8): malloc (glibc's, and the
+// size-classed ones) puts an 8-byte header before a 16-byte-aligned block,
+// so a 104-byte block costs 112 bytes where a 112-byte one costs 128. A
+// parked task is a cell and a frame, each often just under a multiple of
+// 16: this keeps both from paying a rounding step.
 //
 // Memory flows between threads: on a multi_thread runtime one worker often
 // spawns (allocates) what another runs and frees. So each thread keeps at
@@ -32,8 +38,9 @@ namespace kyoto::detail {
 class frame_pool {
  public:
   static constexpr std::size_t granularity = 16;
+  static constexpr std::size_t smallest = 24;  ///< the first class's size
   static constexpr std::size_t max_pooled = 1024;
-  static constexpr std::size_t classes = max_pooled / granularity;
+  static constexpr std::size_t classes = (max_pooled - smallest) / granularity + 2;
   /// Blocks moved to or from the depot at once.
   static constexpr std::size_t batch = 64;
   static constexpr std::size_t max_depot_bytes = std::size_t{64} << 20;
@@ -84,9 +91,11 @@ class frame_pool {
   };
 
   static constexpr std::size_t class_of(std::size_t size) noexcept {
-    return size == 0 ? 0 : (size - 1) / granularity;
+    return size <= smallest ? 0 : (size - smallest + granularity - 1) / granularity;
   }
-  static constexpr std::size_t class_size(std::size_t c) noexcept { return (c + 1) * granularity; }
+  static constexpr std::size_t class_size(std::size_t c) noexcept {
+    return smallest + c * granularity;
+  }
 
   /// The list of class `c` is empty: a batch from the depot, or a new block.
   static void* refill(std::size_t c);
