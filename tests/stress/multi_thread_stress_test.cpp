@@ -175,6 +175,43 @@ TEST(MultiThreadStress, ShutdownWhileTasksRunAndWakeEachOther) {
   }
 }
 
+// Tasks that only yield sit in the queues RUNNING|NOTIFIED (see
+// task_header.hpp): aborting them from a plain thread, and dropping the
+// runtime under them, must cancel each exactly once and run its destructors.
+TEST(MultiThreadStress, AbortAndShutdownWhileTasksKeepYielding) {
+  for (int round = 0; round < scale(100); ++round) {
+    std::atomic<int> dropped{0};
+    constexpr int tasks = 64;
+    {
+      auto rt = two_workers();
+      std::vector<kyoto::join_handle<void>> handles;
+      for (int i = 0; i < tasks; ++i) {
+        handles.push_back(rt.spawn(
+            [](kyoto::test::drop_counter) -> kyoto::task<> {
+              for (;;)
+                co_await kyoto::yield_now();
+            },
+            kyoto::test::drop_counter(dropped)));
+      }
+      std::thread plain([&handles] {
+        for (std::size_t i = 0; i < handles.size(); i += 2)
+          handles[i].abort();
+      });
+      plain.join();
+      for (std::size_t i = 0; i < handles.size(); i += 2) {
+        try {
+          rt.block_on(handles[i]);
+          ADD_FAILURE() << "an aborted task that never ends completed";
+        } catch (const kyoto::join_error& e) {
+          EXPECT_TRUE(e.is_cancelled());
+        }
+      }
+      EXPECT_EQ(dropped.load(), tasks / 2);
+    }
+    EXPECT_EQ(dropped.load(), tasks);
+  }
+}
+
 // A oneshot per round trip between the workers, many times: the LIFO slot
 // and the steal paths in the message-passing pattern.
 TEST(MultiThreadStress, PingPongAcrossWorkers) {

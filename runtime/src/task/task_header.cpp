@@ -53,7 +53,9 @@ void wake_node::wake_thread(thread_parker* p) noexcept {
 std::uintptr_t task_header::begin_run() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
-    assert((cur & notified) != 0 && (cur & (running | complete)) == 0);
+    // NOTIFIED: queued by a waker; RUNNING|NOTIFIED: queued by its own
+    // yield (end_run() left it so).
+    assert((cur & notified) != 0 && (cur & complete) == 0);
     const std::uintptr_t next = (cur & cancelled) | running;
     // Acquire: pairs with the release CAS of every wake() that pushed a
     // node (their fields become visible) and with the previous run's
@@ -67,6 +69,11 @@ std::uintptr_t task_header::begin_run() noexcept {
 
 bool task_header::end_run() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  // It yielded (only this thread sets NOTIFIED while RUNNING): it stays
+  // RUNNING|NOTIFIED and the caller queues it; wakes meanwhile only push.
+  // The queue hands this run's writes to the next runner (its push is a
+  // release, its pop or steal an acquire), as the CAS below would.
+  if ((cur & notified) != 0) return true;
   for (;;) {
     const bool again = stack_of(cur) != nullptr || (cur & cancelled) != 0;
     const std::uintptr_t next = again ? ((cur & ~running) | notified) : (cur & ~running);
@@ -129,7 +136,9 @@ void task_header::cancel_running() noexcept {
 void task_header::shutdown() noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
-    assert((cur & (running | complete)) == 0);
+    // Idle, queued, or queued by its own yield (RUNNING|NOTIFIED, see
+    // end_run()): in every case nobody runs it now.
+    assert((cur & complete) == 0 && ((cur & running) == 0 || (cur & notified) != 0));
     // Seq_cst: our half of the Dekker with abort() (pin, then CAS; here CAS,
     // then read the pins): one of us sees the other. Also acquire, as in
     // begin_run(): the frames are about to be destroyed here.

@@ -25,9 +25,8 @@ class yield_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     node_.prepare(h);
     resumed_ = false;
-    // The task is RUNNING: the wake only pushes the node, and the end of this
-    // run puts the task at the back of the run queue.
-    node_.task->wake(&node_);
+    // The end of this run puts the task at the back of the run queue.
+    node_.task->yield(&node_);
   }
   void await_resume() noexcept { resumed_ = true; }
 

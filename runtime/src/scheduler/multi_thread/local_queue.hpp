@@ -221,12 +221,12 @@ class local_queue {
 
   /// Packed (steal, real); see the file comment. Written by the owner's
   /// pops and overflow and by stealers' claims and releases.
-  atomic<std::uint64_t> head_{0};
+  alignas(destructive_interference) atomic<std::uint64_t> head_{0};
   /// Next slot to write. Written by the owner only.
   atomic<std::uint32_t> tail_{0};
   /// Slots; a slot is written by the owner (or by a stealer of this queue's
   /// owner into its own queue) before the release store of tail_.
-  std::array<task_header*, Capacity> buffer_{};
+  alignas(destructive_interference) std::array<task_header*, Capacity> buffer_{};
 };
 
 }  // namespace kyoto::detail

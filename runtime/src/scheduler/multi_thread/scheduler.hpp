@@ -155,15 +155,15 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// spawn_blocking's threads (shut down by the runtime, after us).
   std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
   std::vector<std::unique_ptr<worker>> workers_;
-  inject_queue inject_;
-  idle idle_;
+  alignas(destructive_interference) inject_queue inject_;
+  alignas(destructive_interference) idle idle_;
   std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker
   /// Set by shutdown(); read by workers at every tick.
-  atomic<bool> shutting_down_{false};
+  alignas(destructive_interference) atomic<bool> shutting_down_{false};
   /// Set by the last worker to leave (see Shutdown); read by spawn/schedule.
   atomic<bool> closing_{false};
   /// Workers that left their loop.
-  atomic<std::size_t> workers_left_{0};
+  alignas(destructive_interference) atomic<std::size_t> workers_left_{0};
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};

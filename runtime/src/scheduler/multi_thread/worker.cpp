@@ -45,8 +45,10 @@ void multi_thread_scheduler::worker::run() noexcept {
   // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and
   // the join in shutdown() orders everything after.
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
-    ++tick;
-    if (tick % sched.config_.event_interval == 0) drv.poll();
+    if (--ticks_to_event_poll == 0) {
+      ticks_to_event_poll = sched.config_.event_interval;
+      drv.poll();
+    }
     if (task_header* t = next_task()) {
       run_task(t);
       continue;
@@ -68,7 +70,8 @@ void multi_thread_scheduler::worker::run() noexcept {
 }
 
 task_header* multi_thread_scheduler::worker::next_task() noexcept {
-  if (tick % sched.config_.global_queue_interval == 0) {
+  if (--ticks_to_global_check == 0) {
+    ticks_to_global_check = sched.config_.global_queue_interval;
     if (task_header* t = sched.inject_.pop()) return t;
   }
   if (lifo_slot != nullptr) return std::exchange(lifo_slot, nullptr);

@@ -13,7 +13,12 @@
 
 namespace kyoto::detail {
 
-struct multi_thread_scheduler::worker {
+/// Laid out so that what other threads touch (the queue's indices, its
+/// slots, the driver's wake-up) and what only the owner writes at every
+/// tick (the LIFO slot, the countdowns, the counters) never share a cache
+/// line, with each other or with a neighbouring worker: false sharing there
+/// costs a cross-core transfer per task (`destructive_interference`).
+struct alignas(destructive_interference) multi_thread_scheduler::worker {
   worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng_state(i * 2 + 1) {}
 
   /// The worker thread's body: runs tasks until shutdown.
@@ -27,13 +32,18 @@ struct multi_thread_scheduler::worker {
   /// This worker's reactor and timers; other threads wake() it, cancel its
   /// timers.
   driver drv;
+
+  // ---- this worker's thread only (and metrics() reading the counters) ----
+  /// Next to run: woken by the running task.
+  alignas(destructive_interference) task_header* lifo_slot = nullptr;
   /// Metrics, written by this worker only (counter.hpp).
   counter polls, steals, parks, spawned, completed;
-
-  // ---- this worker's thread only ----
-  task_header* lifo_slot = nullptr;  ///< next to run: woken by the running task
-  bool searching = false;            ///< counted in idle's searchers
-  std::uint32_t tick = 0;
+  bool searching = false;  ///< counted in idle's searchers
+  /// Ticks (tasks taken) left until the next driver poll and injection
+  /// queue check: countdowns, as a modulo by a run-time interval costs a
+  /// division per task.
+  std::uint32_t ticks_to_event_poll = 1;
+  std::uint32_t ticks_to_global_check = 1;
   std::uint64_t rng_state;
   std::thread thread;
 

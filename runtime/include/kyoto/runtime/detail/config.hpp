@@ -15,9 +15,11 @@ namespace kyoto::detail {
 template <class T>
 using atomic = std::atomic<T>;
 
-/// Size of the unit of cache coherence; hot fields written by different
-/// threads are kept this far apart.
-inline constexpr std::size_t cache_line = 64;
+/// The distance that keeps two variables written by different threads from
+/// interfering: two lines, as x86's adjacent-line prefetcher pulls pairs
+/// (std::hardware_destructive_interference_size, which GCC warns about
+/// using in headers).
+inline constexpr std::size_t destructive_interference = 128;
 
 /// Spin-loop hint: tells the core we are busy-waiting.
 inline void spin_pause() noexcept {

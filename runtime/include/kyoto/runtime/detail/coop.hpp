@@ -39,7 +39,7 @@ inline bool coop_proceed() noexcept {
 /// Queues the awaiting coroutine behind the ready tasks (as yield_now):
 /// the budget's yield. `node` must be prepared already.
 inline void coop_yield(wake_node& node) noexcept {
-  node.task->wake(&node);
+  node.task->yield(&node);
 }
 
 }  // namespace kyoto::detail

@@ -23,7 +23,10 @@
 //   RUNNING    a thread owns the task's frames and is resuming them; only
 //              that thread touches the frames, `started_` and the run's batch.
 //   NOTIFIED   the task is in a run queue, or the thread that set the flag
-//              is about to put it there. Set only while not RUNNING.
+//              is about to put it there. Set by a waker only while not
+//              RUNNING; set by the runner itself when the task yields
+//              (RUNNING|NOTIFIED: the run's end re-queues it, and it stays
+//              RUNNING|NOTIFIED in the queue — its thread still owns it).
 //   COMPLETE   the root coroutine finished or was cancelled and the result
 //              slot is written. Never unset.
 //   CANCELLED  abort() was called. Never unset.
@@ -36,10 +39,13 @@
 //                    inside the run, or from another thread while the task
 //                    is still in await_suspend on its way to sleep) only
 //                    pushes: the run's end sees the stack and re-queues.
-//   begin_run()      NOTIFIED -> RUNNING, takes the stack (one CAS).
-//   end_run()        RUNNING -> idle; or, if the stack is non-empty or
-//                    CANCELLED was set meanwhile, RUNNING -> NOTIFIED and the
-//                    runner re-queues the task.
+//   yield(node)      (the runner, RUNNING) push node and set NOTIFIED.
+//   begin_run()      NOTIFIED or RUNNING|NOTIFIED -> RUNNING, takes the
+//                    stack (one CAS).
+//   end_run()        RUNNING|NOTIFIED (it yielded): no change, the runner
+//                    re-queues the task; RUNNING -> idle; or, if the stack
+//                    is non-empty or CANCELLED was set meanwhile, RUNNING ->
+//                    NOTIFIED and the runner re-queues the task.
 //   abort()          set CANCELLED; if idle also set NOTIFIED and submit.
 //   complete()       RUNNING -> COMPLETE.
 //
@@ -169,6 +175,11 @@ class task_header {
   /// Pushes `node` and, if the task was idle, submits it to its scheduler.
   void wake(wake_node* node) noexcept;
 
+  /// The running task yields (yield_now, the budget): pushes `node` and
+  /// marks the task NOTIFIED, so the end of this run re-queues it without
+  /// another state change. Only the thread running the task.
+  void yield(wake_node* node) noexcept;
+
   /// Requests cancellation; no-op once complete. Any thread.
   void abort() noexcept;
 
@@ -265,6 +276,22 @@ class task_header {
 static_assert(sizeof(task_header) <= 72, "the task header grew: see its private section");
 
 // ---- inline hot paths ----
+
+inline void task_header::yield(wake_node* node) noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    assert((cur & running) != 0 && "yield() outside the task's run");
+    node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
+    const std::uintptr_t next =
+        reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified;
+    // Release: as in wake() (this thread runs the node, but purge() and
+    // the next run read the stack through the word).
+    if (run_state_.compare_exchange_weak(cur, next, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
 
 inline void wake_node::prepare(std::coroutine_handle<> h) {
   task = current_task();
