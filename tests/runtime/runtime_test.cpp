@@ -1,7 +1,8 @@
 // The runtime and its handle: block_on, spawning from any thread, waking a
 // parked runtime from plain threads, shutdown. Includes the applicable
-// cases of tokio's tests/rt_common.rs for the current_thread flavour.
+// cases of tokio's tests/rt_common.rs, each on every flavour (RtCommon).
 #include "drop_counter.hpp"
+#include "flavours.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -20,18 +21,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using kyoto::test::make_runtime;
+
+/// tokio's rt_common.rs cases: each runs on every flavour.
+class RtCommon : public ::testing::TestWithParam<kyoto::test::flavour> {};
+
 kyoto::task<int> value_after_yield(int v) {
   co_await kyoto::yield_now();
   co_return v;
 }
 
-TEST(Runtime, BlockOnReturnsTheValue) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, BlockOnReturnsTheValue) {
+  kyoto::runtime rt = make_runtime(GetParam());
   EXPECT_EQ(rt.block_on(value_after_yield(3)), 3);
 }
 
-TEST(Runtime, BlockOnRethrowsTheException) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, BlockOnRethrowsTheException) {
+  kyoto::runtime rt = make_runtime(GetParam());
   auto fails = []() -> kyoto::task<> {
     co_await kyoto::yield_now();
     throw std::runtime_error("failed on purpose");
@@ -46,8 +52,8 @@ TEST(Runtime, BlockOnAcceptsAJoinHandle) {
 }
 
 // tokio rt_common: spawn_one_bg / spawn_two / spawn_many_from_block_on
-TEST(Runtime, TasksSpawnedBeforeBlockOnRunDuringIt) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, TasksSpawnedBeforeBlockOnRunDuringIt) {
+  kyoto::runtime rt = make_runtime(GetParam());
   std::vector<kyoto::join_handle<int>> handles;
   for (int i = 0; i < 100; ++i)
     handles.push_back(rt.spawn(value_after_yield(i)));
@@ -61,8 +67,8 @@ TEST(Runtime, TasksSpawnedBeforeBlockOnRunDuringIt) {
 }
 
 // tokio rt_common: spawn_await_chain
-TEST(Runtime, AChainOfSpawnsAwaitingEachOtherCompletes) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, AChainOfSpawnsAwaitingEachOtherCompletes) {
+  kyoto::runtime rt = make_runtime(GetParam());
   auto chain = [](auto& self, int n) -> kyoto::task<int> {
     if (n == 0) co_return 0;
     auto h = kyoto::spawn(self(self, n - 1));
@@ -72,8 +78,8 @@ TEST(Runtime, AChainOfSpawnsAwaitingEachOtherCompletes) {
 }
 
 // tokio rt_common: nested_rt
-TEST(Runtime, BlockOnInsideATaskThrowsLogicError) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, BlockOnInsideATaskThrowsLogicError) {
+  kyoto::runtime rt = make_runtime(GetParam());
   rt.block_on([]() -> kyoto::task<> {
     kyoto::runtime inner;
     try {
@@ -88,8 +94,8 @@ TEST(Runtime, BlockOnInsideATaskThrowsLogicError) {
 }
 
 // tokio rt_common: create_rt_in_block_on
-TEST(Runtime, ARuntimeCanBeCreatedAndDroppedInsideATask) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, ARuntimeCanBeCreatedAndDroppedInsideATask) {
+  kyoto::runtime rt = make_runtime(GetParam());
   rt.block_on([]() -> kyoto::task<> {
     kyoto::runtime inner;
     auto h = inner.spawn(value_after_yield(1));
@@ -209,11 +215,11 @@ TEST(Runtime, APlainThreadSendingOnAChannelWakesAParkedRuntime) {
 }
 
 // tokio rt_common: outstanding_tasks_dropped
-TEST(Runtime, DroppingTheRuntimeCancelsItsTasksAndRunsTheirDestructors) {
+TEST_P(RtCommon, DroppingTheRuntimeCancelsItsTasksAndRunsTheirDestructors) {
   std::atomic<int> dropped{0};
   kyoto::join_handle<void> pending;
   {
-    kyoto::runtime rt;
+    kyoto::runtime rt = make_runtime(GetParam());
     pending = rt.spawn(
         [](kyoto::test::drop_counter guard) -> kyoto::task<> {
           co_await kyoto::time::sleep(1h);
@@ -244,10 +250,10 @@ TEST(Runtime, TasksNeverRunAreCancelledAtShutdown) {
   EXPECT_EQ(dropped.load(), 1);
 }
 
-TEST(Runtime, SpawnAfterShutdownGivesACancelledTask) {
+TEST_P(RtCommon, SpawnAfterShutdownGivesACancelledTask) {
   std::optional<kyoto::handle> h;
   {
-    kyoto::runtime rt;
+    kyoto::runtime rt = make_runtime(GetParam());
     h = rt.handle();
   }
   bool ran = false;
@@ -257,16 +263,16 @@ TEST(Runtime, SpawnAfterShutdownGivesACancelledTask) {
   });
   EXPECT_TRUE(j.is_finished());
   EXPECT_FALSE(ran);
-  kyoto::runtime other;
+  kyoto::runtime other = make_runtime(GetParam());
   EXPECT_THROW(other.block_on(j), kyoto::join_error);
 }
 
 // tokio rt_common: wake_while_rt_is_dropping. Destructors that run during
 // shutdown wake and spawn; nothing may run, leak or crash.
-TEST(Runtime, WakesAndSpawnsDuringShutdownAreHandled) {
+TEST_P(RtCommon, WakesAndSpawnsDuringShutdownAreHandled) {
   std::atomic<int> dropped{0};
   {
-    kyoto::runtime rt;
+    kyoto::runtime rt = make_runtime(GetParam());
     auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
     // Waits on the channel; cancelled at shutdown.
     rt.spawn(
@@ -287,8 +293,8 @@ TEST(Runtime, WakesAndSpawnsDuringShutdownAreHandled) {
   EXPECT_EQ(dropped.load(), 2);
 }
 
-TEST(Runtime, TasksLeftByOneBlockOnContinueInTheNext) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, TasksLeftByOneBlockOnContinueInTheNext) {
+  kyoto::runtime rt = make_runtime(GetParam());
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
   auto h = rt.spawn(
       [](kyoto::sync::oneshot::receiver<int> in) -> kyoto::task<int> {
@@ -302,8 +308,8 @@ TEST(Runtime, TasksLeftByOneBlockOnContinueInTheNext) {
   EXPECT_EQ(rt.block_on(h), 42);
 }
 
-TEST(Runtime, AMovedRuntimeKeepsItsTasks) {
-  kyoto::runtime a;
+TEST_P(RtCommon, AMovedRuntimeKeepsItsTasks) {
+  kyoto::runtime a = make_runtime(GetParam());
   auto h = a.spawn(value_after_yield(8));
   kyoto::runtime b = std::move(a);
   EXPECT_EQ(b.block_on(h), 8);
@@ -330,8 +336,8 @@ KYOTO_TEST_WITH(Runtime, YieldNowRunsTheOtherReadyTasksFirst,
 }
 
 // tokio rt_common: complete_block_on_under_load
-TEST(Runtime, BlockOnCompletesWhileOtherTasksKeepTheRuntimeBusy) {
-  kyoto::runtime rt;
+TEST_P(RtCommon, BlockOnCompletesWhileOtherTasksKeepTheRuntimeBusy) {
+  kyoto::runtime rt = make_runtime(GetParam());
   rt.block_on([]() -> kyoto::task<> {
     std::atomic<bool> stop{false};
     auto busy = kyoto::spawn([&stop]() -> kyoto::task<> {
@@ -349,5 +355,7 @@ TEST(Runtime, APlainTestThreadIsNotARuntimeThread) {
   // plain-thread side stays a non-runtime thread.
   EXPECT_THROW((void)kyoto::handle::current(), std::logic_error);
 }
+
+KYOTO_INSTANTIATE_FLAVOURS(RtCommon);
 
 }  // namespace

@@ -119,6 +119,27 @@ KYOTO_TEST_WITH(SpawnBlocking, AnAbortedQueuedTaskNeverRuns,
   EXPECT_FALSE(second_ran.load());
 }
 
+// tokio runs the blocking tasks spawned before shutdown, queued ones too:
+// the second task is queued behind the first (one thread), which is held
+// until shutdown_timeout has given up on it.
+TEST(SpawnBlocking, TasksQueuedAtShutdownStillRun) {
+  std::atomic<int> ran{0};
+  std::atomic<bool> release{false};
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().max_blocking_threads(1).build();
+  auto first = rt.spawn_blocking([&] {
+    wait_for(release);
+    ++ran;
+  });
+  auto queued = rt.spawn_blocking([&ran] { ++ran; });
+  EXPECT_FALSE(std::move(rt).shutdown_timeout(20ms));  // the first is still held
+  EXPECT_FALSE(queued.is_finished());
+  release = true;
+  kyoto::runtime other;
+  other.block_on(std::move(first));
+  other.block_on(std::move(queued));  // ran, not cancelled
+  EXPECT_EQ(ran.load(), 2);
+}
+
 TEST(SpawnBlocking, OutsideARuntimeThreadThrowsButTheRuntimeAndHandlesWork) {
   EXPECT_THROW(kyoto::spawn_blocking([] { return 1; }), std::logic_error);
   kyoto::runtime rt;

@@ -91,14 +91,18 @@ void blocking_pool::run_thread() noexcept {
 }
 
 bool blocking_pool::shutdown_for(std::optional<std::chrono::nanoseconds> timeout) noexcept {
-  task_queue queued;
+  task_queue orphans;
   {
     std::lock_guard guard(mutex_);
     shutdown_ = true;
-    queued.append(queue_);
+    // Queued tasks were spawned before the shutdown: the threads run them
+    // (a thread takes from the queue before it looks at shutdown_), as
+    // tokio's pool does. With no thread at all (none could be started),
+    // nobody would: cancel them.
+    if (threads_ == 0) orphans.append(queue_);
     work_cv_.notify_all();
   }
-  while (task_header* t = queued.pop_front())
+  while (task_header* t = orphans.pop_front())
     t->shutdown();  // never started
   std::unique_lock lock(mutex_);
   if (!timeout) {

@@ -6,9 +6,11 @@
 // `max_threads`; a thread idle for `keep_alive` exits. A task that cannot
 // get a thread waits in the queue.
 //
-// Shutdown (the runtime is dropped): tasks still queued are cancelled; the
-// running ones cannot be interrupted, so shutdown waits for them — forever
-// by default, or up to a timeout (runtime::shutdown_timeout), after which
+// Shutdown (the runtime is dropped): later spawns are cancelled on the spot.
+// Tasks spawned before it run to the end, queued ones included (as in
+// tokio; if no thread exists to run them, they are cancelled): a blocking
+// function cannot be interrupted, so shutdown waits for them — forever by
+// default, or up to a timeout (runtime::shutdown_timeout), after which
 // their threads are left to finish on their own. Each thread holds a
 // reference to the pool, so the pool outlives them.
 #pragma once
@@ -44,8 +46,9 @@ class blocking_pool final : public scheduler {
   void end_block_on() noexcept override {}
   void shutdown() noexcept override { shutdown_for(std::nullopt); }
 
-  /// Cancels queued tasks and waits up to `timeout` (forever if none) for
-  /// the running ones. Returns whether every thread finished. Idempotent.
+  /// Refuses new tasks and waits up to `timeout` (forever if none) for the
+  /// queued and running ones. Returns whether every thread finished.
+  /// Idempotent.
   bool shutdown_for(std::optional<std::chrono::nanoseconds> timeout) noexcept;
 
   /// Threads alive now (for tests and metrics).

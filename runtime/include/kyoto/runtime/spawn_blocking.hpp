@@ -50,8 +50,9 @@ auto spawn_blocking_on(scheduler& s, F&& f, Args&&... args) {
 ///
 /// The pool makes threads on demand, up to runtime::builder's
 /// max_blocking_threads, and lets idle ones go after thread_keep_alive.
-/// Dropping the runtime waits for running blocking tasks (they cannot be
-/// interrupted); runtime::shutdown_timeout bounds that wait. A blocking task
+/// Dropping the runtime waits for the blocking tasks spawned before it, queued
+/// or running (they cannot be interrupted); runtime::shutdown_timeout bounds
+/// that wait. One spawned after the runtime is gone is cancelled at once; one
 /// aborted before it starts does not run.
 ///
 /// Must be called from a runtime thread (std::logic_error otherwise); from
