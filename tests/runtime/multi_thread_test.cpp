@@ -2,19 +2,19 @@
 // tests/rt_threaded.rs:
 //   single_thread                  -> OneWorkerRunsTasks
 //   many_oneshot_futures           -> TasksSpawnedFromAPlainThreadAllRun
-//   spawn_two                      -> ATaskSpawnedByASpawnedTaskRuns (the metrics
-//                                     asserts wait for rt.metrics())
+//   spawn_two                      -> ATaskSpawnedByASpawnedTaskRuns (its metrics
+//                                     asserts: metrics_test.cpp)
 //   many_multishot_futures         -> MessagesTravelThroughLongChainsOfForwardingTasks
 //   drop_threadpool_drops_futures  -> DroppingTheRuntimeDropsPendingTasksOnItsWorkers
 //   multi_threadpool               -> TwoRuntimesSignalEachOther
-//   wake_during_shutdown           -> AWakeFromADestructorDuringShutdownIsHandled
+//   wake_during_shutdown           -> runtime_test.cpp's
+//                                     RtCommon.WakesAndSpawnsDuringShutdownAreHandled
 //   start_stop_callbacks_called    -> ThreadStartAndStopHooksRunOncePerWorker
 //   spawn_shutdown                 left out: TCP (the I/O issue)
 //   blocking, coop_and_block_in_place, yield_after_block_in_place,
 //   test_block_in_place*           left out: block_in_place is not in kyoto
 //   max_blocking_threads*, hang_on_shutdown
-//                                  left out: spawn_blocking (not in kyoto yet)
-#include "drop_counter.hpp"
+//                                  -> spawn_blocking_test.cpp
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -211,29 +211,6 @@ TEST(MultiThread, TwoRuntimesSignalEachOther) {
       },
       std::move(tx));
   EXPECT_EQ(rt2.block_on(waiting), 5);
-}
-
-// One task's destructor wakes the other during shutdown.
-TEST(MultiThread, AWakeFromADestructorDuringShutdownIsHandled) {
-  std::atomic<int> dropped{0};
-  {
-    auto rt = multi_thread(1);
-    auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
-    rt.spawn(
-        [](kyoto::sync::mpsc::receiver<int> in, kyoto::test::drop_counter) -> kyoto::task<> {
-          while (co_await in.recv()) {
-          }
-        },
-        std::move(rx), kyoto::test::drop_counter(dropped));
-    rt.spawn(
-        [](kyoto::sync::mpsc::sender<int> out, kyoto::test::drop_counter) -> kyoto::task<> {
-          co_await kyoto::time::sleep(1h);
-          (void)out;  // dropped at shutdown: wakes the receiver
-        },
-        std::move(tx), kyoto::test::drop_counter(dropped));
-    rt.block_on(kyoto::time::sleep(20ms));
-  }
-  EXPECT_EQ(dropped.load(), 2);
 }
 
 // A worker stuck in a long computation must not strand the tasks queued
