@@ -58,7 +58,7 @@ class task_promise_base {
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
-      task_promise_base& p = h.promise();
+      Promise& p = h.promise();
       if (p.phase_ == task_phase::started_inline) {
         // The awaiter's await_suspend is below us on the stack: return to it.
         p.phase_ = task_phase::completed_inline;
@@ -78,7 +78,6 @@ class task_promise_base {
   }
 
   std::coroutine_handle<> continuation_;
-  task_phase phase_ = task_phase::not_started;
 };
 
 template <class T>
@@ -93,7 +92,10 @@ class task_promise : public task_promise_base {
     result_.set_value(std::forward<U>(value));
   }
 
-  result_storage<T> result_;
+  /// no_unique_address lets phase_ sit in the result's tail padding: a
+  /// promise is 24 bytes instead of 32 for small T, in every frame.
+  [[no_unique_address]] result_storage<T> result_;
+  task_phase phase_ = task_phase::not_started;
 };
 
 template <>
@@ -103,8 +105,11 @@ class task_promise<void> : public task_promise_base {
   void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
   void return_void() noexcept { result_.set_value(); }
 
-  result_storage<void> result_;
+  [[no_unique_address]] result_storage<void> result_;  // see task_promise<T>
+  task_phase phase_ = task_phase::not_started;
 };
+
+static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {
