@@ -1,5 +1,13 @@
 // kyoto::sync: channels and synchronisation between tasks (tokio's sync).
 #pragma once
 
+#include <kyoto/sync/barrier.hpp>
+#include <kyoto/sync/broadcast.hpp>
 #include <kyoto/sync/mpsc.hpp>
+#include <kyoto/sync/mutex.hpp>
+#include <kyoto/sync/notify.hpp>
+#include <kyoto/sync/once_cell.hpp>
 #include <kyoto/sync/oneshot.hpp>
+#include <kyoto/sync/rw_lock.hpp>
+#include <kyoto/sync/semaphore.hpp>
+#include <kyoto/sync/watch.hpp>

@@ -1,0 +1,2 @@
+// kyoto::sync::barrier (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::sync::broadcast (being written).
+#pragma once

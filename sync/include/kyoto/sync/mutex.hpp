@@ -1,0 +1,2 @@
+// kyoto::sync::mutex (being written).
+#pragma once

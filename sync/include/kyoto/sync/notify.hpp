@@ -1,0 +1,2 @@
+// kyoto::sync::notify (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::sync::once_cell (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::sync::rw_lock (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::sync::semaphore (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::sync::watch (being written).
+#pragma once

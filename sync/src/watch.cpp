@@ -1,0 +1,2 @@
+// Out-of-line parts of kyoto::sync (being written).
+#include <kyoto/sync.hpp>
