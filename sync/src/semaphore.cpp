@@ -1,2 +1,83 @@
-// Out-of-line parts of kyoto::sync (being written).
-#include <kyoto/sync.hpp>
+// The out-of-line parts of the batch semaphore (detail/batch_semaphore.hpp)
+// and the misuse errors of semaphore, mutex and rw_lock.
+#include <kyoto/sync/semaphore.hpp>
+
+#include <kyoto/sync/detail/batch_semaphore.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace kyoto::detail {
+
+void batch_semaphore::add_permits(std::size_t n, const char* operation) {
+  if (n == 0) return;
+  lock_guard guard(lock_);
+  if (n > max_permits || available() > max_permits - n) {
+    throw std::overflow_error(std::string(operation) + ": adding " + std::to_string(n) +
+                              " permits would exceed max_permits (" + std::to_string(max_permits) +
+                              ")");
+  }
+  release_locked(n);
+}
+
+void batch_semaphore::close() noexcept {
+  lock_guard guard(lock_);
+  // Release: pairs with the loads in try_acquire() (which only needs to see
+  // the bit eventually: a racing acquire either wins its permits before the
+  // close or sees the bit) and with enqueue_locked() under the lock.
+  word_.fetch_or(closed_bit, std::memory_order_release);
+  while (sem_waiter* w = waiters_.pop_front()) {
+    w->st = sem_waiter::state::closed;
+    w->node.wake();
+  }
+}
+
+batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const char* operation) {
+  if (current_context.sched != nullptr) throw_blocking_in_runtime(operation);
+  status s = try_acquire(n);
+  if (s != status::no_permits) return s;
+  sem_waiter w;
+  w.node.prepare_thread();
+  {
+    lock_guard guard(lock_);
+    s = try_acquire_locked(n);
+    if (s != status::no_permits) return s;
+    enqueue_locked(&w, n);
+  }
+  for (;;) {
+    w.node.parker->park();
+    lock_guard guard(lock_);
+    if (w.st == sem_waiter::state::waiting) continue;  // early return from park
+    if (w.st == sem_waiter::state::granted) return status::acquired;
+    if (n > w.needed) release_locked(n - w.needed);
+    return status::closed;
+  }
+}
+
+}  // namespace kyoto::detail
+
+namespace kyoto::sync::detail {
+
+void throw_too_many_permits(const char* operation, std::size_t permits) {
+  throw std::invalid_argument(std::string(operation) + ": " + std::to_string(permits) +
+                              " permits exceed max_permits (" +
+                              std::to_string(kyoto::detail::batch_semaphore::max_permits) + ")");
+}
+
+void throw_merge_mismatch(const char* operation) {
+  throw std::logic_error(std::string(operation) + ": the permits belong to different semaphores");
+}
+
+}  // namespace kyoto::sync::detail
+
+namespace kyoto::sync {
+
+semaphore* semaphore::non_null(const std::shared_ptr<semaphore>& sem, const char* op) {
+  if (!sem) {
+    throw std::invalid_argument(std::string("kyoto::sync::semaphore::") + op +
+                                ": the semaphore pointer is null");
+  }
+  return sem.get();
+}
+
+}  // namespace kyoto::sync

@@ -1,0 +1,28 @@
+// Test helpers that replace tokio_test's mock polling with real tasks on a
+// current_thread runtime (KYOTO_CT_TEST): a task still unfinished after the
+// others have run a few times over is waiting; a woken one finishes within
+// a bounded number of yields, so a broken wake fails the test instead of
+// hanging it.
+#pragma once
+
+#include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/yield_now.hpp>
+
+namespace kyoto::test {
+
+/// Lets every other ready task run `rounds` times over.
+inline kyoto::task<> let_others_run(int rounds = 5) {
+  for (int i = 0; i < rounds; ++i)
+    co_await kyoto::yield_now();
+}
+
+/// Whether `h` finishes while the other tasks run at most 100 times over.
+template <class T>
+kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
+  for (int i = 0; i < 100 && !h.is_finished(); ++i)
+    co_await kyoto::yield_now();
+  co_return h.is_finished();
+}
+
+}  // namespace kyoto::test
