@@ -3,6 +3,7 @@
 #include <kyoto/sync/semaphore.hpp>
 
 #include <kyoto/sync/detail/batch_semaphore.hpp>
+#include <kyoto/sync/detail/held_permits.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -62,6 +63,14 @@ void throw_too_many_permits(const char* operation, std::size_t permits) {
   throw std::invalid_argument(std::string(operation) + ": " + std::to_string(permits) +
                               " permits exceed max_permits (" +
                               std::to_string(kyoto::detail::batch_semaphore::max_permits) + ")");
+}
+
+void throw_empty_guard(const char* operation) {
+  throw std::logic_error(std::string(operation) + ": the guard is empty (moved from)");
+}
+
+void throw_null_lock(const char* operation) {
+  throw std::invalid_argument(std::string(operation) + ": the shared_ptr is null");
 }
 
 void throw_merge_mismatch(const char* operation) {
