@@ -1,5 +1,6 @@
 // The out-of-line parts of the batch semaphore (detail/batch_semaphore.hpp)
 // and the misuse errors of semaphore, mutex and rw_lock.
+#include <kyoto/sync/rw_lock.hpp>
 #include <kyoto/sync/semaphore.hpp>
 
 #include <kyoto/sync/detail/batch_semaphore.hpp>
@@ -71,6 +72,13 @@ void throw_empty_guard(const char* operation) {
 
 void throw_null_lock(const char* operation) {
   throw std::invalid_argument(std::string(operation) + ": the shared_ptr is null");
+}
+
+void throw_bad_max_readers(std::uint32_t max_readers) {
+  throw std::invalid_argument(
+      "kyoto::sync::rw_lock: max_readers must be between 1 and max_readers_limit (" +
+      std::to_string(kyoto::sync::rw_lock<int>::max_readers_limit) + "), got " +
+      std::to_string(max_readers));
 }
 
 void throw_merge_mismatch(const char* operation) {

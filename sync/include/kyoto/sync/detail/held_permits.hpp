@@ -42,6 +42,7 @@ class held_permits {
   ~held_permits() { release(); }
 
   bool engaged() const noexcept { return sem_ != nullptr; }
+  std::size_t count() const noexcept { return count_; }
   const Ref& owner() const noexcept { return owner_; }
   Ref take_owner() noexcept { return std::exchange(owner_, Ref{}); }
   kyoto::detail::batch_semaphore* semaphore() const noexcept { return sem_; }
