@@ -125,6 +125,14 @@ class batch_semaphore {
   /// Permits can still be released.
   void close() noexcept;
 
+  /// Makes a closed semaphore usable again with `permits` free
+  /// (once_cell::take). Precondition: exclusive access — nobody waits,
+  /// acquires or releases meanwhile.
+  void reopen(std::size_t permits) noexcept {
+    // Relaxed: the exclusive access orders everything.
+    word_.store(permits << 1, std::memory_order_relaxed);
+  }
+
   /// Blocks the calling plain thread until `n` permits are assigned or the
   /// semaphore closes. Throws std::logic_error naming `operation` on a
   /// runtime thread.
