@@ -1,0 +1,2 @@
+// kyoto::abort_handle (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::join_set (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::task_local (being written).
+#pragma once

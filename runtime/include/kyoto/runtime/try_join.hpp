@@ -1,0 +1,2 @@
+// kyoto::try_join (being written).
+#pragma once

@@ -1,0 +1,2 @@
+// kyoto::unconstrained (being written).
+#pragma once

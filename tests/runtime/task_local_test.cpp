@@ -1,0 +1,2 @@
+// Port of tokio tests (being written).
+#include <gtest/gtest.h>
