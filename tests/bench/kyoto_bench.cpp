@@ -8,8 +8,8 @@
 //   bench <name> ops=<n> secs=<s> ns_per_op=<x>
 //
 // An unknown name is reported on stderr (exit 2) before anything runs.
-// Only the workloads kyoto can run today are listed (no select, broadcast or
-// TCP yet); `../shared/bench/compare` compares the names both binaries list.
+// Only the workloads kyoto can run today are listed (no select or TCP
+// yet); `../shared/bench/compare` compares the names both binaries list.
 #include <kyoto/kyoto.hpp>
 
 #include <malloc.h>
@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -32,6 +33,7 @@ using namespace std::chrono_literals;
 using kyoto::task;
 namespace mpsc = kyoto::sync::mpsc;
 namespace oneshot = kyoto::sync::oneshot;
+namespace broadcast = kyoto::sync::broadcast;
 using unit = std::monostate;
 
 struct report {
@@ -226,6 +228,53 @@ task<report> oneshot_rounds() {
   });
 }
 
+// ------------------------------------------------------------ broadcast
+
+constexpr std::size_t bcast_receivers = 8;
+constexpr std::size_t bcast_capacity = 1024;
+constexpr std::uint64_t bcast_msgs = 100'000;
+
+/// Receives 0 .. bcast_msgs - 1 in order (a lag is an error); the last
+/// receiver to take message i gives its slot's permit back to the sender.
+task<> bcast_receive(broadcast::receiver<std::uint64_t> rx, kyoto::sync::semaphore* room,
+                     std::atomic<std::uint32_t>* pending) {
+  for (std::uint64_t i = 0; i < bcast_msgs; ++i) {
+    auto r = co_await rx.recv();
+    check(r.has_value() && *r == i, "broadcast value");
+    if (pending[i % bcast_capacity].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      room->add_permits(1);
+    }
+  }
+}
+
+/// Sends 0 .. bcast_msgs - 1, each once its slot is free of the message it
+/// overwrites (one permit of `room` per free slot).
+task<> bcast_send(broadcast::sender<std::uint64_t> tx, kyoto::sync::semaphore* room,
+                  std::atomic<std::uint32_t>* pending) {
+  for (std::uint64_t i = 0; i < bcast_msgs; ++i) {
+    auto permit = co_await room->acquire();
+    permit.value().forget();
+    pending[i % bcast_capacity].store(bcast_receivers, std::memory_order_release);
+    tx.send(i).value();
+  }
+}
+
+task<report> broadcast_fanout() {
+  co_return co_await repeat(5, bcast_msgs * bcast_receivers, []() -> task<> {
+    auto [tx, unused] = broadcast::channel<std::uint64_t>(bcast_capacity);
+    {
+      auto drop = std::move(unused);  // no receiver but the 8 below
+    }
+    kyoto::sync::semaphore room(bcast_capacity);
+    auto pending = std::make_unique<std::atomic<std::uint32_t>[]>(bcast_capacity);
+    std::vector<kyoto::join_handle<void>> handles;
+    for (std::size_t r = 0; r < bcast_receivers; ++r)
+      handles.push_back(kyoto::spawn(bcast_receive(tx.subscribe(), &room, pending.get())));
+    handles.push_back(kyoto::spawn(bcast_send(std::move(tx), &room, pending.get())));
+    co_await join_all_handles(handles);
+  });
+}
+
 // ------------------------------------------------------------ timers
 
 std::uint64_t splitmix64(std::uint64_t& state) {
@@ -365,6 +414,7 @@ const workload workloads[] = {
     {"mpsc_contended", &mpsc_bounded<8>, nullptr, true},
     {"mpsc_unbounded", &mpsc_unbounded, nullptr, true},
     {"oneshot", &oneshot_rounds, nullptr, true},
+    {"broadcast", &broadcast_fanout, nullptr, true},
     {"timers", &timers, nullptr, true},
     {"spawn_many_ct", &spawn_many, nullptr, false},
     {"yield_many_ct", &yield_many, nullptr, false},
@@ -374,6 +424,7 @@ const workload workloads[] = {
     {"mpsc_contended_ct", &mpsc_bounded<8>, nullptr, false},
     {"mpsc_unbounded_ct", &mpsc_unbounded, nullptr, false},
     {"oneshot_ct", &oneshot_rounds, nullptr, false},
+    {"broadcast_ct", &broadcast_fanout, nullptr, false},
     {"timers_ct", &timers, nullptr, false},
 };
 
