@@ -34,6 +34,11 @@ void throw_awaited_twice(const char* operation) {
                          "an awaiter for one await)");
 }
 
+void throw_used_permit(const char* operation) {
+  throw std::logic_error(std::string(operation) +
+                         ": the permit was already used (sent or released), or moved from");
+}
+
 void throw_bad_capacity(std::size_t capacity) {
   throw std::invalid_argument(
       "kyoto::sync::mpsc::channel: capacity must be between 1 and max_capacity, got " +

@@ -8,27 +8,27 @@
 // a bounded number of yields (finishes_soon), so a broken wake fails the
 // test instead of hanging it.
 //
-// Left out of tokio's file (not in kyoto yet):
-// reserve_disarm: needs reserve() and permits (not in kyoto yet)
+// Every test of tokio's file is ported (its reserve()-based tests also have
+// a send()-based kyoto twin, which says so), except:
 // send_recv_stream_with_buffer: needs a Stream adapter over the receiver (poll_recv; not in kyoto)
 // send_recv_stream_unbounded: needs a Stream adapter over the receiver (poll_recv; not in kyoto)
-// try_reserve_fails: needs try_reserve() (not in kyoto yet)
-// drop_permit_releases_permit: needs reserve() and permits (not in kyoto yet)
-// ready_close_cancel_bounded: needs reserve(); its subject is an outstanding permit after close
-// permit_available_not_acquired_close: needs reserve() and permits (not in kyoto yet)
-// recv_timeout: needs send_timeout() (not in kyoto yet)
-// recv_timeout_panic: needs send_timeout() (not in kyoto yet)
-// test_tx_capacity: needs capacity()/max_capacity() and reserve() (not in kyoto yet)
 // The is_debug() checks of no_t_bounds_*: Rust's Debug trait has no C++ counterpart.
+// tests/sync/mpsc_weak_test.cpp ports sync_mpsc_weak.rs; tests/stress/
+// cross_thread_test.cpp races permits, weak upgrades and closed() across
+// threads.
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
 
-#include <kyoto/kyoto.hpp>
 #include <kyoto/macros/test.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/sync/mpsc.hpp>
+#include <kyoto/time.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
+#include <exception>
 #include <future>
 #include <memory>
 #include <optional>
@@ -219,7 +219,8 @@ class no_impls {
 
 // ==== ported from tokio's sync_mpsc.rs ====
 
-// send_recv_with_buffer (its reserve().await + permit.send(1) is a send()).
+// The send() twin of tokio's send_recv_with_buffer (ported below as
+// AReservedPermitsSendAndATrySendAreReceivedInOrderThenNullopt).
 KYOTO_CT_TEST(Mpsc, SendAndTrySendAreReceivedInOrderThenNulloptAfterTheSenderIsDropped) {
   auto [tx, rx] = mpsc::channel<int>(16);
 
@@ -252,8 +253,9 @@ KYOTO_CT_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
   co_await sending;
 }
 
-// start_send_past_cap (its two reserve() futures are sends waiting in
-// spawned tasks; the first is dropped (aborted) before a slot frees).
+// The send() twin of tokio's start_send_past_cap (ported below as
+// AbortedWaitingReserveDoesNotTakeTheSlotARecvFrees): the first of two
+// waiting sends is aborted before a slot frees.
 KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDoesNotTakeTheSlotARecvFrees) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
@@ -357,8 +359,8 @@ KYOTO_CT_TEST(Mpsc, UnboundedChannelNeedsOnlyAMovableValueType) {
   EXPECT_TRUE((co_await rx.recv()).has_value());
 }
 
-// send_recv_buffer_limited (reserve() + permit.send() are send()s; the
-// pending reserve is a send waiting in a spawned task).
+// The send() twin of tokio's send_recv_buffer_limited (ported below as
+// ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees).
 KYOTO_CT_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   auto [tx, rx] = mpsc::channel<int>(1);
 
@@ -396,9 +398,9 @@ KYOTO_CT_TEST(Mpsc, RecvAfterCloseGivesNulloptAndSendFails) {
   EXPECT_EQ(r.error().value, 1);
 }
 
-// recv_close_gets_none_reserved (adapted: with no reserve(), the reserved
-// slot is a buffered value and the pending reserve a waiting send; the
-// close fails the waiting send, and the buffered value is still received).
+// The send() twin of tokio's recv_close_gets_none_reserved (ported below
+// as APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails): the
+// close fails a waiting send, and the buffered value is still received.
 KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
@@ -472,7 +474,8 @@ TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
   EXPECT_TRUE(is_disconnected(rx.try_recv()));
 }
 
-// dropping_rx_closes_channel (its reserve().await is a send()).
+// The send() twin of tokio's dropping_rx_closes_channel (ported below as
+// DroppingTheReceiverFailsReserveAndDestroysBufferedValues).
 KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
   auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
 
@@ -491,8 +494,8 @@ KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
   EXPECT_EQ(msg.use_count(), 2);
 }
 
-// dropping_rx_closes_channel_for_try (its try_reserve() and
-// try_reserve_owned() checks need reserve; not in kyoto yet).
+// dropping_rx_closes_channel_for_try, its try_send() check (the others are
+// DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed).
 TEST(Mpsc, DroppingTheReceiverFailsTrySendWithIsClosed) {
   auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
 
@@ -654,6 +657,394 @@ TEST(Mpsc, TryRecvOnAnEmptyUnboundedChannelIsEmptyThenDisconnectedOnceTheSenderI
     auto dropped = std::move(tx);
   }
   EXPECT_TRUE(is_disconnected(rx.try_recv()));
+}
+
+// ---- reserve() and permits (tokio's Permit) ----
+
+/// Reserves a slot with a sender the caller keeps alive (a permit borrows
+/// its channel, as tokio's Permit<'_> borrows its Sender).
+kyoto::task<kyoto::result<mpsc::permit<int>, mpsc::send_error<>>> reserve_one(
+    mpsc::sender<int>* tx) {
+  co_return co_await tx->reserve();
+}
+
+/// Aborts `h` and waits for it; whether it ended cancelled.
+template <class T>
+kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
+  h.abort();
+  try {
+    (void)co_await h;
+  } catch (const kyoto::join_error& e) {
+    co_return e.is_cancelled();
+  }
+  co_return false;
+}
+
+// send_recv_with_buffer
+KYOTO_CT_TEST(Mpsc, AReservedPermitsSendAndATrySendAreReceivedInOrderThenNullopt) {
+  auto [tx, rx] = mpsc::channel<int>(16);
+
+  auto permit = co_await tx.reserve();
+  KYOTO_ASSERT_TRUE(permit.has_value());
+  permit->send(1);
+
+  tx.try_send(2).expect("try_send 2");
+
+  {
+    auto dropped = std::move(tx);
+  }
+
+  EXPECT_EQ(co_await rx.recv(), 1);
+  EXPECT_EQ(co_await rx.recv(), 2);
+  EXPECT_FALSE((co_await rx.recv()).has_value());
+}
+
+// reserve_disarm
+KYOTO_CT_TEST(Mpsc, UsingOrDroppingAPermitGivesItsSlotToTheWaitingReservesInOrder) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  mpsc::sender<int> tx1 = tx;
+  mpsc::sender<int> tx2 = tx;
+  mpsc::sender<int> tx3 = tx;
+  mpsc::sender<int> tx4 = std::move(tx);
+
+  // Two handles reserve without waiting.
+  auto permit1 = co_await tx1.reserve();
+  KYOTO_ASSERT_TRUE(permit1.has_value());
+  auto permit2 = co_await tx2.reserve();
+  KYOTO_ASSERT_TRUE(permit2.has_value());
+
+  // A third and a fourth wait.
+  auto r3 = kyoto::spawn(reserve_one(&tx3));
+  co_await let_others_run();
+  EXPECT_FALSE(r3.is_finished());
+  auto r4 = kyoto::spawn(reserve_one(&tx4));
+  co_await let_others_run();
+  EXPECT_FALSE(r4.is_finished());
+
+  // Using a permit fills its slot: nobody is woken until a receive frees it.
+  permit1->send(1);
+  co_await let_others_run();
+  EXPECT_FALSE(r3.is_finished());
+  EXPECT_EQ(co_await rx.recv(), 1);
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(r3));  // the freed slot went to r3...
+  co_await let_others_run();
+  EXPECT_FALSE(r4.is_finished());  // ...not to r4
+
+  // Dropping a permit frees its slot too.
+  {
+    auto dropped = std::move(*permit2);
+  }
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(r4));
+
+  auto r1 = kyoto::spawn(reserve_one(&tx1));
+  co_await let_others_run();
+  EXPECT_FALSE(r1.is_finished());  // r3 and r4 hold both slots
+
+  EXPECT_TRUE(co_await abort_and_wait(r1));
+  EXPECT_TRUE((co_await r3).has_value());
+  EXPECT_TRUE((co_await r4).has_value());
+}
+
+// start_send_past_cap (the reserve future dropped after one poll is a
+// waiting reserve aborted).
+KYOTO_CT_TEST(Mpsc, AbortedWaitingReserveDoesNotTakeTheSlotARecvFrees) {
+  auto [tx1, rx] = mpsc::channel<int>(1);
+  mpsc::sender<int> tx2 = tx1;
+
+  tx1.try_send(0).expect("try_send");
+
+  auto r1 = kyoto::spawn(reserve_one(&tx1));
+  co_await let_others_run();
+  EXPECT_FALSE(r1.is_finished());
+  {
+    auto r2 = kyoto::spawn(reserve_one(&tx2));
+    co_await let_others_run();
+    EXPECT_FALSE(r2.is_finished());
+
+    EXPECT_TRUE(co_await abort_and_wait(r1));
+
+    EXPECT_TRUE((co_await rx.recv()).has_value());
+
+    KYOTO_ASSERT_TRUE(co_await finishes_soon(r2));  // r2 is woken, not r1
+    auto permit = co_await r2;
+    EXPECT_TRUE(permit.has_value());
+  }  // r2's permit is dropped unused
+
+  {
+    auto dropped = std::move(tx1);
+  }
+  {
+    auto dropped = std::move(tx2);
+  }
+
+  EXPECT_FALSE((co_await rx.recv()).has_value());
+}
+
+// send_recv_buffer_limited
+KYOTO_CT_TEST(Mpsc, ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+
+  auto p1 = co_await tx.reserve();
+  KYOTO_ASSERT_TRUE(p1.has_value());
+  p1->send(1);
+
+  auto p2 = kyoto::spawn(reserve_one(&tx));
+  co_await let_others_run();
+  EXPECT_FALSE(p2.is_finished());  // not ready
+
+  EXPECT_TRUE((co_await rx.recv()).has_value());  // take the value
+
+  // The freed slot belongs to the waiting reserve: trying to send fails.
+  EXPECT_TRUE(failed_full(tx.try_send(1337)));
+
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(p2));
+  auto permit = co_await p2;
+  KYOTO_ASSERT_TRUE(permit.has_value());
+  permit->send(2);
+
+  EXPECT_EQ(co_await rx.recv(), 2);
+}
+
+// recv_close_gets_none_reserved
+KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails) {
+  auto [tx1, rx] = mpsc::channel<int>(1);
+  mpsc::sender<int> tx2 = tx1;
+
+  auto permit1 = co_await tx1.reserve();
+  KYOTO_ASSERT_TRUE(permit1.has_value());
+  auto permit2 = kyoto::spawn(reserve_one(&tx2));
+  co_await let_others_run();
+  EXPECT_FALSE(permit2.is_finished());
+
+  rx.close();
+
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(permit2));  // woken...
+  auto failed = co_await permit2;
+  EXPECT_FALSE(failed.has_value());  // ...with the error
+  {
+    auto recv = kyoto::spawn(recv_one<int>(&rx));
+    co_await let_others_run();
+    EXPECT_FALSE(recv.is_finished());  // permit1 is outstanding
+
+    permit1->send(123);
+    KYOTO_ASSERT_TRUE(co_await finishes_soon(recv));
+    EXPECT_EQ(co_await recv, 123);
+  }
+
+  EXPECT_FALSE((co_await rx.recv()).has_value());
+}
+
+// try_reserve_fails
+KYOTO_CT_TEST(Mpsc, TryReserveOnAFullChannelFailsWithIsFullAndADroppedPermitFreesItsSlot) {
+  auto [tx, rx] = mpsc::channel<const char*>(1);
+
+  auto permit = tx.try_reserve();
+  KYOTO_ASSERT_TRUE(permit.has_value());
+
+  auto full = tx.try_reserve();
+  KYOTO_ASSERT_FALSE(full.has_value());
+  EXPECT_TRUE(full.error().is_full());
+  EXPECT_FALSE(full.error().is_closed());
+
+  permit->send("foo");
+
+  EXPECT_STREQ(*co_await rx.recv(), "foo");
+
+  // Dropping a permit releases the slot.
+  {
+    auto dropped = tx.try_reserve();
+    KYOTO_ASSERT_TRUE(dropped.has_value());
+  }
+  auto again = tx.try_reserve();
+  EXPECT_TRUE(again.has_value());
+}
+
+// drop_permit_releases_permit
+KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
+  auto [tx1, rx] = mpsc::channel<int>(1);
+  mpsc::sender<int> tx2 = tx1;
+
+  auto permit = co_await tx1.reserve();
+  KYOTO_ASSERT_TRUE(permit.has_value());
+
+  auto reserve2 = kyoto::spawn(reserve_one(&tx2));
+  co_await let_others_run();
+  EXPECT_FALSE(reserve2.is_finished());
+
+  {
+    auto dropped = std::move(*permit);
+  }
+
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(reserve2));
+  EXPECT_TRUE((co_await reserve2).has_value());
+}
+
+// dropping_rx_closes_channel (with reserve(), as in tokio)
+KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsReserveAndDestroysBufferedValues) {
+  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
+
+  auto msg = std::make_shared<int>(7);
+  EXPECT_TRUE(tx.try_send(msg).has_value());
+
+  {
+    auto dropped = std::move(rx);
+  }
+  auto r = co_await tx.reserve();
+  EXPECT_FALSE(r.has_value());
+  EXPECT_EQ(msg.use_count(), 1);
+}
+
+// dropping_rx_closes_channel_for_try (the try_reserve() and
+// try_reserve_owned() checks; the try_send one is
+// DroppingTheReceiverFailsTrySendWithIsClosed)
+TEST(Mpsc, DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed) {
+  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
+
+  auto msg = std::make_shared<int>(7);
+  tx.try_send(msg).expect("try_send");
+
+  {
+    auto dropped = std::move(rx);
+  }
+
+  EXPECT_TRUE(failed_closed(tx.try_send(msg)));
+  auto reserved = tx.try_reserve();
+  ASSERT_FALSE(reserved.has_value());
+  EXPECT_TRUE(reserved.error().is_closed());
+  auto owned = tx.try_reserve_owned();
+  ASSERT_FALSE(owned.has_value());
+  EXPECT_TRUE(owned.error().is_closed());
+  EXPECT_TRUE(owned.error().value.same_channel(tx));  // the sender comes back
+
+  EXPECT_EQ(msg.use_count(), 1);
+}
+
+// ready_close_cancel_bounded
+KYOTO_CT_TEST(Mpsc, RecvAfterCloseWaitsForAnOutstandingPermitAndEndsWhenItIsDropped) {
+  auto [tx, rx] = mpsc::channel<int>(100);
+  mpsc::sender<int> tx2 = tx;
+
+  auto permit = co_await tx.reserve();
+  KYOTO_ASSERT_TRUE(permit.has_value());
+
+  rx.close();
+
+  auto recv = kyoto::spawn(recv_one<int>(&rx));
+  co_await let_others_run();
+  EXPECT_FALSE(recv.is_finished());
+
+  {
+    auto dropped = std::move(*permit);
+  }
+
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(recv));
+  EXPECT_FALSE((co_await recv).has_value());
+}
+
+// permit_available_not_acquired_close
+KYOTO_CT_TEST(Mpsc, ASlotPassedToAReserveFailedByCloseDoesNotKeepRecvWaiting) {
+  auto [tx1, rx] = mpsc::channel<int>(1);
+  mpsc::sender<int> tx2 = tx1;
+
+  auto permit1 = co_await tx1.reserve();
+  KYOTO_ASSERT_TRUE(permit1.has_value());
+
+  auto permit2 = kyoto::spawn(reserve_one(&tx2));
+  co_await let_others_run();
+  EXPECT_FALSE(permit2.is_finished());
+
+  rx.close();
+
+  {
+    auto dropped = std::move(*permit1);
+  }
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(permit2));  // woken by the close
+  EXPECT_FALSE((co_await permit2).has_value());
+
+  EXPECT_FALSE((co_await rx.recv()).has_value());
+}
+
+// recv_timeout (tokio runs it on paused time; here the deadlines are real
+// but short, and the outcome does not depend on timing: the channel is
+// full with nobody receiving, or its receiver is gone).
+KYOTO_CT_TEST(Mpsc, SendTimeoutSendsWhileThereIsRoomThenTimesOutThenFailsClosed) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(5);
+
+  for (int v = 10; v <= 50; v += 10)
+    EXPECT_TRUE((co_await tx.send_timeout(v, 1s)).has_value()) << v;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto timed_out = co_await tx.send_timeout(60, 20ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+  KYOTO_ASSERT_FALSE(timed_out.has_value());
+  EXPECT_TRUE(timed_out.error().is_timeout());
+  EXPECT_EQ(timed_out.error().value, 60);
+
+  {
+    auto dropped = std::move(rx);
+  }
+  auto closed = co_await tx.send_timeout(70, 1s);
+  KYOTO_ASSERT_FALSE(closed.has_value());
+  EXPECT_TRUE(closed.error().is_closed());
+  EXPECT_EQ(closed.error().value, 70);
+}
+
+/// A coroutine run eagerly on the calling thread, outside any runtime
+/// (tokio's now_or_never): records the exception that escapes it.
+struct outside_runtime {
+  struct promise_type {
+    outside_runtime get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { escaped = std::current_exception(); }
+  };
+  static inline std::exception_ptr escaped;
+};
+
+outside_runtime send_timeout_outside_a_runtime(mpsc::sender<int>& tx) {
+  auto r = co_await tx.send_timeout(10, std::chrono::seconds(1));
+  ADD_FAILURE() << "send_timeout completed outside a runtime: " << r.has_value();
+}
+
+// recv_timeout_panic (tokio panics at once, needing its timer; kyoto needs
+// one only to wait, so the channel is full: awaiting it outside a runtime
+// task throws std::logic_error).
+TEST(Mpsc, SendTimeoutThatMustWaitOutsideARuntimeTaskThrowsLogicError) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  outside_runtime::escaped = nullptr;
+  send_timeout_outside_a_runtime(tx);
+  ASSERT_TRUE(outside_runtime::escaped != nullptr);
+  try {
+    std::rethrow_exception(outside_runtime::escaped);
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("runtime"), std::string::npos) << e.what();
+  }
+  outside_runtime::escaped = nullptr;
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // and nothing was queued
+  EXPECT_TRUE(is_empty(rx.try_recv()));
+  EXPECT_TRUE(tx.try_send(1).has_value());  // the lock is free, the slot too
+}
+
+// test_tx_capacity
+KYOTO_CT_TEST(Mpsc, CapacityDropsWithEachReserveAndSendWhileMaxCapacityStays) {
+  auto [tx, rx] = mpsc::channel<int>(10);
+  // both capacities are the same before
+  EXPECT_EQ(tx.capacity(), 10u);
+  EXPECT_EQ(tx.max_capacity(), 10u);
+
+  auto permit = co_await tx.reserve();
+  KYOTO_ASSERT_TRUE(permit.has_value());
+  // after reserve, only capacity drops by one
+  EXPECT_EQ(tx.capacity(), 9u);
+  EXPECT_EQ(tx.max_capacity(), 10u);
+
+  (co_await tx.send(0)).expect("send");
+  // after send, capacity drops by one again
+  EXPECT_EQ(tx.capacity(), 8u);
+  EXPECT_EQ(tx.max_capacity(), 10u);
 }
 
 // ==== kyoto-specific contracts ====
@@ -1058,6 +1449,40 @@ TEST(Mpsc, CopiedSendersSendToTheSameChannel) {
   EXPECT_TRUE(ucopy.same_channel(utx));
 }
 
+// Assigning a sender drops the one it replaced (the channel it sent to may
+// end) and takes a count on the new one.
+TEST(Mpsc, AssigningSendersCountsTheSendersOfBothChannels) {
+  auto [tx_a, rx_a] = mpsc::channel<int>(1);
+  auto [tx_b, rx_b] = mpsc::channel<int>(1);
+  mpsc::sender<int> s = tx_a;
+  {
+    auto dropped = std::move(tx_a);
+  }
+  s = tx_b;  // copy-assigned: a's last sender is gone
+  EXPECT_TRUE(is_disconnected(rx_a.try_recv()));
+  const mpsc::sender<int>& same = s;
+  s = same;  // self-assignment keeps it
+  s.try_send(1).expect("try_send");
+  {
+    auto dropped = std::move(tx_b);
+  }
+  EXPECT_TRUE(received(rx_b.try_recv(), 1));
+  EXPECT_TRUE(is_empty(rx_b.try_recv()));  // s still counts
+  mpsc::sender<int> t = s;
+  s = std::move(t);  // move-assigned: one count moves over
+  EXPECT_TRUE(is_empty(rx_b.try_recv()));
+  {
+    auto dropped = std::move(s);
+  }
+  EXPECT_TRUE(is_disconnected(rx_b.try_recv()));
+
+  auto [utx, urx] = mpsc::unbounded_channel<int>();
+  mpsc::unbounded_sender<int> u = utx;
+  u = std::move(utx);
+  u.send(2).expect("send");
+  EXPECT_TRUE(received(urx.try_recv(), 2));
+}
+
 TEST(Mpsc, SenderIsClosedOnceTheReceiverClosesOrIsDropped) {
   auto [tx, rx] = mpsc::channel<int>(4);
   EXPECT_FALSE(tx.is_closed());
@@ -1301,10 +1726,10 @@ KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
   EXPECT_TRUE(received(rx.try_recv(), 2));
 }
 
-// tokio's recv_close_gets_none_reserved, for the case kyoto has without
-// reserve(): a send granted a slot before close() still delivers (a grant
-// outlives close, as a tokio permit does), and recv() waits for it rather
-// than reporting the end while it is outstanding.
+// tokio's recv_close_gets_none_reserved, for a waiting send: a send granted
+// a slot before close() still delivers (a grant outlives close, as a tokio
+// permit does), and recv() waits for it rather than reporting the end
+// while it is outstanding.
 KYOTO_CT_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
@@ -1554,6 +1979,760 @@ KYOTO_CT_TEST(Mpsc, UnboundedSendFromAThreadWakesAWaitingRuntimeTask) {
     ++expected;
   }
   EXPECT_EQ(expected, n);
+}
+
+// ==== kyoto's contracts for permits, closed(), recv_many, send_timeout ====
+
+// -- permits --
+
+TEST(Mpsc, APermitSendsOnceAndASecondSendThrowsLogicErrorNamingIt) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  auto permit = tx.try_reserve();
+  ASSERT_TRUE(permit.has_value());
+  permit->send(1);
+  try {
+    permit->send(2);
+    ADD_FAILURE() << "a used permit sent again";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("kyoto::sync::mpsc::permit::send"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(received(rx.try_recv(), 1));
+  EXPECT_TRUE(is_empty(rx.try_recv()));
+  EXPECT_EQ(tx.capacity(), 2u);  // the used permit's slot came back with the receive
+}
+
+TEST(Mpsc, AMovedPermitCarriesItsSlotAndTheMovedFromOneIsEmpty) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto reserved = tx.try_reserve();
+  ASSERT_TRUE(reserved.has_value());
+  mpsc::permit<int> moved = std::move(*reserved);
+  EXPECT_THROW(reserved->send(0), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(tx.capacity(), 0u);
+  moved.send(1);
+  EXPECT_TRUE(received(rx.try_recv(), 1));
+}
+
+TEST(Mpsc, APermitUsedAfterTheReceiverIsDroppedDestroysItsValue) {
+  std::atomic<int> dropped{0};
+  auto [tx, rx] = mpsc::channel<drop_counter>(1);
+  auto permit = tx.try_reserve();
+  ASSERT_TRUE(permit.has_value());
+  {
+    auto gone = std::move(rx);
+  }
+  permit->send(drop_counter(dropped));  // never fails: the value is destroyed
+  EXPECT_EQ(dropped.load(), 1);
+}
+
+TEST(Mpsc, APermitDroppedAfterTheReceiverIsDroppedIsHarmless) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto permit = tx.try_reserve();
+  ASSERT_TRUE(permit.has_value());
+  {
+    auto gone = std::move(rx);
+  }
+  {
+    auto unused = std::move(*permit);
+  }
+  EXPECT_TRUE(tx.is_closed());
+}
+
+// If moving the value in throws, the permit keeps its slot (strong
+// guarantee): nothing was sent, and the permit can still be used.
+TEST(Mpsc, APermitWhoseValueFailsToMoveInThrowsAndKeepsItsSlot) {
+  move_budget budget;
+  auto [tx, rx] = mpsc::channel<fragile>(1);
+  auto permit = tx.try_reserve();
+  ASSERT_TRUE(permit.has_value());
+
+  // Count the moves of one send: the last one is the push. (Read before
+  // the channel is destroyed, which moves what it still holds.)
+  int moves_per_send = 0;
+  {
+    auto [tx2, rx2] = mpsc::channel<fragile>(1);
+    auto p = tx2.try_reserve();
+    ASSERT_TRUE(p.has_value());
+    budget.moves = 0;
+    p->send(fragile(0, &budget));
+    moves_per_send = budget.moves;
+  }
+  ASSERT_GE(moves_per_send, 1);
+
+  budget.moves = 0;
+  budget.fail_at = moves_per_send - 1;
+  EXPECT_THROW(permit->send(fragile(1, &budget)), std::runtime_error);
+  EXPECT_TRUE(is_empty(rx.try_recv()));
+  EXPECT_EQ(tx.capacity(), 0u);  // still reserved
+  permit->send(fragile(2, &budget));
+  EXPECT_TRUE(received(rx.try_recv(), 2));
+}
+
+TEST(Mpsc, TryReserveOnAMovedFromSenderThrowsLogicErrorNamingIt) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto tx2 = std::move(tx);
+  try {
+    // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+    (void)tx.try_reserve();
+    ADD_FAILURE() << "try_reserve on a moved-from sender returned";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("try_reserve"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(tx2.try_reserve().has_value());
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledWaitingReserveLeavesTheQueueOfWaitingSenders) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+
+  auto waiting = kyoto::spawn(reserve_one(&tx));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
+
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // the slot is not granted to the cancelled reserve
+  EXPECT_EQ(tx.capacity(), 1u);
+  EXPECT_TRUE(tx.try_send(1).has_value());
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledReserveThatWasGrantedASlotPassesItToTheNextWaitingSender) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+
+  auto first = kyoto::spawn(reserve_one(&tx));
+  co_await let_others_run();
+  auto second = kyoto::spawn(send_one<int>(tx, 2));
+  co_await let_others_run();
+  EXPECT_FALSE(first.is_finished());
+  EXPECT_FALSE(second.is_finished());
+
+  EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`, waking it
+  EXPECT_TRUE(co_await abort_and_wait(first));  // cancelled before it runs
+
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(second));  // the slot went on
+  EXPECT_TRUE(co_await second);
+  EXPECT_TRUE(received(rx.try_recv(), 2));
+  EXPECT_EQ(tx.capacity(), 1u);  // and none was lost
+}
+
+KYOTO_CT_TEST(Mpsc, AwaitingACompletedReserveAgainThrowsLogicError) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  auto r = tx.reserve();
+  auto permit = co_await std::move(r);
+  EXPECT_TRUE(permit.has_value());
+  EXPECT_THROW((void)co_await std::move(r), std::logic_error);
+  EXPECT_EQ(tx.capacity(), 1u);  // reserved once, not twice
+}
+
+// -- reserve_many --
+
+kyoto::task<kyoto::result<mpsc::permit_iterator<int>, mpsc::send_error<>>> reserve_n(
+    mpsc::sender<int>* tx, std::size_t n) {
+  co_return co_await tx->reserve_many(n);
+}
+
+KYOTO_CT_TEST(Mpsc, ReserveManyHandsOutItsPermitsAndGivesBackTheUnusedOnesWhenDropped) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  {
+    auto permits = co_await tx.reserve_many(3);
+    KYOTO_ASSERT_TRUE(permits.has_value());
+    EXPECT_EQ(permits->size(), 3u);
+    EXPECT_EQ(tx.capacity(), 1u);
+    auto p1 = permits->next();
+    KYOTO_ASSERT_TRUE(p1.has_value());
+    p1->send(1);
+    auto p2 = permits->next();
+    KYOTO_ASSERT_TRUE(p2.has_value());
+    p2->send(2);
+    EXPECT_EQ(permits->size(), 1u);
+    EXPECT_FALSE(permits->empty());
+  }  // the third is given back
+  EXPECT_EQ(tx.capacity(), 2u);
+  EXPECT_EQ(co_await rx.recv(), 1);
+  EXPECT_EQ(co_await rx.recv(), 2);
+  EXPECT_EQ(tx.capacity(), 4u);
+
+  auto none = co_await tx.reserve_many(0);
+  KYOTO_ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(none->next().has_value());
+}
+
+KYOTO_CT_TEST(Mpsc, ReserveManyAboveMaxCapacityFailsAtOnceAsTokioDoes) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  auto r = co_await tx.reserve_many(3);
+  EXPECT_FALSE(r.has_value());
+  auto t = tx.try_reserve_many(3);
+  KYOTO_ASSERT_FALSE(t.has_value());
+  EXPECT_TRUE(t.error().is_full());
+  EXPECT_EQ(tx.capacity(), 2u);
+}
+
+TEST(Mpsc, TryReserveManyTakesAllOrNothing) {
+  auto [tx, rx] = mpsc::channel<int>(3);
+  tx.try_send(0).expect("try_send");
+  auto three = tx.try_reserve_many(3);
+  ASSERT_FALSE(three.has_value());
+  EXPECT_TRUE(three.error().is_full());
+  EXPECT_STREQ(three.error().what(), "no available capacity");
+  EXPECT_EQ(tx.capacity(), 2u);  // nothing taken
+  auto two = tx.try_reserve_many(2);
+  ASSERT_TRUE(two.has_value());
+  EXPECT_EQ(tx.capacity(), 0u);
+  rx.close();
+  auto closed = tx.try_reserve_many(0);
+  ASSERT_FALSE(closed.has_value());
+  EXPECT_TRUE(closed.error().is_closed());
+  EXPECT_STREQ(closed.error().what(), "channel closed");
+}
+
+// A waiting reserve_many(n) first in line keeps the slots that free for it
+// until it has n; the senders behind it wait (FIFO, tokio's semaphore).
+KYOTO_CT_TEST(Mpsc, AWaitingReserveManyCollectsFreedSlotsAndTheSendersBehindItWait) {
+  auto [tx, rx] = mpsc::channel<int>(3);
+  for (int i = 0; i < 3; ++i)
+    tx.try_send(i).expect("try_send");
+
+  auto many = kyoto::spawn(reserve_n(&tx, 2));
+  co_await let_others_run();
+  auto behind = kyoto::spawn(send_one<int>(tx, 10));
+  co_await let_others_run();
+  EXPECT_FALSE(many.is_finished());
+  EXPECT_FALSE(behind.is_finished());
+
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // one slot: set aside for `many`
+  co_await let_others_run();
+  EXPECT_FALSE(many.is_finished());
+  EXPECT_FALSE(behind.is_finished());
+  EXPECT_EQ(tx.capacity(), 0u);
+  EXPECT_TRUE(failed_full(tx.try_send(99)));
+
+  EXPECT_TRUE(received(rx.try_recv(), 1));  // the second: `many` has both
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(many));
+  co_await let_others_run();
+  EXPECT_FALSE(behind.is_finished());
+
+  EXPECT_TRUE(received(rx.try_recv(), 2));  // the third goes to `behind`
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(behind));
+  EXPECT_TRUE(co_await behind);
+
+  auto permits = co_await many;
+  KYOTO_ASSERT_TRUE(permits.has_value());
+  EXPECT_EQ(permits->size(), 2u);
+  permits->next()->send(20);
+  EXPECT_TRUE(received(rx.try_recv(), 10));
+  EXPECT_TRUE(received(rx.try_recv(), 20));
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledReserveManyPassesTheSlotsSetAsideForItToTheSendersBehind) {
+  auto [tx, rx] = mpsc::channel<int>(3);
+  for (int i = 0; i < 3; ++i)
+    tx.try_send(i).expect("try_send");
+
+  auto many = kyoto::spawn(reserve_n(&tx, 3));
+  co_await let_others_run();
+  auto behind1 = kyoto::spawn(send_one<int>(tx, 10));
+  co_await let_others_run();
+  auto behind2 = kyoto::spawn(send_one<int>(tx, 11));
+  co_await let_others_run();
+
+  EXPECT_TRUE(received(rx.try_recv(), 0));
+  EXPECT_TRUE(received(rx.try_recv(), 1));  // two set aside for `many`
+  co_await let_others_run();
+  EXPECT_FALSE(behind1.is_finished());
+  EXPECT_FALSE(behind2.is_finished());
+
+  EXPECT_TRUE(co_await abort_and_wait(many));  // hands both on
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(behind1));
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(behind2));
+  EXPECT_TRUE(co_await behind1);
+  EXPECT_TRUE(co_await behind2);
+  EXPECT_TRUE(received(rx.try_recv(), 2));
+  EXPECT_TRUE(received(rx.try_recv(), 10));
+  EXPECT_TRUE(received(rx.try_recv(), 11));
+  EXPECT_EQ(tx.capacity(), 3u);
+}
+
+KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingReserveManyAndReturnsTheSlotsSetAsideForIt) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  tx.try_send(0).expect("try_send 0");
+  tx.try_send(1).expect("try_send 1");
+
+  auto many = kyoto::spawn(reserve_n(&tx, 2));
+  co_await let_others_run();
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // one set aside
+  EXPECT_EQ(tx.capacity(), 0u);
+
+  rx.close();
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(many));
+  EXPECT_FALSE((co_await many).has_value());
+  EXPECT_EQ(tx.capacity(), 1u);  // returned
+  EXPECT_EQ(co_await rx.recv(), 1);
+  EXPECT_EQ(co_await rx.recv(), std::nullopt);  // nothing outstanding
+}
+
+// -- reserve_owned --
+
+KYOTO_CT_TEST(Mpsc, AnOwnedPermitKeepsTheChannelOpenAndItsSendGivesTheSenderBack) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto owned = co_await std::move(tx).reserve_owned();
+  KYOTO_ASSERT_TRUE(owned.has_value());
+
+  // The permit holds the only sender: the channel stays open.
+  EXPECT_TRUE(is_empty(rx.try_recv()));
+
+  mpsc::sender<int> back = owned->send(5);
+  EXPECT_THROW((void)owned->send(6), std::logic_error);
+  EXPECT_EQ(co_await rx.recv(), 5);
+  {
+    auto dropped = std::move(back);
+  }
+  EXPECT_EQ(co_await rx.recv(), std::nullopt);
+}
+
+KYOTO_CT_TEST(Mpsc, ReserveOwnedOnAnLvalueCopiesTheSender) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  auto owned = co_await tx.reserve_owned();
+  KYOTO_ASSERT_TRUE(owned.has_value());
+  EXPECT_EQ(tx.capacity(), 1u);
+  tx.try_send(1).expect("tx is still usable");
+  mpsc::sender<int> released = owned->release();  // gives the slot back
+  EXPECT_TRUE(released.same_channel(tx));
+  EXPECT_EQ(tx.capacity(), 1u);
+  EXPECT_THROW((void)owned->release(), std::logic_error);
+  EXPECT_EQ(co_await rx.recv(), 1);
+}
+
+TEST(Mpsc, ADroppedOwnedPermitGivesItsSlotBackThenDropsItsSender) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  {
+    auto owned = std::move(tx).try_reserve_owned();
+    ASSERT_TRUE(owned.has_value());
+    EXPECT_TRUE(is_empty(rx.try_recv()));  // held open by the permit
+  }
+  EXPECT_TRUE(is_disconnected(rx.try_recv()));  // its sender was the last
+}
+
+TEST(Mpsc, TryReserveOwnedOnAFullChannelGivesTheSenderBack) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto owned = std::move(tx).try_reserve_owned();
+  ASSERT_FALSE(owned.has_value());
+  EXPECT_TRUE(owned.error().is_full());
+  mpsc::sender<int> back = std::move(owned).error().into_inner();
+  EXPECT_TRUE(received(rx.try_recv(), 0));
+  EXPECT_TRUE(back.try_send(1).has_value());
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledWaitingReserveOwnedDropsItsSender) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto waiting = kyoto::spawn(
+      [](mpsc::sender<int> s) -> kyoto::task<bool> {
+        auto r = co_await std::move(s).reserve_owned();
+        co_return r.has_value();
+      },
+      std::move(tx));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // grants the slot; then cancelled
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
+  // The slot came back and the awaiter's sender, the last one, is gone.
+  EXPECT_EQ(co_await rx.recv(), std::nullopt);
+}
+
+// -- closed() --
+
+/// Waits in closed() on its own copy of a sender (so a failing test that
+/// returns early leaves the channel alive for the task's cancellation).
+kyoto::task<> wait_closed(mpsc::sender<int> tx) {
+  co_await tx.closed();
+}
+
+kyoto::task<> wait_closed_unbounded(mpsc::unbounded_sender<int> tx) {
+  co_await tx.closed();
+}
+
+// tokio's Sender::closed doc example: every sender's closed() completes
+// once the receiver is dropped.
+KYOTO_CT_TEST(Mpsc, ClosedCompletesForEveryWaitingSenderWhenTheReceiverIsDropped) {
+  auto [tx1, rx] = mpsc::channel<int>(1);
+  mpsc::sender<int> tx2 = tx1;
+  mpsc::sender<int> tx3 = tx1;
+
+  std::vector<kyoto::join_handle<void>> waiting;
+  waiting.push_back(kyoto::spawn(wait_closed(tx1)));
+  waiting.push_back(kyoto::spawn(wait_closed(tx2)));
+  waiting.push_back(kyoto::spawn(wait_closed(tx3)));
+  co_await let_others_run();
+  for (auto& w : waiting)
+    EXPECT_FALSE(w.is_finished());
+
+  {
+    auto dropped = std::move(rx);
+  }
+  for (auto& w : waiting) {
+    KYOTO_ASSERT_TRUE(co_await finishes_soon(w));
+    co_await w;
+  }
+  co_await tx1.closed();  // and at once from now on
+}
+
+KYOTO_CT_TEST(Mpsc, ClosedCompletesWhenTheReceiverCloses) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(1).expect("try_send");
+  auto waiting = kyoto::spawn(wait_closed(tx));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_TRUE(received(rx.try_recv(), 1));  // receiving is not closing
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+
+  rx.close();
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  co_await waiting;
+  EXPECT_TRUE(tx.is_closed());
+}
+
+KYOTO_CT_TEST(Mpsc, ClosedDoesNotCompleteWhenSendersComeAndGo) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto waiting = kyoto::spawn(wait_closed(tx));
+  co_await let_others_run();
+  {
+    mpsc::sender<int> other = tx;
+  }
+  auto weak = tx.downgrade();
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
+}
+
+KYOTO_CT_TEST(Mpsc, UnboundedClosedCompletesWhenTheReceiverIsDropped) {
+  auto [tx, rx] = mpsc::unbounded_channel<int>();
+  auto waiting = kyoto::spawn(wait_closed_unbounded(tx));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  {
+    auto dropped = std::move(rx);
+  }
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  co_await waiting;
+  EXPECT_TRUE(tx.is_closed());
+  co_await tx.closed();
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledWaitingClosedLeavesTheOthersWaiting) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto first = kyoto::spawn(wait_closed(tx));
+  auto second = kyoto::spawn(wait_closed(tx));
+  co_await let_others_run();
+  EXPECT_TRUE(co_await abort_and_wait(first));  // unlinks itself
+  rx.close();
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(second));
+  co_await second;
+}
+
+KYOTO_CT_TEST(Mpsc, ClosedWokenThenCancelledBeforeItRunsIsHarmless) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto waiting = kyoto::spawn(wait_closed(tx));
+  co_await let_others_run();
+  rx.close();                                     // wakes it...
+  EXPECT_TRUE(co_await abort_and_wait(waiting));  // ...cancelled before it runs
+  co_await tx.closed();
+}
+
+// -- recv_many --
+
+kyoto::task<std::size_t> recv_many_into(mpsc::receiver<int>* rx, std::vector<int>* buffer,
+                                        std::size_t limit) {
+  co_return co_await rx->recv_many(*buffer, limit);
+}
+
+KYOTO_CT_TEST(Mpsc, RecvManyAppendsUpToTheLimitInOrder) {
+  auto [tx, rx] = mpsc::channel<int>(8);
+  for (int i = 0; i < 5; ++i)
+    tx.try_send(i).expect("try_send");
+
+  std::vector<int> buffer{-1};
+  EXPECT_EQ(co_await rx.recv_many(buffer, 3), 3u);
+  EXPECT_EQ(buffer, (std::vector<int>{-1, 0, 1, 2}));  // appended, not replaced
+  EXPECT_EQ(co_await rx.recv_many(buffer, 10), 2u);
+  EXPECT_EQ(buffer, (std::vector<int>{-1, 0, 1, 2, 3, 4}));
+  EXPECT_EQ(tx.capacity(), 8u);  // every slot came back
+}
+
+KYOTO_CT_TEST(Mpsc, RecvManyWithLimitZeroGivesZeroAtOnce) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  std::vector<int> buffer;
+  EXPECT_EQ(co_await rx.recv_many(buffer, 0), 0u);  // though nothing is buffered
+  tx.try_send(1).expect("try_send");
+  EXPECT_EQ(co_await rx.recv_many(buffer, 0), 0u);
+  EXPECT_TRUE(buffer.empty());
+  EXPECT_TRUE(received(rx.try_recv(), 1));
+}
+
+KYOTO_CT_TEST(Mpsc, RecvManyGivesZeroOnlyOnceTheChannelIsClosedAndDrained) {
+  auto [tx, rx] = mpsc::unbounded_channel<int>();
+  tx.send(1).expect("send");
+  {
+    auto dropped = std::move(tx);
+  }
+  std::vector<int> buffer;
+  EXPECT_EQ(co_await rx.recv_many(buffer, 4), 1u);
+  EXPECT_EQ(co_await rx.recv_many(buffer, 4), 0u);
+  EXPECT_EQ(buffer, std::vector<int>{1});
+}
+
+KYOTO_CT_TEST(Mpsc, WaitingRecvManyWakesWithTheFirstValues) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  std::vector<int> buffer;
+  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  tx.try_send(1).expect("try_send 1");
+  tx.try_send(2).expect("try_send 2");  // before the woken task runs
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  EXPECT_EQ(co_await waiting, 2u);
+  EXPECT_EQ(buffer, (std::vector<int>{1, 2}));
+}
+
+KYOTO_CT_TEST(Mpsc, WaitingRecvManyWakesWithZeroWhenTheLastSenderIsDropped) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  std::vector<int> buffer;
+  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
+  co_await let_others_run();
+  {
+    auto dropped = std::move(tx);
+  }
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  EXPECT_EQ(co_await waiting, 0u);
+}
+
+KYOTO_CT_TEST(Mpsc, RecvManyGrantsTheSlotsItFreesToWaitingSendersInOrder) {
+  auto [tx, rx] = mpsc::channel<int>(2);
+  tx.try_send(0).expect("try_send 0");
+  tx.try_send(1).expect("try_send 1");
+  auto s2 = kyoto::spawn(send_one<int>(tx, 2));
+  co_await let_others_run();
+  auto s3 = kyoto::spawn(send_one<int>(tx, 3));
+  co_await let_others_run();
+
+  std::vector<int> buffer;
+  EXPECT_EQ(co_await rx.recv_many(buffer, 8), 2u);
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(s2));
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(s3));
+  EXPECT_EQ(co_await rx.recv_many(buffer, 8), 2u);
+  EXPECT_EQ(buffer, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_TRUE(co_await s2);
+  EXPECT_TRUE(co_await s3);
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledWaitingRecvManyLeavesTheReceiverFree) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  std::vector<int> buffer;
+  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
+  co_await let_others_run();
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
+  tx.try_send(7).expect("try_send");
+  EXPECT_EQ(co_await rx.recv(), 7);
+  EXPECT_TRUE(buffer.empty());
+}
+
+KYOTO_CT_TEST(Mpsc, ValuesArrivingForACancelledRecvManyStayInTheChannel) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  std::vector<int> buffer;
+  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
+  co_await let_others_run();
+  tx.try_send(7).expect("try_send 7");  // wakes it...
+  tx.try_send(8).expect("try_send 8");
+  EXPECT_TRUE(co_await abort_and_wait(waiting));  // ...cancelled before it runs
+  EXPECT_TRUE(buffer.empty());
+  EXPECT_TRUE(received(rx.try_recv(), 7));
+  EXPECT_TRUE(received(rx.try_recv(), 8));
+}
+
+KYOTO_CT_TEST(Mpsc, RecvManyWhileARecvIsWaitingThrowsLogicError) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  auto first = kyoto::spawn(recv_one<int>(&rx));
+  co_await let_others_run();
+  std::vector<int> buffer;
+  bool threw = false;
+  try {
+    (void)co_await rx.recv_many(buffer, 4);
+  } catch (const std::logic_error& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find("another recv() is in progress"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(threw);
+  tx.try_send(1).expect("try_send");
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(first));
+  EXPECT_EQ(co_await first, 1);
+}
+
+// -- send_timeout --
+
+kyoto::task<kyoto::result<void, mpsc::send_timeout_error<int>>> send_within(
+    mpsc::sender<int>* tx, int value, std::chrono::milliseconds timeout) {
+  co_return co_await tx->send_timeout(value, timeout);
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
+  co_await let_others_run();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_EQ(co_await rx.recv(), 0);
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  EXPECT_TRUE((co_await waiting).has_value());
+  EXPECT_EQ(co_await rx.recv(), 1);
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotFailsClosedWhenTheReceiverIsDropped) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
+  co_await let_others_run();
+  {
+    auto dropped = std::move(rx);
+  }
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  auto r = co_await waiting;
+  KYOTO_ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().is_closed());
+  EXPECT_EQ(r.error().value, 1);
+  EXPECT_STREQ(r.error().what(), "channel closed");
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutThatTimedOutLeavesTheQueueAndHandsTheValueBack) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<std::unique_ptr<int>>(1);
+  tx.try_send(std::make_unique<int>(0)).expect("try_send");
+  auto value = std::make_unique<int>(1);
+  int* const address = value.get();
+  auto r = co_await tx.send_timeout(std::move(value), 5ms);
+  KYOTO_ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().is_timeout());
+  EXPECT_FALSE(r.error().is_closed());
+  EXPECT_STREQ(r.error().what(), "timed out waiting on send operation");
+  EXPECT_EQ(r.error().value.get(), address);  // the very object
+  // It left the queue: the slot the next receive frees stays free.
+  EXPECT_TRUE(rx.try_recv().has_value());
+  EXPECT_EQ(tx.capacity(), 1u);
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutWithAZeroTimeoutSendsIfThereIsRoomAndTimesOutIfNot) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  EXPECT_TRUE((co_await tx.send_timeout(1, 0ms)).has_value());
+  auto r = co_await tx.send_timeout(2, 0ms);
+  KYOTO_ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().is_timeout());
+  EXPECT_TRUE(received(rx.try_recv(), 1));
+  EXPECT_EQ(tx.capacity(), 1u);
+}
+
+// A slot granted after the deadline passed, before the send resumed, still
+// wins (tokio's timeout polls the reserve first). The deadline passes
+// while this task blocks its thread (a timeout, not synchronisation: the
+// outcome is the same whether or not the timer fired meanwhile).
+KYOTO_CT_TEST(Mpsc, SendTimeoutGrantedASlotAfterItsDeadlinePassedStillSends) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto waiting = kyoto::spawn(send_within(&tx, 1, 2ms));
+  co_await let_others_run(1);
+  EXPECT_FALSE(waiting.is_finished());
+  std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(received(rx.try_recv(), 0));  // grants the slot before `waiting` runs
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
+  EXPECT_TRUE((co_await waiting).has_value());
+  EXPECT_TRUE(received(rx.try_recv(), 1));
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledWaitingSendTimeoutLeavesTheQueueAndItsTimer) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
+  co_await let_others_run();
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
+  EXPECT_TRUE(received(rx.try_recv(), 0));
+  EXPECT_EQ(tx.capacity(), 1u);  // not granted to the cancelled send
+  // A sleep past the cancelled timer's would-be tick runs fine (its entry
+  // is out of the wheel; ASan would see a stale one).
+  co_await kyoto::time::sleep(2ms);
+}
+
+KYOTO_CT_TEST(Mpsc, CancelledSendTimeoutThatWasGrantedASlotPassesItOnAndSendsNothing) {
+  using namespace std::chrono_literals;
+  auto [tx, rx] = mpsc::channel<int>(1);
+  tx.try_send(0).expect("try_send");
+  auto first = kyoto::spawn(send_within(&tx, 1, 60s));
+  co_await let_others_run();
+  auto second = kyoto::spawn(send_one<int>(tx, 2));
+  co_await let_others_run();
+  EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`
+  EXPECT_TRUE(co_await abort_and_wait(first));  // cancelled before it runs
+  KYOTO_ASSERT_TRUE(co_await finishes_soon(second));
+  EXPECT_TRUE(co_await second);
+  EXPECT_TRUE(received(rx.try_recv(), 2));
+  EXPECT_TRUE(is_empty(rx.try_recv()));
+}
+
+// -- the cooperative budget --
+
+// Operations that complete at once spend the task's budget, then yield:
+// a loop of them cannot starve a neighbour (runtime/detail/coop.hpp).
+KYOTO_CT_TEST(Mpsc, AlwaysReadyReserveRecvManyAndClosedLoopsYieldToOtherTasks) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  std::atomic<bool> neighbour_ran{false};
+  auto neighbour = kyoto::spawn(
+      [](std::atomic<bool>* ran) -> kyoto::task<> {
+        ran->store(true);
+        co_return;
+      },
+      &neighbour_ran);
+  std::vector<int> buffer;
+  for (int i = 0; i < 1000 && !neighbour_ran.load(); ++i) {
+    auto permit = co_await tx.reserve();
+    KYOTO_ASSERT_TRUE(permit.has_value());
+    permit->send(i);
+    buffer.clear();
+    EXPECT_EQ(co_await rx.recv_many(buffer, 4), 1u);
+  }
+  EXPECT_TRUE(neighbour_ran.load()) << "reserve/recv_many never yielded";
+
+  rx.close();
+  neighbour_ran.store(false);
+  auto neighbour2 = kyoto::spawn(
+      [](std::atomic<bool>* ran) -> kyoto::task<> {
+        ran->store(true);
+        co_return;
+      },
+      &neighbour_ran);
+  for (int i = 0; i < 1000 && !neighbour_ran.load(); ++i)
+    co_await tx.closed();
+  EXPECT_TRUE(neighbour_ran.load()) << "closed() never yielded";
+  co_await neighbour;
+  co_await neighbour2;
+}
+
+// -- across threads: the new operations from plain threads and workers --
+
+KYOTO_CT_TEST(Mpsc, ClosedWaitingInATaskIsWokenByAReceiverDroppedOnAThread) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto [started_tx, started_rx] = mpsc::unbounded_channel<int>();
+  std::jthread dropper([receiver = std::move(rx), started = std::move(started_rx)]() mutable {
+    (void)started.blocking_recv();  // the task is about to wait (or waits)
+    auto dropped = std::move(receiver);
+  });
+  started_tx.send(0).expect("started");
+  co_await tx.closed();
+  EXPECT_TRUE(tx.is_closed());
 }
 
 }  // namespace

@@ -12,6 +12,12 @@
 // oneshots are made per request. It also holds the receiver's wake_node
 // (one receiver, awaited by one coroutine at a time), so a task parked on
 // a oneshot carries only a pointer in its frame.
+//
+// Who wakes whom: the sender's send() or drop wakes the parked receiver
+// (`rx_waiter_`); the receiver's close() or drop wakes the sender parked in
+// closed() (`tx_waiter_`, a node in that awaiter). Once closed, a oneshot
+// stays closed: closed() then completes at once, send() fails, and the
+// receiver gets its value if one was sent before, recv_error otherwise.
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
@@ -35,6 +41,7 @@ namespace kyoto::sync::oneshot {
 /// The error of awaiting a receiver: the sender went away without sending
 /// (tokio's RecvError).
 struct recv_error {
+  /// tokio's Display: "channel closed".
   const char* what() const noexcept { return "channel closed"; }
   friend bool operator==(const recv_error&, const recv_error&) = default;
 };
@@ -42,14 +49,17 @@ struct recv_error {
 /// The error of receiver::try_recv (tokio's TryRecvError).
 class try_recv_error {
  public:
+  /// Why nothing was received.
   enum class kind : unsigned char { empty, closed };
 
+  /// An error of kind `k`.
   explicit try_recv_error(kind k) noexcept : kind_(k) {}
   /// No value yet; the sender is still alive.
   bool is_empty() const noexcept { return kind_ == kind::empty; }
   /// No value will come: the sender is gone, the receiver was closed, or
   /// the value was already taken.
   bool is_closed() const noexcept { return kind_ == kind::closed; }
+  /// tokio's Display: "channel empty" or "channel closed".
   const char* what() const noexcept {
     return kind_ == kind::empty ? "channel empty" : "channel closed";
   }
@@ -63,7 +73,9 @@ class try_recv_error {
 /// (tokio returns it as Err(value)).
 template <class T>
 struct send_error {
+  /// The value that was not sent.
   T value;
+  /// What happened: "receiver dropped" (tokio hands back the bare value).
   const char* what() const noexcept { return "receiver dropped"; }
 };
 
@@ -123,6 +135,7 @@ class state {
     {
       lock_guard guard(lock_);
       rx_closed_ = true;
+      wake_sender();
       if (value_) {
         unreceived.emplace(std::move(*value_));
         value_.reset();
@@ -131,10 +144,36 @@ class state {
     unref();
   }
 
+  /// The receiver closes: send() fails from now on, and a sender parked in
+  /// closed() is woken.
   void close() noexcept {
     lock_guard guard(lock_);
     rx_closed_ = true;
+    wake_sender();
   }
+
+  // ---- the sender's closed() ----
+
+  /// Precondition: lock_ held. Whether the receiver closed or is gone.
+  bool is_closed_locked() const noexcept { return rx_closed_; }
+
+  /// Precondition: lock_ held, not closed. Parks the sender's `node` until
+  /// the receiver closes or goes away.
+  void park_sender_locked(wake_node* node) noexcept { tx_waiter_ = node; }
+
+  /// A parked closed() is cancelled. Returns whether it had been woken.
+  bool cancel_sender_wait(wake_node* node) noexcept {
+    lock_guard guard(lock_);
+    if (tx_waiter_ == node) {
+      tx_waiter_ = nullptr;
+      return false;
+    }
+    return true;
+  }
+
+  /// The sender's "a closed() await is suspended" flag (the sender's owner
+  /// only, like rx_completed()).
+  bool& tx_awaiting() noexcept { return tx_awaiting_; }
 
   bool is_closed() const noexcept {
     lock_guard guard(lock_);
@@ -226,25 +265,34 @@ class state {
     if (wake_node* r = std::exchange(rx_waiter_, nullptr)) r->wake();
   }
 
+  void wake_sender() noexcept {
+    if (wake_node* t = std::exchange(tx_waiter_, nullptr)) t->wake();
+  }
+
   void check_unused_locked() const {
     if (rx_waiter_ != nullptr || rx_node_busy_) {
       throw_misuse("kyoto::sync::oneshot::receiver: awaited by two coroutines at once");
     }
   }
 
+  // Ordered so that the small fields share the first 16 bytes with the
+  // lock: 80 bytes for a small T (one frame-pool class).
   mutable kyoto::detail::mutex lock_;
-  std::optional<T> value_;
-  /// The parked receiver (rx_node_, or a blocking_recv thread's node).
-  wake_node* rx_waiter_ = nullptr;
-  /// The receiver's awaits' node; in use while rx_node_busy_.
-  wake_node rx_node_;
   bool rx_node_busy_ = false;  ///< an await is suspended with rx_node_
   bool tx_done_ = false;       ///< sent, or the sender is gone
   bool rx_closed_ = false;     ///< closed, or the receiver is gone
   bool taken_ = false;         ///< the receiver has the value
   bool rx_completed_ = false;  ///< an await completed (not guarded: receiver only)
+  bool tx_awaiting_ = false;   ///< a closed() is suspended (not guarded: sender only)
   /// The two halves; the second to go frees the state.
   kyoto::detail::atomic<int> refs_{2};
+  std::optional<T> value_;
+  /// The receiver's awaits' node; in use while rx_node_busy_.
+  wake_node rx_node_;
+  /// The parked receiver (rx_node_, or a blocking_recv thread's node).
+  wake_node* rx_waiter_ = nullptr;
+  /// The sender parked in closed() (its awaiter's node), until woken.
+  wake_node* tx_waiter_ = nullptr;
 };
 
 }  // namespace detail
@@ -316,6 +364,75 @@ class [[nodiscard]] recv_awaiter {
   bool yield_ = false;  ///< the budget made us yield before taking the value
 };
 
+/// Awaiter of sender::closed(): completes once the receiver closed or is
+/// gone (tokio's Sender::closed).
+///
+/// Resumed on the awaiting task's thread (woken by the thread that closes
+/// or drops the receiver). Cancel safety: cancel safe — once closed, the
+/// channel stays closed and a later closed() completes at once.
+template <class T>
+class [[nodiscard]] closed_awaiter {
+ public:
+  explicit closed_awaiter(detail::state<T>* s) noexcept : state_(s) {}
+  /// Movable until awaited (so it can be passed to join()).
+  closed_awaiter(closed_awaiter&& o) noexcept : state_(o.state_), yield_(o.yield_) {
+    assert(o.phase_ == phase::idle && "a oneshot closed_awaiter moved while awaited");
+  }
+  closed_awaiter(const closed_awaiter&) = delete;
+  closed_awaiter& operator=(const closed_awaiter&) = delete;
+  ~closed_awaiter() {
+    if (phase_ == phase::waiting) {
+      if (state_->cancel_sender_wait(&node_)) node_.task->purge(&node_);
+    } else if (phase_ == phase::yielding) {
+      node_.task->purge(&node_);  // cancelled while yielding (budget)
+    } else {
+      return;
+    }
+    state_->tx_awaiting() = false;
+  }
+
+  bool await_ready() {
+    if (state_->tx_awaiting()) {
+      detail::throw_misuse(
+          "kyoto::sync::oneshot::sender::closed: awaited by two coroutines at once");
+    }
+    state_->lock().lock();
+    kyoto::detail::unlock_guard unlock(state_->lock());
+    if (state_->is_closed_locked()) {
+      if (kyoto::detail::coop_proceed()) return true;
+      yield_ = true;  // out of budget: yield first, then complete
+    }
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    kyoto::detail::unlock_guard unlock(state_->lock());
+    node_.prepare(h);
+    state_->tx_awaiting() = true;
+    if (yield_) {
+      kyoto::detail::coop_yield(node_);
+      phase_ = phase::yielding;
+    } else {
+      state_->park_sender_locked(&node_);
+      phase_ = phase::waiting;
+    }
+  }
+
+  void await_resume() noexcept {
+    if (phase_ != phase::idle) state_->tx_awaiting() = false;
+    phase_ = phase::done;
+  }
+
+ private:
+  enum class phase : unsigned char { idle, waiting, yielding, done };
+
+  detail::state<T>* state_;
+  kyoto::detail::wake_node node_;
+  phase phase_ = phase::idle;
+  bool yield_ = false;  ///< the budget made us yield
+};
+
 /// The sending half: sends one value, synchronously. Move-only; dropping it
 /// unsent completes the receiver with recv_error.
 ///
@@ -337,12 +454,18 @@ class sender {
 
   /// Sends `value` and wakes the receiver; hands the value back in a
   /// send_error if the receiver is gone or closed. A sender sends once:
-  /// afterwards it is empty, and another send throws std::logic_error.
+  /// afterwards it is empty, and another send throws std::logic_error (as
+  /// does a send while this sender's closed() is suspended, e.g. in a
+  /// join: send() gives the channel up under it).
   result<void, send_error<T>> send(T value) {
     if (state_ == nullptr) {
       detail::throw_misuse(
           "kyoto::sync::oneshot::sender::send: the sender is empty (it already sent, or was "
           "moved from)");
+    }
+    if (state_->tx_awaiting()) {
+      detail::throw_misuse(
+          "kyoto::sync::oneshot::sender::send: a closed() of this sender is still being awaited");
     }
     const bool sent = state_->send(value);  // if it throws, we still own the state
     std::exchange(state_, nullptr)->unref();
@@ -350,11 +473,29 @@ class sender {
     return unexpected(send_error<T>{std::move(value)});
   }
 
-  /// Whether the receiver is gone or closed (a send would fail).
+  /// Whether the receiver is gone or closed (a send would fail). Never
+  /// waits.
   bool is_closed() const {
-    if (state_ == nullptr)
-      detail::throw_misuse("kyoto::sync::oneshot::sender::is_closed: empty sender");
+    if (state_ == nullptr) {
+      detail::throw_misuse(
+          "kyoto::sync::oneshot::sender::is_closed: the sender is empty (it already sent, or was "
+          "moved from)");
+    }
     return state_->is_closed();
+  }
+
+  /// Completes once the receiver closed or is gone (tokio's closed), so the
+  /// producer can give up the work. Must be awaited in a runtime task, by
+  /// one coroutine at a time (two at once throw std::logic_error); the
+  /// sender must outlive the awaiter, and cannot send() while it is
+  /// suspended. Cancel safe.
+  closed_awaiter<T> closed() {
+    if (state_ == nullptr) {
+      detail::throw_misuse(
+          "kyoto::sync::oneshot::sender::closed: the sender is empty (it already sent, or was "
+          "moved from)");
+    }
+    return closed_awaiter<T>(state_);
   }
 
  private:

@@ -5,28 +5,59 @@
 // Everything below `lock_` is guarded by it. `tx_count_` and `refs_` are
 // atomics so that copying and dropping handles does not take the lock.
 //
+// # Handles: strong senders, weak senders, the receiver
+//
+// `refs_` counts every handle (senders, weak senders, the receiver); the
+// last one frees the channel. `tx_count_` counts the strong senders only:
+// the channel ends for the receiver when it drops to zero. A weak sender
+// (downgrade()) holds a reference but no sender count, and upgrade() adds a
+// sender only if the count is still above zero (a CAS from non-zero), so
+// zero is final: once the last strong sender is gone, no upgrade succeeds
+// and no send can start. An owned permit holds a strong sender.
+//
 // # Capacity (bounded channels)
 //
 // `permits_` counts free slots: a send takes one, a receive gives one back.
-// A sender that finds none joins `send_waiters_` (FIFO) and is *granted* a
-// permit by the receive that frees one, so senders are served in order and
-// a permit never sits unused while someone waits:
+// A sender that finds too few joins `send_waiters_` (FIFO) and is *granted*
+// its slots by the receives (or returned permits) that free them, so
+// senders are served in order and a slot never sits unused while someone
+// waits:
 //
 //     invariant: send_waiters_ non-empty  =>  permits_ == 0
 //
-// A granted sender pushes its value when it resumes. If it is cancelled
-// before that, it passes the permit on (grant_or_return_locked()), and
-// nothing is sent: tokio's guarantee that a cancelled send sent nothing.
-// A grant outlives close(), as a tokio permit does: the granted sender still
-// delivers, so recv() reports the end only once no grant is outstanding
-// (`granted_ == 0`). Only a dropped receiver makes a granted send fail.
+// A waiter may want several slots (reserve_many(n)). Freed slots go to the
+// *front* waiter only; until it has all it asked for they are its partial
+// assignment, counted in `partial_` (only the front waiter can have one),
+// and the waiters behind it wait, as in tokio's batch semaphore. When the
+// front waiter has all its slots it is popped, marked granted and woken.
+// A front waiter that gives up hands its partial assignment on; close()
+// returns it to `permits_`.
+//
+// # Grants and permits
+//
+// `granted_` counts slots that are reserved but not yet used: those of a
+// woken (granted) waiter that has not resumed, and those held by permits
+// (reserve(), try_reserve(), reserve_many(), the owned forms). Each is
+// either used by one push (a permit's send, a granted send) or given back
+// (a dropped permit, a cancelled waiter), which passes the slot to the
+// next waiter first (grant_or_return_locked()) and only then releases the
+// grant, so the receiver never sees a transient "no grant left".
+//
+// A cancelled granted send passes its slot on and sends nothing: tokio's
+// guarantee that a cancelled send sent nothing. A grant outlives close(), as
+// a tokio permit does: the granted sender or permit still delivers, so
+// recv() reports the end only once no grant is outstanding (`granted_ ==
+// 0`). Only a dropped receiver makes a granted send fail (a permit's send
+// then destroys its value, as tokio's does).
 //
 // # Waking
 //
 // Every wake happens under `lock_`, and every awaiter's destructor takes
 // `lock_` to learn whether it was woken (the wake rule in
 // runtime/detail/task_header.hpp). The receiver parks in `receiver_`; it is
-// woken by a send, by the last sender going away, and by close().
+// woken by a send, by the last sender going away, by the last grant being
+// used or given up after that, and by close(). Waiters of closed() park in
+// `closed_waiters_` and are all woken by close() (or the receiver's drop).
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
@@ -38,27 +69,40 @@
 #include <kyoto/sync/detail/block_queue.hpp>
 #include <kyoto/sync/detail/waiter_list.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace kyoto::detail {
 
-/// A sender blocked on a full bounded channel.
+/// A sender (send, reserve, send_timeout) waiting for slots of a bounded
+/// channel.
 struct send_waiter {
   enum class state : unsigned char {
     idle,     ///< not queued
     waiting,  ///< in send_waiters_
-    granted,  ///< given a permit and woken
+    granted,  ///< given all its slots and woken
     closed,   ///< woken because the receiver closed
   };
 
   send_waiter* prev = nullptr;  ///< guarded by the channel lock
   send_waiter* next = nullptr;
   wake_node node;
+  /// Slots still to be assigned while waiting (guarded by the channel lock).
+  std::size_t needed = 0;
   state st = state::idle;  ///< guarded by the channel lock
+};
+
+/// A task waiting in closed() for the receiver to close.
+struct closed_waiter {
+  closed_waiter* prev = nullptr;  ///< guarded by the channel lock
+  closed_waiter* next = nullptr;
+  wake_node node;
+  bool woken = false;  ///< guarded by the channel lock: close() woke it
 };
 
 /// Throws std::logic_error for a blocking_* call made on a runtime thread.
@@ -77,8 +121,9 @@ class chan {
   /// No capacity limit (unbounded channels).
   static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
 
-  /// `granted`: a slot is reserved for the caller's waiter, which sends
-  /// when it resumes (the cooperative budget made it yield first).
+  /// `sent`: done (for a reserve: the slots are the caller's). `granted`:
+  /// the slots are reserved for the caller's waiter, which yields first
+  /// (the cooperative budget) and sends or takes them when it resumes.
   enum class send_status : unsigned char { sent, full, closed, granted };
   enum class recv_status : unsigned char { value, empty, disconnected };
 
@@ -98,13 +143,41 @@ class chan {
 
   void drop_sender() noexcept {
     // Acq_rel: the last sender's decrement is ordered after every sender's
-    // sends; the receiver reads the count under lock_, which the lock below
-    // orders.
+    // sends; pairs with the acquire load in ended_locked() (the receiver
+    // reads the count under lock_, which the lock below also orders).
     if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       lock_guard guard(lock_);
       if (ended_locked()) wake_receiver();
     }
     unref();
+  }
+
+  /// A weak sender is made (downgrade(), or a weak sender's copy).
+  void add_weak() noexcept {
+    // Relaxed: made from a live handle, whose reference keeps refs_ above
+    // zero meanwhile.
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// A weak sender goes away.
+  void drop_weak() noexcept { unref(); }
+
+  /// A weak sender's upgrade(): adds a strong sender unless none is left.
+  /// The caller holds a (weak) reference.
+  bool try_add_sender() noexcept {
+    std::size_t n = tx_count_.load(std::memory_order_relaxed);
+    do {
+      if (n == 0) return false;  // final: see the file comment
+      // Relaxed: an RMW reads the latest count in its modification order,
+      // so it never revives a count that reached zero (the race with the
+      // last drop_sender() decrement is decided by that order alone); the
+      // new sender publishes nothing through the count, its sends go
+      // through lock_.
+    } while (!tx_count_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed,
+                                              std::memory_order_relaxed));
+    // Relaxed: the caller's weak reference keeps refs_ above zero.
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   /// The receiver goes away: close, and destroy what was never received
@@ -115,8 +188,6 @@ class chan {
     }
     unref();
   }
-
-  bool unique_sender() const noexcept { return tx_count_.load(std::memory_order_relaxed) == 1; }
 
   // ---- sending ----
 
@@ -153,6 +224,36 @@ class chan {
     return send_status::sent;
   }
 
+  /// Precondition: lock_ held; a bounded channel. Takes `n` slots for the
+  /// caller if they are free (`sent`); with the budget spent, reserves them
+  /// for `w` (`granted`, the caller yields first); `full` if too few are
+  /// free; `closed` if the receiver closed or `n` exceeds the capacity
+  /// (tokio reports that as a SendError too).
+  send_status begin_reserve_locked(std::size_t n, send_waiter* w) {
+    if (rx_closed_ || n > capacity_) return send_status::closed;
+    // No waiter can be ahead: waiters imply permits_ == 0 < n (n == 0
+    // takes nothing, as tokio's acquire(0)).
+    if (permits_ < n) return send_status::full;
+    permits_ -= n;
+    granted_ += n;
+    if (n != 0 && !coop_proceed()) {
+      w->st = send_waiter::state::granted;
+      return send_status::granted;
+    }
+    return send_status::sent;
+  }
+
+  /// Takes `n` slots for a permit if they are free right now (tokio's
+  /// try_reserve / try_reserve_many): `sent`, `full` or `closed`.
+  send_status try_reserve(std::size_t n) {
+    lock_guard guard(lock_);
+    if (rx_closed_) return send_status::closed;
+    if (n > capacity_ || permits_ < n) return send_status::full;
+    permits_ -= n;
+    granted_ += n;
+    return send_status::sent;
+  }
+
   /// Pushes after a permit was granted; closed if the receiver went away
   /// meanwhile (the permit is moot then). If moving the value in throws,
   /// nothing is sent and the permit passes on.
@@ -161,31 +262,61 @@ class chan {
     return send_granted_locked(value);
   }
 
-  /// Precondition: lock_ held, the channel full. Queues `w`.
-  void enqueue_sender_locked(send_waiter* w) noexcept {
+  /// A permit's send: pushes into a slot the caller holds. If the receiver
+  /// is gone the value stays with the caller (to be destroyed outside the
+  /// lock). If moving the value in throws, nothing changed: the caller
+  /// still holds its slot.
+  void send_permit(T& value) {
+    lock_guard guard(lock_);
+    if (!rx_dropped_) push_locked(value);
+    release_grant_locked(1);
+  }
+
+  /// Permits go unused (a dropped permit, the rest of a permit_iterator):
+  /// their `n` slots pass to the waiting senders or back to the channel.
+  void release_permits(std::size_t n) noexcept {
+    if (n == 0) return;
+    lock_guard guard(lock_);
+    grant_or_return_locked(n);  // pass the slots on first...
+    release_grant_locked(n);    // ...then give up ours
+  }
+
+  /// Precondition: lock_ held, fewer than `n` slots free (the channel full
+  /// for a send). Queues `w` for `n` slots; at the front of the queue it
+  /// takes what is free as its partial assignment.
+  void enqueue_sender_locked(send_waiter* w, std::size_t n) noexcept {
     w->st = send_waiter::state::waiting;
+    if (send_waiters_.empty()) {
+      partial_ = permits_;  // < n
+      permits_ = 0;
+      w->needed = n - partial_;
+    } else {
+      w->needed = n;  // permits_ == 0 (the invariant)
+    }
     send_waiters_.push_back(w);
   }
 
-  /// A send_waiter is cancelled: unqueue it, or hand on a permit it was
-  /// granted. Returns whether its node was woken (and must be purged).
-  bool cancel_sender(send_waiter* w) noexcept {
+  /// Takes a waiting `w` out of the queue, handing on its partial
+  /// assignment. Returns whether it had been woken instead (granted or
+  /// closed, which `w->st` still says; its node must be purged if it will
+  /// not be resumed).
+  bool withdraw_sender(send_waiter* w) noexcept {
     lock_guard guard(lock_);
-    switch (w->st) {
-      case send_waiter::state::waiting:
-        send_waiters_.remove(w);
-        w->st = send_waiter::state::idle;
-        return false;
-      case send_waiter::state::granted:
-        grant_or_return_locked();  // pass the permit on first...
-        release_grant_locked();    // ...then give up ours
-        return true;
-      case send_waiter::state::closed:
-        return true;
-      case send_waiter::state::idle:
-        return false;
+    return withdraw_sender_locked(w);
+  }
+
+  /// A send_waiter for `n` slots is cancelled: unqueue it, or hand on the
+  /// slots it was granted. Returns whether its node was woken (and must be
+  /// purged).
+  bool cancel_sender(send_waiter* w, std::size_t n) noexcept {
+    lock_guard guard(lock_);
+    if (w->st == send_waiter::state::granted) {
+      w->st = send_waiter::state::idle;
+      grant_or_return_locked(n);  // pass the slots on first...
+      release_grant_locked(n);    // ...then give up ours
+      return true;
     }
-    return false;
+    return withdraw_sender_locked(w);
   }
 
   /// Blocks the calling (non-runtime) thread until `value` is sent or the
@@ -197,7 +328,7 @@ class chan {
       const send_status s = try_send_locked(value);
       if (s != send_status::full) return s;
       w.node.prepare_thread();
-      enqueue_sender_locked(&w);
+      enqueue_sender_locked(&w, 1);
     }
     for (;;) {
       w.node.parker->park();
@@ -211,6 +342,35 @@ class chan {
   bool is_closed() const noexcept {
     lock_guard guard(lock_);
     return rx_closed_;
+  }
+
+  /// Free slots now (tokio's Sender::capacity); bounded channels.
+  std::size_t capacity() const noexcept {
+    lock_guard guard(lock_);
+    return permits_;
+  }
+
+  /// The capacity the channel was made with (tokio's max_capacity).
+  std::size_t max_capacity() const noexcept { return capacity_; }
+
+  // ---- closed() ----
+
+  /// Precondition: lock_ held. Whether close() happened (the receiver
+  /// closed or is gone); never unset.
+  bool is_closed_locked() const noexcept { return rx_closed_; }
+
+  /// Precondition: lock_ held, not closed. Parks `w` until close().
+  void wait_closed_locked(closed_waiter* w) noexcept {
+    w->woken = false;
+    closed_waiters_.push_back(w);
+  }
+
+  /// A parked closed() is cancelled. Returns whether it had been woken.
+  bool cancel_closed(closed_waiter* w) noexcept {
+    lock_guard guard(lock_);
+    if (w->woken) return true;
+    closed_waiters_.remove(w);
+    return false;
   }
 
   // ---- receiving ----
@@ -260,6 +420,30 @@ class chan {
       return recv_status::value;
     }
     return ended_locked() ? recv_status::disconnected : recv_status::empty;
+  }
+
+  /// Precondition: lock_ held. Moves up to `limit` values to the end of
+  /// `out`, in order; returns how many (0 when there are none). Reserves
+  /// `out`'s room first (if that throws, nothing is taken); if moving a
+  /// value throws, those moved before it are in `out` and it stays first.
+  std::size_t take_many_locked(std::vector<T>& out, std::size_t limit) {
+    const std::size_t n = std::min(limit, queue_.size());
+    if (n == 0) return 0;
+    out.reserve(out.size() + n);
+    for (std::size_t i = 0; i < n; ++i) {
+      out.push_back(std::move(queue_.front()));  // no reallocation: reserved
+      queue_.drop_front();
+      if (capacity_ != unbounded) grant_or_return_locked();
+    }
+    return n;
+  }
+
+  /// A parked recv_many() resumes after its wake: takes what woke it (as
+  /// finish_recv()).
+  std::size_t finish_recv_many(std::vector<T>& out, std::size_t limit) {
+    lock_guard guard(lock_);
+    recv_pending_ = false;
+    return take_many_locked(out, limit);
   }
 
   /// Precondition: lock_ held, begin_recv_locked() found nothing. Parks
@@ -320,30 +504,43 @@ class chan {
 
   void unref() noexcept {
     // Acq_rel: the last owner sees every other owner's writes before it
-    // frees the channel.
+    // frees the channel (release by each decrement, acquire by the last).
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  /// Precondition: lock_ held; the caller holds a grant.
+  /// Precondition: lock_ held; the caller holds a grant of one slot.
   send_status send_granted_locked(T& value) {
     if (rx_dropped_) {
-      release_grant_locked();
+      release_grant_locked(1);
       return send_status::closed;
     }
     try {
       push_locked(value);
     } catch (...) {
       grant_or_return_locked();
-      release_grant_locked();
+      release_grant_locked(1);
       throw;
     }
-    release_grant_locked();
+    release_grant_locked(1);
     return send_status::sent;
   }
 
-  /// A grant was used or given up.
-  void release_grant_locked() noexcept {
-    --granted_;
+  /// Precondition: lock_ held. See withdraw_sender().
+  bool withdraw_sender_locked(send_waiter* w) noexcept {
+    if (w->st != send_waiter::state::waiting) return w->st != send_waiter::state::idle;
+    const bool front = send_waiters_.front() == w;
+    send_waiters_.remove(w);
+    w->st = send_waiter::state::idle;
+    if (front && partial_ != 0) {
+      // Its partial assignment goes to the new front waiter (or back).
+      grant_or_return_locked(std::exchange(partial_, 0));
+    }
+    return false;
+  }
+
+  /// `n` grants were used or given up.
+  void release_grant_locked(std::size_t n) noexcept {
+    granted_ -= n;
     if (ended_locked()) wake_receiver();  // the end, now
   }
 
@@ -365,21 +562,58 @@ class chan {
     if (wake_node* r = std::exchange(receiver_, nullptr)) r->wake();
   }
 
-  /// A slot freed: grant it to the first waiting sender, or keep it.
+  /// A slot freed (the receive path): assign it to the front waiting
+  /// sender, or keep it.
   void grant_or_return_locked() noexcept {
-    if (send_waiter* w = send_waiters_.pop_front()) {
-      w->st = send_waiter::state::granted;
-      ++granted_;
-      w->node.wake();
-    } else {
+    send_waiter* w = send_waiters_.front();
+    if (w == nullptr) [[likely]] {
       ++permits_;
+      return;
     }
+    if (--w->needed != 0) {
+      ++partial_;  // a reserve_many() still short of slots
+      return;
+    }
+    grant_front_locked(w, 1);
+  }
+
+  /// `n` slots freed: assign them to the waiting senders in order, or
+  /// keep them.
+  void grant_or_return_locked(std::size_t n) noexcept {
+    while (n != 0) {
+      send_waiter* w = send_waiters_.front();
+      if (w == nullptr) {
+        permits_ += n;
+        return;
+      }
+      const std::size_t take = std::min(n, w->needed);
+      w->needed -= take;
+      n -= take;
+      if (w->needed != 0) {
+        partial_ += take;  // n is 0 now
+        return;
+      }
+      grant_front_locked(w, take);
+    }
+  }
+
+  /// The front waiter `w` has all its slots, the last `take` just now.
+  void grant_front_locked(send_waiter* w, std::size_t take) noexcept {
+    send_waiters_.pop_front();
+    granted_ += std::exchange(partial_, 0) + take;
+    w->st = send_waiter::state::granted;
+    w->node.wake();
   }
 
   void close_locked() noexcept {
     rx_closed_ = true;
     while (send_waiter* w = send_waiters_.pop_front()) {
       w->st = send_waiter::state::closed;
+      w->node.wake();
+    }
+    permits_ += std::exchange(partial_, 0);  // the front waiter's, given up
+    while (closed_waiter* w = closed_waiters_.pop_front()) {
+      w->woken = true;
       w->node.wake();
     }
     if (ended_locked()) wake_receiver();  // a parked receiver sees the end
@@ -390,14 +624,18 @@ class chan {
   std::size_t permits_;  ///< free slots (bounded); unused when unbounded
   block_queue<T> queue_;
   waiter_list<send_waiter> send_waiters_;
+  waiter_list<closed_waiter> closed_waiters_;
   wake_node* receiver_ = nullptr;  ///< the parked receiver, until woken
   bool recv_pending_ = false;      ///< a recv() is parked or woken, not yet resumed
-  std::size_t granted_ = 0;        ///< grants not yet used or given up
+  std::size_t granted_ = 0;        ///< reserved slots not yet used or given up
+  std::size_t partial_ = 0;        ///< slots assigned to the front waiter so far
   bool rx_closed_ = false;         ///< close() or the receiver dropped; never unset
   bool rx_dropped_ = false;        ///< the receiver is gone; never unset
-  /// Live senders. Written by sender copies and drops.
+  /// Live strong senders (owned permits included). Written by sender
+  /// copies, drops and upgrades; zero is final.
   atomic<std::size_t> tx_count_{1};
-  /// Live handles (senders + receiver); the last one frees the channel.
+  /// Live handles (senders, weak senders, the receiver); the last one
+  /// frees the channel.
   atomic<std::size_t> refs_{2};
 };
 
