@@ -209,9 +209,13 @@ KYOTO_CT_TEST(OnceCell, CancellingARunningInitialiserLetsTheNextRun) {
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
   auto stuck = kyoto::spawn(
       [](once_cell<int>& c, kyoto::sync::oneshot::receiver<int> never) -> kyoto::task<int> {
-        co_return co_await c.get_or_init([r = std::move(never)]() mutable -> kyoto::task<int> {
+        // A named initialiser: GCC 12 copies a capturing lambda temporary in
+        // a co_await expression bitwise (docs/architecture.md, compiler
+        // traps), which would drop the receiver twice.
+        auto init = [r = std::move(never)]() mutable -> kyoto::task<int> {
           co_return (co_await r).value_or(-1);
-        });
+        };
+        co_return co_await c.get_or_init(std::move(init));
       }(cell, std::move(rx)));
   co_await let_others_run();
   std::atomic<int> runs{0};

@@ -152,7 +152,11 @@ class once_cell {
   ///
   /// Cancel safe: cancelling a waiting call, or one whose initialiser is
   /// running, lets the next waiter initialise. `init` is moved into the
-  /// returned task, so a capturing lambda is safe.
+  /// returned task, so a capturing lambda's captures live long enough; but
+  /// with GCC 12, pass a lambda that captures more than pointers and
+  /// references as a named variable (`co_await cell.get_or_init(
+  /// std::move(init))`): GCC 12 copies a capturing lambda temporary in a
+  /// co_await expression bitwise (docs/architecture.md, compiler traps).
   template <class F>
   task<const T&> get_or_init(F init) {
     if (initialized()) co_return *value_ptr();
