@@ -46,8 +46,17 @@ void wake_node::prepare_thread() noexcept {
   parker = &thread_parker::current();
 }
 
-void wake_node::wake_thread(thread_parker* p) noexcept {
-  p->unpark();
+void wake_node::wake_other(wake_node* n) noexcept {
+  if (n->parker != nullptr) {
+    n->parker->unpark();
+  } else {
+    auto* cb = static_cast<callback_node*>(n);
+    cb->fn(cb);
+  }
+}
+
+void task_header::throw_too_many_refs() {
+  throw std::length_error("kyoto::abort_handle: too many handles to one task (2^20)");
 }
 
 std::uintptr_t task_header::begin_run() noexcept {
@@ -94,7 +103,9 @@ bool task_header::run() noexcept {
   task_header* const outer = ctx.task;
   wake_node* const outer_batch = ctx.batch;
   ctx.task = this;
-  ctx.budget = coop_budget;
+  // A nested run (a task_local scope, unconstrained: detail/nested_run.hpp)
+  // spends the budget of the run it is nested in.
+  if (outer == nullptr) ctx.budget = coop_budget;
   if ((taken & cancelled) != 0) [[unlikely]] {
     cancel_running();
     ctx.task = outer;
@@ -187,8 +198,25 @@ void task_header::finish() noexcept {
 
 void task_header::abort() noexcept {
   // Seq_cst: the pin is our half of the Dekker with shutdown() (see the
-  // header's file comment); shutdown then waits for the unpin below.
-  join_state_.fetch_add(pin_one, std::memory_order_seq_cst);
+  // header's file comment); shutdown then waits for the unpin below. A CAS,
+  // not a fetch_add: with every pin taken (255 threads inside abort() at
+  // once) we wait for one to leave rather than carry into the refs.
+  std::uint32_t pins = join_state_.load(std::memory_order_relaxed);
+  for (int i = 0;; ++i) {
+    if ((pins & pin_mask) == pin_mask) {
+      if (i < 64) {
+        spin_pause();
+      } else {
+        std::this_thread::yield();
+      }
+      pins = join_state_.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (join_state_.compare_exchange_weak(pins, pins + pin_one, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+      break;
+    }
+  }
   std::uintptr_t cur = run_state_.load(std::memory_order_seq_cst);
   for (;;) {
     if ((cur & (complete | cancelled)) != 0) break;
@@ -287,7 +315,7 @@ void task_header::unset_join_waker(wake_node* node) noexcept {
   // our own task's ready stack. Acquire: pairs with finish()'s release
   // fetch_and.
   spin_until([&] { return (join_state_.load(std::memory_order_acquire) & join_waker) == 0; });
-  node->task->purge(node);
+  if (node->task != nullptr) node->task->purge(node);
 }
 
 void task_header::wait_blocking() {

@@ -1,28 +1,66 @@
 // kyoto::join_handle<T>: the owned permission to await a spawned task.
 #pragma once
 
+#include <kyoto/runtime/abort_handle.hpp>
+
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 
 #include <cassert>
 #include <coroutine>
+#include <exception>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace kyoto {
 
-/// Thrown by awaiting the join_handle of a task that was cancelled, by
-/// abort() or by the shutdown of its runtime. An exception thrown by the task
-/// itself is rethrown as it is, not wrapped.
+namespace detail {
+
+/// "the task threw <what>" for an exception_ptr (join_error's message).
+inline std::string describe_task_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return std::string("kyoto: the task threw: ") + x.what();
+  } catch (...) {
+    return "kyoto: the task threw an exception not derived from std::exception";
+  }
+}
+
+}  // namespace detail
+
+/// Why a task gave no value (tokio's JoinError): it was cancelled, or — in
+/// a join_set's results only — it threw.
+///
+/// Awaiting a join_handle throws join_error only for a cancelled task (by
+/// abort() or by the shutdown of its runtime); an exception thrown by the
+/// task itself is rethrown as it is, not wrapped. A join_set hands every
+/// outcome back as a value, so there a task's exception comes wrapped in a
+/// join_error (is_panic(), exception(), rethrow()).
 class join_error : public std::runtime_error {
  public:
+  /// A cancelled task.
   explicit join_error(const char* what) : std::runtime_error(what) {}
-  /// Whether the task was cancelled (always, for now: the port of tokio's
-  /// JoinError::is_cancelled).
-  bool is_cancelled() const noexcept { return true; }
-  /// Whether the task failed with an exception (never: those propagate
-  /// unwrapped; the port of tokio's JoinError::is_panic).
-  bool is_panic() const noexcept { return false; }
+  /// A task that threw `e` (non-null).
+  explicit join_error(std::exception_ptr e)
+      : std::runtime_error(detail::describe_task_exception(e)), exception_(std::move(e)) {}
+
+  /// Whether the task was cancelled (tokio's JoinError::is_cancelled).
+  bool is_cancelled() const noexcept { return !exception_; }
+  /// Whether the task failed with an exception (tokio's is_panic).
+  bool is_panic() const noexcept { return static_cast<bool>(exception_); }
+  /// The task's exception; null if it was cancelled (tokio's try_into_panic).
+  const std::exception_ptr& exception() const noexcept { return exception_; }
+  /// Rethrows the task's exception, or throws this join_error if the task
+  /// was cancelled (tokio's resume_unwind of into_panic()).
+  [[noreturn]] void rethrow() const {
+    if (exception_) std::rethrow_exception(exception_);
+    throw *this;
+  }
+
+ private:
+  std::exception_ptr exception_;
 };
 
 namespace detail {
@@ -76,6 +114,15 @@ class join_handle {
   bool is_finished() const {
     check_owns("kyoto::join_handle::is_finished");
     return cell_->is_complete();
+  }
+
+  /// A handle that can abort the task (and ask whether it finished) but not
+  /// await it; copyable, usable from any thread, valid after this handle is
+  /// dropped (tokio's JoinHandle::abort_handle). Throws std::logic_error on
+  /// an empty handle.
+  kyoto::abort_handle abort_handle() const {
+    check_owns("kyoto::join_handle::abort_handle");
+    return detail::abort_handle_access::make(cell_);
   }
 
   /// Whether the handle owns a task (false once moved from).
@@ -178,6 +225,13 @@ struct join_handle_access {
   template <class T>
   static T take(join_handle<T>& h) {
     return h.take();
+  }
+  /// Empties `h` without dropping its interest and reference: the caller
+  /// (a join_set) owns them now.
+  template <class T>
+  static task_cell<T>* release(join_handle<T>& h) noexcept {
+    h.taken_ = false;
+    return std::exchange(h.cell_, nullptr);
   }
 };
 

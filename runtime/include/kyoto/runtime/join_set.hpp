@@ -1,2 +1,490 @@
-// kyoto::join_set (being written).
+// kyoto::join_set<T>: a set of spawned tasks whose results are collected in
+// the order they complete (tokio::task::JoinSet).
+//
+// # The protocol
+//
+// Each task of the set has an *entry*, owned by the set. The entry holds
+// what a join_handle would hold (the task's join interest and one
+// reference to its cell) and a callback_node registered as the task's join
+// waker (task_header::set_join_waker). When the task completes (returns,
+// throws or is cancelled), the completing thread calls the node's function
+// from task_header::finish(), still holding JOIN_WAKER; the function takes
+// the set's lock, appends the entry to the *ready queue* and wakes the
+// join_next() waiting for it, if any, still under the lock.
+//
+// Who touches what:
+//
+//   entries, size, pending   the owner only (the coroutine or thread using
+//                            the set; join_set is used by one at a time).
+//   ready queue, waiter      under `lock`: pushed by completion callbacks on
+//                            any thread, popped by the owner.
+//   an entry's fields        written by the owner before its node is
+//                            published (set_join_waker's release CAS; the
+//                            callback runs after finish()'s acquire RMW);
+//                            ready_next under `lock`.
+//
+// Freeing an entry: the completing thread may still be inside the callback
+// (between its wake and clearing JOIN_WAKER) when the owner pops the entry,
+// and a callback appends to the queue through the previous tail entry. So
+// an entry is freed only after unset_join_waker() on it returned (after
+// which its task no longer touches it) — for a popped entry that is at
+// most a few instructions' wait — and detach_all() and the destructor
+// first unset every entry, then free them all.
+//
+// The waiter follows the wake rule (task_header.hpp): the callback wakes
+// it under `lock`, and a join_next() awaiter destroyed while waiting takes
+// `lock` to unregister; if its node was already taken, the wake is over
+// and it purges the node from its task. join_next() pops nothing until it
+// resumes, so cancelling it loses no result (cancel safe, as tokio's).
 #pragma once
+
+#include <kyoto/runtime/abort_handle.hpp>
+#include <kyoto/runtime/handle.hpp>
+#include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/result.hpp>
+#include <kyoto/runtime/spawn.hpp>
+#include <kyoto/runtime/task.hpp>
+
+#include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/mutex.hpp>
+#include <kyoto/runtime/detail/task_cell.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <cassert>
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace kyoto {
+
+namespace detail {
+
+class join_set_core;
+
+/// One task of a join_set; see the file comment.
+struct join_set_entry : callback_node {
+  task_header* cell = nullptr;           ///< owned: join interest + one reference
+  join_set_core* core = nullptr;         ///< the set's shared state
+  join_set_entry* prev = nullptr;        ///< in the owner's list (owner only)
+  join_set_entry* next = nullptr;        ///< in the owner's list (owner only)
+  join_set_entry* ready_next = nullptr;  ///< in the ready queue (under core->lock)
+};
+
+[[noreturn]] inline void throw_join_set_pending(const char* operation) {
+  throw std::logic_error(std::string(operation) +
+                         ": a join_next() of this join_set is waiting (a join_set is used by "
+                         "one coroutine at a time)");
+}
+
+/// The part of a join_set that completing tasks reach; heap-allocated so
+/// the set can move while tasks run. Not templated: only taking a result
+/// needs T.
+class join_set_core {
+ public:
+  join_set_core() = default;
+  join_set_core(const join_set_core&) = delete;
+  join_set_core& operator=(const join_set_core&) = delete;
+
+  /// Adds a spawned task, adopting its join interest and reference.
+  /// Owner only. Throws std::bad_alloc, leaving the task detached.
+  void add(task_header* cell) {
+    void* mem;
+    try {
+      mem = frame_pool::allocate(sizeof(join_set_entry));
+    } catch (...) {
+      cell->drop_join_handle(false);
+      throw;
+    }
+    auto* e = ::new (mem) join_set_entry;
+    e->fn = &on_complete;
+    e->cell = cell;
+    e->core = this;
+    e->next = entries;
+    if (entries != nullptr) entries->prev = e;
+    entries = e;
+    ++size;
+    // False: it completed already, and no callback will come.
+    if (!cell->set_join_waker(e)) push_ready(e);
+  }
+
+  /// Whether a completed task waits in the ready queue.
+  bool has_ready() noexcept {
+    lock_guard g(lock);
+    return ready_head != nullptr;
+  }
+
+  /// Takes the first completed entry, or null. Owner only.
+  join_set_entry* pop_ready() noexcept {
+    lock_guard g(lock);
+    join_set_entry* e = ready_head;
+    if (e != nullptr) {
+      ready_head = e->ready_next;
+      if (ready_head == nullptr) ready_tail = nullptr;
+    }
+    return e;
+  }
+
+  /// Forgets a popped entry whose result was taken (or is being dropped):
+  /// waits until its task is done with the node, drops the interest and
+  /// the reference, frees the entry. Owner only.
+  void erase(join_set_entry* e, bool result_taken) noexcept {
+    e->cell->unset_join_waker(e);  // complete: waits for the callback to return
+    unlink(e);
+    e->cell->drop_join_handle(result_taken);
+    destroy_entry(e);
+  }
+
+  /// Aborts every task. Owner only.
+  void abort_all() noexcept {
+    for (join_set_entry* e = entries; e != nullptr; e = e->next)
+      e->cell->abort();
+  }
+
+  /// Removes every entry, aborting their tasks first if `abort`; see the
+  /// file comment for the order. An exception of a completed task that
+  /// nobody joined is logged (drop_join_handle). Owner only.
+  void clear(bool abort) noexcept {
+    for (join_set_entry* e = entries; e != nullptr; e = e->next) {
+      if (abort) e->cell->abort();
+      e->cell->unset_join_waker(e);
+    }
+    // No callback is running or will run: the queue and entries are ours.
+    {
+      lock_guard g(lock);
+      ready_head = ready_tail = nullptr;
+    }
+    for (join_set_entry* e = entries; e != nullptr;) {
+      join_set_entry* next = e->next;
+      e->cell->drop_join_handle(false);
+      destroy_entry(e);
+      e = next;
+    }
+    entries = nullptr;
+    size = 0;
+  }
+
+  /// Guards the ready queue and the waiter.
+  mutex lock;
+  join_set_entry* ready_head = nullptr;  ///< completed, in completion order (lock)
+  join_set_entry* ready_tail = nullptr;  ///< (lock)
+  /// The waiting join_next()'s node (lock); taken (nulled) by the wake.
+  wake_node* waiter = nullptr;
+
+  join_set_entry* entries = nullptr;  ///< every entry (owner only)
+  std::size_t size = 0;               ///< tasks in the set (owner only)
+  bool pending = false;               ///< a join_next() is suspended (owner only)
+
+ private:
+  /// The completion callback; see the file comment. Runs on the completing
+  /// thread, inside task_header::finish().
+  static void on_complete(callback_node* n) noexcept {
+    auto* e = static_cast<join_set_entry*>(n);
+    e->core->push_ready(e);
+  }
+
+  void push_ready(join_set_entry* e) noexcept {
+    lock_guard g(lock);
+    e->ready_next = nullptr;
+    if (ready_tail != nullptr) {
+      ready_tail->ready_next = e;
+    } else {
+      ready_head = e;
+    }
+    ready_tail = e;
+    // Woken under the lock: the wake rule (the awaiter's destructor takes it).
+    if (wake_node* w = std::exchange(waiter, nullptr)) w->wake();
+  }
+
+  void unlink(join_set_entry* e) noexcept {
+    if (e->prev != nullptr) {
+      e->prev->next = e->next;
+    } else {
+      entries = e->next;
+    }
+    if (e->next != nullptr) e->next->prev = e->prev;
+    --size;
+  }
+
+  static void destroy_entry(join_set_entry* e) noexcept {
+    e->~join_set_entry();
+    frame_pool::deallocate(e, sizeof(join_set_entry));
+  }
+};
+
+}  // namespace detail
+
+/// A set of spawned tasks, joined in the order they complete
+/// (tokio::task::JoinSet).
+///
+/// spawn() starts a task (on the calling thread's runtime, or on a given
+/// handle's with spawn_on) and keeps it in the set; `co_await join_next()`
+/// waits for the next task to complete and gives its outcome:
+///
+///     kyoto::join_set<int> set;
+///     for (int i = 0; i < 10; ++i) set.spawn(work, i);
+///     while (auto r = co_await set.join_next()) {
+///       if (r->has_value()) use(**r);
+///       else if (r->error().is_panic()) r->error().rethrow();
+///     }
+///
+/// An outcome is a `kyoto::result<T, kyoto::join_error>` (tokio's
+/// Result<T, JoinError>): the task's value, or a join_error that says the
+/// task was cancelled (is_cancelled()) or threw (is_panic(); exception()
+/// or rethrow() give the exception itself). `r->value()` on an error throws
+/// kyoto::bad_result_access naming it (the port of tokio's unwrap()).
+///
+/// Destroying the set aborts every task still in it (as tokio does);
+/// detach_all() lets them run on instead. A task that completed with an
+/// exception nobody joined is logged, as for a dropped join_handle.
+///
+/// Thread safety: a join_set is used by one coroutine or thread at a time
+/// (tokio's &mut self); its tasks run anywhere and complete concurrently.
+/// Using it from two branches of one join while a join_next() waits throws
+/// std::logic_error. The abort_handles spawn() returns are usable from any
+/// thread.
+template <class T = void>
+class join_set {
+  static_assert(!std::is_reference_v<T>, "kyoto::join_set<T>: T must be a value type or void");
+
+ public:
+  /// What join_next() and try_join_next() give for one task.
+  using outcome = kyoto::result<T, kyoto::join_error>;
+
+  join_set() noexcept = default;
+  join_set(join_set&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  join_set& operator=(join_set&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      core_ = std::exchange(other.core_, nullptr);
+    }
+    return *this;
+  }
+  join_set(const join_set&) = delete;
+  join_set& operator=(const join_set&) = delete;
+
+  /// Aborts every task in the set and forgets them (they are cancelled
+  /// when their runtime gets to them). Precondition: no join_next() of
+  /// this set is waiting.
+  ~join_set() { destroy(); }
+
+  /// Spawns `t` on the calling thread's runtime (see kyoto::spawn) and adds
+  /// it to the set; returns a handle that can abort it. Throws
+  /// std::logic_error off a runtime thread, or if `t` is empty.
+  kyoto::abort_handle spawn(task<T> t) { return insert(kyoto::spawn(std::move(t))); }
+
+  /// Spawns `f(args...)` (see kyoto::spawn: the callable and arguments live
+  /// as long as the task) and adds it to the set.
+  template <class F, class... Args>
+    requires detail::task_factory<F, Args...> &&
+             std::same_as<detail::factory_value_t<F, Args...>, T>
+  kyoto::abort_handle spawn(F&& f, Args&&... args) {
+    return insert(kyoto::spawn(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Spawns `t` on the runtime of `h` (tokio's spawn_on); from any thread.
+  kyoto::abort_handle spawn_on(const kyoto::handle& h, task<T> t) {
+    return insert(h.spawn(std::move(t)));
+  }
+
+  /// Spawns `f(args...)` on the runtime of `h`; from any thread.
+  template <class F, class... Args>
+    requires detail::task_factory<F, Args...> &&
+             std::same_as<detail::factory_value_t<F, Args...>, T>
+  kyoto::abort_handle spawn_on(const kyoto::handle& h, F&& f, Args&&... args) {
+    return insert(h.spawn(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Waits for the next task to complete and gives its outcome; nullopt
+  /// when the set is empty (tokio's join_next). Outcomes come in completion
+  /// order; a task is removed from the set when its outcome is given.
+  ///
+  /// Resumed on the awaiting task's thread. An outcome that is ready at
+  /// once spends the cooperative budget (it yields first when the budget
+  /// is spent). Cancel safe: a join_next() cancelled while waiting took
+  /// nothing; the next one gives the outcome it would have given. Throws
+  /// std::logic_error if another join_next() of this set is waiting, or
+  /// outside a runtime task.
+  [[nodiscard]] auto join_next() noexcept { return join_next_awaiter(*this); }
+
+  /// The outcome of a task that has completed, without waiting; nullopt if
+  /// none has (or the set is empty). Spends no budget. Throws
+  /// std::logic_error while a join_next() of this set is waiting.
+  std::optional<outcome> try_join_next() {
+    if (core_ == nullptr) return std::nullopt;
+    if (core_->pending) detail::throw_join_set_pending("kyoto::join_set::try_join_next");
+    detail::join_set_entry* e = core_->pop_ready();
+    if (e == nullptr) return std::nullopt;
+    return take(e);
+  }
+
+  /// Requests cancellation of every task in the set; they stay in it and
+  /// their outcomes (join_error, is_cancelled(), unless one completed
+  /// first) come from join_next() (tokio's abort_all). Never blocks.
+  void abort_all() noexcept {
+    if (core_ != nullptr) core_->abort_all();
+  }
+
+  /// Removes every task from the set without aborting it; they run on,
+  /// detached, as if their join_handles had been dropped (tokio's
+  /// detach_all). Throws std::logic_error while a join_next() waits.
+  void detach_all() {
+    if (core_ == nullptr) return;
+    if (core_->pending) detail::throw_join_set_pending("kyoto::join_set::detach_all");
+    core_->clear(false);
+  }
+
+  /// Aborts every task and waits until all have finished, discarding their
+  /// outcomes (tokio's shutdown); an exception a task ended with is logged,
+  /// not lost. Cancel safe: what it has not yet joined stays in the set.
+  [[nodiscard]] task<> shutdown() {
+    abort_all();
+    for (;;) {
+      std::optional<outcome> r = co_await join_next();
+      if (!r.has_value()) break;
+      if (!r->has_value() && r->error().is_panic()) {
+        detail::log_unobserved_exception(r->error().exception());
+      }
+    }
+  }
+
+  /// The number of tasks in the set, running or completed but not yet
+  /// joined (tokio's len).
+  std::size_t size() const noexcept { return core_ != nullptr ? core_->size : 0; }
+
+  /// Whether the set holds no task.
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  kyoto::abort_handle insert(join_handle<T>&& h) {
+    if (core_ == nullptr) {
+      // On failure, `h` detaches the task as it goes.
+      core_ = new detail::join_set_core;
+    }
+    kyoto::abort_handle ah = h.abort_handle();
+    core_->add(detail::join_handle_access::release(h));
+    return ah;
+  }
+
+  void destroy() noexcept {
+    if (core_ == nullptr) return;
+    assert(!core_->pending && "kyoto::join_set destroyed while a join_next() waits");
+    core_->clear(true);
+    delete std::exchange(core_, nullptr);
+  }
+
+  /// The outcome of a popped entry; the entry is erased either way.
+  outcome take(detail::join_set_entry* e) {
+    auto* cell = static_cast<detail::task_cell<T>*>(e->cell);
+    struct eraser {
+      detail::join_set_core* core;
+      detail::join_set_entry* e;
+      ~eraser() { core->erase(e, true); }
+    } guard{core_, e};
+    // The result is visible: the callback published it under the lock we
+    // popped with (or set_join_waker saw COMPLETE with acquire).
+    switch (cell->result.state()) {
+      case detail::result_storage<T>::kind::value:
+        if constexpr (std::is_void_v<T>) {
+          return outcome();
+        } else {
+          return outcome(cell->result.take());
+        }
+      case detail::result_storage<T>::kind::exception:
+        return outcome(
+            kyoto::unexpected<kyoto::join_error>(kyoto::join_error(cell->result.exception())));
+      default:
+        return outcome(kyoto::unexpected<kyoto::join_error>(
+            kyoto::join_error("kyoto::join_set: the task was cancelled")));
+    }
+  }
+
+  class join_next_awaiter {
+   public:
+    explicit join_next_awaiter(join_set& s) noexcept : set_(&s) {}
+    /// Movable until awaited.
+    join_next_awaiter(join_next_awaiter&& o) noexcept : set_(o.set_) {
+      assert(!o.registered_ && !o.yielded_ && "a join_next awaiter moved while awaited");
+    }
+    join_next_awaiter(const join_next_awaiter&) = delete;
+    join_next_awaiter& operator=(const join_next_awaiter&) = delete;
+
+    /// Destroyed while waiting (cancelled): unregisters, or takes back a
+    /// wake that already happened (the wake rule).
+    ~join_next_awaiter() {
+      if (registered_) {
+        detail::join_set_core& c = *set_->core_;
+        bool woken;
+        {
+          detail::lock_guard g(c.lock);
+          woken = c.waiter != &node_;
+          if (!woken) c.waiter = nullptr;
+        }
+        if (woken) node_.task->purge(&node_);
+        c.pending = false;
+      } else if (yielded_) {
+        node_.task->purge(&node_);
+        set_->core_->pending = false;
+      }
+    }
+
+    bool await_ready() {
+      detail::join_set_core* c = set_->core_;
+      if (c == nullptr || c->size == 0) return true;  // nullopt
+      if (c->pending) detail::throw_join_set_pending("kyoto::join_set::join_next");
+      if (!c->has_ready()) return false;
+      if (detail::coop_proceed()) return true;
+      yielded_ = true;  // out of budget: yield first (coop.hpp)
+      return false;
+    }
+
+    bool await_suspend(std::coroutine_handle<> h) {
+      detail::join_set_core& c = *set_->core_;
+      node_.prepare(h);  // throws outside a task
+      if (yielded_) {
+        c.pending = true;
+        detail::coop_yield(node_);
+        return true;
+      }
+      detail::lock_guard g(c.lock);
+      if (c.ready_head != nullptr) return false;  // completed meanwhile
+      c.pending = true;
+      registered_ = true;
+      // Published: from here on a callback on another thread may wake the
+      // node, but the task cannot resume this coroutine before this run
+      // ends (the wake only pushes while it is RUNNING).
+      c.waiter = &node_;
+      return true;
+    }
+
+    std::optional<outcome> await_resume() {
+      detail::join_set_core* c = set_->core_;
+      if (registered_ || yielded_) c->pending = false;
+      registered_ = false;
+      yielded_ = false;
+      if (c == nullptr || c->size == 0) return std::nullopt;
+      // Only the owner pops, and it was waiting here: the entry that woke
+      // us (or that was ready before we yielded) is still queued.
+      detail::join_set_entry* e = c->pop_ready();
+      assert(e != nullptr);
+      return set_->take(e);
+    }
+
+   private:
+    join_set* set_;
+    detail::wake_node node_;
+    bool registered_ = false;  ///< node_ is (or was) the set's waiter
+    bool yielded_ = false;     ///< node_ is queued by the budget's yield
+  };
+
+  detail::join_set_core* core_ = nullptr;
+};
+
+}  // namespace kyoto

@@ -16,6 +16,15 @@ class task_header;
 struct wake_node;
 class driver;
 
+/// A task_local's value in force on this thread: pushed and popped around
+/// every run of a task_local scope's coroutines (task_local.hpp), so it is
+/// there exactly while they run. Lives in the scope's frame.
+struct local_binding {
+  const void* key = nullptr;       ///< the task_local object
+  void* value = nullptr;           ///< its value
+  local_binding* outer = nullptr;  ///< the binding in force before this one
+};
+
 /// The per-thread runtime context. Trivially constructible, so reading it is
 /// a plain thread-local load.
 struct context {
@@ -26,8 +35,13 @@ struct context {
   /// wake order (task_header::run; purge() may unlink from it).
   wake_node* batch = nullptr;
   /// Operations the running task may still complete without suspending
-  /// before it must yield (coop.hpp). Reset at every run of a task.
+  /// before it must yield (coop.hpp). Reset at every top-level run of a
+  /// task; a nested run (detail/nested_run.hpp) shares it.
   std::uint32_t budget = 0;
+  /// The task_local values in force, innermost first (task_local.hpp); null
+  /// whenever a scheduler starts a run, since scopes push and pop strictly
+  /// around their nested runs.
+  local_binding* locals = nullptr;
 };
 
 inline thread_local constinit context current_context{};

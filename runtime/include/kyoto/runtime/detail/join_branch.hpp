@@ -8,7 +8,9 @@
 // finishes last transfers to it symmetrically. A branch that throws ends
 // the join: the other branches are cancelled (their frames destroyed) and
 // the exception is rethrown to the awaiter, as a panic propagates out of
-// tokio's join!.
+// tokio's join!. A try_join branch can also end the join with an error
+// value: it stores the error, sets `join_state::value_failed` and finishes;
+// its final_awaiter stops the join as for an exception.
 #pragma once
 
 #include <kyoto/runtime/detail/awaitable.hpp>
@@ -32,7 +34,14 @@ struct join_state {
   std::span<join_branch> branches;
   std::size_t remaining = 0;      ///< branches not finished
   bool parent_suspended = false;  ///< await_suspend returned true
-  std::exception_ptr error;       ///< the first exception, which ends the join
+  /// A branch failed (an exception, or a try_join error value): the others
+  /// were cancelled. Never unset.
+  bool stopped = false;
+  /// Set by a try_join branch's body just before it finishes with an error
+  /// value; consumed by that branch's final_awaiter (no branch runs in
+  /// between: the body's last statement is followed by its final suspend).
+  bool value_failed = false;
+  std::exception_ptr error;  ///< the exception that stopped the join, if one did
 
   /// Destroys every branch that has not finished (a branch threw).
   void cancel_unfinished() noexcept;
@@ -57,7 +66,9 @@ class join_branch {
         promise_type& p = h.promise();
         join_state& s = *p.state_;
         p.done_ = true;
-        if (p.error_ && !s.error) {
+        const bool failed = p.error_ || std::exchange(s.value_failed, false);
+        if (failed && !s.stopped) {
+          s.stopped = true;
           s.error = std::move(p.error_);
           s.cancel_unfinished();
           s.remaining = 0;
@@ -144,7 +155,7 @@ inline bool start_join_branches(join_state& s, std::coroutine_handle<> parent) {
   s.parent = parent;
   s.remaining = s.branches.size();
   for (join_branch& b : s.branches) {
-    if (s.error) break;
+    if (s.stopped) break;
     b.start();
   }
   if (s.remaining == 0) return false;

@@ -62,9 +62,11 @@
 //                  while set, only the completing thread may read it.
 //   JOIN_COMPLETE  the result slot is written (release); the handle may
 //                  read it (acquire). Never unset.
-//   pins           abort() calls in progress (see below).
+//   pins           abort() calls in progress (see below); at most 255
+//                  at once (a 256th aborter waits for one to leave).
 //   refs           one for the scheduler (dropped after completion), one
-//                  for the join_handle. The cell is freed at zero.
+//                  for the join_handle (or the join_set entry owning it),
+//                  one per abort_handle. The cell is freed at zero.
 //
 // # The wake rule (what makes cancellation safe without refcounting wakes)
 //
@@ -122,11 +124,23 @@ struct alignas(16) wake_node {
   void prepare_thread() noexcept;
 
   /// Resumes the waiter: pushes onto its task's ready stack (see the wake
-  /// rule), or unparks its thread. Any thread.
+  /// rule), unparks its thread, or calls a callback_node's function. Any
+  /// thread.
   void wake() noexcept;
 
  private:
-  static void wake_thread(thread_parker* p) noexcept;
+  static void wake_other(wake_node* n) noexcept;  // thread or callback
+};
+
+/// A wake_node whose wake() calls `fn` instead of resuming a coroutine
+/// (`task` and `parker` stay null): how a join_set entry learns that its
+/// task completed. `fn` runs on the waking thread, inside the waker's
+/// synchronisation (the wake rule), so it must be short, must not block on
+/// anything the waker may hold, and must not free the node: whoever owns
+/// the node waits for the wake to end before freeing it (for the join
+/// waker: unset_join_waker()).
+struct callback_node : wake_node {
+  void (*fn)(callback_node*) noexcept = nullptr;  ///< set before publishing
 };
 
 /// What a spawned cell knows how to do; one static table per cell type.
@@ -160,10 +174,14 @@ class task_header {
   static constexpr std::uint32_t join_waker = 2;     ///< join_node_ is set
   static constexpr std::uint32_t join_complete = 4;  ///< result readable
   static constexpr std::uint32_t pin_one = 8;        ///< one abort() in progress
-  /// Bits 3..23: the pin count (one per thread inside abort(), so it cannot
-  /// reach 2^21); bits 24..31: the reference count (at most 2).
-  static constexpr std::uint32_t pin_mask = 0x00fffff8;
-  static constexpr std::uint32_t ref_one = 1u << 24;  ///< one reference
+  /// Bits 3..10: the pin count (one per thread inside abort(); abort()
+  /// waits while all 255 are taken, so it never overflows); bits 11..31:
+  /// the reference count (2^21 - 1 at most; add_ref() refuses past
+  /// `ref_limit`, leaving room for racing increments).
+  static constexpr std::uint32_t pin_mask = 0x000007f8;
+  static constexpr std::uint32_t ref_one = 1u << 11;  ///< one reference
+  /// add_ref() throws once this many references exist (abort_handle copies).
+  static constexpr std::uint32_t ref_limit = 1u << 20;
 
   task_header(const task_vtable* vt, std::coroutine_handle<> root) noexcept
       : vtable_(vt), root_(root) {}
@@ -213,7 +231,9 @@ class task_header {
   bool set_join_waker(wake_node* node);
 
   /// Undoes set_join_waker for an awaiter destroyed while waiting; if the
-  /// task completed meanwhile, waits for the wake to finish and purges it.
+  /// task completed meanwhile, waits for the wake to finish and purges it
+  /// (a coroutine's node; a callback_node has nothing to purge). Once it
+  /// returns, the completing thread no longer touches `node`.
   void unset_join_waker(wake_node* node) noexcept;
 
   /// Blocks the calling plain thread until the task completes (a
@@ -227,6 +247,18 @@ class task_header {
 
   /// Drops a reference; frees the cell at zero.
   void unref() noexcept;
+
+  /// Takes one more reference (an abort_handle copy). The caller holds
+  /// one. Throws std::length_error when `ref_limit` references exist.
+  void add_ref() {
+    // Relaxed: the caller's own reference keeps the cell alive, and a new
+    // reference publishes nothing (shared_ptr's copy).
+    const std::uint32_t prev = join_state_.fetch_add(ref_one, std::memory_order_relaxed);
+    if (prev / ref_one >= ref_limit) [[unlikely]] {
+      join_state_.fetch_sub(ref_one, std::memory_order_relaxed);  // never the last: we hold one
+      throw_too_many_refs();
+    }
+  }
 
   /// The scheduler that runs this task; set once before it is first queued.
   scheduler* sched = nullptr;
@@ -259,6 +291,7 @@ class task_header {
   bool end_run() noexcept;              // RUNNING -> idle, or -> NOTIFIED (true)
   void finish() noexcept;               // RUNNING -> COMPLETE, then the join protocol
   void cancel_running() noexcept;       // cancel() + finish(), the task being RUNNING
+  [[noreturn]] static void throw_too_many_refs();
 
   /// Whether the root has been resumed once (runner only).
   bool started_ = false;
@@ -305,7 +338,7 @@ inline void wake_node::wake() noexcept {
   if (task != nullptr) [[likely]] {
     task->wake(this);
   } else {
-    wake_thread(parker);
+    wake_other(this);
   }
 }
 
