@@ -10,6 +10,7 @@
 #include <kyoto/runtime/metrics.hpp>
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/runtime.hpp>
+#include <kyoto/runtime/select.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>

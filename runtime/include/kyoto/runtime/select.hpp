@@ -1,0 +1,2 @@
+// kyoto::select (being written).
+#pragma once

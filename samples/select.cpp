@@ -1,0 +1,2 @@
+// Sample (being written).
+int main() { return 0; }
