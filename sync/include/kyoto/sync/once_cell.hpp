@@ -160,7 +160,10 @@ class once_cell {
   template <class F>
   task<const T&> get_or_init(F init) {
     if (initialized()) co_return *value_ptr();
-    if (!co_await detail::init_permit_awaiter(&sem_, 1)) co_return *value_ptr();
+    // Bound to a variable, not awaited in the condition: GCC 12 has
+    // miscompiled a co_await directly in an if/while condition (watch.cpp).
+    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);
+    if (!acquired) co_return *value_ptr();  // closed: the value is set
     detail::init_permit permit(sem_);
     if (!initialized()) store(co_await std::invoke(std::move(init)));
     co_return *value_ptr();
@@ -173,7 +176,8 @@ class once_cell {
   task<result<std::reference_wrapper<const T>, typename R::error_type>> get_or_try_init(F init) {
     using E = typename R::error_type;
     if (initialized()) co_return std::cref(*value_ptr());
-    if (!co_await detail::init_permit_awaiter(&sem_, 1)) co_return std::cref(*value_ptr());
+    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);  // see get_or_init
+    if (!acquired) co_return std::cref(*value_ptr());
     detail::init_permit permit(sem_);
     if (!initialized()) {
       R r = co_await std::invoke(std::move(init));
