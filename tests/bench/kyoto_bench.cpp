@@ -211,6 +211,36 @@ task<report> mpsc_unbounded() {
   });
 }
 
+// As mpsc_uncontended, but each value comes through a two-branch select
+// against one long-lived sleep awaited by reference (it never fires).
+task<report> select_recv() {
+  co_return co_await repeat(4, msgs, []() -> task<> {
+    auto [tx, rx] = mpsc::channel<std::uint64_t>(1024);
+    auto producer = kyoto::spawn(
+        [](mpsc::sender<std::uint64_t> out) -> task<> {
+          for (std::uint64_t i = 0; i < msgs; ++i) {
+            auto sent = co_await out.send(i);
+            sent.value();
+          }
+        },
+        std::move(tx));
+    auto consumer = kyoto::spawn(
+        [](mpsc::receiver<std::uint64_t> in) -> task<> {
+          kyoto::time::sleep_awaiter never = kyoto::time::sleep(std::chrono::seconds(3600));
+          std::uint64_t sum = 0;
+          for (std::uint64_t i = 0; i < msgs; ++i) {
+            auto v = co_await kyoto::select(in.recv(), never);
+            check(v.index() == 0, "select_recv: the sleep fired");
+            sum += *std::get<0>(v);
+          }
+          check(sum == expected_sum, "select_recv sum");
+        },
+        std::move(rx));
+    co_await producer;
+    co_await consumer;
+  });
+}
+
 task<report> oneshot_rounds() {
   constexpr std::uint64_t rounds = 200'000;
   co_return co_await repeat(5, rounds, []() -> task<> {
@@ -413,6 +443,7 @@ const workload workloads[] = {
     {"mpsc_uncontended", &mpsc_bounded<1>, nullptr, true},
     {"mpsc_contended", &mpsc_bounded<8>, nullptr, true},
     {"mpsc_unbounded", &mpsc_unbounded, nullptr, true},
+    {"select_recv", &select_recv, nullptr, true},
     {"oneshot", &oneshot_rounds, nullptr, true},
     {"broadcast", &broadcast_fanout, nullptr, true},
     {"timers", &timers, nullptr, true},
@@ -423,6 +454,7 @@ const workload workloads[] = {
     {"mpsc_uncontended_ct", &mpsc_bounded<1>, nullptr, false},
     {"mpsc_contended_ct", &mpsc_bounded<8>, nullptr, false},
     {"mpsc_unbounded_ct", &mpsc_unbounded, nullptr, false},
+    {"select_recv_ct", &select_recv, nullptr, false},
     {"oneshot_ct", &oneshot_rounds, nullptr, false},
     {"broadcast_ct", &broadcast_fanout, nullptr, false},
     {"timers_ct", &timers, nullptr, false},
