@@ -25,4 +25,15 @@ kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
   co_return h.is_finished();
 }
 
+/// Awaits `h`; true if the task was cancelled (join_error).
+template <class T>
+kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
+  try {
+    (void)co_await h;
+  } catch (const kyoto::join_error&) {
+    co_return true;
+  }
+  co_return false;
+}
+
 }  // namespace kyoto::test

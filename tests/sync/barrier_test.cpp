@@ -11,6 +11,7 @@
 // Left out of tokio's file:
 // barrier_future_is_send: Rust's Send trait has no C++ counterpart (waits do cross threads below).
 #include "ct_test.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/kyoto.hpp>
 #include <kyoto/macros/test.hpp>
@@ -35,6 +36,10 @@
 
 namespace {
 
+using kyoto::test::finishes_soon;
+using kyoto::test::let_others_run;
+using kyoto::test::was_cancelled;
+
 using kyoto::sync::barrier;
 using kyoto::sync::barrier_wait_result;
 
@@ -42,31 +47,6 @@ static_assert(!std::is_copy_constructible_v<barrier>);
 static_assert(!std::is_move_constructible_v<barrier>);
 
 // ---- helpers ----
-
-/// Lets every other ready task run `rounds` times over.
-kyoto::task<> let_others_run(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i)
-    co_await kyoto::yield_now();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
-
-/// Awaits `h`; true if the task was cancelled (join_error).
-template <class T>
-kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error&) {
-    co_return true;
-  }
-  co_return false;
-}
 
 /// One wait on a barrier the test keeps; gives is_leader().
 kyoto::task<bool> wait_on(barrier* b) {

@@ -12,6 +12,7 @@
 // change_tasks: polls one recv future from two tasks; a kyoto awaiter has one awaiting coroutine.
 // (AssertSend impls: Rust's Send/Sync; the static_asserts below check handle ownership instead.)
 #include "ct_test.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/kyoto.hpp>
 #include <kyoto/macros/test.hpp>
@@ -29,6 +30,9 @@
 
 namespace {
 
+using kyoto::test::finishes_soon;
+using kyoto::test::let_others_run;
+
 namespace broadcast = kyoto::sync::broadcast;
 using broadcast::recv_error;
 using broadcast::try_recv_error;
@@ -40,20 +44,6 @@ static_assert(!std::is_copy_constructible_v<broadcast::receiver<int>>);
 static_assert(std::is_nothrow_move_constructible_v<broadcast::receiver<int>>);
 
 // ---- helpers ----
-
-/// Lets every other ready task run `rounds` times over.
-kyoto::task<> let_others_run(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i)
-    co_await kyoto::yield_now();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
 
 /// One recv() on a receiver the caller keeps.
 template <class T>

@@ -18,6 +18,7 @@
 // threads.
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -46,6 +47,9 @@
 
 namespace {
 
+using kyoto::test::finishes_soon;
+using kyoto::test::let_others_run;
+
 namespace mpsc = kyoto::sync::mpsc;
 using kyoto::test::drop_counter;
 
@@ -58,20 +62,6 @@ static_assert(!std::is_copy_constructible_v<mpsc::receiver<int>>);
 static_assert(std::is_nothrow_move_constructible_v<mpsc::receiver<int>>);
 
 // ---- helpers ----
-
-/// Lets every other ready task run `rounds` times over.
-kyoto::task<> let_others_run(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i)
-    co_await kyoto::yield_now();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
 
 /// Sends `value`; whether it was sent.
 template <class T>

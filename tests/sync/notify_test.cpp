@@ -19,6 +19,7 @@
 // watch_test (src/sync/tests/notify.rs): it tests watch, not Notify
 // trait AssertSend: Rust's Send/Sync; the C++ copy/move traits are static_asserted instead
 #include "ct_test.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -40,6 +41,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using kyoto::test::finishes_soon;
+using kyoto::test::let_others_run;
+using kyoto::test::was_cancelled;
+
 using kyoto::sync::notified;
 using kyoto::sync::notify;
 
@@ -59,20 +64,6 @@ notify_ptr make_notify() {
   return std::make_shared<notify>();
 }
 
-/// Lets every other ready task run `rounds` times over.
-kyoto::task<> let_others_run(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i)
-    co_await kyoto::yield_now();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
-
 /// Whether `h` finishes within `limit`. A watchdog for the multi-thread
 /// tests, not synchronisation: it returns as soon as `h` finishes.
 template <class T>
@@ -84,17 +75,6 @@ kyoto::task<bool> finishes_within(const kyoto::join_handle<T>& h,
     co_await kyoto::yield_now();
   }
   co_return true;
-}
-
-/// Awaits `h`; true if the task was cancelled (join_error).
-template <class T>
-kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error&) {
-    co_return true;
-  }
-  co_return false;
 }
 
 /// tokio's `notify.notified().await` in a task.

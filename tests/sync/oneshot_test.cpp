@@ -13,6 +13,7 @@
 // Aborted*OnADroppedChannelReleasesEverything tests).
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -35,6 +36,9 @@
 // (support/ct_test.hpp). tests/stress/ tests the channels across threads.
 
 namespace {
+
+using kyoto::test::finishes_soon;
+using kyoto::test::was_cancelled;
 
 namespace oneshot = kyoto::sync::oneshot;
 
@@ -66,25 +70,6 @@ kyoto::task<recv_result<T>> recv_borrowed(oneshot::receiver<T>* rx) {
 template <class T>
 kyoto::task<> wait_closed(oneshot::sender<T>* tx) {
   co_await tx->closed();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
-
-/// Awaits `h`; true if the task was cancelled (join_error).
-template <class T>
-kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error&) {
-    co_return true;
-  }
-  co_return false;
 }
 
 /// A value whose destruction is counted, behind a pointer: the pointee is

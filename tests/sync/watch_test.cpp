@@ -15,6 +15,7 @@
 // covered by the stress tests below under ThreadSanitizer).
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/kyoto.hpp>
 #include <kyoto/macros/test.hpp>
@@ -38,6 +39,10 @@
 
 namespace {
 
+using kyoto::test::finishes_soon;
+using kyoto::test::let_others_run;
+using kyoto::test::was_cancelled;
+
 namespace watch = kyoto::sync::watch;
 
 using changed_result = kyoto::result<void, watch::recv_error>;
@@ -51,31 +56,6 @@ static_assert(std::is_nothrow_move_constructible_v<watch::receiver<int>>);
 static_assert(!std::is_copy_constructible_v<watch::ref<int>>);
 
 // ---- helpers ----
-
-/// Lets every other ready task run `rounds` times over.
-kyoto::task<> let_others_run(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i)
-    co_await kyoto::yield_now();
-}
-
-/// Whether `h` finishes while the other tasks run at most 100 times over.
-template <class T>
-kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
-  for (int i = 0; i < 100 && !h.is_finished(); ++i)
-    co_await kyoto::yield_now();
-  co_return h.is_finished();
-}
-
-/// Awaits `h`; true if the task was cancelled (join_error).
-template <class T>
-kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error&) {
-    co_return true;
-  }
-  co_return false;
-}
 
 /// One changed() on a receiver the test keeps (so a cancelled await leaves
 /// it to the test).
