@@ -35,9 +35,9 @@ void notify::notify_one_contended() noexcept {
 
 void notify::notify_locked(std::uint64_t word) noexcept {
   if ((word & state_mask) == state_waiting) {
-    waiter* w = pop_front_locked();
+    waiter* w = waiters_.pop_front();
     assert(w != nullptr && "WAITING with an empty list");
-    if (head_ == nullptr) {
+    if (waiters_.empty()) {
       // The last waiter left: WAITING -> EMPTY. A store is enough (see the
       // file comment). Release: a plain store ends the release sequences of
       // earlier writers of the word (notify_waiters()'s counter); it
@@ -76,7 +76,7 @@ void notify::notify_waiters() noexcept {
     state_.fetch_add(one_call, std::memory_order_release);
     return;
   }
-  while (waiter* w = pop_front_locked()) {
+  while (waiter* w = waiters_.pop_front()) {
     w->mark = notify_mark::all;
     // The wake rule, as in notify_locked(); w is not touched after.
     if (wake_node* node = std::exchange(w->waker, nullptr)) node->wake();
@@ -111,14 +111,14 @@ notify_mark notify::enqueue(waiter* w, std::uint64_t calls, wake_node* waker) no
                                          std::memory_order_relaxed, std::memory_order_relaxed)) {
           w->mark = notify_mark::none;
           w->waker = waker;
-          push_back_locked(w);
+          waiters_.push_back(w);
           return notify_mark::none;
         }
         break;  // a notify_one() stored the permit meanwhile; take it
       default:  // WAITING: nobody outside the lock changes it
         w->mark = notify_mark::none;
         w->waker = waker;
-        push_back_locked(w);
+        waiters_.push_back(w);
         return notify_mark::none;
     }
   }
@@ -145,8 +145,8 @@ void notify::leave(waiter* w) noexcept {
   assert(w->waker == nullptr && "a notified left the queue while awaited");
   switch (w->mark) {
     case notify_mark::none:
-      remove_locked(w);
-      if (head_ == nullptr) {
+      waiters_.remove(w);
+      if (waiters_.empty()) {
         // Relaxed load: WAITING, which only lock holders leave. Release
         // store: as in notify_locked().
         const std::uint64_t word = state_.load(std::memory_order_relaxed);
@@ -168,56 +168,7 @@ void notify::relink(waiter* from, waiter* to) noexcept {
   lock_guard guard(lock_);
   to->mark = from->mark;
   to->waker = std::exchange(from->waker, nullptr);
-  if (from->mark == notify_mark::none) replace_locked(from, to);
-}
-
-void notify::push_back_locked(waiter* w) noexcept {
-  w->next = nullptr;
-  w->prev = tail_;
-  if (tail_ != nullptr) {
-    tail_->next = w;
-  } else {
-    head_ = w;
-  }
-  tail_ = w;
-}
-
-notify::waiter* notify::pop_front_locked() noexcept {
-  waiter* w = head_;
-  if (w != nullptr) remove_locked(w);
-  return w;
-}
-
-void notify::remove_locked(waiter* w) noexcept {
-  if (w->prev != nullptr) {
-    w->prev->next = w->next;
-  } else {
-    assert(head_ == w);
-    head_ = w->next;
-  }
-  if (w->next != nullptr) {
-    w->next->prev = w->prev;
-  } else {
-    assert(tail_ == w);
-    tail_ = w->prev;
-  }
-  w->prev = w->next = nullptr;
-}
-
-void notify::replace_locked(waiter* from, waiter* to) noexcept {
-  to->prev = from->prev;
-  to->next = from->next;
-  if (to->prev != nullptr) {
-    to->prev->next = to;
-  } else {
-    head_ = to;
-  }
-  if (to->next != nullptr) {
-    to->next->prev = to;
-  } else {
-    tail_ = to;
-  }
-  from->prev = from->next = nullptr;
+  if (from->mark == notify_mark::none) waiters_.replace(from, to);
 }
 
 // ---- notified ----

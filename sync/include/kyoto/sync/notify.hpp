@@ -88,6 +88,7 @@
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <cassert>
 #include <coroutine>
@@ -153,7 +154,7 @@ class notify {
   notify(const notify&) = delete;
   notify& operator=(const notify&) = delete;
   /// Precondition: no notified made from it is still enabled or awaited.
-  ~notify() { assert(head_ == nullptr && "kyoto::sync::notify destroyed while a notified waits"); }
+  ~notify() { assert(waiters_.empty() && "kyoto::sync::notify destroyed while a notified waits"); }
 
   /// Wakes the first waiting notified (the one that has waited longest),
   /// or, if none waits, stores the permit (at most one is stored). Never
@@ -221,20 +222,15 @@ class notify {
   /// or its place in the list.
   void relink(waiter* from, waiter* to) noexcept;
 
-  // The intrusive FIFO (precondition: lock_ held).
-  void push_back_locked(waiter* w) noexcept;
-  waiter* pop_front_locked() noexcept;
-  void remove_locked(waiter* w) noexcept;
-  void replace_locked(waiter* from, waiter* to) noexcept;
-
   /// State (bits 0-1) and notify_waiters() counter; see the file comment.
   /// Written by notify_one() (lock-free CAS), by notifieds taking the
   /// permit (CAS), and by lock holders; read by everyone.
   kyoto::detail::atomic<std::uint64_t> state_{state_empty};
   /// Guards the list and every entry's fields.
   kyoto::detail::mutex lock_;
-  waiter* head_ = nullptr;  ///< first waiter (next notify_one() target)
-  waiter* tail_ = nullptr;  ///< last waiter
+  /// The waiters, FIFO (the front is notify_one()'s next target); guarded
+  /// by lock_.
+  kyoto::detail::waiter_list<waiter> waiters_;
 };
 
 /// The awaitable that notify::notified() returns (tokio's Notified): a

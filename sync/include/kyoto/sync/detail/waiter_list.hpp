@@ -47,6 +47,23 @@ class waiter_list {
     w->prev = w->next = nullptr;
   }
 
+  /// Puts `to` where `from` is (a waiter whose awaiter moved); `from` leaves.
+  void replace(W* from, W* to) noexcept {
+    to->prev = from->prev;
+    to->next = from->next;
+    if (to->prev != nullptr) {
+      to->prev->next = to;
+    } else {
+      head_ = to;
+    }
+    if (to->next != nullptr) {
+      to->next->prev = to;
+    } else {
+      tail_ = to;
+    }
+    from->prev = from->next = nullptr;
+  }
+
  private:
   W* head_ = nullptr;
   W* tail_ = nullptr;
