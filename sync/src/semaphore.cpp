@@ -42,7 +42,7 @@ batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const c
   w.node.prepare_thread();
   {
     lock_guard guard(lock_);
-    s = try_acquire_locked(n);
+    s = try_acquire(n);  // again, under the lock
     if (s != status::no_permits) return s;
     enqueue_locked(&w, n);
   }

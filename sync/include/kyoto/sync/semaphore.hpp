@@ -7,6 +7,7 @@
 #include <kyoto/runtime/result.hpp>
 
 #include <kyoto/sync/detail/batch_semaphore.hpp>
+#include <kyoto/sync/detail/held_permits.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -67,37 +68,23 @@ class basic_semaphore_permit {
  public:
   /// An empty permit (holds nothing).
   basic_semaphore_permit() noexcept = default;
-  basic_semaphore_permit(Ref sem, std::size_t permits) noexcept
-      : sem_(std::move(sem)), permits_(permits) {}
-  basic_semaphore_permit(basic_semaphore_permit&& o) noexcept
-      : sem_(std::exchange(o.sem_, Ref{})), permits_(std::exchange(o.permits_, 0)) {}
-  basic_semaphore_permit& operator=(basic_semaphore_permit&& o) noexcept {
-    if (this != &o) {
-      release();
-      sem_ = std::exchange(o.sem_, Ref{});
-      permits_ = std::exchange(o.permits_, 0);
-    }
-    return *this;
-  }
-  basic_semaphore_permit(const basic_semaphore_permit&) = delete;
-  basic_semaphore_permit& operator=(const basic_semaphore_permit&) = delete;
-  ~basic_semaphore_permit() { release(); }
+  /// Holds `permits` permits already taken from `*sem`.
+  basic_semaphore_permit(Ref sem, std::size_t permits) noexcept;
 
   /// Keeps the permits taken for good: the semaphore has that many fewer
   /// (tokio's forget). The permit becomes empty.
-  void forget() noexcept {
-    sem_ = Ref{};
-    permits_ = 0;
-  }
+  void forget() noexcept { held_.forget(); }
 
   /// How many permits this holds.
-  std::size_t num_permits() const noexcept { return permits_; }
+  std::size_t num_permits() const noexcept { return held_.count(); }
 
   /// Whether this holds a semaphore (false once moved from or forgotten).
-  explicit operator bool() const noexcept { return detail::get_semaphore(sem_) != nullptr; }
+  explicit operator bool() const noexcept { return held_.engaged(); }
 
   /// The semaphore the permits belong to, or null.
-  semaphore* get_semaphore() const noexcept { return detail::get_semaphore(sem_); }
+  semaphore* get_semaphore() const noexcept {
+    return held_.engaged() ? detail::get_semaphore(held_.owner()) : nullptr;
+  }
 
   /// Takes `other`'s permits into this one (tokio's merge). Throws
   /// std::logic_error if they belong to different semaphores (an empty
@@ -111,15 +98,12 @@ class basic_semaphore_permit {
     if (get_semaphore() != other.get_semaphore()) {
       detail::throw_merge_mismatch("kyoto::sync::semaphore_permit::merge");
     }
-    permits_ += std::exchange(other.permits_, 0);
-    other.sem_ = Ref{};
+    held_.absorb(std::move(other.held_));
   }
 
  private:
-  void release() noexcept;
-
-  Ref sem_{};
-  std::size_t permits_ = 0;
+  /// Move-only; releases on destruction.
+  detail::held_permits<Ref> held_;
 };
 
 /// Permits borrowed from a semaphore that outlives them.
@@ -269,12 +253,7 @@ class semaphore {
 };
 
 template <class Ref>
-void basic_semaphore_permit<Ref>::release() noexcept {
-  if (semaphore* s = detail::get_semaphore(sem_)) {
-    s->impl_.release(permits_);
-    sem_ = Ref{};
-    permits_ = 0;
-  }
-}
+basic_semaphore_permit<Ref>::basic_semaphore_permit(Ref sem, std::size_t permits) noexcept
+    : held_(sem, &detail::get_semaphore(sem)->impl_, permits) {}
 
 }  // namespace kyoto::sync

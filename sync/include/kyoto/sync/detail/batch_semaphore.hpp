@@ -142,12 +142,8 @@ class batch_semaphore {
 
   mutex& lock() noexcept { return lock_; }
 
-  /// Precondition: lock_ held. As try_acquire (the lock changes nothing
-  /// for it, but it keeps a release from slipping in before enqueue).
-  status try_acquire_locked(std::size_t n) noexcept { return try_acquire(n); }
-
-  /// Precondition: lock_ held, try_acquire_locked(n) said no_permits, and
-  /// lock_ not released since (so no permits were added). Takes every free
+  /// Precondition: lock_ held, try_acquire(n) said no_permits under it,
+  /// and lock_ not released since (so no permits were added). Takes every free
   /// permit towards `n` and queues `w` for the rest.
   void enqueue_locked(sem_waiter* w, std::size_t n) noexcept {
     std::size_t cur = word_.load(std::memory_order_relaxed);
@@ -252,7 +248,8 @@ class acquire_op {
     if (status_ == batch_semaphore::status::no_permits) {
       sem_->lock().lock();
       unlock_guard unlock(sem_->lock());
-      status_ = sem_->try_acquire_locked(n_);
+      // Again under the lock: no release can now slip in before we queue.
+      status_ = sem_->try_acquire(n_);
       if (status_ == batch_semaphore::status::no_permits) {
         unlock.release();  // keeps the lock for await_suspend
         return false;

@@ -1,7 +1,8 @@
-// What the lock guards of kyoto::sync (mutex, rw_lock) share: the permits a
-// guard holds from its lock's batch semaphore, released when the guard goes
-// away, with the owner the guard keeps alive (an owned guard's shared_ptr)
-// or just points to; and the awaiter that acquires them and makes a guard.
+// What semaphore's permits and the lock guards of kyoto::sync (mutex,
+// rw_lock) share: permits held from a batch semaphore, released when the
+// holder goes away, with the owner it keeps alive (an owned permit's or
+// guard's shared_ptr) or just points to; and the awaiter that acquires
+// them and makes a guard.
 #pragma once
 
 #include <kyoto/sync/detail/batch_semaphore.hpp>
@@ -44,8 +45,6 @@ class held_permits {
   bool engaged() const noexcept { return sem_ != nullptr; }
   std::size_t count() const noexcept { return count_; }
   const Ref& owner() const noexcept { return owner_; }
-  Ref take_owner() noexcept { return std::exchange(owner_, Ref{}); }
-  kyoto::detail::batch_semaphore* semaphore() const noexcept { return sem_; }
 
   /// Gives back `n` of the permits now, keeping the rest (a downgrade).
   void release_some(std::size_t n) noexcept {
@@ -53,19 +52,25 @@ class held_permits {
     count_ -= n;
   }
 
+  /// Keeps the permits taken for good (semaphore_permit::forget): becomes
+  /// empty without releasing.
+  void forget() noexcept {
+    owner_ = Ref{};
+    sem_ = nullptr;
+    count_ = 0;
+  }
+
+  /// Takes `other`'s permits (of the same semaphore; the caller checks).
+  void absorb(held_permits&& other) noexcept {
+    count_ += other.count_;
+    other.forget();
+  }
+
   void release() noexcept {
     if (sem_ != nullptr) {
       std::exchange(sem_, nullptr)->release(std::exchange(count_, 0));
       owner_ = Ref{};
     }
-  }
-
-  /// Forgets the permits without releasing them (for moving into another
-  /// holder).
-  void disarm() noexcept {
-    sem_ = nullptr;
-    count_ = 0;
-    owner_ = Ref{};
   }
 
  private:
