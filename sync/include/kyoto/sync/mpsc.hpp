@@ -988,75 +988,67 @@ using unbounded_receiver = receiver<T>;
 
 namespace detail {
 
-/// What both sender types share: a counted reference to the channel. A
-/// copy is another sender (tokio's clone()); a moved-from one is empty.
-template <class T>
-class sender_base {
+/// A counted reference to a channel: `Add` counts one more, `Drop` one
+/// less. A copy is another reference; a moved-from one is empty.
+template <class T, void (chan<T>::*Add)() noexcept, void (chan<T>::*Drop)() noexcept>
+class chan_ref {
  protected:
-  explicit sender_base(chan<T>* c) noexcept : chan_(c) {}
-  sender_base(const sender_base& o) noexcept : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_sender();
+  /// Adopts a reference the caller counted.
+  explicit chan_ref(chan<T>* c) noexcept : chan_(c) {}
+  chan_ref(const chan_ref& o) noexcept : chan_(o.chan_) {
+    if (chan_ != nullptr) (chan_->*Add)();
   }
-  sender_base(sender_base&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  sender_base& operator=(const sender_base& o) noexcept {
-    chan<T>* const c = o.chan_;  // `o` may be this sender
-    if (c != nullptr) c->add_sender();
+  chan_ref(chan_ref&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  chan_ref& operator=(const chan_ref& o) noexcept {
+    chan<T>* const c = o.chan_;  // `o` may be this one
+    if (c != nullptr) (c->*Add)();
     reset();
     chan_ = c;
     return *this;
   }
-  sender_base& operator=(sender_base&& o) noexcept {
+  chan_ref& operator=(chan_ref&& o) noexcept {
     if (this != &o) {
       reset();
       chan_ = std::exchange(o.chan_, nullptr);
     }
     return *this;
   }
-  ~sender_base() { reset(); }
+  ~chan_ref() { reset(); }
 
   void reset() noexcept {
-    if (chan_ != nullptr) std::exchange(chan_, nullptr)->drop_sender();
+    if (chan_ != nullptr) (std::exchange(chan_, nullptr)->*Drop)();
   }
+
+  chan<T>* chan_;
+};
+
+/// What both sender types share: a strong reference (it keeps the channel
+/// open; tokio's clone()).
+template <class T>
+class sender_base : protected chan_ref<T, &chan<T>::add_sender, &chan<T>::drop_sender> {
+  using base = chan_ref<T, &chan<T>::add_sender, &chan<T>::drop_sender>;
+
+ protected:
+  using base::base;
+  using base::chan_;
+  using base::reset;
 
   /// The channel; throws std::logic_error naming `op` if moved from.
   chan<T>* checked(const char* op) const {
     if (chan_ == nullptr) throw_empty_handle(op);
     return chan_;
   }
-
-  chan<T>* chan_;
 };
 
 /// What both weak sender types share: a reference that keeps the channel's
-/// memory, not the channel open. A moved-from one is empty.
+/// memory, not the channel open.
 template <class T>
-class weak_base {
- protected:
-  /// Adopts a reference the caller added.
-  explicit weak_base(chan<T>* c) noexcept : chan_(c) {}
-  weak_base(const weak_base& o) noexcept : chan_(o.chan_) {
-    if (chan_ != nullptr) chan_->add_weak();
-  }
-  weak_base(weak_base&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  weak_base& operator=(const weak_base& o) noexcept {
-    chan<T>* const c = o.chan_;  // `o` may be this one
-    if (c != nullptr) c->add_weak();
-    reset();
-    chan_ = c;
-    return *this;
-  }
-  weak_base& operator=(weak_base&& o) noexcept {
-    if (this != &o) {
-      reset();
-      chan_ = std::exchange(o.chan_, nullptr);
-    }
-    return *this;
-  }
-  ~weak_base() { reset(); }
+class weak_base : protected chan_ref<T, &chan<T>::add_weak, &chan<T>::drop_weak> {
+  using base = chan_ref<T, &chan<T>::add_weak, &chan<T>::drop_weak>;
 
-  void reset() noexcept {
-    if (chan_ != nullptr) std::exchange(chan_, nullptr)->drop_weak();
-  }
+ protected:
+  using base::base;
+  using base::chan_;
 
   /// The channel if a strong sender could be added to it (one counted for
   /// the caller), else null; throws std::logic_error naming `op` if moved
@@ -1065,8 +1057,6 @@ class weak_base {
     if (chan_ == nullptr) throw_empty_handle(op);
     return chan_->try_add_sender() ? chan_ : nullptr;
   }
-
-  chan<T>* chan_;
 };
 
 }  // namespace detail
