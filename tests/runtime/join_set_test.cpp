@@ -495,8 +495,13 @@ KYOTO_TEST_WITH(JoinSet, StressDroppingSetsRacesCompletions,
     }
     if (round % 2 == 0) (void)co_await set.join_next();
   }
-  // Every task ends (aborted or completed) and is destroyed.
-  for (int i = 0; i < 10000 && dropped.load() < rounds * per_set; ++i)
+  // Every task ends (aborted or completed) and is destroyed, while the
+  // runtime runs (not by its shutdown). The deadline is a watchdog, not
+  // synchronisation: the loop ends as soon as the count is reached (a fixed
+  // number of yields was too short when the other worker's thread was
+  // descheduled on a loaded machine).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (dropped.load() < rounds * per_set && std::chrono::steady_clock::now() < deadline)
     co_await kyoto::yield_now();
   EXPECT_EQ(dropped.load(), rounds * per_set);
 }
