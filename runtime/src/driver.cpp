@@ -77,8 +77,85 @@ void driver::fire_timers() {
 }
 
 void driver::poll() {
+  process_cancels();
   reactor_->poll();
   fire_timers();
+}
+
+void driver::cancel_here(io_op* op) {
+  reactor_->cancel(op);
+  reactor_->submit();
+}
+
+bool driver::post_cancel(io_op* op) noexcept {
+  // Relaxed: published with the op by the release CAS below.
+  op->cancel_queued.store(true, std::memory_order_relaxed);
+  io_op* head = cancel_head_.load(std::memory_order_relaxed);
+  do {
+    if (head == closed_queue) {
+      op->cancel_queued.store(false, std::memory_order_relaxed);
+      return false;
+    }
+    op->next_cancel = head;
+    // Release: publishes next_cancel to process_cancels()'s acquire
+    // exchange.
+  } while (!cancel_head_.compare_exchange_weak(head, op, std::memory_order_release,
+                                               std::memory_order_relaxed));
+  wake();
+  return true;
+}
+
+void driver::process_cancels() {
+  // Relaxed: a hint; the exchange below is the synchronising read.
+  if (cancel_head_.load(std::memory_order_relaxed) == nullptr) return;
+  // Acquire: pairs with post_cancel()'s release CAS.
+  io_op* op = cancel_head_.exchange(nullptr, std::memory_order_acquire);
+  if (op == closed_queue) {
+    cancel_head_.store(closed_queue, std::memory_order_relaxed);
+    return;
+  }
+  while (op != nullptr) {
+    io_op* next = op->next_cancel;
+    reactor_->cancel(op);
+    // Release: we are done reading the op; its waiter may free it once the
+    // op is also done (acquire in io_op::cancel_slow()).
+    op->cancel_queued.store(false, std::memory_order_release);
+    op = next;
+  }
+  reactor_->submit();
+}
+
+void driver::service() {
+  process_cancels();
+  reactor_->poll();
+}
+
+void driver::drain() noexcept {
+  if (reactor_ == nullptr) return;
+  if (on_driver_thread()) {
+    try {
+      process_cancels();
+      reactor_->drain();
+    } catch (const std::exception& e) {
+      log_error("draining the io_uring ring at shutdown failed: {}", e.what());
+    }
+  }
+  if (reactor_->in_flight() != 0) {
+    log_error(
+        "a runtime was shut down on another thread than the one that drove it while {} I/O "
+        "requests were in flight; they are left to the kernel's teardown",
+        reactor_->in_flight());
+    // Release: pairs with abandoned()'s acquire in a waiting cancel.
+    abandoned_.store(true, std::memory_order_release);
+  }
+  // Acquire: as in process_cancels(). Nothing is in flight now (or it is
+  // abandoned), so pushes are refused from here on.
+  io_op* op = cancel_head_.exchange(closed_queue, std::memory_order_acquire);
+  while (op != nullptr && op != closed_queue) {
+    io_op* next = op->next_cancel;
+    op->cancel_queued.store(false, std::memory_order_release);  // as in process_cancels()
+    op = next;
+  }
 }
 
 void driver::park() {
@@ -93,7 +170,9 @@ void driver::park() {
     timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(at - clock::now());
     if (timeout->count() < 0) timeout = std::chrono::nanoseconds(0);
   }
+  process_cancels();
   reactor_->wait(timeout);
+  process_cancels();
   fire_timers();
 }
 
@@ -105,6 +184,7 @@ void driver::wake() noexcept {
 }
 
 void driver::close() noexcept {
+  drain();
   reactor_.reset();
 }
 

@@ -11,15 +11,25 @@
 // moved to another worker). A timer fires (its waiter is woken) under the
 // lock, and cancel takes it: the wake rule of task_header.hpp. wake() is
 // for any thread.
+//
+// I/O requests (io_op.hpp) are started on the calling thread's driver,
+// which becomes their owner. Another thread that must cancel one posts it
+// on the owner's *cancel queue*: a lock-free stack (pushers CAS the head;
+// the owner takes the whole stack with one exchange) that the owner turns
+// into cancel SQEs at every poll() and park(). Once the driver is drained
+// (shutdown) the head holds `closed_queue` and pushes are refused: nothing
+// is in flight any more.
 #pragma once
 
 #include "io/reactor.hpp"
 #include "time/wheel.hpp"
 
+#include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -56,8 +66,36 @@ class driver {
   /// once). Any thread.
   void wake() noexcept;
 
-  /// Closes the ring (shutdown). Timers must all be gone.
+  /// Drains (see drain()) and closes the ring (shutdown). Timers must all
+  /// be gone.
   void close() noexcept;
+
+  // ---- I/O requests (io_op.hpp) ----
+
+  /// Whether the calling thread drives this driver.
+  bool on_driver_thread() const noexcept { return thread_ == std::this_thread::get_id(); }
+  /// Starts `op` on this driver's ring (the driver's thread).
+  void start_op(io_op* op, const op_args& args) { reactor_->start(op, args); }
+  /// Cancels `op` and submits the request at once (the driver's thread).
+  void cancel_here(io_op* op);
+  /// Blocks until some completion arrives, then reaps (the driver's
+  /// thread; a cancel waiting for its request).
+  void wait_completion() { reactor_->wait(std::nullopt); }
+  /// Queues `op` for the driver's thread to cancel and wakes it. Returns
+  /// false if the driver is drained (the op has completed). Any thread.
+  bool post_cancel(io_op* op) noexcept;
+  /// Submits cancels posted by other threads and reaps completions, never
+  /// blocking (the driver's thread, waiting on another driver's cancel).
+  void service();
+  /// Cancels every request in flight and waits for all of them, then closes
+  /// the cancel queue (shutdown). On another thread than the driver's, the
+  /// requests cannot be cancelled: they are marked abandoned (logged) and
+  /// left to the ring's teardown in close().
+  void drain() noexcept;
+  /// Whether close() gave up on requests in flight (see close()).
+  bool abandoned() const noexcept { return abandoned_.load(std::memory_order_acquire); }
+  /// See reactor::reap_seq().
+  const atomic<std::uint64_t>& reap_seq() const noexcept { return reactor_->reap_seq(); }
 
   bool has_timers() noexcept {
     lock_guard guard(wheel_lock_);
@@ -68,6 +106,10 @@ class driver {
   std::uint64_t tick_ceil(clock::time_point t) const noexcept;
   std::uint64_t tick_floor(clock::time_point t) const noexcept;
   void fire_timers();
+  void process_cancels();
+
+  /// The cancel queue's head once drained.
+  static inline io_op* const closed_queue = reinterpret_cast<io_op*>(alignof(std::max_align_t));
 
   const clock::time_point epoch_ = clock::now();
   int wake_fd_ = -1;
@@ -75,6 +117,8 @@ class driver {
   std::unique_ptr<reactor> reactor_;
   mutex wheel_lock_;
   timer_wheel wheel_;  ///< guarded by wheel_lock_
+  atomic<io_op*> cancel_head_{nullptr};
+  atomic<bool> abandoned_{false};
 };
 
 }  // namespace kyoto::detail

@@ -18,6 +18,11 @@ void log_error(spdlog::format_string_t<Args...> fmt, Args&&... args) {
 }
 
 template <class... Args>
+void log_warn(spdlog::format_string_t<Args...> fmt, Args&&... args) {
+  logger().warn(fmt, std::forward<Args>(args)...);
+}
+
+template <class... Args>
 void log_debug(spdlog::format_string_t<Args...> fmt, Args&&... args) {
   logger().debug(fmt, std::forward<Args>(args)...);
 }

@@ -2,6 +2,8 @@
 
 #include "log.hpp"
 
+#include <kyoto/io/detail/io_op.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -10,10 +12,29 @@ namespace kyoto::detail {
 
 namespace {
 
-/// user_data of the wake-up read; completions use their address (never 1).
+static_assert(opcode::fsync == IORING_OP_FSYNC && opcode::sendmsg == IORING_OP_SENDMSG &&
+                  opcode::recvmsg == IORING_OP_RECVMSG && opcode::accept == IORING_OP_ACCEPT &&
+                  opcode::connect == IORING_OP_CONNECT && opcode::openat == IORING_OP_OPENAT &&
+                  opcode::close == IORING_OP_CLOSE && opcode::statx == IORING_OP_STATX &&
+                  opcode::read == IORING_OP_READ && opcode::write == IORING_OP_WRITE &&
+                  opcode::send == IORING_OP_SEND && opcode::recv == IORING_OP_RECV &&
+                  opcode::shutdown == IORING_OP_SHUTDOWN &&
+                  opcode::renameat == IORING_OP_RENAMEAT &&
+                  opcode::unlinkat == IORING_OP_UNLINKAT && opcode::mkdirat == IORING_OP_MKDIRAT,
+              "kyoto's opcode table (io_op.hpp) disagrees with liburing");
+
+/// user_data of the wake-up read and of cancel requests; io_ops use their
+/// address (aligned, so never 1 or 2).
 constexpr std::uint64_t wake_tag = 1;
+constexpr std::uint64_t cancel_tag = 2;
 
 constexpr unsigned ring_entries = 256;
+/// Completions the CQ holds before the kernel must buffer them (overflow):
+/// one per in-flight request, so room for many idle connections.
+constexpr unsigned cq_entries = 4096;
+
+/// The test build's fault-injection seam (io_op.hpp).
+atomic<fault_injector> injector{nullptr};
 
 [[noreturn]] void throw_errno(int err, const char* what) {
   throw std::system_error(err, std::system_category(), what);
@@ -32,10 +53,11 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
   io_uring_params params{};
   for (unsigned flags : attempts) {
     params = io_uring_params{};
-    params.flags = flags;
+    params.flags = flags | IORING_SETUP_CQSIZE;
+    params.cq_entries = cq_entries;
     err = -io_uring_queue_init_params(ring_entries, &ring_, &params);
     if (err == 0) {
-      flags_ = flags;
+      flags_ = params.flags;
       break;
     }
     if (err != EINVAL) break;
@@ -121,28 +143,88 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
   reap();
 }
 
+void reactor::start(io_op* op, const op_args& a) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_rw(a.opcode, s, a.fd, reinterpret_cast<const void*>(a.addr), a.len, a.off);
+  s->flags = a.sqe_flags;
+  s->ioprio = a.ioprio;
+  s->rw_flags = static_cast<__kernel_rwf_t>(a.op_flags);  // the union of per-op flags
+  s->file_index = a.file_index;
+  io_uring_sqe_set_data(s, op);
+  ++in_flight_;
+}
+
+void reactor::cancel(io_op* op) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel(s, op, 0);
+  io_uring_sqe_set_data64(s, cancel_tag);
+}
+
+void reactor::drain() {
+  if (in_flight_ == 0) return;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(s, cancel_tag);
+  while (in_flight_ != 0)
+    wait(std::nullopt);  // a request the kernel cannot cancel (a disk read) still ends
+}
+
 void reactor::reap() {
-  unsigned head;
-  unsigned seen = 0;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(&ring_, head, cqe) {
-    ++seen;
-    const std::uint64_t data = io_uring_cqe_get_data64(cqe);
-    if (data == LIBURING_UDATA_TIMEOUT) {
-      continue;  // liburing's own timeout (never used with EXT_ARG); not ours
+  // Copied out and consumed before dispatch (re-entrancy; file comment).
+  struct entry {
+    std::uint64_t data;
+    int res;
+    std::uint32_t flags;
+  };
+  constexpr unsigned batch = 64;
+  entry got[batch];
+  for (;;) {
+    unsigned n = 0;
+    unsigned head;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      got[n++] = entry{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
+      if (n == batch) break;
     }
-    if (data == wake_tag) {
-      wake_armed_ = false;
-      if (cqe->res < 0 && cqe->res != -EINTR && cqe->res != -ECANCELED) {
-        log_error("wake-up eventfd read failed: {}", std::strerror(-cqe->res));
+    if (n == 0) break;
+    io_uring_cq_advance(&ring_, n);
+    bool dispatching = false;
+    const std::uint64_t seq = reap_seq_.load(std::memory_order_relaxed);
+    for (unsigned i = 0; i < n; ++i) {
+      const entry& e = got[i];
+      if (e.data == wake_tag) {
+        wake_armed_ = false;
+        if (e.res < 0 && e.res != -EINTR && e.res != -ECANCELED) {
+          log_error("wake-up eventfd read failed: {}", std::strerror(-e.res));
+        }
+        continue;
       }
-    } else {
+      if (e.data == cancel_tag || e.data == LIBURING_UDATA_TIMEOUT) continue;
+      if (!dispatching) {
+        dispatching = true;
+        // Relaxed: published by the release CAS in io_op::complete(), which
+        // the waiter in io_op::cancel() acquires (io_op.hpp).
+        reap_seq_.store(seq + 1, std::memory_order_relaxed);
+      }
       --in_flight_;
-      reinterpret_cast<completion*>(data)->complete(cqe->res, cqe->flags);
+      auto* op = reinterpret_cast<io_op*>(e.data);
+      int res = e.res;
+      // Relaxed: a test installs the injector before the runtime runs.
+      if (fault_injector f = injector.load(std::memory_order_relaxed)) [[unlikely]] {
+        res = f(op->opcode(), res);
+      }
+      op->complete(res, e.flags);
     }
+    // Release: every wake of this batch happened before; pairs with the
+    // acquire load in io_op::cancel()'s wait for the batch's end.
+    if (dispatching) reap_seq_.store(seq + 2, std::memory_order_release);
+    if (n < batch) break;
   }
-  io_uring_cq_advance(&ring_, seen);
   if (!wake_armed_) arm_wake();
+}
+
+void set_fault_injector(fault_injector f) noexcept {
+  injector.store(f, std::memory_order_relaxed);
 }
 
 }  // namespace kyoto::detail

@@ -7,10 +7,22 @@
 //             written (by unpark(), from any thread) or `t` passes.
 //
 // The ring is created with SINGLE_ISSUER|DEFER_TASKRUN when the kernel has
-// them (bench/limits: ~9% faster echo), so every call except wake() must
-// come from the thread that created it. Completions carry a pointer to the
-// `completion` that submitted them; the wake-up read is the reactor's own.
+// them (bench/limits: ~9% faster echo), so every call must come from the
+// thread that created it. A CQE's user_data is the io_op that submitted it
+// (kyoto/io/detail/io_op.hpp), or one of two tags: the wake-up read (the
+// reactor's own) and cancel requests (whose results are not needed).
+//
+// Reaping is re-entrant: CQEs are copied out and consumed before they are
+// dispatched, so an io_op's completion may drive the ring again (a cancel
+// that waits) without anyone seeing a CQE twice.
+//
+// The reap sequence (`reap_seq`) is odd while io_op completions are being
+// dispatched and even between batches: a thread that finds an op in the
+// `completing` state waits for the batch to end to know that its wake is
+// over (io_op.hpp).
 #pragma once
+
+#include <kyoto/runtime/detail/config.hpp>
 
 #include <liburing.h>
 
@@ -20,15 +32,8 @@
 
 namespace kyoto::detail {
 
-/// An operation in flight; its memory must stay valid until complete().
-class completion {
- public:
-  /// Called on the reactor's thread with the CQE's result and flags.
-  virtual void complete(int result, std::uint32_t flags) noexcept = 0;
-
- protected:
-  ~completion() = default;
-};
+class io_op;
+struct op_args;
 
 class reactor {
  public:
@@ -48,6 +53,18 @@ class reactor {
   /// Submits, then blocks until something completes or `timeout` passes.
   void wait(std::optional<std::chrono::nanoseconds> timeout);
 
+  /// Fills an SQE for `op` (user_data = op). Submitted at the next
+  /// submit(), poll() or wait().
+  void start(io_op* op, const op_args& args);
+  /// Queues a cancel request for `op` (matched by user_data).
+  void cancel(io_op* op);
+  /// Cancels every request in flight and reaps until none is left
+  /// (shutdown). Their ops complete (with -ECANCELED, usually) and wake.
+  void drain();
+
+  /// Odd while io_op completions are dispatched (see the file comment).
+  const atomic<std::uint64_t>& reap_seq() const noexcept { return reap_seq_; }
+
   /// Operations in flight other than the wake-up read.
   std::uint32_t in_flight() const noexcept { return in_flight_; }
   /// The setup flags the kernel accepted (for logs and tests).
@@ -63,6 +80,7 @@ class reactor {
   std::uint64_t wake_buf_ = 0;  // the eventfd read lands here
   bool wake_armed_ = false;
   std::uint32_t in_flight_ = 0;
+  atomic<std::uint64_t> reap_seq_{0};
 };
 
 }  // namespace kyoto::detail

@@ -175,6 +175,9 @@ void current_thread_scheduler::shutdown() noexcept {
   }
   context_guard guard(context{this, &driver_, nullptr});
   closing_ = true;
+  // I/O requests end before their tasks are cancelled (their wakes are
+  // dropped now: closing_); see driver::drain().
+  driver_.drain();
   taken.append(local_);
   while (task_header* t = taken.pop_front()) {
     if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_

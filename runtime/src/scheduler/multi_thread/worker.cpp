@@ -64,6 +64,10 @@ void multi_thread_scheduler::worker::run() noexcept {
     sched.idle_.transition_worker_from_searching();
   }
   log_debug("{} stopping", name);
+  // Our ring's requests end here, on the only thread that may cancel them:
+  // their tasks are woken (into our queue, which cancel_all() empties) and
+  // a cancel from another thread never waits for a thread that is gone.
+  drv.drain();
   this_worker = nullptr;
   sched.worker_left(*this);
   if (sched.config_.on_thread_stop) sched.config_.on_thread_stop();

@@ -1,0 +1,203 @@
+// One io_uring request, embedded in the awaiter that waits for it.
+//
+// # The rule: the kernel's memory outlives the request
+//
+// A request hands the kernel pointers into the awaiting coroutine's frame
+// (the buffer, the sockaddr, the op itself as user_data). The kernel may
+// write through them until the request's CQE arrives, so an io_op is never
+// destroyed while its request is in flight: cancelling it (its awaiter is
+// destroyed by select, timeout, abort or shutdown) asks the kernel to cancel
+// the request and *waits for the CQE* before returning. Only then may the
+// frame, and the buffer in it, go.
+//
+// # Who does what
+//
+// start() fills an SQE on the calling thread's ring; that thread's driver is
+// the op's *owner*. Only the owner reaps the CQE (its ring is
+// SINGLE_ISSUER), and only the owner can submit the cancel request. The
+// awaiter may be destroyed on another thread (the task moved to another
+// worker before it was cancelled); then cancel() posts the op on the
+// owner's cancel queue, wakes the owner, and waits, driving its own ring
+// meanwhile (two workers cancelling each other's requests both progress).
+//
+// # state_ (one byte; CAS transitions)
+//
+//   idle ─start()─▶ in_flight ─CQE─▶ completing ─(task resumes)─▶ idle
+//                       │
+//                       └─cancel()─▶ cancelling ─CQE─▶ done
+//
+//   in_flight → completing   the owner, reaping: result_ is written first;
+//                            then it wakes the node (the wake rule of
+//                            task_header.hpp) and never touches the op
+//                            again.
+//   in_flight → cancelling   cancel(), on any thread: the waiter is going
+//                            away; the CQE must not wake it.
+//   cancelling → done        the owner, reaping (release): the kernel is
+//                            done with the op's memory.
+//   completing → idle        await_resume, on the task's thread.
+//
+// cancel() that finds `completing` raced the CQE: the wake may still be in
+// progress on the owner, so it waits for the owner's reap batch to end
+// (driver's reap sequence, see driver.hpp) before taking the node back from
+// the task's ready stack (purge).
+#pragma once
+
+#include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+
+#include <climits>
+#include <coroutine>
+#include <cstdint>
+
+namespace kyoto::detail {
+
+class driver;
+
+/// io_uring opcodes (enum io_uring_op), spelled here so that public headers
+/// need not include liburing; src/io/reactor.cpp checks them against it.
+namespace opcode {
+inline constexpr std::uint8_t fsync = 3;
+inline constexpr std::uint8_t sendmsg = 9;
+inline constexpr std::uint8_t recvmsg = 10;
+inline constexpr std::uint8_t accept = 13;
+inline constexpr std::uint8_t connect = 16;
+inline constexpr std::uint8_t openat = 18;
+inline constexpr std::uint8_t close = 19;
+inline constexpr std::uint8_t statx = 21;
+inline constexpr std::uint8_t read = 22;
+inline constexpr std::uint8_t write = 23;
+inline constexpr std::uint8_t send = 26;
+inline constexpr std::uint8_t recv = 27;
+inline constexpr std::uint8_t shutdown = 34;
+inline constexpr std::uint8_t renameat = 35;
+inline constexpr std::uint8_t unlinkat = 36;
+inline constexpr std::uint8_t mkdirat = 37;
+}  // namespace opcode
+
+/// The fields of one SQE (kept free of liburing so that public headers do
+/// not include it). The reactor copies them into the ring; `user_data` is
+/// the op.
+struct op_args {
+  std::uint8_t opcode = 0;     ///< IORING_OP_*
+  std::uint8_t sqe_flags = 0;  ///< IOSQE_*
+  std::uint16_t ioprio = 0;    ///< per-opcode flags (e.g. IORING_RECVSEND_POLL_FIRST)
+  std::int32_t fd = -1;
+  std::uint64_t off = 0;  ///< offset, or addr2 (statx buffer, accept's addrlen)
+  std::uint64_t addr = 0;
+  std::uint32_t len = 0;
+  std::uint32_t op_flags = 0;  ///< msg_flags, open_flags, statx_flags, ...
+  std::uint32_t file_index = 0;
+};
+
+/// A request in flight and its completion (see the file comment).
+///
+/// Thread safety: started, resumed and normally destroyed by the task that
+/// owns the awaiter; complete() runs on the owner's thread; cancel() on any
+/// thread that owns the task. Not movable while in flight.
+class io_op {
+ public:
+  io_op() noexcept = default;
+  io_op(const io_op&) = delete;
+  io_op& operator=(const io_op&) = delete;
+  ~io_op() { cancel(); }
+
+  /// Submits `args` on the calling thread's ring and records `h` as the
+  /// coroutine to resume. Throws std::logic_error outside a runtime task,
+  /// std::system_error if the ring refuses the submission.
+  void start(const op_args& args, std::coroutine_handle<> h);
+
+  /// The request's result, once resumed: >= 0 on success, -errno on
+  /// failure (what the CQE's `res` said). Marks the op idle again.
+  int take_result() noexcept {
+    state_.store(idle, std::memory_order_relaxed);  // resumed: ours alone
+    return result_;
+  }
+  /// The CQE's flags (IORING_CQE_F_*), once resumed.
+  std::uint32_t cqe_flags() const noexcept { return cqe_flags_; }
+
+  /// Whether a request is outstanding or its wake not yet consumed.
+  bool busy() const noexcept { return state_.load(std::memory_order_relaxed) != idle; }
+
+  /// What cancel() returns when no request was outstanding.
+  static constexpr int no_request = INT_MIN;
+
+  /// If a request is outstanding, cancels it and waits until the kernel is
+  /// done with it; if it completed but the task never resumed, takes the
+  /// wake back. Returns the request's result (-ECANCELED when the cancel
+  /// won, the operation's own result when it completed first), or
+  /// `no_request`. Never throws.
+  int cancel() noexcept;
+
+  // ---- the reactor's side ----
+
+  /// The CQE for this op arrived (the owner's thread, reaping).
+  void complete(int result, std::uint32_t flags) noexcept;
+
+  /// The opcode, for the fault-injection seam.
+  std::uint8_t opcode() const noexcept { return opcode_; }
+
+  /// Link in the owner's cancel queue (driver.hpp).
+  io_op* next_cancel = nullptr;
+  /// Set while the op sits in the owner's cancel queue; the owner clears
+  /// it (release) once it no longer reads the op.
+  atomic<bool> cancel_queued{false};
+
+ private:
+  static constexpr std::uint8_t idle = 0;
+  static constexpr std::uint8_t in_flight = 1;
+  static constexpr std::uint8_t completing = 2;
+  static constexpr std::uint8_t cancelling = 3;
+  static constexpr std::uint8_t done = 4;
+
+  int cancel_slow() noexcept;
+
+  wake_node node_;
+  driver* owner_ = nullptr;
+  int result_ = 0;
+  std::uint32_t cqe_flags_ = 0;
+  atomic<std::uint8_t> state_{idle};
+  std::uint8_t opcode_ = 0;
+};
+
+inline int io_op::cancel() noexcept {
+  if (state_.load(std::memory_order_relaxed) == idle) return no_request;
+  return cancel_slow();
+}
+
+/// Awaits one request and gives its raw result (>= 0, or -errno): the
+/// building block of every kyoto I/O operation. Movable until awaited.
+///
+/// Cancel safety: destroying it while suspended cancels the request and
+/// waits for the kernel to release its memory; what the request did before
+/// the cancel took effect (bytes read or written) is lost unless the owner
+/// of the awaiter keeps it (see tcp_stream's read).
+class op_awaiter {
+ public:
+  explicit op_awaiter(const op_args& args) noexcept : args_(args) {}
+  op_awaiter(op_awaiter&& o) noexcept : args_(o.args_) {}
+  op_awaiter& operator=(op_awaiter&&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { op_.start(args_, h); }
+  int await_resume() noexcept { return op_.take_result(); }
+
+  /// For awaiters built on this one: cancel and get what happened (see
+  /// io_op::cancel()).
+  int cancel() noexcept { return op_.cancel(); }
+  op_args& args() noexcept { return args_; }
+
+ private:
+  op_args args_;
+  io_op op_;
+};
+
+/// Replaces completion results in a test build: called on the reaping
+/// thread for every io_op CQE with the op's opcode and the kernel's result;
+/// returns the result the op sees. Null (the default) disables it.
+using fault_injector = int (*)(std::uint8_t opcode, int result) noexcept;
+
+/// Installs (or, with null, removes) the process-wide fault injector. For
+/// tests; any thread; takes effect for completions reaped afterwards.
+void set_fault_injector(fault_injector f) noexcept;
+
+}  // namespace kyoto::detail

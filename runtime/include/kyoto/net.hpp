@@ -1,0 +1,7 @@
+// kyoto::net: TCP, UDP and Unix-domain sockets on io_uring.
+#pragma once
+
+#include <kyoto/net/lookup_host.hpp>
+#include <kyoto/net/socket_addr.hpp>
+#include <kyoto/net/tcp_listener.hpp>
+#include <kyoto/net/tcp_stream.hpp>

@@ -1,0 +1,259 @@
+// What kyoto's socket types share: an owned descriptor, the bytes a
+// cancelled read left behind, and the awaiters of recv, send, accept and
+// connect.
+//
+// # Why a stash
+//
+// On io_uring a read is not "wait until readable, then read": the kernel
+// reads into the buffer and then completes. A read cancelled by select or
+// timeout may therefore already have received bytes. tokio documents
+// `read` as cancel safe (no data is lost when another branch wins), and so
+// does kyoto: the cancelled read's destructor waits for the request to end
+// (io_op.hpp) and keeps what it received in the socket's stash, which the
+// next read returns first. An accept keeps its connection the same way.
+#pragma once
+
+#include <kyoto/io/error.hpp>
+
+#include <kyoto/io/detail/io_op.hpp>
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace kyoto::detail {
+
+/// An owned socket descriptor (closed on destruction) and its stash.
+///
+/// Thread safety: as a plain object; the stash is touched by whoever reads
+/// the socket (one reader at a time).
+class socket_fd {
+ public:
+  socket_fd() noexcept = default;
+  /// Adopts `fd`.
+  explicit socket_fd(int fd) noexcept : fd_(fd) {}
+  socket_fd(socket_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), stash_(std::move(o.stash_)) {}
+  socket_fd& operator=(socket_fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+      stash_ = std::move(o.stash_);
+    }
+    return *this;
+  }
+  ~socket_fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+  /// Closes the descriptor (no request may be in flight on it).
+  void reset() noexcept;
+  /// Gives up ownership.
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+  /// Whether a cancelled read left bytes to return.
+  bool has_stash() const noexcept {
+    return stash_ != nullptr && stash_->pos < stash_->bytes.size();
+  }
+  /// Copies stashed bytes into `into`; consumes them unless `peek`.
+  std::size_t take_stash(std::span<std::byte> into, bool peek) noexcept;
+  /// Keeps `bytes` for the next read (appended after any left).
+  void stash(std::span<const std::byte> bytes) noexcept;
+
+  /// A stashed accepted connection, or -1.
+  int take_stashed_fd() noexcept { return std::exchange(stashed_fd_, -1); }
+  /// Keeps an accepted connection whose accept was cancelled.
+  void stash_fd(int fd) noexcept;
+
+ private:
+  struct stashed {
+    std::vector<std::byte> bytes;
+    std::size_t pos = 0;
+  };
+  int fd_ = -1;
+  int stashed_fd_ = -1;
+  std::unique_ptr<stashed> stash_;
+};
+
+/// Creates a socket (blocking mode: io_uring waits for readiness itself;
+/// close-on-exec). Throws std::system_error naming `operation`.
+socket_fd open_socket(int family, int type, const char* operation);
+
+/// setsockopt that throws std::system_error naming `operation`.
+void set_socket_option(int fd, int level, int name, int value, const char* operation);
+/// getsockopt of an int option; throws std::system_error naming `operation`.
+int get_socket_option(int fd, int level, int name, const char* operation);
+
+/// Awaits a recv (or, with MSG_PEEK, a peek) into `buf`; gives the byte
+/// count, 0 at end of stream. Stashed bytes are returned first, without
+/// suspending. Cancel safe: bytes received by a cancelled recv go to the
+/// stash. Throws std::system_error naming `operation` on failure.
+class recv_awaiter {
+ public:
+  recv_awaiter(socket_fd& s, std::span<std::byte> buf, std::uint32_t flags,
+               const char* operation) noexcept
+      : sock_(&s), buf_(buf), op_(make_args(s.get(), buf, flags)), operation_(operation) {}
+  recv_awaiter(recv_awaiter&&) noexcept = default;
+  ~recv_awaiter() {
+    const int r = op_.cancel();
+    if (r > 0 && (op_.args().op_flags & MSG_PEEK) == 0) {
+      sock_->stash(buf_.first(static_cast<std::size_t>(r)));
+    }
+  }
+
+  bool await_ready() noexcept {
+    if (sock_->has_stash()) {
+      ready_ = sock_->take_stash(buf_, (op_.args().op_flags & MSG_PEEK) != 0);
+      return true;
+    }
+    if (buf_.empty()) {
+      ready_ = 0;
+      return true;
+    }
+    return false;
+  }
+  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
+  std::size_t await_resume() {
+    if (ready_ != not_ready) return ready_;
+    const int r = op_.await_resume();
+    if (r < 0) throw_io_error(-r, operation_);
+    return static_cast<std::size_t>(r);
+  }
+
+ private:
+  static constexpr std::size_t not_ready = ~std::size_t{0};
+  static op_args make_args(int fd, std::span<std::byte> buf, std::uint32_t flags) noexcept {
+    op_args a;
+    a.opcode = opcode::recv;
+    a.fd = fd;
+    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
+    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+    a.op_flags = flags;
+    return a;
+  }
+
+  socket_fd* sock_;
+  std::span<std::byte> buf_;
+  op_awaiter op_;
+  const char* operation_;
+  std::size_t ready_ = not_ready;
+};
+
+/// Awaits a send of `buf` (MSG_NOSIGNAL: a closed peer is an EPIPE error,
+/// not a signal); gives the byte count. Not cancel safe: a cancelled send
+/// may have sent part of the buffer. Throws std::system_error naming
+/// `operation`.
+class send_awaiter {
+ public:
+  send_awaiter(int fd, std::span<const std::byte> buf, std::uint32_t flags,
+               const char* operation) noexcept
+      : op_(make_args(fd, buf, flags)), operation_(operation), empty_(buf.empty()) {}
+  send_awaiter(send_awaiter&&) noexcept = default;
+
+  bool await_ready() const noexcept { return empty_; }
+  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
+  std::size_t await_resume() {
+    if (empty_) return 0;
+    const int r = op_.await_resume();
+    if (r < 0) throw_io_error(-r, operation_);
+    return static_cast<std::size_t>(r);
+  }
+
+ private:
+  static op_args make_args(int fd, std::span<const std::byte> buf, std::uint32_t flags) noexcept {
+    op_args a;
+    a.opcode = opcode::send;
+    a.fd = fd;
+    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
+    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+    a.op_flags = flags | MSG_NOSIGNAL;
+    return a;
+  }
+
+  op_awaiter op_;
+  const char* operation_;
+  bool empty_;
+};
+
+/// Awaits an accept on a listening socket: gives the new connection and
+/// fills `addr`/`len` with the peer's address. A stashed connection (from
+/// a cancelled accept) is returned first. Cancel safe: a connection
+/// accepted by a cancelled accept is stashed. Raw: errors come back as
+/// -errno in `error()` (the listener decides what to retry).
+class accept_awaiter {
+ public:
+  accept_awaiter(socket_fd& listener) noexcept
+      : listener_(&listener), op_(make_args(listener.get())) {}
+  accept_awaiter(accept_awaiter&& o) noexcept : listener_(o.listener_), op_(std::move(o.op_)) {}
+  ~accept_awaiter() {
+    const int r = op_.cancel();
+    if (r >= 0) listener_->stash_fd(r);
+  }
+
+  bool await_ready() noexcept {
+    stashed_ = listener_->take_stashed_fd();
+    return stashed_ >= 0;
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    op_.args().addr = reinterpret_cast<std::uintptr_t>(&addr_);
+    op_.args().off = reinterpret_cast<std::uintptr_t>(&len_);
+    op_.await_suspend(h);
+  }
+  /// The accepted descriptor (>= 0) or -errno.
+  int await_resume() noexcept {
+    if (stashed_ >= 0) {
+      len_ = 0;  // the peer's address is not known: the caller asks the socket
+      return stashed_;
+    }
+    return op_.await_resume();
+  }
+
+  /// The peer's address, once resumed (len() == 0 if unknown).
+  const sockaddr* addr() const noexcept { return reinterpret_cast<const sockaddr*>(&addr_); }
+  socklen_t len() const noexcept { return len_; }
+
+ private:
+  static op_args make_args(int fd) noexcept {
+    op_args a;
+    a.opcode = opcode::accept;
+    a.fd = fd;
+    a.op_flags = SOCK_CLOEXEC;
+    return a;
+  }
+
+  socket_fd* listener_;
+  op_awaiter op_;
+  sockaddr_storage addr_{};
+  socklen_t len_ = sizeof(sockaddr_storage);
+  int stashed_ = -1;
+};
+
+/// Awaits a connect of `fd` to `addr` (which must outlive the awaiter);
+/// gives 0 or -errno.
+class connect_awaiter {
+ public:
+  connect_awaiter(int fd, const sockaddr* addr, socklen_t len) noexcept
+      : op_(make_args(fd, addr, len)) {}
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
+  int await_resume() noexcept { return op_.await_resume(); }
+
+ private:
+  static op_args make_args(int fd, const sockaddr* addr, socklen_t len) noexcept {
+    op_args a;
+    a.opcode = opcode::connect;
+    a.fd = fd;
+    a.addr = reinterpret_cast<std::uintptr_t>(addr);
+    a.off = len;
+    return a;
+  }
+
+  op_awaiter op_;
+};
+
+}  // namespace kyoto::detail

@@ -1,0 +1,116 @@
+#include "driver.hpp"
+
+#include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/runtime/detail/context.hpp>
+
+#include <sched.h>
+
+namespace kyoto::detail {
+
+void io_op::start(const op_args& args, std::coroutine_handle<> h) {
+  driver* d = current_context.drv;
+  if (d == nullptr) [[unlikely]] {
+    throw_outside_task("kyoto: an I/O operation");
+  }
+  node_.prepare(h);
+  owner_ = d;
+  opcode_ = args.opcode;
+  // Relaxed: only this thread reads the state until the SQE is submitted
+  // (at the next poll or park of this thread), and the kernel's CQE is
+  // reaped by this thread too.
+  state_.store(in_flight, std::memory_order_relaxed);
+  try {
+    d->start_op(this, args);
+  } catch (...) {
+    state_.store(idle, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+void io_op::complete(int result, std::uint32_t flags) noexcept {
+  result_ = result;
+  cqe_flags_ = flags;
+  std::uint8_t s = in_flight;
+  // Acq_rel: releases result_ (and the reap sequence's odd value) to a
+  // cancel() that fails its CAS on `completing`; acquires nothing we need.
+  if (state_.compare_exchange_strong(s, completing, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    node_.wake();  // the last touch: the task may resume and free us
+    return;
+  }
+  // `cancelling`: the waiter is being destroyed and waits for this store.
+  // Release: pairs with cancel_slow()'s acquire load; after it the kernel
+  // and we are done with the op's memory.
+  state_.store(done, std::memory_order_release);
+}
+
+namespace {
+
+/// Backs off while another thread finishes something short.
+void relax(unsigned& spins) noexcept {
+  if (++spins < 64) {
+    spin_pause();
+  } else {
+    ::sched_yield();  // the other thread may be descheduled (2 vCPUs)
+  }
+}
+
+}  // namespace
+
+int io_op::cancel_slow() noexcept {
+  std::uint8_t s = in_flight;
+  // Acq_rel: on success, orders our later reads of result_ after the
+  // owner's done store (via the acquire loads below); on failure
+  // (acquire), sees result_ and the reap sequence of the completing batch.
+  if (state_.compare_exchange_strong(s, cancelling, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    driver* me = current_context.drv;
+    if (me == owner_ && owner_->on_driver_thread()) {
+      try {
+        owner_->cancel_here(this);
+        // Acquire: pairs with complete()'s release store of `done`.
+        while (state_.load(std::memory_order_acquire) != done)
+          owner_->wait_completion();
+      } catch (...) {
+        std::terminate();  // the ring failed: the kernel may still write our memory
+      }
+    } else {
+      owner_->post_cancel(this);
+      unsigned spins = 0;
+      // Acquire (both): pairs with complete()'s `done` store and with
+      // process_cancels()' release store of cancel_queued.
+      while (state_.load(std::memory_order_acquire) != done ||
+             cancel_queued.load(std::memory_order_acquire)) {
+        if (owner_->abandoned()) break;  // see driver::drain()
+        // Drive our own ring meanwhile: its owner may be waiting for us.
+        if (me != nullptr && me->on_driver_thread()) {
+          try {
+            me->service();
+          } catch (...) {
+            std::terminate();
+          }
+        }
+        relax(spins);
+      }
+    }
+    state_.store(idle, std::memory_order_relaxed);
+    return result_;
+  }
+  if (s == idle) return no_request;
+  // `completing`: the CQE won. Its wake may still be running on the owner's
+  // thread; once the owner's reap batch has ended it is over (reactor.hpp).
+  if (!owner_->on_driver_thread()) {
+    // Acquire: pairs with the release store that ends the batch.
+    const std::uint64_t seq = owner_->reap_seq().load(std::memory_order_acquire);
+    if ((seq & 1) != 0) {
+      unsigned spins = 0;
+      while (owner_->reap_seq().load(std::memory_order_acquire) == seq)
+        relax(spins);
+    }
+  }
+  node_.task->purge(&node_);
+  state_.store(idle, std::memory_order_relaxed);
+  return result_;
+}
+
+}  // namespace kyoto::detail
