@@ -72,6 +72,8 @@ class driver {
 
   // ---- I/O requests (io_op.hpp) ----
 
+  /// Whether I/O requests are in flight (the driver's thread).
+  bool has_io() const noexcept { return reactor_ != nullptr && reactor_->in_flight() != 0; }
   /// Whether the calling thread drives this driver.
   bool on_driver_thread() const noexcept { return thread_ == std::this_thread::get_id(); }
   /// Starts `op` on this driver's ring (the driver's thread).

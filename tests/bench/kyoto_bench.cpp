@@ -8,13 +8,14 @@
 //   bench <name> ops=<n> secs=<s> ns_per_op=<x>
 //
 // An unknown name is reported on stderr (exit 2) before anything runs.
-// Only the workloads kyoto can run today are listed (no select or TCP
-// yet); `../shared/bench/compare` compares the names both binaries list.
+// `../shared/bench/compare` compares the names both binaries list.
 #include <kyoto/kyoto.hpp>
+#include <kyoto/net.hpp>
 
 #include <malloc.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +25,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -40,6 +43,7 @@ struct report {
   std::uint64_t ops = 0;
   double secs = 0;
   double bytes_per_task = -1;  ///< task_memory only
+  double mb_per_s = -1;        ///< tcp_stream only
 };
 
 void check(bool ok, const char* what) {
@@ -340,6 +344,102 @@ task<report> timers() {
   });
 }
 
+// ------------------------------------------------------------ tcp
+
+using kyoto::net::tcp_listener;
+using kyoto::net::tcp_stream;
+
+/// A connected pair over `listener`: the kernel completes the handshake
+/// before accept(), so connecting first cannot deadlock.
+task<std::pair<tcp_stream, tcp_stream>> connected_pair(tcp_listener& listener) {
+  tcp_stream client = co_await tcp_stream::connect(listener.local_addr());
+  auto accepted = co_await listener.accept();
+  tcp_stream server = std::move(accepted.first);
+  client.set_nodelay(true);
+  server.set_nodelay(true);
+  co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(server));
+}
+
+constexpr std::size_t echo_clients = 32;
+constexpr std::size_t echo_round_trips = 2'000;
+constexpr std::size_t echo_msg = 64;
+
+task<> echo_server(tcp_stream server) {
+  std::array<std::byte, echo_msg> buf{};
+  for (;;) {
+    try {
+      co_await server.read_exact(buf);
+    } catch (const std::system_error&) {
+      co_return;  // end of stream (or an error): the client is done
+    }
+    co_await server.write_all(std::span<const std::byte>(buf));
+  }
+}
+
+task<> echo_client(tcp_stream client, std::size_t c) {
+  std::array<std::byte, echo_msg> msg;
+  msg.fill(static_cast<std::byte>(c));
+  std::array<std::byte, echo_msg> buf{};
+  for (std::size_t i = 0; i < echo_round_trips; ++i) {
+    co_await client.write_all(std::span<const std::byte>(msg));
+    co_await client.read_exact(buf);
+    check(buf == msg, "tcp_echo: the echo equals the message");
+  }
+}
+
+tcp_listener* bench_listener = nullptr;
+
+task<report> tcp_echo() {
+  tcp_listener listener =
+      co_await tcp_listener::bind(kyoto::net::socket_addr::parse("127.0.0.1:0"));
+  bench_listener = &listener;
+  co_return co_await repeat(1, echo_clients * echo_round_trips, []() -> task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    for (std::size_t c = 0; c < echo_clients; ++c) {
+      auto [client, server] = co_await connected_pair(*bench_listener);
+      handles.push_back(kyoto::spawn(echo_server(std::move(server))));
+      handles.push_back(kyoto::spawn(echo_client(std::move(client), c)));
+    }
+    co_await join_all_handles(handles);
+  });
+}
+
+constexpr std::size_t stream_total = std::size_t{1} << 30;
+constexpr std::size_t stream_chunk = 64 << 10;
+
+task<std::size_t> stream_reader(tcp_stream server) {
+  std::vector<std::byte> buf(stream_chunk);
+  std::size_t total = 0;
+  for (;;) {
+    const std::size_t n = co_await server.read(buf);
+    if (n == 0) co_return total;
+    total += n;
+  }
+}
+
+task<> stream_writer(tcp_stream client) {
+  const std::vector<std::byte> buf(stream_chunk, std::byte{0x5a});
+  for (std::size_t i = 0; i < stream_total / stream_chunk; ++i)
+    co_await client.write_all(buf);
+  co_await client.shutdown();
+}
+
+task<report> tcp_stream_bulk() {
+  tcp_listener listener =
+      co_await tcp_listener::bind(kyoto::net::socket_addr::parse("127.0.0.1:0"));
+  bench_listener = &listener;
+  report r = co_await repeat(2, stream_total, []() -> task<> {
+    auto [client, server] = co_await connected_pair(*bench_listener);
+    auto reader = kyoto::spawn(stream_reader(std::move(server)));
+    auto writer = kyoto::spawn(stream_writer(std::move(client)));
+    co_await writer;
+    const std::size_t got = co_await reader;
+    check(got == stream_total, "tcp_stream: the reader counted 2^30 bytes");
+  });
+  r.mb_per_s = static_cast<double>(r.ops) / r.secs / 1e6;
+  co_return r;
+}
+
 // ------------------------------------------------------------ memory
 
 double rss_bytes() {
@@ -447,6 +547,8 @@ const workload workloads[] = {
     {"oneshot", &oneshot_rounds, nullptr, true},
     {"broadcast", &broadcast_fanout, nullptr, true},
     {"timers", &timers, nullptr, true},
+    {"tcp_echo", &tcp_echo, nullptr, true},
+    {"tcp_stream", &tcp_stream_bulk, nullptr, true},
     {"spawn_many_ct", &spawn_many, nullptr, false},
     {"yield_many_ct", &yield_many, nullptr, false},
     {"ping_pong_ct", &ping_pong, nullptr, false},
@@ -458,6 +560,8 @@ const workload workloads[] = {
     {"oneshot_ct", &oneshot_rounds, nullptr, false},
     {"broadcast_ct", &broadcast_fanout, nullptr, false},
     {"timers_ct", &timers, nullptr, false},
+    {"tcp_echo_ct", &tcp_echo, nullptr, false},
+    {"tcp_stream_ct", &tcp_stream_bulk, nullptr, false},
 };
 
 report run(const workload& w) {
@@ -503,6 +607,7 @@ int main(int argc, char** argv) {
                 w->name.data(), static_cast<unsigned long long>(r.ops), r.secs,
                 r.secs * 1e9 / static_cast<double>(r.ops));
     if (r.bytes_per_task >= 0) std::printf(" bytes_per_task=%.2f", r.bytes_per_task);
+    if (r.mb_per_s >= 0) std::printf(" mb_per_s=%.2f", r.mb_per_s);
     std::printf("\n");
     std::fflush(stdout);
   }

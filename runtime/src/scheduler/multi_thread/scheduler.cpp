@@ -113,6 +113,10 @@ void multi_thread_scheduler::schedule_local(worker& w, task_header* task) noexce
     w.run_queue.push_back(prev, *this);
   } else {
     w.run_queue.push_back(task, *this);
+    // Woken by the driver's completions or timers: the worker notifies
+    // once for the whole batch (worker::notify_if_surplus()), not per task
+    // (each notification may cost a wake-up syscall).
+    if (w.in_driver) return;
   }
   notify_parked();
 }

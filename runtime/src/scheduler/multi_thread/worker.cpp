@@ -47,7 +47,7 @@ void multi_thread_scheduler::worker::run() noexcept {
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
     if (--ticks_to_event_poll == 0) {
       ticks_to_event_poll = sched.config_.event_interval;
-      drv.poll();
+      poll_driver();
     }
     if (task_header* t = next_task()) {
       run_task(t);
@@ -133,11 +133,36 @@ void multi_thread_scheduler::worker::run_task(task_header* t) noexcept {
   }
 }
 
+bool multi_thread_scheduler::worker::poll_driver() noexcept {
+  in_driver = true;
+  try {
+    drv.poll();
+  } catch (const std::exception& e) {
+    log_error("kyoto-worker-{}: polling its io_uring ring failed: {}", index, e.what());
+    std::terminate();
+  }
+  in_driver = false;
+  if (!has_local_work()) return false;
+  notify_if_surplus();
+  return true;
+}
+
+void multi_thread_scheduler::worker::notify_if_surplus() noexcept {
+  if (searching) return;  // a searcher finding work notifies for us
+  if (run_queue.len() + (lifo_slot != nullptr ? 1 : 0) > 1) sched.notify_parked();
+}
+
 void multi_thread_scheduler::worker::park() noexcept {
+  // Hand this tick's submissions to the kernel and take what completed:
+  // I/O woken tasks run without parking (one io_uring_enter per tick).
+  if (poll_driver()) return;
   // Spin first: work often arrives within microseconds, and a parked vCPU
-  // costs ~2 µs each way to wake.
+  // costs ~2 µs each way to wake. With requests in flight, every few spins
+  // also poll the ring (with DEFER_TASKRUN completions are only posted
+  // when we enter the kernel).
   for (std::uint32_t i = 0; i < sched.config_.spin_before_park; ++i) {
     if (has_local_work() || !sched.inject_.empty()) return;
+    if ((i & 3) == 3 && drv.has_io() && poll_driver()) return;
     for (const auto& w : sched.workers_) {
       if (w.get() != this && !w->run_queue.empty()) return;  // go steal it
     }
@@ -152,11 +177,19 @@ void multi_thread_scheduler::worker::park() noexcept {
   parks.bump();
   log_debug("kyoto-worker-{} parks", index);
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
-    drv.park();  // returns on a wake(), a timer, or an I/O completion
+    in_driver = true;
+    try {
+      drv.park();  // returns on a wake(), a timer, or an I/O completion
+    } catch (const std::exception& e) {
+      log_error("kyoto-worker-{}: waiting on its io_uring ring failed: {}", index, e.what());
+      std::terminate();
+    }
+    in_driver = false;
     if (has_local_work()) {
       // The driver woke tasks here (timers): run them. If nobody unparked
       // us meanwhile, we unpark ourselves, not searching.
       searching = !sched.idle_.unpark_worker_by_id(index);
+      notify_if_surplus();
       return;
     }
     if (!sched.idle_.is_parked(index)) {

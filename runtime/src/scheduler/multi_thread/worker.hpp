@@ -39,6 +39,10 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// Metrics, written by this worker only (counter.hpp).
   counter polls, steals, parks, spawned, completed;
   bool searching = false;  ///< counted in idle's searchers
+  /// Inside a driver poll or park: the tasks its completions and timers
+  /// wake are queued without notifying anyone, and the worker notifies
+  /// once afterwards if it has more than it can run (poll_driver()).
+  bool in_driver = false;
   /// Ticks (tasks taken) left until the next driver poll and injection
   /// queue check: countdowns, as a modulo by a run-time interval costs a
   /// division per task.
@@ -55,6 +59,11 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   bool transition_to_searching() noexcept;
   void transition_from_searching() noexcept;
   void park() noexcept;
+  /// Polls the driver (never blocks); returns whether it queued work.
+  bool poll_driver() noexcept;
+  /// After the driver queued tasks here: wake a sleeper if we have more
+  /// than the next one to run (tokio's should_notify_others).
+  void notify_if_surplus() noexcept;
   bool has_local_work() const noexcept { return lifo_slot != nullptr || !run_queue.empty(); }
   std::uint32_t random(std::uint32_t n) noexcept;
 };
