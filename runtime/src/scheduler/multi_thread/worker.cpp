@@ -160,9 +160,10 @@ void multi_thread_scheduler::worker::park() noexcept {
   // costs ~2 µs each way to wake. With requests in flight, every few spins
   // also poll the ring (with DEFER_TASKRUN completions are only posted
   // when we enter the kernel).
-  for (std::uint32_t i = 0; i < sched.config_.spin_before_park; ++i) {
+  const std::uint32_t spins = sched.config_.spin_before_park * (drv.has_io() ? 4 : 1);
+  for (std::uint32_t i = 0; i < spins; ++i) {
     if (has_local_work() || !sched.inject_.empty()) return;
-    if ((i & 3) == 3 && drv.has_io() && poll_driver()) return;
+    if (drv.has_io() && poll_driver()) return;
     for (const auto& w : sched.workers_) {
       if (w.get() != this && !w->run_queue.empty()) return;  // go steal it
     }

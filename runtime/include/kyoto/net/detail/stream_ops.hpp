@@ -15,6 +15,9 @@
 
 namespace kyoto::detail {
 
+/// ::shutdown(fd, SHUT_WR), throwing std::system_error naming `operation`.
+void shutdown_write(int fd, const char* operation);
+
 /// The operation names a stream type reports in its errors.
 struct stream_names {
   const char* read;
@@ -98,8 +101,5 @@ class stream_writes {
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
-
-/// ::shutdown(fd, SHUT_WR), throwing std::system_error naming `operation`.
-void shutdown_write(int fd, const char* operation);
 
 }  // namespace kyoto::detail
