@@ -5,3 +5,6 @@
 #include <kyoto/net/socket_addr.hpp>
 #include <kyoto/net/tcp_listener.hpp>
 #include <kyoto/net/tcp_stream.hpp>
+#include <kyoto/net/udp_socket.hpp>
+#include <kyoto/net/unix_listener.hpp>
+#include <kyoto/net/unix_stream.hpp>

@@ -19,6 +19,11 @@ void socket_fd::reset() noexcept {
 }
 
 std::size_t socket_fd::take_stash(std::span<std::byte> into, bool peek) noexcept {
+  if (stash_->pos == stash_->bytes.size()) {
+    // Only the end of the stream is left.
+    if (!peek) stash_->eof = false;
+    return 0;
+  }
   const std::size_t n = std::min(into.size(), stash_->bytes.size() - stash_->pos);
   std::memcpy(into.data(), stash_->bytes.data() + stash_->pos, n);
   if (!peek) {
@@ -36,6 +41,11 @@ void socket_fd::stash(std::span<const std::byte> bytes) noexcept {
   // them silently (noexcept).
   if (stash_ == nullptr) stash_ = std::make_unique<stashed>();
   stash_->bytes.insert(stash_->bytes.end(), bytes.begin(), bytes.end());
+}
+
+void socket_fd::stash_eof() noexcept {
+  if (stash_ == nullptr) stash_ = std::make_unique<stashed>();
+  stash_->eof = true;
 }
 
 void socket_fd::stash_fd(int fd) noexcept {

@@ -55,14 +55,18 @@ class socket_fd {
   /// Gives up ownership.
   int release() noexcept { return std::exchange(fd_, -1); }
 
-  /// Whether a cancelled read left bytes to return.
+  /// Whether a cancelled read left bytes (or the end of the stream) to
+  /// return.
   bool has_stash() const noexcept {
-    return stash_ != nullptr && stash_->pos < stash_->bytes.size();
+    return stash_ != nullptr && (stash_->pos < stash_->bytes.size() || stash_->eof);
   }
   /// Copies stashed bytes into `into`; consumes them unless `peek`.
   std::size_t take_stash(std::span<std::byte> into, bool peek) noexcept;
   /// Keeps `bytes` for the next read (appended after any left).
   void stash(std::span<const std::byte> bytes) noexcept;
+  /// A cancelled read saw the end of the stream: the next read (after any
+  /// stashed bytes) returns 0 once.
+  void stash_eof() noexcept;
 
   /// A stashed accepted connection, or -1.
   int take_stashed_fd() noexcept { return std::exchange(stashed_fd_, -1); }
@@ -73,6 +77,7 @@ class socket_fd {
   struct stashed {
     std::vector<std::byte> bytes;
     std::size_t pos = 0;
+    bool eof = false;  ///< after the bytes: a read returns 0 once
   };
   int fd_ = -1;
   int stashed_fd_ = -1;
@@ -100,8 +105,13 @@ class recv_awaiter {
   recv_awaiter(recv_awaiter&&) noexcept = default;
   ~recv_awaiter() {
     const int r = op_.cancel();
-    if (r > 0 && (op_.args().op_flags & MSG_PEEK) == 0) {
-      sock_->stash(buf_.first(static_cast<std::size_t>(r)));
+    if (r >= 0 && r != io_op::no_request && (op_.args().op_flags & MSG_PEEK) == 0) {
+      // Bytes, or (0) the end of the stream: the next read returns them.
+      if (r > 0) {
+        sock_->stash(buf_.first(static_cast<std::size_t>(r)));
+      } else {
+        sock_->stash_eof();
+      }
     }
   }
 

@@ -1,0 +1,11 @@
+// kyoto::io: tokio's AsyncRead/AsyncWrite utilities over any kyoto stream
+// (docs/io.md). Each piece also has its own header.
+#pragma once
+
+#include <kyoto/io/buf_reader.hpp>
+#include <kyoto/io/buf_writer.hpp>
+#include <kyoto/io/concepts.hpp>
+#include <kyoto/io/copy.hpp>
+#include <kyoto/io/error.hpp>
+#include <kyoto/io/read_ext.hpp>
+#include <kyoto/io/write_ext.hpp>

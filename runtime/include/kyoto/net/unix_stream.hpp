@@ -1,0 +1,194 @@
+// kyoto::net::unix_stream: a connected Unix-domain stream socket
+// (tokio::net::UnixStream), and unix_socket_addr, the address such a
+// socket has (std::os::unix::net::SocketAddr).
+#pragma once
+
+#include <kyoto/runtime/task.hpp>
+
+#include <kyoto/net/detail/socket.hpp>
+#include <kyoto/net/detail/stream_ops.hpp>
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace kyoto::net {
+
+/// The address of a Unix-domain socket: a filesystem path, a name in
+/// Linux's abstract namespace (no file; written "@name"), or unnamed (a
+/// socket that was never bound: a connecting client, either end of
+/// unix_stream::pair()).
+///
+/// A value type: copy it freely. Thread safety: as an int.
+class unix_socket_addr {
+ public:
+  /// An unnamed address.
+  unix_socket_addr() noexcept;
+  /// From a sockaddr the kernel filled (accept, getsockname). Throws
+  /// std::invalid_argument if it is not AF_UNIX.
+  unix_socket_addr(const sockaddr* sa, socklen_t len);
+
+  /// The address of the socket file at `path`. Throws std::invalid_argument
+  /// naming the path if it is empty, holds a NUL byte or is longer than a
+  /// sockaddr_un holds (107 bytes).
+  static unix_socket_addr from_pathname(const std::filesystem::path& path);
+  /// The address `name` in the abstract namespace (any bytes, NULs
+  /// included). Throws std::invalid_argument if it is longer than 107
+  /// bytes.
+  static unix_socket_addr from_abstract_name(std::string_view name);
+
+  /// Whether the socket has no name.
+  bool is_unnamed() const noexcept;
+  /// Whether the name is in the abstract namespace.
+  bool is_abstract() const noexcept;
+  /// The socket file's path, if the address is one.
+  std::optional<std::filesystem::path> as_pathname() const;
+  /// The abstract name (without the leading NUL), if the address is one.
+  std::optional<std::string> as_abstract_name() const;
+
+  /// The path, "@name" for an abstract name, "(unnamed)" for none.
+  std::string to_string() const;
+
+  /// For system calls.
+  const sockaddr* native() const noexcept { return reinterpret_cast<const sockaddr*>(&addr_); }
+  socklen_t native_size() const noexcept { return len_; }
+
+  friend bool operator==(const unix_socket_addr& a, const unix_socket_addr& b) noexcept;
+
+ private:
+  sockaddr_un addr_;
+  socklen_t len_;  ///< offsetof(sun_path) + the name's bytes (no trailing NUL)
+};
+
+/// Writes to_string().
+std::ostream& operator<<(std::ostream& os, const unix_socket_addr& a);
+
+/// The credentials of the process at the other end of a Unix-domain
+/// socket, as the kernel recorded them when it connected (SO_PEERCRED;
+/// tokio's UCred).
+struct unix_peer_cred {
+  pid_t pid;  ///< the peer's process id (0 if unknown)
+  uid_t uid;  ///< its effective user id
+  gid_t gid;  ///< its effective group id
+};
+
+class unix_read_half;
+class unix_write_half;
+
+/// A connected Unix-domain stream socket. Reads and writes are io_uring
+/// requests on the ring of the thread that awaits them; the awaiting task
+/// resumes on that thread's worker.
+///
+/// Thread safety: one task reads and one writes at a time; to read and
+/// write from two tasks, split() it. Move-only; moving or destroying it
+/// while an operation on it is pending is undefined (await or cancel it
+/// first). Cancel safety: read and peek are cancel safe (bytes a cancelled
+/// read received are returned by the next read); write, write_all and
+/// read_exact are not; connect is (a cancelled connect closes its socket).
+///
+/// Errors: std::system_error with errno, whose message names the operation
+/// ("kyoto::net::unix_stream::read: Connection reset by peer").
+class unix_stream : public detail::stream_reads<unix_stream>,
+                    public detail::stream_writes<unix_stream> {
+ public:
+  /// Connects to the socket file at `path`. Throws std::invalid_argument
+  /// for a path a sockaddr_un cannot hold, std::system_error naming
+  /// "kyoto::net::unix_stream::connect" (ENOENT: no such socket;
+  /// ECONNREFUSED: nobody listens there). Cancel safe.
+  static task<unix_stream> connect(std::filesystem::path path);
+  /// Connects to `addr` (a path or an abstract name). As above.
+  static task<unix_stream> connect(unix_socket_addr addr);
+  /// A pair of connected, unnamed sockets (socketpair(2)): what one writes
+  /// the other reads. Throws std::system_error (EMFILE, ...).
+  static std::pair<unix_stream, unix_stream> pair();
+
+  /// Adopts a connected Unix-domain stream socket (blocking mode, as kyoto
+  /// makes them).
+  explicit unix_stream(detail::socket_fd sock) noexcept : sock_(std::move(sock)) {}
+  unix_stream(unix_stream&&) noexcept = default;
+  unix_stream& operator=(unix_stream&&) noexcept = default;
+
+  /// This end's address (usually unnamed for a client). Throws
+  /// std::system_error.
+  unix_socket_addr local_addr() const;
+  /// The peer's address (the listener's path for a client). Throws
+  /// std::system_error.
+  unix_socket_addr peer_addr() const;
+  /// The peer process's credentials. Throws std::system_error.
+  unix_peer_cred peer_cred() const;
+  /// The descriptor (still owned by the stream).
+  int native_handle() const noexcept { return sock_.get(); }
+
+  /// Splits the stream into a read half and a write half that two tasks
+  /// may use at once (tokio's into_split). The socket closes when both are
+  /// gone; dropping the write half shuts the write side down.
+  std::pair<unix_read_half, unix_write_half> split() &&;
+
+  /// The operation names errors report (for the read/write mixins).
+  static constexpr detail::stream_names names{
+      "kyoto::net::unix_stream::read",       "kyoto::net::unix_stream::peek",
+      "kyoto::net::unix_stream::read_exact", "kyoto::net::unix_stream::write",
+      "kyoto::net::unix_stream::write_all",  "kyoto::net::unix_stream::shutdown",
+  };
+  /// For the read/write mixins.
+  detail::socket_fd& socket_ref() noexcept { return sock_; }
+
+ private:
+  detail::socket_fd sock_;
+};
+
+/// The read half of a split unix_stream: read, peek, read_exact. Owned by
+/// one task at a time (any thread); cancel safety as unix_stream's.
+class unix_read_half : public detail::stream_reads<unix_read_half> {
+ public:
+  /// Shares the socket with its write half.
+  explicit unix_read_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
+  /// See unix_stream.
+  unix_socket_addr local_addr() const;
+  /// See unix_stream.
+  unix_socket_addr peer_addr() const;
+
+  /// The operation names errors report.
+  static constexpr detail::stream_names names = unix_stream::names;
+  /// For the read mixin.
+  detail::socket_fd& socket_ref() noexcept { return *sock_; }
+
+ private:
+  std::shared_ptr<detail::socket_fd> sock_;
+};
+
+/// The write half of a split unix_stream: write, write_all, shutdown.
+/// Owned by one task at a time (any thread); cancel safety as
+/// unix_stream's. Dropping it shuts the write side down (the peer reads
+/// end of stream).
+class unix_write_half : public detail::stream_writes<unix_write_half> {
+ public:
+  /// Shares the socket with its read half.
+  explicit unix_write_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
+  unix_write_half(unix_write_half&&) noexcept = default;
+  /// Shuts the write side of the socket it held down, as the destructor.
+  unix_write_half& operator=(unix_write_half&& o) noexcept;
+  ~unix_write_half();
+  /// See unix_stream.
+  unix_socket_addr local_addr() const;
+  /// See unix_stream.
+  unix_socket_addr peer_addr() const;
+
+  /// The operation names errors report.
+  static constexpr detail::stream_names names = unix_stream::names;
+  /// For the write mixin.
+  detail::socket_fd& socket_ref() noexcept { return *sock_; }
+
+ private:
+  std::shared_ptr<detail::socket_fd> sock_;
+};
+
+}  // namespace kyoto::net

@@ -1,0 +1,98 @@
+// kyoto::net::lookup_host: a port of tokio's tests/net_lookup_host.rs
+// (tokio 1.24), then names that do not resolve, text without a port, and a
+// lookup abandoned by select.
+#include "flavours.hpp"
+
+#include <kyoto/macros/test.hpp>
+#include <kyoto/net/lookup_host.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/sync.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace oneshot = kyoto::sync::oneshot;
+
+namespace {
+
+using kyoto::net::lookup_host;
+using kyoto::net::socket_addr;
+
+// tokio net_lookup_host.rs: lookup_socket_addr / lookup_str_socket_addr
+KYOTO_TEST(LookupHost, ANumericAddressIsReturnedAsItIs) {
+  const std::vector<socket_addr> v4 = co_await lookup_host("127.0.0.1:8000");
+  EXPECT_EQ(v4, std::vector<socket_addr>{socket_addr::parse("127.0.0.1:8000")});
+  const std::vector<socket_addr> v6 = co_await lookup_host("[::1]:8000");
+  EXPECT_EQ(v6, std::vector<socket_addr>{socket_addr::localhost_v6(8000)});
+  const std::vector<socket_addr> scoped = co_await lookup_host("[fe80::1%2]:1");
+  EXPECT_EQ(scoped, std::vector<socket_addr>{socket_addr::parse("[fe80::1%2]:1")});
+}
+
+// tokio net_lookup_host.rs: resolve_dns, on every runtime flavour (the
+// lookup runs on the blocking pool).
+class LookupHostFlavours : public ::testing::TestWithParam<kyoto::test::flavour> {};
+
+TEST_P(LookupHostFlavours, ResolvesLocalhost) {
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([]() -> kyoto::task<> {
+    const std::vector<socket_addr> hosts = co_await lookup_host("localhost:3000");
+    KYOTO_ASSERT_FALSE(hosts.empty());
+    const socket_addr expected =
+        hosts.front().is_ipv4() ? socket_addr::localhost_v4(3000) : socket_addr::localhost_v6(3000);
+    EXPECT_EQ(hosts.front(), expected);
+    for (const socket_addr& a : hosts) {
+      EXPECT_TRUE(a.is_loopback()) << a;
+      EXPECT_EQ(a.port(), 3000) << a;
+    }
+  }());
+}
+
+KYOTO_INSTANTIATE_FLAVOURS(LookupHostFlavours);
+
+KYOTO_TEST(LookupHost, AnUnresolvableNameIsASystemErrorNamingIt) {
+  // .invalid is reserved (RFC 2606): it never resolves.
+  try {
+    const std::vector<socket_addr> got = co_await lookup_host("no-such-host.invalid:80");
+    ADD_FAILURE() << "resolved to " << got.size() << " addresses";
+  } catch (const std::system_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("kyoto::net::lookup_host"), std::string::npos) << what;
+    EXPECT_NE(what.find("no-such-host.invalid"), std::string::npos) << what;
+    EXPECT_TRUE(e.code().category() == kyoto::net::resolve_category() ||
+                e.code().category() == std::system_category())
+        << e.code().category().name();
+  }
+}
+
+KYOTO_TEST(LookupHost, TextWithoutAUsablePortIsInvalidArgument) {
+  for (const char* text :
+       {"localhost", "localhost:", "localhost:http", "localhost:65536", "localhost:-1", ""}) {
+    try {
+      const std::vector<socket_addr> got = co_await lookup_host(text);
+      ADD_FAILURE() << "\"" << text << "\" resolved to " << got.size() << " addresses";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("\"" + std::string(text) + "\""), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+KYOTO_TEST(LookupHost, ResolveCategoryNamesItself) {
+  EXPECT_STREQ(kyoto::net::resolve_category().name(), "kyoto.resolve");
+  co_return;
+}
+
+// Cancel safety: a lookup that loses a select is abandoned (it finishes on
+// the blocking pool); a later lookup still works.
+KYOTO_TEST(LookupHost, AnAbandonedLookupDoesNotDisturbTheNext) {
+  auto [tx, rx] = oneshot::channel<int>();
+  EXPECT_TRUE(tx.send(1).has_value());
+  auto v = co_await kyoto::select_biased(lookup_host("localhost:1"), std::move(rx));
+  EXPECT_EQ(v.index(), 1u);
+  const std::vector<socket_addr> hosts = co_await lookup_host("localhost:2");
+  EXPECT_FALSE(hosts.empty());
+}
+
+}  // namespace
