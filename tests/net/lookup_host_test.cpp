@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <variant>
 #include <vector>
 
 namespace oneshot = kyoto::sync::oneshot;
@@ -89,8 +90,13 @@ KYOTO_TEST(LookupHost, ResolveCategoryNamesItself) {
 KYOTO_TEST(LookupHost, AnAbandonedLookupDoesNotDisturbTheNext) {
   auto [tx, rx] = oneshot::channel<int>();
   EXPECT_TRUE(tx.send(1).has_value());
+  // The lookup starts (it waits for the pool), then the ready oneshot
+  // wins, unless the pool answered first (a slow, sanitized run): both are
+  // fine, neither may disturb what follows.
   auto v = co_await kyoto::select_biased(lookup_host("localhost:1"), std::move(rx));
-  EXPECT_EQ(v.index(), 1u);
+  if (v.index() == 0) {
+    EXPECT_FALSE(std::get<0>(v).empty());
+  }
   const std::vector<socket_addr> hosts = co_await lookup_host("localhost:2");
   EXPECT_FALSE(hosts.empty());
 }

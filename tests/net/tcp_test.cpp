@@ -13,7 +13,7 @@
 // in kyoto; what they check of reads and writes is covered below).
 #include "flavours.hpp"
 
-#include <kyoto/io/error.hpp>
+#include <kyoto/io.hpp>
 #include <kyoto/macros/test.hpp>
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
@@ -94,20 +94,6 @@ kyoto::task<std::pair<tcp_stream, tcp_stream>> connected_pair() {
   auto [client, accepted] =
       co_await kyoto::try_join(tcp_stream::connect(listener.local_addr()), listener.accept());
   co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(accepted.first));
-}
-
-/// Copies `r` to `w` until end of stream (tokio's io::copy); gives the
-/// byte count.
-template <class R, class W>
-kyoto::task<std::uint64_t> copy(R& r, W& w) {
-  std::array<std::byte, 4096> buf{};
-  std::uint64_t total = 0;
-  for (;;) {
-    const std::size_t n = co_await r.read(buf);
-    if (n == 0) co_return total;
-    co_await w.write_all(std::span<const std::byte>(buf.data(), n));
-    total += n;
-  }
 }
 
 KYOTO_TEST(Tcp, EchoOneMessage) {
@@ -260,7 +246,7 @@ TEST_P(TcpFlavours, EchoServer) {
     auto client = kyoto::spawn(echo_client(srv.local_addr(), std::move(tx), iterations));
     auto [stream, peer] = co_await srv.accept();
     auto [rd, wr] = std::move(stream).split();
-    const std::uint64_t n = co_await copy(rd, wr);
+    const std::uint64_t n = co_await kyoto::io::copy(rd, wr);
     EXPECT_EQ(n, iterations * std::string_view("foo bar baz").size());
     auto done = co_await rx;
     EXPECT_TRUE(done.has_value());
@@ -461,7 +447,7 @@ KYOTO_TEST(TcpShutdown, Shutdown) {
       srv.local_addr());
   auto [stream, peer] = co_await srv.accept();
   auto [rd, wr] = std::move(stream).split();
-  const std::uint64_t n = co_await copy(rd, wr);
+  const std::uint64_t n = co_await kyoto::io::copy(rd, wr);
   EXPECT_EQ(n, 0u);
   {
     tcp_write_half drop = std::move(wr);

@@ -16,7 +16,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -403,6 +405,47 @@ TEST_P(UdpFlavours, RecvFromRacedAgainstYieldLosesNothing) {
       EXPECT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
     EXPECT_GT(cancelled, 0);
   }());
+}
+
+kyoto::task<> receive_until(std::shared_ptr<udp_socket> s, std::atomic<int>& received,
+                            std::vector<int>& got, kyoto::sync::mutex<int>& lock, int count) {
+  std::array<std::byte, 32> buf{};
+  while (received.load() < count) {
+    auto v = co_await kyoto::select(s->recv_from(buf), kyoto::yield_now());
+    if (v.index() != 0) continue;
+    const int value = std::stoi(text(std::span(buf).first(std::get<0>(v).first)));
+    {
+      auto guard = co_await lock.lock();
+      got.push_back(value);
+    }
+    received.fetch_add(1);
+  }
+}
+
+// Two tasks receive on one socket at once on four workers, each receive
+// raced against yield_now: the stash is shared, and every datagram is
+// received exactly once.
+KYOTO_TEST_WITH(Udp, ConcurrentReceiversRacingCancelsReceiveEachDatagramOnce,
+                kyoto::runtime::builder::multi_thread().worker_threads(4)) {
+  constexpr int count = 200;
+  auto s = std::make_shared<udp_socket>(co_await udp_socket::bind("127.0.0.1:0"));
+  udp_socket sender = co_await udp_socket::bind("127.0.0.1:0");
+  std::atomic<int> received{0};
+  std::vector<int> got;
+  kyoto::sync::mutex<int> lock(0);
+  auto r1 = kyoto::spawn(receive_until(s, received, got, lock, count));
+  auto r2 = kyoto::spawn(receive_until(s, received, got, lock, count));
+  for (int i = 0; i < count; ++i) {
+    const std::string m = std::to_string(i);
+    co_await sender.send_to(m, s->local_addr());
+    if (i % 16 == 0) co_await kyoto::yield_now();
+  }
+  co_await r1;
+  co_await r2;
+  std::sort(got.begin(), got.end());
+  KYOTO_ASSERT_EQ(got.size(), static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i)
+    EXPECT_EQ(got[static_cast<std::size_t>(i)], i);
 }
 
 // ---- errors ----

@@ -8,6 +8,7 @@
 // Unix socket, and the listener's close then resets the connection.
 #include "flavours.hpp"
 
+#include <kyoto/io.hpp>
 #include <kyoto/macros/test.hpp>
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
@@ -75,18 +76,6 @@ class temp_dir {
   fs::path path_;
 };
 
-/// Reads until end of stream (AsyncReadExt::read_to_end).
-template <class Reader>
-kyoto::task<std::string> read_to_end(Reader& r) {
-  std::string out;
-  std::array<std::byte, 4096> buf{};
-  for (;;) {
-    const std::size_t n = co_await r.read(buf);
-    if (n == 0) co_return out;
-    out += text(std::span(buf).first(n));
-  }
-}
-
 /// The address's path, or "<not a path>".
 std::string path_of(const unix_socket_addr& a) {
   const auto p = a.as_pathname();
@@ -131,7 +120,8 @@ TEST_P(UnixFlavours, AcceptReadWrite) {
     {
       unix_stream drop = std::move(client);
     }
-    const std::string got = co_await read_to_end(server);
+    std::string got;
+    co_await kyoto::io::read_to_string(server, got);
     EXPECT_EQ(got, "hello");
     std::array<std::byte, 8> buf{};
     const std::size_t n = co_await server.read(buf);
@@ -174,7 +164,8 @@ kyoto::task<std::string> send_recv_all(unix_read_half& rd, unix_write_half& wr,
                                        std::string_view input) {
   co_await wr.write_all(input);
   co_await wr.shutdown();
-  std::string out = co_await read_to_end(rd);
+  std::string out;
+  co_await kyoto::io::read_to_string(rd, out);
   co_return out;
 }
 

@@ -18,23 +18,34 @@ class resolve_error_category final : public std::error_category {
   std::string message(int code) const override { return ::gai_strerror(code); }
 };
 
-/// getaddrinfo on the calling (blocking pool) thread.
-std::vector<socket_addr> resolve(const std::string& host, const std::string& port) {
+/// What getaddrinfo gave: the addresses, or its error.
+struct resolved {
+  std::vector<socket_addr> addrs;
+  int gai_error = 0;  ///< EAI_*, 0 on success
+  int sys_error = 0;  ///< errno, for EAI_SYSTEM
+};
+
+/// getaddrinfo on the calling (blocking pool) thread. Its error comes back
+/// as a value, thrown on the awaiting thread: an exception object crossing
+/// threads is freed by whichever drops it last, through libstdc++'s
+/// reference count, which ThreadSanitizer cannot see (it reported the
+/// pool thread's free racing with the caller's read of what()).
+resolved resolve(const std::string& host, const std::string& port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* list = nullptr;
+  resolved out;
   const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
   if (rc != 0) {
-    const std::string what = "kyoto::net::lookup_host: \"" + host + "\"";
-    if (rc == EAI_SYSTEM) throw std::system_error(errno, std::system_category(), what);
-    throw std::system_error(rc, resolve_category(), what);
+    out.gai_error = rc;
+    out.sys_error = rc == EAI_SYSTEM ? errno : 0;
+    return out;
   }
-  std::vector<socket_addr> out;
   for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
     if (a->ai_family == AF_INET || a->ai_family == AF_INET6) {
-      out.emplace_back(a->ai_addr, a->ai_addrlen);
+      out.addrs.emplace_back(a->ai_addr, a->ai_addrlen);
     }
   }
   ::freeaddrinfo(list);
@@ -65,10 +76,14 @@ task<std::vector<socket_addr>> lookup_host(std::string host_port) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
+  const std::string what = "kyoto::net::lookup_host: \"" + host + "\"";
   auto resolve_on_pool = [host = std::move(host), port = std::move(port)] {
     return resolve(host, port);
   };
-  co_return co_await spawn_blocking(std::move(resolve_on_pool));
+  resolved r = co_await spawn_blocking(std::move(resolve_on_pool));
+  if (r.gai_error == EAI_SYSTEM) throw std::system_error(r.sys_error, std::system_category(), what);
+  if (r.gai_error != 0) throw std::system_error(r.gai_error, resolve_category(), what);
+  co_return std::move(r.addrs);
 }
 
 }  // namespace kyoto::net

@@ -9,8 +9,10 @@
 // recv_from as cancel safe, and so does kyoto: the cancelled receive's
 // destructor waits for the request to end (io_op.hpp) and, if a datagram
 // came in, keeps it whole, with its source address, in the socket's stash;
-// the next receive returns it first, without asking the kernel. Peeks leave
-// the datagram in the kernel's queue, so a cancelled peek keeps nothing.
+// the next receive returns it first, without asking the kernel. (A datagram
+// longer than the cancelled receive's buffer was already cut to it by the
+// kernel, as that receive would have returned it.) Peeks leave the
+// datagram in the kernel's queue, so a cancelled peek keeps nothing.
 //
 // Several tasks may send and receive on one socket at once (as tokio's
 // `&self` methods allow), so the stash has a lock of its own; it is touched
@@ -173,8 +175,12 @@ class udp_socket {
   /// Adopts a UDP socket (blocking mode, as kyoto makes them). Throws
   /// std::bad_alloc.
   explicit udp_socket(detail::socket_fd sock);
+  /// Moves the socket and its stash (no operation may be pending on it).
   udp_socket(udp_socket&&) noexcept;
+  /// Closes this socket and takes `other`'s (none may have a pending
+  /// operation).
   udp_socket& operator=(udp_socket&&) noexcept;
+  /// Closes the socket; stashed datagrams are dropped.
   ~udp_socket();
 
   /// Sets the socket's peer: send() and recv() then talk to `addr` only,

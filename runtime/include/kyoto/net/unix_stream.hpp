@@ -61,6 +61,7 @@ class unix_socket_addr {
   const sockaddr* native() const noexcept { return reinterpret_cast<const sockaddr*>(&addr_); }
   socklen_t native_size() const noexcept { return len_; }
 
+  /// Same kind and same name (a path compares byte for byte, unresolved).
   friend bool operator==(const unix_socket_addr& a, const unix_socket_addr& b) noexcept;
 
  private:
