@@ -2,7 +2,10 @@
 // <kyoto/sync/mpsc.hpp>, <kyoto/runtime/spawn.hpp>.
 #pragma once
 
+#include <kyoto/fs.hpp>
+#include <kyoto/io.hpp>
 #include <kyoto/macros/main.hpp>
+#include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
