@@ -5,6 +5,8 @@
 
 #include <sched.h>
 
+#include <cerrno>
+
 namespace kyoto::detail {
 
 void io_op::start(const op_args& args, std::coroutine_handle<> h) {
@@ -81,7 +83,12 @@ int io_op::cancel_slow() noexcept {
       // process_cancels()' release store of cancel_queued.
       while (state_.load(std::memory_order_acquire) != done ||
              cancel_queued.load(std::memory_order_acquire)) {
-        if (owner_->abandoned()) break;  // see driver::drain()
+        if (owner_->abandoned()) {
+          // See driver::drain(): the request is left to the ring's teardown
+          // and reports nothing.
+          result_ = -ECANCELED;
+          break;
+        }
         // Drive our own ring meanwhile: its owner may be waiting for us.
         if (me != nullptr && me->on_driver_thread()) {
           try {
