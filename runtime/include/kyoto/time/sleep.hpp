@@ -17,6 +17,18 @@ using clock = std::chrono::steady_clock;
 using instant = clock::time_point;
 
 namespace detail {
+/// The deadline `d` from now: a duration of zero or less is now; one too
+/// long for the clock never passes (instant::max()). Compared in floating
+/// point: converting hours::max() to the clock's nanoseconds would overflow.
+template <class Rep, class Period>
+instant deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
+  const instant now = clock::now();
+  if (d <= d.zero()) return now;
+  using fsec = std::chrono::duration<double>;
+  if (fsec(d) >= fsec(instant::max() - now)) return instant::max();
+  return now + std::chrono::ceil<clock::duration>(d);
+}
+
 /// Registers `e` with the calling thread's driver; false if already due.
 bool register_timer(kyoto::detail::timer_entry* e, instant deadline);
 /// Unregisters `e` unless it fired; returns false if it fired (its waiter
@@ -97,13 +109,7 @@ inline sleep_awaiter sleep_until(instant deadline) noexcept {
 /// forever. Must be awaited in a runtime task (std::logic_error otherwise).
 template <class Rep, class Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
-  const instant now = clock::now();
-  if (duration <= duration.zero()) return sleep_awaiter(now);
-  // Compared in floating point: converting hours::max() to the clock's
-  // nanoseconds would overflow.
-  using fsec = std::chrono::duration<double>;
-  if (fsec(duration) >= fsec(instant::max() - now)) return sleep_awaiter(instant::max());
-  return sleep_awaiter(now + std::chrono::ceil<clock::duration>(duration));
+  return sleep_awaiter(detail::deadline_after(duration));
 }
 
 }  // namespace kyoto::time

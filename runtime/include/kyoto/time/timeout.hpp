@@ -273,17 +273,6 @@ inline void timeout_timer::promise_type::operator delete(void* p, std::size_t si
   if (!timeout_core::fits_inline(size)) kyoto::detail::frame_pool::deallocate(p, size);
 }
 
-/// The deadline `d` from now, as sleep() computes it: a duration of zero or
-/// less is now; one too long for the clock never passes (instant::max()).
-template <class Rep, class Period>
-instant deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
-  const instant now = clock::now();
-  if (d <= d.zero()) return now;
-  using fsec = std::chrono::duration<double>;
-  if (fsec(d) >= fsec(instant::max() - now)) return instant::max();
-  return now + std::chrono::ceil<clock::duration>(d);
-}
-
 /// What `co_await op` gives inside the result: the awaited type.
 template <class A>
 using timeout_value_t = kyoto::detail::await_result_t<A>;
