@@ -3,7 +3,11 @@
 // concurrency. Each test works in a fresh mkdtemp directory under /tmp.
 //
 // Not ported from fs_file.rs: windows_handle (Windows only).
+#include "bytes.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
+#include "fs_support.hpp"
+#include "temp_dir.hpp"
 
 #include <kyoto/fs.hpp>
 #include <kyoto/kyoto.hpp>
@@ -18,12 +22,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,77 +35,10 @@ namespace {
 
 namespace fs = kyoto::fs;
 using kyoto::task;
+using namespace kyoto::test;
 using std::filesystem::path;
 
-/// A fresh directory under /tmp, removed with its contents at the end.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = "/tmp/kyoto-fs-file-XXXXXX";
-    if (::mkdtemp(t.data()) == nullptr) throw std::system_error(errno, std::system_category());
-    path_ = t;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  path operator/(std::string_view name) const { return path_ / name; }
-  const path& get() const noexcept { return path_; }
-
- private:
-  path path_;
-};
-
 constexpr std::string_view hello = "hello world...";
-
-std::span<const std::byte> bytes(std::string_view s) {
-  return std::as_bytes(std::span(s));
-}
-
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-/// The file's contents, read with the standard library.
-std::string std_read(const path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void std_write(const path& p, std::string_view s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
-
-/// What kyoto::fs's error message is: `op "path": strerror`.
-std::string fs_message(std::string_view op, const path& p, int err) {
-  return std::string(op) + " \"" + p.string() + "\": " + std::system_category().message(err);
-}
-
-/// Awaits `t`; gives the std::system_error it threw, if any.
-template <class T>
-task<std::optional<std::system_error>> error_of(task<T> t) {
-  try {
-    (void)co_await t;
-  } catch (const std::system_error& e) {
-    co_return e;
-  }
-  co_return std::nullopt;
-}
-
-/// Byte i of the test pattern (251 is prime: no power-of-two period).
-constexpr std::byte pattern(std::size_t i) {
-  return static_cast<std::byte>(i % 251);
-}
-
-std::vector<std::byte> pattern_bytes(std::size_t n) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i)
-    v[i] = pattern(i);
-  return v;
-}
 
 /// How many descriptors this process has open on `target` (not all of
 /// them: workers create their rings and eventfds as they start).
@@ -188,20 +121,16 @@ KYOTO_TEST(File, NativeHandleIsAnOpenDescriptor) {
 
 KYOTO_TEST(File, OpenOfAMissingFileFailsWithEnoentNamingOperationAndPath) {
   temp_dir dir;
-  const auto e = co_await error_of(fs::file::open(dir / "missing"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOENT, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::file::open", dir / "missing", ENOENT));
+  expect_fs_error(co_await error_of(fs::file::open(dir / "missing")), ENOENT,
+                  "kyoto::fs::file::open", dir / "missing");
 }
 
 KYOTO_TEST(File, CreateNewOnAnExistingFileFailsWithEexist) {
   temp_dir dir;
   std_write(dir / "f", hello);
-  const auto e =
-      co_await error_of(fs::file::options().write(true).create_new(true).open(dir / "f"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EEXIST, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::open_options::open", dir / "f", EEXIST));
+  expect_fs_error(
+      co_await error_of(fs::file::options().write(true).create_new(true).open(dir / "f")), EEXIST,
+      "kyoto::fs::open_options::open", dir / "f");
   EXPECT_EQ(std_read(dir / "f"), hello) << "the existing file was touched";
 }
 
@@ -217,9 +146,7 @@ KYOTO_TEST(File, InvalidOpenOptionsFailWithEinval) {
       fs::open_options().read(true).create_new(true),  // create_new without write
   };
   for (const fs::open_options& o : invalid) {
-    const auto e = co_await error_of(o.open(p));
-    KYOTO_ASSERT_TRUE(e.has_value());
-    EXPECT_EQ(e->code(), std::error_code(EINVAL, std::system_category()));
+    expect_fs_error(co_await error_of(o.open(p)), EINVAL);
   }
   EXPECT_EQ(std_read(p), hello);
 }
@@ -228,28 +155,15 @@ KYOTO_TEST(File, ReadOfADirectoryFailsWithEisdirNamingTheRead) {
   temp_dir dir;
   fs::file d = co_await fs::file::open(dir.get());
   std::array<std::byte, 16> buf{};
-  const std::optional<std::system_error> e =
-      co_await [&]() -> task<std::optional<std::system_error>> {
-    try {
-      (void)co_await d.read(buf);
-    } catch (const std::system_error& err) {
-      co_return err;
-    }
-    co_return std::nullopt;
-  }();
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EISDIR, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::file::read", dir.get(), EISDIR));
+  expect_fs_error(co_await error_of(d.read(buf)), EISDIR, "kyoto::fs::file::read", dir.get());
 }
 
 KYOTO_TEST(File, WriteToAReadOnlyFileFailsWithEbadf) {
   temp_dir dir;
   std_write(dir / "f", hello);
   fs::file f = co_await fs::file::open(dir / "f");
-  const auto e = co_await error_of(f.write_all(std::string_view("x")));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EBADF, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::file::write_all", dir / "f", EBADF));
+  expect_fs_error(co_await error_of(f.write_all(std::string_view("x"))), EBADF,
+                  "kyoto::fs::file::write_all", dir / "f");
 }
 
 KYOTO_TEST(File, ReadExactPastTheEndFailsWithUnexpectedEof) {
@@ -350,9 +264,7 @@ KYOTO_TEST(File, SeekFromEndAndCurrentMoveTheCursor) {
   EXPECT_EQ(co_await f.seek(fs::seek_from::current(-9)), hello.size() - 9);
   co_await f.read_exact(buf);
   EXPECT_EQ(text(buf), " wo");
-  const auto e = co_await error_of(f.seek(fs::seek_from::current(-100)));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EINVAL, std::system_category()));
+  expect_fs_error(co_await error_of(f.seek(fs::seek_from::current(-100))), EINVAL);
 }
 
 KYOTO_TEST(File, EmptyBuffersCompleteWithZero) {

@@ -7,7 +7,11 @@
 // provided: create_dir and create_dir_all cover it), read_inherent and
 // read_dir_entry_info (read_dir is not provided: io_uring has no getdents
 // opcode, so it would need the thread pool kyoto::fs avoids).
+#include "bytes.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
+#include "fs_support.hpp"
+#include "temp_dir.hpp"
 
 #include <kyoto/fs.hpp>
 #include <kyoto/kyoto.hpp>
@@ -18,11 +22,7 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,65 +33,8 @@ namespace {
 
 namespace fs = kyoto::fs;
 using kyoto::task;
+using namespace kyoto::test;
 using std::filesystem::path;
-
-/// A fresh directory under /tmp, removed with its contents at the end.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = "/tmp/kyoto-fs-functions-XXXXXX";
-    if (::mkdtemp(t.data()) == nullptr) throw std::system_error(errno, std::system_category());
-    path_ = t;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  path operator/(std::string_view name) const { return path_ / name; }
-  const path& get() const noexcept { return path_; }
-
- private:
-  path path_;
-};
-
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::string std_read(const path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void std_write(const path& p, std::string_view s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
-
-/// What kyoto::fs's error message is: `op "path": strerror`.
-std::string fs_message(std::string_view op, const path& p, int err) {
-  return std::string(op) + " \"" + p.string() + "\": " + std::system_category().message(err);
-}
-
-/// Awaits `t`; gives the std::system_error it threw, if any.
-template <class T>
-task<std::optional<std::system_error>> error_of(task<T> t) {
-  try {
-    (void)co_await t;
-  } catch (const std::system_error& e) {
-    co_return e;
-  }
-  co_return std::nullopt;
-}
-
-std::vector<std::byte> pattern_bytes(std::size_t n) {
-  std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i)
-    v[i] = static_cast<std::byte>(i % 251);
-  return v;
-}
 
 // ---- tokio's fs.rs ----
 
@@ -172,26 +115,20 @@ KYOTO_TEST(Fs, SymlinkPointsAtTheTargetAndReadLinkGivesIt) {
 
 KYOTO_TEST(Fs, ReadOfAMissingFileFailsWithEnoent) {
   temp_dir dir;
-  const auto e = co_await error_of(fs::read(dir / "missing"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOENT, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::read", dir / "missing", ENOENT));
+  expect_fs_error(co_await error_of(fs::read(dir / "missing")), ENOENT, "kyoto::fs::read",
+                  dir / "missing");
 }
 
 KYOTO_TEST(Fs, RemoveFileOfAMissingFileFailsWithEnoent) {
   temp_dir dir;
-  const auto e = co_await error_of(fs::remove_file(dir / "missing"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOENT, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::remove_file", dir / "missing", ENOENT));
+  expect_fs_error(co_await error_of(fs::remove_file(dir / "missing")), ENOENT,
+                  "kyoto::fs::remove_file", dir / "missing");
 }
 
 KYOTO_TEST(Fs, RemoveFileOfADirectoryFailsWithEisdir) {
   temp_dir dir;
   std::filesystem::create_directory(dir / "d");
-  const auto e = co_await error_of(fs::remove_file(dir / "d"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EISDIR, std::system_category()));
+  expect_fs_error(co_await error_of(fs::remove_file(dir / "d")), EISDIR);
   EXPECT_TRUE(std::filesystem::is_directory(dir / "d"));
 }
 
@@ -206,26 +143,20 @@ KYOTO_TEST(Fs, RemoveDirOfANonEmptyDirectoryFailsWithEnotempty) {
   temp_dir dir;
   std::filesystem::create_directory(dir / "d");
   std_write(dir / "d" / "f", "x");
-  const auto e = co_await error_of(fs::remove_dir(dir / "d"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOTEMPTY, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::remove_dir", dir / "d", ENOTEMPTY));
+  expect_fs_error(co_await error_of(fs::remove_dir(dir / "d")), ENOTEMPTY, "kyoto::fs::remove_dir",
+                  dir / "d");
 }
 
 KYOTO_TEST(Fs, CreateDirOfAnExistingPathFailsWithEexist) {
   temp_dir dir;
   std::filesystem::create_directory(dir / "d");
-  const auto e = co_await error_of(fs::create_dir(dir / "d"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EEXIST, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::create_dir", dir / "d", EEXIST));
+  expect_fs_error(co_await error_of(fs::create_dir(dir / "d")), EEXIST, "kyoto::fs::create_dir",
+                  dir / "d");
 }
 
 KYOTO_TEST(Fs, CreateDirWithoutItsParentFailsWithEnoent) {
   temp_dir dir;
-  const auto e = co_await error_of(fs::create_dir(dir / "a" / "b"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOENT, std::system_category()));
+  expect_fs_error(co_await error_of(fs::create_dir(dir / "a" / "b")), ENOENT);
 }
 
 KYOTO_TEST(Fs, RenameOfAMissingFileNamesBothPaths) {
@@ -241,17 +172,13 @@ KYOTO_TEST(Fs, RenameOfAMissingFileNamesBothPaths) {
 KYOTO_TEST(Fs, ReadLinkOfAFileThatIsNoLinkFailsWithEinval) {
   temp_dir dir;
   std_write(dir / "f", "x");
-  const auto e = co_await error_of(fs::read_link(dir / "f"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EINVAL, std::system_category()));
+  expect_fs_error(co_await error_of(fs::read_link(dir / "f")), EINVAL);
 }
 
 KYOTO_TEST(Fs, MetadataOfAMissingPathFailsWithEnoent) {
   temp_dir dir;
-  const auto e = co_await error_of(fs::metadata(dir / "missing"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOENT, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::metadata", dir / "missing", ENOENT));
+  expect_fs_error(co_await error_of(fs::metadata(dir / "missing")), ENOENT, "kyoto::fs::metadata",
+                  dir / "missing");
 }
 
 // ---- create_dir_all ----
@@ -276,18 +203,14 @@ KYOTO_TEST(Fs, CreateDirAllAcceptsATrailingSeparatorAndDots) {
 KYOTO_TEST(Fs, CreateDirAllOverAFileFailsWithEexist) {
   temp_dir dir;
   std_write(dir / "f", "x");
-  const auto e = co_await error_of(fs::create_dir_all(dir / "f"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(EEXIST, std::system_category()));
-  EXPECT_EQ(std::string(e->what()), fs_message("kyoto::fs::create_dir_all", dir / "f", EEXIST));
+  expect_fs_error(co_await error_of(fs::create_dir_all(dir / "f")), EEXIST,
+                  "kyoto::fs::create_dir_all", dir / "f");
 }
 
 KYOTO_TEST(Fs, CreateDirAllBelowAFileFailsWithEnotdir) {
   temp_dir dir;
   std_write(dir / "f", "x");
-  const auto e = co_await error_of(fs::create_dir_all(dir / "f" / "a" / "b"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOTDIR, std::system_category()));
+  expect_fs_error(co_await error_of(fs::create_dir_all(dir / "f" / "a" / "b")), ENOTDIR);
 }
 
 KYOTO_TEST(Fs, CreateDirAllFromSeveralTasksAtOnceSucceedsForAll) {
@@ -377,9 +300,7 @@ KYOTO_TEST(Fs, TryExistsIsFalseOnlyForMissingPaths) {
   EXPECT_TRUE(co_await fs::try_exists(dir / "f"));
   EXPECT_TRUE(co_await fs::try_exists(dir.get()));
   EXPECT_FALSE(co_await fs::try_exists(dir / "missing"));
-  const auto e = co_await error_of(fs::try_exists(dir / "f" / "below-a-file"));
-  KYOTO_ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->code(), std::error_code(ENOTDIR, std::system_category()));
+  expect_fs_error(co_await error_of(fs::try_exists(dir / "f" / "below-a-file")), ENOTDIR);
 }
 
 KYOTO_TEST(Fs, SetPermissionsChangesTheMode) {

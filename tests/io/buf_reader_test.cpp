@@ -2,6 +2,11 @@
 // tests/io_buf_reader.rs, io_lines.rs, io_read_line.rs and
 // io_read_until.rs, over a scripted mock stream and over loopback TCP.
 // Not ported: the seek tests (kyoto::io has no AsyncSeek).
+#include "bytes.hpp"
+#include "errors.hpp"
+#include "mock_stream.hpp"
+#include "net_support.hpp"
+
 #include <kyoto/io.hpp>
 #include <kyoto/macros/test.hpp>
 #include <kyoto/net.hpp>
@@ -13,8 +18,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,135 +29,12 @@ namespace {
 
 namespace io = kyoto::io;
 using kyoto::task;
-using kyoto::net::socket_addr;
-using kyoto::net::tcp_listener;
 using kyoto::net::tcp_stream;
+using namespace kyoto::test;
 
 /// tokio's #[tokio::test] runtime: current_thread.
 #define IO_TEST(Suite, Name) \
   KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
-
-std::span<const std::byte> bytes(std::string_view s) {
-  return std::as_bytes(std::span(s));
-}
-
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-/// A connected loopback pair: {client, accepted}.
-task<std::pair<tcp_stream, tcp_stream>> connected_pair() {
-  tcp_listener listener = co_await tcp_listener::bind(socket_addr::localhost_v4());
-  tcp_stream client = co_await tcp_stream::connect(listener.local_addr());
-  auto accepted = co_await listener.accept();
-  co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(accepted.first));
-}
-
-/// A scripted stream: a reduced tokio_test::io::Builder mock, and a user
-/// type that satisfies io::async_read and io::async_write. Reads give the
-/// scripted chunks in order (a chunk larger than the buffer is split
-/// across reads), then end of stream; a scripted error is thrown when its
-/// turn comes. Writes are recorded; each takes what its scripted step
-/// allows (everything, at most n bytes, or an error).
-class mock_stream {
- public:
-  /// The next unscripted read gives `chunk` ("" gives a 0-byte read).
-  mock_stream& then_read(std::string_view chunk) {
-    reads_.push_back(step{std::string(chunk), {}, {}, 0});
-    return *this;
-  }
-  /// The next unscripted read throws std::system_error(e, what).
-  mock_stream& then_read_error(std::errc e, std::string_view what) {
-    reads_.push_back(step{{}, std::make_error_code(e), std::string(what), 0});
-    return *this;
-  }
-  /// The next unscripted write takes at most `n` bytes.
-  mock_stream& then_write(std::size_t n) {
-    writes_.push_back(step{{}, {}, {}, n});
-    return *this;
-  }
-  /// The next unscripted write throws std::system_error(e, what).
-  mock_stream& then_write_error(std::errc e, std::string_view what) {
-    writes_.push_back(step{{}, std::make_error_code(e), std::string(what), 0});
-    return *this;
-  }
-  /// Writes beyond the script take at most `n` bytes (default: all).
-  mock_stream& max_write(std::size_t n) {
-    max_write_ = n;
-    return *this;
-  }
-  /// Every operation first yields to the scheduler, so the awaiting
-  /// coroutine really suspends (tokio's MaybePending readers and writers).
-  mock_stream& yielding() {
-    yielding_ = true;
-    return *this;
-  }
-
-  kyoto::task<std::size_t> read(std::span<std::byte> buf) {
-    ++read_calls;
-    largest_read = std::max(largest_read, buf.size());
-    if (yielding_) co_await kyoto::yield_now();
-    if (reads_.empty()) co_return 0;
-    step& s = reads_.front();
-    if (s.error) {
-      const std::system_error e(s.error, s.what);
-      reads_.pop_front();
-      throw e;
-    }
-    const std::size_t n = std::min(buf.size(), s.data.size());
-    std::memcpy(buf.data(), s.data.data(), n);
-    s.data.erase(0, n);
-    if (s.data.empty()) reads_.pop_front();
-    co_return n;
-  }
-
-  kyoto::task<std::size_t> write(std::span<const std::byte> buf) {
-    ++write_calls;
-    if (yielding_) co_await kyoto::yield_now();
-    if (shut_down) throw std::system_error(std::make_error_code(std::errc::broken_pipe), "mock");
-    std::size_t limit = max_write_;
-    if (!writes_.empty()) {
-      const step s = writes_.front();
-      writes_.pop_front();
-      if (s.error) throw std::system_error(s.error, s.what);
-      limit = s.limit;
-    }
-    const std::size_t n = std::min(buf.size(), limit);
-    written.append(reinterpret_cast<const char*>(buf.data()), n);
-    co_return n;
-  }
-
-  kyoto::task<void> flush() {
-    ++flush_calls;
-    co_return;
-  }
-
-  kyoto::task<void> shutdown() {
-    shut_down = true;
-    co_return;
-  }
-
-  std::string written;           ///< every byte written, in order
-  int read_calls = 0;            ///< read() calls
-  int write_calls = 0;           ///< write() calls
-  int flush_calls = 0;           ///< flush() calls
-  bool shut_down = false;        ///< shutdown() was called
-  std::size_t largest_read = 0;  ///< the largest buffer a read was given
-
- private:
-  struct step {
-    std::string data;       ///< a read's bytes
-    std::error_code error;  ///< if set: throw
-    std::string what;       ///< the error's message
-    std::size_t limit;      ///< a write's maximum
-  };
-  std::deque<step> reads_;
-  std::deque<step> writes_;
-  std::size_t max_write_ = static_cast<std::size_t>(-1);
-  bool yielding_ = false;
-};
-
-static_assert(kyoto::io::async_read<mock_stream> && kyoto::io::async_write<mock_stream>);
 
 std::vector<std::byte> byte_vec(std::initializer_list<int> values) {
   std::vector<std::byte> v;
@@ -180,6 +60,32 @@ mock_stream slice_reader(std::initializer_list<int> values) {
   mock_stream m;
   m.then_read(s);
   return m;
+}
+
+/// One step of a read_until or read_line test: the buffer holds `before`,
+/// and the read must append `appended` and give its size.
+struct read_step {
+  std::string_view before;
+  std::string_view appended;
+};
+
+/// read_until(delim) steps, in order.
+task<> expect_read_until_steps(io::buf_reader<mock_stream>& rd, std::byte delim,
+                               std::span<const read_step> steps) {
+  for (const read_step& step : steps) {
+    std::vector<std::byte> buf = byte_vec(step.before);
+    EXPECT_EQ(co_await rd.read_until(delim, buf), step.appended.size());
+    EXPECT_EQ(text(buf), std::string(step.before) + std::string(step.appended));
+  }
+}
+
+/// read_line steps, in order.
+task<> expect_read_line_steps(io::buf_reader<mock_stream>& rd, std::span<const read_step> steps) {
+  for (const read_step& step : steps) {
+    std::string line(step.before);
+    EXPECT_EQ(co_await rd.read_line(line), step.appended.size());
+    EXPECT_EQ(line, std::string(step.before) + std::string(step.appended));
+  }
 }
 
 /// io_buf_reader.rs test_buffered_reader and maybe_pending share this.
@@ -395,18 +301,8 @@ IO_TEST(BufReader, WritesGoStraightToTheInnerWriter) {
 // io_read_until.rs: read_until
 IO_TEST(ReadUntil, ReadsUpToAndIncludingTheDelimiter) {
   io::buf_reader<mock_stream> rd(std::move(mock_stream().then_read("hello world")));
-  std::vector<std::byte> buf;
-  std::size_t n = co_await rd.read_until(std::byte{' '}, buf);
-  EXPECT_EQ(n, 6u);
-  EXPECT_EQ(text(buf), "hello ");
-  buf.clear();
-  n = co_await rd.read_until(std::byte{' '}, buf);
-  EXPECT_EQ(n, 5u);
-  EXPECT_EQ(text(buf), "world");
-  buf.clear();
-  n = co_await rd.read_until(std::byte{' '}, buf);
-  EXPECT_EQ(n, 0u);
-  EXPECT_TRUE(buf.empty());
+  constexpr read_step steps[] = {{"", "hello "}, {"", "world"}, {"", ""}};
+  co_await expect_read_until_steps(rd, std::byte{' '}, steps);
 }
 
 // io_read_until.rs: read_until_not_all_ready
@@ -418,30 +314,13 @@ IO_TEST(ReadUntil, JoinsChunksAndAppends) {
           "Buz")
       .then_read("z#1#2");
   io::buf_reader<mock_stream> read(std::move(mock));
-
-  std::vector<std::byte> chunk = byte_vec("We say ");
-  std::size_t n = co_await read.read_until(std::byte{'#'}, chunk);
-  EXPECT_EQ(n, std::string_view("Hello World#").size());
-  EXPECT_EQ(text(chunk), "We say Hello World#");
-
-  chunk = byte_vec("I solve ");
-  n = co_await read.read_until(std::byte{'#'}, chunk);
-  EXPECT_EQ(n, std::string_view("Fizz\xff"
-                                "Buzz#")
-                   .size());
-  EXPECT_EQ(text(chunk),
-            "I solve Fizz\xff"
-            "Buzz#");
-
-  chunk.clear();
-  n = co_await read.read_until(std::byte{'#'}, chunk);
-  EXPECT_EQ(n, 2u);
-  EXPECT_EQ(text(chunk), "1#");
-
-  chunk.clear();
-  n = co_await read.read_until(std::byte{'#'}, chunk);
-  EXPECT_EQ(n, 1u);
-  EXPECT_EQ(text(chunk), "2");
+  constexpr read_step steps[] = {{"We say ", "Hello World#"},
+                                 {"I solve ",
+                                  "Fizz\xff"
+                                  "Buzz#"},
+                                 {"", "1#"},
+                                 {"", "2"}};
+  co_await expect_read_until_steps(read, std::byte{'#'}, steps);
 }
 
 // io_read_until.rs: read_until_fail
@@ -450,34 +329,16 @@ IO_TEST(ReadUntil, KeepsWhatWasReadBeforeAnError) {
   mock.then_read("Hello \xffWor").then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
   std::vector<std::byte> chunk = byte_vec("Foo");
-  try {
-    co_await read.read_until(std::byte{'#'}, chunk);
-    ADD_FAILURE() << "read_until did not throw";
-  } catch (const std::system_error& e) {
-    EXPECT_NE(std::string_view(e.what()).find("The world has no end"), std::string_view::npos);
-  }
+  expect_error(co_await error_of(read.read_until(std::byte{'#'}, chunk)), std::errc::io_error,
+               "The world has no end");
   EXPECT_EQ(text(chunk), "FooHello \xffWor");
 }
 
 // io_read_line.rs: read_line
 IO_TEST(ReadLine, ReadsOneLineAtATime) {
   io::buf_reader<mock_stream> rd(std::move(mock_stream().then_read("hello\nworld\n\n")));
-  std::string buf;
-  std::size_t n = co_await rd.read_line(buf);
-  EXPECT_EQ(n, 6u);
-  EXPECT_EQ(buf, "hello\n");
-  buf.clear();
-  n = co_await rd.read_line(buf);
-  EXPECT_EQ(n, 6u);
-  EXPECT_EQ(buf, "world\n");
-  buf.clear();
-  n = co_await rd.read_line(buf);
-  EXPECT_EQ(n, 1u);
-  EXPECT_EQ(buf, "\n");
-  buf.clear();
-  n = co_await rd.read_line(buf);
-  EXPECT_EQ(n, 0u);
-  EXPECT_EQ(buf, "");
+  constexpr read_step steps[] = {{"", "hello\n"}, {"", "world\n"}, {"", "\n"}, {"", ""}};
+  co_await expect_read_line_steps(rd, steps);
 }
 
 // io_read_line.rs: read_line_not_all_ready
@@ -485,41 +346,17 @@ IO_TEST(ReadLine, JoinsChunksAndAppends) {
   mock_stream mock;
   mock.yielding().then_read("Hello Wor").then_read("ld\nFizzBuz").then_read("z\n1\n2");
   io::buf_reader<mock_stream> read(std::move(mock));
-
-  std::string line = "We say ";
-  std::size_t n = co_await read.read_line(line);
-  EXPECT_EQ(n, std::string_view("Hello World\n").size());
-  EXPECT_EQ(line, "We say Hello World\n");
-
-  line = "I solve ";
-  n = co_await read.read_line(line);
-  EXPECT_EQ(n, std::string_view("FizzBuzz\n").size());
-  EXPECT_EQ(line, "I solve FizzBuzz\n");
-
-  line.clear();
-  n = co_await read.read_line(line);
-  EXPECT_EQ(n, 2u);
-  EXPECT_EQ(line, "1\n");
-
-  line.clear();
-  n = co_await read.read_line(line);
-  EXPECT_EQ(n, 1u);
-  EXPECT_EQ(line, "2");
+  constexpr read_step steps[] = {
+      {"We say ", "Hello World\n"}, {"I solve ", "FizzBuzz\n"}, {"", "1\n"}, {"", "2"}};
+  co_await expect_read_line_steps(read, steps);
 }
 
 // io_read_line.rs: read_line_invalid_utf8
 IO_TEST(ReadLine, InvalidUtf8LeavesTheLineAsItWas) {
   io::buf_reader<mock_stream> read(std::move(mock_stream().then_read("Hello Wor\xffld.\n")));
   std::string line = "Foo";
-  try {
-    co_await read.read_line(line);
-    ADD_FAILURE() << "read_line did not throw";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code(), std::errc::illegal_byte_sequence);
-    EXPECT_NE(std::string_view(e.what()).find("stream did not contain valid UTF-8"),
-              std::string_view::npos)
-        << e.what();
-  }
+  expect_error(co_await error_of(read.read_line(line)), std::errc::illegal_byte_sequence,
+               "stream did not contain valid UTF-8");
   EXPECT_EQ(line, "Foo");
 }
 
@@ -529,13 +366,8 @@ IO_TEST(ReadLine, AnErrorKeepsTheValidBytesReadBeforeIt) {
   mock.then_read("Hello Wor").then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
   std::string line = "Foo";
-  try {
-    co_await read.read_line(line);
-    ADD_FAILURE() << "read_line did not throw";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code(), std::errc::io_error);
-    EXPECT_NE(std::string_view(e.what()).find("The world has no end"), std::string_view::npos);
-  }
+  expect_error(co_await error_of(read.read_line(line)), std::errc::io_error,
+               "The world has no end");
   EXPECT_EQ(line, "FooHello Wor");
 }
 
@@ -547,12 +379,9 @@ IO_TEST(ReadLine, AnErrorAfterInvalidUtf8LeavesTheLineAsItWas) {
       .then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
   std::string line = "Foo";
-  try {
-    co_await read.read_line(line);
-    ADD_FAILURE() << "read_line did not throw";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code(), std::errc::io_error) << "the I/O error, not the UTF-8 one";
-  }
+  // The I/O error, not the UTF-8 one.
+  expect_error(co_await error_of(read.read_line(line)), std::errc::io_error,
+               "The world has no end");
   EXPECT_EQ(line, "Foo");
 }
 

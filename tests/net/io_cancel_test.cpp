@@ -9,7 +9,9 @@
 // heap-use-after-free, which ASan reports (CI runs this file under ASan and
 // TSan). The data checks prove the stash: every byte and connection a
 // cancelled read or accept received comes back, in order.
+#include "bytes.hpp"
 #include "flavours.hpp"
+#include "net_support.hpp"
 #include "yielding.hpp"
 
 #include <kyoto/kyoto.hpp>
@@ -29,28 +31,16 @@ using kyoto::task;
 using kyoto::net::socket_addr;
 using kyoto::net::tcp_listener;
 using kyoto::net::tcp_stream;
+using namespace kyoto::test;
 
 class IoCancel : public ::testing::TestWithParam<kyoto::test::flavour> {};
 
-task<std::pair<tcp_stream, tcp_stream>> connected_pair() {
-  tcp_listener listener = co_await tcp_listener::bind(socket_addr::localhost_v4());
-  tcp_stream client = co_await tcp_stream::connect(listener.local_addr());
-  auto accepted = co_await listener.accept();
-  co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(accepted.first));
-}
-
 constexpr std::size_t stress_total = 5'000;
-
-constexpr std::byte pattern(std::size_t i) {
-  return static_cast<std::byte>(i % 251);
-}
 
 /// Sends `total` pattern bytes in pieces of 7..67 bytes, yielding between,
 /// then shuts the write side down.
 task<> send_pattern(tcp_stream& s, std::size_t total) {
-  std::vector<std::byte> all(total);
-  for (std::size_t i = 0; i < total; ++i)
-    all[i] = pattern(i);
+  const std::vector<std::byte> all = pattern_bytes(total);
   std::size_t piece = 1;
   for (std::size_t at = 0; at < total;) {
     const std::size_t n = std::min(piece, total - at);

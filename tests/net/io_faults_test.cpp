@@ -1,7 +1,9 @@
 // Faults the reactor must survive, made real or injected through its
 // fault-injection seam (kyoto::detail::set_fault_injector, which rewrites
 // completion results as the reactor reaps them).
+#include "bytes.hpp"
 #include "flavours.hpp"
+#include "net_support.hpp"
 
 #include <kyoto/kyoto.hpp>
 #include <kyoto/macros/test.hpp>
@@ -28,13 +30,8 @@ using kyoto::task;
 using kyoto::net::socket_addr;
 using kyoto::net::tcp_listener;
 using kyoto::net::tcp_stream;
+using namespace kyoto::test;
 namespace opcode = kyoto::detail::opcode;
-
-task<std::pair<tcp_stream, tcp_stream>> connected_pair(tcp_listener& listener) {
-  tcp_stream client = co_await tcp_stream::connect(listener.local_addr());
-  auto accepted = co_await listener.accept();
-  co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(accepted.first));
-}
 
 /// Installs an injector for one test and removes it after.
 class injector_scope {
@@ -105,7 +102,7 @@ KYOTO_TEST(IoFaults, ARealResetSurfacesOnThatStreamOnly) {
   co_await c.write_all(std::string_view("still here"));
   std::array<std::byte, 10> got{};
   co_await d.read_exact(got);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(got.data()), got.size()), "still here");
+  EXPECT_EQ(text(got), "still here");
 }
 
 // ---- out of descriptors on accept ----
@@ -173,38 +170,41 @@ KYOTO_TEST(IoFaults, ShortWritesAndReadsAreCompletedByWriteAllAndReadExact) {
 
 // ---- more requests than the rings hold ----
 
-// One task starts 600 reads at once (join_all runs them in one task, so all
-// their SQEs are queued in one tick): more than the 256-entry submission
+/// Starts `reads` one-byte reads of a socket pair's reader in one task
+/// (join_all queues all their SQEs in one tick), then feeds them: every
+/// read must complete with its byte.
+task<> many_reads_at_once(int reads) {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  tcp_stream reader{kyoto::detail::socket_fd(fds[0])};
+  tcp_stream writer{kyoto::detail::socket_fd(fds[1])};
+  std::vector<task<std::size_t>> ops;
+  for (int i = 0; i < reads; ++i) {
+    ops.push_back([](tcp_stream& s) -> task<std::size_t> {
+      std::array<std::byte, 1> one{};
+      co_return co_await s.read(one);
+    }(reader));
+  }
+  auto feeder = kyoto::spawn(
+      [](tcp_stream& w, int n) -> task<> {
+        const std::vector<std::byte> bytes(static_cast<std::size_t>(n), std::byte{1});
+        co_await w.write_all(bytes);
+      },
+      std::ref(writer), reads);
+  const std::vector<std::size_t> got = co_await kyoto::join_all(std::move(ops));
+  co_await feeder;
+  std::size_t sum = 0;
+  for (std::size_t n : got)
+    sum += n;
+  EXPECT_EQ(sum, static_cast<std::size_t>(reads));
+}
+
+// One task starts 600 reads at once: more than the 256-entry submission
 // queue, which must be flushed and retried, never dropped.
 TEST(IoFaultsRing, AFullSubmissionQueueIsFlushedNotDropped) {
   for (auto f : {kyoto::test::flavour::current_thread, kyoto::test::flavour::one_worker}) {
     kyoto::runtime rt = kyoto::test::make_runtime(f);
-    rt.block_on([]() -> task<> {
-      int fds[2];
-      EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-      tcp_stream reader{kyoto::detail::socket_fd(fds[0])};
-      tcp_stream writer{kyoto::detail::socket_fd(fds[1])};
-      constexpr int reads = 600;
-      std::vector<task<std::size_t>> ops;
-      for (int i = 0; i < reads; ++i) {
-        ops.push_back([](tcp_stream& s) -> task<std::size_t> {
-          std::array<std::byte, 1> one{};
-          co_return co_await s.read(one);
-        }(reader));
-      }
-      auto feeder = kyoto::spawn(
-          [](tcp_stream& w) -> task<> {
-            const std::vector<std::byte> bytes(reads, std::byte{1});
-            co_await w.write_all(bytes);
-          },
-          std::ref(writer));
-      const std::vector<std::size_t> got = co_await kyoto::join_all(std::move(ops));
-      co_await feeder;
-      std::size_t sum = 0;
-      for (std::size_t n : got)
-        sum += n;
-      EXPECT_EQ(sum, static_cast<std::size_t>(reads));
-    }());
+    rt.block_on(many_reads_at_once(600));
   }
 }
 
@@ -213,32 +213,7 @@ TEST(IoFaultsRing, AFullSubmissionQueueIsFlushedNotDropped) {
 // the reactor must still deliver every one.
 TEST(IoFaultsRing, CompletionQueueOverflowLosesNoCompletion) {
   kyoto::runtime rt = kyoto::runtime::builder::current_thread().enable_all().build();
-  rt.block_on([]() -> task<> {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    tcp_stream reader{kyoto::detail::socket_fd(fds[0])};
-    tcp_stream writer{kyoto::detail::socket_fd(fds[1])};
-    constexpr int reads = 5'000;
-    std::vector<task<std::size_t>> ops;
-    for (int i = 0; i < reads; ++i) {
-      ops.push_back([](tcp_stream& s) -> task<std::size_t> {
-        std::array<std::byte, 1> one{};
-        co_return co_await s.read(one);
-      }(reader));
-    }
-    auto feeder = kyoto::spawn(
-        [](tcp_stream& w) -> task<> {
-          const std::vector<std::byte> bytes(reads, std::byte{1});
-          co_await w.write_all(bytes);
-        },
-        std::ref(writer));
-    const std::vector<std::size_t> got = co_await kyoto::join_all(std::move(ops));
-    co_await feeder;
-    std::size_t sum = 0;
-    for (std::size_t n : got)
-      sum += n;
-    EXPECT_EQ(sum, static_cast<std::size_t>(reads));
-  }());
+  rt.block_on(many_reads_at_once(5'000));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "log.hpp"
 
+#include <kyoto/time/sleep.hpp>
+
 #include <kyoto/net/detail/socket.hpp>
 #include <kyoto/net/detail/stream_ops.hpp>
 
@@ -8,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace kyoto::detail {
@@ -76,8 +79,73 @@ int get_socket_option(int fd, int level, int name, const char* operation) {
   return value;
 }
 
+socklen_t local_name(int fd, sockaddr_storage& ss, const char* operation) {
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    throw_io_error(errno, operation);
+  }
+  return len;
+}
+
+socklen_t peer_name(int fd, sockaddr_storage& ss, const char* operation) {
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    throw_io_error(errno, operation);
+  }
+  return len;
+}
+
+task<accepted_socket> accept_with_backoff(socket_fd& listener, const char* operation) {
+  constexpr auto max_backoff = std::chrono::milliseconds(100);
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    accept_awaiter a(listener);
+    const int fd = co_await a;
+    if (fd >= 0) {
+      accepted_socket s{socket_fd(fd)};
+      s.peer_len = std::min<socklen_t>(a.len(), sizeof s.peer);
+      std::memcpy(&s.peer, a.addr(), s.peer_len);
+      co_return s;
+    }
+    switch (-fd) {
+      case ECONNABORTED:
+      case EINTR:
+        continue;  // the peer gave up before we took it: serve the next one
+      case EMFILE:
+      case ENFILE:
+      case ENOBUFS:
+      case ENOMEM:
+        // Out of descriptors or memory: the connection waits in the backlog
+        // while we back off; the listener keeps serving once some are freed.
+        log_warn("{}: {}; retrying in {} ms", operation, std::strerror(-fd), backoff.count());
+        co_await time::sleep(backoff);
+        backoff = std::min(backoff * 2, max_backoff);
+        continue;
+      default:
+        throw_io_error(-fd, operation);
+    }
+  }
+}
+
 void shutdown_write(int fd, const char* operation) {
   if (::shutdown(fd, SHUT_WR) != 0) throw_io_error(errno, operation);
+}
+
+split_write_half& split_write_half::operator=(split_write_half&& o) noexcept {
+  if (this != &o) {
+    shutdown_now();
+    sock_ = std::move(o.sock_);
+  }
+  return *this;
+}
+
+split_write_half::~split_write_half() {
+  shutdown_now();
+}
+
+void split_write_half::shutdown_now() noexcept {
+  // The error (not connected) is moot here: the half is going away.
+  if (sock_ != nullptr && sock_->valid()) ::shutdown(sock_->get(), SHUT_WR);
 }
 
 }  // namespace kyoto::detail

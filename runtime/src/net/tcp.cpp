@@ -1,42 +1,16 @@
-#include "log.hpp"
-
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/net/tcp_listener.hpp>
 #include <kyoto/net/tcp_stream.hpp>
-#include <kyoto/time/sleep.hpp>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <system_error>
+#include <string>
+#include <utility>
 
 namespace kyoto::net {
-
-namespace {
-
-socket_addr sock_name(int fd, const char* operation) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, operation);
-  }
-  return socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
-}
-
-socket_addr peer_name(int fd, const char* operation) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, operation);
-  }
-  return socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
-}
-
-}  // namespace
 
 // ---- tcp_stream ----
 
@@ -49,17 +23,10 @@ task<tcp_stream> tcp_stream::connect(socket_addr addr) {
 }
 
 task<tcp_stream> tcp_stream::connect(std::string host_port) {
-  const std::vector<socket_addr> addrs = co_await lookup_host(std::move(host_port));
-  std::exception_ptr last;
-  for (const socket_addr& a : addrs) {
-    try {
-      co_return co_await connect(a);
-    } catch (const std::system_error&) {
-      last = std::current_exception();
-    }
-  }
-  if (last) std::rethrow_exception(last);
-  detail::throw_io_error(EADDRNOTAVAIL, "kyoto::net::tcp_stream::connect");
+  co_return co_await detail::first_that_succeeds<tcp_stream>(
+      co_await lookup_host(std::move(host_port)),
+      [](const socket_addr& a) { return tcp_stream::connect(a); },
+      "kyoto::net::tcp_stream::connect");
 }
 
 void tcp_stream::set_nodelay(bool on) {
@@ -82,11 +49,11 @@ int tcp_stream::ttl() const {
 }
 
 socket_addr tcp_stream::local_addr() const {
-  return sock_name(sock_.get(), "kyoto::net::tcp_stream::local_addr");
+  return detail::local_addr_of<socket_addr>(sock_.get(), "kyoto::net::tcp_stream::local_addr");
 }
 
 socket_addr tcp_stream::peer_addr() const {
-  return peer_name(sock_.get(), "kyoto::net::tcp_stream::peer_addr");
+  return detail::peer_addr_of<socket_addr>(sock_.get(), "kyoto::net::tcp_stream::peer_addr");
 }
 
 std::pair<tcp_read_half, tcp_write_half> tcp_stream::split() && {
@@ -95,33 +62,19 @@ std::pair<tcp_read_half, tcp_write_half> tcp_stream::split() && {
 }
 
 socket_addr tcp_read_half::local_addr() const {
-  return sock_name(sock_->get(), "kyoto::net::tcp_read_half::local_addr");
+  return detail::local_addr_of<socket_addr>(sock_->get(), "kyoto::net::tcp_read_half::local_addr");
 }
 
 socket_addr tcp_read_half::peer_addr() const {
-  return peer_name(sock_->get(), "kyoto::net::tcp_read_half::peer_addr");
-}
-
-tcp_write_half& tcp_write_half::operator=(tcp_write_half&& o) noexcept {
-  if (this != &o) {
-    if (sock_ != nullptr) ::shutdown(sock_->get(), SHUT_WR);
-    sock_ = std::move(o.sock_);
-  }
-  return *this;
-}
-
-tcp_write_half::~tcp_write_half() {
-  // As tokio's OwnedWriteHalf: dropping it shuts the write side down (the
-  // peer reads end of stream). The error (not connected) is moot here.
-  if (sock_ != nullptr && sock_->valid()) ::shutdown(sock_->get(), SHUT_WR);
+  return detail::peer_addr_of<socket_addr>(sock_->get(), "kyoto::net::tcp_read_half::peer_addr");
 }
 
 socket_addr tcp_write_half::local_addr() const {
-  return sock_name(sock_->get(), "kyoto::net::tcp_write_half::local_addr");
+  return detail::local_addr_of<socket_addr>(sock_->get(), "kyoto::net::tcp_write_half::local_addr");
 }
 
 socket_addr tcp_write_half::peer_addr() const {
-  return peer_name(sock_->get(), "kyoto::net::tcp_write_half::peer_addr");
+  return detail::peer_addr_of<socket_addr>(sock_->get(), "kyoto::net::tcp_write_half::peer_addr");
 }
 
 // ---- tcp_listener ----
@@ -136,53 +89,22 @@ task<tcp_listener> tcp_listener::bind(socket_addr addr, int backlog) {
 }
 
 task<tcp_listener> tcp_listener::bind(std::string host_port, int backlog) {
-  const std::vector<socket_addr> addrs = co_await lookup_host(std::move(host_port));
-  std::exception_ptr last;
-  for (const socket_addr& a : addrs) {
-    try {
-      co_return co_await bind(a, backlog);
-    } catch (const std::system_error&) {
-      last = std::current_exception();
-    }
-  }
-  if (last) std::rethrow_exception(last);
-  detail::throw_io_error(EADDRNOTAVAIL, "kyoto::net::tcp_listener::bind");
+  co_return co_await detail::first_that_succeeds<tcp_listener>(
+      co_await lookup_host(std::move(host_port)),
+      [backlog](const socket_addr& a) { return tcp_listener::bind(a, backlog); },
+      "kyoto::net::tcp_listener::bind");
 }
 
 task<std::pair<tcp_stream, socket_addr>> tcp_listener::accept() {
-  constexpr const char* op = "kyoto::net::tcp_listener::accept";
-  constexpr auto max_backoff = std::chrono::milliseconds(100);
-  auto backoff = std::chrono::milliseconds(1);
-  for (;;) {
-    detail::accept_awaiter a(sock_);
-    const int fd = co_await a;
-    if (fd >= 0) {
-      tcp_stream s{detail::socket_fd(fd)};
-      socket_addr peer = a.len() != 0 ? socket_addr(a.addr(), a.len()) : s.peer_addr();
-      co_return std::pair<tcp_stream, socket_addr>(std::move(s), peer);
-    }
-    switch (-fd) {
-      case ECONNABORTED:
-      case EINTR:
-        continue;  // the peer gave up before we took it: serve the next one
-      case EMFILE:
-      case ENFILE:
-      case ENOBUFS:
-      case ENOMEM:
-        // Out of descriptors or memory: the connection waits in the backlog
-        // while we back off; the listener keeps serving once some are freed.
-        detail::log_warn("{}: {}; retrying in {} ms", op, std::strerror(-fd), backoff.count());
-        co_await time::sleep(backoff);
-        backoff = std::min(backoff * 2, max_backoff);
-        continue;
-      default:
-        detail::throw_io_error(-fd, op);
-    }
-  }
+  detail::accepted_socket a =
+      co_await detail::accept_with_backoff(sock_, "kyoto::net::tcp_listener::accept");
+  tcp_stream s(std::move(a.sock));
+  socket_addr peer = a.peer_len != 0 ? socket_addr(a.peer_addr(), a.peer_len) : s.peer_addr();
+  co_return std::pair<tcp_stream, socket_addr>(std::move(s), peer);
 }
 
 socket_addr tcp_listener::local_addr() const {
-  return sock_name(sock_.get(), "kyoto::net::tcp_listener::local_addr");
+  return detail::local_addr_of<socket_addr>(sock_.get(), "kyoto::net::tcp_listener::local_addr");
 }
 
 }  // namespace kyoto::net

@@ -10,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <exception>
-#include <system_error>
 #include <vector>
 
 namespace kyoto::detail {
@@ -146,12 +144,7 @@ net::socket_addr datagram_recv_awaiter::source() const {
     return net::socket_addr(reinterpret_cast<const sockaddr*>(&from_), len);
   }
   // A datagram a cancelled recv() stashed: it came from the connected peer.
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    throw_io_error(errno, operation_);
-  }
-  return net::socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
+  return peer_addr_of<net::socket_addr>(fd_, operation_);
 }
 
 // ---- udp_send_awaiter ----
@@ -209,19 +202,6 @@ std::size_t udp_send_awaiter::await_resume() {
 
 namespace kyoto::net {
 
-namespace {
-
-socket_addr sock_name(int fd, const char* operation) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, operation);
-  }
-  return socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
-}
-
-}  // namespace
-
 udp_socket::udp_socket(detail::socket_fd sock)
     : sock_(std::move(sock)), stash_(std::make_unique<detail::datagram_stash>()) {}
 
@@ -237,17 +217,9 @@ task<udp_socket> udp_socket::bind(socket_addr addr) {
 }
 
 task<udp_socket> udp_socket::bind(std::string host_port) {
-  const std::vector<socket_addr> addrs = co_await lookup_host(std::move(host_port));
-  std::exception_ptr last;
-  for (const socket_addr& a : addrs) {
-    try {
-      co_return co_await bind(a);
-    } catch (const std::system_error&) {
-      last = std::current_exception();
-    }
-  }
-  if (last) std::rethrow_exception(last);
-  detail::throw_io_error(EADDRNOTAVAIL, "kyoto::net::udp_socket::bind");
+  co_return co_await detail::first_that_succeeds<udp_socket>(
+      co_await lookup_host(std::move(host_port)),
+      [](const socket_addr& a) { return udp_socket::bind(a); }, "kyoto::net::udp_socket::bind");
 }
 
 task<void> udp_socket::connect(socket_addr addr) {
@@ -268,16 +240,11 @@ task<void> udp_socket::connect(std::string host_port) {
 }
 
 socket_addr udp_socket::local_addr() const {
-  return sock_name(sock_.get(), "kyoto::net::udp_socket::local_addr");
+  return detail::local_addr_of<socket_addr>(sock_.get(), "kyoto::net::udp_socket::local_addr");
 }
 
 socket_addr udp_socket::peer_addr() const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(sock_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, "kyoto::net::udp_socket::peer_addr");
-  }
-  return socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
+  return detail::peer_addr_of<socket_addr>(sock_.get(), "kyoto::net::udp_socket::peer_addr");
 }
 
 void udp_socket::set_broadcast(bool on) {

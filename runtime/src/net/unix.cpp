@@ -1,15 +1,11 @@
-#include "log.hpp"
-
 #include <kyoto/net/unix_listener.hpp>
 #include <kyoto/net/unix_stream.hpp>
-#include <kyoto/time/sleep.hpp>
 
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
@@ -31,24 +27,6 @@ constexpr std::size_t max_name = sizeof(sockaddr_un::sun_path) - 1;
   what += a.to_string();
   what += '"';
   throw std::system_error(err, std::system_category(), what);
-}
-
-unix_socket_addr sock_name(int fd, const char* operation) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, operation);
-  }
-  return unix_socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
-}
-
-unix_socket_addr peer_name(int fd, const char* operation) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    detail::throw_io_error(errno, operation);
-  }
-  return unix_socket_addr(reinterpret_cast<const sockaddr*>(&ss), len);
 }
 
 }  // namespace
@@ -169,11 +147,12 @@ std::pair<unix_stream, unix_stream> unix_stream::pair() {
 }
 
 unix_socket_addr unix_stream::local_addr() const {
-  return sock_name(sock_.get(), "kyoto::net::unix_stream::local_addr");
+  return detail::local_addr_of<unix_socket_addr>(sock_.get(),
+                                                 "kyoto::net::unix_stream::local_addr");
 }
 
 unix_socket_addr unix_stream::peer_addr() const {
-  return peer_name(sock_.get(), "kyoto::net::unix_stream::peer_addr");
+  return detail::peer_addr_of<unix_socket_addr>(sock_.get(), "kyoto::net::unix_stream::peer_addr");
 }
 
 unix_peer_cred unix_stream::peer_cred() const {
@@ -191,33 +170,23 @@ std::pair<unix_read_half, unix_write_half> unix_stream::split() && {
 }
 
 unix_socket_addr unix_read_half::local_addr() const {
-  return sock_name(sock_->get(), "kyoto::net::unix_read_half::local_addr");
+  return detail::local_addr_of<unix_socket_addr>(sock_->get(),
+                                                 "kyoto::net::unix_read_half::local_addr");
 }
 
 unix_socket_addr unix_read_half::peer_addr() const {
-  return peer_name(sock_->get(), "kyoto::net::unix_read_half::peer_addr");
-}
-
-unix_write_half& unix_write_half::operator=(unix_write_half&& o) noexcept {
-  if (this != &o) {
-    if (sock_ != nullptr && sock_->valid()) ::shutdown(sock_->get(), SHUT_WR);
-    sock_ = std::move(o.sock_);
-  }
-  return *this;
-}
-
-unix_write_half::~unix_write_half() {
-  // As tokio's OwnedWriteHalf: dropping it shuts the write side down (the
-  // peer reads end of stream). The error (not connected) is moot here.
-  if (sock_ != nullptr && sock_->valid()) ::shutdown(sock_->get(), SHUT_WR);
+  return detail::peer_addr_of<unix_socket_addr>(sock_->get(),
+                                                "kyoto::net::unix_read_half::peer_addr");
 }
 
 unix_socket_addr unix_write_half::local_addr() const {
-  return sock_name(sock_->get(), "kyoto::net::unix_write_half::local_addr");
+  return detail::local_addr_of<unix_socket_addr>(sock_->get(),
+                                                 "kyoto::net::unix_write_half::local_addr");
 }
 
 unix_socket_addr unix_write_half::peer_addr() const {
-  return peer_name(sock_->get(), "kyoto::net::unix_write_half::peer_addr");
+  return detail::peer_addr_of<unix_socket_addr>(sock_->get(),
+                                                "kyoto::net::unix_write_half::peer_addr");
 }
 
 // ---- unix_listener ----
@@ -235,39 +204,17 @@ unix_listener unix_listener::bind(const unix_socket_addr& addr, int backlog) {
 }
 
 task<std::pair<unix_stream, unix_socket_addr>> unix_listener::accept() {
-  constexpr const char* op = "kyoto::net::unix_listener::accept";
-  constexpr auto max_backoff = std::chrono::milliseconds(100);
-  auto backoff = std::chrono::milliseconds(1);
-  for (;;) {
-    detail::accept_awaiter a(sock_);
-    const int fd = co_await a;
-    if (fd >= 0) {
-      unix_stream s{detail::socket_fd(fd)};
-      unix_socket_addr peer = a.len() != 0 ? unix_socket_addr(a.addr(), a.len()) : s.peer_addr();
-      co_return std::pair<unix_stream, unix_socket_addr>(std::move(s), peer);
-    }
-    switch (-fd) {
-      case ECONNABORTED:
-      case EINTR:
-        continue;  // the peer gave up before we took it: serve the next one
-      case EMFILE:
-      case ENFILE:
-      case ENOBUFS:
-      case ENOMEM:
-        // Out of descriptors or memory: the connection waits in the backlog
-        // while we back off; the listener keeps serving once some are freed.
-        detail::log_warn("{}: {}; retrying in {} ms", op, std::strerror(-fd), backoff.count());
-        co_await time::sleep(backoff);
-        backoff = std::min(backoff * 2, max_backoff);
-        continue;
-      default:
-        detail::throw_io_error(-fd, op);
-    }
-  }
+  detail::accepted_socket a =
+      co_await detail::accept_with_backoff(sock_, "kyoto::net::unix_listener::accept");
+  unix_stream s(std::move(a.sock));
+  unix_socket_addr peer =
+      a.peer_len != 0 ? unix_socket_addr(a.peer_addr(), a.peer_len) : s.peer_addr();
+  co_return std::pair<unix_stream, unix_socket_addr>(std::move(s), peer);
 }
 
 unix_socket_addr unix_listener::local_addr() const {
-  return sock_name(sock_.get(), "kyoto::net::unix_listener::local_addr");
+  return detail::local_addr_of<unix_socket_addr>(sock_.get(),
+                                                 "kyoto::net::unix_listener::local_addr");
 }
 
 }  // namespace kyoto::net

@@ -74,37 +74,27 @@ class tcp_stream : public detail::stream_reads<tcp_stream>,
 
 /// The read half of a split tcp_stream: read, peek, read_exact. Owned by
 /// one task at a time; cancel safety as tcp_stream's.
-class tcp_read_half : public detail::stream_reads<tcp_read_half> {
+class tcp_read_half : public detail::stream_reads<tcp_read_half>, public detail::split_half {
  public:
-  explicit tcp_read_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
+  using split_half::split_half;
   /// See tcp_stream.
   socket_addr local_addr() const;
   socket_addr peer_addr() const;
 
   static constexpr detail::stream_names names = tcp_stream::names;
-  detail::socket_fd& socket_ref() noexcept { return *sock_; }
-
- private:
-  std::shared_ptr<detail::socket_fd> sock_;
 };
 
 /// The write half of a split tcp_stream: write, write_all, shutdown.
 /// Dropping it shuts the write side down (the peer reads end of stream).
-class tcp_write_half : public detail::stream_writes<tcp_write_half> {
+class tcp_write_half : public detail::stream_writes<tcp_write_half>,
+                       public detail::split_write_half {
  public:
-  explicit tcp_write_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
-  tcp_write_half(tcp_write_half&&) noexcept = default;
-  tcp_write_half& operator=(tcp_write_half&& o) noexcept;
-  ~tcp_write_half();
+  using split_write_half::split_write_half;
   /// See tcp_stream.
   socket_addr local_addr() const;
   socket_addr peer_addr() const;
 
   static constexpr detail::stream_names names = tcp_stream::names;
-  detail::socket_fd& socket_ref() noexcept { return *sock_; }
-
- private:
-  std::shared_ptr<detail::socket_fd> sock_;
 };
 
 }  // namespace kyoto::net

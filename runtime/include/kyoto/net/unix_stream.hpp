@@ -148,10 +148,10 @@ class unix_stream : public detail::stream_reads<unix_stream>,
 
 /// The read half of a split unix_stream: read, peek, read_exact. Owned by
 /// one task at a time (any thread); cancel safety as unix_stream's.
-class unix_read_half : public detail::stream_reads<unix_read_half> {
+class unix_read_half : public detail::stream_reads<unix_read_half>, public detail::split_half {
  public:
   /// Shares the socket with its write half.
-  explicit unix_read_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
+  using split_half::split_half;
   /// See unix_stream.
   unix_socket_addr local_addr() const;
   /// See unix_stream.
@@ -159,25 +159,18 @@ class unix_read_half : public detail::stream_reads<unix_read_half> {
 
   /// The operation names errors report.
   static constexpr detail::stream_names names = unix_stream::names;
-  /// For the read mixin.
-  detail::socket_fd& socket_ref() noexcept { return *sock_; }
-
- private:
-  std::shared_ptr<detail::socket_fd> sock_;
 };
 
 /// The write half of a split unix_stream: write, write_all, shutdown.
 /// Owned by one task at a time (any thread); cancel safety as
 /// unix_stream's. Dropping it shuts the write side down (the peer reads
 /// end of stream).
-class unix_write_half : public detail::stream_writes<unix_write_half> {
+class unix_write_half : public detail::stream_writes<unix_write_half>,
+                        public detail::split_write_half {
  public:
-  /// Shares the socket with its read half.
-  explicit unix_write_half(std::shared_ptr<detail::socket_fd> s) noexcept : sock_(std::move(s)) {}
-  unix_write_half(unix_write_half&&) noexcept = default;
-  /// Shuts the write side of the socket it held down, as the destructor.
-  unix_write_half& operator=(unix_write_half&& o) noexcept;
-  ~unix_write_half();
+  /// Shares the socket with its read half. Assigning over the half, as
+  /// destroying it, shuts the write side of the socket it held down.
+  using split_write_half::split_write_half;
   /// See unix_stream.
   unix_socket_addr local_addr() const;
   /// See unix_stream.
@@ -185,11 +178,6 @@ class unix_write_half : public detail::stream_writes<unix_write_half> {
 
   /// The operation names errors report.
   static constexpr detail::stream_names names = unix_stream::names;
-  /// For the write mixin.
-  detail::socket_fd& socket_ref() noexcept { return *sock_; }
-
- private:
-  std::shared_ptr<detail::socket_fd> sock_;
 };
 
 }  // namespace kyoto::net

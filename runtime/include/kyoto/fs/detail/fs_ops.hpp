@@ -80,12 +80,36 @@ inline constexpr std::uint32_t statx_mask = 0x7ffU | 0x800U;
 /// has no cursor) are ignored: those bytes are then lost.
 void rewind_cursor(int fd, int n) noexcept;
 
-/// The SQE fields of openat(AT_FDCWD, path, flags, mode).
-inline op_args openat_args(const char* path, int flags, std::uint32_t mode) noexcept {
+/// The SQE fields every request on one path has: `op` on `path`, relative
+/// to the working directory (AT_FDCWD). The *_args below add the rest.
+inline op_args path_args(std::uint8_t op, const char* path) noexcept {
   op_args a;
-  a.opcode = opcode::openat;
+  a.opcode = op;
   a.fd = AT_FDCWD;
   a.addr = reinterpret_cast<std::uintptr_t>(path);
+  return a;
+}
+
+/// `op`(AT_FDCWD, from, AT_FDCWD, to, 0): renameat2 and linkat lay their
+/// two paths out alike.
+inline op_args two_path_args(std::uint8_t op, const char* from, const char* to) noexcept {
+  op_args a = path_args(op, from);
+  a.len = static_cast<std::uint32_t>(AT_FDCWD);  // the new path's dirfd
+  a.off = reinterpret_cast<std::uintptr_t>(to);  // addr2
+  return a;
+}
+
+/// The SQE fields every request on one descriptor has: `op` on `fd`.
+inline op_args fd_args(std::uint8_t op, int fd) noexcept {
+  op_args a;
+  a.opcode = op;
+  a.fd = fd;
+  return a;
+}
+
+/// The SQE fields of openat(AT_FDCWD, path, flags, mode).
+inline op_args openat_args(const char* path, int flags, std::uint32_t mode) noexcept {
+  op_args a = path_args(opcode::openat, path);
   a.len = mode;
   a.op_flags = static_cast<std::uint32_t>(flags);
   return a;
@@ -94,10 +118,8 @@ inline op_args openat_args(const char* path, int flags, std::uint32_t mode) noex
 /// statx(dirfd, path, flags, statx_mask, buf); with AT_EMPTY_PATH and ""
 /// it describes `dirfd` itself.
 inline op_args statx_args(int dirfd, const char* path, int flags, struct statx* buf) noexcept {
-  op_args a;
-  a.opcode = opcode::statx;
+  op_args a = path_args(opcode::statx, path);
   a.fd = dirfd;
-  a.addr = reinterpret_cast<std::uintptr_t>(path);
   a.len = statx_mask;
   a.off = reinterpret_cast<std::uintptr_t>(buf);  // addr2
   a.op_flags = static_cast<std::uint32_t>(flags);
@@ -108,9 +130,7 @@ inline op_args statx_args(int dirfd, const char* path, int flags, struct statx* 
 /// the cursor when `off` is at_cursor.
 inline op_args rw_args(std::uint8_t op, int fd, const void* buf, std::size_t len,
                        std::uint64_t off) noexcept {
-  op_args a;
-  a.opcode = op;
-  a.fd = fd;
+  op_args a = fd_args(op, fd);
   a.addr = reinterpret_cast<std::uintptr_t>(buf);
   a.len = static_cast<std::uint32_t>(std::min(len, max_rw_count));
   a.off = off;
@@ -119,78 +139,50 @@ inline op_args rw_args(std::uint8_t op, int fd, const void* buf, std::size_t len
 
 /// fsync(fd), or fdatasync with fsync_datasync.
 inline op_args fsync_args(int fd, std::uint32_t flags) noexcept {
-  op_args a;
-  a.opcode = opcode::fsync;
-  a.fd = fd;
+  op_args a = fd_args(opcode::fsync, fd);
   a.op_flags = flags;
   return a;
 }
 
 /// unlinkat(AT_FDCWD, path, flags): AT_REMOVEDIR removes a directory.
 inline op_args unlinkat_args(const char* path, int flags) noexcept {
-  op_args a;
-  a.opcode = opcode::unlinkat;
-  a.fd = AT_FDCWD;
-  a.addr = reinterpret_cast<std::uintptr_t>(path);
+  op_args a = path_args(opcode::unlinkat, path);
   a.op_flags = static_cast<std::uint32_t>(flags);
   return a;
 }
 
 /// renameat2(AT_FDCWD, from, AT_FDCWD, to, 0).
 inline op_args renameat_args(const char* from, const char* to) noexcept {
-  op_args a;
-  a.opcode = opcode::renameat;
-  a.fd = AT_FDCWD;
-  a.addr = reinterpret_cast<std::uintptr_t>(from);
-  a.len = static_cast<std::uint32_t>(AT_FDCWD);  // the new path's dirfd
-  a.off = reinterpret_cast<std::uintptr_t>(to);  // addr2
-  return a;
+  return two_path_args(opcode::renameat, from, to);
 }
 
 /// mkdirat(AT_FDCWD, path, mode).
 inline op_args mkdirat_args(const char* path, std::uint32_t mode) noexcept {
-  op_args a;
-  a.opcode = opcode::mkdirat;
-  a.fd = AT_FDCWD;
-  a.addr = reinterpret_cast<std::uintptr_t>(path);
+  op_args a = path_args(opcode::mkdirat, path);
   a.len = mode;
   return a;
 }
 
 /// linkat(AT_FDCWD, from, AT_FDCWD, to, 0): a hard link.
 inline op_args linkat_args(const char* from, const char* to) noexcept {
-  op_args a;
-  a.opcode = fs_opcode::linkat;
-  a.fd = AT_FDCWD;
-  a.addr = reinterpret_cast<std::uintptr_t>(from);
-  a.len = static_cast<std::uint32_t>(AT_FDCWD);  // the new path's dirfd
-  a.off = reinterpret_cast<std::uintptr_t>(to);  // addr2
-  return a;
+  return two_path_args(fs_opcode::linkat, from, to);
 }
 
 /// symlinkat(target, AT_FDCWD, link).
 inline op_args symlinkat_args(const char* target, const char* link) noexcept {
-  op_args a;
-  a.opcode = fs_opcode::symlinkat;
-  a.fd = AT_FDCWD;
-  a.addr = reinterpret_cast<std::uintptr_t>(target);
-  a.off = reinterpret_cast<std::uintptr_t>(link);  // addr2
+  op_args a = path_args(fs_opcode::symlinkat, target);  // fd: the link's dirfd
+  a.off = reinterpret_cast<std::uintptr_t>(link);       // addr2
   return a;
 }
 
 /// close(fd).
 inline op_args close_args(int fd) noexcept {
-  op_args a;
-  a.opcode = opcode::close;
-  a.fd = fd;
-  return a;
+  return fd_args(opcode::close, fd);
 }
 
 /// ftruncate(fd, length) (Linux 6.9+; see fs_opcode::ftruncate).
 inline op_args ftruncate_args(int fd, std::uint64_t length) noexcept {
-  op_args a;
-  a.opcode = fs_opcode::ftruncate;
-  a.fd = fd;
+  op_args a = fd_args(fs_opcode::ftruncate, fd);
   a.off = length;
   return a;
 }

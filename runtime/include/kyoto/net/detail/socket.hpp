@@ -1,6 +1,7 @@
 // What kyoto's socket types share: an owned descriptor, the bytes a
-// cancelled read left behind, and the awaiters of recv, send, accept and
-// connect.
+// cancelled read left behind, the awaiters of recv, send, accept and
+// connect, and the steps every socket type takes alike (its addresses, a
+// server's accept loop, trying each address a name resolves to).
 //
 // # Why a stash
 //
@@ -14,15 +15,19 @@
 #pragma once
 
 #include <kyoto/io/error.hpp>
+#include <kyoto/runtime/task.hpp>
 
 #include <kyoto/io/detail/io_op.hpp>
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <span>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -92,6 +97,48 @@ socket_fd open_socket(int family, int type, const char* operation);
 void set_socket_option(int fd, int level, int name, int value, const char* operation);
 /// getsockopt of an int option; throws std::system_error naming `operation`.
 int get_socket_option(int fd, int level, int name, const char* operation);
+
+/// getsockname(2) of `fd` into `ss`; gives the address's length. Throws
+/// std::system_error naming `operation`.
+socklen_t local_name(int fd, sockaddr_storage& ss, const char* operation);
+/// getpeername(2) of `fd` into `ss`; gives the address's length. Throws
+/// std::system_error naming `operation` (ENOTCONN: no peer).
+socklen_t peer_name(int fd, sockaddr_storage& ss, const char* operation);
+
+/// local_name() as an `Addr`: net::socket_addr or net::unix_socket_addr,
+/// both made from the (sockaddr*, length) the kernel filled.
+template <class Addr>
+Addr local_addr_of(int fd, const char* operation) {
+  sockaddr_storage ss{};
+  const socklen_t len = local_name(fd, ss, operation);
+  return Addr(reinterpret_cast<const sockaddr*>(&ss), len);
+}
+
+/// peer_name() as an `Addr` (see local_addr_of).
+template <class Addr>
+Addr peer_addr_of(int fd, const char* operation) {
+  sockaddr_storage ss{};
+  const socklen_t len = peer_name(fd, ss, operation);
+  return Addr(reinterpret_cast<const sockaddr*>(&ss), len);
+}
+
+/// Awaits `attempt(a)` for each address `a` of `addrs` in turn and gives
+/// the first result (the "host:port" forms of connect and bind). If every
+/// attempt throws std::system_error, rethrows the last one; with no
+/// address at all, throws EADDRNOTAVAIL naming `operation`.
+template <class T, class Addrs, class Attempt>
+task<T> first_that_succeeds(Addrs addrs, Attempt attempt, const char* operation) {
+  std::exception_ptr last;
+  for (const auto& a : addrs) {
+    try {
+      co_return co_await attempt(a);
+    } catch (const std::system_error&) {
+      last = std::current_exception();
+    }
+  }
+  if (last) std::rethrow_exception(last);
+  throw_io_error(EADDRNOTAVAIL, operation);
+}
 
 /// Awaits a recv (or, with MSG_PEEK, a peek) into `buf`; gives the byte
 /// count, 0 at end of stream. Stashed bytes are returned first, without
@@ -265,5 +312,23 @@ class connect_awaiter {
 
   op_awaiter op_;
 };
+
+/// A connection accept_with_backoff() took.
+struct accepted_socket {
+  socket_fd sock;           ///< the connected socket
+  sockaddr_storage peer{};  ///< its peer's address, if peer_len != 0
+  socklen_t peer_len = 0;   ///< 0: unknown (a stashed connection): ask `sock`
+
+  const sockaddr* peer_addr() const noexcept { return reinterpret_cast<const sockaddr*>(&peer); }
+};
+
+/// Accepts a connection on `listener` as a server must: a connection the
+/// peer aborted before it was taken (ECONNABORTED, EINTR) is skipped; when
+/// out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) it logs a
+/// warning and retries after a back-off that doubles from 1 ms to 100 ms,
+/// the connection waiting in the backlog meanwhile. Other errors throw
+/// std::system_error naming `operation`. Cancel safe (accept_awaiter): a
+/// connection a cancelled accept took is returned by the next one.
+task<accepted_socket> accept_with_backoff(socket_fd& listener, const char* operation);
 
 }  // namespace kyoto::detail

@@ -1,5 +1,6 @@
 // The read and write operations every kyoto stream socket has (tcp_stream,
-// unix_stream and their halves), written once.
+// unix_stream and their halves), and what the halves of a split stream
+// hold, written once.
 #pragma once
 
 #include <kyoto/io/error.hpp>
@@ -10,8 +11,10 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 
 namespace kyoto::detail {
 
@@ -100,6 +103,36 @@ class stream_writes {
 
  private:
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
+};
+
+/// What either half of a split stream holds: the socket, shared with the
+/// other half (it closes when both are gone). Provides the socket_ref() the
+/// read/write mixins need.
+class split_half {
+ public:
+  /// Shares `s` with the other half.
+  explicit split_half(std::shared_ptr<socket_fd> s) noexcept : sock_(std::move(s)) {}
+
+  /// For the read/write mixins.
+  socket_fd& socket_ref() noexcept { return *sock_; }
+
+ protected:
+  std::shared_ptr<socket_fd> sock_;
+};
+
+/// A write half: dropping it, or assigning another over it, shuts the
+/// write side down (the peer reads end of stream), as tokio's
+/// OwnedWriteHalf does. Reads through the other half still work.
+class split_write_half : public split_half {
+ public:
+  using split_half::split_half;
+  split_write_half(split_write_half&&) noexcept = default;
+  split_write_half& operator=(split_write_half&& o) noexcept;
+  ~split_write_half();
+
+ private:
+  /// shutdown(SHUT_WR) of the socket held, if any; errors are moot here.
+  void shutdown_now() noexcept;
 };
 
 }  // namespace kyoto::detail
