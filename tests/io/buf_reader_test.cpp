@@ -3,6 +3,7 @@
 // io_read_until.rs, over a scripted mock stream and over loopback TCP.
 // Not ported: the seek tests (kyoto::io has no AsyncSeek).
 #include "bytes.hpp"
+#include "ct_test.hpp"
 #include "errors.hpp"
 #include "mock_stream.hpp"
 #include "net_support.hpp"
@@ -31,10 +32,6 @@ namespace io = kyoto::io;
 using kyoto::task;
 using kyoto::net::tcp_stream;
 using namespace kyoto::test;
-
-/// tokio's #[tokio::test] runtime: current_thread.
-#define IO_TEST(Suite, Name) \
-  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
 
 std::vector<std::byte> byte_vec(std::initializer_list<int> values) {
   std::vector<std::byte> v;
@@ -124,13 +121,13 @@ task<> check_buffered_reads(io::buf_reader<mock_stream>& reader) {
 }
 
 // io_buf_reader.rs: test_buffered_reader
-IO_TEST(BufReader, SmallReadsComeFromTheBufferLargeOnesBypassIt) {
+KYOTO_CT_TEST(BufReader, SmallReadsComeFromTheBufferLargeOnesBypassIt) {
   io::buf_reader<mock_stream> reader(slice_reader({5, 6, 7, 0, 1, 2, 3, 4}), 2);
   co_await check_buffered_reads(reader);
 }
 
 // io_buf_reader.rs: maybe_pending
-IO_TEST(BufReader, SmallReadsComeFromTheBufferWhenTheInnerReaderSuspends) {
+KYOTO_CT_TEST(BufReader, SmallReadsComeFromTheBufferWhenTheInnerReaderSuspends) {
   mock_stream inner = slice_reader({5, 6, 7, 0, 1, 2, 3, 4});
   inner.yielding();
   io::buf_reader<mock_stream> reader(std::move(inner), 2);
@@ -138,7 +135,7 @@ IO_TEST(BufReader, SmallReadsComeFromTheBufferWhenTheInnerReaderSuspends) {
 }
 
 // io_buf_reader.rs: test_short_reads
-IO_TEST(BufReader, ShortReadsOfTheInnerReaderArePassedOn) {
+KYOTO_CT_TEST(BufReader, ShortReadsOfTheInnerReaderArePassedOn) {
   mock_stream inner;
   inner.then_read("").then_read("a").then_read("bc").then_read("").then_read("d").then_read("");
   io::buf_reader<mock_stream> reader(std::move(inner));
@@ -151,7 +148,7 @@ IO_TEST(BufReader, ShortReadsOfTheInnerReaderArePassedOn) {
 }
 
 // io_buf_reader.rs: maybe_pending_buf_read
-IO_TEST(BufReader, ReadUntilSpansRefillsOfASmallBuffer) {
+KYOTO_CT_TEST(BufReader, ReadUntilSpansRefillsOfASmallBuffer) {
   mock_stream inner = slice_reader({0, 1, 2, 3, 1, 0});
   inner.yielding();
   io::buf_reader<mock_stream> reader(std::move(inner), 2);
@@ -201,7 +198,7 @@ KYOTO_TEST(BufReader, FillBufShowsTheBufferUntilConsumed) {
   EXPECT_TRUE(got.empty()) << "end of stream";
 }
 
-IO_TEST(BufReader, ConsumeStopsAtTheEndOfTheBuffer) {
+KYOTO_CT_TEST(BufReader, ConsumeStopsAtTheEndOfTheBuffer) {
   mock_stream inner;
   inner.then_read("abc").then_read("def");
   io::buf_reader<mock_stream> reader(std::move(inner));
@@ -213,7 +210,7 @@ IO_TEST(BufReader, ConsumeStopsAtTheEndOfTheBuffer) {
   EXPECT_EQ(text(got), "def");
 }
 
-IO_TEST(BufReader, ALargeReadIntoAnEmptyBufferGoesStraightToTheInnerReader) {
+KYOTO_CT_TEST(BufReader, ALargeReadIntoAnEmptyBufferGoesStraightToTheInnerReader) {
   mock_stream inner;
   inner.then_read("0123456789");
   io::buf_reader<mock_stream> reader(std::move(inner), 4);
@@ -224,7 +221,7 @@ IO_TEST(BufReader, ALargeReadIntoAnEmptyBufferGoesStraightToTheInnerReader) {
   EXPECT_EQ(text(buf), "0123456789");
 }
 
-IO_TEST(BufReader, ManySmallReadsCostOneInnerRead) {
+KYOTO_CT_TEST(BufReader, ManySmallReadsCostOneInnerRead) {
   mock_stream inner;
   inner.then_read("abcdefgh");
   io::buf_reader<mock_stream> reader(std::move(inner));
@@ -239,7 +236,7 @@ IO_TEST(BufReader, ManySmallReadsCostOneInnerRead) {
   EXPECT_EQ(reader.get_ref().read_calls, 2) << "one refill, one end of stream";
 }
 
-IO_TEST(BufReader, AnEmptyReadReadsNothing) {
+KYOTO_CT_TEST(BufReader, AnEmptyReadReadsNothing) {
   io::buf_reader<mock_stream> reader(slice_reader({1}));
   const std::size_t n = co_await reader.read(std::span<std::byte>());
   EXPECT_EQ(n, 0u);
@@ -250,7 +247,7 @@ TEST(BufReader, ZeroCapacityIsRejected) {
   EXPECT_THROW(io::buf_reader<mock_stream>(mock_stream(), 0), std::invalid_argument);
 }
 
-IO_TEST(BufReader, GenericReadExactWorksThroughTheBuffer) {
+KYOTO_CT_TEST(BufReader, GenericReadExactWorksThroughTheBuffer) {
   mock_stream inner;
   inner.then_read("hel").then_read("lo world");
   io::buf_reader<mock_stream> reader(std::move(inner), 4);
@@ -262,7 +259,7 @@ IO_TEST(BufReader, GenericReadExactWorksThroughTheBuffer) {
   EXPECT_EQ(rest, " world");
 }
 
-IO_TEST(BufReader, IntoInnerGivesTheReaderBackWithoutTheBufferedBytes) {
+KYOTO_CT_TEST(BufReader, IntoInnerGivesTheReaderBackWithoutTheBufferedBytes) {
   mock_stream inner;
   inner.then_read("abcd").then_read("efgh");
   io::buf_reader<mock_stream> reader(std::move(inner), 2);
@@ -275,7 +272,7 @@ IO_TEST(BufReader, IntoInnerGivesTheReaderBackWithoutTheBufferedBytes) {
   EXPECT_EQ(text(std::span(rest).first(n)), "cd") << "'b' was in the buffer and is lost";
 }
 
-IO_TEST(BufReader, ABorrowingReaderLeavesTheStreamWithItsOwner) {
+KYOTO_CT_TEST(BufReader, ABorrowingReaderLeavesTheStreamWithItsOwner) {
   mock_stream inner;
   inner.then_read("line one\nline two\n");
   {
@@ -287,7 +284,7 @@ IO_TEST(BufReader, ABorrowingReaderLeavesTheStreamWithItsOwner) {
   EXPECT_EQ(inner.read_calls, 1);
 }
 
-IO_TEST(BufReader, WritesGoStraightToTheInnerWriter) {
+KYOTO_CT_TEST(BufReader, WritesGoStraightToTheInnerWriter) {
   io::buf_reader<mock_stream> rw(mock_stream{});
   const std::size_t n = co_await rw.write(bytes("ping"));
   EXPECT_EQ(n, 4u);
@@ -299,14 +296,14 @@ IO_TEST(BufReader, WritesGoStraightToTheInnerWriter) {
 }
 
 // io_read_until.rs: read_until
-IO_TEST(ReadUntil, ReadsUpToAndIncludingTheDelimiter) {
+KYOTO_CT_TEST(ReadUntil, ReadsUpToAndIncludingTheDelimiter) {
   io::buf_reader<mock_stream> rd(std::move(mock_stream().then_read("hello world")));
   constexpr read_step steps[] = {{"", "hello "}, {"", "world"}, {"", ""}};
   co_await expect_read_until_steps(rd, std::byte{' '}, steps);
 }
 
 // io_read_until.rs: read_until_not_all_ready
-IO_TEST(ReadUntil, JoinsChunksAndAppends) {
+KYOTO_CT_TEST(ReadUntil, JoinsChunksAndAppends) {
   mock_stream mock;
   mock.then_read("Hello Wor")
       .then_read(
@@ -324,7 +321,7 @@ IO_TEST(ReadUntil, JoinsChunksAndAppends) {
 }
 
 // io_read_until.rs: read_until_fail
-IO_TEST(ReadUntil, KeepsWhatWasReadBeforeAnError) {
+KYOTO_CT_TEST(ReadUntil, KeepsWhatWasReadBeforeAnError) {
   mock_stream mock;
   mock.then_read("Hello \xffWor").then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
@@ -335,14 +332,14 @@ IO_TEST(ReadUntil, KeepsWhatWasReadBeforeAnError) {
 }
 
 // io_read_line.rs: read_line
-IO_TEST(ReadLine, ReadsOneLineAtATime) {
+KYOTO_CT_TEST(ReadLine, ReadsOneLineAtATime) {
   io::buf_reader<mock_stream> rd(std::move(mock_stream().then_read("hello\nworld\n\n")));
   constexpr read_step steps[] = {{"", "hello\n"}, {"", "world\n"}, {"", "\n"}, {"", ""}};
   co_await expect_read_line_steps(rd, steps);
 }
 
 // io_read_line.rs: read_line_not_all_ready
-IO_TEST(ReadLine, JoinsChunksAndAppends) {
+KYOTO_CT_TEST(ReadLine, JoinsChunksAndAppends) {
   mock_stream mock;
   mock.yielding().then_read("Hello Wor").then_read("ld\nFizzBuz").then_read("z\n1\n2");
   io::buf_reader<mock_stream> read(std::move(mock));
@@ -352,7 +349,7 @@ IO_TEST(ReadLine, JoinsChunksAndAppends) {
 }
 
 // io_read_line.rs: read_line_invalid_utf8
-IO_TEST(ReadLine, InvalidUtf8LeavesTheLineAsItWas) {
+KYOTO_CT_TEST(ReadLine, InvalidUtf8LeavesTheLineAsItWas) {
   io::buf_reader<mock_stream> read(std::move(mock_stream().then_read("Hello Wor\xffld.\n")));
   std::string line = "Foo";
   expect_error(co_await error_of(read.read_line(line)), std::errc::illegal_byte_sequence,
@@ -361,7 +358,7 @@ IO_TEST(ReadLine, InvalidUtf8LeavesTheLineAsItWas) {
 }
 
 // io_read_line.rs: read_line_fail
-IO_TEST(ReadLine, AnErrorKeepsTheValidBytesReadBeforeIt) {
+KYOTO_CT_TEST(ReadLine, AnErrorKeepsTheValidBytesReadBeforeIt) {
   mock_stream mock;
   mock.then_read("Hello Wor").then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
@@ -372,7 +369,7 @@ IO_TEST(ReadLine, AnErrorKeepsTheValidBytesReadBeforeIt) {
 }
 
 // io_read_line.rs: read_line_fail_and_utf8_fail
-IO_TEST(ReadLine, AnErrorAfterInvalidUtf8LeavesTheLineAsItWas) {
+KYOTO_CT_TEST(ReadLine, AnErrorAfterInvalidUtf8LeavesTheLineAsItWas) {
   mock_stream mock;
   mock.then_read("Hello Wor")
       .then_read("\xff\xff\xff")
@@ -386,7 +383,7 @@ IO_TEST(ReadLine, AnErrorAfterInvalidUtf8LeavesTheLineAsItWas) {
 }
 
 // io_lines.rs: lines_inherent
-IO_TEST(Lines, StripNewlinesAndCarriageReturns) {
+KYOTO_CT_TEST(Lines, StripNewlinesAndCarriageReturns) {
   io::buf_reader<mock_stream> rd(std::move(mock_stream().then_read("hello\r\nworld\n\n")));
   io::lines<mock_stream> st = std::move(rd).lines();
   std::optional<std::string> b = co_await st.next_line();
@@ -399,7 +396,7 @@ IO_TEST(Lines, StripNewlinesAndCarriageReturns) {
   EXPECT_EQ(b, std::nullopt);
 }
 
-IO_TEST(Lines, ALastLineWithoutNewlineIsReturned) {
+KYOTO_CT_TEST(Lines, ALastLineWithoutNewlineIsReturned) {
   mock_stream mock;
   mock.yielding().then_read("one\ntw").then_read("o\r").then_read("\nthr").then_read("ee");
   io::lines<mock_stream> st = io::buf_reader<mock_stream>(std::move(mock), 4).lines();
@@ -412,7 +409,7 @@ IO_TEST(Lines, ALastLineWithoutNewlineIsReturned) {
   EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
 }
 
-IO_TEST(Lines, AnInvalidLineIsDroppedAndTheNextOneRead) {
+KYOTO_CT_TEST(Lines, AnInvalidLineIsDroppedAndTheNextOneRead) {
   mock_stream mock;
   mock.then_read("ok\nbad\xff\nfine\n");
   io::lines<mock_stream> st = io::buf_reader<mock_stream>(std::move(mock)).lines();
@@ -426,12 +423,18 @@ IO_TEST(Lines, AnInvalidLineIsDroppedAndTheNextOneRead) {
 // Cancel safety over real sockets (the select branch that wins is a yield:
 // no timing is involved).
 
-KYOTO_TEST(Lines, NextLineCancelledMidLineLosesNothing) {
+/// A loopback pair whose server end is in a buf_reader that holds "hel",
+/// the start of a line the client has not finished: {client, reader}.
+task<std::pair<tcp_stream, io::buf_reader<tcp_stream>>> reader_mid_line() {
   auto [client, server] = co_await connected_pair();
   io::buf_reader<tcp_stream> reader(std::move(server));
   co_await client.write_all(bytes("hel"));
-  std::span<const std::byte> buffered = co_await reader.fill_buf();
-  EXPECT_EQ(text(buffered), "hel");
+  EXPECT_EQ(text(co_await reader.fill_buf()), "hel");
+  co_return std::pair<tcp_stream, io::buf_reader<tcp_stream>>(std::move(client), std::move(reader));
+}
+
+KYOTO_TEST(Lines, NextLineCancelledMidLineLosesNothing) {
+  auto [client, reader] = co_await reader_mid_line();
   io::lines<tcp_stream> lines = std::move(reader).lines();
   // next_line takes "hel" from the buffer, then waits for the socket: the
   // yield wins and the next_line is cancelled with a part of the line.
@@ -443,11 +446,7 @@ KYOTO_TEST(Lines, NextLineCancelledMidLineLosesNothing) {
 }
 
 KYOTO_TEST(ReadLine, ACancelledReadLineLeavesTheLineAsItWasAndLosesThePart) {
-  auto [client, server] = co_await connected_pair();
-  io::buf_reader<tcp_stream> reader(std::move(server));
-  co_await client.write_all(bytes("hel"));
-  std::span<const std::byte> buffered = co_await reader.fill_buf();
-  EXPECT_EQ(text(buffered), "hel");
+  auto [client, reader] = co_await reader_mid_line();
   std::string line = "old:";
   auto v = co_await kyoto::select_biased(reader.read_line(line), kyoto::yield_now());
   EXPECT_EQ(v.index(), 1u);

@@ -3,6 +3,7 @@
 // Not ported: the seek tests (kyoto::io has no AsyncSeek) and the
 // write_vectored tests (kyoto::io has no vectored writes).
 #include "bytes.hpp"
+#include "ct_test.hpp"
 #include "errors.hpp"
 #include "mock_stream.hpp"
 #include "net_support.hpp"
@@ -28,10 +29,6 @@ namespace io = kyoto::io;
 using kyoto::task;
 using kyoto::net::tcp_stream;
 using namespace kyoto::test;
-
-/// tokio's #[tokio::test] runtime: current_thread.
-#define IO_TEST(Suite, Name) \
-  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
 
 /// Writes `data` through `writer`, which must take all of it; then
 /// `buffered` waits in its buffer and `written` has reached the inner
@@ -66,13 +63,13 @@ task<> check_buffered_writes(io::buf_writer<mock_stream>& writer) {
 }
 
 // io_buf_writer.rs: buf_writer
-IO_TEST(BufWriter, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
+KYOTO_CT_TEST(BufWriter, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
   io::buf_writer<mock_stream> writer(mock_stream{}, 2);
   co_await check_buffered_writes(writer);
 }
 
 // io_buf_writer.rs: maybe_pending_buf_writer
-IO_TEST(BufWriter, SmallWritesAreBufferedWhenTheInnerWriterSuspends) {
+KYOTO_CT_TEST(BufWriter, SmallWritesAreBufferedWhenTheInnerWriterSuspends) {
   mock_stream inner;
   inner.yielding();
   io::buf_writer<mock_stream> writer(std::move(inner), 2);
@@ -80,7 +77,7 @@ IO_TEST(BufWriter, SmallWritesAreBufferedWhenTheInnerWriterSuspends) {
 }
 
 // io_buf_writer.rs: buf_writer_inner_flushes
-IO_TEST(BufWriter, FlushWritesTheBufferAndFlushesTheInnerWriter) {
+KYOTO_CT_TEST(BufWriter, FlushWritesTheBufferAndFlushesTheInnerWriter) {
   io::buf_writer<mock_stream> w(mock_stream{}, 3);
   const std::size_t n = co_await w.write(bytes("01"));
   EXPECT_EQ(n, 2u);
@@ -92,7 +89,7 @@ IO_TEST(BufWriter, FlushWritesTheBufferAndFlushesTheInnerWriter) {
 }
 
 // io_buf_writer.rs: maybe_pending_buf_writer_inner_flushes
-IO_TEST(BufWriter, FlushWorksWhenTheInnerWriterSuspends) {
+KYOTO_CT_TEST(BufWriter, FlushWorksWhenTheInnerWriterSuspends) {
   mock_stream m;
   m.yielding();
   io::buf_writer<mock_stream> w(std::move(m), 3);
@@ -103,7 +100,7 @@ IO_TEST(BufWriter, FlushWorksWhenTheInnerWriterSuspends) {
   EXPECT_EQ(std::move(w).into_inner().written, "01");
 }
 
-IO_TEST(BufWriter, FlushContinuesShortWritesOfTheInnerWriter) {
+KYOTO_CT_TEST(BufWriter, FlushContinuesShortWritesOfTheInnerWriter) {
   mock_stream m;
   m.max_write(3);
   io::buf_writer<mock_stream> w(std::move(m), 16);
@@ -115,7 +112,7 @@ IO_TEST(BufWriter, FlushContinuesShortWritesOfTheInnerWriter) {
   EXPECT_TRUE(w.buffer().empty());
 }
 
-IO_TEST(BufWriter, AFailedFlushKeepsTheBytesNotYetWritten) {
+KYOTO_CT_TEST(BufWriter, AFailedFlushKeepsTheBytesNotYetWritten) {
   mock_stream m;
   m.then_write(4).then_write_error(std::errc::connection_reset, "reset");
   io::buf_writer<mock_stream> w(std::move(m), 16);
@@ -127,7 +124,7 @@ IO_TEST(BufWriter, AFailedFlushKeepsTheBytesNotYetWritten) {
   EXPECT_EQ(w.get_ref().written, "0123456789");
 }
 
-IO_TEST(BufWriter, FlushThrowsWriteZeroWhenTheInnerWriterTakesNothing) {
+KYOTO_CT_TEST(BufWriter, FlushThrowsWriteZeroWhenTheInnerWriterTakesNothing) {
   mock_stream m;
   m.then_write(0);
   io::buf_writer<mock_stream> w(std::move(m), 16);
@@ -136,7 +133,7 @@ IO_TEST(BufWriter, FlushThrowsWriteZeroWhenTheInnerWriterTakesNothing) {
   EXPECT_EQ(text(w.buffer()), "abc");
 }
 
-IO_TEST(BufWriter, WriteAllLargerThanTheBufferGoesStraightThroughInFull) {
+KYOTO_CT_TEST(BufWriter, WriteAllLargerThanTheBufferGoesStraightThroughInFull) {
   mock_stream m;
   m.max_write(3);
   io::buf_writer<mock_stream> w(std::move(m), 4);
@@ -146,7 +143,7 @@ IO_TEST(BufWriter, WriteAllLargerThanTheBufferGoesStraightThroughInFull) {
   EXPECT_TRUE(w.buffer().empty());
 }
 
-IO_TEST(BufWriter, WriteAllThatFitsIsBuffered) {
+KYOTO_CT_TEST(BufWriter, WriteAllThatFitsIsBuffered) {
   io::buf_writer<mock_stream> w(mock_stream{}, 8);
   co_await w.write_all("abc");
   co_await w.write_all("defgh");
@@ -156,7 +153,7 @@ IO_TEST(BufWriter, WriteAllThatFitsIsBuffered) {
   EXPECT_EQ(text(w.buffer()), "i");
 }
 
-IO_TEST(BufWriter, GenericWriteAllWorksThroughTheBuffer) {
+KYOTO_CT_TEST(BufWriter, GenericWriteAllWorksThroughTheBuffer) {
   io::buf_writer<mock_stream> w(mock_stream{}, 8);
   co_await io::write_all(w, "hello");
   EXPECT_EQ(text(w.buffer()), "hello");
@@ -164,7 +161,7 @@ IO_TEST(BufWriter, GenericWriteAllWorksThroughTheBuffer) {
   EXPECT_EQ(w.get_ref().written, "hello");
 }
 
-IO_TEST(BufWriter, ShutdownFlushesThenShutsTheInnerWriterDown) {
+KYOTO_CT_TEST(BufWriter, ShutdownFlushesThenShutsTheInnerWriterDown) {
   io::buf_writer<mock_stream> w(mock_stream{});
   co_await w.write_all("bye");
   co_await w.shutdown();
@@ -172,7 +169,7 @@ IO_TEST(BufWriter, ShutdownFlushesThenShutsTheInnerWriterDown) {
   EXPECT_TRUE(w.get_ref().shut_down);
 }
 
-IO_TEST(BufWriter, DestroyingItLosesTheBufferedBytesAsDocumented) {
+KYOTO_CT_TEST(BufWriter, DestroyingItLosesTheBufferedBytesAsDocumented) {
   mock_stream inner;
   {
     io::buf_writer<mock_stream&> w(inner);
@@ -181,7 +178,7 @@ IO_TEST(BufWriter, DestroyingItLosesTheBufferedBytesAsDocumented) {
   EXPECT_TRUE(inner.written.empty()) << "flush() before dropping a buf_writer";
 }
 
-IO_TEST(BufWriter, ReadsGoStraightToTheInnerReader) {
+KYOTO_CT_TEST(BufWriter, ReadsGoStraightToTheInnerReader) {
   mock_stream m;
   m.then_read("pong");
   io::buf_writer<mock_stream> rw(std::move(m));

@@ -2,6 +2,7 @@
 // tests/io_copy.rs and io_copy_bidirectional.rs, over a scripted mock
 // stream and over loopback TCP.
 #include "bytes.hpp"
+#include "ct_test.hpp"
 #include "errors.hpp"
 #include "flavours.hpp"
 #include "mock_stream.hpp"
@@ -34,16 +35,12 @@ using kyoto::task;
 using kyoto::net::tcp_stream;
 using namespace kyoto::test;
 
-/// tokio's #[tokio::test] runtime: current_thread.
-#define IO_TEST(Suite, Name) \
-  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
-
 using counts = std::pair<std::uint64_t, std::uint64_t>;
 using kyoto::net::tcp_read_half;
 using kyoto::net::tcp_write_half;
 
 // io_copy.rs: copy
-IO_TEST(Copy, CopiesEverythingAndGivesTheCount) {
+KYOTO_CT_TEST(Copy, CopiesEverythingAndGivesTheCount) {
   mock_stream rd;
   rd.then_read("hello world");
   mock_stream wr;
@@ -56,7 +53,7 @@ IO_TEST(Copy, CopiesEverythingAndGivesTheCount) {
 
 // io_copy.rs: proxy (a buf_writer over tokio's duplex pipe there: what
 // matters is that the copy's final flush pushes the buffered bytes out)
-IO_TEST(Copy, TheFinalFlushEmptiesABufferingWriter) {
+KYOTO_CT_TEST(Copy, TheFinalFlushEmptiesABufferingWriter) {
   const std::string payload(1024, 'B');
   mock_stream rd;
   rd.yielding()
@@ -72,7 +69,7 @@ IO_TEST(Copy, TheFinalFlushEmptiesABufferingWriter) {
   EXPECT_TRUE(wd.buffer().empty());
 }
 
-IO_TEST(Copy, ContinuesShortWrites) {
+KYOTO_CT_TEST(Copy, ContinuesShortWrites) {
   mock_stream rd;
   rd.then_read("abcdefghij");
   mock_stream wr;
@@ -83,7 +80,7 @@ IO_TEST(Copy, ContinuesShortWrites) {
   EXPECT_EQ(wr.write_calls, 4);
 }
 
-IO_TEST(Copy, ReadsInChunksOfEightKibibytes) {
+KYOTO_CT_TEST(Copy, ReadsInChunksOfEightKibibytes) {
   mock_stream rd;
   rd.then_read(std::string(20'000, 'x'));
   mock_stream wr;
@@ -93,7 +90,7 @@ IO_TEST(Copy, ReadsInChunksOfEightKibibytes) {
   EXPECT_EQ(io::copy_buffer_size, 8192u);
 }
 
-IO_TEST(Copy, ThrowsWriteZeroWhenTheWriterTakesNothing) {
+KYOTO_CT_TEST(Copy, ThrowsWriteZeroWhenTheWriterTakesNothing) {
   mock_stream rd;
   rd.then_read("abc");
   mock_stream wr;
@@ -101,7 +98,7 @@ IO_TEST(Copy, ThrowsWriteZeroWhenTheWriterTakesNothing) {
   expect_error(co_await error_of(io::copy(rd, wr)), io::errc::write_zero, "kyoto::io::copy");
 }
 
-IO_TEST(Copy, PassesOnAReadErrorAfterWritingWhatCameBefore) {
+KYOTO_CT_TEST(Copy, PassesOnAReadErrorAfterWritingWhatCameBefore) {
   mock_stream rd;
   rd.then_read("abc").then_read_error(std::errc::connection_reset, "reset");
   mock_stream wr;
@@ -109,7 +106,7 @@ IO_TEST(Copy, PassesOnAReadErrorAfterWritingWhatCameBefore) {
   EXPECT_EQ(wr.written, "abc");
 }
 
-IO_TEST(Copy, OfAnEmptyStreamCopiesNothingAndFlushes) {
+KYOTO_CT_TEST(Copy, OfAnEmptyStreamCopiesNothingAndFlushes) {
   mock_stream rd;
   mock_stream wr;
   const std::uint64_t n = co_await io::copy(rd, wr);
@@ -170,7 +167,7 @@ KYOTO_TEST(CopyTcp, AnEchoServerCopiesItsReadHalfToItsWriteHalf) {
 // copy_bidirectional over mocks.
 
 // io_copy_bidirectional.rs: immediate_exit_on_write_error
-IO_TEST(CopyBidirectional, AWriteErrorEndsItAtOnce) {
+KYOTO_CT_TEST(CopyBidirectional, AWriteErrorEndsItAtOnce) {
   const std::string_view payload = "here, take this";
   mock_stream a;
   a.then_read(payload).then_write_error(std::errc::io_error, "no thanks!");
@@ -180,7 +177,7 @@ IO_TEST(CopyBidirectional, AWriteErrorEndsItAtOnce) {
 }
 
 // io_copy_bidirectional.rs: immediate_exit_on_read_error
-IO_TEST(CopyBidirectional, AReadErrorEndsItAtOnce) {
+KYOTO_CT_TEST(CopyBidirectional, AReadErrorEndsItAtOnce) {
   mock_stream a;
   a.then_read_error(std::errc::io_error, "got nothing!");
   mock_stream b;
@@ -188,7 +185,7 @@ IO_TEST(CopyBidirectional, AReadErrorEndsItAtOnce) {
   EXPECT_THROW(co_await io::copy_bidirectional(a, b), std::system_error);
 }
 
-IO_TEST(CopyBidirectional, AnErrorInOneDirectionCancelsTheOther) {
+KYOTO_CT_TEST(CopyBidirectional, AnErrorInOneDirectionCancelsTheOther) {
   mock_stream a;
   a.yielding().then_read("x").then_read_error(std::errc::io_error, "boom");
   mock_stream b;  // its reads end at once; its writes succeed
@@ -199,7 +196,7 @@ IO_TEST(CopyBidirectional, AnErrorInOneDirectionCancelsTheOther) {
   EXPECT_LT(a.written.size(), 100u) << "the b -> a copy stopped early";
 }
 
-IO_TEST(CopyBidirectional, ShutsDownEachWriterWhenItsReaderEnds) {
+KYOTO_CT_TEST(CopyBidirectional, ShutsDownEachWriterWhenItsReaderEnds) {
   mock_stream a;
   a.yielding().then_read("pi").then_read("ng");
   mock_stream b;

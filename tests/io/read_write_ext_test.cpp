@@ -3,6 +3,7 @@
 // io_read_exact.rs, io_read_to_end.rs, io_read_to_string.rs, io_write.rs
 // and io_write_all.rs, over a scripted mock stream and over loopback TCP.
 #include "bytes.hpp"
+#include "ct_test.hpp"
 #include "errors.hpp"
 #include "mock_stream.hpp"
 #include "net_support.hpp"
@@ -33,10 +34,6 @@ namespace io = kyoto::io;
 using kyoto::task;
 using kyoto::net::tcp_stream;
 using namespace kyoto::test;
-
-/// tokio's #[tokio::test] runtime: current_thread.
-#define IO_TEST(Suite, Name) \
-  KYOTO_TEST_WITH(Suite, Name, ::kyoto::runtime::builder::current_thread())
 
 // The concepts accept kyoto's streams, their halves, the buffered wrappers
 // and the user-defined mock above; they reject what lacks the members.
@@ -81,7 +78,7 @@ task<std::size_t> write_through_concept(W& w, std::span<const std::byte> buf) {
 }
 
 // io_read.rs: read
-IO_TEST(ReadExt, ReadThroughTheConceptGivesTheReadersBytes) {
+KYOTO_CT_TEST(ReadExt, ReadThroughTheConceptGivesTheReadersBytes) {
   mock_stream rd;
   rd.then_read("hello world");
   std::array<std::byte, 11> buf{};
@@ -92,7 +89,7 @@ IO_TEST(ReadExt, ReadThroughTheConceptGivesTheReadersBytes) {
 }
 
 // io_read.rs: read_buf_bad_async_read (tokio panics; kyoto throws)
-IO_TEST(ReadExt, AReaderClaimingMoreThanTheBufferIsALogicError) {
+KYOTO_CT_TEST(ReadExt, AReaderClaimingMoreThanTheBufferIsALogicError) {
   lying_reader rd;
   std::array<std::byte, 4> buf{};
   EXPECT_THROW(co_await io::read_exact(rd, buf), std::logic_error);
@@ -102,7 +99,7 @@ IO_TEST(ReadExt, AReaderClaimingMoreThanTheBufferIsALogicError) {
 }
 
 // io_read_exact.rs: read_exact
-IO_TEST(ReadExt, ReadExactFillsTheBufferAndLeavesTheRest) {
+KYOTO_CT_TEST(ReadExt, ReadExactFillsTheBufferAndLeavesTheRest) {
   mock_stream rd;
   rd.then_read("hello world");
   std::array<std::byte, 8> buf{};
@@ -114,7 +111,7 @@ IO_TEST(ReadExt, ReadExactFillsTheBufferAndLeavesTheRest) {
   EXPECT_EQ(text(std::span(rest).first(m)), "rld");
 }
 
-IO_TEST(ReadExt, ReadExactContinuesShortReads) {
+KYOTO_CT_TEST(ReadExt, ReadExactContinuesShortReads) {
   mock_stream rd;
   rd.yielding().then_read("he").then_read("l").then_read("lo!");
   std::array<std::byte, 5> buf{};
@@ -123,7 +120,7 @@ IO_TEST(ReadExt, ReadExactContinuesShortReads) {
   EXPECT_EQ(rd.read_calls, 3);
 }
 
-IO_TEST(ReadExt, ReadExactThrowsUnexpectedEofWhenTheStreamEndsFirst) {
+KYOTO_CT_TEST(ReadExt, ReadExactThrowsUnexpectedEofWhenTheStreamEndsFirst) {
   mock_stream rd;
   rd.then_read("abc");
   std::array<std::byte, 5> buf{};
@@ -132,14 +129,14 @@ IO_TEST(ReadExt, ReadExactThrowsUnexpectedEofWhenTheStreamEndsFirst) {
   EXPECT_EQ(text(std::span(buf).first(3)), "abc") << "what arrived is at the front";
 }
 
-IO_TEST(ReadExt, ReadExactOfAnEmptyBufferReadsNothing) {
+KYOTO_CT_TEST(ReadExt, ReadExactOfAnEmptyBufferReadsNothing) {
   mock_stream rd;
   const std::size_t n = co_await io::read_exact(rd, std::span<std::byte>());
   EXPECT_EQ(n, 0u);
   EXPECT_EQ(rd.read_calls, 0);
 }
 
-IO_TEST(ReadExt, ReadExactPassesOnTheReadersError) {
+KYOTO_CT_TEST(ReadExt, ReadExactPassesOnTheReadersError) {
   mock_stream rd;
   rd.then_read("ab").then_read_error(std::errc::connection_reset, "reset");
   std::array<std::byte, 5> buf{};
@@ -147,7 +144,7 @@ IO_TEST(ReadExt, ReadExactPassesOnTheReadersError) {
 }
 
 // io_read_to_end.rs: read_to_end
-IO_TEST(ReadExt, ReadToEndReadsEverything) {
+KYOTO_CT_TEST(ReadExt, ReadToEndReadsEverything) {
   mock_stream rd;
   rd.then_read("hello world");
   std::vector<std::byte> buf;
@@ -156,7 +153,7 @@ IO_TEST(ReadExt, ReadToEndReadsEverything) {
   EXPECT_EQ(text(buf), "hello world");
 }
 
-IO_TEST(ReadExt, ReadToEndAppendsToWhatTheVectorHeld) {
+KYOTO_CT_TEST(ReadExt, ReadToEndAppendsToWhatTheVectorHeld) {
   mock_stream rd;
   rd.yielding().then_read("def").then_read("").then_read("ghi");
   std::vector<std::byte> buf(3, std::byte{'x'});
@@ -167,7 +164,7 @@ IO_TEST(ReadExt, ReadToEndAppendsToWhatTheVectorHeld) {
 
 // io_read_to_end.rs: read_to_end_uninit (tokio checks it reuses the spare
 // capacity without re-initialising it; kyoto checks it reads into it)
-IO_TEST(ReadExt, ReadToEndReadsIntoTheSpareCapacityFirst) {
+KYOTO_CT_TEST(ReadExt, ReadToEndReadsIntoTheSpareCapacityFirst) {
   mock_stream rd;
   for (int i = 0; i < 33; ++i)
     rd.then_read("z");
@@ -181,7 +178,7 @@ IO_TEST(ReadExt, ReadToEndReadsIntoTheSpareCapacityFirst) {
   EXPECT_EQ(rd.largest_read, 64u) << "the first read was given the whole spare capacity";
 }
 
-IO_TEST(ReadExt, ReadToEndGrowsGeometrically) {
+KYOTO_CT_TEST(ReadExt, ReadToEndGrowsGeometrically) {
   constexpr std::size_t total = 1 << 20;
   const std::string big(total, 'q');
   mock_stream rd;
@@ -196,7 +193,7 @@ IO_TEST(ReadExt, ReadToEndGrowsGeometrically) {
   EXPECT_LE(rd.read_calls, 20);
 }
 
-IO_TEST(ReadExt, ReadToEndKeepsWhatWasReadBeforeAnError) {
+KYOTO_CT_TEST(ReadExt, ReadToEndKeepsWhatWasReadBeforeAnError) {
   mock_stream rd;
   rd.then_read("def").then_read_error(std::errc::connection_reset, "whoops");
   std::vector<std::byte> buf;
@@ -205,7 +202,7 @@ IO_TEST(ReadExt, ReadToEndKeepsWhatWasReadBeforeAnError) {
 }
 
 // io_read_to_string.rs: read_to_string
-IO_TEST(ReadExt, ReadToStringReadsEverything) {
+KYOTO_CT_TEST(ReadExt, ReadToStringReadsEverything) {
   mock_stream rd;
   rd.then_read("hello world");
   std::string s;
@@ -215,7 +212,7 @@ IO_TEST(ReadExt, ReadToStringReadsEverything) {
 }
 
 // io_read_to_string.rs: to_string_does_not_truncate_on_utf8_error
-IO_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnInvalidUtf8) {
+KYOTO_CT_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnInvalidUtf8) {
   mock_stream rd;
   rd.then_read("\xff\xff\xff");
   std::string s = "abc";
@@ -225,7 +222,7 @@ IO_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnInvalidUtf8) {
 }
 
 // io_read_to_string.rs: to_string_does_not_truncate_on_io_error
-IO_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnAnIoError) {
+KYOTO_CT_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnAnIoError) {
   mock_stream rd;
   rd.then_read("def").then_read_error(std::errc::io_error, "whoops");
   std::string s = "abc";
@@ -234,7 +231,7 @@ IO_TEST(ReadExt, ReadToStringLeavesTheStringAsItWasOnAnIoError) {
 }
 
 // io_read_to_string.rs: to_string_appends
-IO_TEST(ReadExt, ReadToStringAppends) {
+KYOTO_CT_TEST(ReadExt, ReadToStringAppends) {
   mock_stream rd;
   rd.then_read("def");
   std::string s = "abc";
@@ -243,7 +240,7 @@ IO_TEST(ReadExt, ReadToStringAppends) {
   EXPECT_EQ(s, "abcdef");
 }
 
-IO_TEST(ReadExt, ReadToStringAcceptsACharacterSplitAcrossReads) {
+KYOTO_CT_TEST(ReadExt, ReadToStringAcceptsACharacterSplitAcrossReads) {
   mock_stream rd;
   rd.then_read("h\xc3").then_read("\xa9llo \xf0\x9f").then_read("\x98\x80");
   std::string s;
@@ -251,7 +248,7 @@ IO_TEST(ReadExt, ReadToStringAcceptsACharacterSplitAcrossReads) {
   EXPECT_EQ(s, "h\xc3\xa9llo \xf0\x9f\x98\x80");
 }
 
-IO_TEST(ReadExt, ReadToStringChecksUtf8AsRustDoes) {
+KYOTO_CT_TEST(ReadExt, ReadToStringChecksUtf8AsRustDoes) {
   struct sample {
     std::string_view bytes;
     bool valid;
@@ -285,7 +282,7 @@ IO_TEST(ReadExt, ReadToStringChecksUtf8AsRustDoes) {
 }
 
 // io_write.rs: write
-IO_TEST(WriteExt, WriteThroughTheConceptGivesWhatTheWriterTook) {
+KYOTO_CT_TEST(WriteExt, WriteThroughTheConceptGivesWhatTheWriterTook) {
   mock_stream wr;
   wr.then_write(4);
   const std::size_t n = co_await write_through_concept(wr, bytes("hello world"));
@@ -294,7 +291,7 @@ IO_TEST(WriteExt, WriteThroughTheConceptGivesWhatTheWriterTook) {
 }
 
 // io_write_all.rs: write_all
-IO_TEST(WriteExt, WriteAllContinuesShortWrites) {
+KYOTO_CT_TEST(WriteExt, WriteAllContinuesShortWrites) {
   mock_stream wr;
   wr.max_write(4);
   co_await io::write_all(wr, bytes("hello world"));
@@ -303,14 +300,14 @@ IO_TEST(WriteExt, WriteAllContinuesShortWrites) {
   EXPECT_EQ(wr.flush_calls, 0) << "write_all does not flush";
 }
 
-IO_TEST(WriteExt, WriteAllTakesAString) {
+KYOTO_CT_TEST(WriteExt, WriteAllTakesAString) {
   mock_stream wr;
   wr.yielding().max_write(3);
   co_await io::write_all(wr, "hello");
   EXPECT_EQ(wr.written, "hello");
 }
 
-IO_TEST(WriteExt, WriteAllThrowsWriteZeroWhenTheWriterTakesNothing) {
+KYOTO_CT_TEST(WriteExt, WriteAllThrowsWriteZeroWhenTheWriterTakesNothing) {
   mock_stream wr;
   wr.then_write(2).then_write(0);
   expect_error(co_await error_of(io::write_all(wr, bytes("hello"))), io::errc::write_zero,
@@ -318,13 +315,13 @@ IO_TEST(WriteExt, WriteAllThrowsWriteZeroWhenTheWriterTakesNothing) {
   EXPECT_EQ(wr.written, "he");
 }
 
-IO_TEST(WriteExt, WriteAllOfNothingWritesNothing) {
+KYOTO_CT_TEST(WriteExt, WriteAllOfNothingWritesNothing) {
   mock_stream wr;
   co_await io::write_all(wr, std::span<const std::byte>());
   EXPECT_EQ(wr.write_calls, 0);
 }
 
-IO_TEST(WriteExt, WriteAllPassesOnTheWritersError) {
+KYOTO_CT_TEST(WriteExt, WriteAllPassesOnTheWritersError) {
   mock_stream wr;
   wr.then_write(1).then_write_error(std::errc::broken_pipe, "gone");
   EXPECT_THROW(co_await io::write_all(wr, bytes("hello")), std::system_error);
