@@ -7,4 +7,5 @@
 #include <kyoto/net/tcp_stream.hpp>
 #include <kyoto/net/udp_socket.hpp>
 #include <kyoto/net/unix_listener.hpp>
+#include <kyoto/net/unix_socket_addr.hpp>
 #include <kyoto/net/unix_stream.hpp>
