@@ -71,6 +71,55 @@ KYOTO_TEST(Spawn, TheCallableIsDestroyedWhenTheTaskCompletes) {
   co_await h;
 }
 
+// A small callable and its arguments share the bytes of the result slot
+// until the task ends (task_cell.hpp): the value, an exception and an abort
+// must each still arrive intact, and the arguments be destroyed once.
+KYOTO_TEST(Spawn, ASmallLauncherGivesWayToTheValueWhenTheTaskCompletes) {
+  std::atomic<int> dropped{0};
+  auto h = kyoto::spawn([guard = kyoto::test::drop_counter(dropped)]() -> kyoto::task<std::string> {
+    co_await kyoto::yield_now();
+    co_return std::string(64, 'v');
+  });
+  while (!h.is_finished())
+    co_await kyoto::yield_now();
+  EXPECT_EQ(dropped.load(), 1);  // the callable went when the task ended
+  EXPECT_EQ(co_await h, std::string(64, 'v'));
+}
+
+KYOTO_TEST(Spawn, ASmallLauncherGivesWayToTheExceptionWhenTheTaskThrows) {
+  std::atomic<int> dropped{0};
+  auto h = kyoto::spawn([guard = kyoto::test::drop_counter(dropped)]() -> kyoto::task<long> {
+    co_await kyoto::yield_now();
+    throw std::length_error("thrown on purpose");
+  });
+  while (!h.is_finished())
+    co_await kyoto::yield_now();
+  EXPECT_EQ(dropped.load(), 1);
+  EXPECT_THROW(co_await h, std::length_error);
+}
+
+KYOTO_TEST(Spawn, AnAbortedTaskDestroysItsSmallLauncherAndReportsCancelled) {
+  std::atomic<int> dropped{0};
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  auto h = kyoto::spawn(
+      [guard = kyoto::test::drop_counter(dropped)](
+          kyoto::sync::oneshot::receiver<int> r) -> kyoto::task<std::string> {
+        const auto got = co_await r;
+        co_return std::to_string(*got);
+      },
+      std::move(rx));
+  co_await kyoto::yield_now();
+  h.abort();
+  try {
+    co_await h;
+    ADD_FAILURE() << "no exception";
+  } catch (const kyoto::join_error& e) {
+    EXPECT_TRUE(e.is_cancelled());
+  }
+  EXPECT_EQ(dropped.load(), 1);
+  EXPECT_FALSE(tx.send(1).has_value());  // the receiver went with the launcher
+}
+
 KYOTO_TEST(Spawn, TheTasksExceptionIsRethrownByTheHandle) {
   auto h = kyoto::spawn([]() -> kyoto::task<int> {
     co_await kyoto::yield_now();

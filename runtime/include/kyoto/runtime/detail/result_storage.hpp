@@ -2,6 +2,7 @@
 // exception, or (for spawned tasks) cancellation.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <memory>
 #include <new>
@@ -79,6 +80,18 @@ class result_storage {
   }
 
   const std::exception_ptr& exception() const noexcept { return exception_; }
+
+  /// Bytes (the value's and the exception's, which share storage) another
+  /// object may occupy while the slot is empty: a spawned task keeps its
+  /// callable here until the task completes (task_cell.hpp). The borrower
+  /// destroys its object before anything is stored in the slot.
+  static constexpr std::size_t scratch_size = sizeof(stored) > sizeof(std::exception_ptr)
+                                                  ? sizeof(stored)
+                                                  : sizeof(std::exception_ptr);
+  static constexpr std::size_t scratch_align = alignof(stored) > alignof(std::exception_ptr)
+                                                   ? alignof(stored)
+                                                   : alignof(std::exception_ptr);
+  void* scratch() noexcept { return static_cast<void*>(std::addressof(value_)); }
 
   void reset() noexcept {
     if (kind_ == kind::value) {
