@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -201,6 +203,21 @@ task<> many_reads_at_once(int reads) {
 
 // One task starts 600 reads at once: more than the 256-entry submission
 // queue, which must be flushed and retried, never dropped.
+// A request started on a thread that runs no kyoto runtime has no ring to
+// go to: a clear error naming the request, never a crash.
+TEST(IoMisuse, ARequestStartedOutsideARuntimeTaskThrowsLogicErrorNamingIt) {
+  kyoto::detail::op_args args;
+  args.opcode = opcode::recv;
+  kyoto::detail::op_awaiter awaiter(args);
+  try {
+    awaiter.await_suspend(std::noop_coroutine());
+    ADD_FAILURE() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("I/O request (recv)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("inside a task"), std::string::npos) << e.what();
+  }
+}
+
 TEST(IoFaultsRing, AFullSubmissionQueueIsFlushedNotDropped) {
   for (auto f : {kyoto::test::flavour::current_thread, kyoto::test::flavour::one_worker}) {
     kyoto::runtime rt = kyoto::test::make_runtime(f);

@@ -8,16 +8,7 @@
 #include <kyoto/net/detail/socket.hpp>
 #include <kyoto/net/detail/stream_ops.hpp>
 
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/un.h>
-
 #include <filesystem>
-#include <memory>
-#include <optional>
-#include <ostream>
-#include <string>
-#include <string_view>
 #include <utility>
 
 namespace kyoto::net {
