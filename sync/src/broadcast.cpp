@@ -71,16 +71,6 @@ void throw_bad_capacity(std::size_t capacity) {
       std::to_string(capacity));
 }
 
-void throw_empty_handle(const char* operation) {
-  throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
-}
-
-void throw_awaited_twice(const char* operation) {
-  throw std::logic_error(std::string(operation) +
-                         ": this operation was already awaited, or moved from (each call gives "
-                         "an awaiter for one await)");
-}
-
 void throw_concurrent_recv(const char* operation) {
   throw std::logic_error(std::string(operation) +
                          ": a receive while another recv() on this receiver is in progress (a "

@@ -2,6 +2,7 @@
 #include <kyoto/sync/mpsc.hpp>
 
 #include <kyoto/sync/detail/chan.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -14,16 +15,6 @@ void throw_blocking_in_runtime(const char* operation) {
                          "on it (co_await the async form instead)");
 }
 
-void throw_concurrent_recv() {
-  throw std::logic_error(
-      "kyoto::sync::mpsc::receiver: a receive while another recv() is in progress (a receiver "
-      "is used by one task at a time)");
-}
-
-}  // namespace kyoto::detail
-
-namespace kyoto::sync::mpsc::detail {
-
 void throw_empty_handle(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
 }
@@ -33,6 +24,16 @@ void throw_awaited_twice(const char* operation) {
                          ": this operation was already awaited, or moved from (each call gives "
                          "an awaiter for one await)");
 }
+
+void throw_concurrent_recv() {
+  throw std::logic_error(
+      "kyoto::sync::mpsc::receiver: a receive while another recv() is in progress (a receiver "
+      "is used by one task at a time)");
+}
+
+}  // namespace kyoto::detail
+
+namespace kyoto::sync::mpsc::detail {
 
 void throw_used_permit(const char* operation) {
   throw std::logic_error(std::string(operation) +

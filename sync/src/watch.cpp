@@ -15,16 +15,6 @@
 
 namespace kyoto::sync::watch::detail {
 
-void throw_empty_handle(const char* operation) {
-  throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
-}
-
-void throw_awaited_twice(const char* operation) {
-  throw std::logic_error(std::string(operation) +
-                         ": this operation was already awaited, or moved from (each call gives "
-                         "an awaiter for one await)");
-}
-
 void throw_concurrent_changed() {
   throw std::logic_error(
       "kyoto::sync::watch::receiver::changed: another changed() on this receiver is in progress "

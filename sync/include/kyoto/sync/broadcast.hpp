@@ -33,6 +33,7 @@
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/broadcast_shared.hpp>
 #include <kyoto/sync/detail/chan.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 
 #include <bit>
 #include <cassert>
@@ -142,8 +143,8 @@ class try_recv_error {
 namespace detail {
 using kyoto::detail::broadcast_shared;
 [[noreturn]] void throw_bad_capacity(std::size_t capacity);
-[[noreturn]] void throw_empty_handle(const char* operation);
-[[noreturn]] void throw_awaited_twice(const char* operation);
+using kyoto::detail::throw_awaited_twice;
+using kyoto::detail::throw_empty_handle;
 [[noreturn]] void throw_concurrent_recv(const char* operation);
 }  // namespace detail
 

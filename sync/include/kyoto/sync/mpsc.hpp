@@ -34,6 +34,7 @@
 
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/chan.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 
 #include <cassert>
 #include <chrono>
@@ -190,10 +191,8 @@ class try_recv_error {
 
 namespace detail {
 using kyoto::detail::chan;
-/// std::logic_error: `operation` on a moved-from handle.
-[[noreturn]] void throw_empty_handle(const char* operation);
-/// std::logic_error: an awaiter awaited a second time (or moved from).
-[[noreturn]] void throw_awaited_twice(const char* operation);
+using kyoto::detail::throw_awaited_twice;
+using kyoto::detail::throw_empty_handle;
 /// std::logic_error: a permit used after its send (or moved from).
 [[noreturn]] void throw_used_permit(const char* operation);
 }  // namespace detail

@@ -81,6 +81,7 @@
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 #include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <cassert>
@@ -128,8 +129,8 @@ namespace detail {
 using kyoto::detail::lock_guard;
 using kyoto::detail::wake_node;
 
-[[noreturn]] void throw_empty_handle(const char* operation);
-[[noreturn]] void throw_awaited_twice(const char* operation);
+using kyoto::detail::throw_awaited_twice;
+using kyoto::detail::throw_empty_handle;
 [[noreturn]] void throw_concurrent_changed();
 
 /// A parked changed() or sender::closed() await.

@@ -36,6 +36,7 @@
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 #include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
@@ -63,10 +64,6 @@ struct sem_waiter {
   std::size_t needed = 0;  ///< permits not yet assigned; guarded by the lock
   state st = state::idle;  ///< guarded by the lock
 };
-
-/// Throws std::logic_error for a blocking_* call made on a runtime thread
-/// (defined with the mpsc errors).
-[[noreturn]] void throw_blocking_in_runtime(const char* operation);
 
 /// See the file comment. Thread-safe.
 class batch_semaphore {

@@ -67,6 +67,7 @@
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/block_queue.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
 #include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
@@ -105,8 +106,6 @@ struct closed_waiter {
   bool woken = false;  ///< guarded by the channel lock: close() woke it
 };
 
-/// Throws std::logic_error for a blocking_* call made on a runtime thread.
-[[noreturn]] void throw_blocking_in_runtime(const char* operation);
 /// Throws std::logic_error for a second recv while one is waiting.
 [[noreturn]] void throw_concurrent_recv();
 

@@ -1,0 +1,18 @@
+// The misuse errors shared by kyoto::sync's primitives (defined in
+// sync/src/errors.cpp, out of line to keep the hot paths small). Each
+// throws std::logic_error whose message starts with `operation`.
+#pragma once
+
+namespace kyoto::detail {
+
+/// `operation` on a moved-from handle (sender, receiver, ...).
+[[noreturn]] void throw_empty_handle(const char* operation);
+
+/// An awaiter awaited a second time, or after it was moved from.
+[[noreturn]] void throw_awaited_twice(const char* operation);
+
+/// A blocking_* call made on a runtime thread, where blocking would stall
+/// every task on it.
+[[noreturn]] void throw_blocking_in_runtime(const char* operation);
+
+}  // namespace kyoto::detail
