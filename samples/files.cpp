@@ -1,6 +1,6 @@
 // Files on io_uring (docs/fs.md): write a file, read it back, append to it,
-// read at an offset, look at its metadata, rename it, and clean up. The
-// tokio program it ports:
+// read at an offset, look at its metadata, list the directory, rename it,
+// and clean up. The tokio program it ports:
 //
 //   let dir = tempfile::tempdir()?;
 //   fs::write(dir.path().join("notes.txt"), "hello, kyoto\n").await?;
@@ -8,19 +8,25 @@
 //   let mut f = OpenOptions::new().append(true).open(&path).await?;
 //   f.write_all(b"second line\n").await?;
 //   ...
+//   let mut entries = fs::read_dir(dir.path()).await?;
+//   while let Some(e) = entries.next_entry().await? { ... }
+//   ...
 #include <kyoto/fs.hpp>
 #include <kyoto/kyoto.hpp>
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace fs = kyoto::fs;
 
@@ -61,6 +67,21 @@ KYOTO_MAIN() {
 
   // Directories, rename and removal.
   co_await fs::create_dir_all(dir / "archive" / "2024");
+
+  // read_dir: the entries come in the file system's order (sorted here, so
+  // that the output does not vary); file_type() costs no syscall.
+  std::vector<std::string> listing;
+  fs::read_dir_stream entries = co_await fs::read_dir(dir);
+  while (std::optional<fs::dir_entry> e = co_await entries.next_entry()) {
+    const bool is_dir = e->file_type() == std::filesystem::file_type::directory;
+    listing.push_back(e->file_name().string() + (is_dir ? "/" : ""));
+  }
+  std::sort(listing.begin(), listing.end());
+  std::cout << "in the directory:";
+  for (const std::string& name : listing)
+    std::cout << ' ' << name;
+  std::cout << '\n';
+
   co_await fs::rename(notes, dir / "archive" / "2024" / "notes.txt");
   std::cout << "moved: " << !co_await fs::try_exists(notes) << '\n';
 

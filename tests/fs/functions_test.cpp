@@ -4,9 +4,8 @@
 // under /tmp.
 //
 // Not ported from fs_dir.rs: build_dir (tokio's DirBuilder is not
-// provided: create_dir and create_dir_all cover it), read_inherent and
-// read_dir_entry_info (read_dir is not provided: io_uring has no getdents
-// opcode, so it would need the thread pool kyoto::fs avoids).
+// provided: create_dir and create_dir_all cover it); read_inherent and
+// read_dir_entry_info are in read_dir_test.cpp.
 #include "bytes.hpp"
 #include "errors.hpp"
 #include "flavours.hpp"

@@ -2,8 +2,13 @@
 // requests (openat, statx, read, write, close, mkdirat, unlinkat,
 // renameat, linkat, symlinkat) awaited in turn on the calling worker's
 // ring. readlink and chmod have no opcode and run on the worker.
+// remove_dir_all and canonicalize make many syscalls (a directory walk, a
+// chain of links) and run on the blocking pool; their errors come back as
+// an errno and are thrown on the awaiting thread, so no exception object
+// crosses threads (see net::lookup_host).
 #include <kyoto/fs/file.hpp>
 #include <kyoto/fs/functions.hpp>
+#include <kyoto/runtime/spawn_blocking.hpp>
 
 #include <kyoto/fs/detail/fs_ops.hpp>
 
@@ -15,6 +20,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -59,6 +67,34 @@ task<stat_result> stat_path(const std::filesystem::path& path, int flags) {
   detail::statx_awaiter st(AT_FDCWD, path.c_str(), flags);
   const int r = co_await st;
   co_return stat_result{r, st.buffer()};
+}
+
+/// remove_dir_all's work, on the blocking pool: the errno, or 0.
+int remove_tree(const std::filesystem::path& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return errno;
+  std::error_code ec;
+  if (S_ISLNK(st.st_mode)) {
+    std::filesystem::remove(path, ec);  // the link, not what it points to
+  } else if (!S_ISDIR(st.st_mode)) {
+    return ENOTDIR;
+  } else {
+    std::filesystem::remove_all(path, ec);
+  }
+  return ec.value();
+}
+
+/// canonicalize's work, on the blocking pool: the path, or an errno.
+struct resolved_path {
+  std::filesystem::path path;
+  int error = 0;
+};
+
+resolved_path resolve(const std::filesystem::path& path) {
+  const std::unique_ptr<char, decltype(&std::free)> r(::realpath(path.c_str(), nullptr),
+                                                      &std::free);
+  if (r == nullptr) return resolved_path{{}, errno};
+  return resolved_path{std::filesystem::path(r.get()), 0};
 }
 
 /// Whether `path` is a directory (false if statx fails).
@@ -141,6 +177,11 @@ task<void> remove_dir(std::filesystem::path path) {
                    path);
 }
 
+task<void> remove_dir_all(std::filesystem::path path) {
+  const int err = co_await spawn_blocking(remove_tree, path);
+  if (err != 0) detail::throw_fs_error(err, "kyoto::fs::remove_dir_all", path);
+}
+
 task<void> rename(std::filesystem::path from, std::filesystem::path to) {
   const int r = co_await detail::op_awaiter(detail::renameat_args(from.c_str(), to.c_str()));
   if (r < 0) detail::throw_fs_error(-r, "kyoto::fs::rename", from, to);
@@ -197,6 +238,12 @@ task<std::filesystem::path> read_link(std::filesystem::path path) {
     }
     target.resize(target.size() * 2);  // it may have been cut short
   }
+}
+
+task<std::filesystem::path> canonicalize(std::filesystem::path path) {
+  resolved_path r = co_await spawn_blocking(resolve, path);
+  if (r.error != 0) detail::throw_fs_error(r.error, "kyoto::fs::canonicalize", path);
+  co_return std::move(r.path);
 }
 
 task<file_metadata> metadata(std::filesystem::path path) {

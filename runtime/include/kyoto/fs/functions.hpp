@@ -1,5 +1,8 @@
 // kyoto::fs's free functions (tokio::fs::read, write, create_dir, ...):
-// each is a task of io_uring requests on the awaiting worker's ring.
+// each is a task of io_uring requests on the awaiting worker's ring, except
+// remove_dir_all and canonicalize, which walk directories or resolve links
+// with no io_uring opcode for it and run on the blocking pool
+// (kyoto::spawn_blocking), as all of tokio::fs does.
 //
 // Paths are taken by value: a task may run after the caller's argument is
 // gone. Call them qualified (kyoto::fs::copy(a, b)): with std::filesystem
@@ -11,11 +14,16 @@
 // or directory`.
 //
 // Cancel safety: the reading functions (read, read_to_string, metadata,
-// symlink_metadata, try_exists, read_link) are cancel safe: they change
-// nothing. The others are not: a cancelled create_dir, remove_file,
-// rename, write, copy, ... may or may not have taken effect (or, for
-// write and copy, written part of the file). Each runs to completion once
-// started unless its task is destroyed.
+// symlink_metadata, try_exists, read_link, canonicalize) are cancel safe:
+// they change nothing. The others are not: a cancelled create_dir,
+// remove_file, rename, write, copy, ... may or may not have taken effect
+// (or, for write and copy, written part of the file). Each runs to
+// completion once started unless its task is destroyed; remove_dir_all
+// runs to completion on the pool even then.
+//
+// Thread safety: any task on any worker may call any of them at once; what
+// happens when several change the same path is what the kernel makes of
+// the requests' order.
 #pragma once
 
 #include <kyoto/fs/metadata.hpp>
@@ -65,6 +73,19 @@ task<void> remove_file(std::filesystem::path path);
 /// ENOTEMPTY if it has entries.
 task<void> remove_dir(std::filesystem::path path);
 
+/// Removes the directory `path` and everything in it (tokio's
+/// remove_dir_all, after std's: a symbolic link in the tree is removed, not
+/// followed; `path` itself being a link removes just the link). One call
+/// to std::filesystem::remove_all on the blocking pool (no io_uring opcode
+/// walks a directory); the awaiting task resumes on a worker of its
+/// runtime. Must be awaited on a runtime thread.
+///
+/// Unlike std::filesystem::remove_all, a missing `path` is an error
+/// (ENOENT), as in tokio; ENOTDIR if `path` is a file. An error partway
+/// leaves what was not removed yet. Not cancel safe: a cancelled call
+/// keeps running on the pool until it is done.
+task<void> remove_dir_all(std::filesystem::path path);
+
 /// Renames `from` to `to` (renameat), replacing `to` if it is a file (or
 /// an empty directory when `from` is one).
 task<void> rename(std::filesystem::path from, std::filesystem::path to);
@@ -86,6 +107,14 @@ task<void> symlink(std::filesystem::path original, std::filesystem::path link);
 /// worker: io_uring has no readlinkat opcode (it reads one inode). EINVAL
 /// if `path` is not a link.
 task<std::filesystem::path> read_link(std::filesystem::path path);
+
+/// The absolute form of `path` with every symbolic link resolved and no
+/// ".", ".." or repeated separator left (tokio's canonicalize; realpath(3)).
+/// Runs on the blocking pool (it resolves one link after another, with no
+/// io_uring opcode for it); the awaiting task resumes on a worker of its
+/// runtime. Must be awaited on a runtime thread. ENOENT if `path`, or a
+/// link in it, leads nowhere.
+task<std::filesystem::path> canonicalize(std::filesystem::path path);
 
 /// What statx says about `path`, following symbolic links.
 task<file_metadata> metadata(std::filesystem::path path);
