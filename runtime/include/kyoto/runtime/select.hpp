@@ -363,7 +363,7 @@ struct select_state {
 /// A select branch's coroutine; owns its frame.
 class select_branch {
  public:
-  class promise_type {
+  class promise_type : public pooled_frame {
    public:
     template <class... Args>
     promise_type(select_state* s, std::size_t index, Args&...) noexcept
@@ -392,11 +392,6 @@ class select_branch {
     final_awaiter final_suspend() const noexcept { return {}; }
     void return_void() const noexcept {}
     void unhandled_exception() noexcept { error_ = std::current_exception(); }
-
-    static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept {
-      frame_pool::deallocate(p, size);
-    }
 
    private:
     select_state* state_;

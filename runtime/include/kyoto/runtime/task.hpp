@@ -52,7 +52,7 @@ enum class task_phase : unsigned char {
 };
 
 /// The part of every task promise that does not depend on T.
-class task_promise_base {
+class task_promise_base : public pooled_frame {
  public:
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
@@ -71,11 +71,6 @@ class task_promise_base {
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
   final_awaiter final_suspend() const noexcept { return {}; }
-
-  static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
-  static void operator delete(void* p, std::size_t size) noexcept {
-    frame_pool::deallocate(p, size);
-  }
 
   std::coroutine_handle<> continuation_;
 };

@@ -107,4 +107,13 @@ class frame_pool {
   static inline thread_local constinit lists lists_{};
 };
 
+/// Base of kyoto's promise types: their coroutine frames come from the
+/// frame pool. Empty, so it adds nothing to a promise.
+struct pooled_frame {
+  static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    frame_pool::deallocate(p, size);
+  }
+};
+
 }  // namespace kyoto::detail

@@ -50,7 +50,7 @@ struct join_state {
 /// A join branch's coroutine; owns its frame.
 class join_branch {
  public:
-  class promise_type {
+  class promise_type : public pooled_frame {
    public:
     template <class... Args>
     explicit promise_type(join_state* s, Args&...) noexcept : state_(s) {}
@@ -83,11 +83,6 @@ class join_branch {
     final_awaiter final_suspend() const noexcept { return {}; }
     void return_void() const noexcept {}
     void unhandled_exception() noexcept { error_ = std::current_exception(); }
-
-    static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept {
-      frame_pool::deallocate(p, size);
-    }
 
    private:
     friend class join_branch;
