@@ -300,8 +300,16 @@ task<void> file::close() {
 // ---- file_metadata ----
 
 std::filesystem::file_type file_metadata::file_type() const noexcept {
+  return detail::file_type_of_mode(stx_.stx_mode);
+}
+
+}  // namespace kyoto::fs
+
+namespace kyoto::detail {
+
+std::filesystem::file_type file_type_of_mode(unsigned mode) noexcept {
   using ft = std::filesystem::file_type;
-  switch (stx_.stx_mode & S_IFMT) {
+  switch (mode & S_IFMT) {
     case S_IFREG:
       return ft::regular;
     case S_IFDIR:
@@ -320,6 +328,10 @@ std::filesystem::file_type file_metadata::file_type() const noexcept {
       return ft::unknown;
   }
 }
+
+}  // namespace kyoto::detail
+
+namespace kyoto::fs {
 
 file_metadata::time_point file_metadata::created() const {
   if ((stx_.stx_mask & STATX_BTIME) == 0) {

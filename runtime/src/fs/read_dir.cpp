@@ -66,29 +66,6 @@ struct batch {
   std::optional<dir_reader> reader;
 };
 
-/// d_type as std::filesystem spells it; `none` for DT_UNKNOWN.
-std::filesystem::file_type from_d_type(unsigned char t) noexcept {
-  using ft = std::filesystem::file_type;
-  switch (t) {
-    case DT_REG:
-      return ft::regular;
-    case DT_DIR:
-      return ft::directory;
-    case DT_LNK:
-      return ft::symlink;
-    case DT_FIFO:
-      return ft::fifo;
-    case DT_SOCK:
-      return ft::socket;
-    case DT_BLK:
-      return ft::block;
-    case DT_CHR:
-      return ft::character;
-    default:
-      return ft::none;
-  }
-}
-
 /// The type of `name` in `dir` from an lstat (fstatat without following
 /// links), for a file system that left d_type unknown.
 std::filesystem::file_type lstat_type(DIR* dir, const char* name) noexcept {
@@ -97,14 +74,7 @@ std::filesystem::file_type lstat_type(DIR* dir, const char* name) noexcept {
   if (::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return errno == ENOENT ? ft::not_found : ft::unknown;
   }
-  if (S_ISREG(st.st_mode)) return ft::regular;
-  if (S_ISDIR(st.st_mode)) return ft::directory;
-  if (S_ISLNK(st.st_mode)) return ft::symlink;
-  if (S_ISFIFO(st.st_mode)) return ft::fifo;
-  if (S_ISSOCK(st.st_mode)) return ft::socket;
-  if (S_ISBLK(st.st_mode)) return ft::block;
-  if (S_ISCHR(st.st_mode)) return ft::character;
-  return ft::unknown;
+  return file_type_of_mode(st.st_mode);
 }
 
 }  // namespace
@@ -112,8 +82,9 @@ std::filesystem::file_type lstat_type(DIR* dir, const char* name) noexcept {
 /// Makes the entries and streams (their constructors are private).
 struct read_dir_access {
   static fs::dir_entry entry(const dir_reader& r, const dirent& d) {
-    std::filesystem::file_type t = from_d_type(d.d_type);
-    if (t == std::filesystem::file_type::none) t = lstat_type(r.get(), d.d_name);
+    const std::filesystem::file_type t = d.d_type == DT_UNKNOWN
+                                             ? lstat_type(r.get(), d.d_name)
+                                             : file_type_of_mode(DTTOIF(d.d_type));
     return fs::dir_entry(r.root() / d.d_name, t, d.d_ino);
   }
 

@@ -80,6 +80,10 @@ inline constexpr std::uint32_t statx_mask = 0x7ffU | 0x800U;
 /// has no cursor) are ignored: those bytes are then lost.
 void rewind_cursor(int fd, int n) noexcept;
 
+/// The file type in a mode's S_IFMT bits (statx's stx_mode, stat's
+/// st_mode, or DTTOIF of a dirent's d_type); `unknown` for none of them.
+std::filesystem::file_type file_type_of_mode(unsigned mode) noexcept;
+
 /// The SQE fields every request on one path has: `op` on `path`, relative
 /// to the working directory (AT_FDCWD). The *_args below add the rest.
 inline op_args path_args(std::uint8_t op, const char* path) noexcept {
