@@ -1,0 +1,198 @@
+// kyoto's intrusive lists (tokio's util/linked_list.rs): the one place a
+// linked list of runtime objects is written. Two shapes:
+//
+//  - intrusive_list: doubly linked, O(1) push at either end and removal
+//    from anywhere. Wait lists of the sync primitives, a scheduler's owned
+//    tasks, a timer-wheel slot.
+//  - intrusive_queue: singly linked FIFO with O(1) append of a whole queue.
+//    Run queues: the injection queue, a current_thread scheduler's queue.
+//
+// Neither allocates nor is thread-safe: whoever owns the list (one thread,
+// or the lock that guards it) owns the links of every element in it. An
+// element is in at most one list per pair of link members; the list never
+// owns, constructs or destroys elements.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+
+namespace kyoto::detail {
+
+/// A doubly linked intrusive list of `T`, linked through `T::*Prev` and
+/// `T::*Next` (plain `T*` members, null while unlinked). Not thread-safe.
+template <class T, T* T::* Prev = &T::prev, T* T::* Next = &T::next>
+class intrusive_list {
+ public:
+  intrusive_list() noexcept = default;
+  intrusive_list(const intrusive_list&) = delete;
+  intrusive_list& operator=(const intrusive_list&) = delete;
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+  T* front() const noexcept { return head_; }
+  T* back() const noexcept { return tail_; }
+  /// The element after `t` in this list, or null.
+  static T* next(const T* t) noexcept { return t->*Next; }
+
+  void push_back(T* t) noexcept {
+    t->*Next = nullptr;
+    t->*Prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->*Next = t;
+    } else {
+      head_ = t;
+    }
+    tail_ = t;
+    ++size_;
+  }
+
+  void push_front(T* t) noexcept {
+    t->*Prev = nullptr;
+    t->*Next = head_;
+    if (head_ != nullptr) {
+      head_->*Prev = t;
+    } else {
+      tail_ = t;
+    }
+    head_ = t;
+    ++size_;
+  }
+
+  /// Unlinks and returns the first element, or null if empty.
+  T* pop_front() noexcept {
+    T* t = head_;
+    if (t != nullptr) remove(t);
+    return t;
+  }
+
+  /// Unlinks `t`, which must be in this list.
+  void remove(T* t) noexcept {
+    T* const prev = t->*Prev;
+    T* const next = t->*Next;
+    if (prev != nullptr) {
+      prev->*Next = next;
+    } else {
+      assert(head_ == t);
+      head_ = next;
+    }
+    if (next != nullptr) {
+      next->*Prev = prev;
+    } else {
+      assert(tail_ == t);
+      tail_ = prev;
+    }
+    t->*Prev = nullptr;
+    t->*Next = nullptr;
+    --size_;
+  }
+
+  /// Puts `to` where `from` is (an element that moved in memory); `from`
+  /// leaves the list with null links.
+  void replace(T* from, T* to) noexcept {
+    T* const prev = from->*Prev;
+    T* const next = from->*Next;
+    to->*Prev = prev;
+    to->*Next = next;
+    if (prev != nullptr) {
+      prev->*Next = to;
+    } else {
+      head_ = to;
+    }
+    if (next != nullptr) {
+      next->*Prev = to;
+    } else {
+      tail_ = to;
+    }
+    from->*Prev = nullptr;
+    from->*Next = nullptr;
+  }
+
+  /// Unlinks every element, calling `f(T*)` on each in order, after it is
+  /// unlinked (so `f` may destroy it or link it elsewhere).
+  template <class F>
+  void drain(F&& f) {
+    while (T* t = pop_front())
+      f(t);
+  }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// A singly linked intrusive FIFO of `T`, linked through `T::*Next`.
+/// Not thread-safe.
+template <class T, T* T::* Next = &T::next>
+class intrusive_queue {
+ public:
+  intrusive_queue() noexcept = default;
+  intrusive_queue(const intrusive_queue&) = delete;
+  intrusive_queue& operator=(const intrusive_queue&) = delete;
+  intrusive_queue(intrusive_queue&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
+    o.head_ = o.tail_ = nullptr;
+    o.size_ = 0;
+  }
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+  T* front() const noexcept { return head_; }
+
+  void push_back(T* t) noexcept {
+    t->*Next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->*Next = t;
+    } else {
+      head_ = t;
+    }
+    tail_ = t;
+    ++size_;
+  }
+
+  /// Unlinks and returns the first element, or null if empty.
+  T* pop_front() noexcept {
+    T* t = head_;
+    if (t != nullptr) {
+      head_ = t->*Next;
+      if (head_ == nullptr) tail_ = nullptr;
+      t->*Next = nullptr;
+      --size_;
+    }
+    return t;
+  }
+
+  /// Moves all of `other` to the back of this queue, in order.
+  void append(intrusive_queue& other) noexcept {
+    if (other.head_ == nullptr) return;
+    if (tail_ != nullptr) {
+      tail_->*Next = other.head_;
+    } else {
+      head_ = other.head_;
+    }
+    tail_ = other.tail_;
+    size_ += other.size_;
+    other.head_ = other.tail_ = nullptr;
+    other.size_ = 0;
+  }
+
+  /// Appends a chain `first` … `last` of `n` elements already linked
+  /// through `Next` (`last`'s link is set to null here).
+  void append_chain(T* first, T* last, std::size_t n) noexcept {
+    assert(first != nullptr && last != nullptr && n > 0);
+    last->*Next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->*Next = first;
+    } else {
+      head_ = first;
+    }
+    tail_ = last;
+    size_ += n;
+  }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace kyoto::detail
