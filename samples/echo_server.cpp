@@ -51,6 +51,10 @@ KYOTO_MAIN(argc, argv) {
   for (long served = 0; connections < 0 || served < connections; ++served) {
     auto [socket, peer] = co_await listener.accept();
     serving.spawn(echo(std::move(socket)));
+    // Collect the connections that have finished, so that a server that
+    // runs for days keeps only its live connections in the set.
+    while (serving.try_join_next()) {
+    }
   }
   // Let the last connections finish before main returns.
   for (;;) {
