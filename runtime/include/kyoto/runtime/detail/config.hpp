@@ -6,6 +6,8 @@
 // loom). Nothing here is part of the public API.
 #pragma once
 
+#include <kyoto/version.hpp>
+
 #include <atomic>
 #include <cstddef>
 
