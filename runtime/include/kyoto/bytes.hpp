@@ -1,0 +1,8 @@
+// kyoto's port of the Rust `bytes` crate (docs/bytes.md): kyoto::bytes,
+// kyoto::bytes_mut, and the buf / buf_mut accessors. Each piece also has its
+// own header under <kyoto/bytes/>.
+#pragma once
+
+#include <kyoto/bytes/buf.hpp>
+#include <kyoto/bytes/bytes.hpp>
+#include <kyoto/bytes/bytes_mut.hpp>
