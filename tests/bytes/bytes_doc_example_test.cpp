@@ -1,5 +1,6 @@
-// The examples in docs/bytes.md, compiled and run (kept in step with the
-// doc: each block below is copied from it verbatim).
+// The examples in docs/bytes.md, compiled and run. Keep them in step: each
+// doc block is the body of a function below (the read loop wrapped in one,
+// with read_some standing in for a socket read).
 #include <kyoto/bytes.hpp>
 
 #include <gtest/gtest.h>
@@ -49,7 +50,8 @@ std::size_t read_some(std::span<std::byte> into) {
       "de",
       9);
   static std::size_t at = 0;
-  const std::size_t n = std::min(into.size(), input.size() - at);
+  // At most 4 bytes a time, so frames arrive in pieces.
+  const std::size_t n = std::min({into.size(), input.size() - at, std::size_t{4}});
   std::memcpy(into.data(), input.data() + at, n);
   at += n;
   return n;
