@@ -291,7 +291,7 @@ TEST(BytesMut, ReserveReclaimsTheFrontAfterSplit) {
   c.put_slice("header:payload");
   {
     const bytes head = c.split_to(7).freeze();
-  }               // dropped
+  }  // dropped
   c.reserve(57);  // only owner: shift to the start, no allocation
   EXPECT_EQ(c.data(), caddr);
   EXPECT_EQ(c.capacity(), 64u);

@@ -5,12 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
 #include <iterator>
-#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -19,31 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
-// Every allocation in this test program is counted, to check which
-// operations allocate (the replacement operator new below).
-std::atomic<long> allocations{0};
-
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
 namespace {
-
-// Allocations made while running `f`.
-template <class F>
-long allocations_during(F&& f) {
-  const long before = allocations.load(std::memory_order_relaxed);
-  f();
-  return allocations.load(std::memory_order_relaxed) - before;
-}
 
 using kyoto::bytes;
 using kyoto::bytes_mut;
@@ -261,42 +234,6 @@ TEST(Bytes, FromStaticViewsTheDataWithoutCopying) {
   const bytes b = a;  // NOLINT(performance-unnecessary-copy-initialization)
   EXPECT_EQ(b.data(), a.data());
   EXPECT_EQ(a.slice(7).data(), a.data() + 7);
-}
-
-// Not upstream: which operations allocate. from_static, copies, slices and
-// splits allocate nothing; taking a string allocates only the count's
-// block; freeze allocates nothing.
-TEST(Bytes, OnlyMakingABufferAllocates) {
-  // A direct call (a new-expression's allocation may be elided).
-  if (allocations_during([] { ::operator delete(::operator new(1)); }) != 1) {
-    GTEST_SKIP() << "operator new is not ours here (valgrind or a sanitizer replaces it)";
-  }
-  bytes a;
-  EXPECT_EQ(allocations_during([&] { a = bytes::from_static("static text"); }), 0);
-  EXPECT_EQ(allocations_during([&] {
-              bytes b = a;
-              bytes c = b.split_to(3);
-              bytes d = c.slice(1, 2);
-              d.advance(1);
-            }),
-            0);
-  std::string s(100, 'x');
-  bytes owned;
-  EXPECT_EQ(allocations_during([&] { owned = bytes(std::move(s)); }), 1);
-  EXPECT_EQ(allocations_during([&] {
-              bytes b = owned;
-              bytes c = b.slice(10, 20);
-              (void)c.split_off(5);
-            }),
-            0);
-  bytes_mut m = bytes_mut::with_capacity(64);
-  m.put_slice("0123456789");
-  EXPECT_EQ(allocations_during([&] {
-              bytes_mut front = m.split_to(4);
-              bytes frozen = std::move(front).freeze();
-              bytes more = m.copy_to_bytes(2);
-            }),
-            0);
 }
 
 // upstream: advance_static
