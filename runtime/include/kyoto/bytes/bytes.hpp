@@ -228,11 +228,13 @@ class bytes : public detail::buf_get<bytes> {
 
 /// Writes `b` as the crate's Debug does: b"..." with printable ASCII as
 /// itself, \n \r \t \0 \\ \" escaped, and other bytes as \xNN.
+/// Thread safety: only reads `b`.
 std::ostream& operator<<(std::ostream& os, const bytes& b);
 
 }  // namespace kyoto
 
-/// Hashes the viewed bytes (as std::hash<std::string_view> does).
+/// Hashes the viewed bytes (as std::hash<std::string_view> does). Thread
+/// safety: only reads the bytes.
 template <>
 struct std::hash<kyoto::bytes> {
   /// The hash of the bytes' contents.

@@ -273,6 +273,7 @@ class bytes_mut : public detail::buf_get<bytes_mut>, public detail::buf_put<byte
 };
 
 /// Writes `b` as the crate's Debug does (see operator<< for kyoto::bytes).
+/// Thread safety: only reads `b`.
 std::ostream& operator<<(std::ostream& os, const bytes_mut& b);
 
 }  // namespace kyoto
