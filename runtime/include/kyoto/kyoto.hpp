@@ -2,6 +2,7 @@
 // <kyoto/sync/mpsc.hpp>, <kyoto/runtime/spawn.hpp>.
 #pragma once
 
+#include <kyoto/bytes.hpp>
 #include <kyoto/fs.hpp>
 #include <kyoto/io.hpp>
 #include <kyoto/macros/main.hpp>
