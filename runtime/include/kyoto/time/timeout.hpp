@@ -40,13 +40,13 @@
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
-#include <kyoto/runtime/select.hpp>
 #include <kyoto/time/sleep.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/select_op.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
