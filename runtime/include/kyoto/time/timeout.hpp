@@ -101,7 +101,11 @@ class [[nodiscard]] timeout_awaiter : private kyoto::detail::timeout_core {
 
   using timeout_core::deadline;
 
-  /// The operation is ready: its value wins, whatever the deadline.
+  /// The operation is ready: its value wins, whatever the deadline. Not
+  /// ready, the operation may hold a lock until its await_suspend(), which
+  /// ours calls at once (after arming the timer, for an operation whose
+  /// await_suspend returns a coroutine) — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() { return static_cast<bool>(op_.ready()); }
 
   /// Polls the operation once (see the file comment), then arms the timer.

@@ -66,9 +66,11 @@ class select_awaiter {
   select_awaiter(const select_awaiter&) = delete;
   select_awaiter& operator=(const select_awaiter&) = delete;
 
-  /// The start pass (see select.hpp). A branch's await_ready() that returns
-  /// false may hold a lock its await_suspend() releases: such a branch is
-  /// started (its await_suspend called) before any other branch is asked.
+  /// The start pass (see select.hpp). A branch whose await_ready() returns
+  /// false is started (its await_suspend() called) before any other branch
+  /// is asked: await_ready() may return false holding a lock that
+  /// await_suspend() releases — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() {
     state_.self = this;
     state_.cancel_losers = &cancel_losers_of;
