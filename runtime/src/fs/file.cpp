@@ -2,11 +2,11 @@
 // functions share (read to end, write all): io_uring requests only, except
 // the short metadata syscalls io_uring has no opcode for (lseek, fchmod,
 // and ftruncate before Linux 6.9), which run on the calling worker.
+#include "fs/fs_ops.hpp"
+
 #include <kyoto/fs/file.hpp>
 #include <kyoto/fs/metadata.hpp>
 #include <kyoto/fs/open_options.hpp>
-
-#include <kyoto/fs/detail/fs_ops.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

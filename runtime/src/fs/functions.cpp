@@ -6,13 +6,11 @@
 // chain of links) and run on the blocking pool; their errors come back as
 // an errno and are thrown on the awaiting thread, so no exception object
 // crosses threads (see net::lookup_host).
+#include "fs/fs_ops.hpp"
+
 #include <kyoto/fs/file.hpp>
 #include <kyoto/fs/functions.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
-
-#include <kyoto/fs/detail/fs_ops.hpp>
-
-#include <liburing.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,9 +27,6 @@
 namespace kyoto::detail {
 namespace {
 
-static_assert(fs_opcode::symlinkat == IORING_OP_SYMLINKAT && fs_opcode::linkat == IORING_OP_LINKAT,
-              "kyoto's fs opcodes (fs_ops.hpp) disagree with liburing");
-static_assert(fsync_datasync == IORING_FSYNC_DATASYNC);
 static_assert(statx_mask == (STATX_BASIC_STATS | STATX_BTIME));
 
 }  // namespace

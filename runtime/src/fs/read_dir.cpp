@@ -13,11 +13,11 @@
 // Errors found on the pool come back as an errno in the batch and are
 // thrown on the awaiting thread, as net::lookup_host does: no exception
 // object crosses threads.
+#include "fs/fs_ops.hpp"
+
 #include <kyoto/fs/read_dir.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
-
-#include <kyoto/fs/detail/fs_ops.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -9,50 +9,6 @@
 
 namespace kyoto::detail {
 
-namespace {
-
-/// What the error for a request started outside a runtime task names.
-const char* request_name(std::uint8_t code) noexcept {
-  switch (code) {
-    case opcode::fsync:
-      return "kyoto: an I/O request (fsync)";
-    case opcode::sendmsg:
-      return "kyoto: an I/O request (sendmsg)";
-    case opcode::recvmsg:
-      return "kyoto: an I/O request (recvmsg)";
-    case opcode::accept:
-      return "kyoto: an I/O request (accept)";
-    case opcode::connect:
-      return "kyoto: an I/O request (connect)";
-    case opcode::openat:
-      return "kyoto: an I/O request (openat)";
-    case opcode::close:
-      return "kyoto: an I/O request (close)";
-    case opcode::statx:
-      return "kyoto: an I/O request (statx)";
-    case opcode::read:
-      return "kyoto: an I/O request (read)";
-    case opcode::write:
-      return "kyoto: an I/O request (write)";
-    case opcode::send:
-      return "kyoto: an I/O request (send)";
-    case opcode::recv:
-      return "kyoto: an I/O request (recv)";
-    case opcode::shutdown:
-      return "kyoto: an I/O request (shutdown)";
-    case opcode::renameat:
-      return "kyoto: an I/O request (renameat)";
-    case opcode::unlinkat:
-      return "kyoto: an I/O request (unlinkat)";
-    case opcode::mkdirat:
-      return "kyoto: an I/O request (mkdirat)";
-    default:
-      return "kyoto: an I/O request";
-  }
-}
-
-}  // namespace
-
 void io_op::start(const op_args& args, std::coroutine_handle<> h) {
   driver* d = current_context.drv;
   if (d == nullptr) [[unlikely]] {

@@ -3,6 +3,7 @@
 #include "log.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/io/detail/opcode.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -20,8 +21,11 @@ static_assert(opcode::fsync == IORING_OP_FSYNC && opcode::sendmsg == IORING_OP_S
                   opcode::send == IORING_OP_SEND && opcode::recv == IORING_OP_RECV &&
                   opcode::shutdown == IORING_OP_SHUTDOWN &&
                   opcode::renameat == IORING_OP_RENAMEAT &&
-                  opcode::unlinkat == IORING_OP_UNLINKAT && opcode::mkdirat == IORING_OP_MKDIRAT,
-              "kyoto's opcode table (io_op.hpp) disagrees with liburing");
+                  opcode::unlinkat == IORING_OP_UNLINKAT && opcode::mkdirat == IORING_OP_MKDIRAT &&
+                  opcode::symlinkat == IORING_OP_SYMLINKAT && opcode::linkat == IORING_OP_LINKAT,
+              "kyoto's opcode table (io/detail/opcode.hpp) disagrees with liburing");
+static_assert(fsync_datasync == IORING_FSYNC_DATASYNC,
+              "kyoto's fsync flag (io/detail/opcode.hpp) disagrees with liburing");
 
 /// user_data of the wake-up read and of cancel requests; io_ops use their
 /// address (aligned, so never 1 or 2).

@@ -1,3 +1,5 @@
+#include "net/socket.hpp"
+
 #include "log.hpp"
 
 #include <kyoto/time/sleep.hpp>

@@ -1,3 +1,5 @@
+#include "net/socket.hpp"
+
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/net/udp_socket.hpp>
 

@@ -1,3 +1,5 @@
+#include "net/socket.hpp"
+
 #include <kyoto/net/unix_listener.hpp>
 #include <kyoto/net/unix_stream.hpp>
 

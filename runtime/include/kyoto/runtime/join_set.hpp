@@ -36,6 +36,9 @@
 // `lock` to unregister; if its node was already taken, the wake is over
 // and it purges the node from its task. join_next() pops nothing until it
 // resumes, so cancelling it loses no result (cancel safe, as tokio's).
+//
+// The set's shared state (entries, ready queue) is
+// runtime/detail/join_set_core.hpp.
 #pragma once
 
 #include <kyoto/runtime/abort_handle.hpp>
@@ -46,7 +49,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/coop.hpp>
-#include <kyoto/runtime/detail/frame_pool.hpp>
+#include <kyoto/runtime/detail/join_set_core.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -55,171 +58,11 @@
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
-#include <exception>
-#include <new>
 #include <optional>
-#include <stdexcept>
-#include <string>
 #include <type_traits>
 #include <utility>
 
 namespace kyoto {
-
-namespace detail {
-
-class join_set_core;
-
-/// One task of a join_set; see the file comment.
-struct join_set_entry : callback_node {
-  task_header* cell = nullptr;           ///< owned: join interest + one reference
-  join_set_core* core = nullptr;         ///< the set's shared state
-  join_set_entry* prev = nullptr;        ///< in the owner's list (owner only)
-  join_set_entry* next = nullptr;        ///< in the owner's list (owner only)
-  join_set_entry* ready_next = nullptr;  ///< in the ready queue (under core->lock)
-};
-
-[[noreturn]] inline void throw_join_set_pending(const char* operation) {
-  throw std::logic_error(std::string(operation) +
-                         ": a join_next() of this join_set is waiting (a join_set is used by "
-                         "one coroutine at a time)");
-}
-
-/// The part of a join_set that completing tasks reach; heap-allocated so
-/// the set can move while tasks run. Not templated: only taking a result
-/// needs T.
-class join_set_core {
- public:
-  join_set_core() = default;
-  join_set_core(const join_set_core&) = delete;
-  join_set_core& operator=(const join_set_core&) = delete;
-
-  /// Adds a spawned task, adopting its join interest and reference.
-  /// Owner only. Throws std::bad_alloc, leaving the task detached.
-  void add(task_header* cell) {
-    void* mem;
-    try {
-      mem = frame_pool::allocate(sizeof(join_set_entry));
-    } catch (...) {
-      cell->drop_join_handle(false);
-      throw;
-    }
-    auto* e = ::new (mem) join_set_entry;
-    e->fn = &on_complete;
-    e->cell = cell;
-    e->core = this;
-    e->next = entries;
-    if (entries != nullptr) entries->prev = e;
-    entries = e;
-    ++size;
-    // False: it completed already, and no callback will come.
-    if (!cell->set_join_waker(e)) push_ready(e);
-  }
-
-  /// Whether a completed task waits in the ready queue.
-  bool has_ready() noexcept {
-    lock_guard g(lock);
-    return ready_head != nullptr;
-  }
-
-  /// Takes the first completed entry, or null. Owner only.
-  join_set_entry* pop_ready() noexcept {
-    lock_guard g(lock);
-    join_set_entry* e = ready_head;
-    if (e != nullptr) {
-      ready_head = e->ready_next;
-      if (ready_head == nullptr) ready_tail = nullptr;
-    }
-    return e;
-  }
-
-  /// Forgets a popped entry whose result was taken (or is being dropped):
-  /// waits until its task is done with the node, drops the interest and
-  /// the reference, frees the entry. Owner only.
-  void erase(join_set_entry* e, bool result_taken) noexcept {
-    e->cell->unset_join_waker(e);  // complete: waits for the callback to return
-    unlink(e);
-    e->cell->drop_join_handle(result_taken);
-    destroy_entry(e);
-  }
-
-  /// Aborts every task. Owner only.
-  void abort_all() noexcept {
-    for (join_set_entry* e = entries; e != nullptr; e = e->next)
-      e->cell->abort();
-  }
-
-  /// Removes every entry, aborting their tasks first if `abort`; see the
-  /// file comment for the order. An exception of a completed task that
-  /// nobody joined is logged (drop_join_handle). Owner only.
-  void clear(bool abort) noexcept {
-    for (join_set_entry* e = entries; e != nullptr; e = e->next) {
-      if (abort) e->cell->abort();
-      e->cell->unset_join_waker(e);
-    }
-    // No callback is running or will run: the queue and entries are ours.
-    {
-      lock_guard g(lock);
-      ready_head = ready_tail = nullptr;
-    }
-    for (join_set_entry* e = entries; e != nullptr;) {
-      join_set_entry* next = e->next;
-      e->cell->drop_join_handle(false);
-      destroy_entry(e);
-      e = next;
-    }
-    entries = nullptr;
-    size = 0;
-  }
-
-  /// Guards the ready queue and the waiter.
-  mutex lock;
-  join_set_entry* ready_head = nullptr;  ///< completed, in completion order (lock)
-  join_set_entry* ready_tail = nullptr;  ///< (lock)
-  /// The waiting join_next()'s node (lock); taken (nulled) by the wake.
-  wake_node* waiter = nullptr;
-
-  join_set_entry* entries = nullptr;  ///< every entry (owner only)
-  std::size_t size = 0;               ///< tasks in the set (owner only)
-  bool pending = false;               ///< a join_next() is suspended (owner only)
-
- private:
-  /// The completion callback; see the file comment. Runs on the completing
-  /// thread, inside task_header::finish().
-  static void on_complete(callback_node* n) noexcept {
-    auto* e = static_cast<join_set_entry*>(n);
-    e->core->push_ready(e);
-  }
-
-  void push_ready(join_set_entry* e) noexcept {
-    lock_guard g(lock);
-    e->ready_next = nullptr;
-    if (ready_tail != nullptr) {
-      ready_tail->ready_next = e;
-    } else {
-      ready_head = e;
-    }
-    ready_tail = e;
-    // Woken under the lock: the wake rule (the awaiter's destructor takes it).
-    if (wake_node* w = std::exchange(waiter, nullptr)) w->wake();
-  }
-
-  void unlink(join_set_entry* e) noexcept {
-    if (e->prev != nullptr) {
-      e->prev->next = e->next;
-    } else {
-      entries = e->next;
-    }
-    if (e->next != nullptr) e->next->prev = e->prev;
-    --size;
-  }
-
-  static void destroy_entry(join_set_entry* e) noexcept {
-    e->~join_set_entry();
-    frame_pool::deallocate(e, sizeof(join_set_entry));
-  }
-};
-
-}  // namespace detail
 
 /// A set of spawned tasks, joined in the order they complete
 /// (tokio::task::JoinSet).
@@ -357,7 +200,7 @@ class join_set {
 
   /// The number of tasks in the set, running or completed but not yet
   /// joined (tokio's len).
-  std::size_t size() const noexcept { return core_ != nullptr ? core_->size : 0; }
+  std::size_t size() const noexcept { return core_ != nullptr ? core_->size() : 0; }
 
   /// Whether the set holds no task.
   bool empty() const noexcept { return size() == 0; }
@@ -437,7 +280,7 @@ class join_set {
 
     bool await_ready() {
       detail::join_set_core* c = set_->core_;
-      if (c == nullptr || c->size == 0) return true;  // nullopt
+      if (c == nullptr || c->size() == 0) return true;  // nullopt
       if (c->pending) detail::throw_join_set_pending("kyoto::join_set::join_next");
       if (!c->has_ready()) return false;
       if (detail::coop_proceed()) return true;
@@ -454,7 +297,7 @@ class join_set {
         return true;
       }
       detail::lock_guard g(c.lock);
-      if (c.ready_head != nullptr) return false;  // completed meanwhile
+      if (!c.ready.empty()) return false;  // completed meanwhile
       c.pending = true;
       registered_ = true;
       // Published: from here on a callback on another thread may wake the
@@ -469,7 +312,7 @@ class join_set {
       if (registered_ || yielded_) c->pending = false;
       registered_ = false;
       yielded_ = false;
-      if (c == nullptr || c->size == 0) return std::nullopt;
+      if (c == nullptr || c->size() == 0) return std::nullopt;
       // Only the owner pops, and it was waiting here: the entry that woke
       // us (or that was ready before we yielded) is still queued.
       detail::join_set_entry* e = c->pop_ready();

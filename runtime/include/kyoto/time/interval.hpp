@@ -19,6 +19,8 @@
 
 #include <kyoto/time/sleep.hpp>
 
+#include <kyoto/time/detail/interval_period.hpp>
+
 #include <chrono>
 #include <coroutine>
 #include <stdexcept>
@@ -42,22 +44,6 @@ enum class missed_tick_behavior : unsigned char {
 };
 
 class interval;
-
-namespace detail {
-/// Throws std::invalid_argument naming kyoto::time::interval.
-[[noreturn]] void throw_bad_period();
-
-/// `p` in the clock's unit, rounded up; clamped if too long for the clock.
-/// Throws std::invalid_argument unless positive.
-template <class Rep, class Period>
-clock::duration interval_period(std::chrono::duration<Rep, Period> p) {
-  if (p <= p.zero()) throw_bad_period();
-  // Compared in floating point: converting hours::max() would overflow.
-  using fsec = std::chrono::duration<double>;
-  if (fsec(p) >= fsec(clock::duration::max())) return clock::duration::max();
-  return std::chrono::ceil<clock::duration>(p);
-}
-}  // namespace detail
 
 /// The awaiter of interval::tick(): completes at the interval's next tick
 /// and gives that tick's scheduled instant (not the current time).
@@ -112,7 +98,7 @@ class interval {
   /// for the clock is clamped (its ticks after the first never come).
   template <class Rep, class Period>
   explicit interval(std::chrono::duration<Rep, Period> period)
-      : interval(clock::now(), detail::interval_period(period)) {}
+      : interval(clock::now(), kyoto::detail::interval_period(period)) {}
   /// An interval whose first tick is at `start` (tokio's interval_at).
   /// Throws std::invalid_argument if `period` is not positive.
   interval(instant start, clock::duration period);
@@ -166,7 +152,7 @@ class interval {
 /// Thread safety and cancel safety: see interval.
 template <class Rep, class Period>
 [[nodiscard]] interval interval_at(instant start, std::chrono::duration<Rep, Period> period) {
-  return interval(start, detail::interval_period(period));
+  return interval(start, kyoto::detail::interval_period(period));
 }
 
 inline tick_awaiter::tick_awaiter(interval& iv) noexcept

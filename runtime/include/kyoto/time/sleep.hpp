@@ -3,7 +3,9 @@
 
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/time/detail/deadline.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
+#include <kyoto/time/detail/timer_registration.hpp>
 
 #include <cassert>
 #include <chrono>
@@ -15,26 +17,6 @@ namespace kyoto::time {
 using clock = std::chrono::steady_clock;
 /// A point in time on kyoto's clock (tokio's Instant).
 using instant = clock::time_point;
-
-namespace detail {
-/// The deadline `d` from now: a duration of zero or less is now; one too
-/// long for the clock never passes (instant::max()). Compared in floating
-/// point: converting hours::max() to the clock's nanoseconds would overflow.
-template <class Rep, class Period>
-instant deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
-  const instant now = clock::now();
-  if (d <= d.zero()) return now;
-  using fsec = std::chrono::duration<double>;
-  if (fsec(d) >= fsec(instant::max() - now)) return instant::max();
-  return now + std::chrono::ceil<clock::duration>(d);
-}
-
-/// Registers `e` with the calling thread's driver; false if already due.
-bool register_timer(kyoto::detail::timer_entry* e, instant deadline);
-/// Unregisters `e` unless it fired; returns false if it fired (its waiter
-/// was woken, under the driver's lock). Any thread.
-bool cancel_timer(kyoto::detail::timer_entry* e) noexcept;
-}  // namespace detail
 
 /// Waits until a deadline (tokio's Sleep). Returned by sleep() and
 /// sleep_until(); await it directly: `co_await time::sleep(10ms);`.
@@ -109,7 +91,7 @@ inline sleep_awaiter sleep_until(instant deadline) noexcept {
 /// forever. Must be awaited in a runtime task (std::logic_error otherwise).
 template <class Rep, class Period>
 sleep_awaiter sleep(std::chrono::duration<Rep, Period> duration) noexcept {
-  return sleep_awaiter(detail::deadline_after(duration));
+  return sleep_awaiter(kyoto::detail::deadline_after(duration));
 }
 
 }  // namespace kyoto::time

@@ -42,6 +42,7 @@
 // the task's ready stack (purge).
 #pragma once
 
+#include <kyoto/io/detail/opcode.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
@@ -53,32 +54,11 @@ namespace kyoto::detail {
 
 class driver;
 
-/// io_uring opcodes (enum io_uring_op), spelled here so that public headers
-/// need not include liburing; src/io/reactor.cpp checks them against it.
-namespace opcode {
-inline constexpr std::uint8_t fsync = 3;
-inline constexpr std::uint8_t sendmsg = 9;
-inline constexpr std::uint8_t recvmsg = 10;
-inline constexpr std::uint8_t accept = 13;
-inline constexpr std::uint8_t connect = 16;
-inline constexpr std::uint8_t openat = 18;
-inline constexpr std::uint8_t close = 19;
-inline constexpr std::uint8_t statx = 21;
-inline constexpr std::uint8_t read = 22;
-inline constexpr std::uint8_t write = 23;
-inline constexpr std::uint8_t send = 26;
-inline constexpr std::uint8_t recv = 27;
-inline constexpr std::uint8_t shutdown = 34;
-inline constexpr std::uint8_t renameat = 35;
-inline constexpr std::uint8_t unlinkat = 36;
-inline constexpr std::uint8_t mkdirat = 37;
-}  // namespace opcode
-
 /// The fields of one SQE (kept free of liburing so that public headers do
 /// not include it). The reactor copies them into the ring; `user_data` is
 /// the op.
 struct op_args {
-  std::uint8_t opcode = 0;     ///< IORING_OP_*
+  std::uint8_t opcode = 0;     ///< IORING_OP_* (opcode.hpp)
   std::uint8_t sqe_flags = 0;  ///< IOSQE_*
   std::uint16_t ioprio = 0;    ///< per-opcode flags (e.g. IORING_RECVSEND_POLL_FIRST)
   std::int32_t fd = -1;

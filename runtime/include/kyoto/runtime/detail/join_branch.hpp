@@ -16,6 +16,7 @@
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
+#include <kyoto/runtime/detail/unique_coroutine.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -92,25 +93,14 @@ class join_branch {
   };
 
   join_branch() noexcept = default;
-  join_branch(join_branch&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  join_branch& operator=(join_branch&& o) noexcept {
-    if (this != &o) {
-      reset();
-      h_ = std::exchange(o.h_, {});
-    }
-    return *this;
-  }
-  ~join_branch() { reset(); }
 
-  void start() const { h_.resume(); }
-  bool finished() const noexcept { return !h_ || h_.promise().done_; }
-  void reset() noexcept {
-    if (h_) std::exchange(h_, {}).destroy();
-  }
+  void start() const { frame_.resume(); }
+  bool finished() const noexcept { return !frame_ || frame_.get().promise().done_; }
+  void reset() noexcept { frame_.reset(); }
 
  private:
-  explicit join_branch(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
-  std::coroutine_handle<promise_type> h_;
+  explicit join_branch(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+  unique_coroutine<promise_type> frame_;
 };
 
 inline void join_state::cancel_unfinished() noexcept {
