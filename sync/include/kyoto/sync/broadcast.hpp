@@ -26,13 +26,13 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/broadcast_shared.hpp>
-#include <kyoto/sync/detail/chan.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
 
 #include <bit>

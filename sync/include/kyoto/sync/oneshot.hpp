@@ -22,13 +22,13 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
-#include <kyoto/sync/detail/chan.hpp>
 
 #include <cassert>
 #include <coroutine>

@@ -61,7 +61,6 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
-#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -108,11 +107,6 @@ struct closed_waiter {
 
 /// Throws std::logic_error for a second recv while one is waiting.
 [[noreturn]] void throw_concurrent_recv();
-
-inline void check_blocking_allowed(const char* operation) {
-  if (current_context.sched != nullptr) [[unlikely]]
-    throw_blocking_in_runtime(operation);
-}
 
 template <class T>
 class chan {
@@ -278,6 +272,15 @@ class chan {
     lock_guard guard(lock_);
     grant_or_return_locked(n);  // pass the slots on first...
     release_grant_locked(n);    // ...then give up ours
+  }
+
+  /// A permit goes unused (a dropped permit's counted_ref drop).
+  void release_permit() noexcept { release_permits(1); }
+
+  /// An owned permit goes unused: its slot passes on, then its sender goes.
+  void release_owned_permit() noexcept {
+    release_permits(1);
+    drop_sender();
   }
 
   /// Precondition: lock_ held, fewer than `n` slots free (the channel full

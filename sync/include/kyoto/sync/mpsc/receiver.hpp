@@ -1,0 +1,256 @@
+// kyoto::sync::mpsc's receiving half, shared by bounded and unbounded
+// channels (tokio's Receiver and UnboundedReceiver): recv(), recv_many(),
+// try_recv(), blocking_recv() and close().
+#pragma once
+
+#include <kyoto/runtime/result.hpp>
+#include <kyoto/sync/mpsc/error.hpp>
+
+#include <kyoto/runtime/detail/blocking_check.hpp>
+#include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/counted_ref.hpp>
+#include <kyoto/runtime/detail/mutex.hpp>
+#include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/sync/detail/chan.hpp>
+#include <kyoto/sync/detail/misuse.hpp>
+
+#include <cassert>
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace kyoto::sync::mpsc {
+
+template <class T>
+class sender;
+template <class T>
+class unbounded_sender;
+template <class T>
+class receiver;
+template <class T>
+std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
+template <class T>
+std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel();
+
+/// Awaiter of receiver::recv(); gives std::optional<T>.
+///
+/// Resumed on the awaiting task's thread. Cancel safety: cancel safe — a
+/// cancelled recv has received nothing, and a value that arrived meanwhile
+/// stays first in the channel.
+template <class T>
+class [[nodiscard]] recv_awaiter {
+  using status = typename kyoto::detail::chan<T>::recv_status;
+
+ public:
+  explicit recv_awaiter(kyoto::detail::chan<T>* c) noexcept : chan_(c) {}
+  /// Movable until awaited (so it can be passed to join()).
+  /// The source is used up (see send_awaiter's move constructor).
+  recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : chan_(o.chan_), value_(std::move(o.value_)), done_(std::exchange(o.done_, true)) {
+    assert(!o.suspended_ && "a recv_awaiter moved while awaited");
+  }
+  recv_awaiter(const recv_awaiter&) = delete;
+  recv_awaiter& operator=(const recv_awaiter&) = delete;
+  ~recv_awaiter() {
+    if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
+  }
+
+  bool await_ready() {
+    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv");
+    chan_->lock().lock();
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    const status s = chan_->peek_recv_locked();
+    if (s != status::empty) {
+      if (kyoto::detail::coop_proceed()) {
+        chan_->try_recv_locked(value_);
+        return true;
+      }
+      yield_ = true;  // out of budget: yield first, receive when resumed
+    }
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    node_.prepare(h);
+    if (yield_) {
+      chan_->claim_recv_locked();
+      kyoto::detail::coop_yield(node_);
+    } else {
+      chan_->park_receiver_locked(&node_);
+    }
+    suspended_ = true;
+  }
+
+  std::optional<T> await_resume() {
+    done_ = true;
+    if (suspended_) {
+      suspended_ = false;
+      // A parked receiver is woken only when its recv can complete.
+      [[maybe_unused]] const auto s = chan_->finish_recv(value_);
+      assert(s != status::empty);
+    }
+    return std::exchange(value_, std::nullopt);
+  }
+
+ private:
+  kyoto::detail::chan<T>* chan_;
+  kyoto::detail::wake_node node_;
+  std::optional<T> value_;
+  bool suspended_ = false;
+  bool yield_ = false;  ///< the budget made us yield before receiving
+  bool done_ = false;   ///< awaited once already
+};
+
+/// Awaiter of receiver::recv_many(); gives the number of values appended
+/// (std::size_t).
+///
+/// Resumed on the awaiting task's thread. Cancel safety: cancel safe — a
+/// cancelled recv_many has appended nothing, and values that arrived
+/// meanwhile stay in the channel.
+template <class T>
+class [[nodiscard]] recv_many_awaiter {
+  using status = typename kyoto::detail::chan<T>::recv_status;
+
+ public:
+  recv_many_awaiter(kyoto::detail::chan<T>* c, std::vector<T>* buffer, std::size_t limit) noexcept
+      : chan_(c), buffer_(buffer), limit_(limit) {}
+  /// Movable until awaited; the source is used up (see send_awaiter).
+  recv_many_awaiter(recv_many_awaiter&& o) noexcept
+      : chan_(o.chan_), buffer_(o.buffer_), limit_(o.limit_), done_(std::exchange(o.done_, true)) {
+    assert(!o.suspended_ && "a recv_many_awaiter moved while awaited");
+  }
+  recv_many_awaiter(const recv_many_awaiter&) = delete;
+  recv_many_awaiter& operator=(const recv_many_awaiter&) = delete;
+  ~recv_many_awaiter() {
+    if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
+  }
+
+  bool await_ready() {
+    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv_many");
+    if (limit_ == 0) return true;  // tokio: 0 at once, the channel untouched
+    chan_->lock().lock();
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    const status s = chan_->peek_recv_locked();
+    if (s != status::empty) {
+      if (kyoto::detail::coop_proceed()) {
+        count_ = chan_->take_many_locked(*buffer_, limit_);
+        return true;
+      }
+      yield_ = true;  // out of budget: yield first, receive when resumed
+    }
+    unlock.release();  // keeps the lock for await_suspend
+    return false;
+  }
+
+  void await_suspend(std::coroutine_handle<> h) {
+    kyoto::detail::unlock_guard unlock(chan_->lock());
+    node_.prepare(h);
+    if (yield_) {
+      chan_->claim_recv_locked();
+      kyoto::detail::coop_yield(node_);
+    } else {
+      chan_->park_receiver_locked(&node_);
+    }
+    suspended_ = true;
+  }
+
+  std::size_t await_resume() {
+    done_ = true;
+    if (suspended_) {
+      suspended_ = false;
+      // Woken for values or for the end (then 0).
+      count_ = chan_->finish_recv_many(*buffer_, limit_);
+    }
+    return count_;
+  }
+
+ private:
+  kyoto::detail::chan<T>* chan_;
+  std::vector<T>* buffer_;
+  std::size_t limit_;
+  kyoto::detail::wake_node node_;
+  std::size_t count_ = 0;
+  bool suspended_ = false;
+  bool yield_ = false;  ///< the budget made us yield before receiving
+  bool done_ = false;   ///< awaited once already
+};
+
+/// The receiving half of a channel (bounded or unbounded). Move-only;
+/// destroying it closes the channel and destroys what was never received.
+///
+/// Thread safety: one receiver, used by one task (or thread) at a time.
+template <class T>
+class receiver {
+ public:
+  receiver(receiver&&) noexcept = default;
+  receiver& operator=(receiver&&) noexcept = default;
+
+  /// Receives the next value, waiting for one; std::nullopt once every
+  /// sender is gone (or close() was called), no permit is outstanding, and
+  /// the buffer is drained. Must be awaited in a runtime task; one receive
+  /// at a time (another receive while a recv() is in progress throws
+  /// std::logic_error); the awaiter is awaited once, and this receiver must
+  /// outlive it. Cancel safe.
+  recv_awaiter<T> recv() { return recv_awaiter<T>(checked("kyoto::sync::mpsc::receiver::recv")); }
+
+  /// Receives up to `limit` values at once, waiting for at least one, and
+  /// appends them to `buffer` in order (tokio's recv_many); gives how many.
+  /// 0 only when `limit` is 0 (at once) or the channel has ended (as
+  /// recv()'s std::nullopt). If moving a value throws, the values moved
+  /// before it are in `buffer` and the rest stay in the channel. The same
+  /// rules as recv(); `buffer` must outlive the awaiter. Cancel safe.
+  recv_many_awaiter<T> recv_many(std::vector<T>& buffer, std::size_t limit) {
+    return recv_many_awaiter<T>(checked("kyoto::sync::mpsc::receiver::recv_many"), &buffer, limit);
+  }
+
+  /// Takes the next value without waiting (tokio's try_recv).
+  result<T, try_recv_error> try_recv() {
+    std::optional<T> out;
+    switch (checked("kyoto::sync::mpsc::receiver::try_recv")->try_recv(out)) {
+      case kyoto::detail::chan<T>::recv_status::value:
+        return std::move(*out);
+      case kyoto::detail::chan<T>::recv_status::empty:
+        return unexpected(try_recv_error(try_recv_error::kind::empty));
+      case kyoto::detail::chan<T>::recv_status::disconnected:
+        break;
+    }
+    return unexpected(try_recv_error(try_recv_error::kind::disconnected));
+  }
+
+  /// recv() for a plain thread: blocks it until a value arrives or the
+  /// channel is closed and drained. Throws std::logic_error on a runtime
+  /// thread, where blocking would stall the runtime.
+  std::optional<T> blocking_recv() {
+    kyoto::detail::check_blocking_allowed("kyoto::sync::mpsc::receiver::blocking_recv");
+    return checked("kyoto::sync::mpsc::receiver::blocking_recv")->blocking_recv();
+  }
+
+  /// Closes the channel: sends and reserves fail from now on (waiting
+  /// senders get their value back), closed() completes; values already
+  /// buffered can still be received, and permits already taken still
+  /// deliver.
+  void close() { checked("kyoto::sync::mpsc::receiver::close")->close(); }
+
+ private:
+  template <class U>
+  friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
+  template <class U>
+  friend std::pair<unbounded_sender<U>, receiver<U>> unbounded_channel();
+
+  explicit receiver(kyoto::detail::chan<T>* c) noexcept : chan_(c) {}
+
+  kyoto::detail::chan<T>* checked(const char* op) const {
+    if (chan_.get() == nullptr) kyoto::detail::throw_empty_handle(op);
+    return chan_.get();
+  }
+
+  /// The receiver's reference: dropping it closes the channel.
+  kyoto::detail::counted_ref<kyoto::detail::chan<T>, &kyoto::detail::chan<T>::drop_receiver> chan_;
+};
+
+}  // namespace kyoto::sync::mpsc
