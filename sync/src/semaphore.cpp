@@ -57,14 +57,10 @@ batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const c
   }
 }
 
-}  // namespace kyoto::detail
-
-namespace kyoto::sync::detail {
-
 void throw_too_many_permits(const char* operation, std::size_t permits) {
   throw std::invalid_argument(std::string(operation) + ": " + std::to_string(permits) +
                               " permits exceed max_permits (" +
-                              std::to_string(kyoto::detail::batch_semaphore::max_permits) + ")");
+                              std::to_string(batch_semaphore::max_permits) + ")");
 }
 
 void throw_empty_guard(const char* operation) {
@@ -86,7 +82,7 @@ void throw_merge_mismatch(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the permits belong to different semaphores");
 }
 
-}  // namespace kyoto::sync::detail
+}  // namespace kyoto::detail
 
 namespace kyoto::sync {
 

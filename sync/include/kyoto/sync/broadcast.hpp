@@ -140,14 +140,6 @@ class try_recv_error {
   std::uint64_t skipped_;
 };
 
-namespace detail {
-using kyoto::detail::broadcast_shared;
-[[noreturn]] void throw_bad_capacity(std::size_t capacity);
-using kyoto::detail::throw_awaited_twice;
-using kyoto::detail::throw_empty_handle;
-[[noreturn]] void throw_concurrent_recv(const char* operation);
-}  // namespace detail
-
 /// The largest capacity channel() accepts (tokio: usize::MAX >> 1).
 inline constexpr std::size_t max_capacity = std::numeric_limits<std::size_t>::max() >> 1;
 
@@ -165,7 +157,7 @@ std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
 /// next receive gets what it would have got.
 template <class T>
 class [[nodiscard]] recv_awaiter {
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
   using poll = typename shared::poll;
   using probe = typename shared::probe;
 
@@ -188,7 +180,7 @@ class [[nodiscard]] recv_awaiter {
   }
 
   bool await_ready() {
-    if (done_) detail::throw_awaited_twice("kyoto::sync::broadcast::receiver::recv");
+    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::broadcast::receiver::recv");
     shared* s = rx_->checked_idle("kyoto::sync::broadcast::receiver::recv");
     std::uint64_t& next = rx_->next_;
     // Out of budget (coop.hpp): take nothing, yield first if ready.
@@ -277,7 +269,7 @@ template <class T>
 class receiver {
   static_assert(std::is_copy_constructible_v<T>,
                 "kyoto::sync::broadcast: each receiver gets its own copy, so T must be copyable");
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
   using poll = typename shared::poll;
 
  public:
@@ -387,13 +379,13 @@ class receiver {
   receiver(shared* s, std::uint64_t next) noexcept : shared_(s), next_(next) {}
 
   shared* checked(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
+    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
     return shared_;
   }
   /// As checked(), and refuses a receive while a recv() is suspended.
   shared* checked_idle(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
-    if (busy_) detail::throw_concurrent_recv(op);
+    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
+    if (busy_) kyoto::detail::throw_broadcast_concurrent_recv(op);
     return shared_;
   }
   void reset() noexcept {
@@ -415,7 +407,7 @@ template <class T>
 class sender {
   static_assert(std::is_copy_constructible_v<T>,
                 "kyoto::sync::broadcast: each receiver gets its own copy, so T must be copyable");
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
 
  public:
   /// Another sender of the same channel (tokio's clone()).
@@ -478,7 +470,7 @@ class sender {
   explicit sender(shared* s) noexcept : shared_(s) {}
 
   shared* checked(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
+    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
     return shared_;
   }
 
@@ -491,8 +483,9 @@ class sender {
 /// max_capacity.
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
-  if (capacity == 0 || capacity > max_capacity) detail::throw_bad_capacity(capacity);
-  auto* s = new detail::broadcast_shared<T>(std::bit_ceil(capacity));
+  if (capacity == 0 || capacity > max_capacity)
+    kyoto::detail::throw_broadcast_bad_capacity(capacity);
+  auto* s = new kyoto::detail::broadcast_shared<T>(std::bit_ceil(capacity));
   return {sender<T>(s), receiver<T>(s, 0)};
 }
 

@@ -19,6 +19,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/sync/detail/batch_semaphore.hpp>
+#include <kyoto/sync/detail/once_cell_init.hpp>
 
 #include <atomic>
 #include <concepts>
@@ -55,30 +56,6 @@ class set_error {
   /// The value that was not stored.
   T value;
 };
-
-namespace detail {
-
-/// Awaits the initialisation permit; true if acquired, false if the
-/// semaphore was closed (the value is set).
-class init_permit_awaiter : public kyoto::detail::acquire_op {
- public:
-  using acquire_op::acquire_op;
-  bool await_resume() noexcept { return resume(); }
-};
-
-/// Gives the initialisation permit back at scope exit.
-class init_permit {
- public:
-  explicit init_permit(kyoto::detail::batch_semaphore& s) noexcept : sem_(s) {}
-  init_permit(const init_permit&) = delete;
-  init_permit& operator=(const init_permit&) = delete;
-  ~init_permit() { sem_.release(1); }
-
- private:
-  kyoto::detail::batch_semaphore& sem_;
-};
-
-}  // namespace detail
 
 /// A cell written at most once, by set() or by the first get_or_init()
 /// whose initialiser completes (tokio::sync::OnceCell). Concurrent
@@ -138,7 +115,7 @@ class once_cell {
       case kyoto::detail::batch_semaphore::status::no_permits:
         return unexpected(set_error<T>(set_error<T>::kind::initializing, std::move(value)));
     }
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     store(std::move(value));
     return {};
   }
@@ -162,9 +139,9 @@ class once_cell {
     if (initialized()) co_return *value_ptr();
     // Bound to a variable, not awaited in the condition: GCC 12 has
     // miscompiled a co_await directly in an if/while condition (watch.cpp).
-    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);
+    const bool acquired = co_await kyoto::detail::once_cell_init_awaiter(&sem_, 1);
     if (!acquired) co_return *value_ptr();  // closed: the value is set
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     if (!initialized()) store(co_await std::invoke(std::move(init)));
     co_return *value_ptr();
   }
@@ -176,9 +153,10 @@ class once_cell {
   task<result<std::reference_wrapper<const T>, typename R::error_type>> get_or_try_init(F init) {
     using E = typename R::error_type;
     if (initialized()) co_return std::cref(*value_ptr());
-    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);  // see get_or_init
+    const bool acquired =
+        co_await kyoto::detail::once_cell_init_awaiter(&sem_, 1);  // see get_or_init
     if (!acquired) co_return std::cref(*value_ptr());
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     if (!initialized()) {
       R r = co_await std::invoke(std::move(init));
       if (!r) co_return unexpected(E(std::move(r).error()));

@@ -88,6 +88,11 @@
 
 namespace kyoto::detail {
 
+/// std::invalid_argument: broadcast::channel()'s capacity is 0 or too large.
+[[noreturn]] void throw_broadcast_bad_capacity(std::size_t capacity);
+/// std::logic_error naming `operation`: a second receive on one receiver.
+[[noreturn]] void throw_broadcast_concurrent_recv(const char* operation);
+
 /// A receiver waiting for a send (a suspended recv() or a blocking_recv()).
 struct broadcast_waiter {
   broadcast_waiter* prev = nullptr;  ///< wait-list links; guarded by the tail lock
