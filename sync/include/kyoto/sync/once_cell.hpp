@@ -18,13 +18,13 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/manual_lifetime.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 #include <kyoto/sync/detail/once_cell_init.hpp>
 
 #include <atomic>
 #include <concepts>
 #include <functional>
-#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -84,7 +84,7 @@ class once_cell {
   once_cell(const once_cell&) = delete;
   once_cell& operator=(const once_cell&) = delete;
   ~once_cell() {
-    if (initialized()) value_ptr()->~T();
+    if (initialized()) storage_.destroy();
   }
 
   /// Whether the value is there.
@@ -170,7 +170,7 @@ class once_cell {
   std::optional<T> take() {
     if (!initialized()) return std::nullopt;
     std::optional<T> out(std::move(*value_ptr()));
-    value_ptr()->~T();
+    storage_.destroy();
     // Relaxed: exclusive access (the precondition) orders everything.
     set_.store(false, std::memory_order_relaxed);
     sem_.reopen(1);
@@ -185,18 +185,18 @@ class once_cell {
   /// waiting behind, which find it set. Precondition: the caller holds the
   /// permit (or has the cell to itself).
   void store(T&& value) {
-    ::new (static_cast<void*>(storage_)) T(std::move(value));
+    storage_.construct(std::move(value));
     // Release: pairs with the acquire load in initialized().
     set_.store(true, std::memory_order_release);
     sem_.close();
   }
 
-  T* value_ptr() noexcept { return std::launder(reinterpret_cast<T*>(storage_)); }
-  const T* value_ptr() const noexcept { return std::launder(reinterpret_cast<const T*>(storage_)); }
+  T* value_ptr() noexcept { return storage_.get(); }
+  const T* value_ptr() const noexcept { return storage_.get(); }
 
   std::atomic<bool> set_{false};
   kyoto::detail::batch_semaphore sem_{1};
-  alignas(T) unsigned char storage_[sizeof(T)];
+  kyoto::detail::manual_lifetime<T> storage_;
 };
 
 }  // namespace kyoto::sync
