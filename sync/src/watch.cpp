@@ -24,7 +24,7 @@ void throw_concurrent_changed() {
 namespace {
 
 /// Precondition: lock held. Wakes and empties `list`.
-void wake_all_locked(waiter_list<watch_waiter>& list) noexcept {
+void wake_all_locked(intrusive_list<watch_waiter>& list) noexcept {
   while (watch_waiter* w = list.pop_front()) {
     w->st = watch_waiter::state::woken;
     w->node.wake();

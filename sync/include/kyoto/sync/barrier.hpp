@@ -42,10 +42,10 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/barrier_waiter.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -101,7 +101,7 @@ class barrier {
   /// Waits of this generation; guarded by lock_.
   std::size_t arrived_ = 0;
   /// The waits parked in this generation; guarded by lock_.
-  kyoto::detail::waiter_list<kyoto::detail::barrier_waiter> waiters_;
+  kyoto::detail::intrusive_list<kyoto::detail::barrier_waiter> waiters_;
   mutable kyoto::detail::mutex lock_;
   const std::size_t n_;
 };

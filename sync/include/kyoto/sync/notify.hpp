@@ -86,9 +86,9 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <cassert>
 #include <coroutine>
@@ -230,7 +230,7 @@ class notify {
   kyoto::detail::mutex lock_;
   /// The waiters, FIFO (the front is notify_one()'s next target); guarded
   /// by lock_.
-  kyoto::detail::waiter_list<waiter> waiters_;
+  kyoto::detail::intrusive_list<waiter> waiters_;
 };
 
 /// The awaitable that notify::notified() returns (tokio's Notified): a

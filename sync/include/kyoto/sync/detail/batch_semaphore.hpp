@@ -33,11 +33,11 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -216,7 +216,7 @@ class batch_semaphore {
   /// Permits << 1 | CLOSED; see the file comment.
   atomic<std::size_t> word_;
   mutable mutex lock_;
-  waiter_list<sem_waiter> waiters_;  ///< guarded by lock_
+  intrusive_list<sem_waiter> waiters_;  ///< guarded by lock_
 };
 
 /// The awaiter steps of an acquire of `n` permits, shared by semaphore,

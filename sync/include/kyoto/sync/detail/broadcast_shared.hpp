@@ -72,10 +72,10 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <cassert>
 #include <cstddef>
@@ -517,7 +517,7 @@ class broadcast_shared {
   std::uint64_t tail_pos_ = 0;  ///< next position to write
   std::size_t rx_cnt_ = 1;      ///< live receivers
   bool closed_ = false;         ///< every sender is gone; never unset
-  waiter_list<broadcast_waiter> waiters_;
+  intrusive_list<broadcast_waiter> waiters_;
 
   // Handle counts and the writer's futex, apart from the hot lines.
   /// Bumped by a reader that lets a waiting writer in; the writer sleeps

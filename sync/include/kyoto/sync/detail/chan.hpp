@@ -62,12 +62,12 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/block_queue.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -625,8 +625,8 @@ class chan {
   const std::size_t capacity_;
   std::size_t permits_;  ///< free slots (bounded); unused when unbounded
   block_queue<T> queue_;
-  waiter_list<send_waiter> send_waiters_;
-  waiter_list<closed_waiter> closed_waiters_;
+  intrusive_list<send_waiter> send_waiters_;
+  intrusive_list<closed_waiter> closed_waiters_;
   wake_node* receiver_ = nullptr;  ///< the parked receiver, until woken
   bool recv_pending_ = false;      ///< a recv() is parked or woken, not yet resumed
   std::size_t granted_ = 0;        ///< reserved slots not yet used or given up

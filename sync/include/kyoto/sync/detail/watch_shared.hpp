@@ -7,9 +7,9 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -139,8 +139,8 @@ class watch_shared_base {
   atomic<std::size_t> refs_{2};
   /// Guards the two lists and the waiters' `st` while parked.
   mutable mutex lock_;
-  waiter_list<watch_waiter> changed_waiters_;
-  waiter_list<watch_waiter> closed_waiters_;
+  intrusive_list<watch_waiter> changed_waiters_;
+  intrusive_list<watch_waiter> closed_waiters_;
 };
 
 /// The shared state: watch_shared_base and the value with its lock.
