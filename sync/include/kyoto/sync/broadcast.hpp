@@ -29,6 +29,7 @@
 #include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
@@ -411,21 +412,16 @@ class sender {
 
  public:
   /// Another sender of the same channel (tokio's clone()).
-  sender(const sender& o) noexcept : shared_(o.shared_) {
-    if (shared_ != nullptr) shared_->add_sender();
-  }
+  sender(const sender&) noexcept = default;
   /// Takes `o`'s place; `o` becomes empty (its operations throw).
-  sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+  sender(sender&&) noexcept = default;
   /// Drops this sender (as the destructor) and takes `o`'s place.
-  sender& operator=(sender o) noexcept {
-    std::swap(shared_, o.shared_);
-    return *this;
-  }
+  sender& operator=(const sender&) noexcept = default;
+  /// Drops this sender (as the destructor) and takes `o`'s place.
+  sender& operator=(sender&&) noexcept = default;
   /// The last sender to go closes the channel: receivers get closed once
   /// they have read what is left.
-  ~sender() {
-    if (shared_ != nullptr) shared_->drop_sender();
-  }
+  ~sender() = default;
 
   /// Sends `value` to every receiver alive now, without waiting (tokio's
   /// send): gives the number of receivers, or hands the value back in a
@@ -463,18 +459,21 @@ class sender {
   }
 
   /// Whether both senders send to the same channel.
-  bool same_channel(const sender& other) const noexcept { return shared_ == other.shared_; }
+  bool same_channel(const sender& other) const noexcept {
+    return shared_.get() == other.shared_.get();
+  }
 
  private:
   friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
   explicit sender(shared* s) noexcept : shared_(s) {}
 
   shared* checked(const char* op) const {
-    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
-    return shared_;
+    if (!shared_) kyoto::detail::throw_empty_handle(op);
+    return shared_.get();
   }
 
-  shared* shared_;
+  /// A sender's count; empty once moved from.
+  kyoto::detail::counted_ref<shared, &shared::drop_sender, &shared::add_sender> shared_;
 };
 
 /// A broadcast channel keeping the last `capacity` values, rounded up to a
