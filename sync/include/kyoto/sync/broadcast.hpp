@@ -180,6 +180,8 @@ class [[nodiscard]] recv_awaiter {
     }
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::broadcast::receiver::recv");
     shared* s = rx_->checked_idle("kyoto::sync::broadcast::receiver::recv");

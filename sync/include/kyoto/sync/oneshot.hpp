@@ -113,6 +113,8 @@ class [[nodiscard]] recv_awaiter {
     }
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (state_->rx_completed()) {
       kyoto::detail::throw_oneshot_misuse(
@@ -183,6 +185,8 @@ class [[nodiscard]] closed_awaiter {
     state_->tx_awaiting() = false;
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (state_->tx_awaiting()) {
       kyoto::detail::throw_oneshot_misuse(

@@ -112,6 +112,8 @@ class [[nodiscard]] basic_acquire_awaiter {
   basic_acquire_awaiter(Ref sem, kyoto::detail::batch_semaphore* impl, std::size_t n) noexcept
       : sem_(std::move(sem)), op_(impl, n), n_(n) {}
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   result<basic_semaphore_permit<Ref>, acquire_error> await_resume() {

@@ -198,6 +198,9 @@ class [[nodiscard]] changed_awaiter {
     if (claimed_) rx_->changing_ = false;
   }
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::watch::receiver::changed");
     if (rx_->changing_) kyoto::detail::throw_concurrent_changed();

@@ -37,6 +37,9 @@ class [[nodiscard]] barrier_arrive_awaiter {
   /// yielded one.
   ~barrier_arrive_awaiter();
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_first_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready();
   void await_suspend(std::coroutine_handle<> h);
   std::optional<kyoto::sync::barrier_wait_result> await_resume() noexcept;

@@ -240,6 +240,9 @@ class acquire_op {
     if (suspended_ && sem_->cancel(&waiter_, n_)) waiter_.node.task->purge(&waiter_.node);
   }
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() {
     status_ = sem_->try_acquire(n_);
     if (status_ == batch_semaphore::status::no_permits) {

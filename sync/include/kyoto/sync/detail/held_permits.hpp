@@ -126,6 +126,8 @@ class [[nodiscard]] basic_lock_awaiter {
   basic_lock_awaiter(Ref owner, batch_semaphore* sem, std::size_t count, Value* value) noexcept
       : owner_(std::move(owner)), sem_(sem), count_(count), value_(value), op_(sem, count) {}
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   Guard await_resume() noexcept {

@@ -36,6 +36,9 @@ class mpsc_reserve_waiter {
     if (suspended_ && chan_->cancel_sender(&waiter_, n_)) waiter_.node.task->purge(&waiter_.node);
   }
 
+  /// The awaiters' await_ready(): returns false holding the lock, which
+  /// suspend() (their await_suspend()) releases — see the awaitable contract
+  /// in runtime/detail/awaitable.hpp.
   bool ready(const char* operation) {
     if (done_) throw_awaited_twice(operation);
     chan_->lock().lock();

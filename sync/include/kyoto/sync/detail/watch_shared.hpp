@@ -176,6 +176,9 @@ class [[nodiscard]] watch_closed_awaiter {
   watch_closed_awaiter& operator=(const watch_closed_awaiter&) = delete;
   ~watch_closed_awaiter();
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready();
   void await_suspend(std::coroutine_handle<> h);
   bool await_resume() noexcept;

@@ -70,6 +70,8 @@ class [[nodiscard]] send_awaiter {
     if (suspended_ && chan_->cancel_sender(&waiter_, 1)) waiter_.node.task->purge(&waiter_.node);
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::sender::send");
     chan_->lock().lock();
@@ -155,6 +157,8 @@ class [[nodiscard]] send_timeout_awaiter {
     }
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::sender::send_timeout");
     chan_->lock().lock();
@@ -246,6 +250,8 @@ template <class T>
 class [[nodiscard]] reserve_awaiter {
  public:
   explicit reserve_awaiter(kyoto::detail::chan<T>* c) noexcept : w_(c, 1) {}
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve"); }
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
   result<permit<T>, send_error<>> await_resume() {
@@ -269,6 +275,8 @@ template <class T>
 class [[nodiscard]] reserve_many_awaiter {
  public:
   reserve_many_awaiter(kyoto::detail::chan<T>* c, std::size_t n) noexcept : w_(c, n) {}
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve_many"); }
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
   result<permit_iterator<T>, send_error<>> await_resume() {
@@ -293,6 +301,8 @@ class [[nodiscard]] reserve_owned_awaiter {
   reserve_owned_awaiter(const reserve_owned_awaiter&) = delete;
   reserve_owned_awaiter& operator=(const reserve_owned_awaiter&) = delete;
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve_owned"); }
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
   result<owned_permit<T>, send_error<>> await_resume() {

@@ -37,6 +37,8 @@ class [[nodiscard]] closed_awaiter {
     }
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     chan_->lock().lock();
     kyoto::detail::unlock_guard unlock(chan_->lock());

@@ -58,6 +58,8 @@ class [[nodiscard]] recv_awaiter {
     if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv");
     chan_->lock().lock();
@@ -130,6 +132,8 @@ class [[nodiscard]] recv_many_awaiter {
     if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
     if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv_many");
     if (limit_ == 0) return true;  // tokio: 0 at once, the channel untouched
