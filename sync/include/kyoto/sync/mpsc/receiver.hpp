@@ -13,6 +13,7 @@
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/chan.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
+#include <kyoto/sync/detail/mpsc_recv_waiter.hpp>
 
 #include <cassert>
 #include <coroutine>
@@ -45,67 +46,35 @@ class [[nodiscard]] recv_awaiter {
   using status = typename kyoto::detail::chan<T>::recv_status;
 
  public:
-  explicit recv_awaiter(kyoto::detail::chan<T>* c) noexcept : chan_(c) {}
+  explicit recv_awaiter(kyoto::detail::chan<T>* c) noexcept : w_(c) {}
   /// Movable until awaited (so it can be passed to join()).
   /// The source is used up (see send_awaiter's move constructor).
   recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : chan_(o.chan_), value_(std::move(o.value_)), done_(std::exchange(o.done_, true)) {
-    assert(!o.suspended_ && "a recv_awaiter moved while awaited");
-  }
+      : w_(std::move(o.w_)), value_(std::move(o.value_)) {}
   recv_awaiter(const recv_awaiter&) = delete;
   recv_awaiter& operator=(const recv_awaiter&) = delete;
-  ~recv_awaiter() {
-    if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
-  }
 
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
-    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv");
-    chan_->lock().lock();
-    kyoto::detail::unlock_guard unlock(chan_->lock());
-    const status s = chan_->peek_recv_locked();
-    if (s != status::empty) {
-      if (kyoto::detail::coop_proceed()) {
-        chan_->try_recv_locked(value_);
-        return true;
-      }
-      yield_ = true;  // out of budget: yield first, receive when resumed
-    }
-    unlock.release();  // keeps the lock for await_suspend
-    return false;
+    return w_.ready("kyoto::sync::mpsc::receiver::recv",
+                    [this] { w_.channel()->try_recv_locked(value_); });
   }
 
-  void await_suspend(std::coroutine_handle<> h) {
-    kyoto::detail::unlock_guard unlock(chan_->lock());
-    node_.prepare(h);
-    if (yield_) {
-      chan_->claim_recv_locked();
-      kyoto::detail::coop_yield(node_);
-    } else {
-      chan_->park_receiver_locked(&node_);
-    }
-    suspended_ = true;
-  }
+  void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
 
   std::optional<T> await_resume() {
-    done_ = true;
-    if (suspended_) {
-      suspended_ = false;
+    if (w_.resume()) {
       // A parked receiver is woken only when its recv can complete.
-      [[maybe_unused]] const auto s = chan_->finish_recv(value_);
+      [[maybe_unused]] const auto s = w_.channel()->finish_recv(value_);
       assert(s != status::empty);
     }
     return std::exchange(value_, std::nullopt);
   }
 
  private:
-  kyoto::detail::chan<T>* chan_;
-  kyoto::detail::wake_node node_;
+  kyoto::detail::mpsc_recv_waiter<T> w_;
   std::optional<T> value_;
-  bool suspended_ = false;
-  bool yield_ = false;  ///< the budget made us yield before receiving
-  bool done_ = false;   ///< awaited once already
 };
 
 /// Awaiter of receiver::recv_many(); gives the number of values appended
@@ -116,72 +85,36 @@ class [[nodiscard]] recv_awaiter {
 /// meanwhile stay in the channel.
 template <class T>
 class [[nodiscard]] recv_many_awaiter {
-  using status = typename kyoto::detail::chan<T>::recv_status;
-
  public:
   recv_many_awaiter(kyoto::detail::chan<T>* c, std::vector<T>* buffer, std::size_t limit) noexcept
-      : chan_(c), buffer_(buffer), limit_(limit) {}
+      : w_(c), buffer_(buffer), limit_(limit) {}
   /// Movable until awaited; the source is used up (see send_awaiter).
   recv_many_awaiter(recv_many_awaiter&& o) noexcept
-      : chan_(o.chan_), buffer_(o.buffer_), limit_(o.limit_), done_(std::exchange(o.done_, true)) {
-    assert(!o.suspended_ && "a recv_many_awaiter moved while awaited");
-  }
+      : w_(std::move(o.w_)), buffer_(o.buffer_), limit_(o.limit_) {}
   recv_many_awaiter(const recv_many_awaiter&) = delete;
   recv_many_awaiter& operator=(const recv_many_awaiter&) = delete;
-  ~recv_many_awaiter() {
-    if (suspended_ && chan_->cancel_receiver(&node_)) node_.task->purge(&node_);
-  }
 
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
-    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::mpsc::receiver::recv_many");
-    if (limit_ == 0) return true;  // tokio: 0 at once, the channel untouched
-    chan_->lock().lock();
-    kyoto::detail::unlock_guard unlock(chan_->lock());
-    const status s = chan_->peek_recv_locked();
-    if (s != status::empty) {
-      if (kyoto::detail::coop_proceed()) {
-        count_ = chan_->take_many_locked(*buffer_, limit_);
-        return true;
-      }
-      yield_ = true;  // out of budget: yield first, receive when resumed
-    }
-    unlock.release();  // keeps the lock for await_suspend
-    return false;
+    if (limit_ == 0 && !w_.done()) return true;  // tokio: 0 at once, the channel untouched
+    return w_.ready("kyoto::sync::mpsc::receiver::recv_many",
+                    [this] { count_ = w_.channel()->take_many_locked(*buffer_, limit_); });
   }
 
-  void await_suspend(std::coroutine_handle<> h) {
-    kyoto::detail::unlock_guard unlock(chan_->lock());
-    node_.prepare(h);
-    if (yield_) {
-      chan_->claim_recv_locked();
-      kyoto::detail::coop_yield(node_);
-    } else {
-      chan_->park_receiver_locked(&node_);
-    }
-    suspended_ = true;
-  }
+  void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
 
   std::size_t await_resume() {
-    done_ = true;
-    if (suspended_) {
-      suspended_ = false;
-      // Woken for values or for the end (then 0).
-      count_ = chan_->finish_recv_many(*buffer_, limit_);
-    }
+    // Woken for values or for the end (then 0).
+    if (w_.resume()) count_ = w_.channel()->finish_recv_many(*buffer_, limit_);
     return count_;
   }
 
  private:
-  kyoto::detail::chan<T>* chan_;
+  kyoto::detail::mpsc_recv_waiter<T> w_;
   std::vector<T>* buffer_;
   std::size_t limit_;
-  kyoto::detail::wake_node node_;
   std::size_t count_ = 0;
-  bool suspended_ = false;
-  bool yield_ = false;  ///< the budget made us yield before receiving
-  bool done_ = false;   ///< awaited once already
 };
 
 /// The receiving half of a channel (bounded or unbounded). Move-only;
