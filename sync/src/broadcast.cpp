@@ -61,20 +61,16 @@ void bcast_throw_too_many_receivers(const char* operation) {
                           std::to_string(bcast_max_receivers) + ")");
 }
 
-}  // namespace kyoto::detail
-
-namespace kyoto::sync::broadcast::detail {
-
-void throw_bad_capacity(std::size_t capacity) {
+void throw_broadcast_bad_capacity(std::size_t capacity) {
   throw std::invalid_argument(
       "kyoto::sync::broadcast::channel: capacity must be between 1 and max_capacity, got " +
       std::to_string(capacity));
 }
 
-void throw_concurrent_recv(const char* operation) {
+void throw_broadcast_concurrent_recv(const char* operation) {
   throw std::logic_error(std::string(operation) +
                          ": a receive while another recv() on this receiver is in progress (a "
                          "receiver is used by one task at a time)");
 }
 
-}  // namespace kyoto::sync::broadcast::detail
+}  // namespace kyoto::detail

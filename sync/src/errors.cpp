@@ -1,19 +1,12 @@
 // The misuse errors of kyoto::sync, out of line to keep the hot paths small.
-#include <kyoto/sync/mpsc.hpp>
-
 #include <kyoto/sync/detail/chan.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
+#include <kyoto/sync/detail/mpsc_handles.hpp>
 
 #include <stdexcept>
 #include <string>
 
 namespace kyoto::detail {
-
-void throw_blocking_in_runtime(const char* operation) {
-  throw std::logic_error(std::string(operation) +
-                         ": called from a runtime thread, where blocking would stall every task "
-                         "on it (co_await the async form instead)");
-}
 
 void throw_empty_handle(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the handle is empty (moved from)");
@@ -31,19 +24,15 @@ void throw_concurrent_recv() {
       "is used by one task at a time)");
 }
 
-}  // namespace kyoto::detail
-
-namespace kyoto::sync::mpsc::detail {
-
 void throw_used_permit(const char* operation) {
   throw std::logic_error(std::string(operation) +
                          ": the permit was already used (sent or released), or moved from");
 }
 
-void throw_bad_capacity(std::size_t capacity) {
+void throw_mpsc_bad_capacity(std::size_t capacity) {
   throw std::invalid_argument(
       "kyoto::sync::mpsc::channel: capacity must be between 1 and max_capacity, got " +
       std::to_string(capacity));
 }
 
-}  // namespace kyoto::sync::mpsc::detail
+}  // namespace kyoto::detail

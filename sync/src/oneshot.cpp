@@ -1,11 +1,11 @@
-#include <kyoto/sync/oneshot.hpp>
+#include <kyoto/sync/detail/oneshot_state.hpp>
 
 #include <stdexcept>
 
-namespace kyoto::sync::oneshot::detail {
+namespace kyoto::detail {
 
-void throw_misuse(const char* what) {
+void throw_oneshot_misuse(const char* what) {
   throw std::logic_error(what);
 }
 
-}  // namespace kyoto::sync::oneshot::detail
+}  // namespace kyoto::detail

@@ -3,6 +3,7 @@
 #include <kyoto/sync/rw_lock.hpp>
 #include <kyoto/sync/semaphore.hpp>
 
+#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 #include <kyoto/sync/detail/held_permits.hpp>
 
@@ -35,7 +36,7 @@ void batch_semaphore::close() noexcept {
 }
 
 batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const char* operation) {
-  if (current_context.sched != nullptr) throw_blocking_in_runtime(operation);
+  check_blocking_allowed(operation);
   status s = try_acquire(n);
   if (s != status::no_permits) return s;
   sem_waiter w;
@@ -56,14 +57,10 @@ batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const c
   }
 }
 
-}  // namespace kyoto::detail
-
-namespace kyoto::sync::detail {
-
 void throw_too_many_permits(const char* operation, std::size_t permits) {
   throw std::invalid_argument(std::string(operation) + ": " + std::to_string(permits) +
                               " permits exceed max_permits (" +
-                              std::to_string(kyoto::detail::batch_semaphore::max_permits) + ")");
+                              std::to_string(batch_semaphore::max_permits) + ")");
 }
 
 void throw_empty_guard(const char* operation) {
@@ -85,7 +82,7 @@ void throw_merge_mismatch(const char* operation) {
   throw std::logic_error(std::string(operation) + ": the permits belong to different semaphores");
 }
 
-}  // namespace kyoto::sync::detail
+}  // namespace kyoto::detail
 
 namespace kyoto::sync {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-namespace kyoto::sync::watch::detail {
+namespace kyoto::detail {
 
 void throw_concurrent_changed() {
   throw std::logic_error(
@@ -24,28 +24,28 @@ void throw_concurrent_changed() {
 namespace {
 
 /// Precondition: lock held. Wakes and empties `list`.
-void wake_all_locked(kyoto::detail::waiter_list<waiter>& list) noexcept {
-  while (waiter* w = list.pop_front()) {
-    w->st = waiter::state::woken;
+void wake_all_locked(intrusive_list<watch_waiter>& list) noexcept {
+  while (watch_waiter* w = list.pop_front()) {
+    w->st = watch_waiter::state::woken;
     w->node.wake();
   }
 }
 
 }  // namespace
 
-void shared_base::notify_receivers() noexcept {
+void watch_shared_base::notify_receivers() noexcept {
   lock_guard guard(lock_);
   wake_all_locked(changed_waiters_);
 }
 
-bool shared_base::drop_receiver() noexcept {
+bool watch_shared_base::drop_receiver() noexcept {
   // Release: publishes what this receiver did before going; pairs with the
   // acquire load in receiver_count().
   if (rx_count_.fetch_sub(1, std::memory_order_release) == 1) {
     lock_guard guard(lock_);
     // Still none? A subscribe() may have reopened the channel since our
     // decrement; then the last of the new receivers wakes the waiters. Under
-    // lock_, this read is ordered with closed_awaiter's read under lock_.
+    // lock_, this read is ordered with watch_closed_awaiter's read under lock_.
     if (rx_count_.load(std::memory_order_relaxed) == 0) wake_all_locked(closed_waiters_);
   }
   // Acq_rel: the last handle sees every other handle's writes before it
@@ -53,7 +53,7 @@ bool shared_base::drop_receiver() noexcept {
   return refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
 }
 
-bool shared_base::drop_sender() noexcept {
+bool watch_shared_base::drop_sender() noexcept {
   // Release: publishes the sender's last writes; pairs with the acquire in
   // load_state() (a receiver that sees CLOSED sees them).
   state_.fetch_or(closed_bit, std::memory_order_release);
@@ -62,25 +62,25 @@ bool shared_base::drop_sender() noexcept {
   return refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
 }
 
-bool shared_base::cancel_wait(waiter* w, bool closed_list) noexcept {
+bool watch_shared_base::cancel_wait(watch_waiter* w, bool closed_list) noexcept {
   lock_guard guard(lock_);
-  if (w->st == waiter::state::parked) {
+  if (w->st == watch_waiter::state::parked) {
     (closed_list ? closed_waiters_ : changed_waiters_).remove(w);
-    w->st = waiter::state::idle;
+    w->st = watch_waiter::state::idle;
     return false;
   }
   return true;  // woken (under lock_, which we now hold: the wake is over)
 }
 
-closed_awaiter::~closed_awaiter() {
-  // yield_ is ours; a parked waiter's st is the wakers' (read it under the
+watch_closed_awaiter::~watch_closed_awaiter() {
+  // yield_ is ours; a parked watch_waiter's st is the wakers' (read it under the
   // lock, in cancel_wait()).
   if (suspended_ && (yield_ || shared_->cancel_wait(&waiter_, true))) {
     waiter_.node.task->purge(&waiter_.node);
   }
 }
 
-bool closed_awaiter::await_ready() {
+bool watch_closed_awaiter::await_ready() {
   shared_->lock().lock();
   kyoto::detail::unlock_guard unlock(shared_->lock());
   if (shared_->receiver_count() != 0) {
@@ -92,10 +92,10 @@ bool closed_awaiter::await_ready() {
   return false;
 }
 
-void closed_awaiter::await_suspend(std::coroutine_handle<> h) {
+void watch_closed_awaiter::await_suspend(std::coroutine_handle<> h) {
   if (yield_) {
     waiter_.node.prepare(h);
-    waiter_.st = waiter::state::yielded;
+    waiter_.st = watch_waiter::state::yielded;
     suspended_ = true;
     kyoto::detail::coop_yield(waiter_.node);
     return;
@@ -106,21 +106,21 @@ void closed_awaiter::await_suspend(std::coroutine_handle<> h) {
   suspended_ = true;
 }
 
-bool closed_awaiter::await_resume() noexcept {
+bool watch_closed_awaiter::await_resume() noexcept {
   suspended_ = false;
   return shared_->receiver_count() == 0;
 }
 
-task<> wait_closed(shared_base* s) {
+task<> watch_wait_closed(watch_shared_base* s) {
   for (;;) {
     // Not `while (!co_await ...)`: GCC 12 miscompiles a co_await in a plain
     // if/while condition (the coroutine never resumes, or traps).
-    const bool none_left = co_await closed_awaiter(s);
+    const bool none_left = co_await watch_closed_awaiter(s);
     if (none_left) co_return;
   }
 }
 
-}  // namespace kyoto::sync::watch::detail
+}  // namespace kyoto::detail
 
 namespace kyoto::sync {
 
@@ -136,19 +136,22 @@ barrier::~barrier() {
 task<barrier_wait_result> barrier::wait() {
   for (;;) {
     // A statement, not an if condition: see wait_closed().
-    const std::optional<barrier_wait_result> r = co_await detail::barrier_arrive_awaiter(this);
+    const std::optional<barrier_wait_result> r =
+        co_await kyoto::detail::barrier_arrive_awaiter(this);
     if (r.has_value()) co_return *r;
   }
 }
 
-namespace detail {
+}  // namespace kyoto::sync
+
+namespace kyoto::detail {
 
 barrier_arrive_awaiter::~barrier_arrive_awaiter() {
   switch (phase_) {
     case phase::parked: {
       bool woken;
       {
-        kyoto::detail::lock_guard guard(barrier_->lock_);
+        lock_guard guard(barrier_->lock_);
         woken = waiter_.released;
         // Not released: unlink; the arrival stays counted (tokio's).
         if (!woken) barrier_->waiters_.remove(&waiter_);
@@ -166,7 +169,7 @@ barrier_arrive_awaiter::~barrier_arrive_awaiter() {
 }
 
 bool barrier_arrive_awaiter::await_ready() {
-  barrier& b = *barrier_;
+  kyoto::sync::barrier& b = *barrier_;
   b.lock_.lock();
   kyoto::detail::unlock_guard unlock(b.lock_);
   if (b.arrived_ + 1 < b.n_) {
@@ -194,7 +197,7 @@ void barrier_arrive_awaiter::await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::coop_yield(waiter_.node);
     return;
   }
-  barrier& b = *barrier_;
+  kyoto::sync::barrier& b = *barrier_;
   kyoto::detail::unlock_guard unlock(b.lock_);
   waiter_.node.prepare(h);  // may throw (outside a task): not arrived yet
   ++b.arrived_;
@@ -202,13 +205,13 @@ void barrier_arrive_awaiter::await_suspend(std::coroutine_handle<> h) {
   phase_ = phase::parked;
 }
 
-std::optional<barrier_wait_result> barrier_arrive_awaiter::await_resume() noexcept {
+std::optional<kyoto::sync::barrier_wait_result> barrier_arrive_awaiter::await_resume() noexcept {
   const phase p = std::exchange(phase_, phase::idle);
   switch (p) {
     case phase::leader:
-      return barrier_wait_result(true);
+      return kyoto::sync::barrier_wait_result(true);
     case phase::parked:
-      return barrier_wait_result(false);  // released: wakes are precise
+      return kyoto::sync::barrier_wait_result(false);  // released: wakes are precise
     case phase::yielded:
     case phase::idle:
       break;
@@ -216,6 +219,4 @@ std::optional<barrier_wait_result> barrier_arrive_awaiter::await_resume() noexce
   return std::nullopt;  // yielded before arriving: try again
 }
 
-}  // namespace detail
-
-}  // namespace kyoto::sync
+}  // namespace kyoto::detail

@@ -31,7 +31,7 @@
 // arriving and arrives when resumed (possibly as the first wait of the next
 // generation, if another task completed this one meanwhile): a wait
 // cancelled during that yield has not arrived. Hence wait() is a small
-// coroutine looping over an arrival attempt (detail::barrier_arrive_awaiter).
+// coroutine looping over an arrival attempt (kyoto::detail::barrier_arrive_awaiter).
 //
 // # Locking
 //
@@ -42,9 +42,10 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
+#include <kyoto/sync/detail/barrier_waiter.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -64,47 +65,6 @@ class barrier_wait_result {
  private:
   bool leader_;
 };
-
-class barrier;
-
-namespace detail {
-
-/// A wait parked in a barrier.
-struct barrier_waiter {
-  barrier_waiter* prev = nullptr;  ///< list links, guarded by barrier::lock_
-  barrier_waiter* next = nullptr;
-  kyoto::detail::wake_node node;
-  /// Set (under barrier::lock_) when the generation is released; read by the
-  /// awaiter's destructor under the lock.
-  bool released = false;
-};
-
-/// One arrival attempt of barrier::wait(): gives the result, or nullopt if
-/// the budget made it yield before arriving (the caller tries again).
-/// Out of line in sync/src/watch.cpp.
-class [[nodiscard]] barrier_arrive_awaiter {
- public:
-  explicit barrier_arrive_awaiter(barrier* b) noexcept : barrier_(b) {}
-  barrier_arrive_awaiter(const barrier_arrive_awaiter&) = delete;
-  barrier_arrive_awaiter& operator=(const barrier_arrive_awaiter&) = delete;
-  /// Unlinks a parked wait (its arrival stays counted) or purges a woken or
-  /// yielded one.
-  ~barrier_arrive_awaiter();
-
-  bool await_ready();
-  void await_suspend(std::coroutine_handle<> h);
-  std::optional<barrier_wait_result> await_resume() noexcept;
-
- private:
-  enum class phase : unsigned char { idle, parked, yielded, leader };
-
-  barrier* barrier_;
-  barrier_waiter waiter_;
-  phase phase_ = phase::idle;
-  bool yield_first_ = false;  ///< the leader's arrival is out of budget
-};
-
-}  // namespace detail
 
 /// Lets a fixed number of tasks wait for each other (tokio's Barrier): the
 /// n-th co_await wait() releases the n - 1 waiting before it, and the
@@ -136,12 +96,12 @@ class barrier {
   std::size_t size() const noexcept { return n_; }
 
  private:
-  friend class detail::barrier_arrive_awaiter;
+  friend class kyoto::detail::barrier_arrive_awaiter;
 
   /// Waits of this generation; guarded by lock_.
   std::size_t arrived_ = 0;
   /// The waits parked in this generation; guarded by lock_.
-  kyoto::detail::waiter_list<detail::barrier_waiter> waiters_;
+  kyoto::detail::intrusive_list<kyoto::detail::barrier_waiter> waiters_;
   mutable kyoto::detail::mutex lock_;
   const std::size_t n_;
 };

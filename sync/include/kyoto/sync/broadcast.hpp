@@ -26,13 +26,14 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/broadcast_shared.hpp>
-#include <kyoto/sync/detail/chan.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
 
 #include <bit>
@@ -140,14 +141,6 @@ class try_recv_error {
   std::uint64_t skipped_;
 };
 
-namespace detail {
-using kyoto::detail::broadcast_shared;
-[[noreturn]] void throw_bad_capacity(std::size_t capacity);
-using kyoto::detail::throw_awaited_twice;
-using kyoto::detail::throw_empty_handle;
-[[noreturn]] void throw_concurrent_recv(const char* operation);
-}  // namespace detail
-
 /// The largest capacity channel() accepts (tokio: usize::MAX >> 1).
 inline constexpr std::size_t max_capacity = std::numeric_limits<std::size_t>::max() >> 1;
 
@@ -165,7 +158,7 @@ std::pair<sender<T>, receiver<T>> channel(std::size_t capacity);
 /// next receive gets what it would have got.
 template <class T>
 class [[nodiscard]] recv_awaiter {
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
   using poll = typename shared::poll;
   using probe = typename shared::probe;
 
@@ -187,8 +180,10 @@ class [[nodiscard]] recv_awaiter {
     }
   }
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() {
-    if (done_) detail::throw_awaited_twice("kyoto::sync::broadcast::receiver::recv");
+    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::broadcast::receiver::recv");
     shared* s = rx_->checked_idle("kyoto::sync::broadcast::receiver::recv");
     std::uint64_t& next = rx_->next_;
     // Out of budget (coop.hpp): take nothing, yield first if ready.
@@ -277,7 +272,7 @@ template <class T>
 class receiver {
   static_assert(std::is_copy_constructible_v<T>,
                 "kyoto::sync::broadcast: each receiver gets its own copy, so T must be copyable");
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
   using poll = typename shared::poll;
 
  public:
@@ -387,13 +382,13 @@ class receiver {
   receiver(shared* s, std::uint64_t next) noexcept : shared_(s), next_(next) {}
 
   shared* checked(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
+    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
     return shared_;
   }
   /// As checked(), and refuses a receive while a recv() is suspended.
   shared* checked_idle(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
-    if (busy_) detail::throw_concurrent_recv(op);
+    if (shared_ == nullptr) kyoto::detail::throw_empty_handle(op);
+    if (busy_) kyoto::detail::throw_broadcast_concurrent_recv(op);
     return shared_;
   }
   void reset() noexcept {
@@ -415,25 +410,20 @@ template <class T>
 class sender {
   static_assert(std::is_copy_constructible_v<T>,
                 "kyoto::sync::broadcast: each receiver gets its own copy, so T must be copyable");
-  using shared = detail::broadcast_shared<T>;
+  using shared = kyoto::detail::broadcast_shared<T>;
 
  public:
   /// Another sender of the same channel (tokio's clone()).
-  sender(const sender& o) noexcept : shared_(o.shared_) {
-    if (shared_ != nullptr) shared_->add_sender();
-  }
+  sender(const sender&) noexcept = default;
   /// Takes `o`'s place; `o` becomes empty (its operations throw).
-  sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+  sender(sender&&) noexcept = default;
   /// Drops this sender (as the destructor) and takes `o`'s place.
-  sender& operator=(sender o) noexcept {
-    std::swap(shared_, o.shared_);
-    return *this;
-  }
+  sender& operator=(const sender&) noexcept = default;
+  /// Drops this sender (as the destructor) and takes `o`'s place.
+  sender& operator=(sender&&) noexcept = default;
   /// The last sender to go closes the channel: receivers get closed once
   /// they have read what is left.
-  ~sender() {
-    if (shared_ != nullptr) shared_->drop_sender();
-  }
+  ~sender() = default;
 
   /// Sends `value` to every receiver alive now, without waiting (tokio's
   /// send): gives the number of receivers, or hands the value back in a
@@ -471,18 +461,21 @@ class sender {
   }
 
   /// Whether both senders send to the same channel.
-  bool same_channel(const sender& other) const noexcept { return shared_ == other.shared_; }
+  bool same_channel(const sender& other) const noexcept {
+    return shared_.get() == other.shared_.get();
+  }
 
  private:
   friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
   explicit sender(shared* s) noexcept : shared_(s) {}
 
   shared* checked(const char* op) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(op);
-    return shared_;
+    if (!shared_) kyoto::detail::throw_empty_handle(op);
+    return shared_.get();
   }
 
-  shared* shared_;
+  /// A sender's count; empty once moved from.
+  kyoto::detail::counted_ref<shared, &shared::drop_sender, &shared::add_sender> shared_;
 };
 
 /// A broadcast channel keeping the last `capacity` values, rounded up to a
@@ -491,8 +484,9 @@ class sender {
 /// max_capacity.
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
-  if (capacity == 0 || capacity > max_capacity) detail::throw_bad_capacity(capacity);
-  auto* s = new detail::broadcast_shared<T>(std::bit_ceil(capacity));
+  if (capacity == 0 || capacity > max_capacity)
+    kyoto::detail::throw_broadcast_bad_capacity(capacity);
+  auto* s = new kyoto::detail::broadcast_shared<T>(std::bit_ceil(capacity));
   return {sender<T>(s), receiver<T>(s, 0)};
 }
 

@@ -50,16 +50,16 @@ class basic_mutex_guard {
   const Ref& mutex() const noexcept { return held_.owner(); }
 
  private:
-  friend struct detail::guard_access;
-  basic_mutex_guard(detail::held_permits<Ref> held, T* value) noexcept
+  friend struct kyoto::detail::guard_access;
+  basic_mutex_guard(kyoto::detail::held_permits<Ref> held, T* value) noexcept
       : held_(std::move(held)), value_(value) {}
 
   T* checked() const {
-    if (!held_.engaged()) detail::throw_empty_guard("kyoto::sync::mutex_guard");
+    if (!held_.engaged()) kyoto::detail::throw_empty_guard("kyoto::sync::mutex_guard");
     return value_;
   }
 
-  detail::held_permits<Ref> held_;
+  kyoto::detail::held_permits<Ref> held_;
   T* value_;
 };
 
@@ -71,13 +71,13 @@ template <class T>
 using owned_mutex_guard = basic_mutex_guard<T, std::shared_ptr<mutex<T>>>;
 
 /// Awaiter of mutex::lock(); gives a mutex_guard<T>. Fair (FIFO); cancel
-/// safe (see detail::basic_lock_awaiter).
+/// safe (see kyoto::detail::basic_lock_awaiter).
 template <class T>
-using lock_awaiter = detail::basic_lock_awaiter<mutex_guard<T>, mutex<T>*, T>;
+using lock_awaiter = kyoto::detail::basic_lock_awaiter<mutex_guard<T>, mutex<T>*, T>;
 /// Awaiter of mutex::lock_owned(); gives an owned_mutex_guard<T>.
 template <class T>
 using owned_lock_awaiter =
-    detail::basic_lock_awaiter<owned_mutex_guard<T>, std::shared_ptr<mutex<T>>, T>;
+    kyoto::detail::basic_lock_awaiter<owned_mutex_guard<T>, std::shared_ptr<mutex<T>>, T>;
 
 /// An asynchronous mutex owning a `T` (tokio::sync::Mutex): `co_await
 /// m.lock()` waits without blocking the thread, and the guard may be held
@@ -122,7 +122,7 @@ class mutex {
     if (sem_.try_acquire(1) != kyoto::detail::batch_semaphore::status::acquired) {
       return unexpected(try_lock_error{});
     }
-    return detail::guard_access::make<mutex_guard<T>>(this, &sem_, 1, &value_);
+    return kyoto::detail::guard_access::make<mutex_guard<T>>(this, &sem_, 1, &value_);
   }
 
   /// Blocks the calling plain thread until the lock is free (tokio's
@@ -130,24 +130,24 @@ class mutex {
   /// blocking would stall its tasks.
   mutex_guard<T> blocking_lock() {
     sem_.blocking_acquire(1, "kyoto::sync::mutex::blocking_lock");
-    return detail::guard_access::make<mutex_guard<T>>(this, &sem_, 1, &value_);
+    return kyoto::detail::guard_access::make<mutex_guard<T>>(this, &sem_, 1, &value_);
   }
 
   /// As lock(), with a guard that keeps `m` alive. Throws
   /// std::invalid_argument if `m` is null.
   static owned_lock_awaiter<T> lock_owned(std::shared_ptr<mutex> m) {
-    mutex* raw = detail::non_null_lock(m, "kyoto::sync::mutex::lock_owned").get();
+    mutex* raw = kyoto::detail::non_null_lock(m, "kyoto::sync::mutex::lock_owned").get();
     return owned_lock_awaiter<T>(std::move(m), &raw->sem_, 1, &raw->value_);
   }
 
   /// As try_lock(), with a guard that keeps `m` alive.
   static result<owned_mutex_guard<T>, try_lock_error> try_lock_owned(std::shared_ptr<mutex> m) {
-    mutex* raw = detail::non_null_lock(m, "kyoto::sync::mutex::try_lock_owned").get();
+    mutex* raw = kyoto::detail::non_null_lock(m, "kyoto::sync::mutex::try_lock_owned").get();
     if (raw->sem_.try_acquire(1) != kyoto::detail::batch_semaphore::status::acquired) {
       return unexpected(try_lock_error{});
     }
-    return detail::guard_access::make<owned_mutex_guard<T>>(std::move(m), &raw->sem_, 1,
-                                                            &raw->value_);
+    return kyoto::detail::guard_access::make<owned_mutex_guard<T>>(std::move(m), &raw->sem_, 1,
+                                                                   &raw->value_);
   }
 
   /// The value, without locking (tokio's get_mut, which takes &mut self).

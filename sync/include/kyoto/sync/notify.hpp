@@ -86,9 +86,10 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
+#include <kyoto/sync/detail/notify_waiter.hpp>
 
 #include <cassert>
 #include <coroutine>
@@ -96,40 +97,9 @@
 #include <utility>
 
 namespace kyoto::sync {
-class notify;
+
 class notified;
 class notified_awaiter;
-}  // namespace kyoto::sync
-
-namespace kyoto::detail {
-
-/// What took a notified's entry off the wait list (see notify.hpp's file
-/// comment).
-enum class notify_mark : unsigned char {
-  none,  ///< not marked: in the list, or never registered
-  one,   ///< popped by notify_one(): the permit, handed to this waiter
-  all,   ///< popped by notify_waiters()
-};
-
-/// A notified's entry in its notify's wait list. Every field is guarded by
-/// the notify's lock.
-struct notify_waiter {
-  notify_waiter* prev = nullptr;  ///< list link; meaningful while unmarked and listed
-  notify_waiter* next = nullptr;  ///< list link
-  /// The node of the await suspended on this entry, or null. The notifier
-  /// that marks the entry takes it (sets null) and wakes it.
-  wake_node* waker = nullptr;
-  /// Set by the notifier that pops the entry (none while it is listed);
-  /// read by the owner.
-  notify_mark mark = notify_mark::none;
-};
-
-/// Throws std::logic_error with `what` (misuse of a notify or a notified).
-[[noreturn]] void throw_notify_misuse(const char* what);
-
-}  // namespace kyoto::detail
-
-namespace kyoto::sync {
 
 /// Notifies tasks of an event, without data (tokio's Notify). Think of it
 /// as a semaphore that holds at most one permit.
@@ -230,7 +200,7 @@ class notify {
   kyoto::detail::mutex lock_;
   /// The waiters, FIFO (the front is notify_one()'s next target); guarded
   /// by lock_.
-  kyoto::detail::waiter_list<waiter> waiters_;
+  kyoto::detail::intrusive_list<waiter> waiters_;
 };
 
 /// The awaitable that notify::notified() returns (tokio's Notified): a

@@ -18,12 +18,13 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/manual_lifetime.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
+#include <kyoto/sync/detail/once_cell_init.hpp>
 
 #include <atomic>
 #include <concepts>
 #include <functional>
-#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -56,30 +57,6 @@ class set_error {
   T value;
 };
 
-namespace detail {
-
-/// Awaits the initialisation permit; true if acquired, false if the
-/// semaphore was closed (the value is set).
-class init_permit_awaiter : public kyoto::detail::acquire_op {
- public:
-  using acquire_op::acquire_op;
-  bool await_resume() noexcept { return resume(); }
-};
-
-/// Gives the initialisation permit back at scope exit.
-class init_permit {
- public:
-  explicit init_permit(kyoto::detail::batch_semaphore& s) noexcept : sem_(s) {}
-  init_permit(const init_permit&) = delete;
-  init_permit& operator=(const init_permit&) = delete;
-  ~init_permit() { sem_.release(1); }
-
- private:
-  kyoto::detail::batch_semaphore& sem_;
-};
-
-}  // namespace detail
-
 /// A cell written at most once, by set() or by the first get_or_init()
 /// whose initialiser completes (tokio::sync::OnceCell). Concurrent
 /// get_or_init() calls run one initialiser at a time: the others wait and
@@ -107,7 +84,7 @@ class once_cell {
   once_cell(const once_cell&) = delete;
   once_cell& operator=(const once_cell&) = delete;
   ~once_cell() {
-    if (initialized()) value_ptr()->~T();
+    if (initialized()) storage_.destroy();
   }
 
   /// Whether the value is there.
@@ -138,7 +115,7 @@ class once_cell {
       case kyoto::detail::batch_semaphore::status::no_permits:
         return unexpected(set_error<T>(set_error<T>::kind::initializing, std::move(value)));
     }
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     store(std::move(value));
     return {};
   }
@@ -162,9 +139,9 @@ class once_cell {
     if (initialized()) co_return *value_ptr();
     // Bound to a variable, not awaited in the condition: GCC 12 has
     // miscompiled a co_await directly in an if/while condition (watch.cpp).
-    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);
+    const bool acquired = co_await kyoto::detail::once_cell_init_awaiter(&sem_, 1);
     if (!acquired) co_return *value_ptr();  // closed: the value is set
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     if (!initialized()) store(co_await std::invoke(std::move(init)));
     co_return *value_ptr();
   }
@@ -176,9 +153,10 @@ class once_cell {
   task<result<std::reference_wrapper<const T>, typename R::error_type>> get_or_try_init(F init) {
     using E = typename R::error_type;
     if (initialized()) co_return std::cref(*value_ptr());
-    const bool acquired = co_await detail::init_permit_awaiter(&sem_, 1);  // see get_or_init
+    const bool acquired =
+        co_await kyoto::detail::once_cell_init_awaiter(&sem_, 1);  // see get_or_init
     if (!acquired) co_return std::cref(*value_ptr());
-    detail::init_permit permit(sem_);
+    kyoto::detail::once_cell_init_permit permit(sem_);
     if (!initialized()) {
       R r = co_await std::invoke(std::move(init));
       if (!r) co_return unexpected(E(std::move(r).error()));
@@ -192,7 +170,7 @@ class once_cell {
   std::optional<T> take() {
     if (!initialized()) return std::nullopt;
     std::optional<T> out(std::move(*value_ptr()));
-    value_ptr()->~T();
+    storage_.destroy();
     // Relaxed: exclusive access (the precondition) orders everything.
     set_.store(false, std::memory_order_relaxed);
     sem_.reopen(1);
@@ -207,18 +185,18 @@ class once_cell {
   /// waiting behind, which find it set. Precondition: the caller holds the
   /// permit (or has the cell to itself).
   void store(T&& value) {
-    ::new (static_cast<void*>(storage_)) T(std::move(value));
+    storage_.construct(std::move(value));
     // Release: pairs with the acquire load in initialized().
     set_.store(true, std::memory_order_release);
     sem_.close();
   }
 
-  T* value_ptr() noexcept { return std::launder(reinterpret_cast<T*>(storage_)); }
-  const T* value_ptr() const noexcept { return std::launder(reinterpret_cast<const T*>(storage_)); }
+  T* value_ptr() noexcept { return storage_.get(); }
+  const T* value_ptr() const noexcept { return storage_.get(); }
 
   std::atomic<bool> set_{false};
   kyoto::detail::batch_semaphore sem_{1};
-  alignas(T) unsigned char storage_[sizeof(T)];
+  kyoto::detail::manual_lifetime<T> storage_;
 };
 
 }  // namespace kyoto::sync

@@ -27,10 +27,6 @@ namespace kyoto::sync {
 template <class T>
 class rw_lock;
 
-namespace detail {
-[[noreturn]] void throw_bad_max_readers(std::uint32_t max_readers);
-}  // namespace detail
-
 /// Shared (read) access to an rw_lock's value while it lives (RAII). `Ref`
 /// is `rw_lock<T>*` (rw_lock_read_guard) or `std::shared_ptr<rw_lock<T>>`
 /// (owned_rw_lock_read_guard, keeping the lock alive).
@@ -51,18 +47,18 @@ class basic_rw_lock_read_guard {
   const Ref& lock() const noexcept { return held_.owner(); }
 
  private:
-  friend struct detail::guard_access;
+  friend struct kyoto::detail::guard_access;
   template <class, class>
   friend class basic_rw_lock_write_guard;
-  basic_rw_lock_read_guard(detail::held_permits<Ref> held, const T* value) noexcept
+  basic_rw_lock_read_guard(kyoto::detail::held_permits<Ref> held, const T* value) noexcept
       : held_(std::move(held)), value_(value) {}
 
   const T* checked() const {
-    if (!held_.engaged()) detail::throw_empty_guard("kyoto::sync::rw_lock_read_guard");
+    if (!held_.engaged()) kyoto::detail::throw_empty_guard("kyoto::sync::rw_lock_read_guard");
     return value_;
   }
 
-  detail::held_permits<Ref> held_;
+  kyoto::detail::held_permits<Ref> held_;
   const T* value_;
 };
 
@@ -91,18 +87,18 @@ class basic_rw_lock_write_guard {
   }
 
  private:
-  friend struct detail::guard_access;
-  basic_rw_lock_write_guard(detail::held_permits<Ref> held, T* value) noexcept
+  friend struct kyoto::detail::guard_access;
+  basic_rw_lock_write_guard(kyoto::detail::held_permits<Ref> held, T* value) noexcept
       : held_(std::move(held)),
         value_(value),
         max_readers_(static_cast<std::uint32_t>(held_.count())) {}
 
   T* checked() const {
-    if (!held_.engaged()) detail::throw_empty_guard("kyoto::sync::rw_lock_write_guard");
+    if (!held_.engaged()) kyoto::detail::throw_empty_guard("kyoto::sync::rw_lock_write_guard");
     return value_;
   }
 
-  detail::held_permits<Ref> held_;
+  kyoto::detail::held_permits<Ref> held_;
   T* value_;
   std::uint32_t max_readers_;
 };
@@ -121,17 +117,17 @@ template <class T>
 using owned_rw_lock_write_guard = basic_rw_lock_write_guard<T, std::shared_ptr<rw_lock<T>>>;
 
 /// Awaiters of rw_lock's read()/write() and their owned forms. Fair
-/// (FIFO); cancel safe (see detail::basic_lock_awaiter).
+/// (FIFO); cancel safe (see kyoto::detail::basic_lock_awaiter).
 template <class T>
-using read_awaiter = detail::basic_lock_awaiter<rw_lock_read_guard<T>, rw_lock<T>*, const T>;
+using read_awaiter = kyoto::detail::basic_lock_awaiter<rw_lock_read_guard<T>, rw_lock<T>*, const T>;
 template <class T>
-using write_awaiter = detail::basic_lock_awaiter<rw_lock_write_guard<T>, rw_lock<T>*, T>;
+using write_awaiter = kyoto::detail::basic_lock_awaiter<rw_lock_write_guard<T>, rw_lock<T>*, T>;
 template <class T>
-using owned_read_awaiter =
-    detail::basic_lock_awaiter<owned_rw_lock_read_guard<T>, std::shared_ptr<rw_lock<T>>, const T>;
+using owned_read_awaiter = kyoto::detail::basic_lock_awaiter<owned_rw_lock_read_guard<T>,
+                                                             std::shared_ptr<rw_lock<T>>, const T>;
 template <class T>
 using owned_write_awaiter =
-    detail::basic_lock_awaiter<owned_rw_lock_write_guard<T>, std::shared_ptr<rw_lock<T>>, T>;
+    kyoto::detail::basic_lock_awaiter<owned_rw_lock_write_guard<T>, std::shared_ptr<rw_lock<T>>, T>;
 
 /// An asynchronous reader-writer lock owning a `T` (tokio::sync::RwLock):
 /// many readers or one writer. Fair: tasks get the lock in the order they
@@ -179,57 +175,59 @@ class rw_lock {
   /// Shared access if available now (never waits).
   result<rw_lock_read_guard<T>, try_lock_error> try_read() noexcept {
     if (!try_take(1)) return unexpected(try_lock_error{});
-    return detail::guard_access::make<rw_lock_read_guard<T>>(this, &sem_, 1, &as_const());
+    return kyoto::detail::guard_access::make<rw_lock_read_guard<T>>(this, &sem_, 1, &as_const());
   }
 
   /// Exclusive access if available now (never waits).
   result<rw_lock_write_guard<T>, try_lock_error> try_write() noexcept {
     if (!try_take(max_readers_)) return unexpected(try_lock_error{});
-    return detail::guard_access::make<rw_lock_write_guard<T>>(this, &sem_, max_readers_, &value_);
+    return kyoto::detail::guard_access::make<rw_lock_write_guard<T>>(this, &sem_, max_readers_,
+                                                                     &value_);
   }
 
   /// Blocks the calling plain thread until shared access is available.
   /// Throws std::logic_error on a runtime thread.
   rw_lock_read_guard<T> blocking_read() {
     sem_.blocking_acquire(1, "kyoto::sync::rw_lock::blocking_read");
-    return detail::guard_access::make<rw_lock_read_guard<T>>(this, &sem_, 1, &as_const());
+    return kyoto::detail::guard_access::make<rw_lock_read_guard<T>>(this, &sem_, 1, &as_const());
   }
 
   /// Blocks the calling plain thread until exclusive access is available.
   /// Throws std::logic_error on a runtime thread.
   rw_lock_write_guard<T> blocking_write() {
     sem_.blocking_acquire(max_readers_, "kyoto::sync::rw_lock::blocking_write");
-    return detail::guard_access::make<rw_lock_write_guard<T>>(this, &sem_, max_readers_, &value_);
+    return kyoto::detail::guard_access::make<rw_lock_write_guard<T>>(this, &sem_, max_readers_,
+                                                                     &value_);
   }
 
   /// As read(), with a guard keeping `l` alive. Throws
   /// std::invalid_argument if `l` is null.
   static owned_read_awaiter<T> read_owned(std::shared_ptr<rw_lock> l) {
-    rw_lock* raw = detail::non_null_lock(l, "kyoto::sync::rw_lock::read_owned").get();
+    rw_lock* raw = kyoto::detail::non_null_lock(l, "kyoto::sync::rw_lock::read_owned").get();
     return owned_read_awaiter<T>(std::move(l), &raw->sem_, 1, &raw->as_const());
   }
 
   /// As write(), with a guard keeping `l` alive.
   static owned_write_awaiter<T> write_owned(std::shared_ptr<rw_lock> l) {
-    rw_lock* raw = detail::non_null_lock(l, "kyoto::sync::rw_lock::write_owned").get();
+    rw_lock* raw = kyoto::detail::non_null_lock(l, "kyoto::sync::rw_lock::write_owned").get();
     return owned_write_awaiter<T>(std::move(l), &raw->sem_, raw->max_readers_, &raw->value_);
   }
 
   /// As try_read(), with a guard keeping `l` alive.
   static result<owned_rw_lock_read_guard<T>, try_lock_error> try_read_owned(
       std::shared_ptr<rw_lock> l) {
-    rw_lock* raw = detail::non_null_lock(l, "kyoto::sync::rw_lock::try_read_owned").get();
+    rw_lock* raw = kyoto::detail::non_null_lock(l, "kyoto::sync::rw_lock::try_read_owned").get();
     if (!raw->try_take(1)) return unexpected(try_lock_error{});
-    return detail::guard_access::make<owned_rw_lock_read_guard<T>>(std::move(l), &raw->sem_, 1,
-                                                                   &raw->as_const());
+    return kyoto::detail::guard_access::make<owned_rw_lock_read_guard<T>>(std::move(l), &raw->sem_,
+                                                                          1, &raw->as_const());
   }
 
   /// As try_write(), with a guard keeping `l` alive.
   static result<owned_rw_lock_write_guard<T>, try_lock_error> try_write_owned(
       std::shared_ptr<rw_lock> l) {
-    rw_lock* raw = detail::non_null_lock(l, "kyoto::sync::rw_lock::try_write_owned").get();
+    rw_lock* raw = kyoto::detail::non_null_lock(l, "kyoto::sync::rw_lock::try_write_owned").get();
     if (!raw->try_take(raw->max_readers_)) return unexpected(try_lock_error{});
-    return detail::guard_access::make<owned_rw_lock_write_guard<T>>(
+    return kyoto::detail::guard_access::make<owned_rw_lock_write_guard<T>>(
         std::move(l), &raw->sem_, raw->max_readers_, &raw->value_);
   }
 
@@ -248,7 +246,7 @@ class rw_lock {
  private:
   static std::uint32_t checked(std::uint32_t max_readers) {
     if (max_readers == 0 || max_readers > max_readers_limit) {
-      detail::throw_bad_max_readers(max_readers);
+      kyoto::detail::throw_bad_max_readers(max_readers);
     }
     return max_readers;
   }

@@ -44,18 +44,6 @@ class try_acquire_error {
 
 class semaphore;
 
-namespace detail {
-[[noreturn]] void throw_too_many_permits(const char* operation, std::size_t permits);
-[[noreturn]] void throw_merge_mismatch(const char* operation);
-
-inline semaphore* get_semaphore(semaphore* s) noexcept {
-  return s;
-}
-inline semaphore* get_semaphore(const std::shared_ptr<semaphore>& s) noexcept {
-  return s.get();
-}
-}  // namespace detail
-
 /// Permits taken from a semaphore, given back when it is destroyed (RAII).
 /// `Ref` is `semaphore*` (semaphore_permit: the semaphore must outlive it)
 /// or `std::shared_ptr<semaphore>` (owned_semaphore_permit: keeps it
@@ -83,7 +71,7 @@ class basic_semaphore_permit {
 
   /// The semaphore the permits belong to, or null.
   semaphore* get_semaphore() const noexcept {
-    return held_.engaged() ? detail::get_semaphore(held_.owner()) : nullptr;
+    return held_.engaged() ? kyoto::detail::get_semaphore(held_.owner()) : nullptr;
   }
 
   /// Takes `other`'s permits into this one (tokio's merge). Throws
@@ -96,14 +84,14 @@ class basic_semaphore_permit {
       return;
     }
     if (get_semaphore() != other.get_semaphore()) {
-      detail::throw_merge_mismatch("kyoto::sync::semaphore_permit::merge");
+      kyoto::detail::throw_merge_mismatch("kyoto::sync::semaphore_permit::merge");
     }
     held_.absorb(std::move(other.held_));
   }
 
  private:
   /// Move-only; releases on destruction.
-  detail::held_permits<Ref> held_;
+  kyoto::detail::held_permits<Ref> held_;
 };
 
 /// Permits borrowed from a semaphore that outlives them.
@@ -124,6 +112,8 @@ class [[nodiscard]] basic_acquire_awaiter {
   basic_acquire_awaiter(Ref sem, kyoto::detail::batch_semaphore* impl, std::size_t n) noexcept
       : sem_(std::move(sem)), op_(impl, n), n_(n) {}
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   result<basic_semaphore_permit<Ref>, acquire_error> await_resume() {
@@ -228,7 +218,8 @@ class semaphore {
   friend class basic_semaphore_permit;
 
   static std::size_t checked(std::size_t permits) {
-    if (permits > max_permits) detail::throw_too_many_permits("kyoto::sync::semaphore", permits);
+    if (permits > max_permits)
+      kyoto::detail::throw_too_many_permits("kyoto::sync::semaphore", permits);
     return permits;
   }
 
@@ -238,7 +229,7 @@ class semaphore {
   static result<basic_semaphore_permit<Ref>, try_acquire_error> try_take(Ref sem,
                                                                          std::uint32_t n) noexcept {
     using status = kyoto::detail::batch_semaphore::status;
-    switch (detail::get_semaphore(sem)->impl_.try_acquire(n)) {
+    switch (kyoto::detail::get_semaphore(sem)->impl_.try_acquire(n)) {
       case status::acquired:
         return basic_semaphore_permit<Ref>(std::move(sem), n);
       case status::closed:
@@ -254,6 +245,6 @@ class semaphore {
 
 template <class Ref>
 basic_semaphore_permit<Ref>::basic_semaphore_permit(Ref sem, std::size_t permits) noexcept
-    : held_(sem, &detail::get_semaphore(sem)->impl_, permits) {}
+    : held_(sem, &kyoto::detail::get_semaphore(sem)->impl_, permits) {}
 
 }  // namespace kyoto::sync

@@ -79,10 +79,11 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
+#include <kyoto/sync/detail/watch_shared.hpp>
 
 #include <cassert>
 #include <concepts>
@@ -123,179 +124,6 @@ template <class T>
 class changed_awaiter;
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(T initial);
-
-namespace detail {
-
-using kyoto::detail::lock_guard;
-using kyoto::detail::wake_node;
-
-using kyoto::detail::throw_awaited_twice;
-using kyoto::detail::throw_empty_handle;
-[[noreturn]] void throw_concurrent_changed();
-
-/// A parked changed() or sender::closed() await.
-struct waiter {
-  enum class state : unsigned char {
-    idle,     ///< not suspended
-    parked,   ///< in a waiter list
-    woken,    ///< taken off the list and woken (by the waker, under lock_)
-    yielded,  ///< out of cooperative budget: pushed to its own task, in no list
-  };
-
-  waiter* prev = nullptr;  ///< list links, guarded by the channel's lock_
-  waiter* next = nullptr;
-  wake_node node;
-  state st = state::idle;  ///< parked -> woken under lock_; otherwise the awaiter's own
-};
-
-/// What a channel's handles share apart from the value: the version word,
-/// the counts and the waiter lists (see the file comment). Not a template:
-/// its longer members are in sync/src/watch.cpp.
-class shared_base {
- public:
-  /// state_ bit 0: the sender is gone. Never unset once set.
-  static constexpr std::uint64_t closed_bit = 1;
-  /// What a modification adds to state_ (the version lives above bit 0).
-  static constexpr std::uint64_t version_step = 2;
-
-  static constexpr std::uint64_t version_of(std::uint64_t state) noexcept {
-    return state & ~closed_bit;
-  }
-  static constexpr bool is_closed(std::uint64_t state) noexcept {
-    return (state & closed_bit) != 0;
-  }
-
-  shared_base() = default;
-  shared_base(const shared_base&) = delete;
-  shared_base& operator=(const shared_base&) = delete;
-
-  /// The version word. Any thread.
-  std::uint64_t load_state() const noexcept {
-    // Acquire: pairs with the release fetch_add in bump_version() and the
-    // release fetch_or in drop_sender(): whoever sees a version (or CLOSED)
-    // also sees what the sending thread did before that send (or drop), as
-    // a channel must (tokio uses SeqCst for the same edge).
-    return state_.load(std::memory_order_acquire);
-  }
-
-  /// The version word read under the value's lock (shared or exclusive),
-  /// which already orders it with the write that made it.
-  std::uint64_t load_state_under_value_lock() const noexcept {
-    return state_.load(std::memory_order_relaxed);
-  }
-
-  /// A modification is done. Precondition: the caller (the sender) holds
-  /// the value's write lock, so readers see versions and values together.
-  void bump_version() noexcept {
-    // Release: publishes the sender's writes before this send; pairs with
-    // the acquire in load_state().
-    state_.fetch_add(version_step, std::memory_order_release);
-  }
-
-  /// Wakes every parked changed(). Takes lock_.
-  void notify_receivers() noexcept;
-
-  /// The number of live receivers. Any thread.
-  std::size_t receiver_count() const noexcept {
-    // Acquire: pairs with the release decrement in drop_receiver(), so a
-    // sender that sees no receivers sees what they did before going.
-    return rx_count_.load(std::memory_order_acquire);
-  }
-
-  /// A receiver is made (a copy of one, or subscribe()).
-  void add_receiver() noexcept {
-    // Relaxed: counters only; the new handle is made from a live one (a
-    // receiver, or the sender), which keeps the state alive meanwhile.
-    rx_count_.fetch_add(1, std::memory_order_relaxed);
-    refs_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  /// A receiver goes: the last one wakes sender::closed(). Returns true if
-  /// the caller must free the state (it was the last handle).
-  bool drop_receiver() noexcept;
-
-  /// The sender goes: sets CLOSED and wakes every changed(). Returns true if
-  /// the caller must free the state.
-  bool drop_sender() noexcept;
-
-  /// The lock guarding the waiter lists.
-  kyoto::detail::mutex& lock() const noexcept { return lock_; }
-
-  /// Precondition: lock_ held, `w`'s node prepared. Parks a changed().
-  void park_changed_locked(waiter* w) noexcept {
-    w->st = waiter::state::parked;
-    changed_waiters_.push_back(w);
-  }
-
-  /// Precondition: lock_ held, `w`'s node prepared. Parks a closed().
-  void park_closed_locked(waiter* w) noexcept {
-    w->st = waiter::state::parked;
-    closed_waiters_.push_back(w);
-  }
-
-  /// A suspended await is destroyed. Unlinks `w` if it is still parked
-  /// (`closed_list`: in closed_waiters_, else changed_waiters_); returns
-  /// whether its node was woken (or yielded) and must be purged from its task.
-  bool cancel_wait(waiter* w, bool closed_list) noexcept;
-
- protected:
-  ~shared_base() = default;
-
- private:
-  /// Version and CLOSED; see the file comment. Written by the sender only.
-  kyoto::detail::atomic<std::uint64_t> state_{0};
-  /// Live receivers. Written by receiver copies/drops and subscribe().
-  kyoto::detail::atomic<std::size_t> rx_count_{1};
-  /// Live handles (the sender and the receivers); the last frees the state.
-  kyoto::detail::atomic<std::size_t> refs_{2};
-  /// Guards the two lists and the waiters' `st` while parked.
-  mutable kyoto::detail::mutex lock_;
-  kyoto::detail::waiter_list<waiter> changed_waiters_;
-  kyoto::detail::waiter_list<waiter> closed_waiters_;
-};
-
-/// The shared state: shared_base and the value with its lock.
-template <class T>
-class shared final : public shared_base {
- public:
-  explicit shared(T&& initial) : value_(std::move(initial)) {}
-
-  /// Frees the state if `last` (what drop_sender/drop_receiver returned).
-  void dispose(bool last) noexcept {
-    if (last) delete this;
-  }
-
-  /// Readers (borrows) hold it shared, modifications exclusively.
-  mutable std::shared_mutex rw_;
-  /// The latest value; guarded by rw_.
-  T value_;
-};
-
-/// The awaiter of sender::closed()'s single wait: true when it completed
-/// with no receiver alive. Out of line in sync/src/watch.cpp.
-class [[nodiscard]] closed_awaiter {
- public:
-  explicit closed_awaiter(shared_base* s) noexcept : shared_(s) {}
-  closed_awaiter(const closed_awaiter&) = delete;
-  closed_awaiter& operator=(const closed_awaiter&) = delete;
-  ~closed_awaiter();
-
-  bool await_ready();
-  void await_suspend(std::coroutine_handle<> h);
-  bool await_resume() noexcept;
-
- private:
-  shared_base* shared_;
-  waiter waiter_;
-  bool suspended_ = false;
-  bool yield_ = false;  ///< no receiver, but out of budget: yield first
-};
-
-/// sender::closed(): waits until no receiver is alive, waiting again if a
-/// subscribe() reopened the channel before it resumed (tokio's loop).
-task<> wait_closed(shared_base* s);
-
-}  // namespace detail
 
 /// A borrow of a watch channel's value (tokio's watch::Ref): `*r`,
 /// `r->member`. Holds the value's read lock until destroyed, so the
@@ -370,12 +198,15 @@ class [[nodiscard]] changed_awaiter {
     if (claimed_) rx_->changing_ = false;
   }
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() {
-    if (done_) detail::throw_awaited_twice("kyoto::sync::watch::receiver::changed");
-    if (rx_->changing_) detail::throw_concurrent_changed();
+    if (done_) kyoto::detail::throw_awaited_twice("kyoto::sync::watch::receiver::changed");
+    if (rx_->changing_) kyoto::detail::throw_concurrent_changed();
     rx_->changing_ = true;  // until await_resume, or our destruction
     claimed_ = true;
-    detail::shared<T>* s = rx_->shared_;
+    kyoto::detail::watch_shared<T>* s = rx_->shared_.get();
     std::uint64_t state = s->load_state();
     if (!news(state)) {
       s->lock().lock();
@@ -397,7 +228,7 @@ class [[nodiscard]] changed_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     if (yield_) {
       waiter_.node.prepare(h);
-      waiter_.st = detail::waiter::state::yielded;
+      waiter_.st = kyoto::detail::watch_waiter::state::yielded;
       suspended_ = true;
       kyoto::detail::coop_yield(waiter_.node);
       return;
@@ -417,7 +248,7 @@ class [[nodiscard]] changed_awaiter {
       const std::uint64_t state = rx_->shared_->load_state();
       // If another branch of this task marked the news seen meanwhile (a
       // borrow_and_update() in a join), the change happened: report it.
-      ok_ = take(state) || !detail::shared_base::is_closed(state);
+      ok_ = take(state) || !kyoto::detail::watch_shared_base::is_closed(state);
     }
     rx_->changing_ = false;
     claimed_ = false;
@@ -428,19 +259,19 @@ class [[nodiscard]] changed_awaiter {
  private:
   /// Something to report: an unseen version, or the end.
   bool news(std::uint64_t state) const noexcept {
-    return detail::shared_base::version_of(state) != rx_->seen_ ||
-           detail::shared_base::is_closed(state);
+    return kyoto::detail::watch_shared_base::version_of(state) != rx_->seen_ ||
+           kyoto::detail::watch_shared_base::is_closed(state);
   }
   /// Marks an unseen version seen; false if there was none (the end).
   bool take(std::uint64_t state) noexcept {
-    const std::uint64_t v = detail::shared_base::version_of(state);
+    const std::uint64_t v = kyoto::detail::watch_shared_base::version_of(state);
     if (v == rx_->seen_) return false;
     rx_->seen_ = v;
     return true;
   }
 
   receiver<T>* rx_;
-  detail::waiter waiter_;
+  kyoto::detail::watch_waiter waiter_;
   bool ok_ = false;
   bool suspended_ = false;
   bool yield_ = false;    ///< the budget made us yield before reporting
@@ -458,10 +289,8 @@ class [[nodiscard]] changed_awaiter {
 template <class T>
 class receiver {
  public:
-  receiver(const receiver& o) noexcept : shared_(o.shared_), seen_(o.seen_) {
-    if (shared_ != nullptr) shared_->add_receiver();
-  }
-  receiver(receiver&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)), seen_(o.seen_) {
+  receiver(const receiver& o) noexcept : shared_(o.shared_), seen_(o.seen_) {}
+  receiver(receiver&& o) noexcept : shared_(std::move(o.shared_)), seen_(o.seen_) {
     assert(!o.changing_ && "a watch receiver moved while changed() is awaited");
   }
   /// Copy or move assignment; the receiver previously held is dropped.
@@ -473,23 +302,25 @@ class receiver {
   }
   /// Drops the receiver; the last one wakes sender::closed().
   /// Precondition: no changed() on it is in progress.
-  ~receiver() { reset(); }
+  ~receiver() { assert(!changing_ && "a watch receiver destroyed while changed() is awaited"); }
 
   /// The latest value, without marking it seen (tokio's borrow). The guard
   /// holds the read lock: keep it short, never across a co_await.
   ref<T> borrow() const {
-    detail::shared<T>* s = checked("kyoto::sync::watch::receiver::borrow");
+    kyoto::detail::watch_shared<T>* s = checked("kyoto::sync::watch::receiver::borrow");
     std::shared_lock<std::shared_mutex> lock(s->rw_);
-    const std::uint64_t v = detail::shared_base::version_of(s->load_state_under_value_lock());
+    const std::uint64_t v =
+        kyoto::detail::watch_shared_base::version_of(s->load_state_under_value_lock());
     return ref<T>(std::move(lock), &s->value_, v != seen_);
   }
 
   /// The latest value, marking it seen: changed() waits for the next
   /// modification after it (tokio's borrow_and_update). Same guard rules.
   ref<T> borrow_and_update() {
-    detail::shared<T>* s = checked("kyoto::sync::watch::receiver::borrow_and_update");
+    kyoto::detail::watch_shared<T>* s = checked("kyoto::sync::watch::receiver::borrow_and_update");
     std::shared_lock<std::shared_mutex> lock(s->rw_);
-    const std::uint64_t v = detail::shared_base::version_of(s->load_state_under_value_lock());
+    const std::uint64_t v =
+        kyoto::detail::watch_shared_base::version_of(s->load_state_under_value_lock());
     const bool changed = v != seen_;
     seen_ = v;
     return ref<T>(std::move(lock), &s->value_, changed);
@@ -501,8 +332,8 @@ class receiver {
   /// tells then).
   result<bool, recv_error> has_changed() const {
     const std::uint64_t state = checked("kyoto::sync::watch::receiver::has_changed")->load_state();
-    if (detail::shared_base::is_closed(state)) return unexpected(recv_error{});
-    return detail::shared_base::version_of(state) != seen_;
+    if (kyoto::detail::watch_shared_base::is_closed(state)) return unexpected(recv_error{});
+    return kyoto::detail::watch_shared_base::version_of(state) != seen_;
   }
 
   /// Waits for a version this receiver has not seen and marks the newest
@@ -517,28 +348,28 @@ class receiver {
   }
 
   /// Whether both receivers belong to the same channel.
-  bool same_channel(const receiver& other) const noexcept { return shared_ == other.shared_; }
+  bool same_channel(const receiver& other) const noexcept {
+    return shared_.get() == other.shared_.get();
+  }
 
  private:
   friend class sender<T>;
   friend class changed_awaiter<T>;
   friend std::pair<sender<T>, receiver<T>> channel<T>(T);
 
-  receiver(detail::shared<T>* s, std::uint64_t seen) noexcept : shared_(s), seen_(seen) {}
+  receiver(kyoto::detail::watch_shared<T>* s, std::uint64_t seen) noexcept
+      : shared_(s), seen_(seen) {}
 
-  detail::shared<T>* checked(const char* operation) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(operation);
-    return shared_;
-  }
-  void reset() noexcept {
-    assert(!changing_ && "a watch receiver destroyed while changed() is awaited");
-    if (shared_ != nullptr) {
-      detail::shared<T>* s = std::exchange(shared_, nullptr);
-      s->dispose(s->drop_receiver());
-    }
+  kyoto::detail::watch_shared<T>* checked(const char* operation) const {
+    if (!shared_) kyoto::detail::throw_empty_handle(operation);
+    return shared_.get();
   }
 
-  detail::shared<T>* shared_;
+  /// A receiver's count; empty once moved from.
+  kyoto::detail::counted_ref<kyoto::detail::watch_shared<T>,
+                             &kyoto::detail::watch_shared<T>::release_receiver,
+                             &kyoto::detail::watch_shared<T>::add_receiver>
+      shared_;
   /// The version this receiver has seen (without the CLOSED bit).
   std::uint64_t seen_;
   /// A changed() on this receiver is in progress (not copied or moved).
@@ -558,19 +389,11 @@ class receiver {
 template <class T>
 class sender {
  public:
-  sender(sender&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+  sender(sender&&) noexcept = default;
   /// Closes the channel this sender had, then takes `o`'s.
-  sender& operator=(sender&& o) noexcept {
-    if (this != &o) {
-      reset();
-      shared_ = std::exchange(o.shared_, nullptr);
-    }
-    return *this;
-  }
-  sender(const sender&) = delete;
-  sender& operator=(const sender&) = delete;
+  sender& operator=(sender&&) noexcept = default;
   /// Closes the channel (see the class comment).
-  ~sender() { reset(); }
+  ~sender() = default;
 
   /// Replaces the value and wakes every receiver, if there is one; with no
   /// receiver alive, hands the value back in a send_error and changes
@@ -603,7 +426,7 @@ class sender {
   template <class F>
     requires std::is_invocable_r_v<bool, F&, T&>
   bool send_if_modified(F&& modify) {
-    detail::shared<T>* s = checked("kyoto::sync::watch::sender::send_if_modified");
+    kyoto::detail::watch_shared<T>* s = checked("kyoto::sync::watch::sender::send_if_modified");
     {
       std::unique_lock<std::shared_mutex> lock(s->rw_);
       const bool modified = std::invoke(modify, s->value_);
@@ -628,7 +451,7 @@ class sender {
   /// The latest value (tokio's Sender::borrow); the guard's has_changed()
   /// is false. Same guard rules as receiver::borrow().
   ref<T> borrow() const {
-    detail::shared<T>* s = checked("kyoto::sync::watch::sender::borrow");
+    kyoto::detail::watch_shared<T>* s = checked("kyoto::sync::watch::sender::borrow");
     std::shared_lock<std::shared_mutex> lock(s->rw_);
     return ref<T>(std::move(lock), &s->value_, false);
   }
@@ -647,9 +470,9 @@ class sender {
   /// A new receiver, which has seen the current version (tokio's
   /// subscribe). Reopens the channel if every receiver was gone.
   receiver<T> subscribe() const {
-    detail::shared<T>* s = checked("kyoto::sync::watch::sender::subscribe");
+    kyoto::detail::watch_shared<T>* s = checked("kyoto::sync::watch::sender::subscribe");
     s->add_receiver();
-    return receiver<T>(s, detail::shared_base::version_of(s->load_state()));
+    return receiver<T>(s, kyoto::detail::watch_shared_base::version_of(s->load_state()));
   }
 
   /// Completes when no receiver is alive: at once if there is none,
@@ -658,26 +481,24 @@ class sender {
   /// in a runtime task; this sender must outlive the await. Resumed on the
   /// awaiting task's thread. Cancel safe: a cancelled closed() has no effect.
   task<> closed() const {
-    return detail::wait_closed(checked("kyoto::sync::watch::sender::closed"));
+    return kyoto::detail::watch_wait_closed(checked("kyoto::sync::watch::sender::closed"));
   }
 
  private:
   friend std::pair<sender<T>, receiver<T>> channel<T>(T);
 
-  explicit sender(detail::shared<T>* s) noexcept : shared_(s) {}
+  explicit sender(kyoto::detail::watch_shared<T>* s) noexcept : shared_(s) {}
 
-  detail::shared<T>* checked(const char* operation) const {
-    if (shared_ == nullptr) detail::throw_empty_handle(operation);
-    return shared_;
-  }
-  void reset() noexcept {
-    if (shared_ != nullptr) {
-      detail::shared<T>* s = std::exchange(shared_, nullptr);
-      s->dispose(s->drop_sender());
-    }
+  kyoto::detail::watch_shared<T>* checked(const char* operation) const {
+    if (!shared_) kyoto::detail::throw_empty_handle(operation);
+    return shared_.get();
   }
 
-  detail::shared<T>* shared_;
+  /// The sender's reference; dropping it closes the channel. Empty once
+  /// moved from.
+  kyoto::detail::counted_ref<kyoto::detail::watch_shared<T>,
+                             &kyoto::detail::watch_shared<T>::release_sender>
+      shared_;
 };
 
 /// A new watch channel holding `initial` (tokio's watch::channel): the
@@ -686,7 +507,7 @@ class sender {
 /// movable and swappable (send_replace swaps).
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(T initial) {
-  auto* s = new detail::shared<T>(std::move(initial));
+  auto* s = new kyoto::detail::watch_shared<T>(std::move(initial));
   return {sender<T>(s), receiver<T>(s, 0)};
 }
 

@@ -33,11 +33,11 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -216,7 +216,7 @@ class batch_semaphore {
   /// Permits << 1 | CLOSED; see the file comment.
   atomic<std::size_t> word_;
   mutable mutex lock_;
-  waiter_list<sem_waiter> waiters_;  ///< guarded by lock_
+  intrusive_list<sem_waiter> waiters_;  ///< guarded by lock_
 };
 
 /// The awaiter steps of an acquire of `n` permits, shared by semaphore,
@@ -240,6 +240,9 @@ class acquire_op {
     if (suspended_ && sem_->cancel(&waiter_, n_)) waiter_.node.task->purge(&waiter_.node);
   }
 
+  /// await_ready() returns false holding the lock (unlocked only when it yields to the
+  /// budget: `yield_`); await_suspend() releases it — see the awaitable contract in
+  /// runtime/detail/awaitable.hpp.
   bool await_ready() {
     status_ = sem_->try_acquire(n_);
     if (status_ == batch_semaphore::status::no_permits) {

@@ -7,10 +7,11 @@
 // allocate per message. Not thread-safe: the channel's lock guards it.
 #pragma once
 
+#include <kyoto/runtime/detail/manual_lifetime.hpp>
+
 #include <cassert>
 #include <cstddef>
 #include <memory>
-#include <new>
 #include <utility>
 
 namespace kyoto::detail {
@@ -50,14 +51,14 @@ class block_queue {
       tail_ = b;
       tail_index_ = 0;
     }
-    ::new (static_cast<void*>(tail_->slot(tail_index_))) T(std::forward<U>(value));
+    tail_->slots[tail_index_].construct(std::forward<U>(value));
     ++tail_index_;
     ++size_;
   }
 
   T& front() noexcept {
     assert(!empty());
-    return *std::launder(head_->slot(head_index_));
+    return *head_->slots[head_index_];
   }
 
   /// Moves the front out and removes it. If the move throws, the queue is
@@ -71,7 +72,7 @@ class block_queue {
   /// Destroys the front (moved from or not) and removes it.
   void drop_front() noexcept {
     assert(!empty());
-    std::launder(head_->slot(head_index_))->~T();
+    head_->slots[head_index_].destroy();
     ++head_index_;
     --size_;
     if (size_ == 0) {
@@ -90,8 +91,8 @@ class block_queue {
  private:
   struct block {
     block* next = nullptr;
-    alignas(T) unsigned char storage[sizeof(T) * block_slots];
-    T* slot(std::size_t i) noexcept { return reinterpret_cast<T*>(storage) + i; }
+    /// Live from head_index_ (head block) to tail_index_ (tail block).
+    manual_lifetime<T> slots[block_slots];
   };
 
   block* new_block() {

@@ -72,10 +72,11 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
+#include <kyoto/sync/detail/channel_counts.hpp>
 
 #include <cassert>
 #include <cstddef>
@@ -87,6 +88,11 @@
 #include <utility>
 
 namespace kyoto::detail {
+
+/// std::invalid_argument: broadcast::channel()'s capacity is 0 or too large.
+[[noreturn]] void throw_broadcast_bad_capacity(std::size_t capacity);
+/// std::logic_error naming `operation`: a second receive on one receiver.
+[[noreturn]] void throw_broadcast_concurrent_recv(const char* operation);
 
 /// A receiver waiting for a send (a suspended recv() or a blocking_recv()).
 struct broadcast_waiter {
@@ -165,18 +171,14 @@ class broadcast_shared {
 
   // ---- handles ----
 
-  void add_sender() noexcept {
-    // Relaxed: made from a live sender, which keeps both counts above zero
-    // meanwhile (the shared_ptr argument).
-    tx_count_.fetch_add(1, std::memory_order_relaxed);
-    refs_.fetch_add(1, std::memory_order_relaxed);
-  }
+  void add_sender() noexcept { counts_.add_sender(); }
 
   /// The last sender closes the channel and wakes every waiting receiver.
   void drop_sender() noexcept {
-    // Acq_rel: pairs with the other senders' decrements, so every send made
-    // through them (under tail_lock_) is ordered before the close below.
-    if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The last sender's decrement is ordered after the other senders'
+    // (channel_counts::drop_sender()), so every send made through them
+    // (under tail_lock_) is ordered before the close below.
+    if (counts_.drop_sender()) {
       lock_guard guard(tail_lock_);
       closed_ = true;
       wake_all_locked();
@@ -194,8 +196,7 @@ class broadcast_shared {
       ++rx_cnt_;
       at = tail_pos_;
     }
-    // Relaxed: made from a live handle (as add_sender).
-    refs_.fetch_add(1, std::memory_order_relaxed);
+    counts_.add_ref();
     return at;
   }
 
@@ -218,9 +219,9 @@ class broadcast_shared {
   }
 
   void unref() noexcept {
-    // Acq_rel: the last owner sees every other owner's writes (slots,
-    // values) before it frees the channel.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    // The last owner sees every other owner's writes (slots, values)
+    // before it frees the channel (channel_counts::drop_ref()).
+    if (counts_.drop_ref()) delete this;
   }
 
   // ---- sending ----
@@ -512,16 +513,14 @@ class broadcast_shared {
   std::uint64_t tail_pos_ = 0;  ///< next position to write
   std::size_t rx_cnt_ = 1;      ///< live receivers
   bool closed_ = false;         ///< every sender is gone; never unset
-  waiter_list<broadcast_waiter> waiters_;
+  intrusive_list<broadcast_waiter> waiters_;
 
   // Handle counts and the writer's futex, apart from the hot lines.
   /// Bumped by a reader that lets a waiting writer in; the writer sleeps
   /// on it (bcast_wait_for_readers).
   alignas(destructive_interference) atomic<std::uint32_t> writer_seq_{0};
-  /// Live senders. Written by sender copies and drops.
-  atomic<std::size_t> tx_count_{1};
-  /// Live handles (senders + receivers); the last one frees the channel.
-  atomic<std::size_t> refs_{2};
+  /// Live senders, and live handles (senders + receivers).
+  channel_counts counts_;
 };
 
 }  // namespace kyoto::detail

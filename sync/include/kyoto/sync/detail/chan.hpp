@@ -2,18 +2,19 @@
 //
 // # Who touches what
 //
-// Everything below `lock_` is guarded by it. `tx_count_` and `refs_` are
-// atomics so that copying and dropping handles does not take the lock.
+// Everything below `lock_` is guarded by it but `counts_`, atomics
+// (detail/channel_counts.hpp) so that copying and dropping handles does not
+// take the lock.
 //
 // # Handles: strong senders, weak senders, the receiver
 //
-// `refs_` counts every handle (senders, weak senders, the receiver); the
-// last one frees the channel. `tx_count_` counts the strong senders only:
-// the channel ends for the receiver when it drops to zero. A weak sender
-// (downgrade()) holds a reference but no sender count, and upgrade() adds a
-// sender only if the count is still above zero (a CAS from non-zero), so
-// zero is final: once the last strong sender is gone, no upgrade succeeds
-// and no send can start. An owned permit holds a strong sender.
+// The handle count counts every handle (senders, weak senders, the
+// receiver); the last one frees the channel. The sender count counts the
+// strong senders only: the channel ends for the receiver when it drops to
+// zero. A weak sender (downgrade()) holds a reference but no sender count,
+// and upgrade() adds a sender only if the count is still above zero (a CAS
+// from non-zero), so zero is final: once the last strong sender is gone, no
+// upgrade succeeds and no send can start. An owned permit holds a strong sender.
 //
 // # Capacity (bounded channels)
 //
@@ -61,14 +62,14 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
-#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 #include <kyoto/sync/detail/block_queue.hpp>
+#include <kyoto/sync/detail/channel_counts.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
-#include <kyoto/sync/detail/waiter_list.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -109,11 +110,6 @@ struct closed_waiter {
 /// Throws std::logic_error for a second recv while one is waiting.
 [[noreturn]] void throw_concurrent_recv();
 
-inline void check_blocking_allowed(const char* operation) {
-  if (current_context.sched != nullptr) [[unlikely]]
-    throw_blocking_in_runtime(operation);
-}
-
 template <class T>
 class chan {
  public:
@@ -133,18 +129,13 @@ class chan {
 
   // ---- handles ----
 
-  void add_sender() noexcept {
-    // Relaxed: a new sender is made from an existing one, which keeps the
-    // count above zero meanwhile (the shared_ptr argument).
-    tx_count_.fetch_add(1, std::memory_order_relaxed);
-    refs_.fetch_add(1, std::memory_order_relaxed);
-  }
+  void add_sender() noexcept { counts_.add_sender(); }
 
   void drop_sender() noexcept {
-    // Acq_rel: the last sender's decrement is ordered after every sender's
-    // sends; pairs with the acquire load in ended_locked() (the receiver
-    // reads the count under lock_, which the lock below also orders).
-    if (tx_count_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The last sender's decrement is ordered after every sender's sends
+    // (channel_counts); the receiver reads the count in ended_locked(),
+    // under lock_, which the lock below also orders.
+    if (counts_.drop_sender()) {
       lock_guard guard(lock_);
       if (ended_locked()) wake_receiver();
     }
@@ -152,32 +143,14 @@ class chan {
   }
 
   /// A weak sender is made (downgrade(), or a weak sender's copy).
-  void add_weak() noexcept {
-    // Relaxed: made from a live handle, whose reference keeps refs_ above
-    // zero meanwhile.
-    refs_.fetch_add(1, std::memory_order_relaxed);
-  }
+  void add_weak() noexcept { counts_.add_ref(); }
 
   /// A weak sender goes away.
   void drop_weak() noexcept { unref(); }
 
   /// A weak sender's upgrade(): adds a strong sender unless none is left.
   /// The caller holds a (weak) reference.
-  bool try_add_sender() noexcept {
-    std::size_t n = tx_count_.load(std::memory_order_relaxed);
-    do {
-      if (n == 0) return false;  // final: see the file comment
-      // Relaxed: an RMW reads the latest count in its modification order,
-      // so it never revives a count that reached zero (the race with the
-      // last drop_sender() decrement is decided by that order alone); the
-      // new sender publishes nothing through the count, its sends go
-      // through lock_.
-    } while (!tx_count_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed,
-                                              std::memory_order_relaxed));
-    // Relaxed: the caller's weak reference keeps refs_ above zero.
-    refs_.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
+  bool try_add_sender() noexcept { return counts_.try_add_sender(); }
 
   /// The receiver goes away: close, and destroy what was never received
   /// (outside the lock: a value's destructor may use this channel).
@@ -278,6 +251,15 @@ class chan {
     lock_guard guard(lock_);
     grant_or_return_locked(n);  // pass the slots on first...
     release_grant_locked(n);    // ...then give up ours
+  }
+
+  /// A permit goes unused (a dropped permit's counted_ref drop).
+  void release_permit() noexcept { release_permits(1); }
+
+  /// An owned permit goes unused: its slot passes on, then its sender goes.
+  void release_owned_permit() noexcept {
+    release_permits(1);
+    drop_sender();
   }
 
   /// Precondition: lock_ held, fewer than `n` slots free (the channel full
@@ -502,9 +484,7 @@ class chan {
   }
 
   void unref() noexcept {
-    // Acq_rel: the last owner sees every other owner's writes before it
-    // frees the channel (release by each decrement, acquire by the last).
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (counts_.drop_ref()) delete this;
   }
 
   /// Precondition: lock_ held; the caller holds a grant of one slot.
@@ -546,9 +526,9 @@ class chan {
   /// Precondition: lock_ held. Nothing more can arrive: every sender is
   /// gone or the receiver closed, and no grant is outstanding.
   bool ended_locked() const noexcept {
-    // Acquire: pairs with drop_sender()'s decrement; sends made before it
+    // senders() acquires drop_sender()'s decrement: sends made before it
     // are in queue_.
-    return granted_ == 0 && (rx_closed_ || tx_count_.load(std::memory_order_acquire) == 0);
+    return granted_ == 0 && (rx_closed_ || counts_.senders() == 0);
   }
 
   /// Precondition: lock_ held. If the move throws, the queue is unchanged.
@@ -622,20 +602,17 @@ class chan {
   const std::size_t capacity_;
   std::size_t permits_;  ///< free slots (bounded); unused when unbounded
   block_queue<T> queue_;
-  waiter_list<send_waiter> send_waiters_;
-  waiter_list<closed_waiter> closed_waiters_;
+  intrusive_list<send_waiter> send_waiters_;
+  intrusive_list<closed_waiter> closed_waiters_;
   wake_node* receiver_ = nullptr;  ///< the parked receiver, until woken
   bool recv_pending_ = false;      ///< a recv() is parked or woken, not yet resumed
   std::size_t granted_ = 0;        ///< reserved slots not yet used or given up
   std::size_t partial_ = 0;        ///< slots assigned to the front waiter so far
   bool rx_closed_ = false;         ///< close() or the receiver dropped; never unset
   bool rx_dropped_ = false;        ///< the receiver is gone; never unset
-  /// Live strong senders (owned permits included). Written by sender
-  /// copies, drops and upgrades; zero is final.
-  atomic<std::size_t> tx_count_{1};
-  /// Live handles (senders, weak senders, the receiver); the last one
-  /// frees the channel.
-  atomic<std::size_t> refs_{2};
+  /// Live strong senders (owned permits included; zero is final) and live
+  /// handles (senders, weak senders, the receiver).
+  channel_counts counts_;
 };
 
 }  // namespace kyoto::detail

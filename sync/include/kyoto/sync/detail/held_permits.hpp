@@ -14,7 +14,11 @@
 #include <memory>
 #include <utility>
 
-namespace kyoto::sync::detail {
+namespace kyoto::sync {
+class semaphore;
+}  // namespace kyoto::sync
+
+namespace kyoto::detail {
 
 /// Move-only RAII holder of `count` permits of `sem`. `Ref` is the owner's
 /// handle: a raw pointer (borrowed guards) or a std::shared_ptr (owned
@@ -23,7 +27,7 @@ template <class Ref>
 class held_permits {
  public:
   held_permits() noexcept = default;
-  held_permits(Ref owner, kyoto::detail::batch_semaphore* sem, std::size_t count) noexcept
+  held_permits(Ref owner, batch_semaphore* sem, std::size_t count) noexcept
       : owner_(std::move(owner)), sem_(sem), count_(count) {}
   held_permits(held_permits&& o) noexcept
       : owner_(std::exchange(o.owner_, Ref{})),
@@ -75,7 +79,7 @@ class held_permits {
 
  private:
   Ref owner_{};
-  kyoto::detail::batch_semaphore* sem_ = nullptr;
+  batch_semaphore* sem_ = nullptr;
   std::size_t count_ = 0;
 };
 
@@ -84,12 +88,26 @@ class held_permits {
 [[noreturn]] void throw_empty_guard(const char* operation);
 /// Throws std::invalid_argument naming `operation`: a null shared_ptr.
 [[noreturn]] void throw_null_lock(const char* operation);
+/// Throws std::invalid_argument: more permits than a semaphore can hold.
+[[noreturn]] void throw_too_many_permits(const char* operation, std::size_t permits);
+/// Throws std::logic_error: semaphore_permit::merge of another semaphore's.
+[[noreturn]] void throw_merge_mismatch(const char* operation);
+/// Throws std::invalid_argument: rw_lock's max_readers out of range.
+[[noreturn]] void throw_bad_max_readers(std::uint32_t max_readers);
+
+/// The semaphore a semaphore_permit's `Ref` points to.
+inline kyoto::sync::semaphore* get_semaphore(kyoto::sync::semaphore* s) noexcept {
+  return s;
+}
+inline kyoto::sync::semaphore* get_semaphore(
+    const std::shared_ptr<kyoto::sync::semaphore>& s) noexcept {
+  return s.get();
+}
 
 /// How a lock makes its guards (their constructors are private).
 struct guard_access {
   template <class Guard, class Ref, class Value>
-  static Guard make(Ref owner, kyoto::detail::batch_semaphore* sem, std::size_t count,
-                    Value* value) noexcept {
+  static Guard make(Ref owner, batch_semaphore* sem, std::size_t count, Value* value) noexcept {
     return Guard(held_permits<Ref>(std::move(owner), sem, count), value);
   }
 };
@@ -105,10 +123,11 @@ struct guard_access {
 template <class Guard, class Ref, class Value>
 class [[nodiscard]] basic_lock_awaiter {
  public:
-  basic_lock_awaiter(Ref owner, kyoto::detail::batch_semaphore* sem, std::size_t count,
-                     Value* value) noexcept
+  basic_lock_awaiter(Ref owner, batch_semaphore* sem, std::size_t count, Value* value) noexcept
       : owner_(std::move(owner)), sem_(sem), count_(count), value_(value), op_(sem, count) {}
 
+  /// await_ready() returns false holding the lock; await_suspend() releases it — see the
+  /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   Guard await_resume() noexcept {
@@ -119,10 +138,10 @@ class [[nodiscard]] basic_lock_awaiter {
 
  private:
   Ref owner_;
-  kyoto::detail::batch_semaphore* sem_;
+  batch_semaphore* sem_;
   std::size_t count_;
   Value* value_;
-  kyoto::detail::acquire_op op_;
+  acquire_op op_;
 };
 
 /// The shared_ptr an owned lock operation holds; throws
@@ -133,4 +152,4 @@ std::shared_ptr<L> non_null_lock(std::shared_ptr<L> lock, const char* operation)
   return lock;
 }
 
-}  // namespace kyoto::sync::detail
+}  // namespace kyoto::detail

@@ -11,8 +11,4 @@ namespace kyoto::detail {
 /// An awaiter awaited a second time, or after it was moved from.
 [[noreturn]] void throw_awaited_twice(const char* operation);
 
-/// A blocking_* call made on a runtime thread, where blocking would stall
-/// every task on it.
-[[noreturn]] void throw_blocking_in_runtime(const char* operation);
-
 }  // namespace kyoto::detail
