@@ -49,6 +49,14 @@ class stream;
 
 namespace detail {
 
+/// Lets stream_map reach a stream's core.
+struct stream_access {
+  template <class T>
+  static stream_core<T>* core(stream<T>& s) noexcept {
+    return s.core_;
+  }
+};
+
 [[noreturn]] inline void throw_stream_misuse() {
   throw std::logic_error("kyoto::stream: next() on an empty or moved-from stream");
 }
@@ -159,6 +167,7 @@ class [[nodiscard]] stream {
 
  private:
   friend class detail::stream_promise<T>;
+  friend struct detail::stream_access;
   explicit stream(detail::stream_core<T>* core) noexcept : core_(core) {}
 
   detail::stream_core<T>* core_ = nullptr;

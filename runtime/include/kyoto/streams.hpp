@@ -10,6 +10,7 @@
 
 #include <kyoto/stream.hpp>
 #include <kyoto/stream/async_stream.hpp>
+#include <kyoto/stream/stream_map.hpp>
 #include <kyoto/streams/combine.hpp>
 #include <kyoto/streams/consume.hpp>
 #include <kyoto/streams/pipe.hpp>

@@ -198,6 +198,13 @@ class stream_core_base : public pooled_frame {
   /// The producer threw: kept for next() to rethrow.
   void set_exception(std::exception_ptr e) noexcept { exception_ = std::move(e); }
 
+  /// Whether a consumer is linked (attached, waking or woken): a step()
+  /// that suspended and has not finished. Consumer's task only.
+  bool linked() const noexcept {
+    const std::uint8_t s = link_.load(std::memory_order_relaxed);
+    return s == attached || s == waking || s == woken;
+  }
+
   /// Whether the producer has finished (returned, thrown or cancelled).
   bool complete() const noexcept { return cell_.is_complete(); }
 
