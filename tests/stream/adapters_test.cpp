@@ -135,8 +135,9 @@ KYOTO_TEST(StreamsFuse, NoItemAfterTheFirstEnd) {
 KYOTO_TEST(StreamsMap, MapsFilterAndFilterMapCompose) {
   auto s = streams::iter(std::vector<int>{1, 2, 3, 4, 5, 6}) |
            streams::filter([](const int& v) { return v % 2 == 0; }) |
-           streams::map([](int v) { return v * 10; }) |
-           streams::filter_map([](int v) { return v == 40 ? std::nullopt : std::optional<std::string>(std::to_string(v)); });
+           streams::map([](int v) { return v * 10; }) | streams::filter_map([](int v) {
+             return v == 40 ? std::nullopt : std::optional<std::string>(std::to_string(v));
+           });
   auto got = co_await drain(s);
   EXPECT_EQ(got, (std::vector<std::string>{"20", "60"}));
 }
@@ -182,7 +183,8 @@ KYOTO_TEST(StreamsTake, TakeDoesNotPollPastTheLastItem) {
 
 // stream_chain.rs basic_usage.
 KYOTO_TEST(StreamsChain, YieldsTheFirstThenTheSecond) {
-  auto s = streams::chain(streams::iter(std::vector<int>{1, 2, 3}), streams::iter(std::vector<int>{4, 5, 6}));
+  auto s = streams::chain(streams::iter(std::vector<int>{1, 2, 3}),
+                          streams::iter(std::vector<int>{4, 5, 6}));
   auto got = co_await drain(s);
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4, 5, 6}));
   std::optional<int> again = co_await s.next();
@@ -204,17 +206,22 @@ KYOTO_CT_TEST(StreamsChain, SecondWaitsForTheFirstToEnd) {
   EXPECT_EQ(a, 1);
   pending = co_await is_pending(s);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx1); }
+  {
+    auto drop = std::move(tx1);
+  }
   std::optional<int> b = co_await s.next();
   EXPECT_EQ(b, 2);
-  { auto drop = std::move(tx2); }
+  {
+    auto drop = std::move(tx2);
+  }
   std::optional<int> c = co_await s.next();
   EXPECT_EQ(c, std::nullopt);
 }
 
 // stream_merge.rs merge_sync_streams: fair, so two ready streams interleave.
 KYOTO_TEST(StreamsMerge, ReadyStreamsTakeTurns) {
-  auto s = streams::merge(streams::iter(std::vector<int>{0, 2, 4, 6}), streams::iter(std::vector<int>{1, 3, 5}));
+  auto s = streams::merge(streams::iter(std::vector<int>{0, 2, 4, 6}),
+                          streams::iter(std::vector<int>{1, 3, 5}));
   auto got = co_await drain(s);
   EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
 }
@@ -236,7 +243,9 @@ KYOTO_CT_TEST(StreamsMerge, YieldsFromWhicheverIsReadyUntilBothEnd) {
   EXPECT_EQ(b, 2);
   pending = co_await is_pending(s);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx1); }
+  {
+    auto drop = std::move(tx1);
+  }
   pending = co_await is_pending(s);
   EXPECT_TRUE(pending);
   (void)tx2.send(3);
@@ -244,7 +253,9 @@ KYOTO_CT_TEST(StreamsMerge, YieldsFromWhicheverIsReadyUntilBothEnd) {
   EXPECT_EQ(c, 3);
   pending = co_await is_pending(s);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx2); }
+  {
+    auto drop = std::move(tx2);
+  }
   std::optional<int> d = co_await s.next();
   EXPECT_EQ(d, std::nullopt);
 }
@@ -269,7 +280,9 @@ KYOTO_CT_TEST(StreamsCollect, CollectsItemsUntilTheEnd) {
   (void)tx.send(2);
   co_await kyoto::time::sleep(1ms);
   EXPECT_FALSE(h.is_finished());
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   auto got = co_await h;
   EXPECT_EQ(got, (std::vector<int>{1, 2}));
 }
@@ -279,7 +292,9 @@ KYOTO_TEST(StreamsCollect, CollectsStringsIntoAString) {
   auto [tx, rx] = channel_stream<std::string>();
   (void)tx.send(std::string("hello "));
   (void)tx.send(std::string("world"));
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   auto got = co_await (std::move(rx) | streams::collect<std::string>());
   EXPECT_EQ(got, "hello world");
 }
@@ -292,7 +307,8 @@ KYOTO_TEST(StreamsCollect, CollectsIntoASet) {
 
 KYOTO_TEST(StreamsFold, FoldAnyAllForEach) {
   std::vector<int> v{1, 2, 3, 4};
-  const int sum = co_await (streams::iter(v) | streams::fold(0, [](int acc, int x) { return acc + x; }));
+  const int sum =
+      co_await (streams::iter(v) | streams::fold(0, [](int acc, int x) { return acc + x; }));
   EXPECT_EQ(sum, 10);
   const bool any3 = co_await (streams::iter(v) | streams::any([](int x) { return x == 3; }));
   const bool any9 = co_await streams::any(streams::iter(v), [](int x) { return x == 9; });
@@ -326,20 +342,37 @@ kyoto::task<> check_cancel_safe(Make make, int send, int expect) {
 
 KYOTO_CT_TEST(StreamsCancel, EveryAdaptersNextIsCancelSafe) {
   using rx_t = streams::unbounded_receiver_stream<int>;
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::map([](int v) { return v + 1; }); }, 1, 2);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::filter([](const int& v) { return v > 0; }); }, 3, 3);
   co_await check_cancel_safe(
-      [](rx_t rx) { return std::move(rx) | streams::filter_map([](int v) { return std::optional<int>(v * 2); }); }, 3, 6);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::then(&add_one_later); }, 4, 5);
+      [](rx_t rx) { return std::move(rx) | streams::map([](int v) { return v + 1; }); }, 1, 2);
+  co_await check_cancel_safe(
+      [](rx_t rx) { return std::move(rx) | streams::filter([](const int& v) { return v > 0; }); },
+      3, 3);
+  co_await check_cancel_safe(
+      [](rx_t rx) {
+        return std::move(rx) | streams::filter_map([](int v) { return std::optional<int>(v * 2); });
+      },
+      3, 6);
+  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::then(&add_one_later); },
+                             4, 5);
   co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::take(3); }, 5, 5);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::take_while([](const int&) { return true; }); }, 6, 6);
+  co_await check_cancel_safe(
+      [](rx_t rx) { return std::move(rx) | streams::take_while([](const int&) { return true; }); },
+      6, 6);
   co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::skip(0); }, 7, 7);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::skip_while([](const int& v) { return v < 0; }); }, 8, 8);
+  co_await check_cancel_safe(
+      [](rx_t rx) {
+        return std::move(rx) | streams::skip_while([](const int& v) { return v < 0; });
+      },
+      8, 8);
   co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::fuse(); }, 9, 9);
-  co_await check_cancel_safe([](rx_t rx) { return streams::empty<int>() | streams::chain(std::move(rx)); }, 10, 10);
-  co_await check_cancel_safe([](rx_t rx) { return streams::pending<int>() | streams::merge(std::move(rx)); }, 11, 11);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::merge(streams::pending<int>()); }, 12, 12);
-  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::throttle(1ms); }, 13, 13);
+  co_await check_cancel_safe(
+      [](rx_t rx) { return streams::empty<int>() | streams::chain(std::move(rx)); }, 10, 10);
+  co_await check_cancel_safe(
+      [](rx_t rx) { return streams::pending<int>() | streams::merge(std::move(rx)); }, 11, 11);
+  co_await check_cancel_safe(
+      [](rx_t rx) { return std::move(rx) | streams::merge(streams::pending<int>()); }, 12, 12);
+  co_await check_cancel_safe([](rx_t rx) { return std::move(rx) | streams::throttle(1ms); }, 13,
+                             13);
   co_await check_cancel_safe(
       [](rx_t rx) {
         return std::move(rx) | streams::chunks_timeout(1, 1s) |
@@ -348,7 +381,8 @@ KYOTO_CT_TEST(StreamsCancel, EveryAdaptersNextIsCancelSafe) {
       14, 14);
   co_await check_cancel_safe(
       [](rx_t rx) {
-        return std::move(rx) | streams::timeout(1h) | streams::map([](kyoto::result<int, kyoto::time::elapsed> r) { return *r; });
+        return std::move(rx) | streams::timeout(1h) |
+               streams::map([](kyoto::result<int, kyoto::time::elapsed> r) { return *r; });
       },
       15, 15);
   co_await check_cancel_safe([](rx_t rx) { return rx; }, 16, 16);  // the wrapper itself

@@ -55,9 +55,10 @@ KYOTO_TEST(StreamDeep, AMillionItemsThroughANestedStream) {
 
 KYOTO_TEST(StreamDeep, AMillionItemsThroughAdapters) {
   namespace streams = kyoto::streams;
-  const std::int64_t sum = co_await (count_to(million) | streams::map([](int v) { return std::int64_t{v}; }) |
-                                     streams::filter([](const std::int64_t&) { return true; }) |
-                                     streams::fold(std::int64_t{0}, [](std::int64_t a, std::int64_t b) { return a + b; }));
+  const std::int64_t sum = co_await (
+      count_to(million) | streams::map([](int v) { return std::int64_t{v}; }) |
+      streams::filter([](const std::int64_t&) { return true; }) |
+      streams::fold(std::int64_t{0}, [](std::int64_t a, std::int64_t b) { return a + b; }));
   EXPECT_EQ(sum, std::int64_t{million} * (million - 1) / 2);
 }
 

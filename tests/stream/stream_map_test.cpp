@@ -77,7 +77,9 @@ KYOTO_CT_TEST(StreamMap, SingleEntryYieldsKeyedItemsThenEnds) {
   EXPECT_EQ(b, entry("foo", 2));
   pending = co_await is_pending(map);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   auto end = co_await next_of(map);
   EXPECT_FALSE(end.has_value());
   EXPECT_TRUE(map.empty());  // the ended stream was dropped
@@ -112,10 +114,14 @@ KYOTO_CT_TEST(StreamMap, MultipleEntriesYieldFromEach) {
   EXPECT_EQ(got, (std::vector<entry>{{"bar", 4}, {"foo", 3}}));
   pending = co_await is_pending(map);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx1); }
+  {
+    auto drop = std::move(tx1);
+  }
   pending = co_await is_pending(map);
   EXPECT_TRUE(pending);
-  { auto drop = std::move(tx2); }
+  {
+    auto drop = std::move(tx2);
+  }
   auto end = co_await next_of(map);
   EXPECT_FALSE(end.has_value());
 }

@@ -161,7 +161,9 @@ KYOTO_TEST(Stream, DestroyingMidStreamRunsTheBodysDestructors) {
 KYOTO_TEST(Stream, DestroyingAnUnstartedStreamRunsNothing) {
   std::atomic<int> drops{0};
   auto [tx, rx] = mpsc::channel<int>(1);
-  { auto s = holds_local(&drops, std::move(rx)); }
+  {
+    auto s = holds_local(&drops, std::move(rx));
+  }
   EXPECT_EQ(drops.load(), 0);
   EXPECT_TRUE(tx.is_closed());
   co_return;
@@ -317,7 +319,9 @@ KYOTO_TEST(Stream, WakesFromOtherWorkersAndThreads) {
     for (int i = 0; i < per_sender; ++i)
       EXPECT_TRUE(tx.blocking_send(1).has_value());
   });
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   long total = 0;
   int timeouts = 0;
   while (total < 4 * per_sender) {

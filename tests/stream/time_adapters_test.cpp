@@ -82,7 +82,8 @@ KYOTO_TEST(StreamsThrottle, NextBeforeThePeriodIsPending) {
 
 KYOTO_TEST(StreamsChunksTimeout, FullChunksAndTimedOutChunks) {
   auto [tx, rx] = kyoto::sync::mpsc::unbounded_channel<int>();
-  auto s = streams::unbounded_receiver_stream<int>(std::move(rx)) | streams::chunks_timeout(3, 30ms);
+  auto s =
+      streams::unbounded_receiver_stream<int>(std::move(rx)) | streams::chunks_timeout(3, 30ms);
   for (int i = 0; i < 4; ++i)
     (void)tx.send(int{i});
   std::optional<std::vector<int>> full = co_await s.next();
@@ -92,7 +93,9 @@ KYOTO_TEST(StreamsChunksTimeout, FullChunksAndTimedOutChunks) {
   EXPECT_EQ(partial, (std::vector<int>{3}));
   EXPECT_GE(kyoto::time::clock::now() - t0, 25ms);
   (void)tx.send(9);
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   std::optional<std::vector<int>> last = co_await s.next();  // the end closes the chunk
   EXPECT_EQ(last, (std::vector<int>{9}));
   std::optional<std::vector<int>> end = co_await s.next();

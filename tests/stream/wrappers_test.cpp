@@ -50,7 +50,9 @@ KYOTO_TEST(WatchStream, MessageNotTwice) {
       },
       std::move(s));
   (void)tx.send(std::string("goodbye"));
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   const int goodbyes = co_await h;
   EXPECT_LE(goodbyes, 1);
 }
@@ -91,7 +93,9 @@ KYOTO_TEST(BroadcastStream, ALagIsAnErrorItemAndTheStreamGoesOn) {
   (void)tx.send(9);
   auto c = co_await s.next();
   EXPECT_TRUE(c && c->has_value() && **c == 9);
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   auto end = co_await s.next();
   EXPECT_FALSE(end.has_value());
 }
@@ -103,7 +107,9 @@ KYOTO_TEST(ReceiverStream, GivesTheValuesThenEnds) {
   EXPECT_FALSE(early.has_value());
   auto sent = co_await tx.send(1);
   EXPECT_TRUE(sent.has_value());
-  { auto drop = std::move(tx); }
+  {
+    auto drop = std::move(tx);
+  }
   auto got = co_await streams::collect(std::move(s));
   EXPECT_EQ(got, (std::vector<int>{1}));
 }
@@ -119,7 +125,8 @@ KYOTO_TEST(LinesStream, GivesEachLine) {
   kyoto::test::temp_dir dir;
   co_await kyoto::fs::write(dir / "f.txt", std::string_view("one\ntwo\r\nthree"));
   kyoto::fs::file f = co_await kyoto::fs::file::open(dir / "f.txt");
-  auto s = streams::lines_stream<kyoto::fs::file>(kyoto::io::buf_reader<kyoto::fs::file>(std::move(f)).lines());
+  auto s = streams::lines_stream<kyoto::fs::file>(
+      kyoto::io::buf_reader<kyoto::fs::file>(std::move(f)).lines());
   std::vector<std::string> got;
   for (;;) {
     std::optional<std::string> line = co_await s.next();

@@ -101,7 +101,8 @@ class stream_promise : public pooled_frame {
 /// that calls next(). Cancel safety: next() is cancel safe.
 template <class T>
 class [[nodiscard]] stream {
-  static_assert(std::is_object_v<T> && !std::is_array_v<T>, "kyoto::stream<T>: T must be an object type");
+  static_assert(std::is_object_v<T> && !std::is_array_v<T>,
+                "kyoto::stream<T>: T must be an object type");
 
  public:
   using promise_type = detail::stream_promise<T>;

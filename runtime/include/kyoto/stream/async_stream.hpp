@@ -30,9 +30,9 @@ using next_result_t = await_result_t<decltype(std::declval<S&>().next())>;
 /// Thread safety and cancel safety are the model's; kyoto's own streams
 /// say theirs (docs/streams.md has the table).
 template <class S>
-concept async_stream = requires(S& s) { s.next(); } &&
-                       detail::awaitable<decltype(std::declval<S&>().next())> &&
-                       detail::is_optional_v<detail::next_result_t<S>>;
+concept async_stream =
+    requires(S& s) { s.next(); } && detail::awaitable<decltype(std::declval<S&>().next())> &&
+    detail::is_optional_v<detail::next_result_t<S>>;
 
 /// The item type of a stream: `T` for a `next()` giving `std::optional<T>`.
 template <async_stream S>

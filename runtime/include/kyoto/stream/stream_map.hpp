@@ -182,7 +182,8 @@ class stream_map {
         erase(i);
         throw;
       }
-      if (v) co_return std::optional<std::pair<K, item_type>>(std::in_place, keys_[i], std::move(*v));
+      if (v)
+        co_return std::optional<std::pair<K, item_type>>(std::in_place, keys_[i], std::move(*v));
       erase(i);  // it ended
     }
   }

@@ -83,13 +83,15 @@ stream<stream_item_t<A>> merge(A a, B b) {
 /// `a | chain(std::move(b))`.
 template <async_stream B>
 auto chain(B b) {
-  return adapter_closure([b = std::move(b)]<class A>(A a) mutable { return chain(std::move(a), std::move(b)); });
+  return adapter_closure(
+      [b = std::move(b)]<class A>(A a) mutable { return chain(std::move(a), std::move(b)); });
 }
 
 /// `a | merge(std::move(b))`.
 template <async_stream B>
 auto merge(B b) {
-  return adapter_closure([b = std::move(b)]<class A>(A a) mutable { return merge(std::move(a), std::move(b)); });
+  return adapter_closure(
+      [b = std::move(b)]<class A>(A a) mutable { return merge(std::move(a), std::move(b)); });
 }
 
 }  // namespace kyoto::streams

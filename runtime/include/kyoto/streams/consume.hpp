@@ -105,17 +105,20 @@ auto collect() {
 /// `s | for_each(f)`.
 template <class F>
 auto for_each(F f) {
-  return adapter_closure([f = std::move(f)]<class S>(S s) mutable { return for_each(std::move(s), std::move(f)); });
+  return adapter_closure(
+      [f = std::move(f)]<class S>(S s) mutable { return for_each(std::move(s), std::move(f)); });
 }
 /// `s | any(pred)`.
 template <class P>
 auto any(P pred) {
-  return adapter_closure([p = std::move(pred)]<class S>(S s) mutable { return any(std::move(s), std::move(p)); });
+  return adapter_closure(
+      [p = std::move(pred)]<class S>(S s) mutable { return any(std::move(s), std::move(p)); });
 }
 /// `s | all(pred)`.
 template <class P>
 auto all(P pred) {
-  return adapter_closure([p = std::move(pred)]<class S>(S s) mutable { return all(std::move(s), std::move(p)); });
+  return adapter_closure(
+      [p = std::move(pred)]<class S>(S s) mutable { return all(std::move(s), std::move(p)); });
 }
 
 }  // namespace kyoto::streams

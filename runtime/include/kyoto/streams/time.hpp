@@ -25,8 +25,8 @@ namespace kyoto::streams {
 /// wait cancels its input's next(): the input must be cancel safe (every
 /// kyoto stream is).
 template <async_stream S, class Rep, class Period>
-stream<kyoto::result<stream_item_t<S>, time::elapsed>> timeout(S s,
-                                                             std::chrono::duration<Rep, Period> d) {
+stream<kyoto::result<stream_item_t<S>, time::elapsed>> timeout(
+    S s, std::chrono::duration<Rep, Period> d) {
   using T = stream_item_t<S>;
   using R = kyoto::result<T, time::elapsed>;
   for (;;) {

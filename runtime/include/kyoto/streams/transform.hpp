@@ -158,7 +158,8 @@ stream<stream_item_t<S>> fuse(S s) {
 /// `s | map(f)`.
 template <class F>
 auto map(F f) {
-  return adapter_closure([f = std::move(f)]<class S>(S s) mutable { return map(std::move(s), std::move(f)); });
+  return adapter_closure(
+      [f = std::move(f)]<class S>(S s) mutable { return map(std::move(s), std::move(f)); });
 }
 /// `s | filter(pred)`.
 template <class P>
@@ -175,7 +176,8 @@ auto filter_map(F f) {
 /// `s | then(f)`.
 template <class F>
 auto then(F f) {
-  return adapter_closure([f = std::move(f)]<class S>(S s) mutable { return then(std::move(s), std::move(f)); });
+  return adapter_closure(
+      [f = std::move(f)]<class S>(S s) mutable { return then(std::move(s), std::move(f)); });
 }
 /// `s | take(n)`.
 inline auto take(std::size_t n) {
@@ -184,8 +186,9 @@ inline auto take(std::size_t n) {
 /// `s | take_while(pred)`.
 template <class P>
 auto take_while(P pred) {
-  return adapter_closure(
-      [p = std::move(pred)]<class S>(S s) mutable { return take_while(std::move(s), std::move(p)); });
+  return adapter_closure([p = std::move(pred)]<class S>(S s) mutable {
+    return take_while(std::move(s), std::move(p));
+  });
 }
 /// `s | skip(n)`.
 inline auto skip(std::size_t n) {
@@ -194,8 +197,9 @@ inline auto skip(std::size_t n) {
 /// `s | skip_while(pred)`.
 template <class P>
 auto skip_while(P pred) {
-  return adapter_closure(
-      [p = std::move(pred)]<class S>(S s) mutable { return skip_while(std::move(s), std::move(p)); });
+  return adapter_closure([p = std::move(pred)]<class S>(S s) mutable {
+    return skip_while(std::move(s), std::move(p));
+  });
 }
 /// `s | fuse()`.
 inline auto fuse() {

@@ -159,7 +159,8 @@ class interval_stream {
 template <class R>
 class lines_stream {
  public:
-  explicit lines_stream(io::lines<R> lines) noexcept(std::is_nothrow_move_constructible_v<io::lines<R>>)
+  explicit lines_stream(io::lines<R> lines) noexcept(
+      std::is_nothrow_move_constructible_v<io::lines<R>>)
       : lines_(std::move(lines)) {}
   /// `co_await next()`: the next line, or nullopt at the end.
   task<std::optional<std::string>> next() { return lines_.next_line(); }
