@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <string>
 #include <utility>
@@ -67,6 +68,24 @@ KYOTO_TEST(StreamsIter, YieldsTheItemsInOrder) {
   auto s = streams::iter(std::vector<int>{1, 2, 3});
   auto got = co_await drain(s);
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3}));
+}
+
+// stream_iter.rs coop: an endless iter yields the task once its budget is spent.
+KYOTO_CT_TEST(StreamsIter, SpendsTheCooperativeBudget) {
+  bool other_ran = false;
+  auto h = kyoto::spawn(
+      [](bool* flag) -> kyoto::task<> {
+        *flag = true;
+        co_return;
+      },
+      &other_ran);
+  auto s = streams::iter(std::views::iota(0));
+  for (int i = 0; i < 10'000 && !other_ran; ++i) {
+    std::optional<int> v = co_await s.next();
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_TRUE(other_ran);
+  co_await h;
 }
 
 // stream_once.rs basic_usage.

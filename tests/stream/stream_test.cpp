@@ -240,6 +240,48 @@ KYOTO_CT_TEST(Stream, WokenThenCancelledNextLosesNothing) {
   co_await waker;
 }
 
+KYOTO_TEST(Stream, AbortingTheConsumerWhileNextWaitsDestroysTheBody) {
+  std::atomic<int> drops{0};
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto h = kyoto::spawn(
+      [](kyoto::stream<kyoto::test::drop_counter> s) -> kyoto::task<> {
+        std::optional<kyoto::test::drop_counter> first = co_await s.next();
+        EXPECT_TRUE(first.has_value());
+        std::optional<kyoto::test::drop_counter> never = co_await s.next();  // aborted here
+        ADD_FAILURE() << "resumed after abort";
+      },
+      holds_local(&drops, std::move(rx)));
+  co_await kyoto::time::sleep(10ms);  // it waits in its second next() by now
+  EXPECT_EQ(drops.load(), 0);
+  h.abort();
+  bool cancelled = false;
+  try {
+    co_await h;
+  } catch (const kyoto::join_error& e) {
+    cancelled = e.is_cancelled();
+  }
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(drops.load(), 2);  // the consumer's item and the body's local
+  EXPECT_TRUE(tx.is_closed());
+}
+
+KYOTO_TEST(Stream, MovesBetweenTasksBetweenItems) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  auto s = from_channel(std::move(rx));
+  auto r = co_await kyoto::time::timeout(1ms, s.next());  // left waiting in this task
+  EXPECT_FALSE(r.has_value());
+  auto h = kyoto::spawn(
+      [](kyoto::stream<int> in) -> kyoto::task<int> {
+        std::optional<int> v = co_await in.next();
+        co_return v.value_or(-1);
+      },
+      std::move(s));
+  auto sent = co_await tx.send(int{3});
+  EXPECT_TRUE(sent.has_value());
+  const int got = co_await h;
+  EXPECT_EQ(got, 3);
+}
+
 kyoto::stream<int> inner_then_outer(mpsc::receiver<int> rx) {
   auto inner = from_channel(std::move(rx));
   for (;;) {

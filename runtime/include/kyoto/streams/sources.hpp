@@ -2,7 +2,10 @@
 // (tokio-stream's stream::iter, once, empty, pending).
 #pragma once
 
+#include <kyoto/runtime/yield_now.hpp>
 #include <kyoto/stream.hpp>
+
+#include <kyoto/runtime/detail/coop.hpp>
 
 #include <coroutine>
 #include <iterator>
@@ -13,11 +16,15 @@
 namespace kyoto::streams {
 
 /// The items of `range` (taken by value: a container is moved in), in
-/// order. Never suspends. Cancel safe.
+/// order. Each item spends one unit of the cooperative budget; once it is
+/// spent, the stream yields the task first (as tokio's iter), so a loop
+/// over an endless range does not starve the thread. Cancel safe.
 template <std::ranges::input_range R>
 stream<std::ranges::range_value_t<std::remove_cvref_t<R>>> iter(R range) {
-  for (auto&& v : range)
+  for (auto&& v : range) {
+    if (!kyoto::detail::coop_proceed()) co_await kyoto::yield_now();
     co_yield std::move(v);
+  }
 }
 
 /// One item, then the end. Cancel safe.
