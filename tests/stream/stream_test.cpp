@@ -357,9 +357,9 @@ KYOTO_TEST(Stream, WakesFromOtherWorkersAndThreads) {
         },
         tx));
   }
-  std::thread plain([tx = tx]() mutable {
+  std::thread plain([out = tx]() mutable {
     for (int i = 0; i < per_sender; ++i)
-      EXPECT_TRUE(tx.blocking_send(1).has_value());
+      EXPECT_TRUE(out.blocking_send(1).has_value());
   });
   {
     auto drop = std::move(tx);
@@ -382,6 +382,7 @@ KYOTO_TEST(Stream, WakesFromOtherWorkersAndThreads) {
   std::optional<int> end = co_await s.next();
   EXPECT_FALSE(end.has_value());
   EXPECT_EQ(total, 4 * per_sender);
+  ::testing::Test::RecordProperty("timeouts", timeouts);
 }
 
 }  // namespace

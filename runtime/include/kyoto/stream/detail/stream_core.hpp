@@ -394,22 +394,25 @@ inline void stream_core_base::detach() noexcept {
 }
 
 inline void stream_core_base::on_schedule() noexcept {
-  std::uint8_t s = link_.load(std::memory_order_relaxed);
+  // The cell just went idle -> NOTIFIED, so the consumer left link_
+  // detached or attached (it wrote it before the run that ended idle). The
+  // waker's CAS on the cell's run_state_ is a release only, so a plain load
+  // here might see an older value: the CASes below read the latest one,
+  // and the loop tries both until one matches.
   for (;;) {
-    if (s == detached) {
-      // Relaxed: the cell's run_state_ carries the wake's data.
-      if (link_.compare_exchange_weak(s, runnable, std::memory_order_relaxed,
-                                      std::memory_order_relaxed)) {
-        return;
-      }
-      continue;
-    }
-    assert(s == attached && "a stream cell queued twice");
+    std::uint8_t s = attached;
     // Acquire: pairs with step()'s release CAS (outer_node_ is prepared).
-    if (link_.compare_exchange_weak(s, waking, std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
+    if (link_.compare_exchange_strong(s, waking, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
       break;
     }
+    s = detached;
+    // Relaxed: the cell's run_state_ carries the wake's data to the runner.
+    if (link_.compare_exchange_strong(s, runnable, std::memory_order_relaxed,
+                                      std::memory_order_relaxed)) {
+      return;
+    }
+    spin_pause();
   }
   outer_node_.wake();
   // Release: tells detach() (acquire spin) that the wake is over.
