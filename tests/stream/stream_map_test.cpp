@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -215,6 +216,74 @@ KYOTO_CT_TEST(StreamMap, CancelledNextLosesNothing) {
     auto w = co_await next_of(map);
     EXPECT_EQ(w, entry("b", round));
   }
+}
+
+// Multi-thread: entries fed from other workers and a plain thread, with
+// the consumer timing out now and then; every value arrives exactly once.
+KYOTO_TEST(StreamMap, WakesFromOtherWorkersAndThreadsLoseNothing) {
+  constexpr int per_sender = 400;
+  kyoto::stream_map<int, rx_stream> map;
+  std::vector<kyoto::join_handle<void>> senders;
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    auto [tx, rx] = channel_stream();
+    map.insert(k, std::move(rx));
+    if (k == 3) {
+      threads.emplace_back([out = std::move(tx)]() mutable {
+        for (int i = 0; i < per_sender; ++i)
+          (void)out.send(int{1});
+      });
+    } else {
+      senders.push_back(kyoto::spawn(
+          [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+            for (int i = 0; i < per_sender; ++i) {
+              (void)out.send(int{1});
+              if (i % 5 == 0) co_await kyoto::yield_now();
+            }
+          },
+          std::move(tx)));
+    }
+  }
+  long total = 0;
+  for (;;) {
+    auto r = co_await kyoto::time::timeout(30us, map.next());
+    if (!r.has_value()) continue;
+    if (!r->has_value()) break;  // every sender gone, every stream ended
+    total += (*r)->second;
+  }
+  for (auto& h : senders)
+    co_await h;
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(total, 4 * per_sender);
+  EXPECT_TRUE(map.empty());
+}
+
+// Multi-thread: merge of two channels fed from other workers, consumed
+// under timeouts.
+KYOTO_TEST(StreamsMerge, WakesFromOtherWorkersLoseNothing) {
+  constexpr int per_sender = 500;
+  auto [tx1, rx1] = channel_stream();
+  auto [tx2, rx2] = channel_stream();
+  auto feed = [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+    for (int i = 0; i < per_sender; ++i) {
+      (void)out.send(int{1});
+      if (i % 3 == 0) co_await kyoto::yield_now();
+    }
+  };
+  auto h1 = kyoto::spawn(feed, std::move(tx1));
+  auto h2 = kyoto::spawn(feed, std::move(tx2));
+  auto s = std::move(rx1) | streams::merge(std::move(rx2));
+  long total = 0;
+  for (;;) {
+    auto r = co_await kyoto::time::timeout(30us, s.next());
+    if (!r.has_value()) continue;
+    if (!r->has_value()) break;
+    total += **r;
+  }
+  co_await h1;
+  co_await h2;
+  EXPECT_EQ(total, 2 * per_sender);
 }
 
 }  // namespace
