@@ -46,14 +46,14 @@ stream<stream_item_t<S>> as_stream(S s) {
 
 /// One pass of stream_map::next(); see the file comment. `cores` must not
 /// change while it exists.
-class stream_map_wait {
+class wait_any_awaiter {
  public:
-  stream_map_wait(stream_core_base* const* cores, std::size_t n, std::size_t start) noexcept
+  wait_any_awaiter(stream_core_base* const* cores, std::size_t n, std::size_t start) noexcept
       : cores_(cores), n_(n), start_(start) {}
-  stream_map_wait(const stream_map_wait&) = delete;
-  stream_map_wait& operator=(const stream_map_wait&) = delete;
+  wait_any_awaiter(const wait_any_awaiter&) = delete;
+  wait_any_awaiter& operator=(const wait_any_awaiter&) = delete;
   /// Cancelled while waiting: unlinks from every entry.
-  ~stream_map_wait() {
+  ~wait_any_awaiter() {
     if (suspended_) detach_all(n_);
   }
 
@@ -174,7 +174,7 @@ class stream_map {
     for (;;) {
       if (keys_.empty()) co_return std::nullopt;
       const std::size_t start = next_start_++ % keys_.size();
-      std::size_t i = co_await detail::stream_map_wait(cores_.data(), cores_.size(), start);
+      std::size_t i = co_await detail::wait_any_awaiter(cores_.data(), cores_.size(), start);
       std::optional<item_type> v;
       try {
         v = static_cast<detail::stream_core<item_type>*>(cores_[i])->take();

@@ -70,6 +70,15 @@
 // stream may move between tasks between next() calls: each attach
 // prepares outer_node anew, which is safe because it is then unpublished).
 //
+// # Cost
+//
+// A body that yields without suspending on anything (a generator over a
+// range, an adapter over such a stream) never touches the link or the
+// pump: next() is one run of the cell from await_suspend (begin_run's CAS,
+// the co_yield's push, no CAS at end_run) and returns without suspending
+// the consumer, so the stack is back where it was after every item. The
+// pump is created at the first suspension only.
+//
 // Destroying the stream shuts the cell down (task_header::shutdown(): the
 // producer's frames are destroyed with the cell as the current task, so
 // its awaiters unregister and purge their nodes from the cell); no next()
@@ -293,7 +302,7 @@ class stream_core final : public stream_core_base {
 
 inline stream_pump run_stream_pump(stream_core_base* core);
 
-struct stream_pump_step {
+struct pump_awaiter {
   stream_core_base* core;
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
@@ -313,7 +322,7 @@ struct stream_pump_step {
 
 inline stream_pump run_stream_pump(stream_core_base* core) {
   for (;;)
-    co_await stream_pump_step{core};
+    co_await pump_awaiter{core};
 }
 
 inline stream_core_base::~stream_core_base() {
