@@ -169,18 +169,21 @@ KYOTO_TEST(Stream, DestroyingAnUnstartedStreamRunsNothing) {
   co_return;
 }
 
-// The hard case: next() loses a select while the body waits on recv(); the
-// value sent later is the next item, and the later wake resumes nothing of
-// the consumer.
+// The hard case: next() loses a select to a ready branch while the body
+// waits on recv(); the value sent later is the next item, and the later
+// wake resumes nothing of the consumer.
 KYOTO_CT_TEST(Stream, NextLosingASelectLosesNothing) {
   auto [tx, rx] = mpsc::channel<int>(4);
   auto s = from_channel(std::move(rx));
+  auto first = co_await kyoto::time::timeout(1ms, s.next());  // the body now waits in recv()
+  EXPECT_FALSE(first.has_value());
   for (int round = 0; round < 10; ++round) {
     auto [otx, orx] = kyoto::sync::oneshot::channel<int>();
     (void)otx.send(int{round});
-    auto r = co_await kyoto::select_biased(std::move(orx), s.next());
-    EXPECT_EQ(r.index(), 0u);
-    // The body is left waiting in recv(); now wake it with no next() there.
+    // next() is asked first: it attaches and suspends; the oneshot wins.
+    auto r = co_await kyoto::select_biased(s.next(), std::move(orx));
+    EXPECT_EQ(r.index(), 1u);
+    // The body is still in recv(); now wake it with no next() there.
     auto sent = co_await tx.send(int{round * 10});
     EXPECT_TRUE(sent.has_value());
     co_await kyoto::yield_now();  // let a wrong resumption show itself
@@ -216,26 +219,43 @@ KYOTO_TEST(Stream, NextUnderTimeoutElapsingRepeatedly) {
   EXPECT_TRUE(r.has_value() && *r == 42);
 }
 
-// The wake arrives while next() is cancelled *after* it was woken: the
-// select's other branch and the recv become ready in the same run.
+// The body is woken (its pump queued on the task) and, in the same run, a
+// branch woken earlier wins the select: the cancelled next() takes its
+// pump's node back (purge) and the value is the next item.
 KYOTO_CT_TEST(Stream, WokenThenCancelledNextLosesNothing) {
   auto [tx, rx] = mpsc::channel<int>(4);
   auto s = from_channel(std::move(rx));
   auto [otx, orx] = kyoto::sync::oneshot::channel<int>();
   auto waker = kyoto::spawn(
       [](mpsc::sender<int> out, kyoto::sync::oneshot::sender<int> done) -> kyoto::task<> {
-        auto r = co_await out.send(int{5});  // wakes the body: outer node queued
+        (void)done.send(1);                  // the other branch first
+        auto r = co_await out.send(int{5});  // then the body: its pump is queued
         EXPECT_TRUE(r.has_value());
-        (void)done.send(1);  // wakes the other branch in the same instant
       },
       std::move(tx), std::move(otx));
-  auto r = co_await kyoto::select_biased(std::move(orx), s.next());
-  // Either branch may win; if the oneshot did, the 5 is still to come.
+  auto r = co_await kyoto::select_biased(s.next(), std::move(orx));
+  EXPECT_EQ(r.index(), 1u);
+  std::optional<int> v = co_await s.next();
+  EXPECT_EQ(v, 5);
+  co_await waker;
+}
+
+// As above, the body woken first: its next() wins with the value.
+KYOTO_CT_TEST(Stream, WokenFirstNextWinsTheSelect) {
+  auto [tx, rx] = mpsc::channel<int>(4);
+  auto s = from_channel(std::move(rx));
+  auto [otx, orx] = kyoto::sync::oneshot::channel<int>();
+  auto waker = kyoto::spawn(
+      [](mpsc::sender<int> out, kyoto::sync::oneshot::sender<int> done) -> kyoto::task<> {
+        auto r = co_await out.send(int{5});
+        EXPECT_TRUE(r.has_value());
+        (void)done.send(1);
+      },
+      std::move(tx), std::move(otx));
+  auto r = co_await kyoto::select_biased(s.next(), std::move(orx));
+  EXPECT_EQ(r.index(), 0u);
   if (r.index() == 0) {
-    std::optional<int> v = co_await s.next();
-    EXPECT_EQ(v, 5);
-  } else {
-    EXPECT_EQ(std::get<1>(r), 5);
+    EXPECT_EQ(std::get<0>(r), 5);
   }
   co_await waker;
 }
