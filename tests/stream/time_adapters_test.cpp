@@ -45,6 +45,14 @@ KYOTO_TEST(StreamsTimeout, SlowItemsGiveOneElapsedThenTheItem) {
   EXPECT_EQ(got, (std::vector<int>{1, -1, 2, 3, -1, 4}));
 }
 
+// stream_timeout.rs return_elapsed_errors_only_once: a long wait gives one elapsed.
+KYOTO_TEST(StreamsTimeout, OneElapsedPerLateItem) {
+  std::vector<int> in{1, 2, 3};
+  auto s = streams::iter(std::move(in)) | streams::then(&maybe_sleep) | streams::timeout(30ms);
+  auto got = co_await codes(s);
+  EXPECT_EQ(got, (std::vector<int>{1, -1, 2, 3}));
+}
+
 // stream_timeout.rs no_timeouts.
 KYOTO_TEST(StreamsTimeout, FastItemsNeverTimeOut) {
   std::vector<int> in{1, 3, 5};

@@ -17,9 +17,11 @@
 
 namespace kyoto::streams {
 
-/// Each item of `s` as a `result<T, time::elapsed>`: an item that does not
-/// come within `d` of the previous one (or of the start) gives an
-/// `elapsed` error item, and the stream goes on waiting (tokio's Timeout).
+/// Each item of `s` as a `result<T, time::elapsed>` (tokio's Timeout):
+/// an item that has not come `d` after the previous one (or after the
+/// first next()) gives one `elapsed` error item; the stream then waits for
+/// that item without a deadline (one `elapsed` per item at most), and the
+/// next deadline runs from its arrival.
 ///
 /// Cancel safety: a cancelled next() on it is safe. Inside, an elapsed
 /// wait cancels its input's next(): the input must be cancel safe (every
@@ -29,14 +31,25 @@ stream<kyoto::result<stream_item_t<S>, time::elapsed>> timeout(
     S s, std::chrono::duration<Rep, Period> d) {
   using T = stream_item_t<S>;
   using R = kyoto::result<T, time::elapsed>;
+  const auto period = std::chrono::duration_cast<time::clock::duration>(d);
+  time::instant deadline = time::clock::now() + period;
+  bool armed = true;  // no elapsed reported since the last item
   for (;;) {
-    auto r = co_await time::timeout(d, s.next());
-    if (!r.has_value()) {
-      co_yield R(kyoto::unexpected(time::elapsed{}));
-      continue;
+    std::optional<T> v;
+    if (armed) {
+      auto r = co_await time::timeout_at(deadline, s.next());
+      if (!r.has_value()) {
+        armed = false;
+        co_yield R(kyoto::unexpected(time::elapsed{}));
+        continue;
+      }
+      v = std::move(*r);
+    } else {
+      v = co_await s.next();
     }
-    std::optional<T> v = std::move(*r);
     if (!v) co_return;
+    deadline = time::clock::now() + period;
+    armed = true;
     co_yield R(std::move(*v));
   }
 }
