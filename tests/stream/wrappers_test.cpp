@@ -159,4 +159,24 @@ KYOTO_TEST(TcpListenerStream, GivesEachConnectionAndACancelledNextKeepsIt) {
   EXPECT_TRUE(accepted.has_value() && accepted->has_value());
 }
 
+KYOTO_TEST(UnixListenerStream, GivesEachConnectionAndACancelledNextKeepsIt) {
+  kyoto::test::temp_dir dir;
+  auto s = streams::unix_listener_stream(kyoto::net::unix_listener::bind(dir / "sock"));
+  auto early = co_await kyoto::time::timeout(2ms, s.next());
+  EXPECT_FALSE(early.has_value());
+  kyoto::net::unix_stream client = co_await kyoto::net::unix_stream::connect(dir / "sock");
+  auto accepted = co_await kyoto::time::timeout(5s, s.next());
+  EXPECT_TRUE(accepted.has_value() && accepted->has_value());
+}
+
+KYOTO_TEST(IntervalStream, ACancelledNextLosesNoTick) {
+  auto s = streams::interval_stream(kyoto::time::interval(20ms));
+  std::optional<kyoto::time::instant> first = co_await s.next();  // at once
+  EXPECT_TRUE(first.has_value());
+  auto early = co_await kyoto::time::timeout(2ms, s.next());
+  EXPECT_FALSE(early.has_value());
+  std::optional<kyoto::time::instant> second = co_await s.next();
+  EXPECT_TRUE(second.has_value() && first.has_value() && *second - *first == 20ms);
+}
+
 }  // namespace
