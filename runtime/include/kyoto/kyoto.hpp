@@ -8,5 +8,7 @@
 #include <kyoto/macros/main.hpp>
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
+#include <kyoto/stream.hpp>
+#include <kyoto/streams.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
