@@ -11,6 +11,12 @@ namespace kyoto::detail {
 
 namespace {
 
+// The wake_node links here are not intrusive_list/intrusive_queue shapes:
+// the ready stack is a lock-free (Treiber) stack packed with the state
+// flags into run_state_, and a run's batch is that stack reversed, from
+// which purge() unlinks in the middle through a pointer-to-link walk. Both
+// stay hand-written.
+
 wake_node* reverse(wake_node* n) noexcept {
   wake_node* out = nullptr;
   while (n != nullptr) {
