@@ -13,48 +13,6 @@
 
 namespace kyoto::detail {
 
-// ---- injection queue ----
-
-bool multi_thread_scheduler::inject_queue::push_locked(task_header* t) noexcept {
-  if (closed_) return false;
-  queue_.push_back(t);
-  // Seq_cst: see len_.
-  len_.fetch_add(1, std::memory_order_seq_cst);
-  return true;
-}
-
-void multi_thread_scheduler::inject_queue::push_batch(task_queue batch) noexcept {
-  lock_guard guard(mutex_);
-  // Overflow from a worker: accepted even when closed (the tasks are live
-  // and cancelled through the shards; the queue is only dropped).
-  const std::size_t n = batch.size();
-  queue_.append(batch);
-  len_.fetch_add(n, std::memory_order_seq_cst);
-}
-
-task_header* multi_thread_scheduler::inject_queue::pop() noexcept {
-  // Relaxed fast path: a stale non-zero only costs a lock; a stale zero
-  // delays a task until the next check (every global_queue_interval ticks,
-  // or the Dekker in park).
-  if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
-  lock_guard guard(mutex_);
-  task_header* t = queue_.pop_front();
-  if (t != nullptr) len_.fetch_sub(1, std::memory_order_seq_cst);
-  return t;
-}
-
-bool multi_thread_scheduler::inject_queue::close() noexcept {
-  lock_guard guard(mutex_);
-  return !std::exchange(closed_, true);
-}
-
-bool multi_thread_scheduler::inject_queue::closed() noexcept {
-  lock_guard guard(mutex_);
-  return closed_;
-}
-
-// ---- scheduler ----
-
 multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config,
                                                const blocking_config& blocking)
     : config_(config),
@@ -125,10 +83,7 @@ bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
   // Like the current_thread scheduler, the wake of a parked worker happens
   // under the injection lock: the task cannot be taken (and run, and let the
   // runtime be destroyed) before we are done with the scheduler.
-  lock_guard guard(inject_.lock());
-  if (!inject_.push_locked(t)) return false;
-  notify_parked();
-  return true;
+  return inject_.push(t, [this] { notify_parked(); });
 }
 
 void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
@@ -183,7 +138,7 @@ void multi_thread_scheduler::begin_block_on() {
         "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
         "runs the tasks (use co_await instead)");
   }
-  if (inject_.closed()) {
+  if (inject_.is_closed()) {
     throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
   }
 }
@@ -238,15 +193,11 @@ void multi_thread_scheduler::cancel_all(worker& last) noexcept {
 }
 
 void multi_thread_scheduler::shutdown() noexcept {
-  {
-    lock_guard guard(inject_.lock());
-    if (std::exchange(shut_down_, true)) return;
-  }
+  if (!inject_.close()) return;  // idempotent
   if (current_context.sched == this) {
     log_error("a runtime was destroyed from one of its own tasks; aborting");
     std::terminate();
   }
-  inject_.close();
   // Relaxed: the workers also get a wake-up, and join() orders the rest.
   shutting_down_.store(true, std::memory_order_relaxed);
   for (auto& w : workers_)

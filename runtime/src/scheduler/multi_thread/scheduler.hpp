@@ -11,8 +11,8 @@
 // goes to the local queue, and then a parked worker may be woken to help.
 // A task woken from the driver (a timer) or re-queued (a yield) goes to the
 // back of the local queue. Spawns and wakes from threads that are not this
-// runtime's workers go to the injection queue (`inject_`, a mutex-guarded
-// FIFO), as does local-queue overflow (half the ring at once).
+// runtime's workers go to the injection queue (`inject_`, inject.hpp), as
+// does local-queue overflow (half the ring at once).
 //
 // A worker takes its next task from the LIFO slot, then its local queue,
 // then the injection queue — except every `global_queue_interval` ticks,
@@ -55,6 +55,7 @@
 
 #include "blocking/pool.hpp"
 #include "driver.hpp"
+#include "scheduler/inject.hpp"
 #include "scheduler/multi_thread/idle.hpp"
 #include "scheduler/multi_thread/local_queue.hpp"
 #include "scheduler/task_list.hpp"
@@ -112,30 +113,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
  private:
   friend struct worker;
 
-  /// The injection queue: spawns and wakes from other threads, overflow.
-  class inject_queue {
-   public:
-    /// Precondition: lock() held. False (nothing queued) once closed.
-    bool push_locked(task_header* t) noexcept;
-    void push_batch(task_queue batch) noexcept;
-    task_header* pop() noexcept;
-    bool empty() const noexcept { return len_.load(std::memory_order_seq_cst) == 0; }
-    std::size_t size() const noexcept { return len_.load(std::memory_order_relaxed); }
-    /// Closes the queue; returns whether this call closed it.
-    bool close() noexcept;
-    bool closed() noexcept;
-    mutex& lock() noexcept { return mutex_; }
-
-   private:
-    mutex mutex_;
-    task_queue queue_;     ///< guarded by mutex_
-    bool closed_ = false;  ///< guarded by mutex_; never unset
-    /// queue_.size() without the mutex. Seq_cst: read in the park/notify
-    /// Dekker (a worker about to park re-checks it after publishing that it
-    /// parks; a pusher reads idle state after this increment).
-    atomic<std::size_t> len_{0};
-  };
-
   /// One list of live tasks, under its own lock.
   struct shard {
     mutex lock;
@@ -155,7 +132,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// spawn_blocking's threads (shut down by the runtime, after us).
   std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
   std::vector<std::unique_ptr<worker>> workers_;
-  alignas(destructive_interference) inject_queue inject_;
+  /// Spawns and wakes from other threads, and local-queue overflow;
+  /// closed by shutdown() (which returns at once if it was closed).
+  alignas(destructive_interference) inject inject_;
   alignas(destructive_interference) idle idle_;
   std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker
   /// Set by shutdown(); read by workers at every tick.
@@ -167,8 +146,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};
-  /// shutdown() ran (it is idempotent); guarded by inject_'s lock.
-  bool shut_down_ = false;
 };
 
 }  // namespace kyoto::detail
