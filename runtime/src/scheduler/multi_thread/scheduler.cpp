@@ -22,6 +22,7 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
+    stealers_.push_back(workers_.back()->make_stealer());
   }
   for (auto& w : workers_) {
     worker* self = w.get();
@@ -49,7 +50,7 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
     task->shutdown();
     return;
   }
-  schedule_local(*w, task);
+  w->schedule_local(task);
 }
 
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
@@ -59,24 +60,7 @@ void multi_thread_scheduler::schedule(task_header* task) noexcept {
     return;
   }
   if (closing_.load(std::memory_order_relaxed)) return;  // shutdown cancels it
-  schedule_local(*w, task);
-}
-
-void multi_thread_scheduler::schedule_local(worker& w, task_header* task) noexcept {
-  if (current_context.task != nullptr) {
-    // Spawned or woken by the task this worker runs: it runs next (LIFO
-    // slot); the one it displaces goes to the queue, for others to steal.
-    task_header* prev = std::exchange(w.lifo_slot, task);
-    if (prev == nullptr) return;
-    w.run_queue.push_back(prev, *this);
-  } else {
-    w.run_queue.push_back(task, *this);
-    // Woken by the driver's completions or timers: the worker notifies
-    // once for the whole batch (worker::notify_if_surplus()), not per task
-    // (each notification may cost a wake-up syscall).
-    if (w.in_driver) return;
-  }
-  notify_parked();
+  w->schedule_local(task);
 }
 
 bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
@@ -96,8 +80,8 @@ void multi_thread_scheduler::notify_parked() noexcept {
 }
 
 void multi_thread_scheduler::notify_if_work_pending() noexcept {
-  for (const auto& w : workers_) {
-    if (!w->run_queue.empty()) {
+  for (const queue_stealer& s : stealers_) {
+    if (!s.empty()) {
       notify_parked();
       return;
     }
@@ -170,11 +154,8 @@ void multi_thread_scheduler::cancel_all(worker& last) noexcept {
       ++cancelled;
     }
   };
-  for (auto& w : workers_) {
-    if (task_header* t = std::exchange(w->lifo_slot, nullptr)) cancel_untracked(t);
-    while (task_header* t = w->run_queue.pop())
-      cancel_untracked(t);
-  }
+  for (auto& w : workers_)
+    w->drain_after_exit(cancel_untracked);
   while (task_header* t = inject_.pop())
     cancel_untracked(t);
   for (auto& s : shards_) {
@@ -214,11 +195,12 @@ runtime_metrics multi_thread_scheduler::metrics() const {
   m.workers = workers_.size();
   std::uint64_t spawned = remote_spawned_.load(std::memory_order_relaxed);
   std::uint64_t completed = remote_completed_.load(std::memory_order_relaxed);
-  for (const auto& w : workers_) {
-    spawned += w->spawned.get();
-    completed += w->completed.get();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const worker& w = *workers_[i];
+    spawned += w.spawned.get();
+    completed += w.completed.get();
     m.worker.push_back(
-        worker_metrics{w->polls.get(), w->steals.get(), w->parks.get(), w->run_queue.len()});
+        worker_metrics{w.polls.get(), w.steals.get(), w.parks.get(), stealers_[i].len()});
   }
   m.spawned_tasks = spawned;
   m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;

@@ -93,6 +93,7 @@ struct multi_thread_config {
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
  public:
   using queue = local_queue<KYOTO_LOCAL_QUEUE_CAPACITY>;
+  using queue_stealer = stealer<KYOTO_LOCAL_QUEUE_CAPACITY>;
 
   multi_thread_scheduler(const multi_thread_config& config, const blocking_config& blocking);
   ~multi_thread_scheduler() override;
@@ -121,7 +122,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
 
   void push_batch(task_queue batch) noexcept override;  // overflow_sink
   bool push_remote(task_header* t) noexcept;            // false once closed
-  void schedule_local(worker& w, task_header* task) noexcept;
   void notify_parked() noexcept;
   void notify_if_work_pending() noexcept;
   void transition_worker_from_searching() noexcept;
@@ -132,6 +132,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// spawn_blocking's threads (shut down by the runtime, after us).
   std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
   std::vector<std::unique_ptr<worker>> workers_;
+  /// stealers_[i] steals from workers_[i]'s run queue: how other threads
+  /// reach a queue (the worker alone holds its owner handle).
+  std::vector<queue_stealer> stealers_;
   /// Spawns and wakes from other threads, and local-queue overflow;
   /// closed by shutdown() (which returns at once if it was closed).
   alignas(destructive_interference) inject inject_;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <utility>
 
 namespace kyoto::detail {
 
@@ -24,11 +25,33 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// The worker thread's body: runs tasks until shutdown.
   void run() noexcept;
 
+  /// A task spawned or woken on this worker's thread (by the task it runs,
+  /// or by its driver) must be queued. This worker's thread only.
+  void schedule_local(task_header* task) noexcept;
+
+  /// The handle other threads steal from this worker's queue through.
+  queue_stealer make_stealer() noexcept { return run_queue.make_stealer(); }
+
+  /// Once this worker's thread has left its loop: hands the task in its
+  /// LIFO slot and every task in its queue to `f` (the last worker to leave
+  /// cancels them; nobody else touches them any more).
+  template <class F>
+  void drain_after_exit(F&& f) noexcept {
+    if (task_header* t = std::exchange(lifo_slot, nullptr)) f(t);
+    while (task_header* t = run_queue.pop())
+      f(t);
+  }
+
   // ---- touched by other threads ----
   multi_thread_scheduler& sched;
   const std::size_t index;
-  /// Stolen from by other workers; pushed and popped by this one.
+
+ private:
+  /// Pushed and popped by this worker only (its owner handle); other
+  /// workers steal through the scheduler's stealers_.
   queue run_queue;
+
+ public:
   /// This worker's reactor and timers; other threads wake() it, cancel its
   /// timers.
   driver drv;

@@ -103,7 +103,6 @@ namespace kyoto::detail {
 
 class task_header;
 class thread_parker;
-class scheduler;
 
 /// A suspended coroutine (or a blocked thread) waiting for an event.
 ///
@@ -261,7 +260,7 @@ class task_header {
   }
 
   /// The scheduler that runs this task; set once before it is first queued.
-  scheduler* sched = nullptr;
+  task_scheduler* sched = nullptr;
   /// Intrusive link for run queues; owned by the queue holding the task.
   task_header* queue_next = nullptr;
   /// Intrusive links for the scheduler's list of live tasks.
