@@ -21,14 +21,6 @@ multi_thread_scheduler::worker* current_worker() noexcept {
   return this_worker;
 }
 
-std::uint32_t multi_thread_scheduler::worker::random(std::uint32_t n) noexcept {
-  // xorshift64*: cheap and good enough to pick a victim.
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return static_cast<std::uint32_t>(((rng_state * 0x2545F4914F6CDD1Dull) >> 32) % n);
-}
-
 void multi_thread_scheduler::worker::run() noexcept {
   const std::string name = "kyoto-worker-" + std::to_string(index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
@@ -86,7 +78,7 @@ task_header* multi_thread_scheduler::worker::next_task() noexcept {
 task_header* multi_thread_scheduler::worker::steal_work() noexcept {
   if (!transition_to_searching()) return nullptr;
   const std::size_t n = sched.workers_.size();
-  const std::size_t start = random(static_cast<std::uint32_t>(n));
+  const std::size_t start = rng.next_below(static_cast<std::uint32_t>(n));
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t victim = (start + i) % n;
     if (victim == index) continue;

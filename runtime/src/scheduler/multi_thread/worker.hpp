@@ -6,6 +6,7 @@
 #include "scheduler/multi_thread/scheduler.hpp"
 
 #include <kyoto/runtime/detail/counter.hpp>
+#include <kyoto/runtime/detail/fast_rand.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace kyoto::detail {
 /// line, with each other or with a neighbouring worker: false sharing there
 /// costs a cross-core transfer per task (`destructive_interference`).
 struct alignas(destructive_interference) multi_thread_scheduler::worker {
-  worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng_state(i * 2 + 1) {}
+  worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng(i * 2 + 1) {}
 
   /// The worker thread's body: runs tasks until shutdown.
   void run() noexcept;
@@ -71,7 +72,8 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// division per task.
   std::uint32_t ticks_to_event_poll = 1;
   std::uint32_t ticks_to_global_check = 1;
-  std::uint64_t rng_state;
+  /// Picks steal victims.
+  fast_rand rng;
   std::thread thread;
 
  private:
@@ -88,7 +90,6 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// than the next one to run (tokio's should_notify_others).
   void notify_if_surplus() noexcept;
   bool has_local_work() const noexcept { return lifo_slot != nullptr || !run_queue.empty(); }
-  std::uint32_t random(std::uint32_t n) noexcept;
 };
 
 /// The worker the calling thread is, or null.

@@ -244,6 +244,10 @@ class task_header {
   /// exception the handle did not take is logged (by this call or finish()).
   void drop_join_handle(bool result_taken) noexcept;
 
+  /// drop_join_handle(false): a join_handle that never took the result
+  /// goes away (counted_ref's drop for join_handle).
+  void detach_join_handle() noexcept { drop_join_handle(false); }
+
   /// Drops a reference; frees the cell at zero.
   void unref() noexcept;
 
