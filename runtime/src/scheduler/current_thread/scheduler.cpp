@@ -95,11 +95,7 @@ void current_thread_scheduler::park() {
 }
 
 void current_thread_scheduler::begin_block_on() {
-  if (current_context.sched != nullptr) {
-    throw std::logic_error(
-        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
-        "runs the tasks (use co_await instead)");
-  }
+  check_may_block("kyoto::runtime::block_on");
   if (inject_.is_closed()) {
     throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
   }

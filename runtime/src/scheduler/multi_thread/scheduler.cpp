@@ -117,11 +117,7 @@ void multi_thread_scheduler::release(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::begin_block_on() {
-  if (current_context.sched != nullptr) {
-    throw std::logic_error(
-        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
-        "runs the tasks (use co_await instead)");
-  }
+  check_may_block("kyoto::runtime::block_on");
   if (inject_.is_closed()) {
     throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
   }
