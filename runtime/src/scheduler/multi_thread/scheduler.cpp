@@ -43,13 +43,10 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
     if (!push_remote(task)) task->shutdown();
     return;
   }
-  // Acquire: pairs with cancel_all()'s release store; destructors that run
-  // during shutdown spawn onto a closing scheduler.
+  // On a worker in its loop. A destructor run by cancel_all() is not: the
+  // last worker cleared current_worker() before, so its spawns take the
+  // remote path above and the closed injection queue cancels them.
   w->spawned.bump();
-  if (closing_.load(std::memory_order_acquire)) {
-    task->shutdown();
-    return;
-  }
   w->schedule_local(task);
 }
 
@@ -59,8 +56,7 @@ void multi_thread_scheduler::schedule(task_header* task) noexcept {
     push_remote(task);  // refused only once closed: shutdown cancels it
     return;
   }
-  if (closing_.load(std::memory_order_relaxed)) return;  // shutdown cancels it
-  w->schedule_local(task);
+  w->schedule_local(task);  // on a worker in its loop: see spawn()
 }
 
 bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
@@ -137,9 +133,10 @@ void multi_thread_scheduler::worker_left(worker& w) noexcept {
 }
 
 void multi_thread_scheduler::cancel_all(worker& last) noexcept {
-  // Release: pairs with spawn()'s acquire under the shard lock.
-  closing_.store(true, std::memory_order_release);
-  // Every worker has left its loop, so their queues are ours now. A queued
+  // We are no longer a worker (current_worker() is null): spawns and wakes
+  // that the cancellations below cause go to the closed injection queue,
+  // which cancels the spawns on the spot and drops the wakes (their tasks
+  // are cancelled here). Every worker has left its loop, so their queues are ours now. A queued
   // task that never went idle is on no shard: cancel it here; the others
   // are cancelled through their shard below.
   context_guard guard(context{this, &last.drv, nullptr});

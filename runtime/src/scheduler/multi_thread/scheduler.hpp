@@ -46,11 +46,12 @@
 //
 // shutdown() closes the injection queue (later foreign spawns are
 // cancelled on the spot, later foreign wakes dropped), tells the workers,
-// and joins them. Each worker leaves its loop after its current task; the
-// last one to leave marks the scheduler closing (later spawns are
-// cancelled, wakes dropped), cancels the tasks left in the queues that
-// never went idle, then every task on the shards, so destructors run on a
-// runtime thread.
+// and joins them. Each worker leaves its loop after its current task and
+// stops being a worker (current_worker() is null), so from then on its
+// spawns and wakes also go to the closed injection queue: spawns are
+// cancelled, wakes dropped. The last one to leave cancels the tasks left in
+// the queues that never went idle, then every task on the shards, so
+// destructors run on a runtime thread.
 #pragma once
 
 #include "blocking/pool.hpp"
@@ -142,8 +143,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker
   /// Set by shutdown(); read by workers at every tick.
   alignas(destructive_interference) atomic<bool> shutting_down_{false};
-  /// Set by the last worker to leave (see Shutdown); read by spawn/schedule.
-  atomic<bool> closing_{false};
   /// Workers that left their loop.
   alignas(destructive_interference) atomic<std::size_t> workers_left_{0};
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).

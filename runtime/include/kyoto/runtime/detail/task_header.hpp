@@ -47,7 +47,7 @@
 //                    is non-empty or CANCELLED was set meanwhile, RUNNING ->
 //                    NOTIFIED and the runner re-queues the task.
 //   abort()          set CANCELLED; if idle also set NOTIFIED and submit.
-//   complete()       RUNNING -> COMPLETE.
+//   finish()         RUNNING -> COMPLETE.
 //
 // Hence **a task is never resumed by two threads at once**: only the thread
 // that moved it NOTIFIED -> RUNNING resumes its frames, and a wake can never
