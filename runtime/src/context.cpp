@@ -24,6 +24,12 @@ void throw_outside_runtime(const char* operation) {
                          "task, or go through kyoto::runtime or kyoto::handle)");
 }
 
+void throw_blocking_runtime_thread(const char* operation) {
+  throw std::logic_error(std::string(operation) +
+                         ": called from a runtime thread; it would block the thread that runs the "
+                         "tasks (use co_await instead)");
+}
+
 void throw_task_misuse(const char* what) {
   throw std::logic_error(what);
 }

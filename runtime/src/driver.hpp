@@ -99,11 +99,6 @@ class driver {
   /// See reactor::reap_seq().
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reactor_->reap_seq(); }
 
-  bool has_timers() noexcept {
-    lock_guard guard(wheel_lock_);
-    return !wheel_.empty();
-  }
-
  private:
   std::uint64_t tick_ceil(clock::time_point t) const noexcept;
   std::uint64_t tick_floor(clock::time_point t) const noexcept;

@@ -75,7 +75,7 @@ TEST(LocalQueue, AStealTakesHalfAndReturnsOne) {
   auto tasks = make_tasks(10);
   for (auto& t : tasks)
     victim.push_back(t.get(), overflow);
-  task_header* first = victim.steal_into(thief);
+  task_header* first = victim.make_stealer().steal_into(thief);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(victim.len(), 5u);
   EXPECT_EQ(thief.len(), 4u);  // 5 stolen, one returned
@@ -90,7 +90,7 @@ TEST(LocalQueue, AStealTakesHalfAndReturnsOne) {
 TEST(LocalQueue, StealingFromAnEmptyQueueGetsNothing) {
   local_queue<4> victim;
   local_queue<4> thief;
-  EXPECT_EQ(victim.steal_into(thief), nullptr);
+  EXPECT_EQ(victim.make_stealer().steal_into(thief), nullptr);
   EXPECT_TRUE(thief.empty());
 }
 
@@ -99,6 +99,7 @@ TEST(LocalQueue, StealingFromAnEmptyQueueGetsNothing) {
 template <std::uint32_t Capacity>
 void stress(std::size_t n) {
   local_queue<Capacity> owner_q;
+  const kyoto::detail::stealer<Capacity> thieves = owner_q.make_stealer();
   sink overflow;
   auto tasks = make_tasks(n);
   std::vector<std::atomic<int>> seen(n);
@@ -120,7 +121,7 @@ void stress(std::size_t n) {
       local_queue<Capacity> mine;
       sink ignored;
       while (!done.load()) {
-        if (task_header* t = owner_q.steal_into(mine)) {
+        if (task_header* t = thieves.steal_into(mine)) {
           mark(t);
           while (task_header* u = mine.pop())
             mark(u);

@@ -1,5 +1,7 @@
-// Everything of kyoto's task runtime: task, spawn, join_handle, yield_now,
-// join, join_all, runtime, handle.
+// Everything of kyoto's task runtime, one header per concept: runtime and
+// handle; task, spawn and spawn_blocking; join_handle, abort_handle and
+// join_set; join/join_all, try_join, select; yield_now, unconstrained,
+// task_local; result and metrics.
 #pragma once
 
 #include <kyoto/runtime/abort_handle.hpp>

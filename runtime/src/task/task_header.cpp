@@ -11,6 +11,12 @@ namespace kyoto::detail {
 
 namespace {
 
+// The wake_node links here are not intrusive_list/intrusive_queue shapes:
+// the ready stack is a lock-free (Treiber) stack packed with the state
+// flags into run_state_, and a run's batch is that stack reversed, from
+// which purge() unlinks in the middle through a pointer-to-link walk. Both
+// stay hand-written.
+
 wake_node* reverse(wake_node* n) noexcept {
   wake_node* out = nullptr;
   while (n != nullptr) {
@@ -159,8 +165,12 @@ void task_header::shutdown() noexcept {
     }
   }
   // An abort() that set NOTIFIED before our CAS may still be submitting to
-  // the scheduler: wait until it is out. Seq_cst: pairs with abort().
-  spin_until([&] { return (join_state_.load(std::memory_order_seq_cst) & pin_mask) == 0; });
+  // the scheduler: wait until it is out. Acquire, not seq_cst: such an
+  // abort()'s CAS precedes ours in run_state_'s modification order (both
+  // are RMWs), so ours reads from its release sequence and its pin,
+  // sequenced before that CAS, happens before this load, which therefore
+  // sees the pin or the unpin; acquire pairs with the unpin's release.
+  spin_until([&] { return (join_state_.load(std::memory_order_acquire) & pin_mask) == 0; });
   context& ctx = current_context;
   task_header* const outer = ctx.task;
   wake_node* const outer_batch = ctx.batch;
@@ -217,16 +227,19 @@ void task_header::abort() noexcept {
       break;
     }
   }
-  std::uintptr_t cur = run_state_.load(std::memory_order_seq_cst);
+  // Relaxed: only a first guess for the CAS below. Deciding to stop on a
+  // stale value is safe (COMPLETE and CANCELLED are never unset); deciding
+  // to submit is made by the successful CAS, which reads the latest value.
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     if ((cur & (complete | cancelled)) != 0) break;
     std::uintptr_t next = cur | cancelled;
     const bool submit = (cur & (running | notified)) == 0;
     if (submit) next |= notified;
     // Seq_cst: see the pin above; also release, as in wake(): the runner's
-    // acquire sees CANCELLED.
+    // acquire sees CANCELLED. Relaxed on failure: as the load above.
     if (run_state_.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
-                                         std::memory_order_seq_cst)) {
+                                         std::memory_order_relaxed)) {
       if (submit) sched->schedule(this);
       break;
     }

@@ -30,10 +30,7 @@ void timer_wheel::link(timer_entry* e, unsigned level) noexcept {
   level_state& l = levels_[level];
   e->level = static_cast<std::uint8_t>(level);
   e->slot = static_cast<std::uint8_t>(slot);
-  e->prev = nullptr;
-  e->next = l.head[slot];
-  if (e->next != nullptr) e->next->prev = e;
-  l.head[slot] = e;
+  l.slot[slot].push_front(e);
   l.occupied |= std::uint64_t{1} << slot;
   e->linked = true;
 }
@@ -46,21 +43,16 @@ void timer_wheel::insert(timer_entry* e) noexcept {
 void timer_wheel::remove(timer_entry* e) noexcept {
   assert(e->linked);
   level_state& l = levels_[e->level];
-  if (e->prev != nullptr) {
-    e->prev->next = e->next;
-  } else {
-    l.head[e->slot] = e->next;
-    if (e->next == nullptr) l.occupied &= ~(std::uint64_t{1} << e->slot);
-  }
-  if (e->next != nullptr) e->next->prev = e->prev;
-  e->prev = e->next = nullptr;
+  slot_list& list = l.slot[e->slot];
+  list.remove(e);
+  if (list.empty()) l.occupied &= ~(std::uint64_t{1} << e->slot);
   e->linked = false;
 }
 
-timer_entry* timer_wheel::take_slot(unsigned level, unsigned slot) noexcept {
+timer_wheel::slot_list timer_wheel::take_slot(unsigned level, unsigned slot) noexcept {
   level_state& l = levels_[level];
   l.occupied &= ~(std::uint64_t{1} << slot);
-  return std::exchange(l.head[slot], nullptr);
+  return std::move(l.slot[slot]);
 }
 
 std::optional<wheel_expiration> timer_wheel::next_expiration() const noexcept {

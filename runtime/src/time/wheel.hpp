@@ -11,6 +11,7 @@
 // Single-threaded: owned by one driver, used only on that driver's thread.
 #pragma once
 
+#include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
 #include <array>
@@ -56,14 +57,17 @@ class timer_wheel {
   static unsigned level_for(std::uint64_t elapsed, std::uint64_t when) noexcept;
 
  private:
+  /// One slot's entries, through timer_entry::prev/next.
+  using slot_list = intrusive_list<timer_entry>;
+
   struct level_state {
     std::uint64_t occupied = 0;  ///< bit i set iff slot i is non-empty
-    std::array<timer_entry*, slots> head{};
+    std::array<slot_list, slots> slot;
   };
 
   std::optional<wheel_expiration> next_expiration() const noexcept;
   void link(timer_entry* e, unsigned level) noexcept;
-  timer_entry* take_slot(unsigned level, unsigned slot) noexcept;
+  slot_list take_slot(unsigned level, unsigned slot) noexcept;
 
   std::array<level_state, levels> levels_{};
   std::uint64_t elapsed_ = 0;
@@ -74,27 +78,20 @@ void timer_wheel::advance(std::uint64_t now, Fire&& fire) noexcept {
   for (;;) {
     std::optional<wheel_expiration> exp = next_expiration();
     if (!exp || exp->deadline > now) break;
-    timer_entry* list = take_slot(exp->level, exp->slot);
+    slot_list list = take_slot(exp->level, exp->slot);
     elapsed_ = exp->deadline;
-    // Entries due now fire; the others cascade to a lower level.
-    timer_entry* due = nullptr;
-    while (list != nullptr) {
-      timer_entry* e = list;
-      list = e->next;
+    // Entries due now fire, in the order they were linked; the others
+    // cascade to a lower level.
+    slot_list due;
+    list.drain([&](timer_entry* e) {
       if (e->when <= elapsed_) {
         e->linked = false;
-        e->next = due;
-        due = e;
+        due.push_front(e);
       } else {
         link(e, level_for(elapsed_, e->when));
       }
-    }
-    while (due != nullptr) {
-      timer_entry* e = due;
-      due = e->next;
-      e->prev = e->next = nullptr;
-      fire(e);
-    }
+    });
+    due.drain(fire);
   }
   if (now > elapsed_) elapsed_ = now;
 }

@@ -8,6 +8,7 @@
 // complete task touches nothing but the cell).
 #pragma once
 
+#include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <stdexcept>
@@ -49,44 +50,35 @@ class abort_handle {
 
   /// Another handle to the same task. Throws std::length_error if one task
   /// already has 2^20 handles.
-  abort_handle(const abort_handle& other) : cell_(other.cell_) {
-    if (cell_ != nullptr) cell_->add_ref();
-  }
-  abort_handle(abort_handle&& other) noexcept : cell_(std::exchange(other.cell_, nullptr)) {}
-  abort_handle& operator=(const abort_handle& other) {
-    if (this != &other) *this = abort_handle(other);
-    return *this;
-  }
-  abort_handle& operator=(abort_handle&& other) noexcept {
-    if (this != &other) {
-      reset();
-      cell_ = std::exchange(other.cell_, nullptr);
-    }
-    return *this;
-  }
-  ~abort_handle() { reset(); }
+  abort_handle(const abort_handle& other) = default;
+  abort_handle(abort_handle&& other) noexcept = default;
+  /// Throws std::length_error as the copy does, leaving this handle as it
+  /// was.
+  abort_handle& operator=(const abort_handle& other) = default;
+  abort_handle& operator=(abort_handle&& other) noexcept = default;
+  ~abort_handle() = default;
 
   /// Requests cancellation (see the class comment). No effect on a task
   /// that has finished. Any thread; never blocks. Throws std::logic_error
   /// on an empty handle.
   void abort() const {
-    if (cell_ == nullptr) detail::throw_abort_empty("kyoto::abort_handle::abort");
+    if (!cell_) detail::throw_abort_empty("kyoto::abort_handle::abort");
     cell_->abort();
   }
 
   /// Whether the task has finished: returned, thrown, or been cancelled.
   /// Any thread. Throws std::logic_error on an empty handle.
   bool is_finished() const {
-    if (cell_ == nullptr) detail::throw_abort_empty("kyoto::abort_handle::is_finished");
+    if (!cell_) detail::throw_abort_empty("kyoto::abort_handle::is_finished");
     return cell_->is_complete();
   }
 
   /// Whether the handle refers to a task (false once moved from).
-  bool valid() const noexcept { return cell_ != nullptr; }
+  bool valid() const noexcept { return static_cast<bool>(cell_); }
 
   /// Whether two handles refer to the same task.
   friend bool operator==(const abort_handle& a, const abort_handle& b) noexcept {
-    return a.cell_ == b.cell_;
+    return a.cell_.get() == b.cell_.get();
   }
 
  private:
@@ -94,11 +86,11 @@ class abort_handle {
   /// Adopts a reference the caller already took.
   explicit abort_handle(detail::task_header* cell) noexcept : cell_(cell) {}
 
-  void reset() noexcept {
-    if (cell_ != nullptr) std::exchange(cell_, nullptr)->unref();
-  }
-
-  detail::task_header* cell_ = nullptr;
+  /// One reference to the cell: copies add_ref() (which may throw), drops
+  /// unref().
+  detail::counted_ref<detail::task_header, &detail::task_header::unref,
+                      &detail::task_header::add_ref>
+      cell_;
 };
 
 namespace detail {

@@ -4,6 +4,7 @@
 #include <kyoto/runtime/abort_handle.hpp>
 
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 
 #include <cassert>
@@ -87,11 +88,11 @@ class join_handle {
   /// An empty handle: owns no task.
   join_handle() noexcept = default;
   join_handle(join_handle&& other) noexcept
-      : cell_(std::exchange(other.cell_, nullptr)), taken_(std::exchange(other.taken_, false)) {}
+      : cell_(std::move(other.cell_)), taken_(std::exchange(other.taken_, false)) {}
   join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
-      reset();
-      cell_ = std::exchange(other.cell_, nullptr);
+      reset();  // with our taken_, before cell_'s move drops it without
+      cell_ = std::move(other.cell_);
       taken_ = std::exchange(other.taken_, false);
     }
     return *this;
@@ -122,11 +123,11 @@ class join_handle {
   /// an empty handle.
   kyoto::abort_handle abort_handle() const {
     check_owns("kyoto::join_handle::abort_handle");
-    return detail::abort_handle_access::make(cell_);
+    return detail::abort_handle_access::make(cell_.get());
   }
 
   /// Whether the handle owns a task (false once moved from).
-  bool valid() const noexcept { return cell_ != nullptr; }
+  bool valid() const noexcept { return static_cast<bool>(cell_); }
 
   /// Waits for the task; see the class comment.
   auto operator co_await() & noexcept { return awaiter{this}; }
@@ -137,12 +138,18 @@ class join_handle {
   explicit join_handle(detail::task_cell<T>* cell) noexcept : cell_(cell) {}
 
   void check_owns(const char* op) const {
-    if (cell_ == nullptr) detail::throw_join_empty(op);
+    if (!cell_) detail::throw_join_empty(op);
   }
 
   void reset() noexcept {
-    if (cell_ != nullptr) std::exchange(cell_, nullptr)->drop_join_handle(taken_);
-    taken_ = false;
+    // The drop depends on taken_, which the cell does not know: release
+    // and drop by hand; counted_ref's own drop (detach) is for no result.
+    if (taken_) {
+      if (detail::task_cell<T>* c = cell_.release()) c->drop_join_handle(true);
+      taken_ = false;
+    } else {
+      cell_.reset();
+    }
   }
 
   /// The result, once complete. Precondition: is_finished().
@@ -176,7 +183,7 @@ class join_handle {
     }
 
     bool await_ready() {
-      if (owner->cell_ == nullptr) {
+      if (!owner->cell_) {
         detail::throw_join_misuse("kyoto::join_handle: awaiting an empty or moved-from handle");
       }
       if (owner->taken_) {
@@ -206,7 +213,9 @@ class join_handle {
     }
   };
 
-  detail::task_cell<T>* cell_ = nullptr;
+  /// The join interest and reference (move-only: Add is absent).
+  detail::counted_ref<detail::task_cell<T>, &detail::task_header::detach_join_handle> cell_;
+  /// The result was taken (awaited): the drop has nothing to report.
   bool taken_ = false;
 };
 
@@ -220,7 +229,7 @@ struct join_handle_access {
   }
   template <class T>
   static task_cell<T>* cell(const join_handle<T>& h) noexcept {
-    return h.cell_;
+    return h.cell_.get();
   }
   template <class T>
   static T take(join_handle<T>& h) {
@@ -231,7 +240,7 @@ struct join_handle_access {
   template <class T>
   static task_cell<T>* release(join_handle<T>& h) noexcept {
     h.taken_ = false;
-    return std::exchange(h.cell_, nullptr);
+    return h.cell_.release();
   }
 };
 

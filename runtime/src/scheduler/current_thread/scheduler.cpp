@@ -49,18 +49,16 @@ bool current_thread_scheduler::push_remote(task_header* task) noexcept {
   // can take the task (it needs this lock to drain), the task may run,
   // finish, and let the runtime be destroyed; we must be done with the
   // scheduler by then. The destructor takes this lock first (shutdown()).
-  lock_guard guard(inject_mutex_);
-  if (closed_) return false;
-  inject_.push_back(task);
-  // Seq_cst: the waker's half of park()'s Dekker (see scheduler.hpp).
-  inject_len_.fetch_add(1, std::memory_order_seq_cst);
-  // Seq_cst: the waker's second half of the Dekker; the exchange makes only
-  // one waker pay for the eventfd write.
-  if (parked_.load(std::memory_order_seq_cst) &&
-      parked_.exchange(false, std::memory_order_seq_cst)) {
-    driver_.wake();
-  }
-  return true;
+  // push() increments the length (seq_cst, the waker's half of park()'s
+  // Dekker, see scheduler.hpp) before calling this under its lock.
+  return inject_.push(task, [this] {
+    // Seq_cst: the waker's second half of the Dekker; the exchange makes
+    // only one waker pay for the eventfd write.
+    if (parked_.load(std::memory_order_seq_cst) &&
+        parked_.exchange(false, std::memory_order_seq_cst)) {
+      driver_.wake();
+    }
+  });
 }
 
 void current_thread_scheduler::track(task_header* task) noexcept {
@@ -77,20 +75,6 @@ void current_thread_scheduler::release(task_header* task) noexcept {
   task->unref();
 }
 
-bool current_thread_scheduler::drain_inject() noexcept {
-  if (inject_len_.load(std::memory_order_relaxed) == 0) return false;
-  task_queue taken;
-  {
-    lock_guard guard(inject_mutex_);
-    taken.append(inject_);
-    // Relaxed: only pushers (under this mutex) and we write it.
-    inject_len_.store(0, std::memory_order_relaxed);
-  }
-  if (taken.empty()) return false;
-  local_.append(taken);
-  return true;
-}
-
 task_header* current_thread_scheduler::next_task() noexcept {
   if (++tick_ % global_interval == 0) drain_inject();
   if (task_header* t = local_.pop_front()) return t;
@@ -99,9 +83,10 @@ task_header* current_thread_scheduler::next_task() noexcept {
 }
 
 void current_thread_scheduler::park() {
-  // Seq_cst: the driver's half of the Dekker with push_remote().
+  // Seq_cst: the driver's half of the Dekker with push_remote(); empty()
+  // is the seq_cst load of the queue's length.
   parked_.store(true, std::memory_order_seq_cst);
-  if (inject_len_.load(std::memory_order_seq_cst) != 0) {
+  if (!inject_.empty()) {
     parked_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -110,14 +95,9 @@ void current_thread_scheduler::park() {
 }
 
 void current_thread_scheduler::begin_block_on() {
-  if (current_context.sched != nullptr) {
-    throw std::logic_error(
-        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
-        "runs the tasks (use co_await instead)");
-  }
-  {
-    lock_guard guard(inject_mutex_);
-    if (closed_) throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
+  check_may_block("kyoto::runtime::block_on");
+  if (inject_.is_closed()) {
+    throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
   }
   // Acquire: the previous driver's writes (queues, owned_) are visible;
   // pairs with the release store in end_block_on().
@@ -151,7 +131,7 @@ void current_thread_scheduler::block_on(task_header* root) {
     }
     // Relaxed: a metric's snapshot.
     local_depth_.store(local_.size(), std::memory_order_relaxed);
-    if (local_.empty() && inject_len_.load(std::memory_order_relaxed) == 0) {
+    if (local_.empty() && inject_.size() == 0) {
       parks_.bump();
       park();
     } else {
@@ -161,14 +141,9 @@ void current_thread_scheduler::block_on(task_header* root) {
 }
 
 void current_thread_scheduler::shutdown() noexcept {
+  if (!inject_.close()) return;
   task_queue taken;
-  {
-    lock_guard guard(inject_mutex_);
-    if (closed_) return;
-    closed_ = true;
-    taken.append(inject_);
-    inject_len_.store(0, std::memory_order_relaxed);
-  }
+  inject_.take_all(taken);
   if (current_context.sched == this) {
     log_error("a runtime was destroyed from one of its own tasks; aborting");
     std::terminate();
@@ -197,7 +172,7 @@ runtime_metrics current_thread_scheduler::metrics() const {
       completed_.get() + remote_completed_.load(std::memory_order_relaxed);
   m.spawned_tasks = spawned;
   m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;
-  m.global_queue_depth = inject_len_.load(std::memory_order_relaxed);
+  m.global_queue_depth = inject_.size();
   m.blocking_threads = blocking_->threads();
   m.worker.push_back(
       worker_metrics{polls_.get(), 0, parks_.get(), local_depth_.load(std::memory_order_relaxed)});

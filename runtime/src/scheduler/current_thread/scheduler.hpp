@@ -5,17 +5,17 @@
 // # Queues
 //
 // - `local_`: FIFO run queue, touched only by the driving thread.
-// - `inject_`: FIFO for spawns and wakes from other threads, under
-//   `inject_mutex_`; the driving thread moves it into `local_` every
-//   `global_interval` ticks, and whenever `local_` runs dry.
+// - `inject_`: the injection queue (scheduler/inject.hpp), for spawns and
+//   wakes from other threads; the driving thread moves it into `local_`
+//   every `global_interval` ticks, and whenever `local_` runs dry.
 // - `owned_`: every task that has gone idle at least once (driving thread
 //   only); a task that never suspended is always in a queue or running.
 //
 // # Parking (Dekker, all four accesses seq_cst)
 //
 //   driver thread                       waking thread
-//   parked_ = true                      inject_len_ += 1   (under the mutex)
-//   if inject_len_ == 0: park           if parked_: clear it, write eventfd
+//   parked_ = true                      inject_ length += 1 (under its lock)
+//   if inject_.empty(): park            if parked_: clear it, write eventfd
 //
 // In the single total order of seq_cst operations, either the waker's
 // increment comes first (the driver sees it and does not park) or the
@@ -34,6 +34,7 @@
 
 #include "blocking/pool.hpp"
 #include "driver.hpp"
+#include "scheduler/inject.hpp"
 #include "scheduler/task_list.hpp"
 
 #include <kyoto/runtime/detail/config.hpp>
@@ -71,7 +72,7 @@ class current_thread_scheduler final : public scheduler {
  private:
   bool on_driver_thread() const noexcept { return current_context.sched == this; }
   bool push_remote(task_header* task) noexcept;  // inject + unpark; false if closed
-  bool drain_inject() noexcept;                  // inject_ -> local_; whether any
+  bool drain_inject() noexcept { return inject_.take_all(local_); }  // whether any
   task_header* next_task() noexcept;
   void park();
 
@@ -94,12 +95,8 @@ class current_thread_scheduler final : public scheduler {
   atomic<std::uint64_t> remote_completed_{0};
 
   // ---- shared ----
-  mutex inject_mutex_;
-  task_queue inject_;    ///< guarded by inject_mutex_
-  bool closed_ = false;  ///< guarded by inject_mutex_; never unset
-  /// inject_.size(), readable without the mutex. Written under the mutex by
-  /// pushers and the driver; read by the driver (park's Dekker, fast checks).
-  atomic<std::size_t> inject_len_{0};
+  /// Spawns and wakes from other threads; closed by shutdown().
+  inject inject_;
   /// The driver is parked or about to park. Set by the driver, cleared by
   /// the driver and by the first waker that sees it (park's Dekker).
   atomic<bool> parked_{false};

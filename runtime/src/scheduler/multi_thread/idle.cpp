@@ -65,12 +65,4 @@ bool idle::is_parked(std::size_t worker) {
   return std::find(sleepers_.begin(), sleepers_.end(), worker) != sleepers_.end();
 }
 
-std::size_t idle::num_searching() const noexcept {
-  return state_.load(std::memory_order_seq_cst) & search_mask;
-}
-
-std::size_t idle::num_unparked() const noexcept {
-  return state_.load(std::memory_order_seq_cst) >> unpark_shift;
-}
-
 }  // namespace kyoto::detail

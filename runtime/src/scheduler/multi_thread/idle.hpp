@@ -51,9 +51,6 @@ class idle {
   /// Whether `worker` is still listed as parked.
   bool is_parked(std::size_t worker);
 
-  std::size_t num_searching() const noexcept;
-  std::size_t num_unparked() const noexcept;
-
  private:
   static constexpr unsigned unpark_shift = 16;
   static constexpr std::size_t search_mask = (std::size_t{1} << unpark_shift) - 1;

@@ -2,6 +2,14 @@
 // pops from, and that other workers steal half of (tokio's
 // runtime/scheduler/multi_thread/queue.rs, the same algorithm).
 //
+// # Two handles
+//
+// The threading contract is in the types, as tokio's Local/Steal: the
+// `local_queue` object holds the ring and is the owner's handle (push_back,
+// pop); it lives in its worker, which alone calls them. Other threads get a
+// `stealer` (make_stealer()), which can only steal_into() a queue the
+// caller owns and read the length.
+//
 // # Layout
 //
 // `tail_` is the next slot the owner writes; only the owner stores it.
@@ -53,8 +61,13 @@ class overflow_sink {
   ~overflow_sink() = default;
 };
 
-/// The run queue of one worker. Capacity is a power of two (256 in
-/// production; tests shrink it to 4 to reach the overflow and steal edges).
+template <std::uint32_t Capacity>
+class stealer;
+
+/// The run queue of one worker, and its owner's handle: push_back() and
+/// pop() are for the owning thread only. Capacity is a power of two (256
+/// in production; tests shrink it to 4 to reach the overflow and steal
+/// edges).
 template <std::uint32_t Capacity>
 class local_queue {
   static_assert(Capacity >= 2 && (Capacity & (Capacity - 1)) == 0, "a power of two");
@@ -117,7 +130,20 @@ class local_queue {
   /// Whether there is nothing to pop (owner's view).
   bool empty() const noexcept { return len() == 0; }
 
-  // ---- stealers (any thread) ----
+  /// Number of queued tasks (exact for the owner).
+  std::uint32_t len() const noexcept {
+    const std::uint32_t real = unpack_real(head_.load(std::memory_order_acquire));
+    const std::uint32_t tail = tail_.load(std::memory_order_acquire);
+    return tail - real;
+  }
+
+  /// The handle other threads steal through; valid while this queue lives.
+  stealer<Capacity> make_stealer() noexcept { return stealer<Capacity>(*this); }
+
+ private:
+  friend class stealer<Capacity>;
+
+  // ---- stealers (any thread, through a stealer) ----
 
   /// Moves about half of this queue's tasks to `dst` (the caller's own
   /// queue) and returns one of them to run at once, or null.
@@ -137,14 +163,6 @@ class local_queue {
     return ret;
   }
 
-  /// Number of queued tasks (approximate when read by another thread).
-  std::uint32_t len() const noexcept {
-    const std::uint32_t real = unpack_real(head_.load(std::memory_order_acquire));
-    const std::uint32_t tail = tail_.load(std::memory_order_acquire);
-    return tail - real;
-  }
-
- private:
   static std::uint32_t unpack_steal(std::uint64_t v) noexcept {
     return static_cast<std::uint32_t>(v >> 32);
   }
@@ -227,6 +245,29 @@ class local_queue {
   /// Slots; a slot is written by the owner (or by a stealer of this queue's
   /// owner into its own queue) before the release store of tail_.
   alignas(destructive_interference) std::array<task_header*, Capacity> buffer_{};
+};
+
+/// Another thread's handle to a worker's run queue: it can steal from the
+/// queue and read its length, never push or pop. Copyable; any thread.
+template <std::uint32_t Capacity>
+class stealer {
+ public:
+  /// Moves about half of the queue's tasks to `dst`, the calling worker's
+  /// own queue (so only an owner can steal), and returns one of them to run
+  /// at once, or null.
+  task_header* steal_into(local_queue<Capacity>& dst) const noexcept {
+    return queue_->steal_into(dst);
+  }
+
+  /// Number of queued tasks (approximate: the owner and thieves move on).
+  std::uint32_t len() const noexcept { return queue_->len(); }
+  bool empty() const noexcept { return len() == 0; }
+
+ private:
+  friend class local_queue<Capacity>;
+  explicit stealer(local_queue<Capacity>& q) noexcept : queue_(&q) {}
+
+  local_queue<Capacity>* queue_;
 };
 
 }  // namespace kyoto::detail

@@ -13,48 +13,6 @@
 
 namespace kyoto::detail {
 
-// ---- injection queue ----
-
-bool multi_thread_scheduler::inject_queue::push_locked(task_header* t) noexcept {
-  if (closed_) return false;
-  queue_.push_back(t);
-  // Seq_cst: see len_.
-  len_.fetch_add(1, std::memory_order_seq_cst);
-  return true;
-}
-
-void multi_thread_scheduler::inject_queue::push_batch(task_queue batch) noexcept {
-  lock_guard guard(mutex_);
-  // Overflow from a worker: accepted even when closed (the tasks are live
-  // and cancelled through the shards; the queue is only dropped).
-  const std::size_t n = batch.size();
-  queue_.append(batch);
-  len_.fetch_add(n, std::memory_order_seq_cst);
-}
-
-task_header* multi_thread_scheduler::inject_queue::pop() noexcept {
-  // Relaxed fast path: a stale non-zero only costs a lock; a stale zero
-  // delays a task until the next check (every global_queue_interval ticks,
-  // or the Dekker in park).
-  if (len_.load(std::memory_order_relaxed) == 0) return nullptr;
-  lock_guard guard(mutex_);
-  task_header* t = queue_.pop_front();
-  if (t != nullptr) len_.fetch_sub(1, std::memory_order_seq_cst);
-  return t;
-}
-
-bool multi_thread_scheduler::inject_queue::close() noexcept {
-  lock_guard guard(mutex_);
-  return !std::exchange(closed_, true);
-}
-
-bool multi_thread_scheduler::inject_queue::closed() noexcept {
-  lock_guard guard(mutex_);
-  return closed_;
-}
-
-// ---- scheduler ----
-
 multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config,
                                                const blocking_config& blocking)
     : config_(config),
@@ -64,6 +22,7 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
+    stealers_.push_back(workers_.back()->make_stealer());
   }
   for (auto& w : workers_) {
     worker* self = w.get();
@@ -84,14 +43,11 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
     if (!push_remote(task)) task->shutdown();
     return;
   }
-  // Acquire: pairs with cancel_all()'s release store; destructors that run
-  // during shutdown spawn onto a closing scheduler.
+  // On a worker in its loop. A destructor run by cancel_all() is not: the
+  // last worker cleared current_worker() before, so its spawns take the
+  // remote path above and the closed injection queue cancels them.
   w->spawned.bump();
-  if (closing_.load(std::memory_order_acquire)) {
-    task->shutdown();
-    return;
-  }
-  schedule_local(*w, task);
+  w->schedule_local(task);
 }
 
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
@@ -100,35 +56,14 @@ void multi_thread_scheduler::schedule(task_header* task) noexcept {
     push_remote(task);  // refused only once closed: shutdown cancels it
     return;
   }
-  if (closing_.load(std::memory_order_relaxed)) return;  // shutdown cancels it
-  schedule_local(*w, task);
-}
-
-void multi_thread_scheduler::schedule_local(worker& w, task_header* task) noexcept {
-  if (current_context.task != nullptr) {
-    // Spawned or woken by the task this worker runs: it runs next (LIFO
-    // slot); the one it displaces goes to the queue, for others to steal.
-    task_header* prev = std::exchange(w.lifo_slot, task);
-    if (prev == nullptr) return;
-    w.run_queue.push_back(prev, *this);
-  } else {
-    w.run_queue.push_back(task, *this);
-    // Woken by the driver's completions or timers: the worker notifies
-    // once for the whole batch (worker::notify_if_surplus()), not per task
-    // (each notification may cost a wake-up syscall).
-    if (w.in_driver) return;
-  }
-  notify_parked();
+  w->schedule_local(task);  // on a worker in its loop: see spawn()
 }
 
 bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
   // Like the current_thread scheduler, the wake of a parked worker happens
   // under the injection lock: the task cannot be taken (and run, and let the
   // runtime be destroyed) before we are done with the scheduler.
-  lock_guard guard(inject_.lock());
-  if (!inject_.push_locked(t)) return false;
-  notify_parked();
-  return true;
+  return inject_.push(t, [this] { notify_parked(); });
 }
 
 void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
@@ -141,8 +76,8 @@ void multi_thread_scheduler::notify_parked() noexcept {
 }
 
 void multi_thread_scheduler::notify_if_work_pending() noexcept {
-  for (const auto& w : workers_) {
-    if (!w->run_queue.empty()) {
+  for (const queue_stealer& s : stealers_) {
+    if (!s.empty()) {
       notify_parked();
       return;
     }
@@ -178,12 +113,8 @@ void multi_thread_scheduler::release(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::begin_block_on() {
-  if (current_context.sched != nullptr) {
-    throw std::logic_error(
-        "kyoto::runtime::block_on: called from a runtime thread; it would block the thread that "
-        "runs the tasks (use co_await instead)");
-  }
-  if (inject_.closed()) {
+  check_may_block("kyoto::runtime::block_on");
+  if (inject_.is_closed()) {
     throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
   }
 }
@@ -202,9 +133,10 @@ void multi_thread_scheduler::worker_left(worker& w) noexcept {
 }
 
 void multi_thread_scheduler::cancel_all(worker& last) noexcept {
-  // Release: pairs with spawn()'s acquire under the shard lock.
-  closing_.store(true, std::memory_order_release);
-  // Every worker has left its loop, so their queues are ours now. A queued
+  // We are no longer a worker (current_worker() is null): spawns and wakes
+  // that the cancellations below cause go to the closed injection queue,
+  // which cancels the spawns on the spot and drops the wakes (their tasks
+  // are cancelled here). Every worker has left its loop, so their queues are ours now. A queued
   // task that never went idle is on no shard: cancel it here; the others
   // are cancelled through their shard below.
   context_guard guard(context{this, &last.drv, nullptr});
@@ -215,11 +147,8 @@ void multi_thread_scheduler::cancel_all(worker& last) noexcept {
       ++cancelled;
     }
   };
-  for (auto& w : workers_) {
-    if (task_header* t = std::exchange(w->lifo_slot, nullptr)) cancel_untracked(t);
-    while (task_header* t = w->run_queue.pop())
-      cancel_untracked(t);
-  }
+  for (auto& w : workers_)
+    w->drain_after_exit(cancel_untracked);
   while (task_header* t = inject_.pop())
     cancel_untracked(t);
   for (auto& s : shards_) {
@@ -238,15 +167,11 @@ void multi_thread_scheduler::cancel_all(worker& last) noexcept {
 }
 
 void multi_thread_scheduler::shutdown() noexcept {
-  {
-    lock_guard guard(inject_.lock());
-    if (std::exchange(shut_down_, true)) return;
-  }
+  if (!inject_.close()) return;  // idempotent
   if (current_context.sched == this) {
     log_error("a runtime was destroyed from one of its own tasks; aborting");
     std::terminate();
   }
-  inject_.close();
   // Relaxed: the workers also get a wake-up, and join() orders the rest.
   shutting_down_.store(true, std::memory_order_relaxed);
   for (auto& w : workers_)
@@ -263,11 +188,12 @@ runtime_metrics multi_thread_scheduler::metrics() const {
   m.workers = workers_.size();
   std::uint64_t spawned = remote_spawned_.load(std::memory_order_relaxed);
   std::uint64_t completed = remote_completed_.load(std::memory_order_relaxed);
-  for (const auto& w : workers_) {
-    spawned += w->spawned.get();
-    completed += w->completed.get();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const worker& w = *workers_[i];
+    spawned += w.spawned.get();
+    completed += w.completed.get();
     m.worker.push_back(
-        worker_metrics{w->polls.get(), w->steals.get(), w->parks.get(), w->run_queue.len()});
+        worker_metrics{w.polls.get(), w.steals.get(), w.parks.get(), stealers_[i].len()});
   }
   m.spawned_tasks = spawned;
   m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;

@@ -11,8 +11,8 @@
 // goes to the local queue, and then a parked worker may be woken to help.
 // A task woken from the driver (a timer) or re-queued (a yield) goes to the
 // back of the local queue. Spawns and wakes from threads that are not this
-// runtime's workers go to the injection queue (`inject_`, a mutex-guarded
-// FIFO), as does local-queue overflow (half the ring at once).
+// runtime's workers go to the injection queue (`inject_`, inject.hpp), as
+// does local-queue overflow (half the ring at once).
 //
 // A worker takes its next task from the LIFO slot, then its local queue,
 // then the injection queue — except every `global_queue_interval` ticks,
@@ -46,15 +46,17 @@
 //
 // shutdown() closes the injection queue (later foreign spawns are
 // cancelled on the spot, later foreign wakes dropped), tells the workers,
-// and joins them. Each worker leaves its loop after its current task; the
-// last one to leave marks the scheduler closing (later spawns are
-// cancelled, wakes dropped), cancels the tasks left in the queues that
-// never went idle, then every task on the shards, so destructors run on a
-// runtime thread.
+// and joins them. Each worker leaves its loop after its current task and
+// stops being a worker (current_worker() is null), so from then on its
+// spawns and wakes also go to the closed injection queue: spawns are
+// cancelled, wakes dropped. The last one to leave cancels the tasks left in
+// the queues that never went idle, then every task on the shards, so
+// destructors run on a runtime thread.
 #pragma once
 
 #include "blocking/pool.hpp"
 #include "driver.hpp"
+#include "scheduler/inject.hpp"
 #include "scheduler/multi_thread/idle.hpp"
 #include "scheduler/multi_thread/local_queue.hpp"
 #include "scheduler/task_list.hpp"
@@ -92,6 +94,7 @@ struct multi_thread_config {
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
  public:
   using queue = local_queue<KYOTO_LOCAL_QUEUE_CAPACITY>;
+  using queue_stealer = stealer<KYOTO_LOCAL_QUEUE_CAPACITY>;
 
   multi_thread_scheduler(const multi_thread_config& config, const blocking_config& blocking);
   ~multi_thread_scheduler() override;
@@ -112,30 +115,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
  private:
   friend struct worker;
 
-  /// The injection queue: spawns and wakes from other threads, overflow.
-  class inject_queue {
-   public:
-    /// Precondition: lock() held. False (nothing queued) once closed.
-    bool push_locked(task_header* t) noexcept;
-    void push_batch(task_queue batch) noexcept;
-    task_header* pop() noexcept;
-    bool empty() const noexcept { return len_.load(std::memory_order_seq_cst) == 0; }
-    std::size_t size() const noexcept { return len_.load(std::memory_order_relaxed); }
-    /// Closes the queue; returns whether this call closed it.
-    bool close() noexcept;
-    bool closed() noexcept;
-    mutex& lock() noexcept { return mutex_; }
-
-   private:
-    mutex mutex_;
-    task_queue queue_;     ///< guarded by mutex_
-    bool closed_ = false;  ///< guarded by mutex_; never unset
-    /// queue_.size() without the mutex. Seq_cst: read in the park/notify
-    /// Dekker (a worker about to park re-checks it after publishing that it
-    /// parks; a pusher reads idle state after this increment).
-    atomic<std::size_t> len_{0};
-  };
-
   /// One list of live tasks, under its own lock.
   struct shard {
     mutex lock;
@@ -144,7 +123,6 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
 
   void push_batch(task_queue batch) noexcept override;  // overflow_sink
   bool push_remote(task_header* t) noexcept;            // false once closed
-  void schedule_local(worker& w, task_header* task) noexcept;
   void notify_parked() noexcept;
   void notify_if_work_pending() noexcept;
   void transition_worker_from_searching() noexcept;
@@ -155,20 +133,21 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// spawn_blocking's threads (shut down by the runtime, after us).
   std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
   std::vector<std::unique_ptr<worker>> workers_;
-  alignas(destructive_interference) inject_queue inject_;
+  /// stealers_[i] steals from workers_[i]'s run queue: how other threads
+  /// reach a queue (the worker alone holds its owner handle).
+  std::vector<queue_stealer> stealers_;
+  /// Spawns and wakes from other threads, and local-queue overflow;
+  /// closed by shutdown() (which returns at once if it was closed).
+  alignas(destructive_interference) inject inject_;
   alignas(destructive_interference) idle idle_;
   std::vector<std::unique_ptr<shard>> shards_;  ///< one per worker
   /// Set by shutdown(); read by workers at every tick.
   alignas(destructive_interference) atomic<bool> shutting_down_{false};
-  /// Set by the last worker to leave (see Shutdown); read by spawn/schedule.
-  atomic<bool> closing_{false};
   /// Workers that left their loop.
   alignas(destructive_interference) atomic<std::size_t> workers_left_{0};
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};
-  /// shutdown() ran (it is idempotent); guarded by inject_'s lock.
-  bool shut_down_ = false;
 };
 
 }  // namespace kyoto::detail

@@ -21,14 +21,6 @@ multi_thread_scheduler::worker* current_worker() noexcept {
   return this_worker;
 }
 
-std::uint32_t multi_thread_scheduler::worker::random(std::uint32_t n) noexcept {
-  // xorshift64*: cheap and good enough to pick a victim.
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return static_cast<std::uint32_t>(((rng_state * 0x2545F4914F6CDD1Dull) >> 32) % n);
-}
-
 void multi_thread_scheduler::worker::run() noexcept {
   const std::string name = "kyoto-worker-" + std::to_string(index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
@@ -86,12 +78,12 @@ task_header* multi_thread_scheduler::worker::next_task() noexcept {
 task_header* multi_thread_scheduler::worker::steal_work() noexcept {
   if (!transition_to_searching()) return nullptr;
   const std::size_t n = sched.workers_.size();
-  const std::size_t start = random(static_cast<std::uint32_t>(n));
+  const std::size_t start = rng.next_below(static_cast<std::uint32_t>(n));
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t victim = (start + i) % n;
     if (victim == index) continue;
     const std::uint32_t before = run_queue.len();
-    if (task_header* t = sched.workers_[victim]->run_queue.steal_into(run_queue)) {
+    if (task_header* t = sched.stealers_[victim].steal_into(run_queue)) {
       steals.bump(run_queue.len() - before + 1);
       return t;
     }
@@ -108,6 +100,23 @@ void multi_thread_scheduler::worker::transition_from_searching() noexcept {
   if (!searching) return;
   searching = false;
   sched.transition_worker_from_searching();
+}
+
+void multi_thread_scheduler::worker::schedule_local(task_header* task) noexcept {
+  if (current_context.task != nullptr) {
+    // Spawned or woken by the task this worker runs: it runs next (LIFO
+    // slot); the one it displaces goes to the queue, for others to steal.
+    task_header* prev = std::exchange(lifo_slot, task);
+    if (prev == nullptr) return;
+    run_queue.push_back(prev, sched);
+  } else {
+    run_queue.push_back(task, sched);
+    // Woken by the driver's completions or timers: the worker notifies
+    // once for the whole batch (notify_if_surplus()), not per task (each
+    // notification may cost a wake-up syscall).
+    if (in_driver) return;
+  }
+  sched.notify_parked();
 }
 
 void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
@@ -164,8 +173,8 @@ void multi_thread_scheduler::worker::park() noexcept {
   for (std::uint32_t i = 0; i < spins; ++i) {
     if (has_local_work() || !sched.inject_.empty()) return;
     if (drv.has_io() && poll_driver()) return;
-    for (const auto& w : sched.workers_) {
-      if (w.get() != this && !w->run_queue.empty()) return;  // go steal it
+    for (std::size_t w = 0; w < sched.stealers_.size(); ++w) {
+      if (w != index && !sched.stealers_[w].empty()) return;  // go steal it
     }
     if (sched.shutting_down_.load(std::memory_order_relaxed)) return;
     for (int k = 0; k < 16; ++k)

@@ -6,10 +6,12 @@
 #include "scheduler/multi_thread/scheduler.hpp"
 
 #include <kyoto/runtime/detail/counter.hpp>
+#include <kyoto/runtime/detail/fast_rand.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <utility>
 
 namespace kyoto::detail {
 
@@ -19,16 +21,38 @@ namespace kyoto::detail {
 /// line, with each other or with a neighbouring worker: false sharing there
 /// costs a cross-core transfer per task (`destructive_interference`).
 struct alignas(destructive_interference) multi_thread_scheduler::worker {
-  worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng_state(i * 2 + 1) {}
+  worker(multi_thread_scheduler& s, std::size_t i) : sched(s), index(i), rng(i * 2 + 1) {}
 
   /// The worker thread's body: runs tasks until shutdown.
   void run() noexcept;
 
+  /// A task spawned or woken on this worker's thread (by the task it runs,
+  /// or by its driver) must be queued. This worker's thread only.
+  void schedule_local(task_header* task) noexcept;
+
+  /// The handle other threads steal from this worker's queue through.
+  queue_stealer make_stealer() noexcept { return run_queue.make_stealer(); }
+
+  /// Once this worker's thread has left its loop: hands the task in its
+  /// LIFO slot and every task in its queue to `f` (the last worker to leave
+  /// cancels them; nobody else touches them any more).
+  template <class F>
+  void drain_after_exit(F&& f) noexcept {
+    if (task_header* t = std::exchange(lifo_slot, nullptr)) f(t);
+    while (task_header* t = run_queue.pop())
+      f(t);
+  }
+
   // ---- touched by other threads ----
   multi_thread_scheduler& sched;
   const std::size_t index;
-  /// Stolen from by other workers; pushed and popped by this one.
+
+ private:
+  /// Pushed and popped by this worker only (its owner handle); other
+  /// workers steal through the scheduler's stealers_.
   queue run_queue;
+
+ public:
   /// This worker's reactor and timers; other threads wake() it, cancel its
   /// timers.
   driver drv;
@@ -48,7 +72,8 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// division per task.
   std::uint32_t ticks_to_event_poll = 1;
   std::uint32_t ticks_to_global_check = 1;
-  std::uint64_t rng_state;
+  /// Picks steal victims.
+  fast_rand rng;
   std::thread thread;
 
  private:
@@ -65,7 +90,6 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// than the next one to run (tokio's should_notify_others).
   void notify_if_surplus() noexcept;
   bool has_local_work() const noexcept { return lifo_slot != nullptr || !run_queue.empty(); }
-  std::uint32_t random(std::uint32_t n) noexcept;
 };
 
 /// The worker the calling thread is, or null.

@@ -57,6 +57,19 @@ inline task_header* current_task() noexcept {
 /// Throws the error for an operation that needs a runtime thread.
 [[noreturn]] void throw_outside_runtime(const char* operation);
 
+/// Throws the error for blocking a runtime thread (check_may_block).
+[[noreturn]] void throw_blocking_runtime_thread(const char* operation);
+
+/// Throws std::logic_error, naming `operation`, if the calling thread runs
+/// a runtime's tasks (its context has a scheduler): blocking it would stall
+/// them. The runtime's one check before blocking a thread (both
+/// schedulers' begin_block_on()).
+inline void check_may_block(const char* operation) {
+  if (current_context.sched != nullptr) [[unlikely]] {
+    throw_blocking_runtime_thread(operation);
+  }
+}
+
 /// Sets a thread's context for a scope and restores the previous one.
 class context_guard {
  public:

@@ -80,6 +80,11 @@ class frame_pool {
   }
 
  private:
+  /// A free block, linked through its first bytes. A class's free list is
+  /// a LIFO stack (the block freed last is reused first, while still in
+  /// cache) with one head word per class in a trivially constructible
+  /// thread_local: not the shape of intrusive_list/intrusive_queue (FIFO,
+  /// with a tail and a size), so it stays hand-written.
   struct block {
     block* next;
   };

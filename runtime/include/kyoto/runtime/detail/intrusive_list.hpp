@@ -26,6 +26,12 @@ class intrusive_list {
   intrusive_list() noexcept = default;
   intrusive_list(const intrusive_list&) = delete;
   intrusive_list& operator=(const intrusive_list&) = delete;
+  /// Takes every element of `o`, which is left empty (the elements' links
+  /// do not point at the list, so they stay as they are).
+  intrusive_list(intrusive_list&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
+    o.head_ = o.tail_ = nullptr;
+    o.size_ = 0;
+  }
 
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t size() const noexcept { return size_; }

@@ -85,23 +85,16 @@ class nested_cell_base : public task_header {
   wake_node outer_node;
 };
 
-/// The scheduler of every nested task: queuing one wakes its driver. Only
-/// schedule(), track() and release() are ever called (by the nested
-/// task's own wakes and runs); the rest are unreachable.
-class nested_scheduler final : public scheduler {
+/// The scheduler of every nested task: queuing one wakes its driver. A
+/// task_scheduler only: nothing spawns onto it, blocks on it or shuts it
+/// down.
+class nested_scheduler final : public task_scheduler {
  public:
-  void spawn(task_header*) noexcept override { assert(false && "a nested task is never spawned"); }
   void schedule(task_header* t) noexcept override {
     static_cast<nested_cell_base*>(t)->outer_node.wake();
   }
   void track(task_header*) noexcept override {}
   void release(task_header*) noexcept override {}
-  void begin_block_on() override {
-    throw std::logic_error("kyoto: block_on through a nested task (unreachable)");
-  }
-  void block_on(task_header*) override {}
-  void end_block_on() noexcept override {}
-  void shutdown() noexcept override {}
 };
 
 /// The one instance; stateless.

@@ -1,9 +1,18 @@
-// The seam between tasks and the schedulers that run them.
+// The seams between tasks, runtimes and the schedulers that run them.
 //
-// A task_header knows its scheduler only through this interface; the
-// current-thread scheduler implements it today and the work-stealing one
-// plugs in behind the same three calls. Every call may come from any
-// thread, including threads that are not runtime threads.
+// Two interfaces, by caller:
+//
+//  - task_scheduler: what a task calls on the scheduler that runs it
+//    (task_header::sched) — queue me again, track me, forget me. These are
+//    the hot calls: one virtual call each, from a wake, a run or a
+//    completion.
+//  - scheduler: what a runtime, a handle and spawn call on top of that —
+//    spawn, block_on, shutdown, metrics. Implemented by the current_thread
+//    and multi_thread schedulers and the blocking pool. A nested task
+//    (nested_run.hpp) has only a task_scheduler.
+//
+// Every call may come from any thread, including threads that are not
+// runtime threads, unless its comment says otherwise.
 #pragma once
 
 #include <kyoto/runtime/metrics.hpp>
@@ -14,16 +23,9 @@ namespace kyoto::detail {
 
 class task_header;
 
-/// Runs tasks. Owned jointly by its runtime and every kyoto::handle.
-class scheduler : public std::enable_shared_from_this<scheduler> {
+/// What a task calls on its scheduler. Not owned through this interface.
+class task_scheduler {
  public:
-  virtual ~scheduler() = default;
-
-  /// A new task, in state NOTIFIED, holding the scheduler's reference. The
-  /// scheduler queues it; if it is shut down, it cancels the task at once.
-  /// Any thread.
-  virtual void spawn(task_header* task) noexcept = 0;
-
   /// A task whose NOTIFIED flag the caller just set (see task_header::wake)
   /// must be queued. Dropped if the scheduler is shutting down (shutdown
   /// cancels the task through its live-task list). Any thread.
@@ -38,6 +40,24 @@ class scheduler : public std::enable_shared_from_this<scheduler> {
   /// A task completed or was cancelled: forget it and drop the scheduler's
   /// reference. Called by the thread that completed it.
   virtual void release(task_header* task) noexcept = 0;
+
+ protected:
+  task_scheduler() = default;
+  task_scheduler(const task_scheduler&) = default;
+  task_scheduler& operator=(const task_scheduler&) = default;
+  ~task_scheduler() = default;
+};
+
+/// Runs tasks: what a runtime calls. Owned jointly by its runtime and every
+/// kyoto::handle.
+class scheduler : public task_scheduler, public std::enable_shared_from_this<scheduler> {
+ public:
+  virtual ~scheduler() = default;
+
+  /// A new task, in state NOTIFIED, holding the scheduler's reference. The
+  /// scheduler queues it; if it is shut down, it cancels the task at once.
+  /// Any thread.
+  virtual void spawn(task_header* task) noexcept = 0;
 
   /// Claims the runtime for a block_on by the calling thread, before its
   /// root task is spawned. Throws std::logic_error, claiming nothing, when

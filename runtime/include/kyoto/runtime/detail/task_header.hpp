@@ -47,7 +47,7 @@
 //                    is non-empty or CANCELLED was set meanwhile, RUNNING ->
 //                    NOTIFIED and the runner re-queues the task.
 //   abort()          set CANCELLED; if idle also set NOTIFIED and submit.
-//   complete()       RUNNING -> COMPLETE.
+//   finish()         RUNNING -> COMPLETE.
 //
 // Hence **a task is never resumed by two threads at once**: only the thread
 // that moved it NOTIFIED -> RUNNING resumes its frames, and a wake can never
@@ -103,7 +103,6 @@ namespace kyoto::detail {
 
 class task_header;
 class thread_parker;
-class scheduler;
 
 /// A suspended coroutine (or a blocked thread) waiting for an event.
 ///
@@ -245,6 +244,10 @@ class task_header {
   /// exception the handle did not take is logged (by this call or finish()).
   void drop_join_handle(bool result_taken) noexcept;
 
+  /// drop_join_handle(false): a join_handle that never took the result
+  /// goes away (counted_ref's drop for join_handle).
+  void detach_join_handle() noexcept { drop_join_handle(false); }
+
   /// Drops a reference; frees the cell at zero.
   void unref() noexcept;
 
@@ -261,7 +264,7 @@ class task_header {
   }
 
   /// The scheduler that runs this task; set once before it is first queued.
-  scheduler* sched = nullptr;
+  task_scheduler* sched = nullptr;
   /// Intrusive link for run queues; owned by the queue holding the task.
   task_header* queue_next = nullptr;
   /// Intrusive links for the scheduler's list of live tasks.

@@ -12,7 +12,7 @@ class driver;
 
 /// Intrusive wheel entry; see runtime/src/time/wheel.hpp.
 struct timer_entry {
-  timer_entry* prev = nullptr;  ///< slot list links (wheel owner only)
+  timer_entry* prev = nullptr;  ///< slot list links (intrusive_list; wheel owner only)
   timer_entry* next = nullptr;
   std::uint64_t when = 0;       ///< deadline, in ticks of the owning driver
   wake_node* waiter = nullptr;  ///< woken when the deadline passes
