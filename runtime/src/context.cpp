@@ -26,8 +26,8 @@ void throw_outside_runtime(const char* operation) {
 
 void throw_blocking_runtime_thread(const char* operation) {
   throw std::logic_error(std::string(operation) +
-                         ": called from a runtime thread; it would block the thread that runs the "
-                         "tasks (use co_await instead)");
+                         ": called from a runtime thread, where blocking would stall every task "
+                         "on it (co_await the async form instead)");
 }
 
 void throw_task_misuse(const char* what) {

@@ -3,7 +3,7 @@
 #include <kyoto/sync/rw_lock.hpp>
 #include <kyoto/sync/semaphore.hpp>
 
-#include <kyoto/runtime/detail/blocking_check.hpp>
+#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 #include <kyoto/sync/detail/held_permits.hpp>
 
@@ -36,7 +36,7 @@ void batch_semaphore::close() noexcept {
 }
 
 batch_semaphore::status batch_semaphore::blocking_acquire(std::size_t n, const char* operation) {
-  check_blocking_allowed(operation);
+  check_may_block(operation);
   status s = try_acquire(n);
   if (s != status::no_permits) return s;
   sem_waiter w;

@@ -6,6 +6,14 @@
 #include <chrono>
 #include <stdexcept>
 
+namespace kyoto::detail {
+
+void throw_bad_period() {
+  throw std::invalid_argument("kyoto::time::interval: the period must be positive");
+}
+
+}  // namespace kyoto::detail
+
 namespace kyoto::time {
 
 namespace {
@@ -24,14 +32,6 @@ instant add_saturating(instant t, clock::duration d) noexcept {
 }
 
 }  // namespace
-
-namespace detail {
-
-void throw_bad_period() {
-  throw std::invalid_argument("kyoto::time::interval: the period must be positive");
-}
-
-}  // namespace detail
 
 interval::interval(instant start, clock::duration period) : next_(start), period_(period) {
   if (period <= clock::duration::zero()) detail::throw_bad_period();

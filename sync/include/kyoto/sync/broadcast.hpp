@@ -26,7 +26,6 @@
 
 #include <kyoto/runtime/result.hpp>
 
-#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
@@ -332,7 +331,7 @@ class receiver {
   /// Throws std::logic_error on a runtime thread, where blocking would
   /// stall the runtime.
   result<T, recv_error> blocking_recv() {
-    kyoto::detail::check_blocking_allowed("kyoto::sync::broadcast::receiver::blocking_recv");
+    kyoto::detail::check_may_block("kyoto::sync::broadcast::receiver::blocking_recv");
     shared* s = checked_idle("kyoto::sync::broadcast::receiver::blocking_recv");
     kyoto::detail::broadcast_waiter w;
     w.node.prepare_thread();

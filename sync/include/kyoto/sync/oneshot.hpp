@@ -22,8 +22,8 @@
 
 #include <kyoto/runtime/result.hpp>
 
-#include <kyoto/runtime/detail/blocking_check.hpp>
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
@@ -338,7 +338,7 @@ class receiver {
 
   /// Waits on a plain thread; throws std::logic_error on a runtime thread.
   result<T, recv_error> blocking_recv() {
-    kyoto::detail::check_blocking_allowed("kyoto::sync::oneshot::receiver::blocking_recv");
+    kyoto::detail::check_may_block("kyoto::sync::oneshot::receiver::blocking_recv");
     check("kyoto::sync::oneshot::receiver::blocking_recv: empty (moved-from) receiver");
     kyoto::detail::wake_node node;
     node.prepare_thread();

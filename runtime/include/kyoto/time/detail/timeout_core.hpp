@@ -109,7 +109,7 @@ class timeout_core {
     entry_.waiter = &node_;
     bool registered = false;
     try {
-      registered = time::detail::register_timer(&entry_, deadline_);
+      registered = register_timer(&entry_, deadline_);
     } catch (...) {
       std::exchange(timer_, {}).destroy();
       throw;
@@ -135,7 +135,7 @@ class timeout_core {
       case timer_state::armed:
         // False: it fired; the driver woke our node under its lock, so that
         // wake is over and the node is on our task's ready stack or batch.
-        if (!time::detail::cancel_timer(&entry_)) node_.task->purge(&node_);
+        if (!cancel_timer(&entry_)) node_.task->purge(&node_);
         break;
       case timer_state::due:
       case timer_state::yielded:

@@ -7,14 +7,12 @@
 
 #include <chrono>
 
-// In kyoto::time::detail, not kyoto::detail, until runtime/src/time/sleep.cpp
-// (which defines them) and sync/mpsc.hpp (which calls them) move with it.
-namespace kyoto::time::detail {
+namespace kyoto::detail {
 
 /// Registers `e` with the calling thread's driver; false if already due.
-bool register_timer(kyoto::detail::timer_entry* e, std::chrono::steady_clock::time_point deadline);
+bool register_timer(timer_entry* e, std::chrono::steady_clock::time_point deadline);
 /// Unregisters `e` unless it fired; returns false if it fired (its waiter
 /// was woken, under the driver's lock). Any thread.
-bool cancel_timer(kyoto::detail::timer_entry* e) noexcept;
+bool cancel_timer(timer_entry* e) noexcept;
 
-}  // namespace kyoto::time::detail
+}  // namespace kyoto::detail

@@ -18,7 +18,7 @@
 #include <kyoto/sync/mpsc/receiver.hpp>
 #include <kyoto/time/sleep.hpp>
 
-#include <kyoto/runtime/detail/blocking_check.hpp>
+#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -151,7 +151,7 @@ class [[nodiscard]] send_timeout_awaiter {
       // Each source either is withdrawn here or has finished its wake (the
       // channel's under its lock, the timer's under the driver's).
       const bool channel_woke = chan_->cancel_sender(&waiter_, 1);
-      const bool timer_fired = !kyoto::time::detail::cancel_timer(&entry_);
+      const bool timer_fired = !kyoto::detail::cancel_timer(&entry_);
       if (channel_woke) waiter_.node.task->purge(&waiter_.node);
       if (timer_fired) timer_node_.task->purge(&timer_node_);
     }
@@ -181,7 +181,7 @@ class [[nodiscard]] send_timeout_awaiter {
     entry_.waiter = &timer_node_;
     // Lock order: the channel's, then the driver's (nothing takes a
     // channel lock under the driver's).
-    if (!kyoto::time::detail::register_timer(&entry_, deadline_)) {
+    if (!kyoto::detail::register_timer(&entry_, deadline_)) {
       timed_out_ = true;  // the deadline has passed: time out at once
       return false;
     }
@@ -195,7 +195,7 @@ class [[nodiscard]] send_timeout_awaiter {
     if (state_ == state::waiting) {
       // Resumed by the channel's wake or the timer's: settle both sources
       // (after these two calls neither can wake us any more).
-      const bool timer_fired = !kyoto::time::detail::cancel_timer(&entry_);
+      const bool timer_fired = !kyoto::detail::cancel_timer(&entry_);
       const bool channel_woke = chan_->withdraw_sender(&waiter_);
       if (timer_fired && channel_woke) {
         // Both fired; one node resumed us, the other is still queued on
@@ -361,7 +361,7 @@ class sender : private kyoto::detail::mpsc_sender_base<T> {
   /// send() for a plain thread: blocks it until there is room. Throws
   /// std::logic_error on a runtime thread.
   result<void, send_error<T>> blocking_send(T value) {
-    kyoto::detail::check_blocking_allowed("kyoto::sync::mpsc::sender::blocking_send");
+    kyoto::detail::check_may_block("kyoto::sync::mpsc::sender::blocking_send");
     if (checked("kyoto::sync::mpsc::sender::blocking_send")->blocking_send(value) ==
         kyoto::detail::chan<T>::send_status::sent) {
       return {};

@@ -6,7 +6,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/sync/mpsc/error.hpp>
 
-#include <kyoto/runtime/detail/blocking_check.hpp>
+#include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
@@ -163,7 +163,7 @@ class receiver {
   /// channel is closed and drained. Throws std::logic_error on a runtime
   /// thread, where blocking would stall the runtime.
   std::optional<T> blocking_recv() {
-    kyoto::detail::check_blocking_allowed("kyoto::sync::mpsc::receiver::blocking_recv");
+    kyoto::detail::check_may_block("kyoto::sync::mpsc::receiver::blocking_recv");
     return checked("kyoto::sync::mpsc::receiver::blocking_recv")->blocking_recv();
   }
 
