@@ -32,6 +32,11 @@ class write_half;
 template <class S>
 class read_half {
  public:
+  read_half(read_half&&) noexcept = default;
+  read_half& operator=(read_half&&) noexcept = default;
+  read_half(const read_half&) = delete;
+  read_half& operator=(const read_half&) = delete;
+
   /// Reads from the stream: `co_await half.read(buf)`, as the stream's read.
   auto read(std::span<std::byte> buf) { return s_->read(buf); }
 
@@ -66,6 +71,11 @@ class read_half {
 template <class S>
 class write_half {
  public:
+  write_half(write_half&&) noexcept = default;
+  write_half& operator=(write_half&&) noexcept = default;
+  write_half(const write_half&) = delete;
+  write_half& operator=(const write_half&) = delete;
+
   /// Writes to the stream: `co_await half.write(buf)`.
   auto write(std::span<const std::byte> buf) { return s_->write(buf); }
   /// Flushes the stream.
