@@ -16,6 +16,7 @@
 #include <concepts>
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto::codec {
@@ -46,7 +47,15 @@ class framed {
   using item_type = frame_result<frame_type>;
 
   /// Frames `inner` with `codec` (tokio's Framed::new).
-  framed(S inner, C codec) : inner_(std::move(inner)), codec_(std::move(codec)) {}
+  framed(S inner, C codec) : inner_(static_cast<S&&>(inner)), codec_(std::move(codec)) {}
+
+  /// Frames `inner` with `codec`, decoding `read_buffer` (bytes already
+  /// read from it) first (tokio's Framed::from_parts). The buffer grows to
+  /// 8 KiB if smaller.
+  framed(S inner, C codec, bytes_mut read_buffer)
+      : inner_(static_cast<S&&>(inner)),
+        codec_(std::move(codec)),
+        read_(detail::read_frame_from(std::move(read_buffer))) {}
 
   /// The next frame, an error, or std::nullopt at the end (framed_read's).
   task<std::optional<item_type>> next() { return detail::framed_next(inner_, codec_, read_); }
@@ -82,30 +91,41 @@ class framed {
   /// The stream.
   [[nodiscard]] S& get_mut() noexcept { return inner_; }
   /// Gives the stream back; buffered bytes both ways are dropped.
-  [[nodiscard]] S into_inner() && { return std::move(inner_); }
+  [[nodiscard]] S into_inner() && { return static_cast<S&&>(inner_); }
   /// The codec.
   [[nodiscard]] C& codec() noexcept { return codec_; }
   /// Replaces the codec, keeping the buffers (tokio's map_codec).
   void set_codec(C c) { codec_ = std::move(c); }
+  /// The same stream and buffers with the codec `f(old codec)` (tokio's
+  /// map_codec); this is left moved-from.
+  template <class F>
+  auto map_codec(F&& f) && {
+    using C2 = std::remove_cvref_t<decltype(f(std::move(codec_)))>;
+    framed<S, C2> out(static_cast<S&&>(inner_), f(std::move(codec_)), std::move(read_.buffer));
+    out.write_buffer_mut() = std::move(write_.buffer);
+    out.set_backpressure_boundary(write_.backpressure_boundary);
+    return out;
+  }
   /// The bytes read but not decoded yet.
   [[nodiscard]] const bytes_mut& read_buffer() const noexcept { return read_.buffer; }
   /// The read buffer (e.g. to give bytes read elsewhere first).
   [[nodiscard]] bytes_mut& read_buffer_mut() noexcept { return read_.buffer; }
   /// The bytes encoded but not written yet.
   [[nodiscard]] const bytes_mut& write_buffer() const noexcept { return write_.buffer; }
+  /// The write buffer.
+  [[nodiscard]] bytes_mut& write_buffer_mut() noexcept { return write_.buffer; }
 
   /// Splits into a reading and a writing half usable from two tasks (see
   /// the class comment). Precondition: S allows one read and one write in
   /// flight at once (io::split's rule).
   auto split() &&
-    requires std::copy_constructible<C>
+    requires std::copy_constructible<C> && (!std::is_reference_v<S>)
   {
     auto [rd, wr] = io::split(std::move(inner_));
     framed_write<io::write_half<S>, C> w(std::move(wr), codec_);
     w.write_buffer_mut() = std::move(write_.buffer);
     w.set_backpressure_boundary(write_.backpressure_boundary);
-    framed_read<io::read_half<S>, C> r(std::move(rd), std::move(codec_));
-    r.read_buffer_mut() = std::move(read_.buffer);
+    framed_read<io::read_half<S>, C> r(std::move(rd), std::move(codec_), std::move(read_.buffer));
     return std::pair<framed_read<io::read_half<S>, C>, framed_write<io::write_half<S>, C>>(
         std::move(r), std::move(w));
   }

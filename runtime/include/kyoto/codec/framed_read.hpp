@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto::codec {
@@ -53,13 +54,21 @@ class framed_read {
   using item_type = frame_result<frame_type>;
 
   /// Frames `inner` with `codec` (tokio's FramedRead::new).
-  framed_read(R inner, D codec) : inner_(std::move(inner)), codec_(std::move(codec)) {}
+  framed_read(R inner, D codec) : inner_(static_cast<R&&>(inner)), codec_(std::move(codec)) {}
   /// With a read buffer of `capacity` bytes to start with (tokio's
   /// with_capacity).
   framed_read(R inner, D codec, std::size_t capacity)
-      : inner_(std::move(inner)), codec_(std::move(codec)) {
+      : inner_(static_cast<R&&>(inner)), codec_(std::move(codec)) {
     state_.buffer = bytes_mut::with_capacity(capacity);
   }
+
+  /// Frames `inner` with `codec`, decoding `read_buffer` (bytes already
+  /// read from it) first (tokio's FramedParts::read_buf). The buffer grows
+  /// to 8 KiB if smaller.
+  framed_read(R inner, D codec, bytes_mut read_buffer)
+      : inner_(static_cast<R&&>(inner)),
+        codec_(std::move(codec)),
+        state_(detail::read_frame_from(std::move(read_buffer))) {}
 
   /// The next frame, an error, or std::nullopt at the end (see the class
   /// comment). Reads `R` only when the buffered bytes hold no frame.
@@ -70,7 +79,7 @@ class framed_read {
   /// The reader (reading it directly skips the buffered bytes).
   [[nodiscard]] R& get_mut() noexcept { return inner_; }
   /// Gives the reader back; the buffered bytes are dropped.
-  [[nodiscard]] R into_inner() && { return std::move(inner_); }
+  [[nodiscard]] R into_inner() && { return static_cast<R&&>(inner_); }
   /// The codec.
   [[nodiscard]] D& decoder() noexcept { return codec_; }
   /// The codec.
@@ -78,6 +87,13 @@ class framed_read {
   /// Replaces the codec, keeping the buffered bytes (tokio's map_decoder /
   /// swapping the codec between frames).
   void set_decoder(D codec) { codec_ = std::move(codec); }
+  /// The same stream and buffered bytes with the codec `f(old codec)`
+  /// (tokio's map_decoder); this is left moved-from.
+  template <class F>
+  auto map_decoder(F&& f) && {
+    using D2 = std::remove_cvref_t<decltype(f(std::move(codec_)))>;
+    return framed_read<R, D2>(static_cast<R&&>(inner_), f(std::move(codec_)), std::move(state_.buffer));
+  }
   /// The bytes read but not decoded yet.
   [[nodiscard]] const bytes_mut& read_buffer() const noexcept { return state_.buffer; }
   /// The read buffer, e.g. to give bytes already read elsewhere (tokio's

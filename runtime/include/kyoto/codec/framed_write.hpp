@@ -10,6 +10,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto::codec {
@@ -43,7 +44,7 @@ template <io::async_write W, class E>
 class framed_write {
  public:
   /// Frames `inner` with `codec` (tokio's FramedWrite::new).
-  framed_write(W inner, E codec) : inner_(std::move(inner)), codec_(std::move(codec)) {}
+  framed_write(W inner, E codec) : inner_(static_cast<W&&>(inner)), codec_(std::move(codec)) {}
 
   /// Encodes `item` and writes the buffer out if it passed the high-water
   /// mark (see the class comment). Throws the encoder's codec_error.
@@ -78,11 +79,21 @@ class framed_write {
   /// The writer (writing it directly goes before the buffered bytes).
   [[nodiscard]] W& get_mut() noexcept { return inner_; }
   /// Gives the writer back; the buffered bytes are dropped.
-  [[nodiscard]] W into_inner() && { return std::move(inner_); }
+  [[nodiscard]] W into_inner() && { return static_cast<W&&>(inner_); }
   /// The codec.
   [[nodiscard]] E& encoder() noexcept { return codec_; }
   /// Replaces the codec, keeping the buffered bytes.
   void set_encoder(E codec) { codec_ = std::move(codec); }
+  /// The same writer and buffered bytes with the codec `f(old codec)`
+  /// (tokio's map_encoder); this is left moved-from.
+  template <class F>
+  auto map_encoder(F&& f) && {
+    using E2 = std::remove_cvref_t<decltype(f(std::move(codec_)))>;
+    framed_write<W, E2> out(static_cast<W&&>(inner_), f(std::move(codec_)));
+    out.write_buffer_mut() = std::move(state_.buffer);
+    out.set_backpressure_boundary(state_.backpressure_boundary);
+    return out;
+  }
   /// The bytes encoded but not written yet.
   [[nodiscard]] const bytes_mut& write_buffer() const noexcept { return state_.buffer; }
   /// The write buffer.

@@ -69,6 +69,19 @@ struct read_frame {
   bool has_errored = false;
 };
 
+/// A read side over bytes read elsewhere (tokio's ReadFrame::from): the
+/// buffer grows to the initial capacity if smaller, and is decoded before
+/// the stream is read.
+inline read_frame read_frame_from(bytes_mut buffer) {
+  if (buffer.capacity() < codec::initial_read_capacity) {
+    buffer.reserve(codec::initial_read_capacity - buffer.size());
+  }
+  read_frame f;
+  f.buffer = std::move(buffer);
+  f.is_readable = !f.buffer.empty();
+  return f;
+}
+
 /// A framed stream's write side (tokio's WriteFrame).
 struct write_frame {
   bytes_mut buffer = bytes_mut::with_capacity(codec::initial_read_capacity);
