@@ -5,8 +5,9 @@
 
 #include <kyoto/bytes.hpp>
 #include <kyoto/codec/codec_error.hpp>
-#include <kyoto/codec/detail/framed_impl.hpp>
 #include <kyoto/runtime/task.hpp>
+
+#include <kyoto/codec/detail/framed_impl.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -86,7 +87,8 @@ struct recording_writer {
   }
   std::string all() const {
     std::string out;
-    for (const std::string& w : writes) out += w;
+    for (const std::string& w : writes)
+      out += w;
     return out;
   }
 };

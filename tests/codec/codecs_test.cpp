@@ -20,9 +20,9 @@
 namespace {
 
 namespace codec = kyoto::codec;
+using codec::codec_error;
 using kyoto::bytes;
 using kyoto::bytes_mut;
-using codec::codec_error;
 
 static_assert(codec::decoder<codec::lines_codec>);
 static_assert(codec::decoder<codec::bytes_codec>);
@@ -230,7 +230,8 @@ TEST(LinesCodec, DiscardingKeepsTheBufferBounded) {
   bytes_mut buf;
   int errors = 0;
   for (int i = 0; i < 1000; ++i) {
-    buf.put_slice(std::string_view("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));  // no newline, ever
+    buf.put_slice(
+        std::string_view("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));  // no newline, ever
     try {
       EXPECT_EQ(c.decode(buf), std::nullopt);
     } catch (const codec_error&) {

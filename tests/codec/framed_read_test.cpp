@@ -42,8 +42,10 @@ concept stream_like = requires(S& s) {
   { s.next() };
 };
 static_assert(stream_like<codec::framed_read<io_mock, codec::lines_codec>>);
-static_assert(std::is_same_v<kyoto::detail::await_result_t<decltype(std::declval<codec::framed_read<io_mock, u32_codec>&>().next())>,
-                             std::optional<codec::frame_result<std::uint32_t>>>);
+static_assert(
+    std::is_same_v<kyoto::detail::await_result_t<
+                       decltype(std::declval<codec::framed_read<io_mock, u32_codec>&>().next())>,
+                   std::optional<codec::frame_result<std::uint32_t>>>);
 
 // framed_read.rs: read_multi_frame_in_packet
 KYOTO_TEST(FramedRead, SeveralFramesInOnePacket) {
@@ -192,9 +194,9 @@ KYOTO_TEST(FramedRead, DecodeEofMayGiveSeveralFrames) {
 // framed_read.rs: read_eof_then_resume
 KYOTO_TEST(FramedRead, ResumesWhenTheStreamGivesMoreAfterItsEnd) {
   resumable_reader rd;
-  for (std::string_view c : {std::string_view("\0\0\0\x01", 4), std::string_view(),
-                             std::string_view("\0\0\0\x02", 4), std::string_view(),
-                             std::string_view("\0\0\0\x03", 4)}) {
+  for (std::string_view c :
+       {std::string_view("\0\0\0\x01", 4), std::string_view(), std::string_view("\0\0\0\x02", 4),
+        std::string_view(), std::string_view("\0\0\0\x03", 4)}) {
     rd.chunks.emplace_back(std::string(c));
   }
   codec::framed_read<resumable_reader&, u32_codec> fr(rd, u32_codec{});
@@ -209,12 +211,9 @@ KYOTO_TEST(FramedRead, ResumesWhenTheStreamGivesMoreAfterItsEnd) {
 
 // framed_stream.rs: return_none_after_error
 KYOTO_TEST(FramedRead, EndsAfterAnErrorThenMayResume) {
-  codec::framed_read fr(io_builder()
-                            .read("abcdef")
-                            .read_error(std::errc::io_error)
-                            .read("more data")
-                            .build(),
-                        codec::bytes_codec{});
+  codec::framed_read fr(
+      io_builder().read("abcdef").read_error(std::errc::io_error).read("more data").build(),
+      codec::bytes_codec{});
   EXPECT_EQ(co_await next_of(fr), "abcdef");
   EXPECT_EQ(co_await next_of(fr), "<error>");
   EXPECT_EQ(co_await next_of(fr), "<end>");
@@ -243,7 +242,11 @@ KYOTO_TEST(FramedRead, InvalidUtf8NamesTheCodec) {
 }
 
 KYOTO_TEST(FramedRead, ATruncatedFrameAtEndOfStreamIsAnError) {
-  codec::framed_read fr(io_builder().read(std::string_view("\0\0\0\x09" "abc", 7)).build(),
+  codec::framed_read fr(io_builder()
+                            .read(std::string_view("\0\0\0\x09"
+                                                   "abc",
+                                                   7))
+                            .build(),
                         codec::length_delimited_codec());
   std::optional<codec::codec_error> err;
   EXPECT_EQ(co_await next_of(fr, &err), "<error>");
@@ -292,12 +295,14 @@ KYOTO_TEST(FramedRead, ACancelledNextKeepsThePartialFrame) {
 
 KYOTO_TEST(FramedRead, ManyCancelledNextsLoseNothing) {
   auto [a, b] = io::duplex(8);
-  auto writer = kyoto::spawn([](io::duplex_stream w) -> kyoto::task<> {
-    for (int i = 0; i < 200; ++i) {
-      co_await io::write_all(w, std::to_string(i) + "\n");
-      if (i % 7 == 0) co_await kyoto::time::sleep(1ms);
-    }
-  }, std::move(a));
+  auto writer = kyoto::spawn(
+      [](io::duplex_stream w) -> kyoto::task<> {
+        for (int i = 0; i < 200; ++i) {
+          co_await io::write_all(w, std::to_string(i) + "\n");
+          if (i % 7 == 0) co_await kyoto::time::sleep(1ms);
+        }
+      },
+      std::move(a));
   codec::framed_read fr(std::move(b), codec::lines_codec());
   int expect = 0;
   int cancelled = 0;

@@ -71,7 +71,8 @@ TEST(Framed, AnExternalBufferGrowsToTheInitialCapacity) {
 
 // framed.rs: external_buf_does_not_shrink
 TEST(Framed, AnExternalBufferDoesNotShrink) {
-  codec::framed f(dont_read_into_this{}, u32_codec{}, kyoto::bytes_mut(std::string(16 * 1024, '\0')));
+  codec::framed f(dont_read_into_this{}, u32_codec{},
+                  kyoto::bytes_mut(std::string(16 * 1024, '\0')));
   EXPECT_EQ(f.read_buffer().capacity(), 16u * 1024);
 }
 
@@ -91,20 +92,25 @@ KYOTO_TEST(Framed, LinesBothWaysOverADuplex) {
 // kyoto: split() into halves used by two tasks
 KYOTO_TEST(Framed, SplitHalvesWorkFromTwoTasks) {
   auto [a, b] = io::duplex(16);
-  auto echo = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    codec::framed f(std::move(s), codec::lines_codec());
-    for (;;) {
-      auto line = co_await f.next();
-      if (!line) break;
-      co_await f.send("echo " + line->value());
-    }
-    co_await f.close();
-  }, std::move(b));
+  auto echo = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        codec::framed f(std::move(s), codec::lines_codec());
+        for (;;) {
+          auto line = co_await f.next();
+          if (!line) break;
+          co_await f.send("echo " + line->value());
+        }
+        co_await f.close();
+      },
+      std::move(b));
   auto [rd, wr] = codec::framed(std::move(a), codec::lines_codec()).split();
-  auto sender = kyoto::spawn([](auto w) -> kyoto::task<> {
-    for (int i = 0; i < 50; ++i) co_await w.feed(std::to_string(i));
-    co_await w.close();
-  }, std::move(wr));
+  auto sender = kyoto::spawn(
+      [](auto w) -> kyoto::task<> {
+        for (int i = 0; i < 50; ++i)
+          co_await w.feed(std::to_string(i));
+        co_await w.close();
+      },
+      std::move(wr));
   int n = 0;
   for (;;) {
     auto line = co_await rd.next();

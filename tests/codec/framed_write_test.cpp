@@ -41,8 +41,9 @@ KYOTO_TEST(FramedWrite, FedFramesGoOutTogetherOnFlush) {
 
 // framed_write.rs: write_multi_frame_after_codec_changed
 KYOTO_TEST(FramedWrite, TheCodecCanChangeBetweenFrames) {
-  codec::framed_write fw(io_builder().write(std::string_view("\0\0\0\x04\0\0\0\0\0\0\0\x08", 12)).build(),
-                         u32_codec{});
+  codec::framed_write fw(
+      io_builder().write(std::string_view("\0\0\0\x04\0\0\0\0\0\0\0\x08", 12)).build(),
+      u32_codec{});
   co_await fw.feed(std::uint32_t{4});
   auto fw64 = std::move(fw).map_encoder([](u32_codec) { return u64_codec{}; });
   co_await fw64.feed(std::uint64_t{8});
@@ -55,7 +56,8 @@ KYOTO_TEST(FramedWrite, AFullBufferIsWrittenBeforeTheFeedCompletes) {
   constexpr std::uint32_t iter = 2 * 1024;  // 8 KiB of u32s: the boundary
   codec::framed_write<recording_writer, u32_codec> fw(recording_writer{}, u32_codec{});
   EXPECT_EQ(fw.backpressure_boundary(), 8u * 1024);
-  for (std::uint32_t i = 0; i + 1 < iter; ++i) co_await fw.feed(i);
+  for (std::uint32_t i = 0; i + 1 < iter; ++i)
+    co_await fw.feed(i);
   EXPECT_TRUE(fw.get_ref().writes.empty()) << "below the boundary nothing is written";
   co_await fw.feed(iter - 1);  // reaches 8 KiB: written out
   KYOTO_ASSERT_EQ(fw.get_ref().writes.size(), 1u);
@@ -125,8 +127,9 @@ KYOTO_TEST(FramedWrite, AWriterTakingNothingIsWriteZero) {
 }
 
 KYOTO_TEST(FramedWrite, AWriteErrorKeepsTheUnwrittenBytes) {
-  codec::framed_write fw(io_builder().write("ab").write_error(std::errc::connection_reset).write("c\n").build(),
-                         codec::lines_codec());
+  codec::framed_write fw(
+      io_builder().write("ab").write_error(std::errc::connection_reset).write("c\n").build(),
+      codec::lines_codec());
   co_await fw.feed("abc");
   bool thrown = false;
   try {

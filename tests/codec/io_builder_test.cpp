@@ -114,11 +114,13 @@ KYOTO_TEST(IoBuilder, WaitPausesTheNextRead) {
 KYOTO_TEST(IoBuilder, AReadWaitsForTheWritesBeforeIt) {
   auto mock = io_builder().write("req").read("resp").build();
   auto [rd, wr] = io::split(std::move(mock));
-  auto reader = kyoto::spawn([](io::read_half<io_mock> r) -> kyoto::task<std::string> {
-    std::array<std::byte, 4> buf{};
-    co_await io::read_exact(r, buf);
-    co_return as_string(buf);
-  }, std::move(rd));
+  auto reader = kyoto::spawn(
+      [](io::read_half<io_mock> r) -> kyoto::task<std::string> {
+        std::array<std::byte, 4> buf{};
+        co_await io::read_exact(r, buf);
+        co_return as_string(buf);
+      },
+      std::move(rd));
   co_await kyoto::time::sleep(5ms);
   EXPECT_FALSE(reader.is_finished()) << "the read waits for the scripted write";
   co_await io::write_all(wr, "req");

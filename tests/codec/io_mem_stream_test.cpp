@@ -47,18 +47,22 @@ KYOTO_TEST(Duplex, PingPong) {
 // io_mem_stream.rs: across_tasks
 KYOTO_TEST(Duplex, AcrossTasks) {
   auto [a, b] = io::duplex(32);
-  auto h1 = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    co_await io::write_all(s, "ping");
-    std::array<std::byte, 4> buf{};
-    co_await io::read_exact(s, buf);
-    EXPECT_EQ(as_string(buf), "pong");
-  }, std::move(a));
-  auto h2 = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    std::array<std::byte, 4> buf{};
-    co_await io::read_exact(s, buf);
-    EXPECT_EQ(as_string(buf), "ping");
-    co_await io::write_all(s, "pong");
-  }, std::move(b));
+  auto h1 = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        co_await io::write_all(s, "ping");
+        std::array<std::byte, 4> buf{};
+        co_await io::read_exact(s, buf);
+        EXPECT_EQ(as_string(buf), "pong");
+      },
+      std::move(a));
+  auto h2 = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        std::array<std::byte, 4> buf{};
+        co_await io::read_exact(s, buf);
+        EXPECT_EQ(as_string(buf), "ping");
+        co_await io::write_all(s, "pong");
+      },
+      std::move(b));
   co_await h1;
   co_await h2;
 }
@@ -66,9 +70,9 @@ KYOTO_TEST(Duplex, AcrossTasks) {
 // io_mem_stream.rs: disconnect
 KYOTO_TEST(Duplex, DroppingTheWriterGivesTheReaderEndOfStream) {
   auto [a, b] = io::duplex(32);
-  auto h = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    co_await io::write_all(s, "ping");
-  }, std::move(a));  // `a` is destroyed when the task ends
+  auto h =
+      kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> { co_await io::write_all(s, "ping"); },
+                   std::move(a));  // `a` is destroyed when the task ends
   std::array<std::byte, 4> buf{};
   co_await io::read_exact(b, buf);
   EXPECT_EQ(as_string(buf), "ping");
@@ -80,14 +84,17 @@ KYOTO_TEST(Duplex, DroppingTheWriterGivesTheReaderEndOfStream) {
 // io_mem_stream.rs: disconnect_reader
 KYOTO_TEST(Duplex, WritingToADroppedReaderIsABrokenPipe) {
   auto [a, b] = io::duplex(2);
-  auto h = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    std::array<std::byte, 1> buf{};
-    const std::size_t n = co_await s.read(buf);
-    EXPECT_EQ(n, 1u);
-  }, std::move(b));
+  auto h = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        std::array<std::byte, 1> buf{};
+        const std::size_t n = co_await s.read(buf);
+        EXPECT_EQ(n, 1u);
+      },
+      std::move(b));
   bool broken = false;
   try {
-    for (int i = 0; i < 100; ++i) co_await io::write_all(a, "xyz");
+    for (int i = 0; i < 100; ++i)
+      co_await io::write_all(a, "xyz");
   } catch (const std::system_error& e) {
     broken = e.code() == std::errc::broken_pipe;
   }
@@ -98,13 +105,15 @@ KYOTO_TEST(Duplex, WritingToADroppedReaderIsABrokenPipe) {
 // io_mem_stream.rs: max_write_size
 KYOTO_TEST(Duplex, AWriteTakesAtMostTheFreeRoom) {
   auto [a, b] = io::duplex(32);
-  auto h = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    std::array<std::byte, 64> buf{};
-    const std::size_t n = co_await s.write(buf);
-    EXPECT_EQ(n, 32u);
-    const std::size_t m = co_await s.write(std::span(buf).first(4));
-    EXPECT_EQ(m, 4u);  // waited for the reader to free room
-  }, std::move(a));
+  auto h = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        std::array<std::byte, 64> buf{};
+        const std::size_t n = co_await s.write(buf);
+        EXPECT_EQ(n, 32u);
+        const std::size_t m = co_await s.write(std::span(buf).first(4));
+        EXPECT_EQ(m, 4u);  // waited for the reader to free room
+      },
+      std::move(a));
   std::array<std::byte, 4> buf{};
   co_await io::read_exact(b, buf);
   co_await h;
@@ -157,17 +166,22 @@ KYOTO_TEST(Duplex, ACancelledReadLosesNothing) {
 KYOTO_TEST(Duplex, MovesALotThroughASmallBufferAcrossWorkers) {
   auto [a, b] = io::duplex(7);
   constexpr std::size_t total = 200'000;
-  auto writer = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    std::array<std::byte, 100> chunk{};
-    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = std::byte(i);
-    for (std::size_t sent = 0; sent < total; sent += chunk.size()) co_await io::write_all(s, chunk);
-  }, std::move(a));
+  auto writer = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        std::array<std::byte, 100> chunk{};
+        for (std::size_t i = 0; i < chunk.size(); ++i)
+          chunk[i] = std::byte(i);
+        for (std::size_t sent = 0; sent < total; sent += chunk.size())
+          co_await io::write_all(s, chunk);
+      },
+      std::move(a));
   std::vector<std::byte> all;
   co_await io::read_to_end(b, all);
   co_await writer;
   KYOTO_ASSERT_EQ(all.size(), total);
   bool ok = true;
-  for (std::size_t i = 0; i < total; ++i) ok = ok && all[i] == std::byte(i % 100);
+  for (std::size_t i = 0; i < total; ++i)
+    ok = ok && all[i] == std::byte(i % 100);
   EXPECT_TRUE(ok);
 }
 

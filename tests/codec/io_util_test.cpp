@@ -95,16 +95,21 @@ TEST(Split, UnsplitOfHalvesFromTwoSplitsThrows) {
 KYOTO_TEST(Split, HalvesWorkFromTwoTasksAtOnce) {
   auto [a, b] = io::duplex(4);
   auto [rd, wr] = io::split(std::move(a));
-  auto echo = kyoto::spawn([](io::duplex_stream s) -> kyoto::task<> {
-    std::array<std::byte, 3> buf{};
-    for (int i = 0; i < 100; ++i) {
-      co_await io::read_exact(s, buf);
-      co_await io::write_all(s, buf);
-    }
-  }, std::move(b));
-  auto writer = kyoto::spawn([](io::write_half<io::duplex_stream> w) -> kyoto::task<> {
-    for (int i = 0; i < 100; ++i) co_await io::write_all(w, "abc");
-  }, std::move(wr));
+  auto echo = kyoto::spawn(
+      [](io::duplex_stream s) -> kyoto::task<> {
+        std::array<std::byte, 3> buf{};
+        for (int i = 0; i < 100; ++i) {
+          co_await io::read_exact(s, buf);
+          co_await io::write_all(s, buf);
+        }
+      },
+      std::move(b));
+  auto writer = kyoto::spawn(
+      [](io::write_half<io::duplex_stream> w) -> kyoto::task<> {
+        for (int i = 0; i < 100; ++i)
+          co_await io::write_all(w, "abc");
+      },
+      std::move(wr));
   std::string got;
   std::array<std::byte, 3> buf{};
   for (int i = 0; i < 100; ++i) {
@@ -114,7 +119,8 @@ KYOTO_TEST(Split, HalvesWorkFromTwoTasksAtOnce) {
   co_await writer;
   co_await echo;
   std::string want;
-  for (int i = 0; i < 100; ++i) want += "abc";
+  for (int i = 0; i < 100; ++i)
+    want += "abc";
   EXPECT_EQ(got, want);
 }
 
@@ -272,7 +278,8 @@ KYOTO_TEST(EmptySinkRepeat, RepeatIsCooperative) {
   auto forever = []() -> kyoto::task<int> {
     io::repeat_reader r = io::repeat(std::byte{1});
     std::array<std::byte, 16> buf{};
-    for (;;) co_await r.read(buf);
+    for (;;)
+      co_await r.read(buf);
   };
   const auto res = co_await kyoto::select(forever(), kyoto::yield_now());
   EXPECT_EQ(res.index(), 1u);

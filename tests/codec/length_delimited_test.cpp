@@ -45,14 +45,23 @@ KYOTO_TEST(LengthDelimited, AnEmptyStreamYieldsNothing) {
 
 // length_delimited.rs: read_single_frame_one_packet
 KYOTO_TEST(LengthDelimited, ReadsOneFrame) {
-  reader fr(io_builder().read(sv("\0\0\0\x09" "abcdefghi", 13)).build(), length_delimited_codec());
+  reader fr(io_builder()
+                .read(sv("\0\0\0\x09"
+                         "abcdefghi",
+                         13))
+                .build(),
+            length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }
 
 // length_delimited.rs: read_single_frame_one_packet_little_endian
 KYOTO_TEST(LengthDelimited, ReadsLittleEndian) {
-  reader fr(io_builder().read(sv("\x09\0\0\0" "abcdefghi", 13)).build(),
+  reader fr(io_builder()
+                .read(sv("\x09\0\0\0"
+                         "abcdefghi",
+                         13))
+                .build(),
             length_delimited_codec::builder().little_endian().new_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
@@ -60,10 +69,14 @@ KYOTO_TEST(LengthDelimited, ReadsLittleEndian) {
 
 // length_delimited.rs: read_single_frame_one_packet_native_endian
 KYOTO_TEST(LengthDelimited, ReadsNativeEndian) {
-  const std::string_view d = std::endian::native == std::endian::big
-                                 ? sv("\0\0\0\x09" "abcdefghi", 13)
-                                 : sv("\x09\0\0\0" "abcdefghi", 13);
-  reader fr(io_builder().read(d).build(), length_delimited_codec::builder().native_endian().new_codec());
+  const std::string_view d = std::endian::native == std::endian::big ? sv("\0\0\0\x09"
+                                                                          "abcdefghi",
+                                                                          13)
+                                                                     : sv("\x09\0\0\0"
+                                                                          "abcdefghi",
+                                                                          13);
+  reader fr(io_builder().read(d).build(),
+            length_delimited_codec::builder().native_endian().new_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }
@@ -71,9 +84,18 @@ KYOTO_TEST(LengthDelimited, ReadsNativeEndian) {
 // length_delimited.rs: read_single_multi_frame_one_packet
 KYOTO_TEST(LengthDelimited, ReadsSeveralFramesFromOnePacket) {
   std::string d;
-  d += sv("\0\0\0\x09" "abcdefghi", 13);
-  d += sv("\0\0\0\x03" "123", 7);
-  d += sv("\0\0\0\x0b" "hello world", 15);
+  d +=
+      sv("\0\0\0\x09"
+         "abcdefghi",
+         13);
+  d +=
+      sv("\0\0\0\x03"
+         "123",
+         7);
+  d +=
+      sv("\0\0\0\x0b"
+         "hello world",
+         15);
   reader fr(io_builder().read(d).build(), length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "123");
@@ -83,7 +105,13 @@ KYOTO_TEST(LengthDelimited, ReadsSeveralFramesFromOnePacket) {
 
 // length_delimited.rs: read_single_frame_multi_packet
 KYOTO_TEST(LengthDelimited, ReadsAFrameFromSeveralPackets) {
-  reader fr(io_builder().read(sv("\0\0", 2)).read(sv("\0\x09" "abc", 5)).read("defghi").build(),
+  reader fr(io_builder()
+                .read(sv("\0\0", 2))
+                .read(sv("\0\x09"
+                         "abc",
+                         5))
+                .read("defghi")
+                .build(),
             length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
@@ -93,10 +121,16 @@ KYOTO_TEST(LengthDelimited, ReadsAFrameFromSeveralPackets) {
 KYOTO_TEST(LengthDelimited, ReadsFramesAcrossPackets) {
   reader fr(io_builder()
                 .read(sv("\0\0", 2))
-                .read(sv("\0\x09" "abc", 5))
+                .read(sv("\0\x09"
+                         "abc",
+                         5))
                 .read("defghi")
-                .read(sv("\0\0\0\x03" "12", 6))
-                .read(sv("3\0\0\0\x0b" "hello world", 16))
+                .read(sv("\0\0\0\x03"
+                         "12",
+                         6))
+                .read(sv("3\0\0\0\x0b"
+                         "hello world",
+                         16))
                 .build(),
             length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
@@ -111,13 +145,19 @@ KYOTO_TEST(LengthDelimited, ReadsFramesAcrossPacketsWithWaits) {
   reader fr(io_builder()
                 .read(sv("\0\0", 2))
                 .wait(1ms)
-                .read(sv("\0\x09" "abc", 5))
+                .read(sv("\0\x09"
+                         "abc",
+                         5))
                 .wait(1ms)
                 .read("defghi")
                 .wait(1ms)
-                .read(sv("\0\0\0\x03" "12", 6))
+                .read(sv("\0\0\0\x03"
+                         "12",
+                         6))
                 .wait(1ms)
-                .read(sv("3\0\0\0\x0b" "hello world", 16))
+                .read(sv("3\0\0\0\x0b"
+                         "hello world",
+                         16))
                 .wait(1ms)
                 .build(),
             length_delimited_codec());
@@ -137,7 +177,14 @@ KYOTO_TEST(LengthDelimited, AnIncompleteHeadIsAnError) {
 
 // length_delimited.rs: read_incomplete_payload
 KYOTO_TEST(LengthDelimited, AnIncompletePayloadIsAnError) {
-  reader fr(io_builder().read(sv("\0\0\0\x09" "ab", 6)).wait(1ms).read("cd").wait(1ms).build(),
+  reader fr(io_builder()
+                .read(sv("\0\0\0\x09"
+                         "ab",
+                         6))
+                .wait(1ms)
+                .read("cd")
+                .wait(1ms)
+                .build(),
             length_delimited_codec());
   std::optional<codec::codec_error> err;
   EXPECT_EQ(co_await next_of(fr, &err), "<error>");
@@ -146,7 +193,11 @@ KYOTO_TEST(LengthDelimited, AnIncompletePayloadIsAnError) {
 
 // length_delimited.rs: read_max_frame_len
 KYOTO_TEST(LengthDelimited, AFrameOverTheMaximumIsAnError) {
-  reader fr(io_builder().read(sv("\0\0\0\x09" "abcdefghi", 13)).build(),
+  reader fr(io_builder()
+                .read(sv("\0\0\0\x09"
+                         "abcdefghi",
+                         13))
+                .build(),
             length_delimited_codec::builder().max_frame_length(5).new_codec());
   std::optional<codec::codec_error> err;
   EXPECT_EQ(co_await next_of(fr, &err), "<error>");
@@ -160,7 +211,12 @@ KYOTO_TEST(LengthDelimited, AFrameOverTheMaximumIsAnError) {
 
 // kyoto: the default maximum bounds the buffer
 KYOTO_TEST(LengthDelimited, AHugeAnnouncedFrameFailsBeforeItIsBuffered) {
-  reader fr(io_builder().read(sv("\x7f\xff\xff\xff" "abc", 7)).build(), length_delimited_codec());
+  reader fr(io_builder()
+                .read(sv("\x7f\xff\xff\xff"
+                         "abc",
+                         7))
+                .build(),
+            length_delimited_codec());
   EXPECT_EQ(fr.decoder().max_frame_length(), 8u * 1024 * 1024);
   std::optional<codec::codec_error> err;
   EXPECT_EQ(co_await next_of(fr, &err), "<error>");
@@ -171,8 +227,12 @@ KYOTO_TEST(LengthDelimited, AHugeAnnouncedFrameFailsBeforeItIsBuffered) {
 // length_delimited.rs: read_update_max_frame_len_at_rest
 KYOTO_TEST(LengthDelimited, TheMaximumChangesAtRest) {
   reader fr(io_builder()
-                .read(sv("\0\0\0\x09" "abcdefghi", 13))
-                .read(sv("\0\0\0\x09" "abcdefghi", 13))
+                .read(sv("\0\0\0\x09"
+                         "abcdefghi",
+                         13))
+                .read(sv("\0\0\0\x09"
+                         "abcdefghi",
+                         13))
                 .build(),
             length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
@@ -183,10 +243,14 @@ KYOTO_TEST(LengthDelimited, TheMaximumChangesAtRest) {
 // length_delimited.rs: read_update_max_frame_len_in_flight
 KYOTO_TEST(LengthDelimited, TheMaximumChangedInFlightAppliesToTheNextHead) {
   reader fr(io_builder()
-                .read(sv("\0\0\0\x09" "abcd", 8))
+                .read(sv("\0\0\0\x09"
+                         "abcd",
+                         8))
                 .wait(1ms)
                 .read("efghi")
-                .read(sv("\0\0\0\x09" "abcdefghi", 13))
+                .read(sv("\0\0\0\x09"
+                         "abcdefghi",
+                         13))
                 .build(),
             length_delimited_codec());
   auto partial = co_await kyoto::select(fr.next(), kyoto::yield_now());
@@ -198,7 +262,11 @@ KYOTO_TEST(LengthDelimited, TheMaximumChangedInFlightAppliesToTheNextHead) {
 
 // length_delimited.rs: read_one_byte_length_field
 KYOTO_TEST(LengthDelimited, AOneByteLengthField) {
-  reader fr(io_builder().read(sv("\x09" "abcdefghi", 10)).build(),
+  reader fr(io_builder()
+                .read(sv("\x09"
+                         "abcdefghi",
+                         10))
+                .build(),
             length_delimited_codec::builder().length_field_length(1).new_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
@@ -206,8 +274,13 @@ KYOTO_TEST(LengthDelimited, AOneByteLengthField) {
 
 // length_delimited.rs: read_header_offset
 KYOTO_TEST(LengthDelimited, AHeaderOffset) {
-  reader fr(io_builder().read(sv("zzzz\0\x09" "abcdefghi", 15)).build(),
-            length_delimited_codec::builder().length_field_length(2).length_field_offset(4).new_codec());
+  reader fr(
+      io_builder()
+          .read(sv("zzzz\0\x09"
+                   "abcdefghi",
+                   15))
+          .build(),
+      length_delimited_codec::builder().length_field_length(2).length_field_offset(4).new_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }
@@ -215,18 +288,33 @@ KYOTO_TEST(LengthDelimited, AHeaderOffset) {
 // length_delimited.rs: read_single_multi_frame_one_packet_skip_none_adjusted
 KYOTO_TEST(LengthDelimited, KeepingTheHeadWithAnAdjustment) {
   std::string d;
-  d += sv("xx\0\x09" "abcdefghi", 13);
-  d += sv("yy\0\x03" "123", 7);
-  d += sv("zz\0\x0b" "hello world", 15);
+  d +=
+      sv("xx\0\x09"
+         "abcdefghi",
+         13);
+  d +=
+      sv("yy\0\x03"
+         "123",
+         7);
+  d +=
+      sv("zz\0\x0b"
+         "hello world",
+         15);
   reader fr(io_builder().read(d).build(), length_delimited_codec::builder()
-                                               .length_field_length(2)
-                                               .length_field_offset(2)
-                                               .num_skip(0)
-                                               .length_adjustment(4)
-                                               .new_codec());
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("xx\0\x09" "abcdefghi", 13)));
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("yy\0\x03" "123", 7)));
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("zz\0\x0b" "hello world", 15)));
+                                              .length_field_length(2)
+                                              .length_field_offset(2)
+                                              .num_skip(0)
+                                              .length_adjustment(4)
+                                              .new_codec());
+  EXPECT_EQ(co_await next_of(fr), std::string(sv("xx\0\x09"
+                                                 "abcdefghi",
+                                                 13)));
+  EXPECT_EQ(co_await next_of(fr), std::string(sv("yy\0\x03"
+                                                 "123",
+                                                 7)));
+  EXPECT_EQ(co_await next_of(fr), std::string(sv("zz\0\x0b"
+                                                 "hello world",
+                                                 15)));
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }
 
@@ -246,11 +334,21 @@ KYOTO_TEST(LengthDelimited, SkippingMoreThanTheField) {
 // length_delimited.rs: read_single_multi_frame_one_packet_length_includes_head
 KYOTO_TEST(LengthDelimited, ALengthThatCountsTheHead) {
   std::string d;
-  d += sv("\0\x0b" "abcdefghi", 11);
-  d += sv("\0\x05" "123", 5);
-  d += sv("\0\x0d" "hello world", 13);
-  reader fr(io_builder().read(d).build(),
-            length_delimited_codec::builder().length_field_length(2).length_adjustment(-2).new_codec());
+  d +=
+      sv("\0\x0b"
+         "abcdefghi",
+         11);
+  d +=
+      sv("\0\x05"
+         "123",
+         5);
+  d +=
+      sv("\0\x0d"
+         "hello world",
+         13);
+  reader fr(
+      io_builder().read(d).build(),
+      length_delimited_codec::builder().length_field_length(2).length_adjustment(-2).new_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   EXPECT_EQ(co_await next_of(fr), "123");
   EXPECT_EQ(co_await next_of(fr), "hello world");
@@ -259,9 +357,12 @@ KYOTO_TEST(LengthDelimited, ALengthThatCountsTheHead) {
 
 // length_delimited.rs: write_single_frame_length_adjusted
 KYOTO_TEST(LengthDelimited, WritesWithAnAdjustment) {
-  writer fw(recording_writer{}, length_delimited_codec::builder().length_adjustment(-2).new_codec());
+  writer fw(recording_writer{},
+            length_delimited_codec::builder().length_adjustment(-2).new_codec());
   co_await fw.send("abcdefghi");
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x0b" "abcdefghi", 13)));
+  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x0b"
+                                               "abcdefghi",
+                                               13)));
   EXPECT_EQ(fw.get_ref().flushes, 1);
 }
 
@@ -276,7 +377,9 @@ KYOTO_TEST(LengthDelimited, FlushingNothingWritesNothing) {
 KYOTO_TEST(LengthDelimited, WritesOneFrame) {
   writer fw(recording_writer{}, length_delimited_codec());
   co_await fw.send("abcdefghi");
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x09" "abcdefghi", 13)));
+  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x09"
+                                               "abcdefghi",
+                                               13)));
 }
 
 // length_delimited.rs: write_single_multi_frame_one_packet,
@@ -292,11 +395,26 @@ KYOTO_TEST(LengthDelimited, WritesSeveralFrames) {
   co_await fw.send("123");
   EXPECT_EQ(fw.get_ref().flushes, 3);
   std::string want;
-  want += sv("\0\0\0\x09" "abcdefghi", 13);
-  want += sv("\0\0\0\x03" "123", 7);
-  want += sv("\0\0\0\x0b" "hello world", 15);
-  want += sv("\0\0\0\x09" "abcdefghi", 13);
-  want += sv("\0\0\0\x03" "123", 7);
+  want +=
+      sv("\0\0\0\x09"
+         "abcdefghi",
+         13);
+  want +=
+      sv("\0\0\0\x03"
+         "123",
+         7);
+  want +=
+      sv("\0\0\0\x0b"
+         "hello world",
+         15);
+  want +=
+      sv("\0\0\0\x09"
+         "abcdefghi",
+         13);
+  want +=
+      sv("\0\0\0\x03"
+         "123",
+         7);
   EXPECT_EQ(fw.get_ref().all(), want);
 }
 
@@ -317,14 +435,19 @@ KYOTO_TEST(LengthDelimited, WritesThroughWaits) {
 KYOTO_TEST(LengthDelimited, WritesLittleEndian) {
   writer fw(recording_writer{}, length_delimited_codec::builder().little_endian().new_codec());
   co_await fw.send("abcdefghi");
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\x09\0\0\0" "abcdefghi", 13)));
+  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\x09\0\0\0"
+                                               "abcdefghi",
+                                               13)));
 }
 
 // length_delimited.rs: write_single_frame_with_short_length_field
 KYOTO_TEST(LengthDelimited, WritesAOneByteLengthField) {
-  writer fw(recording_writer{}, length_delimited_codec::builder().length_field_length(1).new_codec());
+  writer fw(recording_writer{},
+            length_delimited_codec::builder().length_field_length(1).new_codec());
   co_await fw.send("abcdefghi");
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\x09" "abcdefghi", 10)));
+  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\x09"
+                                               "abcdefghi",
+                                               10)));
 }
 
 // length_delimited.rs: write_max_frame_len
@@ -341,14 +464,21 @@ KYOTO_TEST(LengthDelimited, TheWriteMaximumChangesAtRest) {
   co_await fw.send("abcdef");
   fw.encoder().set_max_frame_length(5);
   EXPECT_THROW((void)fw.feed("abcdef"), codec::codec_error);
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x06" "abcdef", 10)));
+  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x06"
+                                               "abcdef",
+                                               10)));
 }
 
 // length_delimited.rs: write_update_max_frame_len_in_flight
 KYOTO_TEST(LengthDelimited, TheWriteMaximumChangedInFlightAppliesToTheNextFrame) {
-  codec::framed_write fw(
-      io_builder().write(sv("\0\0\0\x06" "ab", 6)).wait(2ms).write("cdef").build(),
-      length_delimited_codec());
+  codec::framed_write fw(io_builder()
+                             .write(sv("\0\0\0\x06"
+                                       "ab",
+                                       6))
+                             .wait(2ms)
+                             .write("cdef")
+                             .build(),
+                         length_delimited_codec());
   co_await fw.feed("abcdef");
   fw.encoder().set_max_frame_length(5);
   co_await fw.flush();

@@ -228,13 +228,14 @@ task<std::size_t> io_mock::write(std::span<const std::byte> buf) {
         case action::kind::write: {
           const std::span<const std::byte> expected = detail::rest_of(a);
           const std::size_t n = std::min(buf.size(), expected.size());
-          const auto diff = std::mismatch(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(n), buf.begin());
+          const auto diff = std::mismatch(
+              expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(n), buf.begin());
           if (diff.first != expected.begin() + static_cast<std::ptrdiff_t>(n)) {
             const std::size_t at = a.done + static_cast<std::size_t>(diff.first - expected.begin());
             const std::string msg = "kyoto::test::io_mock::write: write #" +
                                     std::to_string(a.position) + " differs at byte " +
-                                    std::to_string(at) + ": expected " +
-                                    detail::escape(expected) + ", got " + detail::escape(buf);
+                                    std::to_string(at) + ": expected " + detail::escape(expected) +
+                                    ", got " + detail::escape(buf);
             guard.unlock();
             throw io_mock_error(msg);
           }
@@ -251,7 +252,7 @@ task<std::size_t> io_mock::write(std::span<const std::byte> buf) {
           s.changed.notify_waiters();
           throw std::system_error(ec, "kyoto::test::io_mock::write: scripted write error");
         }
-        default:  // a wait
+        default:                               // a wait
           if (it != s.actions.begin()) break;  // reads before it first
           if (!a.deadline) a.deadline = time::clock::now() + a.pause;
           if (time::clock::now() >= *a.deadline) {

@@ -43,7 +43,8 @@ concept decoder = requires(D& d, bytes_mut& src) {
 
 /// The frame type of decoder D (tokio's Decoder::Item).
 template <decoder D>
-using decoder_item_t = typename decltype(std::declval<D&>().decode(std::declval<bytes_mut&>()))::value_type;
+using decoder_item_t =
+    typename decltype(std::declval<D&>().decode(std::declval<bytes_mut&>()))::value_type;
 
 /// `d.decode_eof(src)` if D has one, else the default: decode(src), and if
 /// that gives nothing while `src` is not empty, throws codec_error

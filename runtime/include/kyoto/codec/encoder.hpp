@@ -16,8 +16,7 @@ namespace kyoto::codec {
 /// An encoder of Item (tokio-util's Encoder<Item>): `e.encode(item, dst)`
 /// appends the encoded item to `dst` (see the file comment).
 template <class E, class Item>
-concept encoder = requires(E& e, Item&& item, bytes_mut& dst) {
-  e.encode(std::forward<Item>(item), dst);
-};
+concept encoder =
+    requires(E& e, Item&& item, bytes_mut& dst) { e.encode(std::forward<Item>(item), dst); };
 
 }  // namespace kyoto::codec

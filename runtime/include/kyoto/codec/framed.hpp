@@ -5,13 +5,14 @@
 
 #include <kyoto/bytes/bytes_mut.hpp>
 #include <kyoto/codec/decoder.hpp>
-#include <kyoto/codec/detail/framed_impl.hpp>
 #include <kyoto/codec/encoder.hpp>
 #include <kyoto/codec/framed_read.hpp>
 #include <kyoto/codec/framed_write.hpp>
 #include <kyoto/io/concepts.hpp>
 #include <kyoto/io/split.hpp>
 #include <kyoto/runtime/task.hpp>
+
+#include <kyoto/codec/detail/framed_impl.hpp>
 
 #include <concepts>
 #include <cstddef>

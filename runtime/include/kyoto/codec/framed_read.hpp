@@ -5,9 +5,10 @@
 
 #include <kyoto/bytes/bytes_mut.hpp>
 #include <kyoto/codec/decoder.hpp>
-#include <kyoto/codec/detail/framed_impl.hpp>
 #include <kyoto/io/concepts.hpp>
 #include <kyoto/runtime/task.hpp>
+
+#include <kyoto/codec/detail/framed_impl.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -92,7 +93,8 @@ class framed_read {
   template <class F>
   auto map_decoder(F&& f) && {
     using D2 = std::remove_cvref_t<decltype(f(std::move(codec_)))>;
-    return framed_read<R, D2>(static_cast<R&&>(inner_), f(std::move(codec_)), std::move(state_.buffer));
+    return framed_read<R, D2>(static_cast<R&&>(inner_), f(std::move(codec_)),
+                              std::move(state_.buffer));
   }
   /// The bytes read but not decoded yet.
   [[nodiscard]] const bytes_mut& read_buffer() const noexcept { return state_.buffer; }

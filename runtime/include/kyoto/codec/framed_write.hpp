@@ -4,10 +4,11 @@
 #pragma once
 
 #include <kyoto/bytes/bytes_mut.hpp>
-#include <kyoto/codec/detail/framed_impl.hpp>
 #include <kyoto/codec/encoder.hpp>
 #include <kyoto/io/concepts.hpp>
 #include <kyoto/runtime/task.hpp>
+
+#include <kyoto/codec/detail/framed_impl.hpp>
 
 #include <cstddef>
 #include <type_traits>

@@ -72,9 +72,8 @@ class length_delimited_builder {
   /// std::invalid_argument otherwise (tokio asserts).
   length_delimited_builder& length_field_length(std::size_t n) {
     if (n < 1 || n > 8) {
-      throw std::invalid_argument(
-          "kyoto::codec::length_delimited_builder::length_field_length: " + std::to_string(n) +
-          " is not in 1..8");
+      throw std::invalid_argument("kyoto::codec::length_delimited_builder::length_field_length: " +
+                                  std::to_string(n) + " is not in 1..8");
     }
     length_field_len_ = n;
     return *this;
@@ -179,11 +178,11 @@ class length_delimited_codec {
                                      static_cast<std::uint64_t>(cfg_.length_adjustment_), &field);
     const std::size_t bits = 8 * cfg_.length_field_len_;
     if (overflow || (bits < 64 && field >> bits != 0)) {
-      throw codec_error(errc::length_overflow,
-                        "kyoto::codec::length_delimited_codec: a frame of " + std::to_string(len) +
-                            " bytes does not fit a " + std::to_string(cfg_.length_field_len_) +
-                            "-byte length field with adjustment " +
-                            std::to_string(cfg_.length_adjustment_));
+      throw codec_error(errc::length_overflow, "kyoto::codec::length_delimited_codec: a frame of " +
+                                                   std::to_string(len) + " bytes does not fit a " +
+                                                   std::to_string(cfg_.length_field_len_) +
+                                                   "-byte length field with adjustment " +
+                                                   std::to_string(cfg_.length_adjustment_));
     }
     dst.reserve(cfg_.length_field_len_ + len);
     if (cfg_.big_endian_) {
@@ -212,10 +211,10 @@ class length_delimited_codec {
       n = (n << 8) | std::to_integer<std::uint64_t>(field[k]);
     }
     if (n > cfg_.max_frame_len_) {
-      throw codec_error(errc::frame_too_big,
-                        "kyoto::codec::length_delimited_codec: a frame of " + std::to_string(n) +
-                            " bytes is announced (max_frame_length " +
-                            std::to_string(cfg_.max_frame_len_) + ")");
+      throw codec_error(errc::frame_too_big, "kyoto::codec::length_delimited_codec: a frame of " +
+                                                 std::to_string(n) +
+                                                 " bytes is announced (max_frame_length " +
+                                                 std::to_string(cfg_.max_frame_len_) + ")");
     }
     std::size_t len = 0;
     const bool overflow =

@@ -63,9 +63,9 @@ class lines_codec {
   /// is buffered. Throws codec_error (see the class comment).
   std::optional<std::string> decode(bytes_mut& buf) {
     for (;;) {
-      const std::size_t read_to =
-          std::min(max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
-                   buf.size());
+      const std::size_t read_to = std::min(
+          max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
+          buf.size());
       const std::byte* begin = buf.data() + next_index_;
       const std::byte* end = buf.data() + read_to;
       const std::byte* nl = next_index_ < read_to ? std::find(begin, end, std::byte{'\n'}) : end;
@@ -125,8 +125,9 @@ class lines_codec {
     const std::span<const std::byte> line(buf.data(), n);
     if (!kyoto::detail::is_utf8(line)) {
       buf.advance(consumed);
-      throw codec_error(errc::invalid_utf8,
-                        "kyoto::codec::lines_codec: a line is not valid UTF-8 (the line is dropped)");
+      throw codec_error(
+          errc::invalid_utf8,
+          "kyoto::codec::lines_codec: a line is not valid UTF-8 (the line is dropped)");
     }
     std::string out(reinterpret_cast<const char*>(line.data()), n);
     buf.advance(consumed);

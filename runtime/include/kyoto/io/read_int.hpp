@@ -33,7 +33,8 @@ task<T> read_int(R& r, const char* operation) {
   U v = 0;
   for (std::size_t i = 0; i < sizeof(T); ++i) {
     const std::size_t k = Little ? sizeof(T) - 1 - i : i;
-    v = static_cast<U>((sizeof(T) > 1 ? static_cast<U>(v << 8) : U{0}) | std::to_integer<U>(raw[k]));
+    v = static_cast<U>((sizeof(T) > 1 ? static_cast<U>(v << 8) : U{0}) |
+                       std::to_integer<U>(raw[k]));
   }
   co_return static_cast<T>(v);
 }

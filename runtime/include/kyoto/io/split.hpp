@@ -48,7 +48,8 @@ class read_half {
   /// std::logic_error if `w` is not this half's pair (tokio panics).
   S unsplit(write_half<S>&& w) && {
     if (!is_pair_of(w)) {
-      throw std::logic_error("kyoto::io::read_half::unsplit: the halves come from different splits");
+      throw std::logic_error(
+          "kyoto::io::read_half::unsplit: the halves come from different splits");
     }
     std::shared_ptr<S> s = std::move(s_);
     w.s_.reset();

@@ -91,7 +91,7 @@ struct write_frame {
 /// One step of the read state machine (see the file comment).
 template <class R, class D>
 task<std::optional<codec::frame_result<codec::decoder_item_t<D>>>> framed_next(R& inner, D& dec,
-                                                                  read_frame& st) {
+                                                                               read_frame& st) {
   using item = codec::decoder_item_t<D>;
   using out = codec::frame_result<item>;
   std::optional<codec::codec_error> failed;
@@ -148,7 +148,7 @@ task<void> framed_drain(W& inner, write_frame& st) {
     const std::size_t n = co_await inner.write(st.buffer.as_span());
     if (n == 0) {
       throw_io_error(io::errc::write_zero,
-                                    "kyoto::codec::framed_write: failed to write frame to transport");
+                     "kyoto::codec::framed_write: failed to write frame to transport");
     }
     st.buffer.advance(n);
   }
