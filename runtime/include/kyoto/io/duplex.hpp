@@ -62,7 +62,9 @@ namespace kyoto::io {
 /// Move-only; a moved-from end may only be destroyed or assigned to.
 class duplex_stream {
  public:
+  /// Takes `o`'s end; `o` is left moved-from.
   duplex_stream(duplex_stream&&) noexcept = default;
+  /// Closes this end (as the destructor), then takes `o`'s.
   duplex_stream& operator=(duplex_stream&& o) noexcept;
   duplex_stream(const duplex_stream&) = delete;
   duplex_stream& operator=(const duplex_stream&) = delete;

@@ -32,7 +32,9 @@ class write_half;
 template <class S>
 class read_half {
  public:
+  /// Takes the other half's share; it is left empty.
   read_half(read_half&&) noexcept = default;
+  /// Drops this share and takes the other's.
   read_half& operator=(read_half&&) noexcept = default;
   read_half(const read_half&) = delete;
   read_half& operator=(const read_half&) = delete;
@@ -72,7 +74,9 @@ class read_half {
 template <class S>
 class write_half {
  public:
+  /// Takes the other half's share; it is left empty.
   write_half(write_half&&) noexcept = default;
+  /// Drops this share and takes the other's.
   write_half& operator=(write_half&&) noexcept = default;
   write_half(const write_half&) = delete;
   write_half& operator=(const write_half&) = delete;

@@ -72,7 +72,9 @@ class io_builder;
 /// or write consumes nothing of the script.
 class io_mock {
  public:
+  /// Takes `o`'s script; `o` is left moved-from (and checks nothing).
   io_mock(io_mock&& o) noexcept;
+  /// Checks this mock's script as the destructor does, then takes `o`'s.
   io_mock& operator=(io_mock&& o) noexcept(false);
   io_mock(const io_mock&) = delete;
   io_mock& operator=(const io_mock&) = delete;
@@ -106,10 +108,15 @@ class io_mock {
 /// several times, each mock playing the whole script.
 class io_builder {
  public:
+  /// An empty script.
   io_builder();
+  /// Copies the script.
   io_builder(const io_builder&);
+  /// Takes the script.
   io_builder(io_builder&&) noexcept;
+  /// Copies the script.
   io_builder& operator=(const io_builder&);
+  /// Takes the script.
   io_builder& operator=(io_builder&&) noexcept;
   ~io_builder();
 
