@@ -66,9 +66,9 @@ class lines_codec {
       const std::size_t read_to = std::min(
           max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
           buf.size());
-      const std::byte* begin = buf.data() + next_index_;
+      const std::byte* begin = buf.data() + std::min(next_index_, read_to);
       const std::byte* end = buf.data() + read_to;
-      const std::byte* nl = next_index_ < read_to ? std::find(begin, end, std::byte{'\n'}) : end;
+      const std::byte* nl = std::find(begin, end, std::byte{'\n'});
       const bool found = nl != end;
       if (discarding_) {
         if (found) {
