@@ -6,6 +6,15 @@
 #include <kyoto/io/buf_writer.hpp>
 #include <kyoto/io/concepts.hpp>
 #include <kyoto/io/copy.hpp>
+#include <kyoto/io/duplex.hpp>
+#include <kyoto/io/empty.hpp>
 #include <kyoto/io/error.hpp>
+#include <kyoto/io/read_buf.hpp>
 #include <kyoto/io/read_ext.hpp>
+#include <kyoto/io/read_int.hpp>
+#include <kyoto/io/repeat.hpp>
+#include <kyoto/io/sink.hpp>
+#include <kyoto/io/split.hpp>
+#include <kyoto/io/write_buf.hpp>
 #include <kyoto/io/write_ext.hpp>
+#include <kyoto/io/write_int.hpp>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kyoto/bytes.hpp>
+#include <kyoto/codec.hpp>
 #include <kyoto/fs.hpp>
 #include <kyoto/io.hpp>
 #include <kyoto/macros/main.hpp>

@@ -1,0 +1,142 @@
+// kyoto::codec::lines_codec: newline-delimited UTF-8 lines (tokio-util's
+// LinesCodec).
+//
+// # Decoding in one scan
+//
+// decode() looks for '\n' only in the bytes it has not looked at yet:
+// `next_index_` remembers how far the previous calls scanned (tokio's
+// next_index), so a line arriving in many small reads is scanned once, and
+// the line costs one allocation, its std::string.
+//
+// # Over-long lines
+//
+// With a max_length, decode() scans at most max_length + 1 bytes. If no
+// '\n' is among them, it throws codec_error(errc::max_line_length_exceeded)
+// and enters *discarding*: the following calls drop bytes up to and
+// including the next '\n' (at most max_length + 1 per call), then decode
+// normally again. So the buffer never holds more than max_length + 1 bytes
+// of one line, and the over-long line is reported once and skipped, as
+// tokio does.
+#pragma once
+
+#include <kyoto/bytes/bytes_mut.hpp>
+#include <kyoto/codec/codec_error.hpp>
+#include <kyoto/io/read_ext.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kyoto::codec {
+
+/// Splits a byte stream into lines and encodes lines (tokio-util's
+/// LinesCodec). A line is the text before '\n', without a trailing "\r";
+/// the decoded frame is a std::string, the encoded item a string_view to
+/// which '\n' is appended.
+///
+/// Errors (codec_error, naming "kyoto::codec::lines_codec"):
+/// - errc::max_line_length_exceeded: a line is longer than max_length (see
+///   the file comment: the line is then skipped, the next is decoded);
+/// - errc::invalid_utf8: a line is not UTF-8. The line is consumed (it is
+///   reported, not kept); decoding continues with the next line.
+///
+/// Copyable; one stream's state (scan position, discarding): use one codec
+/// per stream.
+class lines_codec {
+ public:
+  /// No limit on line length (tokio's LinesCodec::new). An endless line
+  /// grows the buffer without bound: prefer a max_length for input you do
+  /// not trust.
+  lines_codec() noexcept = default;
+  /// Lines longer than `max_length` bytes (without the "\n") are errors
+  /// (tokio's new_with_max_length).
+  explicit lines_codec(std::size_t max_length) noexcept : max_length_(max_length) {}
+
+  /// The maximum line length (SIZE_MAX if none).
+  [[nodiscard]] std::size_t max_length() const noexcept { return max_length_; }
+
+  /// The next line, without "\n" or "\r\n"; std::nullopt if no whole line
+  /// is buffered. Throws codec_error (see the class comment).
+  std::optional<std::string> decode(bytes_mut& buf) {
+    for (;;) {
+      const std::size_t read_to = std::min(
+          max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
+          buf.size());
+      const std::byte* begin = buf.data() + std::min(next_index_, read_to);
+      const std::byte* end = buf.data() + read_to;
+      const std::byte* nl = std::find(begin, end, std::byte{'\n'});
+      const bool found = nl != end;
+      if (discarding_) {
+        if (found) {
+          buf.advance(static_cast<std::size_t>(nl - buf.data()) + 1);
+          discarding_ = false;
+          next_index_ = 0;
+          continue;
+        }
+        buf.advance(read_to);
+        next_index_ = 0;
+        if (buf.empty()) return std::nullopt;
+        continue;
+      }
+      if (found) {
+        const std::size_t line_len = static_cast<std::size_t>(nl - buf.data());
+        next_index_ = 0;
+        return take_line(buf, line_len, line_len + 1);
+      }
+      if (buf.size() > max_length_) {
+        discarding_ = true;
+        throw codec_error(errc::max_line_length_exceeded,
+                          "kyoto::codec::lines_codec: a line is longer than max_length " +
+                              std::to_string(max_length_) + " (it is discarded)");
+      }
+      next_index_ = read_to;
+      return std::nullopt;
+    }
+  }
+
+  /// At end of stream: the next line, or the unterminated rest as a last
+  /// line (unless it is empty or a lone "\r"); std::nullopt when nothing
+  /// is left.
+  std::optional<std::string> decode_eof(bytes_mut& buf) {
+    if (std::optional<std::string> line = decode(buf)) return line;
+    if (buf.empty() || buf.as_string_view() == "\r") return std::nullopt;
+    next_index_ = 0;
+    return take_line(buf, buf.size(), buf.size());
+  }
+
+  /// Appends `line` and '\n'.
+  void encode(std::string_view line, bytes_mut& dst) {
+    dst.reserve(line.size() + 1);
+    dst.extend_from_slice(line);
+    dst.put_u8('\n');
+  }
+
+ private:
+  /// Removes `consumed` bytes from the front of `buf` and gives the first
+  /// `len` of them, less a trailing '\r', as a string (or throws
+  /// invalid_utf8 once they are removed).
+  static std::string take_line(bytes_mut& buf, std::size_t len, std::size_t consumed) {
+    std::size_t n = len;
+    if (n > 0 && buf.data()[n - 1] == std::byte{'\r'}) --n;
+    const std::span<const std::byte> line(buf.data(), n);
+    if (!kyoto::detail::is_utf8(line)) {
+      buf.advance(consumed);
+      throw codec_error(
+          errc::invalid_utf8,
+          "kyoto::codec::lines_codec: a line is not valid UTF-8 (the line is dropped)");
+    }
+    std::string out(reinterpret_cast<const char*>(line.data()), n);
+    buf.advance(consumed);
+    return out;
+  }
+
+  std::size_t max_length_ = std::numeric_limits<std::size_t>::max();
+  std::size_t next_index_ = 0;  ///< bytes of buf already scanned for '\n'
+  bool discarding_ = false;     ///< skipping the rest of an over-long line
+};
+
+}  // namespace kyoto::codec
