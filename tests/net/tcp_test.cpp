@@ -80,15 +80,22 @@ kyoto::task<> accept_and_send(tcp_listener& l, oneshot::sender<tcp_stream> out) 
   EXPECT_TRUE(out.send(std::move(socket)).has_value());
 }
 
-kyoto::task<> accept_and_compare(tcp_listener listener) {
-  const socket_addr addr = listener.local_addr();
+/// Connects to `listener` while a spawned task accepts (tokio's shape):
+/// {the connecting stream, the accepted one (empty if the accept failed)}.
+kyoto::task<std::pair<tcp_stream, kyoto::result<tcp_stream, oneshot::recv_error>>>
+connect_while_accepting(tcp_listener& listener) {
   auto [tx, rx] = oneshot::channel<tcp_stream>();
   auto acceptor = kyoto::spawn(accept_and_send, std::ref(listener), std::move(tx));
-  tcp_stream cli = co_await tcp_stream::connect(addr);
-  auto srv = co_await rx;
+  tcp_stream connected = co_await tcp_stream::connect(listener.local_addr());
+  auto accepted = co_await rx;
+  co_await acceptor;
+  co_return std::pair(std::move(connected), std::move(accepted));
+}
+
+kyoto::task<> accept_and_compare(tcp_listener listener) {
+  auto [cli, srv] = co_await connect_while_accepting(listener);
   KYOTO_ASSERT_TRUE(srv.has_value());
   EXPECT_EQ(cli.local_addr(), srv.value().peer_addr());
-  co_await acceptor;
 }
 
 KYOTO_TEST(TcpAccept, IpString) {
@@ -112,14 +119,10 @@ kyoto::task<> connect_and_compare(socket_addr bind_to) {
   tcp_listener srv = co_await tcp_listener::bind(bind_to);
   const socket_addr addr = srv.local_addr();
   EXPECT_EQ(addr.is_ipv4(), bind_to.is_ipv4());
-  auto [tx, rx] = oneshot::channel<tcp_stream>();
-  auto acceptor = kyoto::spawn(accept_and_send, std::ref(srv), std::move(tx));
-  tcp_stream mine = co_await tcp_stream::connect(addr);
-  auto theirs = co_await rx;
+  auto [mine, theirs] = co_await connect_while_accepting(srv);
   KYOTO_ASSERT_TRUE(theirs.has_value());
   EXPECT_EQ(mine.local_addr(), theirs.value().peer_addr());
   EXPECT_EQ(theirs.value().local_addr(), mine.peer_addr());
-  co_await acceptor;
 }
 
 KYOTO_TEST(TcpConnect, V4) {
