@@ -2,6 +2,7 @@
 // fault-injection seam (kyoto::detail::set_fault_injector, which rewrites
 // completion results as the reactor reaps them).
 #include "bytes.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
 #include "net_support.hpp"
 
@@ -209,12 +210,9 @@ TEST(IoMisuse, ARequestStartedOutsideARuntimeTaskThrowsLogicErrorNamingIt) {
   kyoto::detail::op_args args;
   args.opcode = opcode::recv;
   kyoto::detail::op_awaiter awaiter(args);
-  try {
-    awaiter.await_suspend(std::noop_coroutine());
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("I/O request (recv)"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("inside a task"), std::string::npos) << e.what();
+  if (const auto e = kyoto::test::expect_throws<std::logic_error>(
+          [&] { awaiter.await_suspend(std::noop_coroutine()); }, "I/O request (recv)")) {
+    EXPECT_NE(std::string(e->what()).find("inside a task"), std::string::npos) << e->what();
   }
 }
 
