@@ -48,7 +48,7 @@ using kyoto::net::tcp_write_half;
 using namespace kyoto::test;
 
 constexpr std::string_view split_msg = "split";  // tcp_into_split.rs's MSG
-constexpr std::size_t raced_total = 64 * 1024;
+constexpr std::size_t raced_total = std::size_t{64} * 1024;
 
 KYOTO_TEST(Tcp, EchoOneMessage) {
   tcp_listener listener = co_await tcp_listener::bind(socket_addr::localhost_v4());
@@ -457,14 +457,14 @@ kyoto::task<> send_pattern(tcp_write_half w, std::size_t total, std::uint8_t see
     data[i] = static_cast<std::byte>(i * 31 + seed);
   std::span<const std::byte> rest(data);
   while (!rest.empty()) {
-    const std::size_t n = std::min<std::size_t>(rest.size(), 48 * 1024);
+    const std::size_t n = std::min<std::size_t>(rest.size(), std::size_t{48} * 1024);
     co_await w.write_all(rest.first(n));
     rest = rest.subspan(n);
   }
 }  // `w` goes: the peer reads end of stream
 
 kyoto::task<std::size_t> check_pattern(tcp_read_half r, std::uint8_t seed) {
-  std::array<std::byte, 16 * 1024> buf{};
+  std::array<std::byte, std::size_t{16} * 1024> buf{};
   std::size_t total = 0;
   std::size_t wrong = 0;
   for (;;) {
@@ -482,7 +482,7 @@ kyoto::task<std::size_t> check_pattern(tcp_read_half r, std::uint8_t seed) {
 // Both halves of both ends in four tasks on two workers: 1 MiB each way.
 KYOTO_TEST_WITH(TcpIntoSplit, HalvesMoveAMebibyteEachWayFromConcurrentTasks,
                 kyoto::runtime::builder::multi_thread().worker_threads(2)) {
-  constexpr std::size_t mib = 1024 * 1024;
+  constexpr std::size_t mib = std::size_t{1024} * 1024;
   auto [client, server] = co_await connected_pair();
   auto [cr, cw] = std::move(client).split();
   auto [sr, sw] = std::move(server).split();

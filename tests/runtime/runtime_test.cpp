@@ -134,10 +134,8 @@ TEST(Runtime, AMovedFromRuntimeThrowsLogicError) {
   kyoto::runtime a;
   kyoto::runtime b = std::move(a);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        a.block_on(value_after_yield(1));  // NOLINT(bugprone-use-after-move): under test
-      },
-      "moved from");
+      // NOLINTNEXTLINE(bugprone-use-after-move): under test
+      [&] { a.block_on(value_after_yield(1)); }, "moved from");
   EXPECT_THROW((void)a.handle(), std::logic_error);
   EXPECT_EQ(b.block_on(value_after_yield(2)), 2);
 }

@@ -405,7 +405,7 @@ KYOTO_TEST_WITH(TaskLocal, StressScopesWokenAcrossWorkersAndAborted,
     try {
       EXPECT_EQ(co_await c, messages);
       ++completed;
-    } catch (const kyoto::join_error&) {
+    } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
     }
   }
   for (auto& p : producers)

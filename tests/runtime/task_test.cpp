@@ -81,10 +81,8 @@ KYOTO_TEST(Task, AwaitingAMovedFromTaskThrows) {
   kyoto::task<int> t = answer();
   kyoto::task<int> u = std::move(t);
   co_await kyoto::test::expect_throws_async<std::logic_error>(
-      [&]() -> auto& {
-        return t;  // NOLINT(bugprone-use-after-move): the misuse under test
-      },
-      "moved-from");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&]() -> auto& { return t; }, "moved-from");
   EXPECT_EQ(co_await u, 42);
 }
 

@@ -65,7 +65,8 @@ std::optional<E> thrown(const E& e, const message_check& m, const std::source_lo
 
 /// Fails the test: `other` (or nothing) was thrown instead of an E.
 template <class E>
-void not_thrown(std::exception_ptr other, const message_check& m, const std::source_location& at) {
+void not_thrown(const std::exception_ptr& other, const message_check& m,
+                const std::source_location& at) {
   auto failure = [&]() -> std::string {
     if (!other) {
       return "nothing thrown";
@@ -152,7 +153,9 @@ inline void expect_error(const std::system_error& e, int err, std::string_view o
 /// The same for what error_of() gave; fails if nothing was thrown.
 inline void expect_error(const std::optional<std::system_error>& e, int err,
                          std::string_view operation) {
-  ASSERT_TRUE(e.has_value()) << "nothing thrown; expected errno " << err << " from " << operation;
+  if (!e.has_value()) {
+    FAIL() << "nothing thrown; expected errno " << err << " from " << operation;
+  }
   expect_error(*e, err, operation);
 }
 
@@ -163,7 +166,9 @@ template <class Code>
   requires(!std::is_integral_v<Code>)
 void expect_error(const std::optional<std::system_error>& e, Code code,
                   std::string_view part = {}) {
-  ASSERT_TRUE(e.has_value()) << "nothing thrown; expected \"" << part << "\"";
+  if (!e.has_value()) {
+    FAIL() << "nothing thrown; expected \"" << part << "\"";
+  }
   EXPECT_EQ(e->code(), code) << e->what();
   EXPECT_NE(std::string_view(e->what()).find(part), std::string_view::npos) << e->what();
 }

@@ -737,6 +737,7 @@ TEST(Broadcast, TheChannelStaysOpenWhileAnySenderCopyLives) {
 struct move_fails {
   move_fails(int x, bool* fail) noexcept : v(x), fail_next(fail) {}
   move_fails(const move_fails&) = default;
+  // NOLINTNEXTLINE(performance-noexcept-move-constructor): it throws on purpose
   move_fails(move_fails&& o) : v(o.v), fail_next(o.fail_next) {
     if (*fail_next) {
       *fail_next = false;
@@ -791,10 +792,8 @@ TEST(Broadcast, MovedFromHandlesThrowNamingTheOperation) {
   auto tx2 = std::move(tx);
   auto rx2 = std::move(rx);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        (void)tx.send(1);  // NOLINT(bugprone-use-after-move): the point of the test
-      },
-      "kyoto::sync::broadcast::sender::send");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the point of the test
+      [&] { (void)tx.send(1); }, "kyoto::sync::broadcast::sender::send");
   EXPECT_THROW((void)tx.subscribe(), std::logic_error);
   EXPECT_THROW((void)tx.receiver_count(), std::logic_error);
   EXPECT_THROW((void)rx.try_recv(), std::logic_error);  // NOLINT(bugprone-use-after-move)

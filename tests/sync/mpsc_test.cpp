@@ -152,6 +152,7 @@ struct move_budget {
 class fragile {
  public:
   fragile(int value, move_budget* budget) noexcept : value_(value), budget_(budget) {}
+  // NOLINTNEXTLINE(performance-noexcept-move-constructor): it throws on purpose
   fragile(fragile&& o) : value_(o.value_), budget_(o.budget_) { budget_->on_move(); }
   fragile& operator=(fragile&&) = delete;
   int value() const noexcept { return value_; }
@@ -1364,9 +1365,11 @@ KYOTO_CT_TEST(Mpsc, AwaitingACompletedReceiveAgainThrowsLogicError) {
   tx.try_send(7).expect("try_send");
   auto r = rx.recv();
   EXPECT_EQ(co_await std::move(r), std::optional<int>(7));
+  // NOLINTNEXTLINE(bugprone-use-after-move): awaiting again is the misuse under test
   EXPECT_THROW((void)co_await std::move(r), std::logic_error);
   auto s = tx.send(8);
   EXPECT_TRUE((co_await std::move(s)).has_value());
+  // NOLINTNEXTLINE(bugprone-use-after-move): awaiting again is the misuse under test
   EXPECT_THROW((void)co_await std::move(s), std::logic_error);
   EXPECT_TRUE(received(rx.try_recv(), 8));  // sent once, not twice
   EXPECT_TRUE(is_empty(rx.try_recv()));
@@ -1448,17 +1451,11 @@ TEST(Mpsc, UsingAMovedFromHandleThrowsLogicError) {
   auto tx2 = std::move(tx);
   auto rx2 = std::move(rx);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-        (void)tx.try_send(1);
-      },
-      "try_send");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)tx.try_send(1); }, "try_send");
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-        (void)rx.try_recv();
-      },
-      "try_recv");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)rx.try_recv(); }, "try_recv");
   EXPECT_TRUE(tx2.try_send(1).has_value());
   EXPECT_TRUE(received(rx2.try_recv(), 1));
 }
@@ -1543,7 +1540,7 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDestroysItsValueOnce) {
   waiting.abort();
   try {
     co_await waiting;
-  } catch (const kyoto::join_error&) {
+  } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
   }
   EXPECT_EQ(dropped.load(), 1);
   {
@@ -1998,11 +1995,8 @@ TEST(Mpsc, TryReserveOnAMovedFromSenderThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto tx2 = std::move(tx);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-        (void)tx.try_reserve();
-      },
-      "try_reserve");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)tx.try_reserve(); }, "try_reserve");
   EXPECT_TRUE(tx2.try_reserve().has_value());
 }
 
@@ -2045,6 +2039,7 @@ KYOTO_CT_TEST(Mpsc, AwaitingACompletedReserveAgainThrowsLogicError) {
   auto r = tx.reserve();
   auto permit = co_await std::move(r);
   EXPECT_TRUE(permit.has_value());
+  // NOLINTNEXTLINE(bugprone-use-after-move): awaiting again is the misuse under test
   EXPECT_THROW((void)co_await std::move(r), std::logic_error);
   EXPECT_EQ(tx.capacity(), 1u);  // reserved once, not twice
 }

@@ -427,6 +427,7 @@ KYOTO_CT_TEST(MpscWeak, AnUpgradedSenderKeepsTheChannelOpenAfterTheOriginalIsDro
 TEST(MpscWeak, ACopiedWeakSenderUpgradesToTheSameChannel) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto weak = tx.downgrade();
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is under test
   mpsc::weak_sender<int> copy = weak;
   auto upgraded = copy.upgrade();
   ASSERT_TRUE(upgraded.has_value());
@@ -458,11 +459,8 @@ TEST(MpscWeak, UpgradingAMovedFromWeakSenderThrowsLogicErrorNamingIt) {
   auto weak = tx.downgrade();
   auto moved = std::move(weak);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-        (void)weak.upgrade();
-      },
-      "kyoto::sync::mpsc::weak_sender::upgrade");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)weak.upgrade(); }, "kyoto::sync::mpsc::weak_sender::upgrade");
   EXPECT_TRUE(moved.upgrade().has_value());
 
   auto [utx, urx] = mpsc::unbounded_channel<int>();
@@ -476,11 +474,8 @@ TEST(MpscWeak, DowngradingAMovedFromSenderThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto tx2 = std::move(tx);
   kyoto::test::expect_throws<std::logic_error>(
-      [&] {
-        // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-        (void)tx.downgrade();
-      },
-      "downgrade");
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)tx.downgrade(); }, "downgrade");
 }
 
 // The weak sender is the channel's last handle: it keeps the memory (ASan

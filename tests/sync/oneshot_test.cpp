@@ -591,7 +591,7 @@ KYOTO_CT_TEST(Oneshot, ValueSentJustBeforeTheAwaitIsCancelledIsNotLost) {
       EXPECT_EQ(*in_task, 3);
       ++holders;
     }
-  } catch (const kyoto::join_error&) {
+  } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
   }
   auto in_channel = rx.try_recv();
   if (in_channel.has_value()) {

@@ -547,7 +547,7 @@ KYOTO_CT_TEST(Watch, ChangedCancelledAfterItsWakeLosesNothing) {
   bool reported = false;
   try {
     reported = (co_await victim).has_value();
-  } catch (const kyoto::join_error&) {
+  } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
   }
   EXPECT_NE(reported, rx.has_changed().value());
   EXPECT_TRUE(co_await completes_ok(survivor));
@@ -674,6 +674,7 @@ TEST(Watch, MovedFromHandlesThrowLogicErrorNamingTheOperation) {
   auto [tx, rx] = watch::channel(0);
   watch::sender<int> tx2 = std::move(tx);
   watch::receiver<int> rx2 = std::move(rx);
+  // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
   kyoto::test::expect_throws<std::logic_error>([&] { (void)tx.send(1); }, "sender::send");
   kyoto::test::expect_throws<std::logic_error>([&] { (void)tx.borrow(); }, "sender::borrow");
   kyoto::test::expect_throws<std::logic_error>([&] { (void)tx.subscribe(); }, "sender::subscribe");
@@ -683,6 +684,7 @@ TEST(Watch, MovedFromHandlesThrowLogicErrorNamingTheOperation) {
   kyoto::test::expect_throws<std::logic_error>([&] { (void)tx.closed(); }, "sender::closed");
   kyoto::test::expect_throws<std::logic_error>([&] { tx.send_modify([](int&) {}); },
                                                "sender::send_if_modified");
+  // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
   kyoto::test::expect_throws<std::logic_error>([&] { (void)rx.borrow(); }, "receiver::borrow");
   kyoto::test::expect_throws<std::logic_error>([&] { (void)rx.borrow_and_update(); },
                                                "receiver::borrow_and_update");
