@@ -1,4 +1,4 @@
-# Shared by scripts/run and scripts/test (sourced, not run).
+# Shared by scripts/run, scripts/test and scripts/tidy (sourced, not run).
 # Everything printed here goes to stderr: callers' stdout is their product.
 
 kyoto_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,8 +24,9 @@ kyoto_install() {
 
 # The packages every build needs (GCC 12 is Debian 12's default compiler).
 kyoto_base_packages=(g++ meson ninja-build pkg-config git liburing-dev libspdlog-dev libgtest-dev clang-format-19)
-# What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev).
-kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19)
+# What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev);
+# clang-tidy-19 (scripts/tidy) parses with the same clang.
+kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19 clang-tidy-19)
 
 # kyoto_setup BUILDDIR COMPILER BUILDTYPE SANITIZE: configures BUILDDIR if it
 # is not configured yet. COMPILER is gcc or clang; SANITIZE a b_sanitize value.

@@ -377,7 +377,7 @@ task<> echo_server(tcp_stream server) {
 }
 
 task<> echo_client(tcp_stream client, std::size_t c) {
-  std::array<std::byte, echo_msg> msg;
+  std::array<std::byte, echo_msg> msg{};
   msg.fill(static_cast<std::byte>(c));
   std::array<std::byte, echo_msg> buf{};
   for (std::size_t i = 0; i < echo_round_trips; ++i) {

@@ -420,7 +420,7 @@ bool continues_pattern(const std::vector<std::byte>& got, std::size_t* at) {
 // both completions arrive in one batch): its cursor must be moved back so
 // that the next read returns those bytes again. Under ASan this also
 // proves that a cancelled read's frame outlives the kernel's use of its
-// buffer (see tests/net/io_cancel_test.cpp).
+// buffer (see tests/io/cancel_test.cpp).
 //
 // (A read that loses *every* time makes no progress: its bytes are read
 // again each round. So the competitor is another read, not yield_now.)

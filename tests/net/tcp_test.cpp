@@ -48,7 +48,7 @@ using kyoto::net::tcp_write_half;
 using namespace kyoto::test;
 
 constexpr std::string_view split_msg = "split";  // tcp_into_split.rs's MSG
-constexpr std::size_t raced_total = 64 * 1024;
+constexpr std::size_t raced_total = std::size_t{64} * 1024;
 
 KYOTO_TEST(Tcp, EchoOneMessage) {
   tcp_listener listener = co_await tcp_listener::bind(socket_addr::localhost_v4());
@@ -80,15 +80,22 @@ kyoto::task<> accept_and_send(tcp_listener& l, oneshot::sender<tcp_stream> out) 
   EXPECT_TRUE(out.send(std::move(socket)).has_value());
 }
 
-kyoto::task<> accept_and_compare(tcp_listener listener) {
-  const socket_addr addr = listener.local_addr();
+/// Connects to `listener` while a spawned task accepts (tokio's shape):
+/// {the connecting stream, the accepted one (empty if the accept failed)}.
+kyoto::task<std::pair<tcp_stream, kyoto::result<tcp_stream, oneshot::recv_error>>>
+connect_while_accepting(tcp_listener& listener) {
   auto [tx, rx] = oneshot::channel<tcp_stream>();
   auto acceptor = kyoto::spawn(accept_and_send, std::ref(listener), std::move(tx));
-  tcp_stream cli = co_await tcp_stream::connect(addr);
-  auto srv = co_await rx;
+  tcp_stream connected = co_await tcp_stream::connect(listener.local_addr());
+  auto accepted = co_await rx;
+  co_await acceptor;
+  co_return std::pair(std::move(connected), std::move(accepted));
+}
+
+kyoto::task<> accept_and_compare(tcp_listener listener) {
+  auto [cli, srv] = co_await connect_while_accepting(listener);
   KYOTO_ASSERT_TRUE(srv.has_value());
   EXPECT_EQ(cli.local_addr(), srv.value().peer_addr());
-  co_await acceptor;
 }
 
 KYOTO_TEST(TcpAccept, IpString) {
@@ -112,14 +119,10 @@ kyoto::task<> connect_and_compare(socket_addr bind_to) {
   tcp_listener srv = co_await tcp_listener::bind(bind_to);
   const socket_addr addr = srv.local_addr();
   EXPECT_EQ(addr.is_ipv4(), bind_to.is_ipv4());
-  auto [tx, rx] = oneshot::channel<tcp_stream>();
-  auto acceptor = kyoto::spawn(accept_and_send, std::ref(srv), std::move(tx));
-  tcp_stream mine = co_await tcp_stream::connect(addr);
-  auto theirs = co_await rx;
+  auto [mine, theirs] = co_await connect_while_accepting(srv);
   KYOTO_ASSERT_TRUE(theirs.has_value());
   EXPECT_EQ(mine.local_addr(), theirs.value().peer_addr());
   EXPECT_EQ(theirs.value().local_addr(), mine.peer_addr());
-  co_await acceptor;
 }
 
 KYOTO_TEST(TcpConnect, V4) {
@@ -454,14 +457,14 @@ kyoto::task<> send_pattern(tcp_write_half w, std::size_t total, std::uint8_t see
     data[i] = static_cast<std::byte>(i * 31 + seed);
   std::span<const std::byte> rest(data);
   while (!rest.empty()) {
-    const std::size_t n = std::min<std::size_t>(rest.size(), 48 * 1024);
+    const std::size_t n = std::min<std::size_t>(rest.size(), std::size_t{48} * 1024);
     co_await w.write_all(rest.first(n));
     rest = rest.subspan(n);
   }
 }  // `w` goes: the peer reads end of stream
 
 kyoto::task<std::size_t> check_pattern(tcp_read_half r, std::uint8_t seed) {
-  std::array<std::byte, 16 * 1024> buf{};
+  std::array<std::byte, std::size_t{16} * 1024> buf{};
   std::size_t total = 0;
   std::size_t wrong = 0;
   for (;;) {
@@ -479,7 +482,7 @@ kyoto::task<std::size_t> check_pattern(tcp_read_half r, std::uint8_t seed) {
 // Both halves of both ends in four tasks on two workers: 1 MiB each way.
 KYOTO_TEST_WITH(TcpIntoSplit, HalvesMoveAMebibyteEachWayFromConcurrentTasks,
                 kyoto::runtime::builder::multi_thread().worker_threads(2)) {
-  constexpr std::size_t mib = 1024 * 1024;
+  constexpr std::size_t mib = std::size_t{1024} * 1024;
   auto [client, server] = co_await connected_pair();
   auto [cr, cw] = std::move(client).split();
   auto [sr, sw] = std::move(server).split();

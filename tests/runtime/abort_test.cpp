@@ -18,6 +18,7 @@
 //                                           task's exception, which a dropped handle logs)
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "errors.hpp"
 #include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -68,12 +69,10 @@ KYOTO_CT_TEST(Abort, AbortFromAForeignThreadCancelsAPendingTask) {
   auto h = kyoto::spawn(park_on(std::move(rx), dropped));
   co_await kyoto::test::let_others_run();
   std::thread([&h] { h.abort(); }).join();
-  try {
-    co_await h;
-    ADD_FAILURE() << "no exception";
-  } catch (const kyoto::join_error& e) {
-    EXPECT_TRUE(e.is_cancelled());
-    EXPECT_FALSE(e.is_panic());
+  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
+          [&]() -> auto& { return h; })) {
+    EXPECT_TRUE(e->is_cancelled());
+    EXPECT_FALSE(e->is_panic());
   }
   EXPECT_EQ(dropped.load(), 1);
   // The runtime keeps working after the remote abort (tokio's follow-up
@@ -273,25 +272,13 @@ KYOTO_TEST(Abort, CopiesOfAnAbortHandleReferToTheSameTask) {
 KYOTO_TEST(Abort, MisusingAnEmptyHandleThrowsNamingTheOperation) {
   kyoto::abort_handle empty;
   EXPECT_FALSE(empty.valid());
-  try {
-    empty.abort();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::abort_handle::abort"), std::string::npos);
-  }
-  try {
-    (void)empty.is_finished();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::abort_handle::is_finished"), std::string::npos);
-  }
+  kyoto::test::expect_throws<std::logic_error>([&] { empty.abort(); },
+                                               "kyoto::abort_handle::abort");
+  kyoto::test::expect_throws<std::logic_error>([&] { (void)empty.is_finished(); },
+                                               "kyoto::abort_handle::is_finished");
   kyoto::join_handle<int> moved_from;
-  try {
-    (void)moved_from.abort_handle();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::join_handle::abort_handle"), std::string::npos);
-  }
+  kyoto::test::expect_throws<std::logic_error>([&] { (void)moved_from.abort_handle(); },
+                                               "kyoto::join_handle::abort_handle");
   co_return;
 }
 

@@ -7,6 +7,7 @@
 // runtime::block_on), so after shutdown it throws std::logic_error instead;
 // those cases are ported to that contract.
 #include "drop_counter.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
 
 #include <kyoto/runtime.hpp>
@@ -41,17 +42,6 @@ kyoto::task<int> one() {
   co_return 1;
 }
 
-/// Asserts that `f` throws std::logic_error naming `operation`.
-template <class F>
-void expect_logic_error(F f, const std::string& operation) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find(operation), std::string::npos) << e.what();
-  }
-}
-
 // tokio: basic (before shutdown; after it, see the file comment)
 TEST_P(HandleBlockOn, RunsATaskToCompletionFromAPlainThread) {
   EXPECT_EQ(handle_.block_on(one()), 1);
@@ -59,7 +49,7 @@ TEST_P(HandleBlockOn, RunsATaskToCompletionFromAPlainThread) {
 
 TEST_P(HandleBlockOn, ThrowsLogicErrorOnceTheRuntimeIsShutDown) {
   std::move(rt_).shutdown_timeout(1000s);
-  expect_logic_error([this] { handle_.block_on(one()); }, "block_on");
+  kyoto::test::expect_throws<std::logic_error>([this] { handle_.block_on(one()); }, "block_on");
 }
 
 // tokio: bounded_mpsc_channel
@@ -95,11 +85,9 @@ TEST_P(HandleBlockOn, SpawnBlockingAfterShutdownGivesACancelledTask) {
   });
   EXPECT_TRUE(h.is_finished());
   kyoto::runtime other = make_runtime(GetParam());
-  try {
-    other.block_on(std::move(h));
-    ADD_FAILURE() << "a blocking task spawned after shutdown ran";
-  } catch (const kyoto::join_error& e) {
-    EXPECT_TRUE(e.is_cancelled());
+  if (const auto e =
+          kyoto::test::expect_throws<kyoto::join_error>([&] { other.block_on(std::move(h)); })) {
+    EXPECT_TRUE(e->is_cancelled());
   }
   EXPECT_FALSE(ran);
 }
@@ -119,7 +107,8 @@ TEST_P(HandleBlockOn, SpawnBlockingStartedBeforeShutdownFinishes) {
 // tokio: nesting (block_on inside a task must fail loudly, not deadlock)
 TEST_P(HandleBlockOn, BlockOnInsideATaskThrowsLogicError) {
   rt_.block_on([](kyoto::handle h) -> kyoto::task<> {
-    expect_logic_error([&h] { h.block_on(kyoto::time::sleep(10ms)); }, "block_on");
+    kyoto::test::expect_throws<std::logic_error>([&h] { h.block_on(kyoto::time::sleep(10ms)); },
+                                                 "block_on");
     co_return;
   }(handle_));
 }
@@ -138,11 +127,9 @@ TEST_P(HandleBlockOn, TasksSpawnedBeforeAndAfterTheRuntimeIsDroppedAreCancelled)
   EXPECT_EQ(dropped.load(), 2);
   kyoto::runtime other = make_runtime(GetParam());
   for (auto* h : {&before, &after}) {
-    try {
-      other.block_on(std::move(*h));
-      ADD_FAILURE() << "a task of a dropped runtime completed";
-    } catch (const kyoto::join_error& e) {
-      EXPECT_TRUE(e.is_cancelled());
+    if (const auto e =
+            kyoto::test::expect_throws<kyoto::join_error>([&] { other.block_on(std::move(*h)); })) {
+      EXPECT_TRUE(e->is_cancelled());
     }
   }
 }
@@ -158,7 +145,8 @@ TEST_P(HandleBlockOn, SleepsOnTheRuntimesTimers) {
 // tokio: sleep_after_shutdown_panics
 TEST_P(HandleBlockOn, SleepAfterShutdownThrowsLogicError) {
   std::move(rt_).shutdown_timeout(1000s);
-  expect_logic_error([this] { handle_.block_on(kyoto::time::sleep(100ms)); }, "block_on");
+  kyoto::test::expect_throws<std::logic_error>(
+      [this] { handle_.block_on(kyoto::time::sleep(100ms)); }, "block_on");
 }
 
 KYOTO_INSTANTIATE_FLAVOURS(HandleBlockOn);

@@ -9,6 +9,7 @@
 //                                             branches that were woken, in wake order (FIFO),
 //                                             which is fair by construction
 #include "drop_counter.hpp"
+#include "errors.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -135,12 +136,9 @@ kyoto::task<int> wait_forever(std::atomic<int>& dropped) {
 
 KYOTO_TEST(Join, AThrowingBranchCancelsTheOthersAndRethrows) {
   std::atomic<int> dropped{0};
-  try {
-    co_await kyoto::join(wait_forever(dropped), fail_after_yield(), wait_forever(dropped));
-    ADD_FAILURE() << "no exception";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "branch failed");
-  }
+  co_await kyoto::test::expect_throws_async<std::runtime_error>(
+      [&] { return kyoto::join(wait_forever(dropped), fail_after_yield(), wait_forever(dropped)); },
+      kyoto::test::whole_message("branch failed"));
   EXPECT_EQ(dropped.load(), 2);
 }
 

@@ -16,6 +16,8 @@
 //   max_blocking_threads*, hang_on_shutdown
 //                                  -> spawn_blocking_test.cpp
 
+#include "errors.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
@@ -299,12 +301,9 @@ TEST(MultiThread, SeveralThreadsCanBlockOnOneRuntimeAtOnce) {
 }
 
 TEST(MultiThread, ZeroWorkerThreadsIsRejected) {
-  try {
-    (void)kyoto::runtime::builder::multi_thread().worker_threads(0).build();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("worker_threads"), std::string::npos) << e.what();
-  }
+  kyoto::test::expect_throws<std::invalid_argument>(
+      [&] { (void)kyoto::runtime::builder::multi_thread().worker_threads(0).build(); },
+      "worker_threads");
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // kyoto::result: the std::expected-shaped return of fallible operations.
+#include "errors.hpp"
+
 #include <kyoto/runtime/result.hpp>
 
 #include <gtest/gtest.h>
@@ -40,22 +42,15 @@ TEST(Result, HoldsAnError) {
 
 TEST(Result, ValueOnAnErrorThrowsSayingWhatHappened) {
   result<int, oops> r = unexpected(oops{1});
-  try {
-    (void)r.value();
-    ADD_FAILURE() << "no exception";
-  } catch (const kyoto::bad_result_access& e) {
-    EXPECT_STREQ(e.what(), "kyoto::result::value: oops happened");
-  }
+  kyoto::test::expect_throws<kyoto::bad_result_access>(
+      [&] { (void)r.value(); }, kyoto::test::whole_message("kyoto::result::value: oops happened"));
 }
 
 TEST(Result, ExpectPrefixesItsMessage) {
   result<std::string, oops> r = unexpected(oops{1});
-  try {
-    (void)std::move(r).expect("loading the config");
-    ADD_FAILURE() << "no exception";
-  } catch (const kyoto::bad_result_access& e) {
-    EXPECT_STREQ(e.what(), "loading the config: oops happened");
-  }
+  kyoto::test::expect_throws<kyoto::bad_result_access>(
+      [&] { (void)std::move(r).expect("loading the config"); },
+      kyoto::test::whole_message("loading the config: oops happened"));
   result<std::string, oops> ok = std::string("fine");
   EXPECT_EQ(ok.expect("unused"), "fine");
   EXPECT_EQ(std::move(ok).expect("unused"), "fine");

@@ -2,6 +2,7 @@
 // parked runtime from plain threads, shutdown. Includes the applicable
 // cases of tokio's tests/rt_common.rs, each on every flavour (RtCommon).
 #include "drop_counter.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -82,13 +83,8 @@ TEST_P(RtCommon, BlockOnInsideATaskThrowsLogicError) {
   kyoto::runtime rt = make_runtime(GetParam());
   rt.block_on([]() -> kyoto::task<> {
     kyoto::runtime inner;
-    try {
-      inner.block_on(value_after_yield(1));
-      ADD_FAILURE() << "no exception";
-    } catch (const std::logic_error& e) {
-      EXPECT_NE(std::string(e.what()).find("kyoto::runtime::block_on"), std::string::npos)
-          << e.what();
-    }
+    kyoto::test::expect_throws<std::logic_error>([&] { inner.block_on(value_after_yield(1)); },
+                                                 "kyoto::runtime::block_on");
     co_return;
   }());
 }
@@ -107,13 +103,8 @@ TEST(Runtime, ACurrentThreadRuntimeStaysOnTheThreadThatFirstDroveIt) {
   kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
   EXPECT_EQ(rt.block_on(value_after_yield(1)), 1);
   std::thread other([&] {
-    try {
-      rt.block_on(value_after_yield(2));
-      ADD_FAILURE() << "no exception";
-    } catch (const std::logic_error& e) {
-      EXPECT_NE(std::string(e.what()).find("the thread that first ran it"), std::string::npos)
-          << e.what();
-    }
+    kyoto::test::expect_throws<std::logic_error>([&] { rt.block_on(value_after_yield(2)); },
+                                                 "the thread that first ran it");
   });
   other.join();
   EXPECT_EQ(rt.block_on(value_after_yield(3)), 3);
@@ -133,13 +124,8 @@ TEST(Runtime, TwoThreadsInBlockOnAtOnceIsALogicError) {
   });
   while (!started.load())
     std::this_thread::yield();
-  try {
-    rt.block_on(value_after_yield(1));
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("another thread is in block_on"), std::string::npos)
-        << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>([&] { rt.block_on(value_after_yield(1)); },
+                                               "another thread is in block_on");
   tx.send(1).value();
   driver.join();
 }
@@ -147,23 +133,16 @@ TEST(Runtime, TwoThreadsInBlockOnAtOnceIsALogicError) {
 TEST(Runtime, AMovedFromRuntimeThrowsLogicError) {
   kyoto::runtime a;
   kyoto::runtime b = std::move(a);
-  try {
-    a.block_on(value_after_yield(1));  // NOLINT(bugprone-use-after-move): under test
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>(
+      // NOLINTNEXTLINE(bugprone-use-after-move): under test
+      [&] { a.block_on(value_after_yield(1)); }, "moved from");
   EXPECT_THROW((void)a.handle(), std::logic_error);
   EXPECT_EQ(b.block_on(value_after_yield(2)), 2);
 }
 
 TEST(Runtime, HandleCurrentOutsideARuntimeThrowsLogicError) {
-  try {
-    (void)kyoto::handle::current();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::handle::current"), std::string::npos) << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>([&] { (void)kyoto::handle::current(); },
+                                               "kyoto::handle::current");
 }
 
 TEST(Runtime, HandleCurrentInsideATaskIsItsRuntime) {

@@ -9,6 +9,7 @@
 //   mut_on_left_hand_side, mut_ref_patterns: pattern binding syntax
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "errors.hpp"
 #include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -293,25 +294,19 @@ KYOTO_TEST(Select, ExceptionInABranchPropagatesAfterCancellingTheOthers) {
     co_await kyoto::yield_now();
     throw std::runtime_error("boom");
   };
-  bool caught = false;
-  try {
-    (void)co_await kyoto::select(pending_forever(kyoto::test::drop_counter(drops)), thrower());
-  } catch (const std::runtime_error& e) {
-    caught = std::string(e.what()) == "boom";
+  if (co_await kyoto::test::expect_throws_async<std::runtime_error>(
+          [&] {
+            return kyoto::select(pending_forever(kyoto::test::drop_counter(drops)), thrower());
+          },
+          kyoto::test::whole_message("boom"))) {
     EXPECT_EQ(drops.load(), 1);
   }
-  EXPECT_TRUE(caught);
 }
 
 KYOTO_TEST(Select, EveryBranchDisabledThrows) {
-  bool caught = false;
-  try {
-    (void)co_await kyoto::select(kyoto::when(false, immediate(1)),
-                                 kyoto::when(false, kyoto::yield_now()));
-  } catch (const kyoto::all_branches_disabled&) {
-    caught = true;
-  }
-  EXPECT_TRUE(caught);
+  co_await kyoto::test::expect_throws_async<kyoto::all_branches_disabled>([&] {
+    return kyoto::select(kyoto::when(false, immediate(1)), kyoto::when(false, kyoto::yield_now()));
+  });
 }
 
 KYOTO_CT_TEST(Select, LvalueTaskKeepsItsProgressAcrossLostRounds) {

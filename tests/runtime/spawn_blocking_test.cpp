@@ -1,4 +1,6 @@
 // spawn_blocking and the blocking pool; runtime::shutdown_timeout.
+#include "errors.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
@@ -28,12 +30,8 @@ KYOTO_TEST(SpawnBlocking, GivesTheFunctionsValue) {
 
 KYOTO_TEST(SpawnBlocking, RethrowsTheFunctionsException) {
   auto h = kyoto::spawn_blocking([]() -> int { throw std::runtime_error("blocking failed"); });
-  try {
-    co_await h;
-    ADD_FAILURE() << "no exception";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "blocking failed");
-  }
+  co_await kyoto::test::expect_throws_async<std::runtime_error>(
+      [&]() -> auto& { return h; }, kyoto::test::whole_message("blocking failed"));
 }
 
 KYOTO_TEST(SpawnBlocking, RunsOnAPlainThreadWhereBlockingCallsAreAllowed) {

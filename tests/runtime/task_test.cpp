@@ -1,5 +1,6 @@
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "errors.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -68,12 +69,8 @@ KYOTO_TEST(Task, IsLazy) {
 }
 
 KYOTO_TEST(Task, ExceptionPropagatesToTheAwaiter) {
-  try {
-    co_await thrower();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "boom");
-  }
+  co_await kyoto::test::expect_throws_async<std::runtime_error>([&] { return thrower(); },
+                                                                kyoto::test::whole_message("boom"));
 }
 
 KYOTO_TEST(Task, NestedAwaitsUnwindInOrder) {
@@ -83,24 +80,17 @@ KYOTO_TEST(Task, NestedAwaitsUnwindInOrder) {
 KYOTO_TEST(Task, AwaitingAMovedFromTaskThrows) {
   kyoto::task<int> t = answer();
   kyoto::task<int> u = std::move(t);
-  try {
-    co_await t;  // NOLINT(bugprone-use-after-move): the misuse under test
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("moved-from"), std::string::npos) << e.what();
-  }
+  co_await kyoto::test::expect_throws_async<std::logic_error>(
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&]() -> auto& { return t; }, "moved-from");
   EXPECT_EQ(co_await u, 42);
 }
 
 KYOTO_TEST(Task, AwaitingTwiceThrows) {
   kyoto::task<int> t = answer();
   EXPECT_EQ(co_await t, 42);
-  try {
-    co_await t;
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("awaited only once"), std::string::npos) << e.what();
-  }
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return t; },
+                                                              "awaited only once");
 }
 
 kyoto::task<> hold(kyoto::test::drop_counter) {
@@ -131,11 +121,9 @@ KYOTO_CT_TEST(Task, DestroyingASuspendedTaskRunsItsDestructors) {
   EXPECT_FALSE(weak.expired());
   EXPECT_EQ(locals_dropped.load(), 0);
   handle.abort();
-  try {
-    co_await handle;
-    ADD_FAILURE() << "an aborted task completed";
-  } catch (const kyoto::join_error& e) {
-    EXPECT_TRUE(e.is_cancelled());
+  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
+          [&]() -> auto& { return handle; })) {
+    EXPECT_TRUE(e->is_cancelled());
   }
   EXPECT_TRUE(weak.expired());          // the parameter was destroyed
   EXPECT_EQ(locals_dropped.load(), 1);  // and the local

@@ -11,6 +11,7 @@
 //                                        left out: kyoto does not poll; it resumes the branches
 //                                        that were woken, in wake order (as join_test says)
 #include "drop_counter.hpp"
+#include "errors.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -174,12 +175,9 @@ KYOTO_TEST(TryJoin, AnExceptionCancelsTheOthersAndIsRethrown) {
     co_await kyoto::yield_now();
     throw std::runtime_error("thrown");
   };
-  try {
-    (void)co_await kyoto::try_join(ok_after_an_hour(dropped), thrower());
-    ADD_FAILURE() << "no exception";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "thrown");
-  }
+  co_await kyoto::test::expect_throws_async<std::runtime_error>(
+      [&] { return kyoto::try_join(ok_after_an_hour(dropped), thrower()); },
+      kyoto::test::whole_message("thrown"));
   EXPECT_EQ(dropped.load(), 1);
 }
 

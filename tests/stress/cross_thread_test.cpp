@@ -44,7 +44,7 @@ TEST(CrossThread, ValuesFromPlainThreadsAllReachAParkedRuntime) {
       }(rx));
   for (auto& p : producers)
     p.join();
-  const long long n = threads * per_thread;
+  const long long n = static_cast<long long>(threads) * per_thread;
   EXPECT_EQ(sum, n * (n - 1) / 2);
 }
 
@@ -498,7 +498,7 @@ TEST(CrossThread, ReservesAbortedFromAThreadWhileSlotsAreGrantedLoseNoSlot) {
           try {
             co_await h;
             ++done;
-          } catch (const kyoto::join_error&) {
+          } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
           }
         }
         (co_await out.send(-1)).expect("end marker");

@@ -11,11 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 namespace kyoto::test {
 
-enum class flavour { current_thread, one_worker, four_workers };
+enum class flavour : std::uint8_t { current_thread, one_worker, four_workers };
 
 /// tokio's new_current_thread() / new_multi_thread(1) / new_multi_thread(4).
 inline kyoto::runtime make_runtime(flavour f) {

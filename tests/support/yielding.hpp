@@ -9,6 +9,8 @@
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/runtime/yield_now.hpp>
 
+#include <atomic>
+
 namespace kyoto::test {
 
 /// Lets every other ready task run `rounds` times over.
@@ -23,6 +25,21 @@ kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
   for (int i = 0; i < 100 && !h.is_finished(); ++i)
     co_await kyoto::yield_now();
   co_return h.is_finished();
+}
+
+/// Another task for the cooperative-budget tests: takes `n` steps,
+/// counting each in `steps` and yielding after it.
+inline kyoto::task<> count_steps(std::atomic<int>& steps, int n = 10) {
+  for (int i = 0; i < n; ++i) {
+    ++steps;
+    co_await kyoto::yield_now();
+  }
+}
+
+/// Another task for the cooperative-budget tests: raises `ran` and ends.
+inline kyoto::task<> raise_flag(std::atomic<bool>& ran) {
+  ran = true;
+  co_return;
 }
 
 /// Awaits `h`; true if the task was cancelled (join_error).

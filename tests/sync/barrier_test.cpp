@@ -280,14 +280,7 @@ KYOTO_CT_TEST(Barrier, AWaitNeverAwaitedDoesNotArrive) {
 KYOTO_CT_TEST(Barrier, AlwaysReadyWaitsYieldToOtherTasks) {
   barrier b(1);
   std::atomic<int> other_steps{0};
-  auto other = kyoto::spawn(
-      [](std::atomic<int>& steps) -> kyoto::task<> {
-        for (int i = 0; i < 10; ++i) {
-          ++steps;
-          co_await kyoto::yield_now();
-        }
-      },
-      std::ref(other_steps));
+  auto other = kyoto::spawn(kyoto::test::count_steps(other_steps));
   for (int i = 0; i < 1000; ++i) {
     const barrier_wait_result r = co_await b.wait();
     KYOTO_ASSERT_TRUE(r.is_leader());

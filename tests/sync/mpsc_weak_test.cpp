@@ -7,6 +7,7 @@
 // Left out of tokio's file: nothing.
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "errors.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -137,6 +138,28 @@ kyoto::task<> run_actor(my_actor<WeakSender> actor) {
 
 // ---- tokio 1.24 tests/sync_mpsc_weak.rs ----
 
+/// weak_sender's checks, bounded or unbounded: `rx` receives what
+/// send_ten_then_upgrade sent (the eleventh value is 20), then the end;
+/// the weak sender it gave no longer upgrades.
+template <class Receiver, class WeakSender>
+kyoto::task<> expect_the_sends_then_no_upgrade(Receiver& rx,
+                                               const std::optional<WeakSender>& tx_weak) {
+  for (int i = 0; i < 12; ++i) {
+    std::optional<int> recvd = co_await rx.recv();
+    if (recvd) {
+      if (i == 10) {
+        EXPECT_EQ(*recvd, 20);
+      }
+    } else {
+      EXPECT_EQ(i, 11);
+      break;
+    }
+  }
+
+  KYOTO_ASSERT_TRUE(tx_weak.has_value());
+  EXPECT_FALSE(tx_weak->upgrade().has_value());
+}
+
 kyoto::task<std::optional<mpsc::weak_sender<int>>> send_ten_then_upgrade(mpsc::sender<int> tx) {
   mpsc::weak_sender<int> tx_weak = mpsc::sender<int>(tx).downgrade();  // tx.clone().downgrade()
 
@@ -159,20 +182,7 @@ KYOTO_TEST(MpscWeak, WeakSenderUpgradesWhileASenderLivesAndFailsOnceEveryOneIsGo
   auto sending = kyoto::spawn(send_ten_then_upgrade(std::move(tx)));
   std::optional<mpsc::weak_sender<int>> tx_weak = co_await sending;
 
-  for (int i = 0; i < 12; ++i) {
-    std::optional<int> recvd = co_await rx.recv();
-    if (recvd) {
-      if (i == 10) {
-        EXPECT_EQ(*recvd, 20);
-      }
-    } else {
-      EXPECT_EQ(i, 11);
-      break;
-    }
-  }
-
-  KYOTO_ASSERT_TRUE(tx_weak.has_value());
-  EXPECT_FALSE(tx_weak->upgrade().has_value());
+  co_await expect_the_sends_then_no_upgrade(rx, tx_weak);
 }
 
 // actor_weak_sender (on a current_thread runtime, as tokio's #[tokio::test]:
@@ -301,20 +311,7 @@ KYOTO_TEST(MpscWeak, WeakUnboundedSenderUpgradesWhileASenderLivesAndFailsOnceEve
   auto sending = kyoto::spawn(send_ten_then_upgrade_unbounded(std::move(tx)));
   std::optional<mpsc::weak_unbounded_sender<int>> tx_weak = co_await sending;
 
-  for (int i = 0; i < 12; ++i) {
-    std::optional<int> recvd = co_await rx.recv();
-    if (recvd) {
-      if (i == 10) {
-        EXPECT_EQ(*recvd, 20);
-      }
-    } else {
-      EXPECT_EQ(i, 11);
-      break;
-    }
-  }
-
-  KYOTO_ASSERT_TRUE(tx_weak.has_value());
-  EXPECT_FALSE(tx_weak->upgrade().has_value());
+  co_await expect_the_sends_then_no_upgrade(rx, tx_weak);
 }
 
 // actor_weak_unbounded_sender (current_thread: see actor_weak_sender)
@@ -430,6 +427,7 @@ KYOTO_CT_TEST(MpscWeak, AnUpgradedSenderKeepsTheChannelOpenAfterTheOriginalIsDro
 TEST(MpscWeak, ACopiedWeakSenderUpgradesToTheSameChannel) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto weak = tx.downgrade();
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is under test
   mpsc::weak_sender<int> copy = weak;
   auto upgraded = copy.upgrade();
   ASSERT_TRUE(upgraded.has_value());
@@ -460,15 +458,9 @@ TEST(MpscWeak, UpgradingAMovedFromWeakSenderThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto weak = tx.downgrade();
   auto moved = std::move(weak);
-  try {
-    // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-    (void)weak.upgrade();
-    ADD_FAILURE() << "upgrade on a moved-from weak_sender returned";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::sync::mpsc::weak_sender::upgrade"),
-              std::string::npos)
-        << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>(
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)weak.upgrade(); }, "kyoto::sync::mpsc::weak_sender::upgrade");
   EXPECT_TRUE(moved.upgrade().has_value());
 
   auto [utx, urx] = mpsc::unbounded_channel<int>();
@@ -481,13 +473,9 @@ TEST(MpscWeak, UpgradingAMovedFromWeakSenderThrowsLogicErrorNamingIt) {
 TEST(MpscWeak, DowngradingAMovedFromSenderThrowsLogicErrorNamingIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   auto tx2 = std::move(tx);
-  try {
-    // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
-    (void)tx.downgrade();
-    ADD_FAILURE() << "downgrade on a moved-from sender returned";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("downgrade"), std::string::npos) << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>(
+      // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+      [&] { (void)tx.downgrade(); }, "downgrade");
 }
 
 // The weak sender is the channel's last handle: it keeps the memory (ASan

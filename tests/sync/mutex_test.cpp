@@ -307,10 +307,7 @@ TEST(Mutex, BlockingLockWaitsForATasksGuard) {
 KYOTO_CT_TEST(Mutex, AnUncontendedLockLoopYieldsToOtherTasks) {
   mutex<int> m(0);
   std::atomic<bool> other_ran{false};
-  auto other = kyoto::spawn([](std::atomic<bool>& flag) -> kyoto::task<> {
-    flag = true;
-    co_return;
-  }(other_ran));
+  auto other = kyoto::spawn(kyoto::test::raise_flag(other_ran));
   for (int i = 0; i < 10'000 && !other_ran; ++i) {
     auto g = co_await m.lock();
     ++*g;

@@ -19,6 +19,7 @@
 // watch_test (src/sync/tests/notify.rs): it tests watch, not Notify
 // trait AssertSend: Rust's Send/Sync; the C++ copy/move traits are static_asserted instead
 #include "ct_test.hpp"
+#include "errors.hpp"
 #include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -622,11 +623,10 @@ KYOTO_CT_TEST(Notify, AwaitingAMovedFromNotifiedThrowsLogicError) {
   notified future = n.notified();
   notified moved = std::move(future);
   std::string message;
-  try {
-    co_await future;
-    ADD_FAILURE() << "awaiting a moved-from notified completed";
-  } catch (const std::logic_error& e) {
-    message = e.what();
+  if (const auto e = co_await kyoto::test::expect_throws_async<std::logic_error>(
+          // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+          [&]() -> auto& { return future; })) {
+    message = e->what();
   }
   EXPECT_NE(message.find("kyoto::sync::notified"), std::string::npos) << message;
   EXPECT_NE(message.find("moved-from"), std::string::npos) << message;
@@ -636,24 +636,18 @@ TEST(Notify, EnablingAMovedFromNotifiedThrowsLogicErrorNamingEnable) {
   notify n;
   notified future = n.notified();
   notified moved = std::move(future);
-  try {
-    (void)future.enable();
-    ADD_FAILURE() << "enable() on a moved-from notified returned";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::sync::notified::enable"), std::string::npos)
-        << e.what();
-  }
+  // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+  kyoto::test::expect_throws<std::logic_error>([&] { (void)future.enable(); },
+                                               "kyoto::sync::notified::enable");
 }
 
 KYOTO_CT_TEST(Notify, AwaitingOneNotifiedFromTwoCoroutinesAtOnceThrowsLogicError) {
   notify n;
   notified future = n.notified();
   std::string message;
-  try {
-    co_await kyoto::join(future, future);
-    ADD_FAILURE() << "join(future, future) completed";
-  } catch (const std::logic_error& e) {
-    message = e.what();
+  if (const auto e = co_await kyoto::test::expect_throws_async<std::logic_error>(
+          [&] { return kyoto::join(future, future); })) {
+    message = e->what();
   }
   EXPECT_NE(message.find("two coroutines"), std::string::npos) << message;
   // The first await was cancelled by the join; `future` keeps its place.
@@ -715,6 +709,25 @@ kyoto::runtime::builder two_workers() {
   return kyoto::runtime::builder::multi_thread().worker_threads(2);
 }
 
+/// One round of a loom-style race: spawns `first` and `second`, runs
+/// `notify` on a plain thread meanwhile, and gives whether both tasks
+/// finished within finishes_within's limit. If they did not, `release`
+/// frees them; both are awaited before it returns.
+template <class Notify, class Release>
+kyoto::task<bool> both_finish(kyoto::task<> first, kyoto::task<> second, Notify notify,
+                              Release release) {
+  auto h1 = kyoto::spawn(std::move(first));
+  auto h2 = kyoto::spawn(std::move(second));
+  std::thread notifier(notify);
+  bool finished = co_await finishes_within(h1);
+  if (finished) finished = co_await finishes_within(h2);
+  notifier.join();
+  if (!finished) release();
+  co_await h1;
+  co_await h2;
+  co_return finished;
+}
+
 // loom notify_one
 KYOTO_TEST_WITH(Notify, NotifyOneFromAForeignThreadWakesATaskOnAWorker, two_workers()) {
   for (int round = 0; round < 200; ++round) {
@@ -738,15 +751,10 @@ KYOTO_TEST_WITH(Notify, NotifyWaitersFromAForeignThreadCompletesNotifiedsCreated
                 two_workers()) {
   for (int round = 0; round < 200; ++round) {
     auto n = make_notify();
-    auto h1 = kyoto::spawn(await_owned(n->notified()));
-    auto h2 = kyoto::spawn(await_owned(n->notified()));
-    std::thread notifier([n] { n->notify_waiters(); });
-    bool finished = co_await finishes_within(h1);
-    if (finished) finished = co_await finishes_within(h2);
-    notifier.join();
+    const bool finished = co_await both_finish(
+        await_owned(n->notified()), await_owned(n->notified()), [n] { n->notify_waiters(); },
+        [] {});
     EXPECT_TRUE(finished) << "round " << round;
-    co_await h1;
-    co_await h2;
     if (!finished) break;
   }
 }
@@ -781,21 +789,11 @@ kyoto::task<> wait_then_pass_on(notify_ptr n) {
 KYOTO_TEST_WITH(Notify, EachWokenWaiterNotifyingTheNextCompletesTheChain, two_workers()) {
   for (int round = 0; round < 200; ++round) {
     auto n = make_notify();
-    auto h1 = kyoto::spawn(wait_then_pass_on(n));
-    auto h2 = kyoto::spawn(wait_then_pass_on(n));
-    std::thread notifier([n] { n->notify_one(); });
-    bool finished = co_await finishes_within(h1);
-    if (finished) finished = co_await finishes_within(h2);
-    notifier.join();
+    const bool finished = co_await both_finish(
+        wait_then_pass_on(n), wait_then_pass_on(n), [n] { n->notify_one(); },
+        [n] { n->notify_waiters(); });
     EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) {
-      n->notify_waiters();
-      co_await h1;
-      co_await h2;
-      break;
-    }
-    co_await h1;
-    co_await h2;
+    if (!finished) break;
     EXPECT_TRUE(take_permit(*n)) << "round " << round;  // the last one's notify_one
   }
 }
@@ -820,22 +818,14 @@ kyoto::task<> wait_notify_wait(notify_ptr n) {
 KYOTO_TEST_WITH(Notify, DroppedNotifiedForwardsSoEveryWaiterCompletes, two_workers()) {
   for (int round = 0; round < 200; ++round) {
     auto n = make_notify();
-    auto h1 = kyoto::spawn(enable_once_then_drop(n));
-    auto h2 = kyoto::spawn(wait_notify_wait(n));
-    std::thread notifier([n] { n->notify_one(); });
-    bool finished = co_await finishes_within(h1);
-    if (finished) finished = co_await finishes_within(h2);
-    notifier.join();
+    const bool finished = co_await both_finish(
+        enable_once_then_drop(n), wait_notify_wait(n), [n] { n->notify_one(); },
+        [n] {
+          n->notify_waiters();
+          n->notify_waiters();
+        });
     EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) {
-      n->notify_waiters();
-      n->notify_waiters();
-      co_await h1;
-      co_await h2;
-      break;
-    }
-    co_await h1;
-    co_await h2;
+    if (!finished) break;
   }
 }
 

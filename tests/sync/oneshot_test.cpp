@@ -13,6 +13,7 @@
 // Aborted*OnADroppedChannelReleasesEverything tests).
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
+#include "errors.hpp"
 #include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
@@ -401,12 +402,8 @@ KYOTO_CT_TEST(Oneshot, SecondCoroutineAwaitingAParkedReceiverThrowsAndTheFirstSt
   auto first = kyoto::spawn(recv_borrowed(&rx));
   co_await settle();
   KYOTO_ASSERT_FALSE(first.is_finished());
-  try {
-    (void)co_await rx;
-    ADD_FAILURE() << "a second await of a parked receiver did not throw";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("two coroutines at once"), std::string::npos) << e.what();
-  }
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return rx; },
+                                                              "two coroutines at once");
   KYOTO_ASSERT_TRUE(tx.send(7).has_value());
   recv_result<int> got = co_await first;
   KYOTO_ASSERT_TRUE(got.has_value());
@@ -491,14 +488,7 @@ KYOTO_CT_TEST(Oneshot, AwaitingAgainAfterAnAwaitGotTheValueThrowsLogicError) {
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
   recv_result<int> got = co_await rx;
   KYOTO_ASSERT_TRUE(got.has_value());
-  bool threw = false;
-  try {
-    recv_result<int> again = co_await rx;
-    ADD_FAILURE() << "the second await completed (has_value " << again.has_value() << ")";
-  } catch (const std::logic_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return rx; });
 }
 
 KYOTO_CT_TEST(Oneshot, AwaitingAgainAfterAnAwaitGotRecvErrorThrowsLogicError) {
@@ -506,14 +496,7 @@ KYOTO_CT_TEST(Oneshot, AwaitingAgainAfterAnAwaitGotRecvErrorThrowsLogicError) {
   drop(tx);
   recv_result<int> got = co_await rx;
   KYOTO_ASSERT_FALSE(got.has_value());
-  bool threw = false;
-  try {
-    recv_result<int> again = co_await rx;
-    ADD_FAILURE() << "the second await completed (has_value " << again.has_value() << ")";
-  } catch (const std::logic_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return rx; });
 }
 
 KYOTO_CT_TEST(Oneshot, AwaitAfterTryRecvTookTheValueThrowsLogicError) {
@@ -521,14 +504,7 @@ KYOTO_CT_TEST(Oneshot, AwaitAfterTryRecvTookTheValueThrowsLogicError) {
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
   auto got = rx.try_recv();
   KYOTO_ASSERT_TRUE(got.has_value());
-  bool threw = false;
-  try {
-    recv_result<int> again = co_await rx;
-    ADD_FAILURE() << "the await after try_recv completed (has_value " << again.has_value() << ")";
-  } catch (const std::logic_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return rx; });
 }
 
 // Moving a receiver moves its "an await completed" state with it: the
@@ -540,15 +516,7 @@ KYOTO_CT_TEST(Oneshot, MovingACompletedReceiverKeepsItCompleted) {
   KYOTO_ASSERT_TRUE(got.has_value());
 
   oneshot::receiver<int> moved = std::move(rx);
-  bool threw = false;
-  try {
-    recv_result<int> again = co_await moved;
-    ADD_FAILURE() << "awaiting the moved, completed receiver completed (has_value "
-                  << again.has_value() << ") instead of throwing std::logic_error";
-  } catch (const std::logic_error&) {
-    threw = true;
-  }
-  EXPECT_TRUE(threw);
+  co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return moved; });
 }
 
 // A receiver variable reused for a new channel (`rx = std::move(fresh)`)
@@ -623,7 +591,7 @@ KYOTO_CT_TEST(Oneshot, ValueSentJustBeforeTheAwaitIsCancelledIsNotLost) {
       EXPECT_EQ(*in_task, 3);
       ++holders;
     }
-  } catch (const kyoto::join_error&) {
+  } catch (const kyoto::join_error&) {  // NOLINT(bugprone-empty-catch): aborted on purpose
   }
   auto in_channel = rx.try_recv();
   if (in_channel.has_value()) {
@@ -728,11 +696,9 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvInsideATaskThrowsLogicErrorNamingTheOperation
   // Sent first, so a missing check returns the value instead of hanging.
   KYOTO_ASSERT_TRUE(tx.send(5).has_value());
   std::string message;
-  try {
-    recv_result<int> got = rx.blocking_recv();
-    ADD_FAILURE() << "blocking_recv returned inside a task (has_value " << got.has_value() << ")";
-  } catch (const std::logic_error& e) {
-    message = e.what();
+  if (const auto e = kyoto::test::expect_throws<std::logic_error>(
+          [&] { recv_result<int> got = rx.blocking_recv(); })) {
+    message = e->what();
   }
   EXPECT_NE(message.find("kyoto::sync::oneshot::receiver::blocking_recv"), std::string::npos)
       << message;
@@ -945,13 +911,8 @@ KYOTO_CT_TEST(Oneshot, TwoClosedAwaitsOfOneSenderAtOnceThrowLogicError) {
   auto first = kyoto::spawn(wait_closed(&tx));
   co_await settle();
   KYOTO_ASSERT_FALSE(first.is_finished());
-  try {
-    co_await tx.closed();
-    ADD_FAILURE() << "a second closed() while one is suspended did not throw";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::sync::oneshot::sender::closed"), std::string::npos)
-        << e.what();
-  }
+  co_await kyoto::test::expect_throws_async<std::logic_error>(
+      [&] { return tx.closed(); }, "kyoto::sync::oneshot::sender::closed");
   drop(rx);
   KYOTO_ASSERT_TRUE(co_await finishes_soon(first));  // the first is unharmed
   co_await first;
@@ -964,12 +925,9 @@ KYOTO_CT_TEST(Oneshot, SendWhileTheSendersClosedIsSuspendedThrowsLogicError) {
   auto [tx, rx] = oneshot::channel<int>();
   auto send_meanwhile = [](oneshot::sender<int>& s,
                            oneshot::receiver<int>& r) -> kyoto::task<bool> {
-    bool threw = false;
-    try {
-      (void)s.send(1);
-    } catch (const std::logic_error& e) {
-      threw = std::string(e.what()).find("closed()") != std::string::npos;
-    }
+    const bool threw =
+        kyoto::test::expect_throws<std::logic_error>([&] { (void)s.send(1); }, "closed()")
+            .has_value();
     r.close();  // lets the closed() branch finish
     co_return threw;
   };
@@ -983,13 +941,8 @@ KYOTO_CT_TEST(Oneshot, SendWhileTheSendersClosedIsSuspendedThrowsLogicError) {
 TEST(Oneshot, ClosedOnAnEmptySenderThrowsLogicErrorNamingIt) {
   auto [tx, rx] = oneshot::channel<int>();
   ASSERT_TRUE(tx.send(1).has_value());  // a sender is empty once it sent
-  try {
-    (void)tx.closed();
-    ADD_FAILURE() << "closed() on an empty sender returned";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("kyoto::sync::oneshot::sender::closed"), std::string::npos)
-        << e.what();
-  }
+  kyoto::test::expect_throws<std::logic_error>([&] { (void)tx.closed(); },
+                                               "kyoto::sync::oneshot::sender::closed");
 }
 
 // The sender half of tokio's drops_tasks: a parked closed() cancelled, then

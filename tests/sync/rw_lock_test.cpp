@@ -37,6 +37,22 @@ kyoto::task<> writer(rw_lock<int>& l, std::atomic<bool>& in) {
   in = true;
 }
 
+/// Spawns `second` (reader or writer) while `first` (a guard of `l`) is
+/// held: it does not get in until `first` is dropped, then it finishes.
+template <class Guard>
+kyoto::task<> expect_waits_until_dropped(rw_lock<int>& l, Guard first,
+                                         kyoto::task<> (*second)(rw_lock<int>&,
+                                                                 std::atomic<bool>&)) {
+  std::atomic<bool> in{false};
+  auto h = kyoto::spawn(second(l, in));
+  co_await let_others_run();
+  EXPECT_FALSE(in.load());
+  {
+    auto drop = std::move(first);
+  }
+  EXPECT_TRUE(co_await finishes_soon(h));
+}
+
 // tokio: into_inner
 TEST(RwLock, IntoInnerGivesTheValue) {
   rw_lock<int> l(42);
@@ -54,29 +70,13 @@ KYOTO_TEST(RwLock, ManyReadersAtOnce) {
 // tokio: write_shared_pending
 KYOTO_CT_TEST(RwLock, AWriterWaitsForAReader) {
   rw_lock<int> l(100);
-  auto g1 = co_await l.read();
-  std::atomic<bool> in{false};
-  auto w = kyoto::spawn(writer(l, in));
-  co_await let_others_run();
-  EXPECT_FALSE(in.load());
-  {
-    auto drop = std::move(g1);
-  }
-  EXPECT_TRUE(co_await finishes_soon(w));
+  co_await expect_waits_until_dropped(l, co_await l.read(), &writer);
 }
 
 // tokio: read_exclusive_pending
 KYOTO_CT_TEST(RwLock, AReaderWaitsForAWriter) {
   rw_lock<int> l(100);
-  auto g1 = co_await l.write();
-  std::atomic<bool> in{false};
-  auto r = kyoto::spawn(reader(l, in));
-  co_await let_others_run();
-  EXPECT_FALSE(in.load());
-  {
-    auto drop = std::move(g1);
-  }
-  EXPECT_TRUE(co_await finishes_soon(r));
+  co_await expect_waits_until_dropped(l, co_await l.write(), &reader);
 }
 
 // tokio: exhaust_reading
@@ -101,15 +101,7 @@ KYOTO_CT_TEST(RwLock, ReadersBeyondMaxReadersWaitForOneToLeave) {
 // tokio: write_exclusive_pending
 KYOTO_CT_TEST(RwLock, AWriterWaitsForAWriter) {
   rw_lock<int> l(100);
-  auto g1 = co_await l.write();
-  std::atomic<bool> in{false};
-  auto w = kyoto::spawn(writer(l, in));
-  co_await let_others_run();
-  EXPECT_FALSE(in.load());
-  {
-    auto drop = std::move(g1);
-  }
-  EXPECT_TRUE(co_await finishes_soon(w));
+  co_await expect_waits_until_dropped(l, co_await l.write(), &writer);
 }
 
 // tokio: write_shared_drop

@@ -2,6 +2,7 @@
 // fault-injection seam (kyoto::detail::set_fault_injector, which rewrites
 // completion results as the reactor reaps them).
 #include "bytes.hpp"
+#include "errors.hpp"
 #include "flavours.hpp"
 #include "net_support.hpp"
 
@@ -66,16 +67,10 @@ KYOTO_TEST(IoFaults, AnInjectedResetFailsTheReadThatSawItNamingTheOperation) {
   resets_to_inject = 1;
   co_await a.write_all(std::string_view("x"));
   std::array<std::byte, 1> buf{};
-  int err = 0;
-  std::string what;
-  try {
-    (void)co_await b.read(buf);
-  } catch (const std::system_error& e) {
-    err = e.code().value();
-    what = e.what();
+  if (const auto e = co_await kyoto::test::expect_throws_async<std::system_error>(
+          [&] { return b.read(buf); }, "kyoto::net::tcp_stream::read")) {
+    EXPECT_EQ(e->code().value(), ECONNRESET);
   }
-  EXPECT_EQ(err, ECONNRESET);
-  EXPECT_NE(what.find("kyoto::net::tcp_stream::read"), std::string::npos) << what;
   // The other connection is untouched.
   co_await c.write_all(std::string_view("y"));
   const std::size_t n = co_await d.read(buf);
@@ -94,13 +89,10 @@ KYOTO_TEST(IoFaults, ARealResetSurfacesOnThatStreamOnly) {
     tcp_stream gone = std::move(a);
   }
   std::array<std::byte, 16> buf{};
-  int err = 0;
-  try {
-    (void)co_await b.read(buf);
-  } catch (const std::system_error& e) {
-    err = e.code().value();
+  if (const auto e = co_await kyoto::test::expect_throws_async<std::system_error>(
+          [&] { return b.read(buf); })) {
+    EXPECT_EQ(e->code().value(), ECONNRESET);
   }
-  EXPECT_EQ(err, ECONNRESET);
   co_await c.write_all(std::string_view("still here"));
   std::array<std::byte, 10> got{};
   co_await d.read_exact(got);
@@ -209,12 +201,9 @@ TEST(IoMisuse, ARequestStartedOutsideARuntimeTaskThrowsLogicErrorNamingIt) {
   kyoto::detail::op_args args;
   args.opcode = opcode::recv;
   kyoto::detail::op_awaiter awaiter(args);
-  try {
-    awaiter.await_suspend(std::noop_coroutine());
-    ADD_FAILURE() << "no exception";
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("I/O request (recv)"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("inside a task"), std::string::npos) << e.what();
+  if (const auto e = kyoto::test::expect_throws<std::logic_error>(
+          [&] { awaiter.await_suspend(std::noop_coroutine()); }, "I/O request (recv)")) {
+    EXPECT_NE(std::string(e->what()).find("inside a task"), std::string::npos) << e->what();
   }
 }
 
