@@ -839,7 +839,10 @@ KYOTO_TEST_WITH(WatchStress, ReceiversOnTwoWorkersSeeNonDecreasingValuesAndTheLa
     const observation o = co_await h;
     EXPECT_TRUE(o.monotonic);
     EXPECT_EQ(o.last, last);
-    EXPECT_GT(o.changes, 0);
+    // watch may skip versions, and a reader that starts after the last send
+    // sees it in its first borrow and no change at all (a count of 0 is
+    // correct): what must hold is no version reported twice.
+    EXPECT_LE(o.changes, last);
   }
   sending.join();
   poller.join();
