@@ -34,9 +34,6 @@ inline constexpr std::uint8_t linkat = 39;
 inline constexpr std::uint8_t ftruncate = 55;
 }  // namespace opcode
 
-/// Kept for tests/fs/file_test.cpp, which names fs_opcode::ftruncate.
-namespace fs_opcode = opcode;
-
 /// IORING_FSYNC_DATASYNC, the fsync request's flag: fdatasync rather than
 /// fsync.
 inline constexpr std::uint32_t fsync_datasync = 1;
