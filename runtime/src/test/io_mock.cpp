@@ -80,19 +80,29 @@ std::string describe_left(const std::deque<io_mock_action>& actions) {
   std::string out;
   for (const io_mock_action& a : actions) {
     if (!out.empty()) out += ", ";
-    out += "#" + std::to_string(a.position) + " ";
+    // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict
+    // for `"literal" + std::string` (GCC bug 105329).
+    out += '#';
+    out += std::to_string(a.position);
+    out += ' ';
     switch (a.what) {
       case io_mock_action::kind::read:
-        out += "read " + escape(rest_of(a));
+        out += "read ";
+        out += escape(rest_of(a));
         break;
       case io_mock_action::kind::write:
-        out += "write " + escape(rest_of(a));
+        out += "write ";
+        out += escape(rest_of(a));
         break;
       case io_mock_action::kind::read_error:
-        out += "read_error(" + a.error.message() + ")";
+        out += "read_error(";
+        out += a.error.message();
+        out += ')';
         break;
       case io_mock_action::kind::write_error:
-        out += "write_error(" + a.error.message() + ")";
+        out += "write_error(";
+        out += a.error.message();
+        out += ')';
         break;
       case io_mock_action::kind::wait:
         out += "wait";
