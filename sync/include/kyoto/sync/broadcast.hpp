@@ -215,6 +215,8 @@ class [[nodiscard]] recv_awaiter {
     return true;
   }
 
+  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) {
     shared* s = rx_->shared_;
     kyoto::detail::unlock_guard unlock(s->tail_lock());
@@ -228,6 +230,8 @@ class [[nodiscard]] recv_awaiter {
     suspended_ = true;
   }
 
+  /// The next value, or recv_error: lagged (values were skipped; the next
+  /// recv() gets the oldest kept one) or closed.
   result<T, recv_error> await_resume() {
     done_ = true;
     if (suspended_) {
