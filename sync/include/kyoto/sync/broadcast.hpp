@@ -22,6 +22,9 @@
 //
 // The protocol (positions, the per-slot word, the tail lock, waking) is in
 // detail/broadcast_shared.hpp.
+/// \namespace kyoto::sync::broadcast
+/// A multi-producer, multi-consumer channel: every receiver sees every
+/// value sent after it subscribed (tokio::sync::broadcast).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>

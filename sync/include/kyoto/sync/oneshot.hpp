@@ -18,6 +18,8 @@
 // closed() (`tx_waiter_`, a node in that awaiter). Once closed, a oneshot
 // stays closed: closed() then completes at once, send() fails, and the
 // receiver gets its value if one was sent before, recv_error otherwise.
+/// \namespace kyoto::sync::oneshot
+/// One value sent once from one task to another (tokio::sync::oneshot).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>

@@ -72,6 +72,9 @@
 // std::shared_mutex (glibc's rwlock prefers readers, so a thread taking two
 // borrows while a sender waits does not deadlock there, but do not rely on
 // it: tokio gives no such guarantee either).
+/// \namespace kyoto::sync::watch
+/// A single-producer, multi-consumer channel that keeps only the latest
+/// value (tokio::sync::watch).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
