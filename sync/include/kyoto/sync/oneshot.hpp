@@ -249,8 +249,8 @@ class sender {
   /// Takes over `other`'s channel; `other` is left empty (its send()
   /// throws std::logic_error).
   sender(sender&&) noexcept = default;
-  /// Drops this sender (as the destructor does: an unsent receiver
-  /// completes with recv_error), then takes over `other`'s channel; `other`
+  /// Drops this sender as the destructor does (if it had not sent, its
+  /// receiver gets recv_error), then takes over `other`'s channel; `other`
   /// is left empty.
   sender& operator=(sender&&) noexcept = default;
 

@@ -232,8 +232,8 @@ class [[nodiscard]] changed_awaiter {
     return false;
   }
 
-  /// Parks the awaiting coroutine `h` (or yields it, when out of budget)
-  /// and releases the lock await_ready() kept.
+  /// Parks the awaiting coroutine `h` and releases the lock await_ready()
+  /// kept; out of budget (no lock kept), yields it instead.
   void await_suspend(std::coroutine_handle<> h) {
     if (yield_) {
       waiter_.node.prepare(h);
