@@ -120,8 +120,8 @@ class [[nodiscard]] basic_acquire_awaiter {
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
-  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
-  /// and releases the lock await_ready() kept.
+  /// Queues the awaiting coroutine `h` and releases the lock await_ready()
+  /// kept; out of budget (no lock kept), yields it instead.
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   /// The permits, or acquire_error if the semaphore was closed.
   result<basic_semaphore_permit<Ref>, acquire_error> await_resume() {
