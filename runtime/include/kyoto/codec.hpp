@@ -1,5 +1,8 @@
 // kyoto::codec: framing byte streams into frames and back (tokio-util's
 // codec module; docs/codec.md). Each piece also has its own header.
+/// \namespace kyoto::codec
+/// Framing byte streams into frames and back (tokio-util's codec module;
+/// docs/codec.md).
 #pragma once
 
 #include <kyoto/codec/any_delimiter_codec.hpp>

@@ -3,6 +3,8 @@
 // create_dir_all, rename, ...) without a thread pool; read_dir,
 // remove_dir_all and canonicalize, which have no io_uring opcode, on the
 // blocking pool. See docs/fs.md.
+/// \namespace kyoto::fs
+/// Files and directories on io_uring (tokio::fs; docs/fs.md).
 #pragma once
 
 #include <kyoto/fs/file.hpp>

@@ -1,5 +1,8 @@
 // kyoto::io: tokio's AsyncRead/AsyncWrite utilities over any kyoto stream
 // (docs/io.md). Each piece also has its own header.
+/// \namespace kyoto::io
+/// tokio's AsyncRead/AsyncWrite utilities over any kyoto stream (tokio::io;
+/// docs/io.md).
 #pragma once
 
 #include <kyoto/io/buf_reader.hpp>

@@ -1,5 +1,11 @@
 // All of kyoto. Each concept also has its own header, e.g.
 // <kyoto/sync/mpsc.hpp>, <kyoto/runtime/spawn.hpp>.
+/// \namespace kyoto
+/// tokio for C++20: an async runtime on io_uring. The runtime, tasks and
+/// their handles (<kyoto/runtime.hpp>), byte buffers (<kyoto/bytes.hpp>)
+/// and async generators (<kyoto/stream.hpp>) live here; I/O, sockets,
+/// files, timers, synchronisation, codecs and stream adapters in the nested
+/// namespaces.
 #pragma once
 
 #include <kyoto/bytes.hpp>

@@ -1,4 +1,6 @@
 // kyoto::net: TCP, UDP and Unix-domain sockets on io_uring.
+/// \namespace kyoto::net
+/// TCP, UDP and Unix-domain sockets on io_uring (tokio::net; docs/net.md).
 #pragma once
 
 #include <kyoto/net/lookup_host.hpp>

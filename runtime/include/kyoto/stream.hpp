@@ -105,12 +105,15 @@ class [[nodiscard]] stream {
                 "kyoto::stream<T>: T must be an object type");
 
  public:
+  /// The coroutine promise (library-internal; C++ finds it here).
   using promise_type = detail::stream_promise<T>;
+  /// The type of the items the stream yields.
   using value_type = T;
 
   /// Awaits the next item; see next().
   class [[nodiscard]] next_awaiter {
    public:
+    /// Made by next(); not constructed by users.
     explicit next_awaiter(detail::stream_core<T>* core) noexcept : core_(core) {}
     /// Movable until awaited (select and timeout hold it by value).
     next_awaiter(next_awaiter&& o) noexcept : core_(o.core_) {
@@ -123,13 +126,18 @@ class [[nodiscard]] stream {
       if (suspended_) core_->detach();
     }
 
+    /// Always false: the body is stepped in await_suspend().
     bool await_ready() const noexcept { return false; }
+    /// Runs the body until it yields, returns or suspends; resumes the
+    /// consumer at once (returns false) if an item or the end is ready.
     bool await_suspend(std::coroutine_handle<> consumer) {
       core_->consumer_ = consumer;
       if (core_->step() == detail::stream_core_base::step_result::ready) return false;
       suspended_ = true;
       return true;
     }
+    /// The next item, or nullopt once the body has returned. Rethrows an
+    /// exception the body ended with.
     std::optional<T> await_resume() {
       suspended_ = false;
       return core_->take();
@@ -142,7 +150,10 @@ class [[nodiscard]] stream {
 
   /// An empty stream; next() on it throws std::logic_error.
   stream() noexcept = default;
+  /// Takes over `o`'s body; `o` is left empty (valid() is false).
   stream(stream&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+  /// Destroys this stream's body if it has not finished, then takes over
+  /// `o`'s; `o` is left empty.
   stream& operator=(stream&& o) noexcept {
     if (this != &o) {
       delete core_;

@@ -6,6 +6,9 @@
 //              | streams::map([](int v) { return v * 10; });
 //
 // Cancel safety per adapter is in each header and in docs/streams.md.
+/// \namespace kyoto::streams
+/// Stream adapters composed with `|`, stream sources and wrappers
+/// (tokio-stream; docs/streams.md).
 #pragma once
 
 #include <kyoto/stream.hpp>

@@ -1,4 +1,6 @@
 // kyoto::sync: channels and synchronisation between tasks (tokio's sync).
+/// \namespace kyoto::sync
+/// Channels and synchronisation between tasks (tokio::sync; docs/sync.md).
 #pragma once
 
 #include <kyoto/sync/barrier.hpp>

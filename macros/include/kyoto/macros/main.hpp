@@ -15,6 +15,9 @@
 // ([dcl.fct.def.coroutine]), and a main that returns nothing is by far the
 // common case. exit_code() returns void, so `co_return exit_code(n);` is
 // an ordinary `co_return;` that first records the code.
+/// \file
+/// KYOTO_MAIN and KYOTO_MAIN_WITH: an async main (tokio's #[tokio::main]);
+/// see the comment at the top of this header.
 #pragma once
 
 #include <kyoto/runtime/runtime.hpp>

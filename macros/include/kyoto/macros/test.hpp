@@ -11,6 +11,10 @@
 // which a coroutine may not use; KYOTO_ASSERT_* are the same assertions
 // ending it with `co_return` (folly's CO_ASSERT_* do the same). An exception
 // escaping the body fails the test with its message.
+/// \file
+/// KYOTO_TEST and KYOTO_TEST_WITH: GoogleTest tests whose body is a
+/// coroutine (tokio's #[tokio::test]), and the KYOTO_ASSERT_* assertions
+/// that end such a body; see the comment at the top of this header.
 #pragma once
 
 #include <kyoto/runtime/runtime.hpp>
@@ -54,6 +58,11 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
 #define KYOTO_DETAIL_FATAL_FAILURE(message) \
   co_return GTEST_MESSAGE_(message, ::testing::TestPartResult::kFatalFailure)
 
+/// GoogleTest's ASSERT_TRUE, ASSERT_FALSE, ASSERT_EQ, ASSERT_NE, ASSERT_LT,
+/// ASSERT_LE, ASSERT_GT and ASSERT_GE for a coroutine body (KYOTO_TEST,
+/// or any kyoto::task<>): a failure is recorded as fatal and ends the body
+/// with `co_return` instead of `return`.
+///@{
 #define KYOTO_ASSERT_TRUE(condition) \
   GTEST_TEST_BOOLEAN_(condition, #condition, false, true, KYOTO_DETAIL_FATAL_FAILURE)
 #define KYOTO_ASSERT_FALSE(condition) \
@@ -71,3 +80,4 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
   GTEST_PRED_FORMAT2_(::testing::internal::CmpHelperGT, val1, val2, KYOTO_DETAIL_FATAL_FAILURE)
 #define KYOTO_ASSERT_GE(val1, val2) \
   GTEST_PRED_FORMAT2_(::testing::internal::CmpHelperGE, val1, val2, KYOTO_DETAIL_FATAL_FAILURE)
+///@}

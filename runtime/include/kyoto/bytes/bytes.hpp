@@ -227,7 +227,7 @@ class bytes : public detail::buf_get<bytes> {
 };
 
 /// Writes `b` as the crate's Debug does: b"..." with printable ASCII as
-/// itself, \n \r \t \0 \\ \" escaped, and other bytes as \xNN.
+/// itself, `\n` `\r` `\t` `\0` `\\` `\"` escaped, and other bytes as `\xNN`.
 /// Thread safety: only reads `b`.
 std::ostream& operator<<(std::ostream& os, const bytes& b);
 

@@ -91,7 +91,11 @@ class dir_entry {
 /// (the batch finishes on the pool and is dropped).
 class read_dir_stream {
  public:
+  /// Takes over the directory (and any batch in flight); the moved-from
+  /// stream is empty: only assigning to it or destroying it is valid.
   read_dir_stream(read_dir_stream&&) noexcept;
+  /// Closes this stream's directory and takes over `other`'s, which is
+  /// left empty.
   read_dir_stream& operator=(read_dir_stream&&) noexcept;
   read_dir_stream(const read_dir_stream&) = delete;
   read_dir_stream& operator=(const read_dir_stream&) = delete;

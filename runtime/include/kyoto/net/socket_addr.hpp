@@ -39,12 +39,16 @@ class socket_addr {
   /// IPv6 loopback (::1) with `port`.
   static socket_addr localhost_v6(std::uint16_t port = 0) noexcept;
 
+  /// Whether this is an IPv4 address (AF_INET).
   bool is_ipv4() const noexcept { return storage_.v4.sin_family == AF_INET; }
+  /// Whether this is an IPv6 address (AF_INET6).
   bool is_ipv6() const noexcept { return storage_.v6.sin6_family == AF_INET6; }
   /// Whether the address is 127.0.0.0/8 or ::1.
   bool is_loopback() const noexcept;
 
+  /// The port, in host byte order.
   std::uint16_t port() const noexcept;
+  /// Replaces the port (host byte order); the IP is unchanged.
   void set_port(std::uint16_t port) noexcept;
 
   /// The address without the port: "127.0.0.1", "::1".
@@ -54,9 +58,12 @@ class socket_addr {
 
   /// For system calls.
   const sockaddr* native() const noexcept { return &storage_.any; }
+  /// The length of native()'s address: sizeof(sockaddr_in) or
+  /// sizeof(sockaddr_in6).
   socklen_t native_size() const noexcept {
     return is_ipv4() ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
   }
+  /// AF_INET or AF_INET6.
   int family() const noexcept { return storage_.any.sa_family; }
 
   friend bool operator==(const socket_addr& a, const socket_addr& b) noexcept;

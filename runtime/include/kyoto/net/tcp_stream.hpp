@@ -37,7 +37,11 @@ class tcp_stream : public detail::stream_reads<tcp_stream>,
 
   /// Adopts a connected socket (blocking mode, as kyoto makes them).
   explicit tcp_stream(detail::socket_fd sock) noexcept : sock_(std::move(sock)) {}
+  /// Takes over the socket; the moved-from stream owns none (only
+  /// assigning to it or destroying it is valid).
   tcp_stream(tcp_stream&&) noexcept = default;
+  /// Closes this stream's socket and takes over `other`'s, which is left
+  /// without one.
   tcp_stream& operator=(tcp_stream&&) noexcept = default;
 
   /// Sets TCP_NODELAY (Nagle off). Throws std::system_error.
@@ -60,6 +64,8 @@ class tcp_stream : public detail::stream_reads<tcp_stream>,
   /// gone; dropping the write half shuts the write side down.
   std::pair<tcp_read_half, tcp_write_half> split() &&;
 
+  /// The operation names the read/write mixins put in their error
+  /// messages (used by the library, not by users).
   static constexpr detail::stream_names names{
       "kyoto::net::tcp_stream::read",       "kyoto::net::tcp_stream::peek",
       "kyoto::net::tcp_stream::read_exact", "kyoto::net::tcp_stream::write",
@@ -79,8 +85,10 @@ class tcp_read_half : public detail::stream_reads<tcp_read_half>, public detail:
   using split_half::split_half;
   /// See tcp_stream.
   socket_addr local_addr() const;
+  /// The peer's address. Throws std::system_error (ENOTCONN).
   socket_addr peer_addr() const;
 
+  /// As tcp_stream::names.
   static constexpr detail::stream_names names = tcp_stream::names;
 };
 
@@ -92,8 +100,10 @@ class tcp_write_half : public detail::stream_writes<tcp_write_half>,
   using split_write_half::split_write_half;
   /// See tcp_stream.
   socket_addr local_addr() const;
+  /// The peer's address. Throws std::system_error (ENOTCONN).
   socket_addr peer_addr() const;
 
+  /// As tcp_stream::names.
   static constexpr detail::stream_names names = tcp_stream::names;
 };
 

@@ -52,6 +52,7 @@ class unix_socket_addr {
 
   /// For system calls.
   const sockaddr* native() const noexcept { return reinterpret_cast<const sockaddr*>(&addr_); }
+  /// The length of native()'s address, as the system call gave or takes it.
   socklen_t native_size() const noexcept { return len_; }
 
   /// Same kind and same name (a path compares byte for byte, unresolved).

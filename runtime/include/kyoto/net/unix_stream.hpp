@@ -46,7 +46,11 @@ class unix_stream : public detail::stream_reads<unix_stream>,
   /// Adopts a connected Unix-domain stream socket (blocking mode, as kyoto
   /// makes them).
   explicit unix_stream(detail::socket_fd sock) noexcept : sock_(std::move(sock)) {}
+  /// Takes over the socket; the moved-from stream owns none (only
+  /// assigning to it or destroying it is valid).
   unix_stream(unix_stream&&) noexcept = default;
+  /// Closes this stream's socket and takes over `other`'s, which is left
+  /// without one.
   unix_stream& operator=(unix_stream&&) noexcept = default;
 
   /// This end's address (usually unnamed for a client). Throws

@@ -51,10 +51,13 @@ class abort_handle {
   /// Another handle to the same task. Throws std::length_error if one task
   /// already has 2^20 handles.
   abort_handle(const abort_handle& other) = default;
+  /// Takes over `other`'s task; `other` is left empty.
   abort_handle(abort_handle&& other) noexcept = default;
   /// Throws std::length_error as the copy does, leaving this handle as it
   /// was.
   abort_handle& operator=(const abort_handle& other) = default;
+  /// Drops this handle's task and takes over `other`'s; `other` is left
+  /// empty.
   abort_handle& operator=(abort_handle&& other) noexcept = default;
   ~abort_handle() = default;
 

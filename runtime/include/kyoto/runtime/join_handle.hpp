@@ -87,8 +87,11 @@ class join_handle {
  public:
   /// An empty handle: owns no task.
   join_handle() noexcept = default;
+  /// Takes over `other`'s task; `other` is left empty (valid() is false).
   join_handle(join_handle&& other) noexcept
       : cell_(std::move(other.cell_)), taken_(std::exchange(other.taken_, false)) {}
+  /// Detaches this handle's task, then takes over `other`'s; `other` is
+  /// left empty.
   join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
       reset();  // with our taken_, before cell_'s move drops it without
@@ -130,8 +133,10 @@ class join_handle {
   bool valid() const noexcept { return static_cast<bool>(cell_); }
 
   /// Waits for the task; see the class comment.
+  ///@{
   auto operator co_await() & noexcept { return awaiter{this}; }
   auto operator co_await() && noexcept { return awaiter{this}; }
+  ///@}
 
  private:
   friend struct detail::join_handle_access;

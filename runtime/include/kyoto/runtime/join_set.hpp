@@ -101,8 +101,14 @@ class join_set {
   /// What join_next() and try_join_next() give for one task.
   using outcome = kyoto::result<T, kyoto::join_error>;
 
+  /// An empty set.
   join_set() noexcept = default;
+  /// Takes over `other`'s tasks; `other` is left empty (only assigning
+  /// to it or destroying it is valid).
   join_set(join_set&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  /// Aborts this set's tasks (as the destructor does), then takes over
+  /// `other`'s; `other` is left empty. Precondition: no join_next() of
+  /// this set is waiting.
   join_set& operator=(join_set&& other) noexcept {
     if (this != &other) {
       destroy();

@@ -32,10 +32,14 @@ class bad_result_access : public std::runtime_error {
 template <class E>
 class unexpected {
  public:
+  /// Wraps the error `e`.
   explicit unexpected(E e) : error_(std::move(e)) {}
+  /// The wrapped error (moved out of an rvalue).
+  ///@{
   E& error() & noexcept { return error_; }
   const E& error() const& noexcept { return error_; }
   E&& error() && noexcept { return std::move(error_); }
+  ///@}
 
  private:
   E error_;
@@ -55,8 +59,6 @@ std::string describe_error(const E& e) {
 }
 
 [[noreturn]] void throw_bad_result_access(std::string message);
-
-}  // namespace detail
 
 /// Storage for result: a value (absent for void) or an error. Copies and
 /// moves touch only the active member (a std::optional or std::variant of
@@ -123,23 +125,34 @@ class result_base {
   bool ok_;
 };
 
+}  // namespace detail
+
 /// A T, or an error E explaining why there is none. Not thread-safe.
 template <class T, class E>
-class [[nodiscard]] result : private result_base<T, E> {
-  using base = result_base<T, E>;
+class [[nodiscard]] result : private detail::result_base<T, E> {
+  using base = detail::result_base<T, E>;
 
  public:
+  /// The type of the value held on success.
   using value_type = T;
+  /// The type of the error held on failure.
   using error_type = E;
 
+  /// A result holding the value constructed from `v`.
   template <class U = T>
     requires std::constructible_from<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>)
   result(U&& v) : base(std::in_place_index<0>, std::forward<U>(v)) {}
+  /// A result holding the error wrapped in `e`.
   result(unexpected<E> e) : base(std::in_place_index<1>, std::move(e).error()) {}
 
+  /// Whether this holds a value (not an error).
   bool has_value() const noexcept { return this->ok_; }
+  /// has_value().
   explicit operator bool() const noexcept { return this->ok_; }
 
+  /// The value (moved out of an rvalue result). Throws bad_result_access,
+  /// whose message describes the error, if this holds an error.
+  ///@{
   T& value() & {
     check();
     return this->value_;
@@ -152,9 +165,11 @@ class [[nodiscard]] result : private result_base<T, E> {
     check();
     return std::move(this->value_);
   }
+  ///@}
 
   /// The value, or a bad_result_access whose message is "`message`: the
   /// error" (Rust's expect).
+  ///@{
   T& expect(std::string_view message) & {
     check(message);
     return this->value_;
@@ -167,16 +182,20 @@ class [[nodiscard]] result : private result_base<T, E> {
     check(message);
     return std::move(this->value_);
   }
+  ///@}
 
+  /// The value moved out, or `other` converted to T if this holds an error.
   template <class U>
   T value_or(U&& other) && {
     return this->ok_ ? std::move(this->value_) : static_cast<T>(std::forward<U>(other));
   }
 
-  /// Precondition: !has_value().
+  /// The error (moved out of an rvalue result). Precondition: !has_value().
+  ///@{
   E& error() & noexcept { return this->error_; }
   const E& error() const& noexcept { return this->error_; }
   E&& error() && noexcept { return std::move(this->error_); }
+  ///@}
 
   /// Equal to a value: holds a value equal to it (std::expected's ==).
   template <class U>
@@ -192,12 +211,15 @@ class [[nodiscard]] result : private result_base<T, E> {
     return !r.has_value() && r.error() == e.error();
   }
 
-  /// Precondition: has_value().
+  /// The value, unchecked (moved out of an rvalue result); operator->
+  /// points to it. Precondition: has_value().
+  ///@{
   T& operator*() & noexcept { return this->value_; }
   const T& operator*() const& noexcept { return this->value_; }
   T&& operator*() && noexcept { return std::move(this->value_); }
   T* operator->() noexcept { return std::addressof(this->value_); }
   const T* operator->() const noexcept { return std::addressof(this->value_); }
+  ///@}
 
  private:
   void check(std::string_view context = "kyoto::result::value") const {
@@ -210,17 +232,23 @@ class [[nodiscard]] result : private result_base<T, E> {
 
 /// Success without a value, or an error E.
 template <class E>
-class [[nodiscard]] result<void, E> : private result_base<void, E> {
-  using base = result_base<void, E>;
+class [[nodiscard]] result<void, E> : private detail::result_base<void, E> {
+  using base = detail::result_base<void, E>;
 
  public:
+  /// No value: void.
   using value_type = void;
+  /// The type of the error held on failure.
   using error_type = E;
 
+  /// A success.
   result() noexcept : base(std::in_place_index<0>) {}
+  /// A result holding the error wrapped in `e`.
   result(unexpected<E> e) : base(std::in_place_index<1>, std::move(e).error()) {}
 
+  /// Whether this is a success (not an error).
   bool has_value() const noexcept { return this->ok_; }
+  /// has_value().
   explicit operator bool() const noexcept { return this->ok_; }
 
   /// Throws bad_result_access if this holds an error.
@@ -239,6 +267,7 @@ class [[nodiscard]] result<void, E> : private result_base<void, E> {
     }
   }
 
+  /// Does nothing (std::expected<void, E>'s operator*, for generic code).
   void operator*() const noexcept {}
 
   /// Equal to an unexpected: holds an error equal to it.
@@ -248,10 +277,12 @@ class [[nodiscard]] result<void, E> : private result_base<void, E> {
     return !r.has_value() && r.error() == e.error();
   }
 
-  /// Precondition: !has_value().
+  /// The error (moved out of an rvalue result). Precondition: !has_value().
+  ///@{
   E& error() & noexcept { return this->error_; }
   const E& error() const& noexcept { return this->error_; }
   E&& error() && noexcept { return std::move(this->error_); }
+  ///@}
 };
 
 }  // namespace kyoto

@@ -53,7 +53,11 @@ class runtime {
 
   /// A multi_thread runtime with one worker per core (tokio's default).
   runtime();
+  /// Takes over `other`'s runtime; the moved-from object owns none (only
+  /// assigning to it or destroying it is valid).
   runtime(runtime&&) noexcept = default;
+  /// Shuts this runtime down (as the destructor does), then takes over
+  /// `other`'s; `other` is left owning none.
   runtime& operator=(runtime&& other) noexcept;
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;

@@ -69,7 +69,10 @@ class all_branches_disabled : public std::runtime_error {
 template <class A>
 class when_branch {
  public:
+  /// A branch over the operand `a`, taking part in the select if
+  /// `enabled`. Made by when().
   when_branch(bool enabled, A&& a) : enabled_(enabled), operand_(static_cast<A&&>(a)) {}
+  /// Moves the operand; pass the branch to select() straight away.
   when_branch(when_branch&&) = default;
   when_branch(const when_branch&) = delete;
   when_branch& operator=(const when_branch&) = delete;

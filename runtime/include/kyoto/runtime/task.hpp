@@ -131,12 +131,18 @@ struct task_access {
 template <class T>
 class [[nodiscard]] task {
  public:
+  /// The coroutine promise (library-internal; C++ finds it here).
   using promise_type = detail::task_promise<T>;
+  /// What `co_await` on the task gives.
   using value_type = T;
 
   /// An empty task; awaiting it throws std::logic_error.
   task() noexcept = default;
+  /// Takes over `other`'s coroutine; `other` is left empty (valid() is
+  /// false).
   task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  /// Destroys this task's coroutine if it has not finished
+  /// (cancellation), then takes over `other`'s; `other` is left empty.
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -155,8 +161,10 @@ class [[nodiscard]] task {
 
   /// Runs the task to completion inside the awaiting coroutine. If the
   /// awaiting coroutine is destroyed meanwhile, the task is cancelled too.
+  ///@{
   auto operator co_await() & noexcept { return awaiter{this}; }
   auto operator co_await() && noexcept { return awaiter{this}; }
+  ///@}
 
  private:
   friend struct detail::task_access;

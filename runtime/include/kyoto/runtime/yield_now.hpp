@@ -13,6 +13,7 @@ namespace kyoto {
 /// safe. Movable until awaited; awaited by one task.
 class yield_awaiter {
  public:
+  /// A yield not yet awaited.
   yield_awaiter() = default;
   /// Movable until awaited (so it can be passed to join()).
   yield_awaiter(yield_awaiter&& o) noexcept : resumed_(o.resumed_) {
@@ -21,13 +22,16 @@ class yield_awaiter {
   yield_awaiter(const yield_awaiter&) = delete;
   yield_awaiter& operator=(const yield_awaiter&) = delete;
 
+  /// Always false: a yield always suspends.
   bool await_ready() const noexcept { return false; }
+  /// Queues the task behind the ready ones; called by `co_await`.
   void await_suspend(std::coroutine_handle<> h) {
     node_.prepare(h);
     resumed_ = false;
     // The end of this run puts the task at the back of the run queue.
     node_.task->yield(&node_);
   }
+  /// Nothing to give: the task is running again.
   void await_resume() noexcept { resumed_ = true; }
 
   /// A yield destroyed after it was queued (its task was cancelled) takes

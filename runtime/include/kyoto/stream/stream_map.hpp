@@ -117,11 +117,17 @@ class wait_any_awaiter {
 template <class K, async_stream S>
 class stream_map {
  public:
+  /// The type of the items of each stream (the second of each pair).
   using item_type = stream_item_t<S>;
+  /// How each stream is held: `S` wrapped into a kyoto::stream.
   using stream_type = stream<item_type>;
 
+  /// An empty map.
   stream_map() = default;
+  /// Takes over `other`'s streams; `other` is left empty.
   stream_map(stream_map&&) noexcept = default;
+  /// Destroys this map's streams, then takes over `other`'s; `other` is
+  /// left empty.
   stream_map& operator=(stream_map&&) noexcept = default;
 
   /// Adds `s` under `key`, replacing (and destroying) a stream with the

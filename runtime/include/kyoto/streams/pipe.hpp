@@ -16,6 +16,7 @@ namespace kyoto::streams {
 template <class Make>
 class adapter_closure {
  public:
+  /// Holds `make`, which builds the adapted stream from a stream.
   explicit adapter_closure(Make make) : make_(std::move(make)) {}
 
   /// Applies the adapter to `s`, which it takes over (an rvalue).

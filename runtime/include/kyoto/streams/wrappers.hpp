@@ -35,6 +35,7 @@ namespace kyoto::streams {
 template <class T>
 class receiver_stream {
  public:
+  /// Reads from `rx`.
   explicit receiver_stream(sync::mpsc::receiver<T> rx) noexcept : rx_(std::move(rx)) {}
   /// `co_await next()`: the next value, or nullopt at the end.
   auto next() { return rx_.recv(); }
@@ -52,6 +53,7 @@ class receiver_stream {
 template <class T>
 class unbounded_receiver_stream {
  public:
+  /// Reads from `rx`.
   explicit unbounded_receiver_stream(sync::mpsc::unbounded_receiver<T> rx) noexcept
       : rx_(std::move(rx)) {}
   /// `co_await next()`: the next value, or nullopt at the end.
@@ -74,8 +76,10 @@ class unbounded_receiver_stream {
 template <class T>
 class broadcast_stream {
  public:
+  /// Each item: a value, or a recv_error saying values were skipped.
   using item_type = kyoto::result<T, sync::broadcast::recv_error>;
 
+  /// Reads from `rx`.
   explicit broadcast_stream(sync::broadcast::receiver<T> rx) : s_(run(std::move(rx))) {}
   /// `co_await next()`: the next value or lag, or nullopt once closed.
   auto next() { return s_.next(); }
@@ -105,6 +109,7 @@ class broadcast_stream {
 template <class T>
 class watch_stream {
  public:
+  /// Reads from `rx`, starting with its current value.
   explicit watch_stream(sync::watch::receiver<T> rx) : s_(run(std::move(rx), true)) {}
   /// The values after the current one.
   static watch_stream from_changes(sync::watch::receiver<T> rx) {
@@ -137,6 +142,7 @@ class watch_stream {
 /// Cancel safety: cancel safe (tick()).
 class interval_stream {
  public:
+  /// Ticks `iv`.
   explicit interval_stream(time::interval iv) noexcept : iv_(std::move(iv)) {}
   /// `co_await next()`: the next tick's scheduled instant.
   task<std::optional<time::instant>> next() {
@@ -159,6 +165,7 @@ class interval_stream {
 template <class R>
 class lines_stream {
  public:
+  /// Reads `lines`.
   explicit lines_stream(io::lines<R> lines) noexcept(
       std::is_nothrow_move_constructible_v<io::lines<R>>)
       : lines_(std::move(lines)) {}
@@ -177,6 +184,7 @@ class lines_stream {
 /// Cancel safety: cancel safe (next_entry()).
 class read_dir_stream {
  public:
+  /// Reads `dir`.
   explicit read_dir_stream(fs::read_dir_stream dir) noexcept : dir_(std::move(dir)) {}
   /// `co_await next()`: the next entry, or nullopt at the end.
   task<std::optional<fs::dir_entry>> next() { return dir_.next_entry(); }
@@ -194,6 +202,7 @@ class read_dir_stream {
 /// Cancel safety: cancel safe (a cancelled accept keeps its connection).
 class tcp_listener_stream {
  public:
+  /// Accepts on `l`.
   explicit tcp_listener_stream(net::tcp_listener l) noexcept : l_(std::move(l)) {}
   /// `co_await next()`: the next connection.
   task<std::optional<net::tcp_stream>> next() {
@@ -211,6 +220,7 @@ class tcp_listener_stream {
 /// (tokio's UnixListenerStream); as tcp_listener_stream.
 class unix_listener_stream {
  public:
+  /// Accepts on `l`.
   explicit unix_listener_stream(net::unix_listener l) noexcept : l_(std::move(l)) {}
   /// `co_await next()`: the next connection.
   task<std::optional<net::unix_stream>> next() {

@@ -18,6 +18,8 @@
 // another task must write first. A write skips read actions ahead of it
 // (writes may run ahead of reads) but not a wait. A wait action is slept
 // through by whichever operation reaches it first.
+/// \namespace kyoto::test
+/// Test utilities: io_builder, a scripted mock stream (tokio_test).
 #pragma once
 
 #include <kyoto/runtime/task.hpp>

@@ -103,7 +103,11 @@ class interval {
   /// Throws std::invalid_argument if `period` is not positive.
   interval(instant start, clock::duration period);
 
+  /// Takes over `other`'s schedule; the moved-from interval may only be
+  /// assigned to or destroyed. Not while a tick() of it is pending.
   interval(interval&&) noexcept = default;
+  /// Replaces this interval's schedule with `other`'s (as the move
+  /// constructor). Not while a tick() of either is pending.
   interval& operator=(interval&&) noexcept = default;
   interval(const interval&) = delete;
   interval& operator=(const interval&) = delete;

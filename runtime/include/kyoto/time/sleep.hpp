@@ -29,6 +29,7 @@ using instant = clock::time_point;
 /// a waiting sleep unregisters its timer (no kernel round trip).
 class sleep_awaiter {
  public:
+  /// A sleep until `deadline` (sleep() and sleep_until() make them).
   explicit sleep_awaiter(instant deadline) noexcept : deadline_(deadline) {}
   /// Movable while not being awaited (so it can be passed to join()).
   sleep_awaiter(sleep_awaiter&& o) noexcept : deadline_(o.deadline_), state_(o.state_) {
@@ -52,12 +53,16 @@ class sleep_awaiter {
   /// Whether the deadline has passed.
   bool is_elapsed() const noexcept { return clock::now() >= deadline_; }
 
+  /// True, without suspending, if the deadline has passed (and the task
+  /// still has cooperative budget).
   bool await_ready() noexcept {
     if (state_ != state::done && !is_elapsed()) return false;
     if (kyoto::detail::coop_proceed()) return true;
     state_ = state::yielding;  // out of budget: yield first (coop.hpp)
     return false;
   }
+  /// Registers the timer (or yields when out of budget); false, resuming
+  /// at once, if the deadline passed meanwhile.
   bool await_suspend(std::coroutine_handle<> h) {
     node_.prepare(h);
     if (state_ == state::yielding) {
@@ -69,6 +74,7 @@ class sleep_awaiter {
     state_ = state::waiting;
     return true;
   }
+  /// Nothing to give: the deadline has passed.
   void await_resume() noexcept { state_ = state::done; }
 
  private:

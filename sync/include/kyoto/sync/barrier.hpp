@@ -56,6 +56,7 @@ namespace kyoto::sync {
 /// What barrier::wait() gives (tokio's BarrierWaitResult). A value type.
 class barrier_wait_result {
  public:
+  /// A result saying whether the wait was the leader (made by barrier).
   explicit barrier_wait_result(bool leader) noexcept : leader_(leader) {}
 
   /// Whether this wait was its generation's leader (its n-th arrival):

@@ -22,6 +22,9 @@
 //
 // The protocol (positions, the per-slot word, the tail lock, waking) is in
 // detail/broadcast_shared.hpp.
+/// \namespace kyoto::sync::broadcast
+/// A multi-producer, multi-consumer channel: every receiver sees every
+/// value sent after it subscribed (tokio::sync::broadcast).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
@@ -215,6 +218,8 @@ class [[nodiscard]] recv_awaiter {
     return true;
   }
 
+  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) {
     shared* s = rx_->shared_;
     kyoto::detail::unlock_guard unlock(s->tail_lock());
@@ -228,6 +233,8 @@ class [[nodiscard]] recv_awaiter {
     suspended_ = true;
   }
 
+  /// The next value, or recv_error: lagged (values were skipped; the next
+  /// recv() gets the oldest kept one) or closed.
   result<T, recv_error> await_resume() {
     done_ = true;
     if (suspended_) {

@@ -35,6 +35,9 @@
 // permit.hpp (permit, permit_iterator, owned_permit), unbounded.hpp
 // (unbounded_channel(), unbounded_sender), weak_sender.hpp. The channel's
 // internals are in detail/chan.hpp and detail/mpsc_*.hpp.
+/// \namespace kyoto::sync::mpsc
+/// Multi-producer, single-consumer channels, bounded and unbounded
+/// (tokio::sync::mpsc).
 #pragma once
 
 #include <kyoto/sync/mpsc/bounded.hpp>

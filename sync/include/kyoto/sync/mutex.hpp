@@ -20,6 +20,7 @@ namespace kyoto::sync {
 /// The error of try_lock() and friends: the lock is held (tokio's
 /// TryLockError).
 struct try_lock_error {
+  /// A description of the error: "operation would block".
   const char* what() const noexcept { return "operation would block"; }
   friend bool operator==(const try_lock_error&, const try_lock_error&) = default;
 };
@@ -39,12 +40,19 @@ class mutex;
 template <class T, class Ref>
 class basic_mutex_guard {
  public:
+  /// Takes over `other`'s lock; `other` is left empty (using it throws
+  /// std::logic_error).
   basic_mutex_guard(basic_mutex_guard&&) noexcept = default;
+  /// Unlocks the mutex this guard holds, if any, then takes over
+  /// `other`'s lock; `other` is left empty.
   basic_mutex_guard& operator=(basic_mutex_guard&&) noexcept = default;
 
-  /// The value.
+  /// The value (operator-> points to it). Throws std::logic_error if the
+  /// guard was moved from.
+  ///@{
   T& operator*() const { return *checked(); }
   T* operator->() const { return checked(); }
+  ///@}
 
   /// The mutex this guard locks (for an owned guard, the shared_ptr).
   const Ref& mutex() const noexcept { return held_.owner(); }
@@ -97,6 +105,7 @@ using owned_lock_awaiter =
 template <class T>
 class mutex {
  public:
+  /// The type of the protected value.
   using value_type = T;
 
   /// A mutex holding a value-initialised T.

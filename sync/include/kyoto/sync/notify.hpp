@@ -307,6 +307,7 @@ class [[nodiscard]] notified {
 /// Neither copyable nor movable; it refers to n, which must outlive it.
 class [[nodiscard]] notified_awaiter {
  public:
+  /// An await of `n` (made by `co_await n`).
   explicit notified_awaiter(notified& n) noexcept : n_(&n) {}
   notified_awaiter(const notified_awaiter&) = delete;
   notified_awaiter& operator=(const notified_awaiter&) = delete;
@@ -342,12 +343,16 @@ class [[nodiscard]] notified_awaiter {
 /// notified_awaiter otherwise; neither copyable nor movable.
 class [[nodiscard]] notified::owning_awaiter {
  public:
+  /// An await owning `n` (made by `co_await std::move(n)`).
   explicit owning_awaiter(notified&& n) noexcept : owned_(std::move(n)), inner_(owned_) {}
   owning_awaiter(const owning_awaiter&) = delete;
   owning_awaiter& operator=(const owning_awaiter&) = delete;
 
+  /// As notified_awaiter::await_ready().
   bool await_ready() { return inner_.await_ready(); }
+  /// As notified_awaiter::await_suspend().
   bool await_suspend(std::coroutine_handle<> h) { return inner_.await_suspend(h); }
+  /// As notified_awaiter::await_resume().
   void await_resume() noexcept { inner_.await_resume(); }
 
  private:

@@ -37,13 +37,17 @@ namespace kyoto::sync {
 template <class T>
 class set_error {
  public:
+  /// Why set() failed: the cell held a value, or an initialiser was running.
   enum class kind : unsigned char { already_initialized, initializing };
 
+  /// An error of kind `k` holding the value `v` that was not stored.
   set_error(kind k, T v) : kind_(k), value(std::move(v)) {}
   /// The cell already held a value.
   bool is_already_init_err() const noexcept { return kind_ == kind::already_initialized; }
   /// An initialiser (get_or_init) was running.
   bool is_initializing_err() const noexcept { return kind_ == kind::initializing; }
+  /// A description: "cell already initialized" or "cell is being
+  /// initialized".
   const char* what() const noexcept {
     return kind_ == kind::already_initialized ? "cell already initialized"
                                               : "cell is being initialized";
@@ -75,6 +79,7 @@ class set_error {
 template <class T>
 class once_cell {
  public:
+  /// The type of the value the cell holds.
   using value_type = T;
 
   /// An empty cell.

@@ -18,6 +18,8 @@
 // closed() (`tx_waiter_`, a node in that awaiter). Once closed, a oneshot
 // stays closed: closed() then completes at once, send() fails, and the
 // receiver gets its value if one was sent before, recv_error otherwise.
+/// \namespace kyoto::sync::oneshot
+/// One value sent once from one task to another (tokio::sync::oneshot).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
@@ -98,6 +100,7 @@ class [[nodiscard]] recv_awaiter {
   using poll = typename kyoto::detail::oneshot_state<T>::poll;
 
  public:
+  /// Made by `co_await` on a receiver; not constructed by users.
   explicit recv_awaiter(kyoto::detail::oneshot_state<T>* s) noexcept : state_(s) {}
   /// Movable until awaited (so it can be passed to join()).
   recv_awaiter(recv_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
@@ -134,6 +137,8 @@ class [[nodiscard]] recv_awaiter {
     return false;
   }
 
+  /// Parks the awaiting coroutine `h` on the channel's node (or yields it,
+  /// when out of budget) and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(state_->lock());
     kyoto::detail::wake_node& node = state_->claim_node_locked(h, !yield_);
@@ -141,6 +146,7 @@ class [[nodiscard]] recv_awaiter {
     if (yield_) kyoto::detail::coop_yield(node);
   }
 
+  /// The value, or recv_error if the sender went away without sending.
   result<T, recv_error> await_resume() {
     if (suspended_) {
       suspended_ = false;
@@ -167,6 +173,7 @@ class [[nodiscard]] recv_awaiter {
 template <class T>
 class [[nodiscard]] closed_awaiter {
  public:
+  /// Made by sender::closed(); not constructed by users.
   explicit closed_awaiter(kyoto::detail::oneshot_state<T>* s) noexcept : state_(s) {}
   /// Movable until awaited (so it can be passed to join()).
   closed_awaiter(closed_awaiter&& o) noexcept : state_(o.state_), yield_(o.yield_) {
@@ -202,6 +209,8 @@ class [[nodiscard]] closed_awaiter {
     return false;
   }
 
+  /// Parks the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(state_->lock());
     node_.prepare(h);
@@ -215,6 +224,7 @@ class [[nodiscard]] closed_awaiter {
     }
   }
 
+  /// Nothing to give: the receiver is closed or gone.
   void await_resume() noexcept {
     if (phase_ != phase::idle) state_->tx_awaiting() = false;
     phase_ = phase::done;
@@ -236,7 +246,12 @@ class [[nodiscard]] closed_awaiter {
 template <class T>
 class sender {
  public:
+  /// Takes over `other`'s channel; `other` is left empty (its send()
+  /// throws std::logic_error).
   sender(sender&&) noexcept = default;
+  /// Drops this sender as the destructor does (if it had not sent, its
+  /// receiver gets recv_error), then takes over `other`'s channel; `other`
+  /// is left empty.
   sender& operator=(sender&&) noexcept = default;
 
   /// Sends `value` and wakes the receiver; hands the value back in a
@@ -303,7 +318,11 @@ class sender {
 template <class T>
 class receiver {
  public:
+  /// Takes over `other`'s channel; `other` is left empty (awaiting it
+  /// throws std::logic_error).
   receiver(receiver&&) noexcept = default;
+  /// Drops this receiver (as the destructor does), then takes over
+  /// `other`'s channel; `other` is left empty.
   receiver& operator=(receiver&&) noexcept = default;
 
   /// Waits for the value. Awaiting again after an await completed throws

@@ -36,12 +36,19 @@ class rw_lock;
 template <class T, class Ref>
 class basic_rw_lock_read_guard {
  public:
+  /// Takes over `other`'s read lock; `other` is left empty (using it
+  /// throws std::logic_error).
   basic_rw_lock_read_guard(basic_rw_lock_read_guard&&) noexcept = default;
+  /// Releases the read lock this guard holds, if any, then takes over
+  /// `other`'s; `other` is left empty.
   basic_rw_lock_read_guard& operator=(basic_rw_lock_read_guard&&) noexcept = default;
 
-  /// The value (read-only).
+  /// The value, read-only (operator-> points to it). Throws
+  /// std::logic_error if the guard was moved from.
+  ///@{
   const T& operator*() const { return *checked(); }
   const T* operator->() const { return checked(); }
+  ///@}
 
   /// The lock this guard reads (for an owned guard, the shared_ptr).
   const Ref& lock() const noexcept { return held_.owner(); }
@@ -67,12 +74,19 @@ class basic_rw_lock_read_guard {
 template <class T, class Ref>
 class basic_rw_lock_write_guard {
  public:
+  /// Takes over `other`'s write lock; `other` is left empty (using it
+  /// throws std::logic_error).
   basic_rw_lock_write_guard(basic_rw_lock_write_guard&&) noexcept = default;
+  /// Releases the write lock this guard holds, if any, then takes over
+  /// `other`'s; `other` is left empty.
   basic_rw_lock_write_guard& operator=(basic_rw_lock_write_guard&&) noexcept = default;
 
-  /// The value.
+  /// The value (operator-> points to it). Throws std::logic_error if the
+  /// guard was moved from.
+  ///@{
   T& operator*() const { return *checked(); }
   T* operator->() const { return checked(); }
+  ///@}
 
   /// The lock this guard writes (for an owned guard, the shared_ptr).
   const Ref& lock() const noexcept { return held_.owner(); }
@@ -118,6 +132,7 @@ using owned_rw_lock_write_guard = basic_rw_lock_write_guard<T, std::shared_ptr<r
 
 /// Awaiters of rw_lock's read()/write() and their owned forms. Fair
 /// (FIFO); cancel safe (see kyoto::detail::basic_lock_awaiter).
+///@{
 template <class T>
 using read_awaiter = kyoto::detail::basic_lock_awaiter<rw_lock_read_guard<T>, rw_lock<T>*, const T>;
 template <class T>
@@ -128,6 +143,7 @@ using owned_read_awaiter = kyoto::detail::basic_lock_awaiter<owned_rw_lock_read_
 template <class T>
 using owned_write_awaiter =
     kyoto::detail::basic_lock_awaiter<owned_rw_lock_write_guard<T>, std::shared_ptr<rw_lock<T>>, T>;
+///@}
 
 /// An asynchronous reader-writer lock owning a `T` (tokio::sync::RwLock):
 /// many readers or one writer. Fair: tasks get the lock in the order they
@@ -144,6 +160,7 @@ using owned_write_awaiter =
 template <class T>
 class rw_lock {
  public:
+  /// The type of the protected value.
   using value_type = T;
 
   /// The default and the largest reader limit (tokio: u32::MAX >> 3).

@@ -19,6 +19,7 @@ namespace kyoto::sync {
 
 /// The error of acquire(): the semaphore was closed (tokio's AcquireError).
 struct acquire_error {
+  /// A description: "semaphore closed".
   const char* what() const noexcept { return "semaphore closed"; }
   friend bool operator==(const acquire_error&, const acquire_error&) = default;
 };
@@ -26,13 +27,16 @@ struct acquire_error {
 /// The error of try_acquire() (tokio's TryAcquireError).
 class try_acquire_error {
  public:
+  /// Why try_acquire() failed: closed, or not enough free permits.
   enum class kind : unsigned char { closed, no_permits };
 
+  /// An error of kind `k`.
   explicit try_acquire_error(kind k) noexcept : kind_(k) {}
   /// The semaphore was closed.
   bool is_closed() const noexcept { return kind_ == kind::closed; }
   /// Not enough permits are free right now.
   bool is_no_permits() const noexcept { return kind_ == kind::no_permits; }
+  /// A description: "semaphore closed" or "no permits available".
   const char* what() const noexcept {
     return kind_ == kind::closed ? "semaphore closed" : "no permits available";
   }
@@ -109,13 +113,17 @@ using owned_semaphore_permit = basic_semaphore_permit<std::shared_ptr<semaphore>
 template <class Ref>
 class [[nodiscard]] basic_acquire_awaiter {
  public:
+  /// Made by semaphore::acquire*(); not constructed by users.
   basic_acquire_awaiter(Ref sem, kyoto::detail::batch_semaphore* impl, std::size_t n) noexcept
       : sem_(std::move(sem)), op_(impl, n), n_(n) {}
 
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return op_.await_ready(); }
+  /// Queues the awaiting coroutine `h` and releases the lock await_ready()
+  /// kept; out of budget (no lock kept), yields it instead.
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
+  /// The permits, or acquire_error if the semaphore was closed.
   result<basic_semaphore_permit<Ref>, acquire_error> await_resume() {
     if (!op_.resume()) return unexpected(acquire_error{});
     return basic_semaphore_permit<Ref>(std::move(sem_), n_);
@@ -127,7 +135,10 @@ class [[nodiscard]] basic_acquire_awaiter {
   std::size_t n_;
 };
 
+/// Awaiter of acquire() and acquire_many(); gives a semaphore_permit.
 using acquire_awaiter = basic_acquire_awaiter<semaphore*>;
+/// Awaiter of acquire_owned() and acquire_many_owned(); gives an
+/// owned_semaphore_permit.
 using owned_acquire_awaiter = basic_acquire_awaiter<std::shared_ptr<semaphore>>;
 
 /// A counting semaphore for tasks (tokio::sync::Semaphore): limits how many

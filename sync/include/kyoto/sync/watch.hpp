@@ -72,6 +72,9 @@
 // std::shared_mutex (glibc's rwlock prefers readers, so a thread taking two
 // borrows while a sender waits does not deadlock there, but do not rely on
 // it: tokio gives no such guarantee either).
+/// \namespace kyoto::sync::watch
+/// A single-producer, multi-consumer channel that keeps only the latest
+/// value (tokio::sync::watch).
 #pragma once
 
 #include <kyoto/runtime/result.hpp>
@@ -135,7 +138,10 @@ std::pair<sender<T>, receiver<T>> channel(T initial);
 template <class T>
 class ref {
  public:
+  /// Takes over `other`'s borrow and read lock; `other` holds none (its
+  /// value may not be read).
   ref(ref&&) noexcept = default;
+  /// Releases this borrow's read lock, if any, then takes over `other`'s.
   ref& operator=(ref&&) noexcept = default;
   ref(const ref&) = delete;
   ref& operator=(const ref&) = delete;
@@ -177,6 +183,7 @@ class ref {
 template <class T>
 class [[nodiscard]] changed_awaiter {
  public:
+  /// Made by receiver::changed(); not constructed by users.
   explicit changed_awaiter(receiver<T>* rx) noexcept : rx_(rx) {}
   /// Movable until awaited (so it can be passed to join()); the source is
   /// used up.
@@ -225,6 +232,8 @@ class [[nodiscard]] changed_awaiter {
     return false;
   }
 
+  /// Parks the awaiting coroutine `h` and releases the lock await_ready()
+  /// kept; out of budget (no lock kept), yields it instead.
   void await_suspend(std::coroutine_handle<> h) {
     if (yield_) {
       waiter_.node.prepare(h);
@@ -239,6 +248,8 @@ class [[nodiscard]] changed_awaiter {
     suspended_ = true;
   }
 
+  /// Nothing once a new version was seen (now marked seen); recv_error
+  /// once the sender is gone and every version was seen.
   result<void, recv_error> await_resume() {
     done_ = true;
     if (suspended_) {
@@ -289,7 +300,12 @@ class [[nodiscard]] changed_awaiter {
 template <class T>
 class receiver {
  public:
+  /// Another receiver of the same channel, starting with `o`'s seen
+  /// version (tokio's clone()).
   receiver(const receiver& o) noexcept : shared_(o.shared_), seen_(o.seen_) {}
+  /// Takes over `o`'s channel and seen version; `o` is left empty (using
+  /// it throws std::logic_error). Precondition: no changed() on `o` is in
+  /// progress.
   receiver(receiver&& o) noexcept : shared_(std::move(o.shared_)), seen_(o.seen_) {
     assert(!o.changing_ && "a watch receiver moved while changed() is awaited");
   }
@@ -389,6 +405,8 @@ class receiver {
 template <class T>
 class sender {
  public:
+  /// Takes over `other`'s channel; `other` is left empty (using it throws
+  /// std::logic_error).
   sender(sender&&) noexcept = default;
   /// Closes the channel this sender had, then takes `o`'s.
   sender& operator=(sender&&) noexcept = default;

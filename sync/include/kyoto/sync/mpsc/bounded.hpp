@@ -53,6 +53,7 @@ class [[nodiscard]] send_awaiter {
   using status = typename kyoto::detail::chan<T>::send_status;
 
  public:
+  /// Made by sender::send(); not constructed by users.
   send_awaiter(kyoto::detail::chan<T>* c, T value) : chan_(c), value_(std::move(value)) {}
   /// Movable until awaited (so it can be passed to join()).
   /// The source is used up (GCC 12 moves the operand of `co_await
@@ -82,6 +83,9 @@ class [[nodiscard]] send_awaiter {
     return false;
   }
 
+  /// Queues the awaiting coroutine `h` for a slot (or yields it, when out
+  /// of budget, holding a granted slot) and releases the lock await_ready()
+  /// kept.
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     waiter_.node.prepare(h);
@@ -94,6 +98,8 @@ class [[nodiscard]] send_awaiter {
     suspended_ = true;
   }
 
+  /// Nothing once the value is sent; a send_error holding the value back
+  /// if the receiver is closed or gone.
   result<void, send_error<T>> await_resume() {
     done_ = true;
     if (suspended_) {
@@ -129,6 +135,7 @@ class [[nodiscard]] send_timeout_awaiter {
   using status = typename kyoto::detail::chan<T>::send_status;
 
  public:
+  /// Made by sender::send_timeout(); not constructed by users.
   send_timeout_awaiter(kyoto::detail::chan<T>* c, T value, kyoto::time::instant deadline)
       : chan_(c), value_(std::move(value)), deadline_(deadline) {}
   /// Movable until awaited; the source is used up (see send_awaiter).
@@ -169,6 +176,9 @@ class [[nodiscard]] send_timeout_awaiter {
     return false;
   }
 
+  /// Queues the awaiting coroutine `h` for a slot and registers the timer
+  /// (or yields, when out of budget), releasing the lock await_ready()
+  /// kept; false, resuming at once, if the deadline has already passed.
   bool await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     waiter_.node.prepare(h);
@@ -190,6 +200,8 @@ class [[nodiscard]] send_timeout_awaiter {
     return true;
   }
 
+  /// Nothing once the value is sent; otherwise a send_timeout_error
+  /// (timeout or closed) holding the value back.
   result<void, send_timeout_error<T>> await_resume() {
     done_ = true;
     if (state_ == state::waiting) {
@@ -249,11 +261,15 @@ class [[nodiscard]] send_timeout_awaiter {
 template <class T>
 class [[nodiscard]] reserve_awaiter {
  public:
+  /// Made by sender::reserve(); not constructed by users.
   explicit reserve_awaiter(kyoto::detail::chan<T>* c) noexcept : w_(c, 1) {}
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve"); }
+  /// Queues the awaiting coroutine `h` for a slot (or yields it) and
+  /// releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
+  /// A permit for one slot, or send_error if the receiver is closed or gone.
   result<permit<T>, send_error<>> await_resume() {
     if (w_.resume()) return permit<T>(w_.channel());
     return unexpected(send_error<>{});
@@ -274,11 +290,15 @@ class [[nodiscard]] reserve_awaiter {
 template <class T>
 class [[nodiscard]] reserve_many_awaiter {
  public:
+  /// Made by sender::reserve_many(); not constructed by users.
   reserve_many_awaiter(kyoto::detail::chan<T>* c, std::size_t n) noexcept : w_(c, n) {}
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve_many"); }
+  /// Queues the awaiting coroutine `h` for `n` slots (or yields it) and
+  /// releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
+  /// The `n` permits, or send_error if the receiver is closed or gone.
   result<permit_iterator<T>, send_error<>> await_resume() {
     if (w_.resume()) return permit_iterator<T>(w_.channel(), w_.count());
     return unexpected(send_error<>{});
@@ -295,7 +315,9 @@ class [[nodiscard]] reserve_many_awaiter {
 template <class T>
 class [[nodiscard]] reserve_owned_awaiter {
  public:
+  /// Reserves with `tx`, which it owns (made by sender::reserve_owned()).
   explicit reserve_owned_awaiter(sender<T> tx) noexcept : tx_(std::move(tx)), w_(tx_.get(), 1) {}
+  /// Movable until awaited; the source is used up (see send_awaiter).
   reserve_owned_awaiter(reserve_owned_awaiter&& o) noexcept
       : tx_(std::move(o.tx_)), w_(std::move(o.w_)) {}
   reserve_owned_awaiter(const reserve_owned_awaiter&) = delete;
@@ -304,7 +326,11 @@ class [[nodiscard]] reserve_owned_awaiter {
   /// await_ready() returns false holding the lock; await_suspend() releases it — see the
   /// awaitable contract in runtime/detail/awaitable.hpp.
   bool await_ready() { return w_.ready("kyoto::sync::mpsc::sender::reserve_owned"); }
+  /// Queues the awaiting coroutine `h` for a slot (or yields it) and
+  /// releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
+  /// An owned_permit holding the sender, or send_error (the sender is
+  /// dropped) if the receiver is closed or gone.
   result<owned_permit<T>, send_error<>> await_resume() {
     if (w_.resume()) return owned_permit<T>(std::move(tx_));
     return unexpected(send_error<>{});

@@ -22,6 +22,7 @@ namespace kyoto::sync::mpsc {
 template <class T>
 class [[nodiscard]] closed_awaiter {
  public:
+  /// Made by closed(); not constructed by users.
   explicit closed_awaiter(kyoto::detail::chan<T>* c) noexcept : chan_(c) {}
   /// Movable until awaited (so it can be passed to join()).
   closed_awaiter(closed_awaiter&& o) noexcept : chan_(o.chan_), yield_(o.yield_) {
@@ -50,6 +51,8 @@ class [[nodiscard]] closed_awaiter {
     return false;
   }
 
+  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) {
     kyoto::detail::unlock_guard unlock(chan_->lock());
     waiter_.node.prepare(h);
@@ -62,6 +65,7 @@ class [[nodiscard]] closed_awaiter {
     }
   }
 
+  /// Nothing to give: the receiver is closed or gone.
   void await_resume() noexcept { state_ = state::done; }
 
  private:

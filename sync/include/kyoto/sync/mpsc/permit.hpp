@@ -39,7 +39,11 @@ class reserve_owned_awaiter;
 template <class T>
 class [[nodiscard]] permit {
  public:
+  /// Takes over `other`'s slot; `other` is left used up (its send()
+  /// throws std::logic_error).
   permit(permit&&) noexcept = default;
+  /// Gives this permit's unused slot back, then takes over `other`'s;
+  /// `other` is left used up.
   permit& operator=(permit&&) noexcept = default;
 
   /// Sends `value` into the reserved slot and wakes the receiver; the
@@ -76,8 +80,11 @@ class [[nodiscard]] permit {
 template <class T>
 class [[nodiscard]] permit_iterator {
  public:
+  /// Takes over `o`'s remaining slots; `o` is left with none.
   permit_iterator(permit_iterator&& o) noexcept
       : chan_(std::exchange(o.chan_, nullptr)), remaining_(std::exchange(o.remaining_, 0)) {}
+  /// Gives back this iterator's slots not handed out, then takes over
+  /// `o`'s; `o` is left with none.
   permit_iterator& operator=(permit_iterator&& o) noexcept {
     if (this != &o) {
       reset();
@@ -127,7 +134,10 @@ class [[nodiscard]] permit_iterator {
 template <class T>
 class [[nodiscard]] owned_permit {
  public:
+  /// Takes over `other`'s slot and sender; `other` is left used up.
   owned_permit(owned_permit&&) noexcept = default;
+  /// Gives this permit's unused slot back and drops its sender, then
+  /// takes over `other`'s; `other` is left used up.
   owned_permit& operator=(owned_permit&&) noexcept = default;
 
   /// Sends `value` into the reserved slot (as permit::send) and returns the

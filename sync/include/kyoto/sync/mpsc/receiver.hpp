@@ -46,6 +46,7 @@ class [[nodiscard]] recv_awaiter {
   using status = typename kyoto::detail::chan<T>::recv_status;
 
  public:
+  /// Made by receiver::recv(); not constructed by users.
   explicit recv_awaiter(kyoto::detail::chan<T>* c) noexcept : w_(c) {}
   /// Movable until awaited (so it can be passed to join()).
   /// The source is used up (see send_awaiter's move constructor).
@@ -61,8 +62,11 @@ class [[nodiscard]] recv_awaiter {
                     [this] { w_.channel()->try_recv_locked(value_); });
   }
 
+  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
 
+  /// The value received, or std::nullopt once the channel has ended.
   std::optional<T> await_resume() {
     if (w_.resume()) {
       // A parked receiver is woken only when its recv can complete.
@@ -86,6 +90,7 @@ class [[nodiscard]] recv_awaiter {
 template <class T>
 class [[nodiscard]] recv_many_awaiter {
  public:
+  /// Made by receiver::recv_many(); not constructed by users.
   recv_many_awaiter(kyoto::detail::chan<T>* c, std::vector<T>* buffer, std::size_t limit) noexcept
       : w_(c), buffer_(buffer), limit_(limit) {}
   /// Movable until awaited; the source is used up (see send_awaiter).
@@ -102,8 +107,12 @@ class [[nodiscard]] recv_many_awaiter {
                     [this] { count_ = w_.channel()->take_many_locked(*buffer_, limit_); });
   }
 
+  /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
+  /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
 
+  /// How many values were appended to the buffer (0 once the channel has
+  /// ended).
   std::size_t await_resume() {
     // Woken for values or for the end (then 0).
     if (w_.resume()) count_ = w_.channel()->finish_recv_many(*buffer_, limit_);
@@ -124,7 +133,11 @@ class [[nodiscard]] recv_many_awaiter {
 template <class T>
 class receiver {
  public:
+  /// Takes over `other`'s channel; `other` is left empty (its operations
+  /// throw std::logic_error).
   receiver(receiver&&) noexcept = default;
+  /// Closes this receiver's channel (as the destructor does), then takes
+  /// over `other`'s; `other` is left empty.
   receiver& operator=(receiver&&) noexcept = default;
 
   /// Receives the next value, waiting for one; std::nullopt once every
