@@ -69,7 +69,7 @@ KYOTO_TEST(LookupHost, TextWithoutAUsablePortIsInvalidArgument) {
   for (const char* text :
        {"localhost", "localhost:", "localhost:http", "localhost:65536", "localhost:-1", ""}) {
     co_await kyoto::test::expect_throws_async<std::invalid_argument>(
-        [&] { return lookup_host(text); }, "\"" + std::string(text) + "\"");
+        [&] { return lookup_host(text); }, std::string("\"").append(text).append("\""));
   }
 }
 

@@ -103,7 +103,7 @@ TEST(SocketAddr, RejectsWhatIsNotASocketAddressNamingTheText) {
            "[fe80::1%nosuchif0]:80"  // unknown interface
        }) {
     kyoto::test::expect_throws<std::invalid_argument>([&] { (void)socket_addr::parse(text); },
-                                                      "\"" + std::string(text) + "\"");
+                                                      std::string("\"").append(text).append("\""));
     EXPECT_FALSE(socket_addr::try_parse(text).has_value()) << text;
   }
 }
@@ -114,7 +114,7 @@ TEST(SocketAddr, FromIpTakesAnAddressWithoutAPort) {
   EXPECT_EQ(socket_addr::from_ip("fe80::2%4", 7).to_string(), "[fe80::2%4]:7");
   for (std::string_view ip : {"", "x", "10.0.0.1:5", "[::1]", "300.1.1.1"}) {
     kyoto::test::expect_throws<std::invalid_argument>([&] { (void)socket_addr::from_ip(ip, 1); },
-                                                      "\"" + std::string(ip) + "\"");
+                                                      std::string("\"").append(ip).append("\""));
   }
 }
 
