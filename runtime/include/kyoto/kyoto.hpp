@@ -8,5 +8,6 @@
 #include <kyoto/macros/main.hpp>
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
+#include <kyoto/runtime/task_tracker.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
