@@ -9,5 +9,6 @@
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/runtime/task_tracker.hpp>
+#include <kyoto/signal.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
