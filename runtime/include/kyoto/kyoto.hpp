@@ -7,6 +7,7 @@
 #include <kyoto/io.hpp>
 #include <kyoto/macros/main.hpp>
 #include <kyoto/net.hpp>
+#include <kyoto/process.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/runtime/task_tracker.hpp>
 #include <kyoto/signal.hpp>
