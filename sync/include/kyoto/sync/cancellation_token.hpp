@@ -230,15 +230,7 @@ class cancellation_token {
   }
 
   template <class V, class A>
-  static kyoto::task<std::optional<V>> run_until(cancellation_token token, A op) {
-    auto r = co_await kyoto::select_biased(token.cancelled(), static_cast<A&&>(op));
-    if (r.index() == 0) co_return std::nullopt;
-    if constexpr (std::is_same_v<V, std::monostate>) {
-      co_return std::optional<V>(std::in_place);
-    } else {
-      co_return std::optional<V>(std::move(std::get<1>(r)));
-    }
-  }
+  static kyoto::task<std::optional<V>> run_until(cancellation_token token, A op);
 
   std::shared_ptr<kyoto::detail::token_node> node_;
 };
@@ -312,6 +304,19 @@ inline cancelled_awaiter cancellation_token::cancelled() const noexcept {
 
 inline cancelled_awaiter cancellation_token::cancelled_owned() && noexcept {
   return cancelled_awaiter(std::move(*this));
+}
+
+template <class V, class A>
+kyoto::task<std::optional<V>> cancellation_token::run_until(cancellation_token token, A op) {
+  // Defined here: cancelled_awaiter must be complete (Clang checks the
+  // non-dependent call at the definition).
+  auto r = co_await kyoto::select_biased(token.cancelled(), static_cast<A&&>(op));
+  if (r.index() == 0) co_return std::nullopt;
+  if constexpr (std::is_same_v<V, std::monostate>) {
+    co_return std::optional<V>(std::in_place);
+  } else {
+    co_return std::optional<V>(std::move(std::get<1>(r)));
+  }
 }
 
 inline drop_guard cancellation_token::drop_guard() const {
