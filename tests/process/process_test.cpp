@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -288,6 +289,39 @@ KYOTO_TEST(Process, WaitIsCancelSafe) {
   EXPECT_FALSE(r.has_value());
   const auto st = co_await c.wait();
   EXPECT_TRUE(st.success());
+}
+
+}  // namespace
+
+namespace {
+
+// A runtime shut down while a task waits on a kill_on_drop child: the task
+// is cancelled on a runtime thread, the child is killed, and its reaper
+// (which cannot run on a runtime that is going away) hands it to the
+// orphan list, reaped at the next spawn.
+TEST(Process, RuntimeShutdownWithAWaitingChild) {
+  std::atomic<pid_t> pid{0};
+  {
+    kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+    rt.spawn(
+        [](std::atomic<pid_t>& out) -> kyoto::task<> {
+          kyoto::process::child c =
+              command("/bin/sh").args({"-c", "sleep 10"}).kill_on_drop(true).spawn();
+          out.store(static_cast<pid_t>(*c.id()));
+          (void)co_await c.wait();
+        },
+        std::ref(pid));
+    while (pid.load() == 0)
+      ::usleep(1000);
+  }
+  const pid_t p = pid.load();
+  for (int i = 0; i < 200 && !reaped(p); ++i) {
+    ::usleep(5000);
+    kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
+    command t("/bin/true");
+    (void)rt.block_on(t.status());  // each spawn reaps the orphan list
+  }
+  EXPECT_TRUE(reaped(p));
 }
 
 }  // namespace

@@ -319,3 +319,43 @@ KYOTO_TEST(CancellationToken, CancelledAwaitCanBeAbandoned) {
 }
 
 }  // namespace
+
+namespace {
+
+// Threads make and drop children and grandchildren of one tree while
+// another cancels the root: afterwards every token still alive is
+// cancelled, and the tree holds no child (the cancel detached them all).
+TEST(CancellationToken, TreeChangesRacingCancelFromThreads) {
+  for (int round = 0; round < 20; ++round) {
+    cancellation_token root;
+    std::atomic<bool> go{false};
+    std::vector<std::thread> ts;
+    std::vector<std::vector<cancellation_token>> kept(4);
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        while (!go.load())
+          std::this_thread::yield();
+        for (int i = 0; i < 2000; ++i) {
+          cancellation_token c = root.child_token();
+          cancellation_token g = c.child_token();
+          if (i % 100 == 0) kept[static_cast<std::size_t>(t)].push_back(g);
+          if (i % 7 == 0) c.cancel();
+        }
+      });
+    }
+    go.store(true);
+    std::this_thread::yield();
+    root.cancel();
+    for (auto& th : ts)
+      th.join();
+    EXPECT_EQ(children_of(root), 0u);
+    for (auto& v : kept) {
+      for (auto& g : v) {
+        // made before or after the cancel, a kept grandchild is cancelled
+        EXPECT_TRUE(g.is_cancelled());
+      }
+    }
+  }
+}
+
+}  // namespace
