@@ -6,6 +6,7 @@
 // groups, and no zombie left by a dropped child.
 #include "ct_test.hpp"
 
+#include <kyoto/io/concepts.hpp>
 #include <kyoto/io/read_ext.hpp>
 #include <kyoto/io/write_ext.hpp>
 #include <kyoto/macros/test.hpp>
@@ -22,6 +23,7 @@
 #include <csignal>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -29,6 +31,11 @@ using kyoto::process::command;
 using kyoto::process::stdio;
 
 namespace {
+
+static_assert(kyoto::io::async_write<kyoto::process::child_stdin>);
+static_assert(kyoto::io::async_read<kyoto::process::child_stdout>);
+static_assert(kyoto::io::async_read<kyoto::process::child_stderr>);
+static_assert(!std::is_copy_constructible_v<kyoto::process::child>);
 
 /// Whether process `pid` is gone, reaped (not even a zombie).
 bool reaped(pid_t pid) {

@@ -17,29 +17,42 @@ namespace {
 
 using kyoto::signal::unix::signal_kind;
 
+/// What the threads of one round share.
+struct round_state {
+  std::mutex m;
+  std::condition_variable cv;
+  int ready = 0;
+};
+
+/// tokio's `rt.block_on(async { let mut signal = ...; sender.send(()); signal.recv().await })`:
+/// the listener is made, and readiness reported, inside block_on, so every
+/// runtime of a round is running (its ring open) when the signal is sent.
+kyoto::task<bool> listen_once(round_state* st) {
+  auto sig = kyoto::signal::unix::signal(signal_kind::hangup());
+  {
+    std::lock_guard<std::mutex> g(st->m);
+    ++st->ready;
+  }
+  st->cv.notify_one();
+  auto r = co_await sig.recv();
+  co_return r.has_value();
+}
+
 // tokio: multi_loop
 TEST(SignalMultiRt, MultiLoop) {
   for (int round = 0; round < 10; ++round) {
-    std::mutex m;
-    std::condition_variable cv;
-    int ready = 0;
+    round_state st;
     std::atomic<int> got{0};
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i) {
       threads.emplace_back([&] {
         kyoto::runtime rt = kyoto::runtime::builder::current_thread().enable_all().build();
-        auto sig = kyoto::signal::unix::signal(signal_kind::hangup());
-        {
-          std::lock_guard<std::mutex> g(m);
-          ++ready;
-        }
-        cv.notify_one();
-        if (rt.block_on(sig.recv()).has_value()) got.fetch_add(1);
+        if (rt.block_on(listen_once(&st))) got.fetch_add(1);
       });
     }
     {
-      std::unique_lock<std::mutex> g(m);
-      cv.wait(g, [&] { return ready == 4; });
+      std::unique_lock<std::mutex> g(st.m);
+      st.cv.wait(g, [&] { return st.ready == 4; });
     }
     kyoto::test::send_signal(SIGHUP);
     for (auto& t : threads)
