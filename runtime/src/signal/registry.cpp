@@ -95,9 +95,11 @@ std::atomic<bool> pending[max_signal];
 static_assert(std::atomic<bool>::is_always_lock_free);
 
 /// The pipe's write end, for the handler; -1 until the registry exists.
-/// Written once (release) before any handler is installed; read (relaxed:
-/// sigaction happens after the store, on the same thread, and the kernel
-/// orders the installation before any delivery) by the handler.
+/// Written once, under the registry lock, before the first sigaction;
+/// read by the handler. Relaxed both ways: a handler runs only after
+/// sigaction installed it, a system call made after the store in program
+/// order, and the kernel's delivery of the signal is ordered after the
+/// installation.
 std::atomic<int> pipe_write{-1};
 
 /// The registry: slots, the installed set, the pipe's read end.
@@ -250,9 +252,9 @@ void start_dispatcher(registry& r) {
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   r.read_fd = fds[0];
-  // Release: not needed for the handler (see pipe_write's comment); the
-  // value is published before sigaction installs the first handler.
-  pipe_write.store(fds[1], std::memory_order_release);
+  // Relaxed: the only reader is the handler, installed by sigaction after
+  // this store on this thread (see pipe_write's comment).
+  pipe_write.store(fds[1], std::memory_order_relaxed);
   r.started = true;
 }
 

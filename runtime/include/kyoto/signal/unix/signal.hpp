@@ -22,6 +22,13 @@
 #include <optional>
 #include <variant>
 
+// GCC and Clang predefine `unix` as 1 outside strict ISO mode (-std=gnu++20,
+// the default dialect), which would turn `kyoto::signal::unix` into
+// `kyoto::signal::1`. Portable code tests `__unix__` instead.
+#ifdef unix
+#undef unix
+#endif
+
 namespace kyoto::signal::unix {
 
 /// A listener for one Unix signal (tokio's Signal), made by signal().

@@ -4,6 +4,13 @@
 
 #include <csignal>
 
+// GCC and Clang predefine `unix` as 1 outside strict ISO mode (-std=gnu++20,
+// the default dialect), which would turn `kyoto::signal::unix` into
+// `kyoto::signal::1`. Portable code tests `__unix__` instead.
+#ifdef unix
+#undef unix
+#endif
+
 namespace kyoto::signal::unix {
 
 /// A Unix signal number, named (tokio's SignalKind). A plain value.
