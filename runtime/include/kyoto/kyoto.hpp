@@ -14,7 +14,10 @@
 #include <kyoto/io.hpp>
 #include <kyoto/macros/main.hpp>
 #include <kyoto/net.hpp>
+#include <kyoto/process.hpp>
 #include <kyoto/runtime.hpp>
+#include <kyoto/runtime/task_tracker.hpp>
+#include <kyoto/signal.hpp>
 #include <kyoto/stream.hpp>
 #include <kyoto/streams.hpp>
 #include <kyoto/sync.hpp>

@@ -24,6 +24,8 @@ static_assert(opcode::fsync == IORING_OP_FSYNC && opcode::sendmsg == IORING_OP_S
                   opcode::unlinkat == IORING_OP_UNLINKAT && opcode::mkdirat == IORING_OP_MKDIRAT &&
                   opcode::symlinkat == IORING_OP_SYMLINKAT && opcode::linkat == IORING_OP_LINKAT,
               "kyoto's opcode table (io/detail/opcode.hpp) disagrees with liburing");
+static_assert(opcode::poll_add == IORING_OP_POLL_ADD,
+              "kyoto's opcode table (io/detail/opcode.hpp) disagrees with liburing");
 static_assert(fsync_datasync == IORING_FSYNC_DATASYNC,
               "kyoto's fsync flag (io/detail/opcode.hpp) disagrees with liburing");
 

@@ -5,6 +5,7 @@
 
 #include <kyoto/sync/barrier.hpp>
 #include <kyoto/sync/broadcast.hpp>
+#include <kyoto/sync/cancellation_token.hpp>
 #include <kyoto/sync/mpsc.hpp>
 #include <kyoto/sync/mutex.hpp>
 #include <kyoto/sync/notify.hpp>

@@ -32,6 +32,8 @@ inline constexpr std::uint8_t linkat = 39;
 /// checked): older kernels complete it with -EINVAL, and file::set_len
 /// falls back to ftruncate(2).
 inline constexpr std::uint8_t ftruncate = 55;
+/// Readiness of a descriptor (a child's pidfd, for process::child::wait).
+inline constexpr std::uint8_t poll_add = 6;
 }  // namespace opcode
 
 /// IORING_FSYNC_DATASYNC, the fsync request's flag: fdatasync rather than
@@ -65,6 +67,7 @@ inline constexpr request_kind request_kinds[] = {
     {opcode::symlinkat, "kyoto: an I/O request (symlinkat)"},
     {opcode::linkat, "kyoto: an I/O request (linkat)"},
     {opcode::ftruncate, "kyoto: an I/O request (ftruncate)"},
+    {opcode::poll_add, "kyoto: an I/O request (poll_add)"},
 };
 
 /// The name of a request with opcode `code`, for error messages.
