@@ -39,6 +39,7 @@ class command;
 /// awaiting thread's ring).
 class child {
  public:
+  /// Takes over `o`'s process and pipes; `o` is left empty (owns no process).
   child(child&& o) noexcept;
   child& operator=(child&&) = delete;
   child(const child&) = delete;

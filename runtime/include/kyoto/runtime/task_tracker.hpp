@@ -81,6 +81,7 @@ struct tracker_inner {
 /// Thread safety: a value; may be destroyed on any thread.
 class task_tracker_token {
  public:
+  /// Takes over `o`'s count; `o` then counts nothing (its destructor does nothing).
   task_tracker_token(task_tracker_token&& o) noexcept : inner_(std::move(o.inner_)) {}
   task_tracker_token& operator=(task_tracker_token&&) = delete;
   task_tracker_token(const task_tracker_token&) = delete;
@@ -104,6 +105,7 @@ class task_tracker_token {
 /// object may go away meanwhile). Movable until awaited.
 class [[nodiscard]] task_tracker_wait_awaiter {
  public:
+  /// Made by task_tracker::wait(), not by users.
   explicit task_tracker_wait_awaiter(std::shared_ptr<detail::tracker_inner> i) noexcept
       : inner_(std::move(i)), notified_(inner_->waiters.notified()) {}
   /// Precondition: `o` was not awaited yet.
@@ -111,6 +113,8 @@ class [[nodiscard]] task_tracker_wait_awaiter {
       : inner_(std::move(o.inner_)), notified_(std::move(o.notified_)) {}
   task_tracker_wait_awaiter& operator=(task_tracker_wait_awaiter&&) = delete;
 
+  /// True if the tracker is closed and empty already; otherwise starts
+  /// waiting for the notification (see the awaitable contract).
   bool await_ready() {
     // Acquire: pairs with the release RMW in tracker_inner::remove() (and
     // close()); the notified was made first (file comment).
@@ -118,7 +122,9 @@ class [[nodiscard]] task_tracker_wait_awaiter {
     inner_await_.emplace(notified_);
     return inner_await_->await_ready();
   }
+  /// Suspends until the tracker is closed and empty; false if it became so meanwhile.
   bool await_suspend(std::coroutine_handle<> h) { return inner_await_->await_suspend(h); }
+  /// Nothing: the tracker is closed and empty.
   void await_resume() noexcept {
     if (inner_await_) inner_await_->await_resume();
   }

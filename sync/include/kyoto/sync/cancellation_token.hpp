@@ -152,6 +152,8 @@ class cancellation_token {
   /// Takes `o`'s handle; `o` is left empty (only destroying or assigning it
   /// is allowed).
   cancellation_token(cancellation_token&& o) noexcept : node_(std::move(o.node_)) {}
+  /// Makes this a handle to `o`'s token (copy-and-swap); the handle this
+  /// held is dropped (not cancelled).
   cancellation_token& operator=(cancellation_token o) noexcept {
     std::swap(node_, o.node_);
     return *this;
@@ -246,6 +248,7 @@ class cancellation_token {
 /// Movable until awaited.
 class [[nodiscard]] cancelled_awaiter {
  public:
+  /// Made by cancellation_token::cancelled(), not by users.
   explicit cancelled_awaiter(cancellation_token t) noexcept
       : token_(std::move(t)), notified_(token_.node_->waiters.notified()) {}
   /// Precondition: `o` was not awaited yet.
@@ -253,6 +256,8 @@ class [[nodiscard]] cancelled_awaiter {
       : token_(std::move(o.token_)), notified_(std::move(o.notified_)) {}
   cancelled_awaiter& operator=(cancelled_awaiter&&) = delete;
 
+  /// True if the token is cancelled already; otherwise starts waiting for
+  /// the notification (see the awaitable contract).
   bool await_ready() {
     // Acquire: pairs with the release store in token_cancel(); see the
     // file comment ("Waiting") for why the notified was made first.
@@ -260,7 +265,9 @@ class [[nodiscard]] cancelled_awaiter {
     inner_.emplace(notified_);
     return inner_->await_ready();
   }
+  /// Suspends until the token is cancelled; false if it was meanwhile.
   bool await_suspend(std::coroutine_handle<> h) { return inner_->await_suspend(h); }
+  /// Nothing: the token is cancelled.
   void await_resume() noexcept {
     if (inner_) inner_->await_resume();
   }
@@ -276,7 +283,9 @@ class [[nodiscard]] cancelled_awaiter {
 /// performs is thread-safe.
 class drop_guard {
  public:
+  /// Guards `t` (made by cancellation_token::drop_guard()).
   explicit drop_guard(cancellation_token t) noexcept : token_(std::move(t)) {}
+  /// Takes over `o`'s token; `o` then cancels nothing.
   drop_guard(drop_guard&&) noexcept = default;
   drop_guard& operator=(drop_guard&&) = delete;
   drop_guard(const drop_guard&) = delete;

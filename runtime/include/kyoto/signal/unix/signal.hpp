@@ -45,7 +45,10 @@ namespace kyoto::signal::unix {
 /// listeners: nothing is tied to a runtime.
 class signal_listener {
  public:
+  /// Listens for `o`'s signal from `o`'s position (a listener is a slot
+  /// pointer and a count: nothing to unregister; `o` stays usable).
   signal_listener(signal_listener&& o) noexcept : slot_(o.slot_), seen_(o.seen_) {}
+  /// Listens for `o`'s signal from `o`'s position.
   signal_listener& operator=(signal_listener&& o) noexcept {
     slot_ = o.slot_;
     seen_ = o.seen_;
