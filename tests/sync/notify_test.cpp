@@ -119,6 +119,33 @@ bool take_permit(notify& n) {
   return probe.enable();
 }
 
+/// Spawns `t` and lets the others run: it must be waiting.
+kyoto::task<kyoto::join_handle<void>> spawn_waiting(kyoto::task<> t) {
+  auto h = kyoto::spawn(std::move(t));
+  co_await let_others_run();
+  EXPECT_FALSE(h.is_finished()) << "it did not wait";
+  co_return h;
+}
+
+/// notify_one() on `n` wakes the waiting `h`, which then finishes.
+kyoto::task<> notify_one_wakes(notify& n, kyoto::join_handle<void>& h) {
+  n.notify_one();
+  const bool finished = co_await finishes_soon(h);
+  EXPECT_TRUE(finished) << "notify_one() did not wake it";
+  if (finished) co_await h;
+}
+
+/// With one permit stored in `n`, of two awaits the first takes it and
+/// completes and the second waits, until the next notify_one().
+kyoto::task<> one_permit_completes_one_of_two_awaits(notify_ptr n) {
+  auto h1 = kyoto::spawn(wait_notified(n));
+  auto h2 = kyoto::spawn(wait_notified(n));
+  co_await let_others_run();
+  EXPECT_TRUE(h1.is_finished());
+  EXPECT_FALSE(h2.is_finished());
+  co_await notify_one_wakes(*n, h2);
+}
+
 /// Awaits one notification, then records `id`.
 kyoto::task<> wait_and_record(notify_ptr n, std::vector<int>* order, int id) {
   co_await n->notified();
@@ -139,13 +166,9 @@ KYOTO_CT_TEST(Notify, NotifyOneBeforeTheAwaitStoresAPermitTheAwaitTakes) {
 // notified_one_notify
 KYOTO_CT_TEST(Notify, NotifyOneWakesAWaitingTask) {
   auto n = make_notify();
-  auto h = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());  // pending
+  auto h = co_await spawn_waiting(wait_notified(n));  // pending
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(*n, h);
 }
 
 // notified_multi_notify
@@ -158,13 +181,11 @@ KYOTO_CT_TEST(Notify, NotifyOneWakesOnlyTheFirstOfTwoWaiters) {
   EXPECT_FALSE(h1.is_finished());
   EXPECT_FALSE(h2.is_finished());
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h1));
+  co_await notify_one_wakes(*n, h1);
   co_await let_others_run();
   EXPECT_FALSE(h2.is_finished());  // still pending
 
-  n->notify_one();  // let it finish
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);  // let it finish
 }
 
 // notify_notified_multi
@@ -172,32 +193,20 @@ KYOTO_CT_TEST(Notify, OneStoredPermitCompletesOnlyOneOfTwoAwaits) {
   auto n = make_notify();
   n->notify_one();
 
-  auto h1 = kyoto::spawn(wait_notified(n));
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_TRUE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
-
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await one_permit_completes_one_of_two_awaits(n);
 }
 
 // notified_drop_notified_notify
 KYOTO_CT_TEST(Notify, DestroyedWaiterLeavesTheQueueSoTheNextOneIsWoken) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
 
   h1.abort();
   EXPECT_TRUE(co_await was_cancelled(h1));
 
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h2.is_finished());
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);
 }
 
 // notified_multi_notify_drop_one: notify_one() picks the first waiter, which
@@ -221,9 +230,7 @@ KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedPassesTheNotificationO
 KYOTO_CT_TEST(Notify,
               NotifyOneAfterNotifyWaitersStoresAPermitThatOutlivesTheWokenWaitersCancellation) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
 
   n->notify_waiters();  // wakes h1
   n->notify_one();      // nobody waits any more: stores the permit
@@ -261,13 +268,9 @@ KYOTO_CT_TEST(Notify, AwaitAfterEnableWaits) {
   notified future = n.notified();
   EXPECT_FALSE(future.enable());
 
-  auto h = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());  // pending
+  auto h = co_await spawn_waiting(await_borrowed(&future));  // pending
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(n, h);
 }
 
 // test_enable_after_poll
@@ -275,14 +278,10 @@ KYOTO_CT_TEST(Notify, EnableWhileTheAwaitWaitsReturnsFalse) {
   notify n;
   notified future = n.notified();
 
-  auto h = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());
+  auto h = co_await spawn_waiting(await_borrowed(&future));
   EXPECT_FALSE(future.enable());
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(n, h);
 }
 
 // test_enable_consumes_permit
@@ -303,19 +302,13 @@ KYOTO_CT_TEST(Notify, NotifiedAwaitedAgainFromAnotherTaskAfterACancelledAwaitWak
   notify n;
   notified future = n.notified();
 
-  auto first = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
+  auto first = co_await spawn_waiting(await_borrowed(&future));
   first.abort();
   EXPECT_TRUE(co_await was_cancelled(first));
 
-  auto second = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(second.is_finished());
+  auto second = co_await spawn_waiting(await_borrowed(&future));
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(second));
-  co_await second;
+  co_await notify_one_wakes(n, second);
 }
 
 // ==== ported from tokio's src/sync/tests/notify.rs ====
@@ -361,14 +354,7 @@ KYOTO_CT_TEST(Notify, ManyNotifyOneCallsWithNobodyWaitingStoreASinglePermit) {
   n->notify_one();
   n->notify_one();
 
-  auto h1 = kyoto::spawn(wait_notified(n));
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_TRUE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
-
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await one_permit_completes_one_of_two_awaits(n);
 }
 
 TEST(Notify, NotifyWaitersWithNobodyWaitingStoresNoPermit) {
@@ -434,9 +420,7 @@ KYOTO_CT_TEST(Notify, CompletedNotifiedCompletesAgainAtOnce) {
 
 KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedWithNobodyElseWaitingStoresThePermit) {
   auto n = make_notify();
-  auto h = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());
+  auto h = co_await spawn_waiting(wait_notified(n));
 
   n->notify_one();
   h.abort();
@@ -456,8 +440,7 @@ KYOTO_CT_TEST(Notify, WaiterWokenByNotifyWaitersThenDestroyedPassesNothingOn) {
   EXPECT_FALSE(h2.is_finished());
   EXPECT_FALSE(take_permit(*n));
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);
 }
 
 KYOTO_CT_TEST(Notify, EnabledNotifiedPickedByNotifyOneThenDestroyedPassesTheNotificationOn) {
@@ -612,8 +595,7 @@ KYOTO_CT_TEST(Notify, EnabledNotifiedAwaitedAsAnRvalueKeepsItsPlace) {
   co_await let_others_run();
   EXPECT_FALSE(h.is_finished());
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
+  co_await notify_one_wakes(*n, h);
 }
 
 // ---- misuse ----
