@@ -6,10 +6,14 @@
 #pragma once
 
 #include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/runtime/yield_now.hpp>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <utility>
 
 namespace kyoto::test {
 
@@ -25,6 +29,16 @@ kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
   for (int i = 0; i < 100 && !h.is_finished(); ++i)
     co_await kyoto::yield_now();
   co_return h.is_finished();
+}
+
+/// Spawns `t` and lets the others run: it must be waiting (a failure if it
+/// finished instead).
+template <class T>
+kyoto::task<kyoto::join_handle<T>> spawn_waiting(kyoto::task<T> t) {
+  auto h = kyoto::spawn(std::move(t));
+  co_await let_others_run();
+  EXPECT_FALSE(h.is_finished()) << "it did not wait";
+  co_return h;
 }
 
 /// Another task for the cooperative-budget tests: takes `n` steps,

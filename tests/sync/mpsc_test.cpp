@@ -50,6 +50,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 
 namespace mpsc = kyoto::sync::mpsc;
 using kyoto::test::drop_counter;
@@ -355,9 +356,7 @@ KYOTO_CT_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
 
   (co_await tx.send(1)).expect("send 1");
 
-  auto p2 = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(p2.is_finished());  // not ready
+  auto p2 = co_await spawn_waiting(send_one<int>(tx, 2));  // not ready
 
   EXPECT_EQ(co_await rx.recv(), 1);
 
@@ -396,9 +395,7 @@ KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
 
   (co_await tx1.send(123)).expect("send 123");
 
-  auto permit2 = kyoto::spawn(send_result<int>(tx2, 456));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
+  auto permit2 = co_await spawn_waiting(send_result<int>(tx2, 456));
 
   rx.close();
 
@@ -696,9 +693,7 @@ KYOTO_CT_TEST(Mpsc, UsingOrDroppingAPermitGivesItsSlotToTheWaitingReservesInOrde
   KYOTO_ASSERT_TRUE(permit2.has_value());
 
   // A third and a fourth wait.
-  auto r3 = kyoto::spawn(reserve_one(&tx3));
-  co_await let_others_run();
-  EXPECT_FALSE(r3.is_finished());
+  auto r3 = co_await spawn_waiting(reserve_one(&tx3));
   auto r4 = kyoto::spawn(reserve_one(&tx4));
   co_await let_others_run();
   EXPECT_FALSE(r4.is_finished());
@@ -718,9 +713,7 @@ KYOTO_CT_TEST(Mpsc, UsingOrDroppingAPermitGivesItsSlotToTheWaitingReservesInOrde
   }
   KYOTO_ASSERT_TRUE(co_await finishes_soon(r4));
 
-  auto r1 = kyoto::spawn(reserve_one(&tx1));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());  // r3 and r4 hold both slots
+  auto r1 = co_await spawn_waiting(reserve_one(&tx1));  // r3 and r4 hold both slots
 
   EXPECT_TRUE(co_await abort_and_wait(r1));
   EXPECT_TRUE((co_await r3).has_value());
@@ -735,13 +728,9 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingReserveDoesNotTakeTheSlotARecvFrees) {
 
   tx1.try_send(0).expect("try_send");
 
-  auto r1 = kyoto::spawn(reserve_one(&tx1));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());
+  auto r1 = co_await spawn_waiting(reserve_one(&tx1));
   {
-    auto r2 = kyoto::spawn(reserve_one(&tx2));
-    co_await let_others_run();
-    EXPECT_FALSE(r2.is_finished());
+    auto r2 = co_await spawn_waiting(reserve_one(&tx2));
 
     EXPECT_TRUE(co_await abort_and_wait(r1));
 
@@ -770,9 +759,7 @@ KYOTO_CT_TEST(Mpsc, ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   KYOTO_ASSERT_TRUE(p1.has_value());
   p1->send(1);
 
-  auto p2 = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  EXPECT_FALSE(p2.is_finished());  // not ready
+  auto p2 = co_await spawn_waiting(reserve_one(&tx));  // not ready
 
   EXPECT_TRUE((co_await rx.recv()).has_value());  // take the value
 
@@ -794,9 +781,7 @@ KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails)
 
   auto permit1 = co_await tx1.reserve();
   KYOTO_ASSERT_TRUE(permit1.has_value());
-  auto permit2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
+  auto permit2 = co_await spawn_waiting(reserve_one(&tx2));
 
   rx.close();
 
@@ -804,9 +789,7 @@ KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails)
   auto failed = co_await permit2;
   EXPECT_FALSE(failed.has_value());  // ...with the error
   {
-    auto recv = kyoto::spawn(recv_one<int>(&rx));
-    co_await let_others_run();
-    EXPECT_FALSE(recv.is_finished());  // permit1 is outstanding
+    auto recv = co_await spawn_waiting(recv_one<int>(&rx));  // permit1 is outstanding
 
     permit1->send(123);
     KYOTO_ASSERT_TRUE(co_await finishes_soon(recv));
@@ -849,9 +832,7 @@ KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
   auto permit = co_await tx1.reserve();
   KYOTO_ASSERT_TRUE(permit.has_value());
 
-  auto reserve2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(reserve2.is_finished());
+  auto reserve2 = co_await spawn_waiting(reserve_one(&tx2));
 
   {
     auto dropped = std::move(*permit);
@@ -911,9 +892,7 @@ KYOTO_CT_TEST(Mpsc, RecvAfterCloseWaitsForAnOutstandingPermitAndEndsWhenItIsDrop
 
   rx.close();
 
-  auto recv = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(recv.is_finished());
+  auto recv = co_await spawn_waiting(recv_one<int>(&rx));
 
   {
     auto dropped = std::move(*permit);
@@ -931,9 +910,7 @@ KYOTO_CT_TEST(Mpsc, ASlotPassedToAReserveFailedByCloseDoesNotKeepRecvWaiting) {
   auto permit1 = co_await tx1.reserve();
   KYOTO_ASSERT_TRUE(permit1.has_value());
 
-  auto permit2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
+  auto permit2 = co_await spawn_waiting(reserve_one(&tx2));
 
   rx.close();
 
@@ -1172,9 +1149,7 @@ KYOTO_CT_TEST(Mpsc, WaitingRecvWakesWithNulloptOnlyWhenTheLastSenderIsDropped) {
   std::optional<mpsc::sender<int>> tx2(tx);
   std::optional<mpsc::sender<int>> tx1(std::move(tx));
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
   tx1.reset();
   co_await let_others_run();
@@ -1278,9 +1253,7 @@ KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheC
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto waiting = kyoto::spawn(send_one<int>(tx, 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(tx, 1));
 
   EXPECT_EQ(co_await rx.recv(), 0);  // grants the slot to `waiting`
   waiting.abort();
@@ -1295,9 +1268,7 @@ KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheC
 KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
   waiting.abort();
   if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
@@ -1316,9 +1287,7 @@ KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
 KYOTO_CT_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
   tx.try_send(7).expect("try_send 7");  // wakes `waiting`...
   waiting.abort();                      // ...which is cancelled before it runs
@@ -1332,9 +1301,7 @@ KYOTO_CT_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
 KYOTO_CT_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
   auto [tx, rx] = mpsc::channel<int>(1);
 
-  auto first = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
+  auto first = co_await spawn_waiting(recv_one<int>(&rx));
 
   auto second = kyoto::spawn(recv_one<int>(&rx));
   KYOTO_ASSERT_TRUE(co_await finishes_soon(second));
@@ -1532,9 +1499,7 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDestroysItsValueOnce) {
   auto [tx, rx] = mpsc::channel<drop_counter>(1);
   tx.try_send(drop_counter(dropped)).expect("try_send");
 
-  auto waiting = kyoto::spawn(send_one<drop_counter>(tx, drop_counter(dropped)));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<drop_counter>(tx, drop_counter(dropped)));
   EXPECT_EQ(dropped.load(), 0);
 
   waiting.abort();
@@ -1640,9 +1605,7 @@ KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
   // The channel is full now: the next send waits, then is granted a slot.
 
   move_budget failing;  // its own count: the other values' moves do not touch it
-  auto waiting = kyoto::spawn(send_fragile(tx, 1, &failing, moves_per_send - 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_fragile(tx, 1, &failing, moves_per_send - 1));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // grants the slot to `waiting`
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
@@ -1661,9 +1624,7 @@ KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
 KYOTO_CT_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
-  auto waiting = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(tx, 2));
 
   EXPECT_TRUE(received(rx.try_recv(), 1));  // grants the slot to `waiting`
   rx.close();
@@ -1729,9 +1690,7 @@ TEST(Mpsc, ValuesHoldingSendersOfTheirOwnChannelAreDestroyedWhenTheReceiverIsDro
 // -- runtime shutdown --
 
 kyoto::task<> grant_a_waiting_send_then_return(mpsc::sender<int> tx, mpsc::receiver<int>* rx) {
-  auto waiting = kyoto::spawn(send_one<int>(std::move(tx), 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(std::move(tx), 1));
   EXPECT_EQ(co_await rx->recv(), 0);  // grants the freed slot to `waiting`, waking it
 }  // and ends before `waiting` runs: the runtime shuts down with it woken
 
@@ -1748,9 +1707,7 @@ TEST(Mpsc, RuntimeShutdownCancelsASendThatWasGrantedASlotAndFreesTheSlot) {
 }
 
 kyoto::task<> wake_a_waiting_recv_then_return(mpsc::sender<int> tx, mpsc::receiver<int>* rx) {
-  auto waiting = kyoto::spawn(recv_one<int>(rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(rx));
   tx.try_send(7).expect("try_send");  // wakes `waiting`
 }  // and ends before `waiting` runs
 
@@ -1764,9 +1721,7 @@ TEST(Mpsc, RuntimeShutdownCancelsAWokenRecvAndTheValueStaysInTheChannel) {
 }
 
 kyoto::task<> leave_a_send_waiting(mpsc::sender<int> tx) {
-  auto waiting = kyoto::spawn(send_one<int>(std::move(tx), 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(std::move(tx), 1));
 }
 
 TEST(Mpsc, RuntimeShutdownCancelsAWaitingSendWhichLeavesTheQueueOfWaitingSenders) {
@@ -2004,9 +1959,7 @@ KYOTO_CT_TEST(Mpsc, CancelledWaitingReserveLeavesTheQueueOfWaitingSenders) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto waiting = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(reserve_one(&tx));
   EXPECT_TRUE(co_await abort_and_wait(waiting));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // the slot is not granted to the cancelled reserve
@@ -2301,9 +2254,7 @@ KYOTO_CT_TEST(Mpsc, ClosedCompletesForEveryWaitingSenderWhenTheReceiverIsDropped
 KYOTO_CT_TEST(Mpsc, ClosedCompletesWhenTheReceiverCloses) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
-  auto waiting = kyoto::spawn(wait_closed(tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(wait_closed(tx));
   EXPECT_TRUE(received(rx.try_recv(), 1));  // receiving is not closing
   co_await let_others_run();
   EXPECT_FALSE(waiting.is_finished());
@@ -2329,9 +2280,7 @@ KYOTO_CT_TEST(Mpsc, ClosedDoesNotCompleteWhenSendersComeAndGo) {
 
 KYOTO_CT_TEST(Mpsc, UnboundedClosedCompletesWhenTheReceiverIsDropped) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
-  auto waiting = kyoto::spawn(wait_closed_unbounded(tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(wait_closed_unbounded(tx));
   {
     auto dropped = std::move(rx);
   }
@@ -2406,9 +2355,7 @@ KYOTO_CT_TEST(Mpsc, RecvManyGivesZeroOnlyOnceTheChannelIsClosedAndDrained) {
 KYOTO_CT_TEST(Mpsc, WaitingRecvManyWakesWithTheFirstValues) {
   auto [tx, rx] = mpsc::channel<int>(4);
   std::vector<int> buffer;
-  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_many_into(&rx, &buffer, 4));
   tx.try_send(1).expect("try_send 1");
   tx.try_send(2).expect("try_send 2");  // before the woken task runs
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
@@ -2494,9 +2441,7 @@ KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
   using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_within(&tx, 1, 60s));
   EXPECT_EQ(co_await rx.recv(), 0);
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
   EXPECT_TRUE((co_await waiting).has_value());

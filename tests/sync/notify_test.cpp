@@ -44,6 +44,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 using kyoto::test::was_cancelled;
 
 using kyoto::sync::notified;
@@ -117,14 +118,6 @@ kyoto::task<bool> completes_at_once(notified* n, bool as_rvalue = false) {
 bool take_permit(notify& n) {
   notified probe = n.notified();
   return probe.enable();
-}
-
-/// Spawns `t` and lets the others run: it must be waiting.
-kyoto::task<kyoto::join_handle<void>> spawn_waiting(kyoto::task<> t) {
-  auto h = kyoto::spawn(std::move(t));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished()) << "it did not wait";
-  co_return h;
 }
 
 /// notify_one() on `n` wakes the waiting `h`, which then finishes.
