@@ -67,4 +67,16 @@ kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
   co_return false;
 }
 
+/// Awaits `h`; true if it ended cancelled: a join_error that
+/// is_cancelled(), not a panic.
+template <class T>
+kyoto::task<bool> ended_cancelled(kyoto::join_handle<T>& h) {
+  try {
+    (void)co_await h;
+  } catch (const kyoto::join_error& e) {
+    co_return e.is_cancelled();
+  }
+  co_return false;
+}
+
 }  // namespace kyoto::test

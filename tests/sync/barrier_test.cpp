@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -77,8 +78,9 @@ kyoto::task<bool> ready_wait_is_leader(barrier* b) {
 /// The wait that fills the generation leads, and the parked waits `ws`
 /// are released as followers. False when one of them did not finish: the
 /// caller asserts on it.
-kyoto::task<bool> last_arrival_leads_and_releases(barrier* b,
-                                                  std::vector<kyoto::join_handle<bool>*> ws) {
+template <class... Handles>
+kyoto::task<bool> last_arrival_leads_and_releases(barrier* b, Handles*... handles) {
+  const std::array<kyoto::join_handle<bool>*, sizeof...(Handles)> ws{handles...};
   const barrier_wait_result last = co_await b->wait();
   EXPECT_TRUE(last.is_leader());
   for (kyoto::join_handle<bool>* w : ws) {
@@ -190,7 +192,7 @@ KYOTO_CT_TEST(Barrier, TheLastArrivalIsTheLeader) {
   barrier b(3);
   auto w1 = co_await pending_wait(&b);
   auto w2 = co_await pending_wait(&b);
-  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, {&w1, &w2}));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w1, &w2));
 }
 
 // A wait of the next generation waits, even while the released waits of
@@ -205,7 +207,7 @@ KYOTO_CT_TEST(Barrier, AWaitAfterAReleaseBelongsToTheNextGeneration) {
   EXPECT_TRUE(w1.is_finished());
   EXPECT_FALSE(w3.is_finished());
   EXPECT_FALSE(co_await w1);
-  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, {&w3}));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w3));
 }
 
 // ---- cancellation (tokio's: an arrival is never undone) ----
@@ -223,7 +225,7 @@ KYOTO_CT_TEST(Barrier, CancelledParkedWaitStillCountsTowardItsGeneration) {
 
   // The barrier goes on with fresh generations.
   auto w3 = co_await pending_wait(&b);
-  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, {&w3}));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w3));
 }
 
 // Cancelling one parked wait does not strand the others: the generation's
@@ -236,7 +238,7 @@ KYOTO_CT_TEST(Barrier, CancelledParkedWaitDoesNotStrandTheOthers) {
   w2.abort();
   EXPECT_TRUE(co_await was_cancelled(w2));
 
-  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, {&w1, &w3}));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w1, &w3));
 }
 
 // A wait released, then cancelled before it resumed, loses only its own
@@ -256,7 +258,7 @@ KYOTO_CT_TEST(Barrier, WaitCancelledAfterItsReleaseLosesOnlyItsResult) {
 
   auto w4 = co_await pending_wait(&b);
   auto w5 = co_await pending_wait(&b);
-  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, {&w4, &w5}));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w4, &w5));
 }
 
 // A wait that was never awaited (a lazy task) never arrived.

@@ -219,6 +219,18 @@ class no_impls {
   no_impls& operator=(const no_impls&) = delete;
 };
 
+/// tokio's dropping_rx_closes_channel setup: a channel (capacity 100)
+/// buffers `msg`, then its receiver is dropped. Gives the sender.
+mpsc::sender<std::shared_ptr<int>> sender_of_a_dropped_receiver(const std::shared_ptr<int>& msg) {
+  auto channel = mpsc::channel<std::shared_ptr<int>>(100);
+  channel.first.try_send(msg).expect("try_send");
+  EXPECT_EQ(msg.use_count(), 2);
+  {
+    auto dropped = std::move(channel.second);
+  }
+  return std::move(channel.first);
+}
+
 // ==== ported from tokio's sync_mpsc.rs ====
 
 // The send() twin of tokio's send_recv_with_buffer (ported below as
@@ -463,15 +475,8 @@ TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
 // The send() twin of tokio's dropping_rx_closes_channel (ported below as
 // DroppingTheReceiverFailsReserveAndDestroysBufferedValues).
 KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  EXPECT_TRUE(tx.try_send(msg).has_value());
-  EXPECT_EQ(msg.use_count(), 2);
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
   EXPECT_EQ(msg.use_count(), 1);  // the buffered copy is gone
 
   auto r = co_await tx.send(msg);
@@ -483,14 +488,8 @@ KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
 // dropping_rx_closes_channel_for_try, its try_send() check (the others are
 // DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed).
 TEST(Mpsc, DroppingTheReceiverFailsTrySendWithIsClosed) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  tx.try_send(msg).expect("try_send");
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
 
   {
     auto r = tx.try_send(msg);
@@ -653,12 +652,7 @@ kyoto::task<kyoto::result<mpsc::permit<int>, mpsc::send_error<>>> reserve_one(
 template <class T>
 kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
   h.abort();
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error& e) {
-    co_return e.is_cancelled();
-  }
-  co_return false;
+  co_return co_await kyoto::test::ended_cancelled(h);
 }
 
 // send_recv_with_buffer
@@ -844,14 +838,8 @@ KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
 
 // dropping_rx_closes_channel (with reserve(), as in tokio)
 KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsReserveAndDestroysBufferedValues) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  EXPECT_TRUE(tx.try_send(msg).has_value());
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
   auto r = co_await tx.reserve();
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(msg.use_count(), 1);
@@ -861,14 +849,8 @@ KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsReserveAndDestroysBufferedValues) {
 // try_reserve_owned() checks; the try_send one is
 // DroppingTheReceiverFailsTrySendWithIsClosed)
 TEST(Mpsc, DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  tx.try_send(msg).expect("try_send");
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
 
   EXPECT_TRUE(failed_closed(tx.try_send(msg)));
   auto reserved = tx.try_reserve();

@@ -167,12 +167,8 @@ KYOTO_CT_TEST(Notify, NotifyOneWakesAWaitingTask) {
 // notified_multi_notify
 KYOTO_CT_TEST(Notify, NotifyOneWakesOnlyTheFirstOfTwoWaiters) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
   co_await notify_one_wakes(*n, h1);
   co_await let_others_run();
@@ -206,10 +202,8 @@ KYOTO_CT_TEST(Notify, DestroyedWaiterLeavesTheQueueSoTheNextOneIsWoken) {
 // is destroyed before it resumes; the notification goes to the second.
 KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedPassesTheNotificationOn) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
+  auto h1 = co_await spawn_waiting(wait_notified(n));
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
   n->notify_one();  // wakes h1: queued, not yet run
   h1.abort();       // cancelled before it runs

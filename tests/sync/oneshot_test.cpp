@@ -380,14 +380,7 @@ KYOTO_CT_TEST(Oneshot, SenderAwaitedInClosedInAnotherTaskAfterACancelledAwaitIsW
   auto [tx, rx] = oneshot::channel<int>();
   KYOTO_ASSERT_TRUE(co_await park_then_cancel(wait_closed(&tx)));
 
-  auto task2 = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(task2.is_finished());
-
-  drop(rx);
-
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(task2));
-  co_await task2;
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::drop));
 }
 
 KYOTO_CT_TEST(Oneshot, SecondCoroutineAwaitingAParkedReceiverThrowsAndTheFirstStillGetsTheValue) {
