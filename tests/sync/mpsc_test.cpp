@@ -2419,11 +2419,17 @@ kyoto::task<kyoto::result<void, mpsc::send_timeout_error<int>>> send_within(
   co_return co_await tx->send_timeout(value, timeout);
 }
 
-KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
-  using namespace std::chrono_literals;
-  auto [tx, rx] = mpsc::channel<int>(1);
+/// Fills tx's channel (one slot) with 0, then spawns a send_timeout(1,
+/// 60s): it waits for the slot.
+kyoto::task<kyoto::join_handle<kyoto::result<void, mpsc::send_timeout_error<int>>>>
+send_timeout_waiting_for_the_slot(mpsc::sender<int>& tx) {
   tx.try_send(0).expect("try_send");
-  auto waiting = co_await spawn_waiting(send_within(&tx, 1, 60s));
+  co_return co_await spawn_waiting(send_within(&tx, 1, std::chrono::seconds(60)));
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   EXPECT_EQ(co_await rx.recv(), 0);
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
   EXPECT_TRUE((co_await waiting).has_value());
@@ -2431,11 +2437,8 @@ KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
 }
 
 KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotFailsClosedWhenTheReceiverIsDropped) {
-  using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   {
     auto dropped = std::move(rx);
   }
@@ -2496,9 +2499,7 @@ KYOTO_CT_TEST(Mpsc, SendTimeoutGrantedASlotAfterItsDeadlinePassedStillSends) {
 KYOTO_CT_TEST(Mpsc, CancelledWaitingSendTimeoutLeavesTheQueueAndItsTimer) {
   using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   EXPECT_TRUE(co_await abort_and_wait(waiting));
   EXPECT_TRUE(received(rx.try_recv(), 0));
   EXPECT_EQ(tx.capacity(), 1u);  // not granted to the cancelled send
@@ -2508,11 +2509,8 @@ KYOTO_CT_TEST(Mpsc, CancelledWaitingSendTimeoutLeavesTheQueueAndItsTimer) {
 }
 
 KYOTO_CT_TEST(Mpsc, CancelledSendTimeoutThatWasGrantedASlotPassesItOnAndSendsNothing) {
-  using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto first = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto first = co_await send_timeout_waiting_for_the_slot(tx);
   auto second = kyoto::spawn(send_one<int>(tx, 2));
   co_await let_others_run();
   EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`

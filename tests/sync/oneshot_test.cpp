@@ -129,6 +129,13 @@ kyoto::task<bool> park_then_cancel(kyoto::task<T> t) {
   co_return true;
 }
 
+/// Starts a thread that blocking_recv()s `rx` into `got`.
+std::thread blocking_recv_on_a_thread(oneshot::receiver<int> rx,
+                                      std::optional<recv_result<int>>& got) {
+  return std::thread(
+      [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+}
+
 /// How the receiver goes away under a parked tx.closed().
 enum class rx_end { close, drop };
 
@@ -587,8 +594,7 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvOnAThreadGetsAValueSentByATask) {
   for (int i = 0; i < 100; ++i) {
     auto [tx, rx] = oneshot::channel<int>();
     std::optional<recv_result<int>> got;
-    std::thread receiving(
-        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    std::thread receiving = blocking_recv_on_a_thread(std::move(rx), got);
     auto h = kyoto::spawn(
         [](oneshot::sender<int> value_tx, int value) -> kyoto::task<bool> {
           co_await kyoto::yield_now();
@@ -608,8 +614,7 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvOnAThreadGetsRecvErrorWhenATaskDropsTheSender
   for (int i = 0; i < 100; ++i) {
     auto [tx, rx] = oneshot::channel<int>();
     std::optional<recv_result<int>> got;
-    std::thread receiving(
-        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    std::thread receiving = blocking_recv_on_a_thread(std::move(rx), got);
     auto h = kyoto::spawn(
         [](oneshot::sender<int> unsent_tx) -> kyoto::task<> {
           co_await kyoto::yield_now();

@@ -27,6 +27,7 @@ using kyoto::sync::semaphore;
 using kyoto::sync::semaphore_permit;
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 
 static_assert(!std::is_copy_constructible_v<semaphore>);
 static_assert(!std::is_move_constructible_v<semaphore>);
@@ -329,10 +330,8 @@ KYOTO_CT_TEST(Semaphore, ABigWaiterIsNotOvertakenBySmallOnes) {
   semaphore sem(1);
   auto held = sem.try_acquire().value();
   std::vector<int> order;
-  auto big = kyoto::spawn(acquire_and_log(sem, 3, 1, order));
-  co_await let_others_run();
-  auto small = kyoto::spawn(acquire_and_log(sem, 1, 2, order));
-  co_await let_others_run();
+  auto big = co_await spawn_waiting(acquire_and_log(sem, 3, 1, order));
+  auto small = co_await spawn_waiting(acquire_and_log(sem, 1, 2, order));
   EXPECT_TRUE(order.empty());
   sem.add_permits(2);  // 2 free + the held one later = 3 for the big one
   co_await let_others_run();
@@ -353,10 +352,8 @@ KYOTO_CT_TEST(Semaphore, ACancelledWaiterPassesItsAssignedPermitsOn) {
   semaphore sem(2);
   auto held = sem.try_acquire_many(2).value();
   std::vector<int> order;
-  auto big = kyoto::spawn(acquire_and_log(sem, 4, 1, order));
-  co_await let_others_run();
-  auto next = kyoto::spawn(acquire_and_log(sem, 2, 2, order));
-  co_await let_others_run();
+  auto big = co_await spawn_waiting(acquire_and_log(sem, 4, 1, order));
+  auto next = co_await spawn_waiting(acquire_and_log(sem, 2, 2, order));
   {
     auto drop = std::move(held);
   }  // 2 assigned to `big`, which needs 2 more
@@ -374,8 +371,7 @@ KYOTO_CT_TEST(Semaphore, AWaiterCancelledAfterItsGrantReturnsThePermits) {
   semaphore sem(1);
   auto held = sem.try_acquire().value();
   std::vector<int> order;
-  auto waiter = kyoto::spawn(acquire_and_log(sem, 1, 1, order));
-  co_await let_others_run();
+  auto waiter = co_await spawn_waiting(acquire_and_log(sem, 1, 1, order));
   {
     auto drop = std::move(held);
   }  // granted and woken, not yet run
