@@ -87,6 +87,22 @@ kyoto::task<> expect_1_2_then_the_end(Receiver& rx) {
   EXPECT_FALSE(end.has_value());
 }
 
+/// Spawns `sending` (it sends 1 and 2, then drops its sender) and
+/// receives 1, 2 and the end from `rx`.
+template <class Receiver>
+kyoto::task<> receive_1_2_from_a_task(kyoto::task<> sending, Receiver& rx) {
+  auto h = kyoto::spawn(std::move(sending));
+  co_await expect_1_2_then_the_end(rx);
+  co_await h;
+}
+
+/// Aborts `h` and waits for it; whether it ended cancelled.
+template <class T>
+kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
+  h.abort();
+  co_return co_await kyoto::test::ended_cancelled(h);
+}
+
 /// One recv() on a receiver the caller keeps.
 template <class T>
 kyoto::task<std::optional<T>> recv_one(mpsc::receiver<T>* rx) {
@@ -257,10 +273,7 @@ kyoto::task<> send_1_2(mpsc::sender<int> tx) {
 KYOTO_CT_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::channel<int>(16);
 
-  auto sending = kyoto::spawn(send_1_2(std::move(tx)));
-
-  co_await expect_1_2_then_the_end(rx);
-  co_await sending;
+  co_await receive_1_2_from_a_task(send_1_2(std::move(tx)), rx);
 }
 
 // The send() twin of tokio's start_send_past_cap (ported below as
@@ -272,18 +285,10 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDoesNotTakeTheSlotARecvFrees) {
 
   tx1.try_send(0).expect("try_send");
 
-  auto r1 = kyoto::spawn(send_one<int>(tx1, 1));
-  co_await let_others_run();
-  auto r2 = kyoto::spawn(send_one<int>(tx2, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());
-  EXPECT_FALSE(r2.is_finished());
+  auto r1 = co_await spawn_waiting(send_one<int>(tx1, 1));
+  auto r2 = co_await spawn_waiting(send_one<int>(tx2, 2));
 
-  r1.abort();
-  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
-          [&]() -> auto& { return r1; })) {
-    EXPECT_TRUE(e->is_cancelled());
-  }
+  EXPECT_TRUE(co_await abort_and_wait(r1));
 
   EXPECT_EQ(co_await rx.recv(), 0);  // frees the slot: it goes to r2
 
@@ -334,10 +339,7 @@ kyoto::task<> send_1_2_unbounded(mpsc::unbounded_sender<int> tx) {
 KYOTO_CT_TEST(Mpsc, UnboundedValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
 
-  auto sending = kyoto::spawn(send_1_2_unbounded(std::move(tx)));
-
-  co_await expect_1_2_then_the_end(rx);
-  co_await sending;
+  co_await receive_1_2_from_a_task(send_1_2_unbounded(std::move(tx)), rx);
 }
 
 // no_t_bounds_buffer
@@ -646,13 +648,6 @@ TEST(Mpsc, TryRecvOnAnEmptyUnboundedChannelIsEmptyThenDisconnectedOnceTheSenderI
 kyoto::task<kyoto::result<mpsc::permit<int>, mpsc::send_error<>>> reserve_one(
     mpsc::sender<int>* tx) {
   co_return co_await tx->reserve();
-}
-
-/// Aborts `h` and waits for it; whether it ended cancelled.
-template <class T>
-kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
-  h.abort();
-  co_return co_await kyoto::test::ended_cancelled(h);
 }
 
 // send_recv_with_buffer
@@ -1252,11 +1247,7 @@ KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
 
   auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
-  waiting.abort();
-  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
-          [&]() -> auto& { return waiting; })) {
-    EXPECT_TRUE(e->is_cancelled());
-  }
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
 
   // A new recv can wait (the cancelled one left the receiver slot free),
   // and is woken by the next send.
@@ -1953,12 +1944,8 @@ KYOTO_CT_TEST(Mpsc, CancelledReserveThatWasGrantedASlotPassesItToTheNextWaitingS
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto first = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  auto second = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
-  EXPECT_FALSE(second.is_finished());
+  auto first = co_await spawn_waiting(reserve_one(&tx));
+  auto second = co_await spawn_waiting(send_one<int>(tx, 2));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`, waking it
   EXPECT_TRUE(co_await abort_and_wait(first));  // cancelled before it runs
@@ -2041,19 +2028,20 @@ TEST(Mpsc, TryReserveManyTakesAllOrNothing) {
   EXPECT_STREQ(closed.error().what(), "channel closed");
 }
 
+/// Fills tx's channel (of 3 slots) with 0, 1 and 2.
+void fill_with_0_1_2(mpsc::sender<int>& tx) {
+  for (int i = 0; i < 3; ++i)
+    tx.try_send(i).expect("try_send");
+}
+
 // A waiting reserve_many(n) first in line keeps the slots that free for it
 // until it has n; the senders behind it wait (FIFO, tokio's semaphore).
 KYOTO_CT_TEST(Mpsc, AWaitingReserveManyCollectsFreedSlotsAndTheSendersBehindItWait) {
   auto [tx, rx] = mpsc::channel<int>(3);
-  for (int i = 0; i < 3; ++i)
-    tx.try_send(i).expect("try_send");
+  fill_with_0_1_2(tx);
 
-  auto many = kyoto::spawn(reserve_n(&tx, 2));
-  co_await let_others_run();
-  auto behind = kyoto::spawn(send_one<int>(tx, 10));
-  co_await let_others_run();
-  EXPECT_FALSE(many.is_finished());
-  EXPECT_FALSE(behind.is_finished());
+  auto many = co_await spawn_waiting(reserve_n(&tx, 2));
+  auto behind = co_await spawn_waiting(send_one<int>(tx, 10));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // one slot: set aside for `many`
   co_await let_others_run();
@@ -2081,15 +2069,11 @@ KYOTO_CT_TEST(Mpsc, AWaitingReserveManyCollectsFreedSlotsAndTheSendersBehindItWa
 
 KYOTO_CT_TEST(Mpsc, CancelledReserveManyPassesTheSlotsSetAsideForItToTheSendersBehind) {
   auto [tx, rx] = mpsc::channel<int>(3);
-  for (int i = 0; i < 3; ++i)
-    tx.try_send(i).expect("try_send");
+  fill_with_0_1_2(tx);
 
-  auto many = kyoto::spawn(reserve_n(&tx, 3));
-  co_await let_others_run();
-  auto behind1 = kyoto::spawn(send_one<int>(tx, 10));
-  co_await let_others_run();
-  auto behind2 = kyoto::spawn(send_one<int>(tx, 11));
-  co_await let_others_run();
+  auto many = co_await spawn_waiting(reserve_n(&tx, 3));
+  auto behind1 = co_await spawn_waiting(send_one<int>(tx, 10));
+  auto behind2 = co_await spawn_waiting(send_one<int>(tx, 11));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));
   EXPECT_TRUE(received(rx.try_recv(), 1));  // two set aside for `many`

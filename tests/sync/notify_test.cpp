@@ -79,6 +79,16 @@ kyoto::task<bool> finishes_within(const kyoto::join_handle<T>& h,
   co_return true;
 }
 
+/// Whether every task of `handles` finishes within the watchdog's limit.
+template <class T>
+kyoto::task<bool> all_finish_within(std::vector<kyoto::join_handle<T>>& handles) {
+  for (auto& h : handles) {
+    const bool finished = co_await finishes_within(h);
+    if (!finished) co_return false;
+  }
+  co_return true;
+}
+
 /// tokio's `notify.notified().await` in a task.
 kyoto::task<> wait_notified(notify_ptr n) {
   co_await n->notified();
@@ -804,6 +814,20 @@ kyoto::task<int> wait_then_read(notify_ptr n, const int* payload) {
   co_return *payload;
 }
 
+/// Waits (with the watchdog) for `h`, joins `notifier`, and checks that
+/// `h` read what the thread wrote (round + 1); on a timeout `release` (one
+/// more notification) ends `h`. False on a timeout: the caller stops.
+template <class Release>
+kyoto::task<bool> reads_the_write(kyoto::join_handle<int>& h, std::thread& notifier, int round,
+                                  Release release) {
+  const bool finished = co_await finishes_within(h);
+  if (notifier.joinable()) notifier.join();
+  EXPECT_TRUE(finished) << "round " << round;
+  if (!finished) release();
+  EXPECT_EQ(co_await h, round + 1);
+  co_return finished;
+}
+
 /// Awaits a notified created by the caller, then reads `*payload`.
 kyoto::task<int> await_then_read(notified w, const int* payload) {
   co_await w;
@@ -825,11 +849,7 @@ KYOTO_TEST_WITH(Notify, NotifyOneFromAThreadPublishesItsWritesToTheAwaitItComple
     });
     if (round % 2 == 0) notifier.join();  // even rounds: the permit is stored first
     auto h = kyoto::spawn(wait_then_read(n, p));
-    const bool finished = co_await finishes_within(h);
-    if (notifier.joinable()) notifier.join();
-    EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) n->notify_one();
-    EXPECT_EQ(co_await h, round + 1);
+    const bool finished = co_await reads_the_write(h, notifier, round, [&n] { n->notify_one(); });
     if (!finished) break;
   }
 }
@@ -849,11 +869,8 @@ KYOTO_TEST_WITH(Notify, NotifyWaitersFromAThreadPublishesItsWritesToTheNotifieds
     });
     if (round % 2 == 0) notifier.join();  // even rounds: awaited after the call
     auto h = kyoto::spawn(await_then_read(std::move(early), p));
-    const bool finished = co_await finishes_within(h);
-    if (notifier.joinable()) notifier.join();
-    EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) n->notify_waiters();
-    EXPECT_EQ(co_await h, round + 1);
+    const bool finished =
+        co_await reads_the_write(h, notifier, round, [&n] { n->notify_waiters(); });
     if (!finished) break;
   }
 }
@@ -899,13 +916,7 @@ KYOTO_TEST_WITH(Notify, StressNotifyOneFromTwoThreadsWakesEveryRegisteredWaiter,
     };
     std::thread t1(notifier);
     std::thread t2(notifier);
-    bool finished = true;
-    for (auto& h : handles) {
-      if (!co_await finishes_within(h)) {
-        finished = false;
-        break;
-      }
-    }
+    const bool finished = co_await all_finish_within(handles);
     t1.join();
     t2.join();
     EXPECT_TRUE(finished) << "round " << round << ": " << done.load() << " of " << waiters;
@@ -1048,13 +1059,7 @@ KYOTO_TEST_WITH(Notify, StressNotifyWaitersFromAThreadCompletesEveryNotifiedCrea
       co_await kyoto::yield_now();
     for (int i = 0; i < waiters; i += 4)  // racing the notify_waiters()
       handles[static_cast<std::size_t>(i)].abort();
-    bool finished = true;
-    for (auto& h : handles) {
-      if (!co_await finishes_within(h)) {
-        finished = false;
-        break;
-      }
-    }
+    const bool finished = co_await all_finish_within(handles);
     notifier.join();
     EXPECT_TRUE(finished) << "round " << round;
     if (!finished) n->notify_waiters();
