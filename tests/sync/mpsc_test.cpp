@@ -422,6 +422,25 @@ KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
   EXPECT_FALSE((co_await rx.recv()).has_value());
 }
 
+/// tokio's try_send_fail setup: a channel of one slot holds "hello", so a
+/// try_send of "fail" fails with is_full (not is_closed).
+std::pair<mpsc::sender<std::string>, mpsc::receiver<std::string>> full_of_hello() {
+  auto channel = mpsc::channel<std::string>(1);
+  channel.first.try_send("hello").expect("try_send hello");
+  auto r = channel.first.try_send("fail");
+  EXPECT_TRUE(failed_full(r));
+  if (!r.has_value()) {
+    EXPECT_FALSE(r.error().is_closed());
+  }
+  return channel;
+}
+
+/// Sends "goodbye" (there is room again), then drops the sender.
+void send_goodbye_and_drop(mpsc::sender<std::string>& tx) {
+  EXPECT_TRUE(tx.try_send("goodbye").has_value());
+  auto dropped = std::move(tx);
+}
+
 // tx_close_gets_none
 KYOTO_CT_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
   auto [tx, rx] = mpsc::channel<int>(10);
@@ -433,21 +452,11 @@ KYOTO_CT_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
 
 // try_send_fail
 KYOTO_CT_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
-  auto [tx, rx] = mpsc::channel<std::string>(1);
-
-  tx.try_send("hello").expect("try_send hello");
-
-  auto r = tx.try_send("fail");
-  KYOTO_ASSERT_FALSE(r.has_value());
-  EXPECT_TRUE(r.error().is_full());
-  EXPECT_FALSE(r.error().is_closed());
+  auto [tx, rx] = full_of_hello();
 
   EXPECT_EQ(co_await rx.recv(), "hello");
 
-  EXPECT_TRUE(tx.try_send("goodbye").has_value());
-  {
-    auto dropped = std::move(tx);
-  }
+  send_goodbye_and_drop(tx);
 
   EXPECT_EQ(co_await rx.recv(), "goodbye");
   EXPECT_FALSE((co_await rx.recv()).has_value());
@@ -455,20 +464,11 @@ KYOTO_CT_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
 
 // try_send_fail_with_try_recv
 TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
-  auto [tx, rx] = mpsc::channel<std::string>(1);
-
-  tx.try_send("hello").expect("try_send hello");
-
-  auto r = tx.try_send("fail");
-  ASSERT_FALSE(r.has_value());
-  EXPECT_TRUE(r.error().is_full());
+  auto [tx, rx] = full_of_hello();
 
   EXPECT_TRUE(received(rx.try_recv(), "hello"));
 
-  EXPECT_TRUE(tx.try_send("goodbye").has_value());
-  {
-    auto dropped = std::move(tx);
-  }
+  send_goodbye_and_drop(tx);
 
   EXPECT_TRUE(received(rx.try_recv(), "goodbye"));
   EXPECT_TRUE(is_disconnected(rx.try_recv()));
