@@ -763,14 +763,25 @@ KYOTO_CT_TEST(Mpsc, ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   EXPECT_EQ(co_await rx.recv(), 2);
 }
 
+using reserve_result = kyoto::result<mpsc::permit<int>, mpsc::send_error<>>;
+
+/// tx1 reserves the only slot of its channel, then a reserve() on tx2 is
+/// spawned and waits for it. Gives tx1's reserve result (the caller asserts
+/// it holds the permit) and the waiting task.
+kyoto::task<std::pair<reserve_result, kyoto::join_handle<reserve_result>>>
+hold_the_slot_and_queue_a_reserve(mpsc::sender<int>& tx1, mpsc::sender<int>& tx2) {
+  auto held = co_await tx1.reserve();
+  auto waiting = co_await spawn_waiting(reserve_one(&tx2));
+  co_return std::pair{std::move(held), std::move(waiting)};
+}
+
 // recv_close_gets_none_reserved
 KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit1 = co_await tx1.reserve();
+  auto [permit1, permit2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit1.has_value());
-  auto permit2 = co_await spawn_waiting(reserve_one(&tx2));
 
   rx.close();
 
@@ -818,10 +829,8 @@ KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit = co_await tx1.reserve();
+  auto [permit, reserve2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit.has_value());
-
-  auto reserve2 = co_await spawn_waiting(reserve_one(&tx2));
 
   {
     auto dropped = std::move(*permit);
@@ -884,10 +893,8 @@ KYOTO_CT_TEST(Mpsc, ASlotPassedToAReserveFailedByCloseDoesNotKeepRecvWaiting) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit1 = co_await tx1.reserve();
+  auto [permit1, permit2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit1.has_value());
-
-  auto permit2 = co_await spawn_waiting(reserve_one(&tx2));
 
   rx.close();
 
