@@ -51,6 +51,17 @@ int descriptors_open_on(const path& target) {
   return n;
 }
 
+/// Creates a file, writes `hello`, runs `finish` (flush or shutdown) on it:
+/// the file then holds `hello`.
+template <class Finish>
+task<> write_hello_then(Finish finish) {
+  temp_dir dir;
+  fs::file f = co_await fs::file::create(dir / "f");
+  co_await f.write_all(hello);
+  co_await finish(f);
+  EXPECT_EQ(std_read(dir / "f"), hello);
+}
+
 // ---- tokio's fs_file.rs ----
 
 KYOTO_TEST(File, BasicReadGetsTheContents) {
@@ -64,19 +75,11 @@ KYOTO_TEST(File, BasicReadGetsTheContents) {
 }
 
 KYOTO_TEST(File, BasicWriteThenFlushLeavesTheContents) {
-  temp_dir dir;
-  fs::file f = co_await fs::file::create(dir / "f");
-  co_await f.write_all(hello);
-  co_await f.flush();
-  EXPECT_EQ(std_read(dir / "f"), hello);
+  co_await write_hello_then([](fs::file& f) { return f.flush(); });
 }
 
 KYOTO_TEST(File, BasicWriteThenShutdownLeavesTheContents) {
-  temp_dir dir;
-  fs::file f = co_await fs::file::create(dir / "f");
-  co_await f.write_all(hello);
-  co_await f.shutdown();
-  EXPECT_EQ(std_read(dir / "f"), hello);
+  co_await write_hello_then([](fs::file& f) { return f.shutdown(); });
 }
 
 KYOTO_TEST(File, RewindAfterSeekReturnsToTheStart) {

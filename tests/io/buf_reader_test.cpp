@@ -59,6 +59,15 @@ mock_stream slice_reader(std::initializer_list<int> values) {
   return m;
 }
 
+/// read_line into a line holding "Foo" fails with `code` and a message
+/// containing `part`, and leaves the line `after`.
+task<> expect_read_line_fails(io::buf_reader<mock_stream>& read, std::errc code,
+                              std::string_view part, std::string_view after) {
+  std::string line = "Foo";
+  expect_error(co_await error_of(read.read_line(line)), code, part);
+  EXPECT_EQ(line, after);
+}
+
 /// One step of a read_until or read_line test: the buffer holds `before`,
 /// and the read must append `appended` and give its size.
 struct read_step {
@@ -351,10 +360,8 @@ KYOTO_CT_TEST(ReadLine, JoinsChunksAndAppends) {
 // io_read_line.rs: read_line_invalid_utf8
 KYOTO_CT_TEST(ReadLine, InvalidUtf8LeavesTheLineAsItWas) {
   io::buf_reader<mock_stream> read(std::move(mock_stream().then_read("Hello Wor\xffld.\n")));
-  std::string line = "Foo";
-  expect_error(co_await error_of(read.read_line(line)), std::errc::illegal_byte_sequence,
-               "stream did not contain valid UTF-8");
-  EXPECT_EQ(line, "Foo");
+  co_await expect_read_line_fails(read, std::errc::illegal_byte_sequence,
+                                  "stream did not contain valid UTF-8", "Foo");
 }
 
 // io_read_line.rs: read_line_fail
@@ -362,10 +369,8 @@ KYOTO_CT_TEST(ReadLine, AnErrorKeepsTheValidBytesReadBeforeIt) {
   mock_stream mock;
   mock.then_read("Hello Wor").then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
-  std::string line = "Foo";
-  expect_error(co_await error_of(read.read_line(line)), std::errc::io_error,
-               "The world has no end");
-  EXPECT_EQ(line, "FooHello Wor");
+  co_await expect_read_line_fails(read, std::errc::io_error, "The world has no end",
+                                  "FooHello Wor");
 }
 
 // io_read_line.rs: read_line_fail_and_utf8_fail
@@ -375,11 +380,8 @@ KYOTO_CT_TEST(ReadLine, AnErrorAfterInvalidUtf8LeavesTheLineAsItWas) {
       .then_read("\xff\xff\xff")
       .then_read_error(std::errc::io_error, "The world has no end");
   io::buf_reader<mock_stream> read(std::move(mock));
-  std::string line = "Foo";
   // The I/O error, not the UTF-8 one.
-  expect_error(co_await error_of(read.read_line(line)), std::errc::io_error,
-               "The world has no end");
-  EXPECT_EQ(line, "Foo");
+  co_await expect_read_line_fails(read, std::errc::io_error, "The world has no end", "Foo");
 }
 
 // io_lines.rs: lines_inherent

@@ -1,6 +1,7 @@
 #include "ct_test.hpp"
 #include "drop_counter.hpp"
 #include "errors.hpp"
+#include "yielding.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -178,13 +179,7 @@ KYOTO_CT_TEST(Spawn, AbortCancelsASuspendedTaskAndRunsItsDestructors) {
   co_await kyoto::yield_now();
   EXPECT_EQ(dropped.load(), 0);
   h.abort();
-  bool cancelled = false;
-  try {
-    co_await h;
-  } catch (const kyoto::join_error& e) {
-    cancelled = e.is_cancelled();
-  }
-  EXPECT_TRUE(cancelled);
+  EXPECT_TRUE(co_await kyoto::test::ended_cancelled(h));
   EXPECT_FALSE(resumed);
   EXPECT_EQ(dropped.load(), 1);  // the guard the frame held (moves hand it on)
 }

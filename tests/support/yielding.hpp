@@ -6,10 +6,14 @@
 #pragma once
 
 #include <kyoto/runtime/join_handle.hpp>
+#include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/runtime/yield_now.hpp>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <utility>
 
 namespace kyoto::test {
 
@@ -25,6 +29,16 @@ kyoto::task<bool> finishes_soon(const kyoto::join_handle<T>& h) {
   for (int i = 0; i < 100 && !h.is_finished(); ++i)
     co_await kyoto::yield_now();
   co_return h.is_finished();
+}
+
+/// Spawns `t` and lets the others run: it must be waiting (a failure if it
+/// finished instead).
+template <class T>
+kyoto::task<kyoto::join_handle<T>> spawn_waiting(kyoto::task<T> t) {
+  auto h = kyoto::spawn(std::move(t));
+  co_await let_others_run();
+  EXPECT_FALSE(h.is_finished()) << "it did not wait";
+  co_return h;
 }
 
 /// Another task for the cooperative-budget tests: takes `n` steps,
@@ -49,6 +63,18 @@ kyoto::task<bool> was_cancelled(kyoto::join_handle<T>& h) {
     (void)co_await h;
   } catch (const kyoto::join_error&) {
     co_return true;
+  }
+  co_return false;
+}
+
+/// Awaits `h`; true if it ended cancelled: a join_error that
+/// is_cancelled(), not a panic.
+template <class T>
+kyoto::task<bool> ended_cancelled(kyoto::join_handle<T>& h) {
+  try {
+    (void)co_await h;
+  } catch (const kyoto::join_error& e) {
+    co_return e.is_cancelled();
   }
   co_return false;
 }

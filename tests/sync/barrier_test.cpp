@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +39,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 using kyoto::test::was_cancelled;
 
 using kyoto::sync::barrier;
@@ -57,10 +59,7 @@ kyoto::task<bool> wait_on(barrier* b) {
 /// Spawns a wait and checks it is still waiting after the others ran
 /// (tokio's assert_pending!(w.poll())).
 kyoto::task<kyoto::join_handle<bool>> pending_wait(barrier* b) {
-  auto h = kyoto::spawn(wait_on(b));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished()) << "a wait completed before its generation was full";
-  co_return h;
+  co_return co_await spawn_waiting(wait_on(b));
 }
 
 /// A wait that completes at once, giving is_leader() (tokio's
@@ -74,6 +73,25 @@ kyoto::task<bool> ready_wait_is_leader(barrier* b) {
     co_return false;
   }
   co_return co_await h;
+}
+
+/// The wait that fills the generation leads, and the parked waits `ws`
+/// are released as followers. False when one of them did not finish: the
+/// caller asserts on it.
+template <class... Handles>
+kyoto::task<bool> last_arrival_leads_and_releases(barrier* b, Handles*... handles) {
+  const std::array<kyoto::join_handle<bool>*, sizeof...(Handles)> ws{handles...};
+  const barrier_wait_result last = co_await b->wait();
+  EXPECT_TRUE(last.is_leader());
+  for (kyoto::join_handle<bool>* w : ws) {
+    const bool finished = co_await finishes_soon(*w);
+    if (!finished) co_return false;
+  }
+  for (kyoto::join_handle<bool>* w : ws) {
+    const bool leader = co_await *w;
+    EXPECT_FALSE(leader);
+  }
+  co_return true;
 }
 
 // ==== ported from tokio's sync_barrier.rs ====
@@ -174,12 +192,7 @@ KYOTO_CT_TEST(Barrier, TheLastArrivalIsTheLeader) {
   barrier b(3);
   auto w1 = co_await pending_wait(&b);
   auto w2 = co_await pending_wait(&b);
-  const barrier_wait_result third = co_await b.wait();
-  EXPECT_TRUE(third.is_leader());
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w1));
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w2));
-  EXPECT_FALSE(co_await w1);
-  EXPECT_FALSE(co_await w2);
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w1, &w2));
 }
 
 // A wait of the next generation waits, even while the released waits of
@@ -194,10 +207,7 @@ KYOTO_CT_TEST(Barrier, AWaitAfterAReleaseBelongsToTheNextGeneration) {
   EXPECT_TRUE(w1.is_finished());
   EXPECT_FALSE(w3.is_finished());
   EXPECT_FALSE(co_await w1);
-  const barrier_wait_result r4 = co_await b.wait();
-  EXPECT_TRUE(r4.is_leader());
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w3));
-  EXPECT_FALSE(co_await w3);
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w3));
 }
 
 // ---- cancellation (tokio's: an arrival is never undone) ----
@@ -215,10 +225,7 @@ KYOTO_CT_TEST(Barrier, CancelledParkedWaitStillCountsTowardItsGeneration) {
 
   // The barrier goes on with fresh generations.
   auto w3 = co_await pending_wait(&b);
-  const barrier_wait_result r4 = co_await b.wait();
-  EXPECT_TRUE(r4.is_leader());
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w3));
-  EXPECT_FALSE(co_await w3);
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w3));
 }
 
 // Cancelling one parked wait does not strand the others: the generation's
@@ -231,12 +238,7 @@ KYOTO_CT_TEST(Barrier, CancelledParkedWaitDoesNotStrandTheOthers) {
   w2.abort();
   EXPECT_TRUE(co_await was_cancelled(w2));
 
-  const barrier_wait_result last = co_await b.wait();
-  EXPECT_TRUE(last.is_leader());
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w1));
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w3));
-  EXPECT_FALSE(co_await w1);
-  EXPECT_FALSE(co_await w3);
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w1, &w3));
 }
 
 // A wait released, then cancelled before it resumed, loses only its own
@@ -256,10 +258,7 @@ KYOTO_CT_TEST(Barrier, WaitCancelledAfterItsReleaseLosesOnlyItsResult) {
 
   auto w4 = co_await pending_wait(&b);
   auto w5 = co_await pending_wait(&b);
-  const barrier_wait_result r6 = co_await b.wait();
-  EXPECT_TRUE(r6.is_leader());
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w4));
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(w5));
+  KYOTO_ASSERT_TRUE(co_await last_arrival_leads_and_releases(&b, &w4, &w5));
 }
 
 // A wait that was never awaited (a lazy task) never arrived.

@@ -50,6 +50,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 
 namespace mpsc = kyoto::sync::mpsc;
 using kyoto::test::drop_counter;
@@ -84,6 +85,22 @@ kyoto::task<> expect_1_2_then_the_end(Receiver& rx) {
   EXPECT_EQ(co_await rx.recv(), 2);
   const auto end = co_await rx.recv();  // (GCC 12 rejects `(co_await ...).` in a template)
   EXPECT_FALSE(end.has_value());
+}
+
+/// Spawns `sending` (it sends 1 and 2, then drops its sender) and
+/// receives 1, 2 and the end from `rx`.
+template <class Receiver>
+kyoto::task<> receive_1_2_from_a_task(kyoto::task<> sending, Receiver& rx) {
+  auto h = kyoto::spawn(std::move(sending));
+  co_await expect_1_2_then_the_end(rx);
+  co_await h;
+}
+
+/// Aborts `h` and waits for it; whether it ended cancelled.
+template <class T>
+kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
+  h.abort();
+  co_return co_await kyoto::test::ended_cancelled(h);
 }
 
 /// One recv() on a receiver the caller keeps.
@@ -218,6 +235,18 @@ class no_impls {
   no_impls& operator=(const no_impls&) = delete;
 };
 
+/// tokio's dropping_rx_closes_channel setup: a channel (capacity 100)
+/// buffers `msg`, then its receiver is dropped. Gives the sender.
+mpsc::sender<std::shared_ptr<int>> sender_of_a_dropped_receiver(const std::shared_ptr<int>& msg) {
+  auto channel = mpsc::channel<std::shared_ptr<int>>(100);
+  channel.first.try_send(msg).expect("try_send");
+  EXPECT_EQ(msg.use_count(), 2);
+  {
+    auto dropped = std::move(channel.second);
+  }
+  return std::move(channel.first);
+}
+
 // ==== ported from tokio's sync_mpsc.rs ====
 
 // The send() twin of tokio's send_recv_with_buffer (ported below as
@@ -244,10 +273,7 @@ kyoto::task<> send_1_2(mpsc::sender<int> tx) {
 KYOTO_CT_TEST(Mpsc, ValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::channel<int>(16);
 
-  auto sending = kyoto::spawn(send_1_2(std::move(tx)));
-
-  co_await expect_1_2_then_the_end(rx);
-  co_await sending;
+  co_await receive_1_2_from_a_task(send_1_2(std::move(tx)), rx);
 }
 
 // The send() twin of tokio's start_send_past_cap (ported below as
@@ -259,18 +285,10 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDoesNotTakeTheSlotARecvFrees) {
 
   tx1.try_send(0).expect("try_send");
 
-  auto r1 = kyoto::spawn(send_one<int>(tx1, 1));
-  co_await let_others_run();
-  auto r2 = kyoto::spawn(send_one<int>(tx2, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());
-  EXPECT_FALSE(r2.is_finished());
+  auto r1 = co_await spawn_waiting(send_one<int>(tx1, 1));
+  auto r2 = co_await spawn_waiting(send_one<int>(tx2, 2));
 
-  r1.abort();
-  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
-          [&]() -> auto& { return r1; })) {
-    EXPECT_TRUE(e->is_cancelled());
-  }
+  EXPECT_TRUE(co_await abort_and_wait(r1));
 
   EXPECT_EQ(co_await rx.recv(), 0);  // frees the slot: it goes to r2
 
@@ -321,10 +339,7 @@ kyoto::task<> send_1_2_unbounded(mpsc::unbounded_sender<int> tx) {
 KYOTO_CT_TEST(Mpsc, UnboundedValuesSentFromASpawnedTaskAreReceivedInOrder) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
 
-  auto sending = kyoto::spawn(send_1_2_unbounded(std::move(tx)));
-
-  co_await expect_1_2_then_the_end(rx);
-  co_await sending;
+  co_await receive_1_2_from_a_task(send_1_2_unbounded(std::move(tx)), rx);
 }
 
 // no_t_bounds_buffer
@@ -355,9 +370,7 @@ KYOTO_CT_TEST(Mpsc, SendOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
 
   (co_await tx.send(1)).expect("send 1");
 
-  auto p2 = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(p2.is_finished());  // not ready
+  auto p2 = co_await spawn_waiting(send_one<int>(tx, 2));  // not ready
 
   EXPECT_EQ(co_await rx.recv(), 1);
 
@@ -396,9 +409,7 @@ KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
 
   (co_await tx1.send(123)).expect("send 123");
 
-  auto permit2 = kyoto::spawn(send_result<int>(tx2, 456));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
+  auto permit2 = co_await spawn_waiting(send_result<int>(tx2, 456));
 
   rx.close();
 
@@ -409,6 +420,25 @@ KYOTO_CT_TEST(Mpsc, CloseFailsAWaitingSendAndKeepsBufferedValuesReceivable) {
 
   EXPECT_EQ(co_await rx.recv(), 123);
   EXPECT_FALSE((co_await rx.recv()).has_value());
+}
+
+/// tokio's try_send_fail setup: a channel of one slot holds "hello", so a
+/// try_send of "fail" fails with is_full (not is_closed).
+std::pair<mpsc::sender<std::string>, mpsc::receiver<std::string>> full_of_hello() {
+  auto channel = mpsc::channel<std::string>(1);
+  channel.first.try_send("hello").expect("try_send hello");
+  auto r = channel.first.try_send("fail");
+  EXPECT_TRUE(failed_full(r));
+  if (!r.has_value()) {
+    EXPECT_FALSE(r.error().is_closed());
+  }
+  return channel;
+}
+
+/// Sends "goodbye" (there is room again), then drops the sender.
+void send_goodbye_and_drop(mpsc::sender<std::string>& tx) {
+  EXPECT_TRUE(tx.try_send("goodbye").has_value());
+  auto dropped = std::move(tx);
 }
 
 // tx_close_gets_none
@@ -422,21 +452,11 @@ KYOTO_CT_TEST(Mpsc, RecvGivesNulloptWhenTheOnlySenderIsDroppedUnused) {
 
 // try_send_fail
 KYOTO_CT_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
-  auto [tx, rx] = mpsc::channel<std::string>(1);
-
-  tx.try_send("hello").expect("try_send hello");
-
-  auto r = tx.try_send("fail");
-  KYOTO_ASSERT_FALSE(r.has_value());
-  EXPECT_TRUE(r.error().is_full());
-  EXPECT_FALSE(r.error().is_closed());
+  auto [tx, rx] = full_of_hello();
 
   EXPECT_EQ(co_await rx.recv(), "hello");
 
-  EXPECT_TRUE(tx.try_send("goodbye").has_value());
-  {
-    auto dropped = std::move(tx);
-  }
+  send_goodbye_and_drop(tx);
 
   EXPECT_EQ(co_await rx.recv(), "goodbye");
   EXPECT_FALSE((co_await rx.recv()).has_value());
@@ -444,20 +464,11 @@ KYOTO_CT_TEST(Mpsc, TrySendOnAFullChannelFailsWithIsFull) {
 
 // try_send_fail_with_try_recv
 TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
-  auto [tx, rx] = mpsc::channel<std::string>(1);
-
-  tx.try_send("hello").expect("try_send hello");
-
-  auto r = tx.try_send("fail");
-  ASSERT_FALSE(r.has_value());
-  EXPECT_TRUE(r.error().is_full());
+  auto [tx, rx] = full_of_hello();
 
   EXPECT_TRUE(received(rx.try_recv(), "hello"));
 
-  EXPECT_TRUE(tx.try_send("goodbye").has_value());
-  {
-    auto dropped = std::move(tx);
-  }
+  send_goodbye_and_drop(tx);
 
   EXPECT_TRUE(received(rx.try_recv(), "goodbye"));
   EXPECT_TRUE(is_disconnected(rx.try_recv()));
@@ -466,15 +477,8 @@ TEST(Mpsc, TrySendOnAFullChannelFailsAndTryRecvDrainsIt) {
 // The send() twin of tokio's dropping_rx_closes_channel (ported below as
 // DroppingTheReceiverFailsReserveAndDestroysBufferedValues).
 KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  EXPECT_TRUE(tx.try_send(msg).has_value());
-  EXPECT_EQ(msg.use_count(), 2);
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
   EXPECT_EQ(msg.use_count(), 1);  // the buffered copy is gone
 
   auto r = co_await tx.send(msg);
@@ -486,14 +490,8 @@ KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsSendAndDestroysBufferedValues) {
 // dropping_rx_closes_channel_for_try, its try_send() check (the others are
 // DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed).
 TEST(Mpsc, DroppingTheReceiverFailsTrySendWithIsClosed) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  tx.try_send(msg).expect("try_send");
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
 
   {
     auto r = tx.try_send(msg);
@@ -652,18 +650,6 @@ kyoto::task<kyoto::result<mpsc::permit<int>, mpsc::send_error<>>> reserve_one(
   co_return co_await tx->reserve();
 }
 
-/// Aborts `h` and waits for it; whether it ended cancelled.
-template <class T>
-kyoto::task<bool> abort_and_wait(kyoto::join_handle<T>& h) {
-  h.abort();
-  try {
-    (void)co_await h;
-  } catch (const kyoto::join_error& e) {
-    co_return e.is_cancelled();
-  }
-  co_return false;
-}
-
 // send_recv_with_buffer
 KYOTO_CT_TEST(Mpsc, AReservedPermitsSendAndATrySendAreReceivedInOrderThenNullopt) {
   auto [tx, rx] = mpsc::channel<int>(16);
@@ -696,9 +682,7 @@ KYOTO_CT_TEST(Mpsc, UsingOrDroppingAPermitGivesItsSlotToTheWaitingReservesInOrde
   KYOTO_ASSERT_TRUE(permit2.has_value());
 
   // A third and a fourth wait.
-  auto r3 = kyoto::spawn(reserve_one(&tx3));
-  co_await let_others_run();
-  EXPECT_FALSE(r3.is_finished());
+  auto r3 = co_await spawn_waiting(reserve_one(&tx3));
   auto r4 = kyoto::spawn(reserve_one(&tx4));
   co_await let_others_run();
   EXPECT_FALSE(r4.is_finished());
@@ -718,9 +702,7 @@ KYOTO_CT_TEST(Mpsc, UsingOrDroppingAPermitGivesItsSlotToTheWaitingReservesInOrde
   }
   KYOTO_ASSERT_TRUE(co_await finishes_soon(r4));
 
-  auto r1 = kyoto::spawn(reserve_one(&tx1));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());  // r3 and r4 hold both slots
+  auto r1 = co_await spawn_waiting(reserve_one(&tx1));  // r3 and r4 hold both slots
 
   EXPECT_TRUE(co_await abort_and_wait(r1));
   EXPECT_TRUE((co_await r3).has_value());
@@ -735,13 +717,9 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingReserveDoesNotTakeTheSlotARecvFrees) {
 
   tx1.try_send(0).expect("try_send");
 
-  auto r1 = kyoto::spawn(reserve_one(&tx1));
-  co_await let_others_run();
-  EXPECT_FALSE(r1.is_finished());
+  auto r1 = co_await spawn_waiting(reserve_one(&tx1));
   {
-    auto r2 = kyoto::spawn(reserve_one(&tx2));
-    co_await let_others_run();
-    EXPECT_FALSE(r2.is_finished());
+    auto r2 = co_await spawn_waiting(reserve_one(&tx2));
 
     EXPECT_TRUE(co_await abort_and_wait(r1));
 
@@ -770,9 +748,7 @@ KYOTO_CT_TEST(Mpsc, ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   KYOTO_ASSERT_TRUE(p1.has_value());
   p1->send(1);
 
-  auto p2 = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  EXPECT_FALSE(p2.is_finished());  // not ready
+  auto p2 = co_await spawn_waiting(reserve_one(&tx));  // not ready
 
   EXPECT_TRUE((co_await rx.recv()).has_value());  // take the value
 
@@ -787,16 +763,25 @@ KYOTO_CT_TEST(Mpsc, ReserveOnAFullChannelWaitsAndTakesTheSlotTheNextRecvFrees) {
   EXPECT_EQ(co_await rx.recv(), 2);
 }
 
+using reserve_result = kyoto::result<mpsc::permit<int>, mpsc::send_error<>>;
+
+/// tx1 reserves the only slot of its channel, then a reserve() on tx2 is
+/// spawned and waits for it. Gives tx1's reserve result (the caller asserts
+/// it holds the permit) and the waiting task.
+kyoto::task<std::pair<reserve_result, kyoto::join_handle<reserve_result>>>
+hold_the_slot_and_queue_a_reserve(mpsc::sender<int>& tx1, mpsc::sender<int>& tx2) {
+  auto held = co_await tx1.reserve();
+  auto waiting = co_await spawn_waiting(reserve_one(&tx2));
+  co_return std::pair{std::move(held), std::move(waiting)};
+}
+
 // recv_close_gets_none_reserved
 KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit1 = co_await tx1.reserve();
+  auto [permit1, permit2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit1.has_value());
-  auto permit2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
 
   rx.close();
 
@@ -804,9 +789,7 @@ KYOTO_CT_TEST(Mpsc, APermitTakenBeforeCloseStillDeliversAndAWaitingReserveFails)
   auto failed = co_await permit2;
   EXPECT_FALSE(failed.has_value());  // ...with the error
   {
-    auto recv = kyoto::spawn(recv_one<int>(&rx));
-    co_await let_others_run();
-    EXPECT_FALSE(recv.is_finished());  // permit1 is outstanding
+    auto recv = co_await spawn_waiting(recv_one<int>(&rx));  // permit1 is outstanding
 
     permit1->send(123);
     KYOTO_ASSERT_TRUE(co_await finishes_soon(recv));
@@ -846,12 +829,8 @@ KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit = co_await tx1.reserve();
+  auto [permit, reserve2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit.has_value());
-
-  auto reserve2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(reserve2.is_finished());
 
   {
     auto dropped = std::move(*permit);
@@ -863,14 +842,8 @@ KYOTO_CT_TEST(Mpsc, DroppingAPermitWakesAWaitingReserve) {
 
 // dropping_rx_closes_channel (with reserve(), as in tokio)
 KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsReserveAndDestroysBufferedValues) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  EXPECT_TRUE(tx.try_send(msg).has_value());
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
   auto r = co_await tx.reserve();
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(msg.use_count(), 1);
@@ -880,14 +853,8 @@ KYOTO_CT_TEST(Mpsc, DroppingTheReceiverFailsReserveAndDestroysBufferedValues) {
 // try_reserve_owned() checks; the try_send one is
 // DroppingTheReceiverFailsTrySendWithIsClosed)
 TEST(Mpsc, DroppingTheReceiverFailsTryReserveAndTryReserveOwnedWithIsClosed) {
-  auto [tx, rx] = mpsc::channel<std::shared_ptr<int>>(100);
-
   auto msg = std::make_shared<int>(7);
-  tx.try_send(msg).expect("try_send");
-
-  {
-    auto dropped = std::move(rx);
-  }
+  auto tx = sender_of_a_dropped_receiver(msg);
 
   EXPECT_TRUE(failed_closed(tx.try_send(msg)));
   auto reserved = tx.try_reserve();
@@ -911,9 +878,7 @@ KYOTO_CT_TEST(Mpsc, RecvAfterCloseWaitsForAnOutstandingPermitAndEndsWhenItIsDrop
 
   rx.close();
 
-  auto recv = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(recv.is_finished());
+  auto recv = co_await spawn_waiting(recv_one<int>(&rx));
 
   {
     auto dropped = std::move(*permit);
@@ -928,12 +893,8 @@ KYOTO_CT_TEST(Mpsc, ASlotPassedToAReserveFailedByCloseDoesNotKeepRecvWaiting) {
   auto [tx1, rx] = mpsc::channel<int>(1);
   mpsc::sender<int> tx2 = tx1;
 
-  auto permit1 = co_await tx1.reserve();
+  auto [permit1, permit2] = co_await hold_the_slot_and_queue_a_reserve(tx1, tx2);
   KYOTO_ASSERT_TRUE(permit1.has_value());
-
-  auto permit2 = kyoto::spawn(reserve_one(&tx2));
-  co_await let_others_run();
-  EXPECT_FALSE(permit2.is_finished());
 
   rx.close();
 
@@ -1172,9 +1133,7 @@ KYOTO_CT_TEST(Mpsc, WaitingRecvWakesWithNulloptOnlyWhenTheLastSenderIsDropped) {
   std::optional<mpsc::sender<int>> tx2(tx);
   std::optional<mpsc::sender<int>> tx1(std::move(tx));
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
   tx1.reset();
   co_await let_others_run();
@@ -1278,9 +1237,7 @@ KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheC
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto waiting = kyoto::spawn(send_one<int>(tx, 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(tx, 1));
 
   EXPECT_EQ(co_await rx.recv(), 0);  // grants the slot to `waiting`
   waiting.abort();
@@ -1295,15 +1252,9 @@ KYOTO_CT_TEST(Mpsc, CancelledSendThatWasGrantedTheLastWaitingSlotReturnsItToTheC
 KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
-  waiting.abort();
-  if (const auto e = co_await kyoto::test::expect_throws_async<kyoto::join_error>(
-          [&]() -> auto& { return waiting; })) {
-    EXPECT_TRUE(e->is_cancelled());
-  }
+  EXPECT_TRUE(co_await abort_and_wait(waiting));
 
   // A new recv can wait (the cancelled one left the receiver slot free),
   // and is woken by the next send.
@@ -1316,9 +1267,7 @@ KYOTO_CT_TEST(Mpsc, CancelledRecvLeavesLaterValuesReceivable) {
 KYOTO_CT_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
   auto [tx, rx] = mpsc::channel<int>(4);
 
-  auto waiting = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(&rx));
 
   tx.try_send(7).expect("try_send 7");  // wakes `waiting`...
   waiting.abort();                      // ...which is cancelled before it runs
@@ -1332,9 +1281,7 @@ KYOTO_CT_TEST(Mpsc, ValueArrivingForACancelledRecvStaysFirstInTheChannel) {
 KYOTO_CT_TEST(Mpsc, SecondRecvWaitingOnOneReceiverThrowsLogicError) {
   auto [tx, rx] = mpsc::channel<int>(1);
 
-  auto first = kyoto::spawn(recv_one<int>(&rx));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
+  auto first = co_await spawn_waiting(recv_one<int>(&rx));
 
   auto second = kyoto::spawn(recv_one<int>(&rx));
   KYOTO_ASSERT_TRUE(co_await finishes_soon(second));
@@ -1532,9 +1479,7 @@ KYOTO_CT_TEST(Mpsc, AbortedWaitingSendDestroysItsValueOnce) {
   auto [tx, rx] = mpsc::channel<drop_counter>(1);
   tx.try_send(drop_counter(dropped)).expect("try_send");
 
-  auto waiting = kyoto::spawn(send_one<drop_counter>(tx, drop_counter(dropped)));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<drop_counter>(tx, drop_counter(dropped)));
   EXPECT_EQ(dropped.load(), 0);
 
   waiting.abort();
@@ -1640,9 +1585,7 @@ KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
   // The channel is full now: the next send waits, then is granted a slot.
 
   move_budget failing;  // its own count: the other values' moves do not touch it
-  auto waiting = kyoto::spawn(send_fragile(tx, 1, &failing, moves_per_send - 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_fragile(tx, 1, &failing, moves_per_send - 1));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // grants the slot to `waiting`
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
@@ -1661,9 +1604,7 @@ KYOTO_CT_TEST(Mpsc, GrantedSendWhoseValueFailsToMoveInThrowsAndFreesTheSlot) {
 KYOTO_CT_TEST(Mpsc, ASendGrantedBeforeCloseStillDeliversAndRecvWaitsForIt) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
-  auto waiting = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(tx, 2));
 
   EXPECT_TRUE(received(rx.try_recv(), 1));  // grants the slot to `waiting`
   rx.close();
@@ -1729,9 +1670,7 @@ TEST(Mpsc, ValuesHoldingSendersOfTheirOwnChannelAreDestroyedWhenTheReceiverIsDro
 // -- runtime shutdown --
 
 kyoto::task<> grant_a_waiting_send_then_return(mpsc::sender<int> tx, mpsc::receiver<int>* rx) {
-  auto waiting = kyoto::spawn(send_one<int>(std::move(tx), 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(std::move(tx), 1));
   EXPECT_EQ(co_await rx->recv(), 0);  // grants the freed slot to `waiting`, waking it
 }  // and ends before `waiting` runs: the runtime shuts down with it woken
 
@@ -1748,9 +1687,7 @@ TEST(Mpsc, RuntimeShutdownCancelsASendThatWasGrantedASlotAndFreesTheSlot) {
 }
 
 kyoto::task<> wake_a_waiting_recv_then_return(mpsc::sender<int> tx, mpsc::receiver<int>* rx) {
-  auto waiting = kyoto::spawn(recv_one<int>(rx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_one<int>(rx));
   tx.try_send(7).expect("try_send");  // wakes `waiting`
 }  // and ends before `waiting` runs
 
@@ -1764,9 +1701,7 @@ TEST(Mpsc, RuntimeShutdownCancelsAWokenRecvAndTheValueStaysInTheChannel) {
 }
 
 kyoto::task<> leave_a_send_waiting(mpsc::sender<int> tx) {
-  auto waiting = kyoto::spawn(send_one<int>(std::move(tx), 1));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(send_one<int>(std::move(tx), 1));
 }
 
 TEST(Mpsc, RuntimeShutdownCancelsAWaitingSendWhichLeavesTheQueueOfWaitingSenders) {
@@ -2004,9 +1939,7 @@ KYOTO_CT_TEST(Mpsc, CancelledWaitingReserveLeavesTheQueueOfWaitingSenders) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto waiting = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(reserve_one(&tx));
   EXPECT_TRUE(co_await abort_and_wait(waiting));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // the slot is not granted to the cancelled reserve
@@ -2018,12 +1951,8 @@ KYOTO_CT_TEST(Mpsc, CancelledReserveThatWasGrantedASlotPassesItToTheNextWaitingS
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(0).expect("try_send");
 
-  auto first = kyoto::spawn(reserve_one(&tx));
-  co_await let_others_run();
-  auto second = kyoto::spawn(send_one<int>(tx, 2));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
-  EXPECT_FALSE(second.is_finished());
+  auto first = co_await spawn_waiting(reserve_one(&tx));
+  auto second = co_await spawn_waiting(send_one<int>(tx, 2));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`, waking it
   EXPECT_TRUE(co_await abort_and_wait(first));  // cancelled before it runs
@@ -2106,19 +2035,20 @@ TEST(Mpsc, TryReserveManyTakesAllOrNothing) {
   EXPECT_STREQ(closed.error().what(), "channel closed");
 }
 
+/// Fills tx's channel (of 3 slots) with 0, 1 and 2.
+void fill_with_0_1_2(mpsc::sender<int>& tx) {
+  for (int i = 0; i < 3; ++i)
+    tx.try_send(i).expect("try_send");
+}
+
 // A waiting reserve_many(n) first in line keeps the slots that free for it
 // until it has n; the senders behind it wait (FIFO, tokio's semaphore).
 KYOTO_CT_TEST(Mpsc, AWaitingReserveManyCollectsFreedSlotsAndTheSendersBehindItWait) {
   auto [tx, rx] = mpsc::channel<int>(3);
-  for (int i = 0; i < 3; ++i)
-    tx.try_send(i).expect("try_send");
+  fill_with_0_1_2(tx);
 
-  auto many = kyoto::spawn(reserve_n(&tx, 2));
-  co_await let_others_run();
-  auto behind = kyoto::spawn(send_one<int>(tx, 10));
-  co_await let_others_run();
-  EXPECT_FALSE(many.is_finished());
-  EXPECT_FALSE(behind.is_finished());
+  auto many = co_await spawn_waiting(reserve_n(&tx, 2));
+  auto behind = co_await spawn_waiting(send_one<int>(tx, 10));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));  // one slot: set aside for `many`
   co_await let_others_run();
@@ -2146,15 +2076,11 @@ KYOTO_CT_TEST(Mpsc, AWaitingReserveManyCollectsFreedSlotsAndTheSendersBehindItWa
 
 KYOTO_CT_TEST(Mpsc, CancelledReserveManyPassesTheSlotsSetAsideForItToTheSendersBehind) {
   auto [tx, rx] = mpsc::channel<int>(3);
-  for (int i = 0; i < 3; ++i)
-    tx.try_send(i).expect("try_send");
+  fill_with_0_1_2(tx);
 
-  auto many = kyoto::spawn(reserve_n(&tx, 3));
-  co_await let_others_run();
-  auto behind1 = kyoto::spawn(send_one<int>(tx, 10));
-  co_await let_others_run();
-  auto behind2 = kyoto::spawn(send_one<int>(tx, 11));
-  co_await let_others_run();
+  auto many = co_await spawn_waiting(reserve_n(&tx, 3));
+  auto behind1 = co_await spawn_waiting(send_one<int>(tx, 10));
+  auto behind2 = co_await spawn_waiting(send_one<int>(tx, 11));
 
   EXPECT_TRUE(received(rx.try_recv(), 0));
   EXPECT_TRUE(received(rx.try_recv(), 1));  // two set aside for `many`
@@ -2301,9 +2227,7 @@ KYOTO_CT_TEST(Mpsc, ClosedCompletesForEveryWaitingSenderWhenTheReceiverIsDropped
 KYOTO_CT_TEST(Mpsc, ClosedCompletesWhenTheReceiverCloses) {
   auto [tx, rx] = mpsc::channel<int>(1);
   tx.try_send(1).expect("try_send");
-  auto waiting = kyoto::spawn(wait_closed(tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(wait_closed(tx));
   EXPECT_TRUE(received(rx.try_recv(), 1));  // receiving is not closing
   co_await let_others_run();
   EXPECT_FALSE(waiting.is_finished());
@@ -2329,9 +2253,7 @@ KYOTO_CT_TEST(Mpsc, ClosedDoesNotCompleteWhenSendersComeAndGo) {
 
 KYOTO_CT_TEST(Mpsc, UnboundedClosedCompletesWhenTheReceiverIsDropped) {
   auto [tx, rx] = mpsc::unbounded_channel<int>();
-  auto waiting = kyoto::spawn(wait_closed_unbounded(tx));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(wait_closed_unbounded(tx));
   {
     auto dropped = std::move(rx);
   }
@@ -2406,9 +2328,7 @@ KYOTO_CT_TEST(Mpsc, RecvManyGivesZeroOnlyOnceTheChannelIsClosedAndDrained) {
 KYOTO_CT_TEST(Mpsc, WaitingRecvManyWakesWithTheFirstValues) {
   auto [tx, rx] = mpsc::channel<int>(4);
   std::vector<int> buffer;
-  auto waiting = kyoto::spawn(recv_many_into(&rx, &buffer, 4));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  auto waiting = co_await spawn_waiting(recv_many_into(&rx, &buffer, 4));
   tx.try_send(1).expect("try_send 1");
   tx.try_send(2).expect("try_send 2");  // before the woken task runs
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
@@ -2490,13 +2410,17 @@ kyoto::task<kyoto::result<void, mpsc::send_timeout_error<int>>> send_within(
   co_return co_await tx->send_timeout(value, timeout);
 }
 
-KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
-  using namespace std::chrono_literals;
-  auto [tx, rx] = mpsc::channel<int>(1);
+/// Fills tx's channel (one slot) with 0, then spawns a send_timeout(1,
+/// 60s): it waits for the slot.
+kyoto::task<kyoto::join_handle<kyoto::result<void, mpsc::send_timeout_error<int>>>>
+send_timeout_waiting_for_the_slot(mpsc::sender<int>& tx) {
   tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
-  EXPECT_FALSE(waiting.is_finished());
+  co_return co_await spawn_waiting(send_within(&tx, 1, std::chrono::seconds(60)));
+}
+
+KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   EXPECT_EQ(co_await rx.recv(), 0);
   KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
   EXPECT_TRUE((co_await waiting).has_value());
@@ -2504,11 +2428,8 @@ KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotSendsWhenOneFreesInTime) {
 }
 
 KYOTO_CT_TEST(Mpsc, SendTimeoutWaitingForASlotFailsClosedWhenTheReceiverIsDropped) {
-  using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   {
     auto dropped = std::move(rx);
   }
@@ -2569,9 +2490,7 @@ KYOTO_CT_TEST(Mpsc, SendTimeoutGrantedASlotAfterItsDeadlinePassedStillSends) {
 KYOTO_CT_TEST(Mpsc, CancelledWaitingSendTimeoutLeavesTheQueueAndItsTimer) {
   using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto waiting = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto waiting = co_await send_timeout_waiting_for_the_slot(tx);
   EXPECT_TRUE(co_await abort_and_wait(waiting));
   EXPECT_TRUE(received(rx.try_recv(), 0));
   EXPECT_EQ(tx.capacity(), 1u);  // not granted to the cancelled send
@@ -2581,11 +2500,8 @@ KYOTO_CT_TEST(Mpsc, CancelledWaitingSendTimeoutLeavesTheQueueAndItsTimer) {
 }
 
 KYOTO_CT_TEST(Mpsc, CancelledSendTimeoutThatWasGrantedASlotPassesItOnAndSendsNothing) {
-  using namespace std::chrono_literals;
   auto [tx, rx] = mpsc::channel<int>(1);
-  tx.try_send(0).expect("try_send");
-  auto first = kyoto::spawn(send_within(&tx, 1, 60s));
-  co_await let_others_run();
+  auto first = co_await send_timeout_waiting_for_the_slot(tx);
   auto second = kyoto::spawn(send_one<int>(tx, 2));
   co_await let_others_run();
   EXPECT_TRUE(received(rx.try_recv(), 0));      // grants the slot to `first`

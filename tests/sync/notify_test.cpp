@@ -44,6 +44,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 using kyoto::test::was_cancelled;
 
 using kyoto::sync::notified;
@@ -74,6 +75,16 @@ kyoto::task<bool> finishes_within(const kyoto::join_handle<T>& h,
   while (!h.is_finished()) {
     if (std::chrono::steady_clock::now() > deadline) co_return false;
     co_await kyoto::yield_now();
+  }
+  co_return true;
+}
+
+/// Whether every task of `handles` finishes within the watchdog's limit.
+template <class T>
+kyoto::task<bool> all_finish_within(std::vector<kyoto::join_handle<T>>& handles) {
+  for (auto& h : handles) {
+    const bool finished = co_await finishes_within(h);
+    if (!finished) co_return false;
   }
   co_return true;
 }
@@ -119,6 +130,25 @@ bool take_permit(notify& n) {
   return probe.enable();
 }
 
+/// notify_one() on `n` wakes the waiting `h`, which then finishes.
+kyoto::task<> notify_one_wakes(notify& n, kyoto::join_handle<void>& h) {
+  n.notify_one();
+  const bool finished = co_await finishes_soon(h);
+  EXPECT_TRUE(finished) << "notify_one() did not wake it";
+  if (finished) co_await h;
+}
+
+/// With one permit stored in `n`, of two awaits the first takes it and
+/// completes and the second waits, until the next notify_one().
+kyoto::task<> one_permit_completes_one_of_two_awaits(notify_ptr n) {
+  auto h1 = kyoto::spawn(wait_notified(n));
+  auto h2 = kyoto::spawn(wait_notified(n));
+  co_await let_others_run();
+  EXPECT_TRUE(h1.is_finished());
+  EXPECT_FALSE(h2.is_finished());
+  co_await notify_one_wakes(*n, h2);
+}
+
 /// Awaits one notification, then records `id`.
 kyoto::task<> wait_and_record(notify_ptr n, std::vector<int>* order, int id) {
   co_await n->notified();
@@ -139,32 +169,22 @@ KYOTO_CT_TEST(Notify, NotifyOneBeforeTheAwaitStoresAPermitTheAwaitTakes) {
 // notified_one_notify
 KYOTO_CT_TEST(Notify, NotifyOneWakesAWaitingTask) {
   auto n = make_notify();
-  auto h = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());  // pending
+  auto h = co_await spawn_waiting(wait_notified(n));  // pending
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(*n, h);
 }
 
 // notified_multi_notify
 KYOTO_CT_TEST(Notify, NotifyOneWakesOnlyTheFirstOfTwoWaiters) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h1));
+  co_await notify_one_wakes(*n, h1);
   co_await let_others_run();
   EXPECT_FALSE(h2.is_finished());  // still pending
 
-  n->notify_one();  // let it finish
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);  // let it finish
 }
 
 // notify_notified_multi
@@ -172,42 +192,28 @@ KYOTO_CT_TEST(Notify, OneStoredPermitCompletesOnlyOneOfTwoAwaits) {
   auto n = make_notify();
   n->notify_one();
 
-  auto h1 = kyoto::spawn(wait_notified(n));
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_TRUE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
-
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await one_permit_completes_one_of_two_awaits(n);
 }
 
 // notified_drop_notified_notify
 KYOTO_CT_TEST(Notify, DestroyedWaiterLeavesTheQueueSoTheNextOneIsWoken) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
 
   h1.abort();
   EXPECT_TRUE(co_await was_cancelled(h1));
 
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h2.is_finished());
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);
 }
 
 // notified_multi_notify_drop_one: notify_one() picks the first waiter, which
 // is destroyed before it resumes; the notification goes to the second.
 KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedPassesTheNotificationOn) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
+  auto h1 = co_await spawn_waiting(wait_notified(n));
+  auto h2 = co_await spawn_waiting(wait_notified(n));
 
   n->notify_one();  // wakes h1: queued, not yet run
   h1.abort();       // cancelled before it runs
@@ -221,9 +227,7 @@ KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedPassesTheNotificationO
 KYOTO_CT_TEST(Notify,
               NotifyOneAfterNotifyWaitersStoresAPermitThatOutlivesTheWokenWaitersCancellation) {
   auto n = make_notify();
-  auto h1 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h1.is_finished());
+  auto h1 = co_await spawn_waiting(wait_notified(n));
 
   n->notify_waiters();  // wakes h1
   n->notify_one();      // nobody waits any more: stores the permit
@@ -261,13 +265,9 @@ KYOTO_CT_TEST(Notify, AwaitAfterEnableWaits) {
   notified future = n.notified();
   EXPECT_FALSE(future.enable());
 
-  auto h = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());  // pending
+  auto h = co_await spawn_waiting(await_borrowed(&future));  // pending
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(n, h);
 }
 
 // test_enable_after_poll
@@ -275,14 +275,10 @@ KYOTO_CT_TEST(Notify, EnableWhileTheAwaitWaitsReturnsFalse) {
   notify n;
   notified future = n.notified();
 
-  auto h = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());
+  auto h = co_await spawn_waiting(await_borrowed(&future));
   EXPECT_FALSE(future.enable());
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
-  co_await h;
+  co_await notify_one_wakes(n, h);
 }
 
 // test_enable_consumes_permit
@@ -303,19 +299,13 @@ KYOTO_CT_TEST(Notify, NotifiedAwaitedAgainFromAnotherTaskAfterACancelledAwaitWak
   notify n;
   notified future = n.notified();
 
-  auto first = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(first.is_finished());
+  auto first = co_await spawn_waiting(await_borrowed(&future));
   first.abort();
   EXPECT_TRUE(co_await was_cancelled(first));
 
-  auto second = kyoto::spawn(await_borrowed(&future));
-  co_await let_others_run();
-  EXPECT_FALSE(second.is_finished());
+  auto second = co_await spawn_waiting(await_borrowed(&future));
 
-  n.notify_one();
-  EXPECT_TRUE(co_await finishes_soon(second));
-  co_await second;
+  co_await notify_one_wakes(n, second);
 }
 
 // ==== ported from tokio's src/sync/tests/notify.rs ====
@@ -361,14 +351,7 @@ KYOTO_CT_TEST(Notify, ManyNotifyOneCallsWithNobodyWaitingStoreASinglePermit) {
   n->notify_one();
   n->notify_one();
 
-  auto h1 = kyoto::spawn(wait_notified(n));
-  auto h2 = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_TRUE(h1.is_finished());
-  EXPECT_FALSE(h2.is_finished());
-
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await one_permit_completes_one_of_two_awaits(n);
 }
 
 TEST(Notify, NotifyWaitersWithNobodyWaitingStoresNoPermit) {
@@ -434,9 +417,7 @@ KYOTO_CT_TEST(Notify, CompletedNotifiedCompletesAgainAtOnce) {
 
 KYOTO_CT_TEST(Notify, WaiterPickedByNotifyOneThenDestroyedWithNobodyElseWaitingStoresThePermit) {
   auto n = make_notify();
-  auto h = kyoto::spawn(wait_notified(n));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished());
+  auto h = co_await spawn_waiting(wait_notified(n));
 
   n->notify_one();
   h.abort();
@@ -456,8 +437,7 @@ KYOTO_CT_TEST(Notify, WaiterWokenByNotifyWaitersThenDestroyedPassesNothingOn) {
   EXPECT_FALSE(h2.is_finished());
   EXPECT_FALSE(take_permit(*n));
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h2));
+  co_await notify_one_wakes(*n, h2);
 }
 
 KYOTO_CT_TEST(Notify, EnabledNotifiedPickedByNotifyOneThenDestroyedPassesTheNotificationOn) {
@@ -612,8 +592,7 @@ KYOTO_CT_TEST(Notify, EnabledNotifiedAwaitedAsAnRvalueKeepsItsPlace) {
   co_await let_others_run();
   EXPECT_FALSE(h.is_finished());
 
-  n->notify_one();
-  EXPECT_TRUE(co_await finishes_soon(h));
+  co_await notify_one_wakes(*n, h);
 }
 
 // ---- misuse ----
@@ -835,6 +814,20 @@ kyoto::task<int> wait_then_read(notify_ptr n, const int* payload) {
   co_return *payload;
 }
 
+/// Waits (with the watchdog) for `h`, joins `notifier`, and checks that
+/// `h` read what the thread wrote (round + 1); on a timeout `release` (one
+/// more notification) ends `h`. False on a timeout: the caller stops.
+template <class Release>
+kyoto::task<bool> reads_the_write(kyoto::join_handle<int>& h, std::thread& notifier, int round,
+                                  Release release) {
+  const bool finished = co_await finishes_within(h);
+  if (notifier.joinable()) notifier.join();
+  EXPECT_TRUE(finished) << "round " << round;
+  if (!finished) release();
+  EXPECT_EQ(co_await h, round + 1);
+  co_return finished;
+}
+
 /// Awaits a notified created by the caller, then reads `*payload`.
 kyoto::task<int> await_then_read(notified w, const int* payload) {
   co_await w;
@@ -856,11 +849,7 @@ KYOTO_TEST_WITH(Notify, NotifyOneFromAThreadPublishesItsWritesToTheAwaitItComple
     });
     if (round % 2 == 0) notifier.join();  // even rounds: the permit is stored first
     auto h = kyoto::spawn(wait_then_read(n, p));
-    const bool finished = co_await finishes_within(h);
-    if (notifier.joinable()) notifier.join();
-    EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) n->notify_one();
-    EXPECT_EQ(co_await h, round + 1);
+    const bool finished = co_await reads_the_write(h, notifier, round, [&n] { n->notify_one(); });
     if (!finished) break;
   }
 }
@@ -880,11 +869,8 @@ KYOTO_TEST_WITH(Notify, NotifyWaitersFromAThreadPublishesItsWritesToTheNotifieds
     });
     if (round % 2 == 0) notifier.join();  // even rounds: awaited after the call
     auto h = kyoto::spawn(await_then_read(std::move(early), p));
-    const bool finished = co_await finishes_within(h);
-    if (notifier.joinable()) notifier.join();
-    EXPECT_TRUE(finished) << "round " << round;
-    if (!finished) n->notify_waiters();
-    EXPECT_EQ(co_await h, round + 1);
+    const bool finished =
+        co_await reads_the_write(h, notifier, round, [&n] { n->notify_waiters(); });
     if (!finished) break;
   }
 }
@@ -930,13 +916,7 @@ KYOTO_TEST_WITH(Notify, StressNotifyOneFromTwoThreadsWakesEveryRegisteredWaiter,
     };
     std::thread t1(notifier);
     std::thread t2(notifier);
-    bool finished = true;
-    for (auto& h : handles) {
-      if (!co_await finishes_within(h)) {
-        finished = false;
-        break;
-      }
-    }
+    const bool finished = co_await all_finish_within(handles);
     t1.join();
     t2.join();
     EXPECT_TRUE(finished) << "round " << round << ": " << done.load() << " of " << waiters;
@@ -1079,13 +1059,7 @@ KYOTO_TEST_WITH(Notify, StressNotifyWaitersFromAThreadCompletesEveryNotifiedCrea
       co_await kyoto::yield_now();
     for (int i = 0; i < waiters; i += 4)  // racing the notify_waiters()
       handles[static_cast<std::size_t>(i)].abort();
-    bool finished = true;
-    for (auto& h : handles) {
-      if (!co_await finishes_within(h)) {
-        finished = false;
-        break;
-      }
-    }
+    const bool finished = co_await all_finish_within(handles);
     notifier.join();
     EXPECT_TRUE(finished) << "round " << round;
     if (!finished) n->notify_waiters();

@@ -93,6 +93,71 @@ void drop(oneshot::receiver<T>& rx) {
   oneshot::receiver<T> dropped = std::move(rx);
 }
 
+/// A receive (await or try_recv) gave `want`.
+template <class R>
+void expect_value(const R& got, int want) {
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, want);
+}
+
+/// A send failed and handed `value` back.
+template <class R>
+void expect_handed_back(const R& sent, int value) {
+  ASSERT_FALSE(sent.has_value());
+  EXPECT_EQ(sent.error().value, value);
+}
+
+/// A try_recv reported the channel closed.
+template <class R>
+void expect_closed(const R& got) {
+  ASSERT_FALSE(got.has_value());
+  EXPECT_TRUE(got.error().is_closed());
+}
+
+/// Spawns `t`, lets it park and cancels it. False (with a failure) when it
+/// finished instead of parking: the caller asserts on it.
+template <class T>
+kyoto::task<bool> park_then_cancel(kyoto::task<T> t) {
+  auto h = kyoto::spawn(std::move(t));
+  co_await settle();
+  if (h.is_finished()) {
+    ADD_FAILURE() << "the task finished instead of parking";
+    co_return false;
+  }
+  h.abort();
+  EXPECT_TRUE(co_await was_cancelled(h));
+  co_return true;
+}
+
+/// Starts a thread that blocking_recv()s `rx` into `got`.
+std::thread blocking_recv_on_a_thread(oneshot::receiver<int> rx,
+                                      std::optional<recv_result<int>>& got) {
+  return std::thread(
+      [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+}
+
+/// How the receiver goes away under a parked tx.closed().
+enum class rx_end { close, drop };
+
+/// Parks a task in tx.closed(), then closes or drops rx: the wait must not
+/// finish before that and must finish soon after, leaving tx closed. False
+/// when it did not finish: the caller asserts on it.
+kyoto::task<bool> closed_wakes_when_rx_ends(oneshot::sender<int>& tx, oneshot::receiver<int>& rx,
+                                            rx_end how) {
+  auto waiting = kyoto::spawn(wait_closed(&tx));
+  co_await settle();
+  EXPECT_FALSE(waiting.is_finished());
+  EXPECT_FALSE(tx.is_closed());
+  if (how == rx_end::close)
+    rx.close();
+  else
+    drop(rx);
+  if (!co_await finishes_soon(waiting)) co_return false;
+  co_await waiting;
+  EXPECT_TRUE(tx.is_closed());
+  co_return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -108,18 +173,14 @@ KYOTO_CT_TEST(Oneshot, AwaitWaitsUntilTheValueIsSent) {
 
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
 
-  recv_result<int> got = co_await h;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(co_await h, 1);
 }
 
 // async_send_recv
 KYOTO_CT_TEST(Oneshot, AwaitGivesAValueSentBefore) {
   auto [tx, rx] = oneshot::channel<int>();
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
-  recv_result<int> got = co_await rx;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(co_await rx, 1);
 }
 
 // close_tx
@@ -138,28 +199,16 @@ KYOTO_CT_TEST(Oneshot, DroppingTheSenderWakesAWaitingReceiverWithRecvError) {
 // close_rx, first half
 TEST(Oneshot, SendFailsWhenTheReceiverIsDropped) {
   oneshot::sender<int> tx = std::move(oneshot::channel<int>().first);
-  auto sent = tx.send(1);
-  ASSERT_FALSE(sent.has_value());
-  EXPECT_EQ(sent.error().value, 1);
+  expect_handed_back(tx.send(1), 1);
 }
 
 // close_rx, second half
 KYOTO_CT_TEST(Oneshot, DroppingTheReceiverWakesTheSenderWaitingInClosed) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto waiting = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(waiting.is_finished());
-
-  drop(rx);
-
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
-  co_await waiting;
-  EXPECT_TRUE(tx.is_closed());
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::drop));
   co_await tx.closed();  // ready at once
 
-  auto sent = tx.send(1);
-  KYOTO_ASSERT_FALSE(sent.has_value());
-  EXPECT_EQ(sent.error().value, 1);
+  expect_handed_back(tx.send(1), 1);
 }
 
 // close_rx, second half, through is_closed() alone
@@ -168,9 +217,7 @@ TEST(Oneshot, SenderIsClosedOnceTheReceiverIsDropped) {
   EXPECT_FALSE(tx.is_closed());
   drop(rx);
   EXPECT_TRUE(tx.is_closed());
-  auto sent = tx.send(1);
-  ASSERT_FALSE(sent.has_value());
-  EXPECT_EQ(sent.error().value, 1);
+  expect_handed_back(tx.send(1), 1);
 }
 
 // async_rx_closed
@@ -191,28 +238,15 @@ KYOTO_CT_TEST(Oneshot, ValueSentBeforeCloseIsStillReceivedByAwait) {
   auto [tx, rx] = oneshot::channel<int>();
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
   rx.close();
-  recv_result<int> got = co_await rx;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(co_await rx, 1);
 }
 
 // explicit_close_poll, second part
 KYOTO_CT_TEST(Oneshot, CloseWakesTheSenderInClosedMakesSendFailAndTheAwaitGiveRecvError) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto waiting = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(waiting.is_finished());
-  EXPECT_FALSE(tx.is_closed());
-
-  rx.close();
-
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
-  co_await waiting;
-  EXPECT_TRUE(tx.is_closed());
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::close));
   co_await tx.closed();  // ready at once
-  auto sent = tx.send(1);
-  KYOTO_ASSERT_FALSE(sent.has_value());
-  EXPECT_EQ(sent.error().value, 1);
+  expect_handed_back(tx.send(1), 1);
 
   auto h = kyoto::spawn(recv_owned(std::move(rx)));
   co_await settle();
@@ -225,13 +259,7 @@ KYOTO_CT_TEST(Oneshot, CloseWakesTheSenderInClosedMakesSendFailAndTheAwaitGiveRe
 // alive. tokio's poll is ready with an error at once.
 KYOTO_CT_TEST(Oneshot, AwaitAfterCloseGivesRecvErrorAtOnceWhileTheSenderIsAlive) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto waiting = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(waiting.is_finished());
-  rx.close();
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
-  co_await waiting;
-  EXPECT_TRUE(tx.is_closed());
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::close));
 
   auto h = kyoto::spawn(recv_owned(std::move(rx)));
   co_await settle();
@@ -269,22 +297,14 @@ TEST(Oneshot, ValueSentBeforeCloseIsStillReceivedByTryRecv) {
   auto [tx, rx] = oneshot::channel<int>();
   ASSERT_TRUE(tx.send(1).has_value());
   rx.close();
-  auto got = rx.try_recv();
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(rx.try_recv(), 1);
 }
 
 // explicit_close_try_recv, second part: tokio's try_recv gives
 // Err(Closed).
 KYOTO_CT_TEST(Oneshot, TryRecvAfterCloseReportsClosedWhileTheSenderIsAlive) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto waiting = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(waiting.is_finished());
-  rx.close();
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(waiting));
-  co_await waiting;
-  EXPECT_TRUE(tx.is_closed());
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::close));
   auto got = rx.try_recv();
   KYOTO_ASSERT_FALSE(got.has_value());
   EXPECT_TRUE(got.error().is_closed()) << "try_recv after close() says: " << got.error().what();
@@ -322,9 +342,7 @@ KYOTO_CT_TEST(Oneshot, AwaitAfterCloseAndTryRecvDoesNotWaitForTheSender) {
 TEST(Oneshot, CloseAfterTryRecvTookTheValueIsHarmless) {
   auto [tx, rx] = oneshot::channel<int>();
   ASSERT_TRUE(tx.send(17).has_value());
-  auto got = rx.try_recv();
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 17);
+  expect_value(rx.try_recv(), 17);
   rx.close();
 }
 
@@ -332,12 +350,8 @@ TEST(Oneshot, CloseAfterTryRecvTookTheValueIsHarmless) {
 TEST(Oneshot, TryRecvAfterTakingTheValueReportsClosed) {
   auto [tx, rx] = oneshot::channel<int>();
   ASSERT_TRUE(tx.send(17).has_value());
-  auto first = rx.try_recv();
-  ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, 17);
-  auto second = rx.try_recv();
-  ASSERT_FALSE(second.has_value());
-  EXPECT_TRUE(second.error().is_closed());
+  expect_value(rx.try_recv(), 17);
+  expect_closed(rx.try_recv());
   rx.close();
 }
 
@@ -345,12 +359,8 @@ TEST(Oneshot, TryRecvAfterTakingTheValueReportsClosed) {
 KYOTO_CT_TEST(Oneshot, TryRecvAfterAnAwaitGotTheValueReportsClosed) {
   auto [tx, rx] = oneshot::channel<int>();
   KYOTO_ASSERT_TRUE(tx.send(17).has_value());
-  recv_result<int> got = co_await rx;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 17);
-  auto again = rx.try_recv();
-  KYOTO_ASSERT_FALSE(again.has_value());
-  EXPECT_TRUE(again.error().is_closed());
+  expect_value(co_await rx, 17);
+  expect_closed(rx.try_recv());
   rx.close();
 }
 
@@ -362,39 +372,22 @@ KYOTO_CT_TEST(Oneshot, TryRecvAfterAnAwaitGotTheValueReportsClosed) {
 // receiver_changes_task
 KYOTO_CT_TEST(Oneshot, ReceiverAwaitedInAnotherTaskAfterACancelledAwaitGetsTheValue) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto first = kyoto::spawn(recv_borrowed(&rx));
-  co_await settle();
-  KYOTO_ASSERT_FALSE(first.is_finished());
-  first.abort();
-  EXPECT_TRUE(co_await was_cancelled(first));
+  KYOTO_ASSERT_TRUE(co_await park_then_cancel(recv_borrowed(&rx)));
 
   auto second = kyoto::spawn(recv_borrowed(&rx));
   co_await settle();
   EXPECT_FALSE(second.is_finished());
 
   KYOTO_ASSERT_TRUE(tx.send(1).has_value());
-  recv_result<int> got = co_await second;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(co_await second, 1);
 }
 
 // sender_changes_task
 KYOTO_CT_TEST(Oneshot, SenderAwaitedInClosedInAnotherTaskAfterACancelledAwaitIsWoken) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto task1 = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  KYOTO_ASSERT_FALSE(task1.is_finished());
-  task1.abort();
-  EXPECT_TRUE(co_await was_cancelled(task1));
+  KYOTO_ASSERT_TRUE(co_await park_then_cancel(wait_closed(&tx)));
 
-  auto task2 = kyoto::spawn(wait_closed(&tx));
-  co_await settle();
-  EXPECT_FALSE(task2.is_finished());
-
-  drop(rx);
-
-  KYOTO_ASSERT_TRUE(co_await finishes_soon(task2));
-  co_await task2;
+  KYOTO_ASSERT_TRUE(co_await closed_wakes_when_rx_ends(tx, rx, rx_end::drop));
 }
 
 KYOTO_CT_TEST(Oneshot, SecondCoroutineAwaitingAParkedReceiverThrowsAndTheFirstStillGetsTheValue) {
@@ -405,9 +398,7 @@ KYOTO_CT_TEST(Oneshot, SecondCoroutineAwaitingAParkedReceiverThrowsAndTheFirstSt
   co_await kyoto::test::expect_throws_async<std::logic_error>([&]() -> auto& { return rx; },
                                                               "two coroutines at once");
   KYOTO_ASSERT_TRUE(tx.send(7).has_value());
-  recv_result<int> got = co_await first;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 7);
+  expect_value(co_await first, 7);
 }
 
 // ---------------------------------------------------------------------------
@@ -434,9 +425,7 @@ TEST(Oneshot, SendAfterReceiverClosedReturnsTheValue) {
   auto sent = tx.send(std::move(value));
   ASSERT_FALSE(sent.has_value());
   EXPECT_EQ(sent.error().value.get(), original);
-  auto got = rx.try_recv();
-  ASSERT_FALSE(got.has_value());
-  EXPECT_TRUE(got.error().is_closed());
+  expect_closed(rx.try_recv());
 }
 
 KYOTO_CT_TEST(Oneshot, DroppingTheSenderUnsentCompletesTheReceiverWithRecvError) {
@@ -462,18 +451,14 @@ TEST(Oneshot, TryRecvBeforeAnythingIsSentReportsEmpty) {
   EXPECT_STREQ(got.error().what(), "channel empty");
   // Still receivable afterwards.
   ASSERT_TRUE(tx.send(4).has_value());
-  auto later = rx.try_recv();
-  ASSERT_TRUE(later.has_value());
-  EXPECT_EQ(*later, 4);
+  expect_value(rx.try_recv(), 4);
 }
 
 TEST(Oneshot, SecondSendThrowsLogicError) {
   auto [tx, rx] = oneshot::channel<int>();
   ASSERT_TRUE(tx.send(1).has_value());
   EXPECT_THROW((void)tx.send(2), std::logic_error);
-  auto got = rx.try_recv();
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(rx.try_recv(), 1);
 }
 
 TEST(Oneshot, SendAfterAFailedSendThrowsLogicError) {
@@ -525,9 +510,7 @@ KYOTO_CT_TEST(Oneshot, ReceiverReassignedAFreshChannelReceivesItsValue) {
   auto first = oneshot::channel<int>();
   oneshot::receiver<int> rx = std::move(first.second);
   KYOTO_ASSERT_TRUE(first.first.send(1).has_value());
-  recv_result<int> got = co_await rx;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 1);
+  expect_value(co_await rx, 1);
 
   auto second = oneshot::channel<int>();
   rx = std::move(second.second);
@@ -545,30 +528,18 @@ KYOTO_CT_TEST(Oneshot, ReceiverReassignedAFreshChannelReceivesItsValue) {
 // value sent afterwards reaches try_recv or a new await.
 KYOTO_CT_TEST(Oneshot, ValueSentAfterACancelledAwaitIsReceivedByTryRecv) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto h = kyoto::spawn(recv_borrowed(&rx));
-  co_await settle();
-  KYOTO_ASSERT_FALSE(h.is_finished());
-  h.abort();
-  EXPECT_TRUE(co_await was_cancelled(h));
+  KYOTO_ASSERT_TRUE(co_await park_then_cancel(recv_borrowed(&rx)));
 
   KYOTO_ASSERT_TRUE(tx.send(3).has_value());
-  auto got = rx.try_recv();
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 3);
+  expect_value(rx.try_recv(), 3);
 }
 
 KYOTO_CT_TEST(Oneshot, ValueSentAfterACancelledAwaitIsReceivedByANewAwait) {
   auto [tx, rx] = oneshot::channel<int>();
-  auto h = kyoto::spawn(recv_borrowed(&rx));
-  co_await settle();
-  KYOTO_ASSERT_FALSE(h.is_finished());
-  h.abort();
-  EXPECT_TRUE(co_await was_cancelled(h));
+  KYOTO_ASSERT_TRUE(co_await park_then_cancel(recv_borrowed(&rx)));
 
   KYOTO_ASSERT_TRUE(tx.send(3).has_value());
-  recv_result<int> got = co_await rx;
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 3);
+  expect_value(co_await rx, 3);
 }
 
 // The send wakes the parked await and the abort comes before the task runs:
@@ -623,8 +594,7 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvOnAThreadGetsAValueSentByATask) {
   for (int i = 0; i < 100; ++i) {
     auto [tx, rx] = oneshot::channel<int>();
     std::optional<recv_result<int>> got;
-    std::thread receiving(
-        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    std::thread receiving = blocking_recv_on_a_thread(std::move(rx), got);
     auto h = kyoto::spawn(
         [](oneshot::sender<int> value_tx, int value) -> kyoto::task<bool> {
           co_await kyoto::yield_now();
@@ -644,8 +614,7 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvOnAThreadGetsRecvErrorWhenATaskDropsTheSender
   for (int i = 0; i < 100; ++i) {
     auto [tx, rx] = oneshot::channel<int>();
     std::optional<recv_result<int>> got;
-    std::thread receiving(
-        [&got, thread_rx = std::move(rx)]() mutable { got.emplace(thread_rx.blocking_recv()); });
+    std::thread receiving = blocking_recv_on_a_thread(std::move(rx), got);
     auto h = kyoto::spawn(
         [](oneshot::sender<int> unsent_tx) -> kyoto::task<> {
           co_await kyoto::yield_now();
@@ -704,9 +673,7 @@ KYOTO_CT_TEST(Oneshot, BlockingRecvInsideATaskThrowsLogicErrorNamingTheOperation
       << message;
 
   // The throw consumed nothing.
-  auto got = rx.try_recv();
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 5);
+  expect_value(rx.try_recv(), 5);
 }
 
 KYOTO_CT_TEST(Oneshot, BlockingRecvInsideASpawnedTaskThrowsLogicError) {
@@ -889,9 +856,7 @@ KYOTO_CT_TEST(Oneshot, ClosedDoesNotCompleteWhenTheReceiverTakesNothing) {
   waiting.abort();
   EXPECT_TRUE(co_await was_cancelled(waiting));
   KYOTO_ASSERT_TRUE(tx.send(3).has_value());  // the cancelled closed() left the sender usable
-  auto got = rx.try_recv();
-  KYOTO_ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, 3);
+  expect_value(rx.try_recv(), 3);
 }
 
 KYOTO_CT_TEST(Oneshot, ClosedWokenThenCancelledBeforeItRunsLeavesTheSenderUsable) {
@@ -955,9 +920,7 @@ KYOTO_CT_TEST(Oneshot, AbortedClosedOnADroppedChannelReleasesEverything) {
   KYOTO_ASSERT_FALSE(owned.is_finished());
   owned.abort();
   EXPECT_TRUE(co_await was_cancelled(owned));
-  auto got = rx.try_recv();  // the sender went with the task
-  KYOTO_ASSERT_FALSE(got.has_value());
-  EXPECT_TRUE(got.error().is_closed());
+  expect_closed(rx.try_recv());  // the sender went with the task
 }
 
 // A closed() that keeps completing at once spends the budget and yields.

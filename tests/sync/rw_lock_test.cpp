@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -51,6 +52,20 @@ kyoto::task<> expect_waits_until_dropped(rw_lock<int>& l, Guard first,
     auto drop = std::move(first);
   }
   EXPECT_TRUE(co_await finishes_soon(h));
+  EXPECT_TRUE(in.load());
+}
+
+/// Spawns a writer, then a reader, while `l` is read-held: both wait (the
+/// reader does not overtake the waiting writer). Gives their handles.
+kyoto::task<std::pair<kyoto::join_handle<void>, kyoto::join_handle<void>>> queue_writer_then_reader(
+    rw_lock<int>& l, std::atomic<bool>& w_in, std::atomic<bool>& r_in) {
+  auto w = kyoto::spawn(writer(l, w_in));
+  co_await let_others_run();
+  auto r = kyoto::spawn(reader(l, r_in));
+  co_await let_others_run();
+  EXPECT_FALSE(w_in.load());
+  EXPECT_FALSE(r_in.load()) << "a new reader overtook the waiting writer";
+  co_return std::pair{std::move(w), std::move(r)};
 }
 
 // tokio: into_inner
@@ -89,13 +104,9 @@ KYOTO_CT_TEST(RwLock, ReadersBeyondMaxReadersWaitForOneToLeave) {
     reads.push_back(std::move(*g));
   }
   EXPECT_EQ(reads.size(), 1024u);
-  std::atomic<bool> in{false};
-  auto t1 = kyoto::spawn(reader(l, in));
-  co_await let_others_run();
-  EXPECT_FALSE(in.load());
+  auto last = std::move(reads.back());
   reads.pop_back();
-  EXPECT_TRUE(co_await finishes_soon(t1));
-  EXPECT_TRUE(in.load());
+  co_await expect_waits_until_dropped(l, std::move(last), &reader);
 }
 
 // tokio: write_exclusive_pending
@@ -107,16 +118,7 @@ KYOTO_CT_TEST(RwLock, AWriterWaitsForAWriter) {
 // tokio: write_shared_drop
 KYOTO_CT_TEST(RwLock, AWriterIsWokenWhenTheReaderLeaves) {
   rw_lock<int> l(100);
-  auto g1 = co_await l.read();
-  std::atomic<bool> in{false};
-  auto w = kyoto::spawn(writer(l, in));
-  co_await let_others_run();
-  EXPECT_FALSE(w.is_finished());
-  {
-    auto drop = std::move(g1);
-  }
-  EXPECT_TRUE(co_await finishes_soon(w));
-  EXPECT_TRUE(in.load());
+  co_await expect_waits_until_dropped(l, co_await l.read(), &writer);
 }
 
 // tokio: write_read_shared_pending — readers queued behind a waiting writer
@@ -127,12 +129,7 @@ KYOTO_CT_TEST(RwLock, ReadersBehindAWaitingWriterWait) {
   auto g2 = co_await l.read();
   std::atomic<bool> w_in{false};
   std::atomic<bool> r_in{false};
-  auto w = kyoto::spawn(writer(l, w_in));
-  co_await let_others_run();
-  auto r = kyoto::spawn(reader(l, r_in));
-  co_await let_others_run();
-  EXPECT_FALSE(w_in.load());
-  EXPECT_FALSE(r_in.load()) << "a new reader overtook the waiting writer";
+  auto [w, r] = co_await queue_writer_then_reader(l, w_in, r_in);
   EXPECT_FALSE(l.try_read().has_value());
   {
     auto drop = std::move(g1);
@@ -151,11 +148,7 @@ KYOTO_CT_TEST(RwLock, CancellingTheWaitingWriterLetsReadersIn) {
   auto g1 = co_await l.read();
   std::atomic<bool> w_in{false};
   std::atomic<bool> r_in{false};
-  auto w = kyoto::spawn(writer(l, w_in));
-  co_await let_others_run();
-  auto r = kyoto::spawn(reader(l, r_in));
-  co_await let_others_run();
-  EXPECT_FALSE(r_in.load());
+  auto [w, r] = co_await queue_writer_then_reader(l, w_in, r_in);
   w.abort();
   EXPECT_TRUE(co_await finishes_soon(r)) << "the cancelled writer kept the reader out";
   EXPECT_FALSE(w_in.load());

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -26,11 +27,54 @@ using kyoto::sync::semaphore;
 using kyoto::sync::semaphore_permit;
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 
 static_assert(!std::is_copy_constructible_v<semaphore>);
 static_assert(!std::is_move_constructible_v<semaphore>);
 static_assert(!std::is_copy_constructible_v<semaphore_permit>);
 static_assert(std::is_nothrow_move_constructible_v<semaphore_permit>);
+
+/// Acquires a permit of `s` (borrowed, or owned) and releases it: whether it
+/// got one.
+kyoto::task<bool> acquire_one(std::shared_ptr<semaphore> s) {
+  auto p = co_await s->acquire();
+  co_return p.has_value();
+}
+kyoto::task<bool> acquire_one_owned(std::shared_ptr<semaphore> s) {
+  auto p = co_await semaphore::acquire_owned(s);
+  co_return p.has_value();
+}
+
+using acquire_fn = kyoto::task<bool> (*)(std::shared_ptr<semaphore>);
+
+/// Spawns `acquire` while `held` holds the only permit of `sem`: it gets a
+/// permit once `held` is dropped.
+template <class Permit>
+kyoto::task<> acquire_waits_until_dropped(std::shared_ptr<semaphore> sem, Permit held,
+                                          acquire_fn acquire) {
+  auto j = kyoto::spawn(acquire(sem));
+  {
+    auto drop = std::move(held);
+  }
+  EXPECT_TRUE(co_await j);
+}
+
+/// Spawns `acquire` on `sem` (with no permits): add_permits(1) lets it in.
+kyoto::task<> add_permits_wakes(std::shared_ptr<semaphore> sem, acquire_fn acquire) {
+  auto j = kyoto::spawn(acquire(sem));
+  sem->add_permits(1);
+  EXPECT_TRUE(co_await j);
+}
+
+/// Spawns `n` tasks that each `acquire` a permit of `sem` and give it back,
+/// and awaits them all: every one got its permit.
+kyoto::task<> run_acquirers(std::shared_ptr<semaphore> sem, int n, acquire_fn acquire) {
+  std::vector<kyoto::join_handle<bool>> handles;
+  for (int i = 0; i < n; ++i)
+    handles.push_back(kyoto::spawn(acquire(sem)));
+  for (auto& h : handles)
+    EXPECT_TRUE(co_await h);
+}
 
 // ---- tokio tests/sync_semaphore.rs ----
 
@@ -57,29 +101,13 @@ TEST(Semaphore, TryAcquireTakesAFreePermitAndFailsWhenNoneIsLeft) {
 KYOTO_TEST(Semaphore, AcquireWaitsUntilAPermitIsDropped) {
   auto sem = std::make_shared<semaphore>(1);
   auto p1 = sem->try_acquire().value();
-  auto j = kyoto::spawn(
-      [](std::shared_ptr<semaphore> s) -> kyoto::task<bool> {
-        auto p2 = co_await s->acquire();
-        co_return p2.has_value();
-      },
-      sem);
-  {
-    auto drop = std::move(p1);
-  }
-  EXPECT_TRUE(co_await j);
+  co_await acquire_waits_until_dropped(sem, std::move(p1), &acquire_one);
 }
 
 // tokio: add_permits
 KYOTO_TEST(Semaphore, AddPermitsWakesAWaiter) {
   auto sem = std::make_shared<semaphore>(0);
-  auto j = kyoto::spawn(
-      [](std::shared_ptr<semaphore> s) -> kyoto::task<bool> {
-        auto p = co_await s->acquire();
-        co_return p.has_value();
-      },
-      sem);
-  sem->add_permits(1);
-  EXPECT_TRUE(co_await j);
+  co_await add_permits_wakes(sem, &acquire_one);
 }
 
 // tokio: forget
@@ -124,17 +152,7 @@ TEST(Semaphore, MergingPermitsOfDifferentSemaphoresThrows) {
 // tokio: stress_test
 KYOTO_TEST(Semaphore, ThousandTasksShareFivePermitsAndGiveThemAllBack) {
   auto sem = std::make_shared<semaphore>(5);
-  std::vector<kyoto::join_handle<void>> handles;
-  for (int i = 0; i < 1000; ++i) {
-    handles.push_back(kyoto::spawn(
-        [](std::shared_ptr<semaphore> s) -> kyoto::task<> {
-          auto p = co_await s->acquire();
-          EXPECT_TRUE(p.has_value());
-        },
-        sem));
-  }
-  for (auto& h : handles)
-    co_await h;
+  co_await run_acquirers(sem, 1000, &acquire_one);
   std::vector<semaphore_permit> held;
   for (int i = 0; i < 5; ++i)
     held.push_back(sem->try_acquire().value());
@@ -207,16 +225,7 @@ TEST(SemaphoreOwned, TryAcquireManyOwnedTakesThemAllOrNone) {
 KYOTO_TEST(SemaphoreOwned, AcquireOwnedWaitsUntilAPermitIsDropped) {
   auto sem = std::make_shared<semaphore>(1);
   auto p1 = semaphore::try_acquire_owned(sem).value();
-  auto j = kyoto::spawn(
-      [](std::shared_ptr<semaphore> s) -> kyoto::task<bool> {
-        auto p2 = co_await semaphore::acquire_owned(s);
-        co_return p2.has_value();
-      },
-      sem);
-  {
-    auto drop = std::move(p1);
-  }
-  EXPECT_TRUE(co_await j);
+  co_await acquire_waits_until_dropped(sem, std::move(p1), &acquire_one_owned);
 }
 
 // tokio: acquire_many (owned)
@@ -242,13 +251,7 @@ KYOTO_TEST(SemaphoreOwned, AcquireManyOwnedWaitsForEnoughPermits) {
 // tokio: add_permits (owned)
 KYOTO_TEST(SemaphoreOwned, AddPermitsWakesAnOwnedWaiter) {
   auto sem = std::make_shared<semaphore>(0);
-  auto j = kyoto::spawn(
-      [](std::shared_ptr<semaphore> s) -> kyoto::task<bool> {
-        co_return (co_await semaphore::acquire_owned(s)).has_value();
-      },
-      sem);
-  sem->add_permits(1);
-  EXPECT_TRUE(co_await j);
+  co_await add_permits_wakes(sem, &acquire_one_owned);
 }
 
 // tokio: forget (owned)
@@ -290,17 +293,7 @@ TEST(SemaphoreOwned, MergingOwnedPermitsOfDifferentSemaphoresThrows) {
 // tokio: stress_test (owned)
 KYOTO_TEST(SemaphoreOwned, ThousandTasksShareFiveOwnedPermits) {
   auto sem = std::make_shared<semaphore>(5);
-  std::vector<kyoto::join_handle<void>> handles;
-  for (int i = 0; i < 1000; ++i) {
-    handles.push_back(kyoto::spawn(
-        [](std::shared_ptr<semaphore> s) -> kyoto::task<> {
-          auto p = co_await semaphore::acquire_owned(s);
-          EXPECT_TRUE(p.has_value());
-        },
-        sem));
-  }
-  for (auto& h : handles)
-    co_await h;
+  co_await run_acquirers(sem, 1000, &acquire_one_owned);
   EXPECT_EQ(sem->available_permits(), 5u);
 }
 
@@ -337,10 +330,8 @@ KYOTO_CT_TEST(Semaphore, ABigWaiterIsNotOvertakenBySmallOnes) {
   semaphore sem(1);
   auto held = sem.try_acquire().value();
   std::vector<int> order;
-  auto big = kyoto::spawn(acquire_and_log(sem, 3, 1, order));
-  co_await let_others_run();
-  auto small = kyoto::spawn(acquire_and_log(sem, 1, 2, order));
-  co_await let_others_run();
+  auto big = co_await spawn_waiting(acquire_and_log(sem, 3, 1, order));
+  auto small = co_await spawn_waiting(acquire_and_log(sem, 1, 2, order));
   EXPECT_TRUE(order.empty());
   sem.add_permits(2);  // 2 free + the held one later = 3 for the big one
   co_await let_others_run();
@@ -361,10 +352,8 @@ KYOTO_CT_TEST(Semaphore, ACancelledWaiterPassesItsAssignedPermitsOn) {
   semaphore sem(2);
   auto held = sem.try_acquire_many(2).value();
   std::vector<int> order;
-  auto big = kyoto::spawn(acquire_and_log(sem, 4, 1, order));
-  co_await let_others_run();
-  auto next = kyoto::spawn(acquire_and_log(sem, 2, 2, order));
-  co_await let_others_run();
+  auto big = co_await spawn_waiting(acquire_and_log(sem, 4, 1, order));
+  auto next = co_await spawn_waiting(acquire_and_log(sem, 2, 2, order));
   {
     auto drop = std::move(held);
   }  // 2 assigned to `big`, which needs 2 more
@@ -382,8 +371,7 @@ KYOTO_CT_TEST(Semaphore, AWaiterCancelledAfterItsGrantReturnsThePermits) {
   semaphore sem(1);
   auto held = sem.try_acquire().value();
   std::vector<int> order;
-  auto waiter = kyoto::spawn(acquire_and_log(sem, 1, 1, order));
-  co_await let_others_run();
+  auto waiter = co_await spawn_waiting(acquire_and_log(sem, 1, 1, order));
   {
     auto drop = std::move(held);
   }  // granted and woken, not yet run

@@ -42,6 +42,7 @@ namespace {
 
 using kyoto::test::finishes_soon;
 using kyoto::test::let_others_run;
+using kyoto::test::spawn_waiting;
 using kyoto::test::was_cancelled;
 
 namespace watch = kyoto::sync::watch;
@@ -81,10 +82,7 @@ void drop(H& handle) {
 /// others ran (tokio's assert_pending!(t.poll())).
 template <class T>
 kyoto::task<kyoto::join_handle<changed_result>> pending_changed(watch::receiver<T>* rx) {
-  auto h = kyoto::spawn(changed_on(rx));
-  co_await let_others_run();
-  EXPECT_FALSE(h.is_finished()) << "changed() completed with nothing new";
-  co_return h;
+  co_return co_await spawn_waiting(changed_on(rx));
 }
 
 // (A co_await never stands alone in an if/while condition here: GCC 12
@@ -110,6 +108,19 @@ template <class T>
 kyoto::task<> cancel(kyoto::join_handle<T>& h) {
   h.abort();
   EXPECT_TRUE(co_await was_cancelled(h));
+}
+
+/// Parks a changed() on `rx1` and one on `rx2`, then sends `value`: both
+/// complete ok and both receivers see it.
+kyoto::task<> send_wakes_both(watch::sender<std::string>& tx, watch::receiver<std::string>& rx1,
+                              watch::receiver<std::string>& rx2, const char* value) {
+  auto t1 = co_await pending_changed(&rx1);
+  auto t2 = co_await pending_changed(&rx2);
+  tx.send(value).expect("send");
+  EXPECT_TRUE(co_await completes_ok(t1));
+  EXPECT_TRUE(co_await completes_ok(t2));
+  EXPECT_EQ(*rx1.borrow(), value);
+  EXPECT_EQ(*rx2.borrow(), value);
 }
 
 // ==== ported from tokio's sync_watch.rs ====
@@ -165,25 +176,9 @@ KYOTO_CT_TEST(Watch, EverySendWakesEveryWaitingReceiver) {
   }
   EXPECT_EQ(*rx1.borrow(), "two");
 
-  {
-    auto t1 = co_await pending_changed(&rx1);
-    t2 = co_await pending_changed(&rx2);
-    tx.send("three").expect("send three");
-    EXPECT_TRUE(co_await completes_ok(t1));
-    EXPECT_TRUE(co_await completes_ok(t2));
-  }
-  EXPECT_EQ(*rx1.borrow(), "three");
-  EXPECT_EQ(*rx2.borrow(), "three");
+  co_await send_wakes_both(tx, rx1, rx2, "three");
 
-  {
-    auto t1 = co_await pending_changed(&rx1);
-    t2 = co_await pending_changed(&rx2);
-    tx.send("four").expect("send four");
-    EXPECT_TRUE(co_await completes_ok(t1));
-    EXPECT_TRUE(co_await completes_ok(t2));
-  }
-  EXPECT_EQ(*rx1.borrow(), "four");
-  EXPECT_EQ(*rx2.borrow(), "four");
+  co_await send_wakes_both(tx, rx1, rx2, "four");
 }
 
 // rx_observes_final_value
