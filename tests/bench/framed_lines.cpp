@@ -7,6 +7,7 @@
 #include <kyoto/runtime.hpp>
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +75,7 @@ extern const std::uint64_t framed_lines_count = lines;
 /// One rep of framed_lines, run in the root task: spawns the writer and the
 /// reader over io::duplex(64 KiB), awaits the writer, then the reader.
 kyoto::task<> run_framed_lines() {
-  auto [a, b] = io::duplex(64 * 1024);
+  auto [a, b] = io::duplex(std::size_t{64} * 1024);
   kyoto::join_handle<void> writer = kyoto::spawn(write_lines, std::move(a));
   kyoto::join_handle<void> reader = kyoto::spawn(read_lines, std::move(b));
   co_await writer;

@@ -11,8 +11,10 @@
 // `../shared/bench/compare` compares the names both binaries list.
 #include <kyoto/kyoto.hpp>
 #include <kyoto/net.hpp>
+#include <kyoto/streams.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -29,6 +31,10 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+// framed_lines.cpp
+kyoto::task<> run_framed_lines();
+extern const std::uint64_t framed_lines_count;
 
 namespace {
 
@@ -245,6 +251,37 @@ task<report> select_recv() {
   });
 }
 
+// As mpsc_uncontended, but the consumer reads the receiver as a stream
+// through filter (even values) | map (times 3) | fold (sum).
+task<report> stream_pipeline() {
+  co_return co_await repeat(4, msgs, []() -> task<> {
+    auto [tx, rx] = mpsc::channel<std::uint64_t>(1024);
+    std::vector<kyoto::join_handle<void>> handles;
+    handles.push_back(kyoto::spawn(
+        [](mpsc::sender<std::uint64_t> out) -> task<> {
+          for (std::uint64_t i = 0; i < msgs; ++i) {
+            auto sent = co_await out.send(i);
+            sent.value();
+          }
+        },
+        std::move(tx)));
+    handles.push_back(kyoto::spawn(
+        [](mpsc::receiver<std::uint64_t> in) -> task<> {
+          namespace streams = kyoto::streams;
+          const std::uint64_t sum =
+              co_await (streams::receiver_stream<std::uint64_t>(std::move(in)) |
+                        streams::filter([](const std::uint64_t& v) { return v % 2 == 0; }) |
+                        streams::map([](std::uint64_t v) { return v * 3; }) |
+                        streams::fold(std::uint64_t{0},
+                                      [](std::uint64_t acc, std::uint64_t v) { return acc + v; }));
+          constexpr std::uint64_t half = msgs / 2;
+          check(sum == 3 * half * (half - 1), "stream_pipeline sum");
+        },
+        std::move(rx)));
+    co_await join_all_handles(handles);
+  });
+}
+
 task<report> oneshot_rounds() {
   constexpr std::uint64_t rounds = 200'000;
   co_return co_await repeat(5, rounds, []() -> task<> {
@@ -360,8 +397,6 @@ task<std::pair<tcp_stream, tcp_stream>> connected_pair(tcp_listener& listener) {
   co_return std::pair<tcp_stream, tcp_stream>(std::move(client), std::move(server));
 }
 
-constexpr std::size_t echo_clients = 32;
-constexpr std::size_t echo_round_trips = 2'000;
 constexpr std::size_t echo_msg = 64;
 
 task<> echo_server(tcp_stream server) {
@@ -376,11 +411,11 @@ task<> echo_server(tcp_stream server) {
   }
 }
 
-task<> echo_client(tcp_stream client, std::size_t c) {
+task<> echo_client(tcp_stream client, std::size_t c, std::size_t round_trips) {
   std::array<std::byte, echo_msg> msg{};
   msg.fill(static_cast<std::byte>(c));
   std::array<std::byte, echo_msg> buf{};
-  for (std::size_t i = 0; i < echo_round_trips; ++i) {
+  for (std::size_t i = 0; i < round_trips; ++i) {
     co_await client.write_all(std::span<const std::byte>(msg));
     co_await client.read_exact(buf);
     check(buf == msg, "tcp_echo: the echo equals the message");
@@ -389,19 +424,43 @@ task<> echo_client(tcp_stream client, std::size_t c) {
 
 tcp_listener* bench_listener = nullptr;
 
-task<report> tcp_echo() {
+/// tcp_echo's shape: `Clients` connections made one after another, each
+/// with a server task and a client task doing `RoundTrips` round trips.
+template <std::size_t Clients, std::size_t RoundTrips>
+task<report> echo_clients() {
   tcp_listener listener =
       co_await tcp_listener::bind(kyoto::net::socket_addr::parse("127.0.0.1:0"));
   bench_listener = &listener;
-  co_return co_await repeat(1, echo_clients * echo_round_trips, []() -> task<> {
+  co_return co_await repeat(1, Clients * RoundTrips, []() -> task<> {
     std::vector<kyoto::join_handle<void>> handles;
-    for (std::size_t c = 0; c < echo_clients; ++c) {
+    for (std::size_t c = 0; c < Clients; ++c) {
       auto [client, server] = co_await connected_pair(*bench_listener);
       handles.push_back(kyoto::spawn(echo_server(std::move(server))));
-      handles.push_back(kyoto::spawn(echo_client(std::move(client), c)));
+      handles.push_back(kyoto::spawn(echo_client(std::move(client), c, RoundTrips)));
     }
     co_await join_all_handles(handles);
   });
+}
+
+task<report> tcp_echo() {
+  return echo_clients<32, 2'000>();
+}
+
+/// Raises the soft limit on open files to the hard one if it is below
+/// `want` (tcp_echo_many holds 2,000 sockets open at once).
+void raise_nofile(rlim_t want) {
+  rlimit lim{};
+  check(getrlimit(RLIMIT_NOFILE, &lim) == 0, "getrlimit(RLIMIT_NOFILE)");
+  if (lim.rlim_cur >= want) return;
+  lim.rlim_cur = lim.rlim_max;
+  check(setrlimit(RLIMIT_NOFILE, &lim) == 0, "setrlimit(RLIMIT_NOFILE)");
+  check(lim.rlim_cur >= want, "the hard limit on open files is below 2,048 + a margin");
+}
+
+/// As tcp_echo, with 1,000 connections open at once, 50 round trips each.
+task<report> tcp_echo_many() {
+  raise_nofile(2'048 + 64);
+  return echo_clients<1'000, 50>();
 }
 
 constexpr std::size_t stream_total = std::size_t{1} << 30;
@@ -520,6 +579,12 @@ report spawn_remote(kyoto::runtime& rt) {
   return report{reps * spawn_tasks, elapsed.count()};
 }
 
+// ------------------------------------------------------------ codec
+
+task<report> framed_lines() {
+  co_return co_await repeat(5, framed_lines_count, [] { return run_framed_lines(); });
+}
+
 // ------------------------------------------------------------ driver
 
 constexpr std::size_t workers = 2;
@@ -549,6 +614,9 @@ const workload workloads[] = {
     {"timers", &timers, nullptr, true},
     {"tcp_echo", &tcp_echo, nullptr, true},
     {"tcp_stream", &tcp_stream_bulk, nullptr, true},
+    {"tcp_echo_many", &tcp_echo_many, nullptr, true},
+    {"stream_pipeline", &stream_pipeline, nullptr, true},
+    {"framed_lines", &framed_lines, nullptr, true},
     {"spawn_many_ct", &spawn_many, nullptr, false},
     {"yield_many_ct", &yield_many, nullptr, false},
     {"ping_pong_ct", &ping_pong, nullptr, false},
@@ -562,6 +630,9 @@ const workload workloads[] = {
     {"timers_ct", &timers, nullptr, false},
     {"tcp_echo_ct", &tcp_echo, nullptr, false},
     {"tcp_stream_ct", &tcp_stream_bulk, nullptr, false},
+    {"tcp_echo_many_ct", &tcp_echo_many, nullptr, false},
+    {"stream_pipeline_ct", &stream_pipeline, nullptr, false},
+    {"framed_lines_ct", &framed_lines, nullptr, false},
 };
 
 report run(const workload& w) {
