@@ -54,7 +54,7 @@ std::string describe_error(const E& e) {
   }
 }
 
-[[noreturn]] void throw_bad_result_access(std::string message);
+[[noreturn]] void throw_bad_result_access(const std::string& message);
 
 }  // namespace detail
 
