@@ -100,7 +100,7 @@ class local_queue {
         // A steal is in progress and will free room soon; do not wait.
         task_queue one;
         one.push_back(t);
-        overflow.push_batch(one);
+        overflow.push_batch(std::move(one));
         return;
       }
       if (push_overflow(t, real, tail, overflow)) return;
@@ -191,7 +191,7 @@ class local_queue {
     for (std::uint32_t i = 0; i < taken; ++i)
       batch.push_back(buffer_[(head + i) & mask]);
     batch.push_back(t);
-    overflow.push_batch(batch);
+    overflow.push_batch(std::move(batch));
     return true;
   }
 

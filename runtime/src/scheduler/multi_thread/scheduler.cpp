@@ -67,7 +67,7 @@ bool multi_thread_scheduler::push_remote(task_header* t) noexcept {
 }
 
 void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
-  inject_.push_batch(batch);
+  inject_.push_batch(std::move(batch));
   notify_parked();
 }
 
