@@ -21,6 +21,7 @@ KYOTO_MAIN() {
   auto b = std::make_shared<barrier>(10);  // tokio's Arc<Barrier>
   for (int generation = 1; generation <= 2; ++generation) {
     std::vector<kyoto::join_handle<barrier_wait_result>> handles;
+    handles.reserve(10);
     for (int i = 0; i < 10; ++i)
       handles.push_back(kyoto::spawn(meet, b));
 

@@ -41,7 +41,8 @@ KYOTO_MAIN() {
 
   kyoto::spawn(
       [](sender<user> user_chan) -> kyoto::task<> {
-        co_await kyoto::join(lookup_user("bob", user_chan),  // tx.clone()
+        sender<user> bob_chan = user_chan;  // tx.clone(), before the move below
+        co_await kyoto::join(lookup_user("bob", std::move(bob_chan)),
                              lookup_user("tom", std::move(user_chan)));
       },
       std::move(tx));

@@ -46,7 +46,7 @@ KYOTO_MAIN(argc, argv) {
     }
   }
   tcp_listener listener = co_await tcp_listener::bind(addr);
-  std::cout << "listening on " << listener.local_addr() << std::endl;
+  std::cout << "listening on " << listener.local_addr() << '\n' << std::flush;
   kyoto::join_set<void> serving;
   for (long served = 0; connections < 0 || served < connections; ++served) {
     auto [socket, peer] = co_await listener.accept();
@@ -61,5 +61,5 @@ KYOTO_MAIN(argc, argv) {
     auto done = co_await serving.join_next();
     if (!done) break;
   }
-  std::cout << "served " << connections << " connection(s)" << std::endl;
+  std::cout << "served " << connections << " connection(s)\n";
 }

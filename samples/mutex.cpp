@@ -12,6 +12,7 @@ using kyoto::sync::mutex;
 KYOTO_MAIN() {
   auto count = std::make_shared<mutex<int>>(0);
   std::vector<kyoto::join_handle<void>> tasks;
+  tasks.reserve(5);
   for (int i = 0; i < 5; ++i) {
     tasks.push_back(kyoto::spawn(
         [](std::shared_ptr<mutex<int>> c) -> kyoto::task<> {

@@ -18,6 +18,7 @@ kyoto::sync::once_cell<int> ONCE;
 
 KYOTO_MAIN() {
   std::vector<kyoto::join_handle<int>> askers;
+  askers.reserve(8);
   for (int i = 0; i < 8; ++i) {
     askers.push_back(kyoto::spawn(
         []() -> kyoto::task<int> { co_return co_await ONCE.get_or_init(some_computation); }));

@@ -110,7 +110,7 @@ kyoto::task<> resuming_an_operation() {
         break;
       }
     } else if (std::optional<int> n = std::get<1>(v); n && *n % 2 == 0) {
-      operation = action(*n);
+      operation = action(n);
       done = false;
     } else if (!n) {
       break;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 
 using namespace std::chrono_literals;
 namespace mpsc = kyoto::sync::mpsc;
@@ -19,7 +20,9 @@ KYOTO_MAIN() {
   // A value sent in time arrives through the same kind of wait.
   (co_await tx.send(7)).expect("the receiver is alive");
   auto second = co_await kyoto::time::timeout(1s, rx.recv());
-  if (second.has_value() && *second) std::cout << "got " << **second << " in time\n";
+  if (second.has_value()) {
+    if (const std::optional<int>& v = *second; v) std::cout << "got " << *v << " in time\n";
+  }
 
   // An interval's first tick completes at once; the next ones follow the
   // period (here, three ticks 10 ms apart).

@@ -59,6 +59,7 @@ kyoto::task<longest> longest_below(std::uint64_t limit, std::uint64_t parts) {
 /// them from each other.
 kyoto::task<std::uint64_t> fan_out_sum() {
   std::vector<kyoto::join_handle<std::uint64_t>> handles;
+  handles.reserve(1000);
   for (std::uint64_t i = 0; i < 1000; ++i) {
     handles.push_back(kyoto::spawn(
         [](std::uint64_t first) -> kyoto::task<std::uint64_t> {

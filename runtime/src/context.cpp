@@ -58,8 +58,8 @@ void throw_spawn_empty() {
 
 namespace kyoto::detail {
 
-void throw_bad_result_access(std::string message) {
-  throw bad_result_access(std::move(message));
+void throw_bad_result_access(const std::string& message) {
+  throw bad_result_access(message);
 }
 
 }  // namespace kyoto::detail

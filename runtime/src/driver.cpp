@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -179,7 +178,7 @@ void driver::park() {
 void driver::wake() noexcept {
   // The reactor keeps a read of this eventfd armed; a write completes it.
   if (::eventfd_write(wake_fd_, 1) != 0) {
-    log_error("writing the wake-up eventfd failed: {}", std::strerror(errno));
+    log_error("writing the wake-up eventfd failed: {}", std::system_category().message(errno));
   }
 }
 

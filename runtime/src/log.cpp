@@ -18,6 +18,7 @@ std::shared_ptr<spdlog::logger> make_logger() {
       "kyoto", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   l->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] [thread %t] %v");
   spdlog::level::level_enum level = spdlog::level::off;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read once, at first log
   if (const char* env = std::getenv("KYOTO_LOG")) {
     level = spdlog::level::from_str(env);  // unknown names mean off
   }

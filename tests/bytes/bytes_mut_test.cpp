@@ -251,7 +251,7 @@ TEST(BytesMut, ReserveWhileSharedAllocatesTheOriginalCapacity) {
 
 // upstream: reserve_max_original_capacity_value
 TEST(BytesMut, ReserveWhileSharedInheritsAtMost64KiB) {
-  constexpr std::size_t size = 128 * 1024;
+  constexpr std::size_t size = std::size_t{128} * 1024;
   bytes_mut b = bytes_mut::with_capacity(size);
   b.resize(size);
   const bytes_mut other = b.split();

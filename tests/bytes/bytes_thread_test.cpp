@@ -83,11 +83,11 @@ TEST(BytesThreads, TheLastCopyDroppedOnAnyThreadFreesTheBuffer) {
 TEST(BytesThreads, SplitPartsAreWrittenOnTheirOwnThreads) {
   for (int i = 0; i < 100; ++i) {
     // whole keeps [0, 64); part t is [64 * (threads - t), 64 * (threads - t + 1)).
-    bytes_mut whole = bytes_mut::with_capacity((threads + 1) * 64);
+    bytes_mut whole = bytes_mut::with_capacity(std::size_t{threads + 1} * 64);
     const std::byte* const base = whole.data();
     std::vector<bytes_mut> parts;
     for (int t = 0; t < threads; ++t)
-      parts.push_back(whole.split_off(64 * (threads - t)));
+      parts.push_back(whole.split_off(std::size_t{64} * static_cast<std::size_t>(threads - t)));
     std::vector<bytes> frozen(threads);
     std::vector<std::thread> joins;
     for (int t = 0; t < threads; ++t) {
@@ -106,7 +106,7 @@ TEST(BytesThreads, SplitPartsAreWrittenOnTheirOwnThreads) {
     }
     std::thread([&] { frozen.clear(); }).join();  // the other references drop elsewhere
     EXPECT_EQ(whole.capacity(), 64u);
-    whole.reserve((threads + 1) * 64);  // the only owner again: the tail is reclaimed
+    whole.reserve(std::size_t{threads + 1} * 64);  // the only owner again: the tail is reclaimed
     EXPECT_EQ(whole.data(), base);
     EXPECT_EQ(whole.capacity(), std::size_t{threads + 1} * 64);
   }

@@ -52,7 +52,7 @@ const std::string line(line_len, 'x');
 TEST(CodecAlloc, ALineCostsOnlyItsString) {
   if (!counting()) GTEST_SKIP() << "operator new is not ours here";
   codec::lines_codec c;
-  kyoto::bytes_mut buf = kyoto::bytes_mut::with_capacity(64 * 1024);
+  kyoto::bytes_mut buf = kyoto::bytes_mut::with_capacity(std::size_t{64} * 1024);
   for (int i = 0; i < 1000; ++i) {
     buf.put_slice(std::string_view(line));
     buf.put_u8('\n');

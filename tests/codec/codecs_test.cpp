@@ -61,7 +61,7 @@ TEST(BytesCodec, EncodesAndGrows) {
   bytes_mut buf;
   const std::vector<std::byte> big(32, std::byte{0});
   c.encode(std::span<const std::byte>(big), buf);
-  bytes_mut buf2 = bytes_mut::with_capacity(8 * 1024);
+  bytes_mut buf2 = bytes_mut::with_capacity(std::size_t{8} * 1024);
   const std::vector<std::byte> bigger(8 * 1024 + 1, std::byte{0});
   c.encode(std::span<const std::byte>(bigger), buf2);
   c.encode(bytes_mut(std::string_view("hello")), buf2);
@@ -249,7 +249,7 @@ TEST(LinesCodec, ScansEachByteOnceAcrossPartialReads) {
   // work is linear (a quadratic scan of 200 KiB would be ~2e10 steps).
   codec::lines_codec c;
   bytes_mut buf;
-  const std::size_t n = 200 * 1024;
+  const std::size_t n = std::size_t{200} * 1024;
   for (std::size_t i = 0; i < n; ++i) {
     buf.put_u8('a');
     ASSERT_EQ(c.decode(buf), std::nullopt);

@@ -143,15 +143,16 @@ KYOTO_TEST(FramedRead, PartialWaitThenError) {
 /// framed_read.rs' BigDecoder.
 struct big_decoder {
   std::optional<std::uint32_t> decode(kyoto::bytes_mut& buf) {
-    if (buf.size() < 32 * 1024) return std::nullopt;
-    buf.advance(32 * 1024);
+    if (buf.size() < std::size_t{32} * 1024) return std::nullopt;
+    buf.advance(std::size_t{32} * 1024);
     return 0;
   }
 };
 
 // framed_read.rs: huge_size
 KYOTO_TEST(FramedRead, AFrameLargerThanTheInitialBuffer) {
-  codec::framed_read fr(io_builder().read(std::string(32 * 1024, '\0')).build(), big_decoder{});
+  codec::framed_read fr(io_builder().read(std::string(std::size_t{32} * 1024, '\0')).build(),
+                        big_decoder{});
   EXPECT_EQ(co_await next_of(fr), "0");
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }

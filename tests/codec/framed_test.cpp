@@ -72,7 +72,7 @@ TEST(Framed, AnExternalBufferGrowsToTheInitialCapacity) {
 // framed.rs: external_buf_does_not_shrink
 TEST(Framed, AnExternalBufferDoesNotShrink) {
   codec::framed f(dont_read_into_this{}, u32_codec{},
-                  kyoto::bytes_mut(std::string(16 * 1024, '\0')));
+                  kyoto::bytes_mut(std::string(std::size_t{16} * 1024, '\0')));
   EXPECT_EQ(f.read_buffer().capacity(), 16u * 1024);
 }
 

@@ -121,7 +121,7 @@ KYOTO_TEST(Duplex, AWriteTakesAtMostTheFreeRoom) {
 
 // io_mem_stream.rs: duplex_is_cooperative
 KYOTO_TEST(Duplex, IsCooperative) {
-  auto [tx, rx] = io::duplex(1024 * 8);
+  auto [tx, rx] = io::duplex(std::size_t{1024} * 8);
   auto busy = [](io::duplex_stream& w, io::duplex_stream& r) -> kyoto::task<int> {
     std::array<std::byte, 4> buf{};
     for (;;) {

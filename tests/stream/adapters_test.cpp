@@ -142,7 +142,7 @@ KYOTO_TEST(StreamsFuse, NoItemAfterTheFirstEnd) {
   EXPECT_EQ(b, std::nullopt);
   EXPECT_EQ(c, 2);
   (void)raw.next();  // the None between
-  auto fused = streams::fuse(std::move(raw));
+  auto fused = streams::fuse(raw);
   std::optional<int> d = co_await fused.next();
   std::optional<int> e = co_await fused.next();
   std::optional<int> f = co_await fused.next();

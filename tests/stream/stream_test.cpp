@@ -104,7 +104,7 @@ KYOTO_TEST(Stream, ExceptionIsRethrownOnceThenNullopt) {
 KYOTO_TEST(Stream, NextOnMovedFromStreamThrows) {
   auto s = count_to(1);
   auto t = std::move(s);
-  EXPECT_THROW((void)s.next(), std::logic_error);
+  EXPECT_THROW((void)s.next(), std::logic_error);  // NOLINT(bugprone-use-after-move): tested
   std::optional<int> v = co_await t.next();
   EXPECT_EQ(v, 0);
 }
@@ -386,7 +386,7 @@ KYOTO_TEST(Stream, WakesFromOtherWorkersAndThreads) {
   }
   long total = 0;
   int timeouts = 0;
-  while (total < 4 * per_sender) {
+  while (total < 4L * per_sender) {
     auto r = co_await kyoto::time::timeout(50us, s.next());
     if (!r.has_value()) {
       ++timeouts;

@@ -19,7 +19,6 @@ namespace {
 
 namespace streams = kyoto::streams;
 using namespace std::chrono_literals;
-using kyoto::time::elapsed;
 
 kyoto::task<int> maybe_sleep(int idx) {
   if (idx % 2 == 0) co_await kyoto::time::sleep(120ms);

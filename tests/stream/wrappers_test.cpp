@@ -142,7 +142,7 @@ KYOTO_TEST(ReadDirStream, GivesEachEntry) {
   co_await kyoto::fs::write(dir / "b", std::string_view("y"));
   kyoto::fs::read_dir_stream rd = co_await kyoto::fs::read_dir(dir.get());
   auto s = streams::read_dir_stream(std::move(rd)) |
-           streams::map([](kyoto::fs::dir_entry e) { return e.file_name().string(); });
+           streams::map([](const kyoto::fs::dir_entry& e) { return e.file_name().string(); });
   auto names = co_await streams::collect(std::move(s));
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));

@@ -83,6 +83,7 @@ class stream_promise : public pooled_frame {
   template <class U = T>
     requires std::constructible_from<T, U&&>
   yield_awaiter yield_value(U&& value) {
+    // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): core_ is set before the body runs
     core_->item_.emplace(std::forward<U>(value));
     return yield_awaiter{core_};
   }

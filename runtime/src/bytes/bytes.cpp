@@ -8,6 +8,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace kyoto {
 namespace detail {
@@ -37,7 +38,7 @@ namespace {
 
 template <class Owner>
 bytes_shared* adopt(Owner&& owner) {
-  auto* block = new owning_bytes_shared<Owner>(std::move(owner));
+  auto* block = new owning_bytes_shared<Owner>(std::forward<Owner>(owner));
   block->base = reinterpret_cast<std::byte*>(block->owner.data());
   block->capacity = block->owner.size();
   return block;

@@ -71,7 +71,9 @@ struct batch {
 std::filesystem::file_type lstat_type(DIR* dir, const char* name) noexcept {
   using ft = std::filesystem::file_type;
   struct stat st{};
-  if (::fstatat(::dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  const int fd = ::dirfd(dir);
+  if (fd < 0) return ft::unknown;  // the type stays unknown, as for a failed lstat
+  if (::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return errno == ENOENT ? ft::not_found : ft::unknown;
   }
   return file_type_of_mode(st.st_mode);
@@ -102,6 +104,7 @@ batch read_batch(dir_reader r) {
   b.entries.reserve(batch_size);
   while (b.entries.size() < batch_size) {
     errno = 0;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread at a time reads this DIR
     const dirent* d = ::readdir(r.get());
     if (d == nullptr) {
       b.error = errno;  // 0 at the end; `r` closes the directory here

@@ -6,7 +6,6 @@
 #include <kyoto/io/detail/opcode.hpp>
 
 #include <cerrno>
-#include <cstring>
 #include <system_error>
 
 namespace kyoto::detail {
@@ -151,7 +150,8 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
 
 void reactor::start(io_op* op, const op_args& a) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_rw(a.opcode, s, a.fd, reinterpret_cast<const void*>(a.addr), a.len, a.off);
+  io_uring_prep_rw(a.opcode, s, a.fd, nullptr, a.len, a.off);
+  s->addr = a.addr;  // already the kernel's u64 form of the buffer's address
   s->flags = a.sqe_flags;
   s->ioprio = a.ioprio;
   s->rw_flags = static_cast<__kernel_rwf_t>(a.op_flags);  // the union of per-op flags
@@ -201,7 +201,7 @@ void reactor::reap() {
       if (e.data == wake_tag) {
         wake_armed_ = false;
         if (e.res < 0 && e.res != -EINTR && e.res != -ECANCELED) {
-          log_error("wake-up eventfd read failed: {}", std::strerror(-e.res));
+          log_error("wake-up eventfd read failed: {}", std::system_category().message(-e.res));
         }
         continue;
       }
@@ -213,6 +213,7 @@ void reactor::reap() {
         reap_seq_.store(seq + 1, std::memory_order_relaxed);
       }
       --in_flight_;
+      // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
       auto* op = reinterpret_cast<io_op*>(e.data);
       int res = e.res;
       // Relaxed: a test installs the injector before the runtime runs.

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 
 namespace kyoto::detail {
 
@@ -119,7 +120,8 @@ task<accepted_socket> accept_with_backoff(socket_fd& listener, const char* opera
       case ENOMEM:
         // Out of descriptors or memory: the connection waits in the backlog
         // while we back off; the listener keeps serving once some are freed.
-        log_warn("{}: {}; retrying in {} ms", operation, std::strerror(-fd), backoff.count());
+        log_warn("{}: {}; retrying in {} ms", operation, std::system_category().message(-fd),
+                 backoff.count());
         co_await time::sleep(backoff);
         backoff = std::min(backoff * 2, max_backoff);
         continue;

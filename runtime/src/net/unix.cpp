@@ -107,9 +107,9 @@ std::optional<std::string> unix_socket_addr::as_abstract_name() const {
 
 std::string unix_socket_addr::to_string() const {
   if (is_unnamed()) return "(unnamed)";
-  if (is_abstract()) {
+  if (std::optional<std::string> name = as_abstract_name()) {
     std::string s = "@";
-    s += *as_abstract_name();
+    s += *name;
     return s;
   }
   return std::string(addr_.sun_path, len_ - path_offset);
@@ -128,7 +128,7 @@ std::ostream& operator<<(std::ostream& os, const unix_socket_addr& a) {
 
 task<unix_stream> unix_stream::connect(std::filesystem::path path) {
   unix_socket_addr addr = unix_socket_addr::from_pathname(path);
-  unix_stream s = co_await connect(std::move(addr));
+  unix_stream s = co_await connect(addr);
   co_return s;
 }
 
@@ -193,7 +193,7 @@ unix_socket_addr unix_write_half::peer_addr() const {
 
 // ---- unix_listener ----
 
-unix_listener unix_listener::bind(std::filesystem::path path, int backlog) {
+unix_listener unix_listener::bind(const std::filesystem::path& path, int backlog) {
   return bind(unix_socket_addr::from_pathname(path), backlog);
 }
 

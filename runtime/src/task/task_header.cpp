@@ -29,6 +29,7 @@ wake_node* reverse(wake_node* n) noexcept {
 }
 
 wake_node* stack_of(std::uintptr_t word) noexcept {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
   return reinterpret_cast<wake_node*>(word & ~task_header::flag_mask);
 }
 

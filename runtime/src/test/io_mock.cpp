@@ -26,7 +26,7 @@ namespace kyoto::detail {
 /// One scripted action.
 struct io_mock_action {
   enum class kind : unsigned char { read, write, read_error, write_error, wait };
-  kind what;
+  kind what = kind::read;
   std::vector<std::byte> data;  ///< read: bytes to give; write: bytes expected
   std::size_t done = 0;         ///< bytes of `data` already given or matched
   std::error_code error;        ///< read_error / write_error

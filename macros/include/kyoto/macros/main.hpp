@@ -44,8 +44,10 @@ int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int a
 #define KYOTO_DETAIL_MAIN_PARAMS_0() \
   [[maybe_unused]] int kyoto_detail_argc, [[maybe_unused]] char **kyoto_detail_argv
 #define KYOTO_DETAIL_MAIN_PARAMS_1(x) KYOTO_MAIN_takes_no_arguments_or_argc_and_argv x
+// NOLINTBEGIN(bugprone-macro-parentheses): argc and argv are names, not expressions
 #define KYOTO_DETAIL_MAIN_PARAMS_2(argc, argv) \
   [[maybe_unused]] int argc, [[maybe_unused]] char **argv
+// NOLINTEND(bugprone-macro-parentheses)
 #define KYOTO_DETAIL_MAIN_PARAMS(...)                                          \
   KYOTO_DETAIL_PICK3(__VA_ARGS__ __VA_OPT__(, ) KYOTO_DETAIL_MAIN_PARAMS_2,    \
                      KYOTO_DETAIL_MAIN_PARAMS_1, KYOTO_DETAIL_MAIN_PARAMS_0, ) \

@@ -9,13 +9,14 @@
 // discarded)"). Catching std::system_error catches it too.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <system_error>
 
 namespace kyoto::codec {
 
 /// What went wrong in a codec (codec_category(), "kyoto.codec").
-enum class errc {
+enum class errc : std::uint8_t {
   /// lines_codec: a line is longer than its max_length. tokio's
   /// LinesCodecError::MaxLineLengthExceeded.
   max_line_length_exceeded = 1,

@@ -45,7 +45,7 @@ class length_delimited_codec;
 class length_delimited_builder {
  public:
   /// 8 MiB (tokio's default).
-  static constexpr std::size_t default_max_frame_length = 8 * 1024 * 1024;
+  static constexpr std::size_t default_max_frame_length = std::size_t{8} * 1024 * 1024;
 
   /// The length field is big endian (the default).
   length_delimited_builder& big_endian() noexcept {

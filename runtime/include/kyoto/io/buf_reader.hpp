@@ -71,7 +71,7 @@ class buf_reader {
   /// The inner reader's type without the reference, if `R` is one.
   using inner_type = std::remove_reference_t<R>;
   /// The buffer size unless told otherwise: 8 KiB, as tokio's.
-  static constexpr std::size_t default_capacity = 8 * 1024;
+  static constexpr std::size_t default_capacity = std::size_t{8} * 1024;
 
   /// Wraps `inner` with a buffer of `capacity` bytes (default 8 KiB).
   /// Throws std::invalid_argument if `capacity` is 0.

@@ -86,7 +86,7 @@ class buf_writer {
   /// The inner writer's type without the reference, if `W` is one.
   using inner_type = std::remove_reference_t<W>;
   /// The buffer size unless told otherwise: 8 KiB, as tokio's.
-  static constexpr std::size_t default_capacity = 8 * 1024;
+  static constexpr std::size_t default_capacity = std::size_t{8} * 1024;
 
   /// Wraps `inner` with a buffer of `capacity` bytes (default 8 KiB).
   /// Throws std::invalid_argument if `capacity` is 0.

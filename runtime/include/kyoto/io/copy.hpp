@@ -36,7 +36,7 @@ namespace kyoto::io {
 
 /// The buffer copy() and copy_bidirectional() use per direction: 8 KiB, as
 /// tokio's.
-inline constexpr std::size_t copy_buffer_size = 8 * 1024;
+inline constexpr std::size_t copy_buffer_size = std::size_t{8} * 1024;
 
 }  // namespace kyoto::io
 

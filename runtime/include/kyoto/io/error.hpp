@@ -3,13 +3,14 @@
 // ErrorKind::UnexpectedEof and WriteZero).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <system_error>
 
 namespace kyoto::io {
 
 /// Conditions kyoto reports that have no errno.
-enum class errc {
+enum class errc : std::uint8_t {
   /// The stream ended before the requested bytes arrived (read_exact).
   unexpected_eof = 1,
   /// A write accepted zero bytes (write_all cannot make progress).

@@ -29,7 +29,7 @@ class unix_listener {
   /// sockaddr_un cannot hold, std::system_error naming
   /// "kyoto::net::unix_listener::bind" (EADDRINUSE if the file exists,
   /// ENOENT if its directory does not, ...).
-  static unix_listener bind(std::filesystem::path path, int backlog = default_backlog);
+  static unix_listener bind(const std::filesystem::path& path, int backlog = default_backlog);
   /// Binds to `addr` (a path or an abstract name) and listens. As above.
   static unix_listener bind(const unix_socket_addr& addr, int backlog = default_backlog);
 

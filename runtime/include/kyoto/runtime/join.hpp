@@ -45,7 +45,8 @@ class join_awaiter {
   template <class... U>
   explicit join_awaiter(U&&... a) : awaitables_(std::forward<U>(a)...) {}
   /// Movable until awaited (the branches exist only once it is).
-  join_awaiter(join_awaiter&& o) : awaitables_(std::move(o.awaitables_)) {
+  join_awaiter(join_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<std::tuple<A...>>)
+      : awaitables_(std::move(o.awaitables_)) {
     assert(o.state_.remaining == 0 && !o.state_.parent_suspended);
   }
   join_awaiter(const join_awaiter&) = delete;
@@ -89,7 +90,7 @@ class join_all_awaiter {
         results_(std::make_unique<result_storage<R>[]>(items_.size())),
         branches_(items_.size()) {}
   /// Movable until awaited.
-  join_all_awaiter(join_all_awaiter&& o)
+  join_all_awaiter(join_all_awaiter&& o) noexcept
       : items_(std::move(o.items_)),
         results_(std::move(o.results_)),
         branches_(std::move(o.branches_)) {
@@ -171,11 +172,13 @@ template <std::ranges::input_range Range>
   using A = std::ranges::range_value_t<Range>;
   if constexpr (std::is_lvalue_reference_v<Range>) {
     std::vector<A*> items;
+    if constexpr (std::ranges::sized_range<Range>) items.reserve(std::ranges::size(range));
     for (auto& x : range)
       items.push_back(std::addressof(x));
     return detail::join_all_awaiter<A, false>(std::move(items));
   } else {
     std::vector<A> items;
+    if constexpr (std::ranges::sized_range<Range>) items.reserve(std::ranges::size(range));
     for (auto& x : range)
       items.push_back(std::move(x));
     return detail::join_all_awaiter<A, true>(std::move(items));

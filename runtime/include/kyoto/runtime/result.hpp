@@ -58,7 +58,7 @@ std::string describe_error(const E& e) {
   }
 }
 
-[[noreturn]] void throw_bad_result_access(std::string message);
+[[noreturn]] void throw_bad_result_access(const std::string& message);
 
 /// Storage for result: a value (absent for void) or an error. Copies and
 /// moves touch only the active member (a std::optional or std::variant of

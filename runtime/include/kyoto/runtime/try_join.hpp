@@ -133,7 +133,9 @@ class try_join_awaiter {
   template <class... U>
   explicit try_join_awaiter(U&&... a) : awaitables_(std::forward<U>(a)...) {}
   /// Movable until awaited (the branches exist only once it is).
-  try_join_awaiter(try_join_awaiter&& o) : awaitables_(std::move(o.awaitables_)) {
+  try_join_awaiter(try_join_awaiter&& o) noexcept(
+      std::is_nothrow_move_constructible_v<std::tuple<A...>>)
+      : awaitables_(std::move(o.awaitables_)) {
     assert(o.state_.remaining == 0 && !o.state_.parent_suspended);
   }
   try_join_awaiter(const try_join_awaiter&) = delete;
@@ -157,7 +159,7 @@ class try_join_awaiter {
       return take_all();
     } else {
       using out = kyoto::result<values, error_type>;
-      if (state_.stopped) return out(kyoto::unexpected<error_type>(std::move(*error_)));
+      if (state_.stopped) return out(kyoto::unexpected<error_type>(std::move(error_).value()));
       return out(take_all());
     }
   }

@@ -23,7 +23,7 @@ class adapter_closure {
   template <async_stream S>
     requires(!std::is_lvalue_reference_v<S>)
   friend auto operator|(S&& s, adapter_closure a) {
-    return std::move(a.make_)(std::move(s));
+    return std::move(a.make_)(std::forward<S>(s));
   }
 
  private:

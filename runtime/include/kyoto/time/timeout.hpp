@@ -95,7 +95,9 @@ class [[nodiscard]] timeout_awaiter : private kyoto::detail::timeout_core {
   timeout_awaiter(instant deadline, U&& op)
       : timeout_core(deadline, &cancel_op), op_(true, std::forward<U>(op)) {}
   /// Movable until awaited.
-  timeout_awaiter(timeout_awaiter&& o) : timeout_core(std::move(o)), op_(std::move(o.op_)) {}
+  timeout_awaiter(timeout_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<op_type>)
+      // Only the timeout_core part of `o` is moved here: o.op_ is intact below.
+      : timeout_core(std::move(static_cast<timeout_core&>(o))), op_(std::move(o.op_)) {}
   timeout_awaiter& operator=(timeout_awaiter&&) = delete;
   ~timeout_awaiter() { disarm(); }  // before op_ goes: nothing may wake the timer coroutine then
 

@@ -246,6 +246,7 @@ class [[nodiscard]] recv_awaiter {
     }
     switch (poll_) {
       case poll::value:
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): poll::value: recv() filled it
         return std::move(*value_);
       case poll::lagged:
         return unexpected(recv_error::lagged(missed_));

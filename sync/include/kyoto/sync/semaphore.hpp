@@ -255,7 +255,9 @@ class semaphore {
 };
 
 template <class Ref>
-basic_semaphore_permit<Ref>::basic_semaphore_permit(Ref sem, std::size_t permits) noexcept
-    : held_(sem, &kyoto::detail::get_semaphore(sem)->impl_, permits) {}
+basic_semaphore_permit<Ref>::basic_semaphore_permit(Ref sem, std::size_t permits) noexcept {
+  kyoto::detail::batch_semaphore* impl = &kyoto::detail::get_semaphore(sem)->impl_;
+  held_ = kyoto::detail::held_permits<Ref>(std::move(sem), impl, permits);
+}
 
 }  // namespace kyoto::sync

@@ -117,6 +117,10 @@ class buf_get {
   }
 
  private:
+  // Only D constructs the mixin (bugprone-crtp-constructor-accessibility).
+  buf_get() = default;
+  friend D;
+
   D& self() noexcept { return static_cast<D&>(*this); }
   const D& self() const noexcept { return static_cast<const D&>(*this); }
 
@@ -213,6 +217,10 @@ class buf_put {
   }
 
  private:
+  // Only D constructs the mixin (bugprone-crtp-constructor-accessibility).
+  buf_put() = default;
+  friend D;
+
   D& self() noexcept { return static_cast<D&>(*this); }
 
   template <class T, bool Little>

@@ -47,10 +47,10 @@
 namespace kyoto::codec {
 
 /// Initial capacity of a framed stream's read buffer (tokio's 8 KiB).
-inline constexpr std::size_t initial_read_capacity = 8 * 1024;
+inline constexpr std::size_t initial_read_capacity = std::size_t{8} * 1024;
 /// Default high-water mark of a framed stream's write buffer (tokio's
 /// BACKPRESSURE_BOUNDARY, 8 KiB).
-inline constexpr std::size_t default_backpressure_boundary = 8 * 1024;
+inline constexpr std::size_t default_backpressure_boundary = std::size_t{8} * 1024;
 
 /// What framed_read::next() gives: a frame, or the codec_error that ended
 /// the stream (tokio's Result<Item, Error>).

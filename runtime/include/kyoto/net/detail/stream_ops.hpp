@@ -63,6 +63,10 @@ class stream_reads {
   }
 
  private:
+  // Only Derived constructs the mixin (bugprone-crtp-constructor-accessibility).
+  stream_reads() = default;
+  friend Derived;
+
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
 
@@ -102,6 +106,10 @@ class stream_writes {
   }
 
  private:
+  // Only Derived constructs the mixin (bugprone-crtp-constructor-accessibility).
+  stream_writes() = default;
+  friend Derived;
+
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
 

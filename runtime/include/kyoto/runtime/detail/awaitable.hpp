@@ -98,7 +98,7 @@ template <class A>
 auto as_task_for_block_on(A&& a) {
   using R = await_result_t<A>;
   if constexpr (std::is_same_v<std::remove_cvref_t<A>, task<R>> && !std::is_lvalue_reference_v<A>) {
-    return task<R>(std::move(a));
+    return task<R>(std::forward<A>(a));
   } else if constexpr (std::is_lvalue_reference_v<A> ||
                        !std::is_move_constructible_v<std::remove_cvref_t<A>>) {
     return await_in_task<R, A&&>(static_cast<A&&>(a));

@@ -32,6 +32,7 @@ class counted_ref {
   }
   counted_ref(counted_ref&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)) {}
 
+  // NOLINTNEXTLINE(bugprone-unhandled-self-assignment): safe, counts `o` before dropping
   counted_ref& operator=(const counted_ref& o) noexcept(noexcept(add(nullptr)))
     requires copyable
   {

@@ -15,6 +15,7 @@ namespace kyoto::detail {
 template <class T>
 class manual_lifetime {
  public:
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): raw storage, see construct()
   manual_lifetime() noexcept {}
   manual_lifetime(const manual_lifetime&) = delete;
   manual_lifetime& operator=(const manual_lifetime&) = delete;

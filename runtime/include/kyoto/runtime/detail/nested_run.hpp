@@ -248,11 +248,11 @@ auto nested_root(A&& a, const char* operation) {
     if (!a.valid() || task_access::handle(a).promise().phase_ != task_phase::not_started) {
       throw_nested_bad_task(operation);
     }
-    return task<R>(std::move(a));
+    return task<R>(std::forward<A>(a));
   } else if constexpr (std::is_lvalue_reference_v<A>) {
     return await_in_task<R, A>(a);
   } else {
-    return await_in_task<R, std::remove_cvref_t<A>>(std::move(a));
+    return await_in_task<R, std::remove_cvref_t<A>>(std::forward<A>(a));
   }
 }
 

@@ -60,7 +60,8 @@ class select_awaiter {
   template <class... U>
   explicit select_awaiter(U&&... u) : ops_(make_op<A>(std::forward<U>(u))...) {}
   /// Movable until awaited.
-  select_awaiter(select_awaiter&& o) : ops_(std::move(o.ops_)) {
+  select_awaiter(select_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<ops_type>)
+      : ops_(std::move(o.ops_)) {
     assert(o.state_.winner == select_state::none && !o.state_.parent_suspended);
   }
   select_awaiter(const select_awaiter&) = delete;

@@ -54,7 +54,8 @@ class select_op {
     }
   }
   /// Movable until the select is awaited.
-  select_op(select_op&& o) : enabled_(o.enabled_) {
+  select_op(select_op&& o) noexcept(!owned || std::is_nothrow_move_constructible_v<value_type>)
+      : enabled_(o.enabled_) {
     assert(!o.has_awaiter_);
     if constexpr (owned) {
       operand_.construct_from([&]() -> value_type { return std::move(*o.operand_); });

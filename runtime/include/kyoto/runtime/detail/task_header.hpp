@@ -317,6 +317,7 @@ inline void task_header::yield(wake_node* node) noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && "yield() outside the task's run");
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
     node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
     const std::uintptr_t next =
         reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified;
@@ -349,6 +350,7 @@ inline void task_header::wake(wake_node* node) noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & complete) == 0 && "a wake_node outlived its task");
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
     node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
     std::uintptr_t next = reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask);
     const bool submit = (cur & (running | notified)) == 0;

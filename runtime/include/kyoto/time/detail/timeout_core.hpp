@@ -74,9 +74,11 @@ class timeout_core {
   };
 
   /// `cancel_op` cancels the operation of the awaiter deriving from us.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): frame_ is raw frame storage
   timeout_core(time::instant deadline, void (*cancel_op)(timeout_core*) noexcept) noexcept
       : deadline_(deadline), cancel_op_(cancel_op) {}
   /// Movable until awaited (the derived awaiter's move constructor).
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): frame_ is raw frame storage
   timeout_core(timeout_core&& o) noexcept : deadline_(o.deadline_), cancel_op_(o.cancel_op_) {
     assert(o.state_ == timer_state::idle && !o.timer_ && "a timeout awaiter moved while awaited");
   }

@@ -136,6 +136,7 @@ struct broadcast_slot {
 };
 
 template <class T>
+// NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): cache-line separation (alignas)
 class broadcast_shared {
   using slot = broadcast_slot<T>;
   /// Values that die outside every lock: moved out first (file comment).
