@@ -141,8 +141,8 @@ void hand_to_reaper(int pid, int pidfd) noexcept {
     try {
       (void)kyoto::spawn(&reap_in_background, reaper_ticket(pid, pidfd));
       return;
-    } catch (...) {
-      // fall through: the orphan list
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no task could be spawned (allocation,
+                     // shutdown): the orphan list below reaps the child instead
     }
   }
   add_orphan(pid, pidfd);

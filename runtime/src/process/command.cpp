@@ -30,8 +30,8 @@ namespace {
 
 /// Owns the posix_spawn attribute and file-action objects.
 struct spawn_setup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions{};
+  posix_spawnattr_t attr{};
   spawn_setup() {
     if (const int e = posix_spawn_file_actions_init(&actions); e != 0) {
       throw std::system_error(e, std::generic_category(), "kyoto::process: posix_spawn");
@@ -287,7 +287,7 @@ child command::spawn_with(stdio in, stdio out, stdio err) {
   if (e != 0) {
     std::string what = name;
     if (dir_.has_value()) {
-      struct stat st;
+      struct stat st{};
       if (::stat(dir_->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         what += " in directory '" + dir_->string() + "' (the directory is not usable)";
       } else {

@@ -47,10 +47,11 @@ kyoto::task<std::size_t> transfer(int fd, std::uint8_t code, void* data, std::si
 }  // namespace
 
 kyoto::task<std::size_t> child_stdin::write(std::span<const std::byte> buf) {
-  if (buf.empty())
+  if (buf.empty()) {
     return []() -> kyoto::task<std::size_t> {
       co_return 0;
     }();
+  }
   return transfer(fd_.get(), kyoto::detail::opcode::write, const_cast<std::byte*>(buf.data()),
                   buf.size(), "kyoto::process::child_stdin::write");
 }
@@ -65,10 +66,11 @@ kyoto::task<> child_stdin::shutdown() {
 }
 
 kyoto::task<std::size_t> child_output_pipe::read(std::span<std::byte> buf) {
-  if (buf.empty())
+  if (buf.empty()) {
     return []() -> kyoto::task<std::size_t> {
       co_return 0;
     }();
+  }
   return transfer(fd_.get(), kyoto::detail::opcode::read, buf.data(), buf.size(),
                   "kyoto::process: reading a child's output");
 }

@@ -123,7 +123,10 @@ class [[nodiscard]] task_tracker_wait_awaiter {
     return inner_await_->await_ready();
   }
   /// Suspends until the tracker is closed and empty; false if it became so meanwhile.
-  bool await_suspend(std::coroutine_handle<> h) { return inner_await_->await_suspend(h); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): await_ready() emplaced it
+    return inner_await_->await_suspend(h);
+  }
   /// Nothing: the tracker is closed and empty.
   void await_resume() noexcept {
     if (inner_await_) inner_await_->await_resume();

@@ -266,7 +266,10 @@ class [[nodiscard]] cancelled_awaiter {
     return inner_->await_ready();
   }
   /// Suspends until the token is cancelled; false if it was meanwhile.
-  bool await_suspend(std::coroutine_handle<> h) { return inner_->await_suspend(h); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): await_ready() emplaced it
+    return inner_->await_suspend(h);
+  }
   /// Nothing: the token is cancelled.
   void await_resume() noexcept {
     if (inner_) inner_->await_resume();
@@ -298,7 +301,8 @@ class drop_guard {
   /// Gives the token back without cancelling it. Precondition: not already
   /// disarmed (std::bad_optional_access otherwise).
   cancellation_token disarm() {
-    cancellation_token t = std::move(token_.value());
+    if (!token_) throw std::bad_optional_access();
+    cancellation_token t = std::move(*token_);
     token_.reset();
     return t;
   }
