@@ -1,19 +1,19 @@
 // kyoto::codec::any_delimiter_codec: chunks ended by any of a set of
 // delimiter bytes (tokio-util's AnyDelimiterCodec).
 //
-// Decoding scans each byte once, remembering the scan position between
-// calls (as lines_codec), and an over-long chunk is reported once and
-// skipped up to the next delimiter, with at most max_length + 1 bytes of it
-// buffered (lines_codec's file comment tells how).
+// Decoding scans each byte once across calls, and an over-long chunk is
+// reported once and skipped up to the next delimiter, with at most
+// max_length + 1 bytes of it buffered (detail/delimiter_scan.hpp tells how).
 #pragma once
 
 #include <kyoto/bytes/bytes.hpp>
 #include <kyoto/bytes/bytes_mut.hpp>
 #include <kyoto/codec/codec_error.hpp>
 
+#include <kyoto/codec/detail/delimiter_scan.hpp>
+
 #include <algorithm>
 #include <cstddef>
-#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,52 +42,26 @@ class any_delimiter_codec {
   /// new_with_max_length).
   any_delimiter_codec(std::string_view seek_delimiters, std::string_view sequence_writer,
                       std::size_t max_length)
-      : seek_(seek_delimiters), writer_(sequence_writer), max_length_(max_length) {}
+      : seek_(seek_delimiters), writer_(sequence_writer), scan_(max_length) {}
 
   /// The maximum chunk length (SIZE_MAX if none).
-  [[nodiscard]] std::size_t max_length() const noexcept { return max_length_; }
+  [[nodiscard]] std::size_t max_length() const noexcept { return scan_.max_length(); }
 
   /// The next chunk without its delimiter; std::nullopt if no delimiter is
   /// buffered. Throws codec_error (see the class comment).
   std::optional<bytes> decode(bytes_mut& buf) {
-    for (;;) {
-      const std::size_t read_to = std::min(
-          max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
-          buf.size());
-      const std::byte* begin = buf.data() + std::min(next_index_, read_to);
-      const std::byte* end = buf.data() + read_to;
-      const std::byte* hit = std::find_if(begin, end, [this](std::byte b) {
-        return seek_.find(static_cast<char>(b)) != std::string::npos;
-      });
-      const bool found = hit != end;
-      if (discarding_) {
-        if (found) {
-          buf.advance(static_cast<std::size_t>(hit - buf.data()) + 1);
-          discarding_ = false;
-          next_index_ = 0;
-          continue;
-        }
-        buf.advance(read_to);
-        next_index_ = 0;
-        if (buf.empty()) return std::nullopt;
-        continue;
-      }
-      if (found) {
-        const std::size_t at = static_cast<std::size_t>(hit - buf.data());
-        next_index_ = 0;
-        bytes_mut chunk = buf.split_to(at + 1);
-        chunk.truncate(at);
-        return std::move(chunk).freeze();
-      }
-      if (buf.size() > max_length_) {
-        discarding_ = true;
-        throw codec_error(errc::max_chunk_length_exceeded,
-                          "kyoto::codec::any_delimiter_codec: a chunk is longer than max_length " +
-                              std::to_string(max_length_) + " (it is discarded)");
-      }
-      next_index_ = read_to;
-      return std::nullopt;
-    }
+    const std::optional<std::size_t> at = scan_.find(
+        buf,
+        [this](const std::byte* b, const std::byte* e) {
+          return std::find_if(b, e, [this](std::byte c) {
+            return seek_.find(static_cast<char>(c)) != std::string::npos;
+          });
+        },
+        errc::max_chunk_length_exceeded, "kyoto::codec::any_delimiter_codec", "chunk");
+    if (!at) return std::nullopt;
+    bytes_mut chunk = buf.split_to(*at + 1);
+    chunk.truncate(*at);
+    return std::move(chunk).freeze();
   }
 
   /// At end of stream: the next chunk, or the unterminated rest; nullopt
@@ -95,7 +69,7 @@ class any_delimiter_codec {
   std::optional<bytes> decode_eof(bytes_mut& buf) {
     if (std::optional<bytes> chunk = decode(buf)) return chunk;
     if (buf.empty()) return std::nullopt;
-    next_index_ = 0;
+    scan_.restart();
     return buf.split().freeze();
   }
 
@@ -111,11 +85,9 @@ class any_delimiter_codec {
   }
 
  private:
-  std::string seek_;    ///< the delimiter bytes
-  std::string writer_;  ///< appended after each encoded chunk
-  std::size_t max_length_ = std::numeric_limits<std::size_t>::max();
-  std::size_t next_index_ = 0;  ///< bytes already scanned
-  bool discarding_ = false;     ///< skipping the rest of an over-long chunk
+  std::string seek_;                    ///< the delimiter bytes
+  std::string writer_;                  ///< appended after each encoded chunk
+  kyoto::detail::delimiter_scan scan_;  ///< where to look for a delimiter next
 };
 
 }  // namespace kyoto::codec

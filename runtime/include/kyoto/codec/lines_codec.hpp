@@ -1,31 +1,19 @@
 // kyoto::codec::lines_codec: newline-delimited UTF-8 lines (tokio-util's
 // LinesCodec).
 //
-// # Decoding in one scan
-//
-// decode() looks for '\n' only in the bytes it has not looked at yet:
-// `next_index_` remembers how far the previous calls scanned (tokio's
-// next_index), so a line arriving in many small reads is scanned once, and
-// the line costs one allocation, its std::string.
-//
-// # Over-long lines
-//
-// With a max_length, decode() scans at most max_length + 1 bytes. If no
-// '\n' is among them, it throws codec_error(errc::max_line_length_exceeded)
-// and enters *discarding*: the following calls drop bytes up to and
-// including the next '\n' (at most max_length + 1 per call), then decode
-// normally again. So the buffer never holds more than max_length + 1 bytes
-// of one line, and the over-long line is reported once and skipped, as
-// tokio does.
+// Each byte is scanned once across calls, and an over-long line is
+// reported once and skipped up to the next '\n', with at most max_length + 1
+// bytes of it buffered (detail/delimiter_scan.hpp tells how).
 #pragma once
 
 #include <kyoto/bytes/bytes_mut.hpp>
 #include <kyoto/codec/codec_error.hpp>
 #include <kyoto/io/read_ext.hpp>
 
+#include <kyoto/codec/detail/delimiter_scan.hpp>
+
 #include <algorithm>
 #include <cstddef>
-#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,48 +42,20 @@ class lines_codec {
   lines_codec() noexcept = default;
   /// Lines longer than `max_length` bytes (without the "\n") are errors
   /// (tokio's new_with_max_length).
-  explicit lines_codec(std::size_t max_length) noexcept : max_length_(max_length) {}
+  explicit lines_codec(std::size_t max_length) noexcept : scan_(max_length) {}
 
   /// The maximum line length (SIZE_MAX if none).
-  [[nodiscard]] std::size_t max_length() const noexcept { return max_length_; }
+  [[nodiscard]] std::size_t max_length() const noexcept { return scan_.max_length(); }
 
   /// The next line, without "\n" or "\r\n"; std::nullopt if no whole line
   /// is buffered. Throws codec_error (see the class comment).
   std::optional<std::string> decode(bytes_mut& buf) {
-    for (;;) {
-      const std::size_t read_to = std::min(
-          max_length_ == std::numeric_limits<std::size_t>::max() ? max_length_ : max_length_ + 1,
-          buf.size());
-      const std::byte* begin = buf.data() + std::min(next_index_, read_to);
-      const std::byte* end = buf.data() + read_to;
-      const std::byte* nl = std::find(begin, end, std::byte{'\n'});
-      const bool found = nl != end;
-      if (discarding_) {
-        if (found) {
-          buf.advance(static_cast<std::size_t>(nl - buf.data()) + 1);
-          discarding_ = false;
-          next_index_ = 0;
-          continue;
-        }
-        buf.advance(read_to);
-        next_index_ = 0;
-        if (buf.empty()) return std::nullopt;
-        continue;
-      }
-      if (found) {
-        const std::size_t line_len = static_cast<std::size_t>(nl - buf.data());
-        next_index_ = 0;
-        return take_line(buf, line_len, line_len + 1);
-      }
-      if (buf.size() > max_length_) {
-        discarding_ = true;
-        throw codec_error(errc::max_line_length_exceeded,
-                          "kyoto::codec::lines_codec: a line is longer than max_length " +
-                              std::to_string(max_length_) + " (it is discarded)");
-      }
-      next_index_ = read_to;
-      return std::nullopt;
-    }
+    const std::optional<std::size_t> nl = scan_.find(
+        buf,
+        [](const std::byte* b, const std::byte* e) { return std::find(b, e, std::byte{'\n'}); },
+        errc::max_line_length_exceeded, "kyoto::codec::lines_codec", "line");
+    if (!nl) return std::nullopt;
+    return take_line(buf, *nl, *nl + 1);
   }
 
   /// At end of stream: the next line, or the unterminated rest as a last
@@ -104,7 +64,7 @@ class lines_codec {
   std::optional<std::string> decode_eof(bytes_mut& buf) {
     if (std::optional<std::string> line = decode(buf)) return line;
     if (buf.empty() || buf.as_string_view() == "\r") return std::nullopt;
-    next_index_ = 0;
+    scan_.restart();
     return take_line(buf, buf.size(), buf.size());
   }
 
@@ -134,9 +94,7 @@ class lines_codec {
     return out;
   }
 
-  std::size_t max_length_ = std::numeric_limits<std::size_t>::max();
-  std::size_t next_index_ = 0;  ///< bytes of buf already scanned for '\n'
-  bool discarding_ = false;     ///< skipping the rest of an over-long line
+  kyoto::detail::delimiter_scan scan_;  ///< where to look for '\n' next
 };
 
 }  // namespace kyoto::codec
