@@ -1,7 +1,9 @@
 // Which kyoto::bytes / kyoto::bytes_mut operations allocate: every
 // allocation in this program is counted by the replacement operator new
-// below. A sanitizer runtime defines operator new itself, so
+// of alloc_counter.hpp. A sanitizer runtime defines operator new itself, so
 // tests/bytes/meson.build builds this test only without sanitizers.
+#include "alloc_counter.hpp"
+
 #include <kyoto/bytes.hpp>
 
 #include <gtest/gtest.h>
@@ -14,31 +16,9 @@
 #include <utility>
 
 namespace {
-// Every allocation in this test program, counted by the replacement below.
-std::atomic<long> allocations{0};
-}  // namespace
 
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-namespace {
-
-// Allocations made while running `f`.
-template <class F>
-long allocations_during(F&& f) {
-  const long before = allocations.load(std::memory_order_relaxed);
-  f();
-  return allocations.load(std::memory_order_relaxed) - before;
-}
+using kyoto::test::allocations_during;
+using kyoto::test::counting_allocations;
 
 using kyoto::bytes;
 using kyoto::bytes_mut;
@@ -47,8 +27,7 @@ using kyoto::bytes_mut;
 // splits allocate nothing; taking a string allocates only the count's
 // block; freeze allocates nothing.
 TEST(BytesAlloc, OnlyMakingABufferAllocates) {
-  // A direct call (a new-expression's allocation may be elided).
-  if (allocations_during([] { ::operator delete(::operator new(1)); }) != 1) {
+  if (!counting_allocations()) {
     GTEST_SKIP() << "operator new is not ours here (valgrind or a sanitizer replaces it)";
   }
   bytes a;

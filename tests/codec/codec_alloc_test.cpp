@@ -3,6 +3,8 @@
 // frames come from kyoto's frame pool), once the buffers have grown.
 // Counts every allocation with a replacement operator new, so
 // tests/codec/meson.build builds it only without sanitizers.
+#include "alloc_counter.hpp"
+
 #include <kyoto/bytes.hpp>
 #include <kyoto/codec/framed_read.hpp>
 #include <kyoto/codec/lines_codec.hpp>
@@ -21,48 +23,30 @@
 #include <string_view>
 
 namespace {
-std::atomic<long> allocations{0};
-}  // namespace
 
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-
-namespace {
+using kyoto::test::allocations_during;
+using kyoto::test::counting_allocations;
 
 namespace codec = kyoto::codec;
-
-bool counting() {
-  const long before = allocations.load();
-  ::operator delete(::operator new(1));
-  return allocations.load() - before == 1;
-}
 
 constexpr std::size_t line_len = 40;  // past std::string's small buffer
 const std::string line(line_len, 'x');
 
 TEST(CodecAlloc, ALineCostsOnlyItsString) {
-  if (!counting()) GTEST_SKIP() << "operator new is not ours here";
+  if (!counting_allocations()) GTEST_SKIP() << "operator new is not ours here";
   codec::lines_codec c;
   kyoto::bytes_mut buf = kyoto::bytes_mut::with_capacity(std::size_t{64} * 1024);
   for (int i = 0; i < 1000; ++i) {
     buf.put_slice(std::string_view(line));
     buf.put_u8('\n');
   }
-  const long before = allocations.load();
   int n = 0;
-  while (auto l = c.decode(buf))
-    n += l->size() == line_len;
+  EXPECT_EQ(allocations_during([&] {
+              while (auto l = c.decode(buf))
+                n += l->size() == line_len;
+            }),
+            1000);
   EXPECT_EQ(n, 1000);
-  EXPECT_EQ(allocations.load() - before, 1000);
 }
 
 /// A reader giving `data` in 7-byte pieces; allocates nothing itself.
@@ -78,7 +62,7 @@ struct trickle_reader {
 
 KYOTO_TEST_WITH(CodecAlloc, FramedReadAddsNoAllocationPerLine,
                 kyoto::runtime::builder::current_thread()) {
-  if (!counting()) co_return;
+  if (!counting_allocations()) co_return;
   std::string input;
   for (int i = 0; i < 2000; ++i)
     input += line + "\n";
@@ -87,13 +71,13 @@ KYOTO_TEST_WITH(CodecAlloc, FramedReadAddsNoAllocationPerLine,
   // Warm up: the frame pool and the buffer reach their working size.
   for (int i = 0; i < 1000; ++i)
     co_await fr.next();
-  const long before = allocations.load();
+  const long before = kyoto::test::allocation_count.load(std::memory_order_relaxed);
   int n = 0;
   for (int i = 0; i < 1000; ++i) {
     auto item = co_await fr.next();
     n += item && item->has_value() && (*item)->size() == line_len;
   }
-  const long used = allocations.load() - before;
+  const long used = kyoto::test::allocation_count.load(std::memory_order_relaxed) - before;
   EXPECT_EQ(n, 1000);
   EXPECT_LE(used, 1000 + 2) << "one allocation per line (its string), give or take a refill";
 }
