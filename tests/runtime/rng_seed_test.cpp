@@ -27,7 +27,7 @@ kyoto::task<std::vector<std::size_t>> select_winners(int n) {
   co_return winners;
 }
 
-std::vector<std::size_t> winners_on(kyoto::runtime::builder b, int n = 200) {
+std::vector<std::size_t> winners_on(const kyoto::runtime::builder& b, int n = 200) {
   kyoto::runtime rt = b.build();
   return rt.block_on(select_winners(n));
 }
