@@ -15,7 +15,7 @@
 
 namespace kyoto::detail {
 
-driver::driver() {
+driver::driver(bool start_paused) : clock_(epoch_, start_paused) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) {
     throw std::system_error(errno, std::system_category(), "kyoto: creating the wake-up eventfd");
@@ -72,7 +72,7 @@ void driver::fire_timers() {
   lock_guard guard(wheel_lock_);
   if (wheel_.empty()) return;
   // The wakes happen under the lock (see the file comment).
-  wheel_.advance(tick_floor(clock::now()), [](timer_entry* e) { e->waiter->wake(); });
+  wheel_.advance(tick_floor(now()), [](timer_entry* e) { e->waiter->wake(); });
 }
 
 void driver::poll() {
@@ -166,13 +166,34 @@ void driver::park() {
   }
   if (next) {
     const clock::time_point at = epoch_ + std::chrono::milliseconds(*next);
-    timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(at - clock::now());
+    timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(at - now());
     if (timeout->count() < 0) timeout = std::chrono::nanoseconds(0);
   }
   process_cancels();
   reactor_->wait(timeout);
   process_cancels();
   fire_timers();
+}
+
+void driver::advance_time(clock::duration d) {
+  clock_.advance(d);
+  fire_timers();
+}
+
+bool driver::advance_to_next_timer() {
+  std::optional<std::uint64_t> next;
+  {
+    lock_guard guard(wheel_lock_);
+    next = wheel_.next_deadline();
+  }
+  if (!next) return false;
+  // The tick's start: tick_floor() of it is the tick, so fire_timers()
+  // processes it. (The wheel clamps deadlines to 2^36 ticks, ~2 years:
+  // no overflow.) A slot that only cascades wakes nothing; the scheduler
+  // then parks again and comes back here for the next one.
+  clock_.advance_to(epoch_ + std::chrono::milliseconds(*next));
+  fire_timers();
+  return true;
 }
 
 void driver::wake() noexcept {

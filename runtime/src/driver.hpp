@@ -19,6 +19,12 @@
 // into cancel SQEs at every poll() and park(). Once the driver is drained
 // (shutdown) the head holds `closed_queue` and pushes are refused: nothing
 // is in flight any more.
+//
+// Paused time (time/detail/virtual_clock.hpp): the driver owns its
+// runtime's virtual clock and reads time through now(). Until time is first
+// paused, now() is steady_clock::now() behind one flag test; the timer
+// wheel, add_timer() and the fast path of time::clock::now() are unchanged.
+// Only a current_thread runtime's driver is ever paused.
 #pragma once
 
 #include "io/reactor.hpp"
@@ -27,6 +33,7 @@
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
+#include <kyoto/time/detail/virtual_clock.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -40,9 +47,10 @@ class driver {
  public:
   using clock = std::chrono::steady_clock;
 
-  /// Creates the wake-up eventfd; the ring is created by bind(). Throws
+  /// Creates the wake-up eventfd; the ring is created by bind(). The clock
+  /// starts frozen if `start_paused` (builder::start_paused). Throws
   /// std::system_error.
-  driver();
+  explicit driver(bool start_paused = false);
   ~driver();
   driver(const driver&) = delete;
   driver& operator=(const driver&) = delete;
@@ -69,6 +77,19 @@ class driver {
   /// Drains (see drain()) and closes the ring (shutdown). Timers must all
   /// be gone.
   void close() noexcept;
+
+  // ---- paused time (the driver's thread) ----
+
+  /// The runtime's virtual clock (time::pause(), resume(), advance()).
+  virtual_clock& time() noexcept { return clock_; }
+  const virtual_clock& time() const noexcept { return clock_; }
+  /// Whether time is paused: the park path's one test for auto-advance.
+  bool time_paused() const noexcept { return clock_.paused(); }
+  /// Moves the paused clock forward by `d` and fires the timers now due.
+  void advance_time(clock::duration d);
+  /// Auto-advance: moves the paused clock to the next timer's tick and
+  /// fires what is due then. False, doing nothing, if no timer is set.
+  bool advance_to_next_timer();
 
   // ---- I/O requests (io_op.hpp) ----
 
@@ -100,6 +121,12 @@ class driver {
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reactor_->reap_seq(); }
 
  private:
+  /// The driver's now: the virtual clock once time was ever paused.
+  clock::time_point now() const noexcept {
+    if (clock_.shifted()) [[unlikely]]
+      return clock_.now();
+    return clock::now();
+  }
   std::uint64_t tick_ceil(clock::time_point t) const noexcept;
   std::uint64_t tick_floor(clock::time_point t) const noexcept;
   void fire_timers();
@@ -110,6 +137,8 @@ class driver {
   static inline io_op* const closed_queue = reinterpret_cast<io_op*>(alignof(std::max_align_t));
 
   const clock::time_point epoch_ = clock::now();
+  /// Paused time's clock; reads as the steady clock until first paused.
+  virtual_clock clock_;
   int wake_fd_ = -1;
   std::thread::id thread_;
   std::unique_ptr<reactor> reactor_;
@@ -117,6 +146,27 @@ class driver {
   timer_wheel wheel_;  ///< guarded by wheel_lock_
   atomic<io_op*> cancel_head_{nullptr};
   atomic<bool> abandoned_{false};
+};
+
+}  // namespace kyoto::detail
+
+namespace kyoto::detail {
+
+/// Points the calling thread's shifted_clock (virtual_clock.hpp) at a
+/// driver's clock for a scope, if that clock was ever paused, and restores
+/// it afterwards. Taken by the current_thread scheduler's block_on.
+class clock_scope {
+ public:
+  explicit clock_scope(const driver& d) noexcept : saved_(shifted_clock) {
+    if (d.time().shifted()) [[unlikely]]
+      shifted_clock = &d.time();
+  }
+  ~clock_scope() { shifted_clock = saved_; }
+  clock_scope(const clock_scope&) = delete;
+  clock_scope& operator=(const clock_scope&) = delete;
+
+ private:
+  const virtual_clock* saved_;
 };
 
 }  // namespace kyoto::detail

@@ -5,9 +5,12 @@
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/runtime.hpp>
 
+#include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/fast_rand.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -61,7 +64,15 @@ runtime runtime::builder::build() const {
   blocking.max_threads = max_blocking_threads_;
   blocking.keep_alive = thread_keep_alive_;
   if (flavor_ == flavor::current_thread) {
-    return runtime(std::make_shared<detail::current_thread_scheduler>(blocking));
+    detail::current_thread_config config;
+    config.start_paused = start_paused_;
+    config.rng_seed = rng_seed_;
+    return runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config));
+  }
+  if (start_paused_) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: start_paused(true) requires the current_thread runtime "
+        "(paused time needs the one clock of a single driver)");
   }
   detail::multi_thread_config config;
   if (worker_threads_ && *worker_threads_ == 0) {
@@ -72,6 +83,18 @@ runtime runtime::builder::build() const {
   config.event_interval = event_interval_;
   config.global_queue_interval = global_queue_interval_;
   config.on_thread_start = on_thread_start_;
+  if (rng_seed_) {
+    // Each worker thread's generator (select's choices) from the seed, in
+    // the order the threads start. The steal-victim generators are seeded
+    // by worker index already.
+    auto started = std::make_shared<detail::atomic<std::uint64_t>>(0);
+    config.on_thread_start = [seed = *rng_seed_, started, user = on_thread_start_] {
+      // Relaxed: only hands out distinct indices.
+      const std::uint64_t n = started->fetch_add(1, std::memory_order_relaxed);
+      detail::thread_rand() = detail::fast_rand(detail::derive_seed(seed, n));
+      if (user) user();
+    };
+  }
   config.on_thread_stop = on_thread_stop_;
   return runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking));
 }

@@ -5,6 +5,8 @@
 /// docs/time.md).
 #pragma once
 
+#include <kyoto/time/clock.hpp>
 #include <kyoto/time/interval.hpp>
+#include <kyoto/time/pause.hpp>
 #include <kyoto/time/sleep.hpp>
 #include <kyoto/time/timeout.hpp>

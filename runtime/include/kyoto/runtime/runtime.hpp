@@ -191,6 +191,28 @@ class runtime::builder {
     return *this;
   }
 
+  /// Starts the runtime with its clock paused, as if its first task called
+  /// time::pause() (tokio's start_paused; docs/testing.md): timers then
+  /// fire by time::advance() and by auto-advance when every task is idle.
+  /// Only for current_thread runtimes: build() throws
+  /// std::invalid_argument for a multi_thread one.
+  builder& start_paused(bool paused) noexcept {
+    start_paused_ = paused;
+    return *this;
+  }
+
+  /// Seeds every random choice the runtime makes (tokio's RngSeed;
+  /// docs/testing.md): select's first branch, and on a multi_thread runtime
+  /// each worker thread's generator. A current_thread runtime built with a
+  /// given seed makes the same choices on every run (the n-th block_on
+  /// draws from a generator derived from the seed and n). On a
+  /// multi_thread runtime the seeds are reproducible but which worker gets
+  /// which, and what runs where, is not.
+  builder& rng_seed(std::uint64_t seed) noexcept {
+    rng_seed_ = seed;
+    return *this;
+  }
+
   /// Enables the I/O and time drivers. They are always enabled in kyoto;
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
@@ -212,6 +234,8 @@ class runtime::builder {
   std::function<void()> on_thread_stop_;
   std::size_t max_blocking_threads_ = 512;
   std::chrono::nanoseconds thread_keep_alive_ = std::chrono::seconds(10);
+  bool start_paused_ = false;
+  std::optional<std::uint64_t> rng_seed_;  ///< unset: unseeded generators
 };
 
 }  // namespace kyoto

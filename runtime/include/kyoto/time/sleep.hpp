@@ -1,6 +1,8 @@
 // kyoto::time::sleep and sleep_until.
 #pragma once
 
+#include <kyoto/time/clock.hpp>
+
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/time/detail/deadline.hpp>
@@ -12,11 +14,6 @@
 #include <coroutine>
 
 namespace kyoto::time {
-
-/// The clock of kyoto's timers (monotonic).
-using clock = std::chrono::steady_clock;
-/// A point in time on kyoto's clock (tokio's Instant).
-using instant = clock::time_point;
 
 /// Waits until a deadline (tokio's Sleep). Returned by sleep() and
 /// sleep_until(); await it directly: `co_await time::sleep(10ms);`.

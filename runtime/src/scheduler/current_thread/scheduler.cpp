@@ -4,6 +4,7 @@
 #include "log.hpp"
 
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/fast_rand.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <exception>
@@ -11,8 +12,11 @@
 
 namespace kyoto::detail {
 
-current_thread_scheduler::current_thread_scheduler(const blocking_config& blocking)
-    : blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)) {}
+current_thread_scheduler::current_thread_scheduler(const blocking_config& blocking,
+                                                   const current_thread_config& config)
+    : blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)),
+      driver_(config.start_paused),
+      rng_seed_(config.rng_seed) {}
 
 current_thread_scheduler::~current_thread_scheduler() {
   shutdown();
@@ -90,8 +94,19 @@ void current_thread_scheduler::park() {
     parked_.store(false, std::memory_order_relaxed);
     return;
   }
-  driver_.park();
+  // The one test paused time adds to the park path (well predicted).
+  if (driver_.time_paused()) [[unlikely]] {
+    park_paused();
+  } else {
+    driver_.park();
+  }
   parked_.store(false, std::memory_order_relaxed);
+}
+
+void current_thread_scheduler::park_paused() {
+  driver_.poll();
+  if (!local_.empty() || !inject_.empty()) return;  // something to run: no jump
+  if (!driver_.advance_to_next_timer()) driver_.park();
 }
 
 void current_thread_scheduler::begin_block_on() {
@@ -121,6 +136,9 @@ void current_thread_scheduler::end_block_on() noexcept {
 
 void current_thread_scheduler::block_on(task_header* root) {
   context_guard guard(context{this, &driver_, nullptr});
+  clock_scope clock(driver_);
+  thread_rand_scope rand(rng_seed_ ? std::optional(derive_seed(*rng_seed_, block_ons_++))
+                                   : std::nullopt);
   while (!root->is_complete()) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {
       task_header* t = next_task();

@@ -30,6 +30,15 @@
 // wakes dropped), drop both queues (a task there that never went idle is
 // cancelled there), then cancel every task left in `owned_`. Their
 // destructors may wake or spawn; those are dropped or cancelled the same way.
+//
+// # Paused time (auto-advance)
+//
+// With the driver's clock paused (time::pause), park() first polls the
+// driver without blocking; if that made no task runnable, it moves the
+// clock to the next timer and fires it instead of sleeping until it
+// (tokio's park_thread_timeout under test-util). I/O in flight does not
+// hold the clock back (tokio's rule too): only a task made runnable does.
+// No timer set: it parks for real, until I/O or a wake.
 #pragma once
 
 #include "blocking/pool.hpp"
@@ -45,8 +54,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace kyoto::detail {
+
+/// A current_thread runtime's settings besides its blocking pool's.
+struct current_thread_config {
+  bool start_paused = false;              ///< builder::start_paused
+  std::optional<std::uint64_t> rng_seed;  ///< builder::rng_seed
+};
 
 class current_thread_scheduler final : public scheduler {
  public:
@@ -55,7 +71,8 @@ class current_thread_scheduler final : public scheduler {
   /// Tasks run between polls of the driver when busy (tokio: 61).
   static constexpr std::uint32_t event_interval = 61;
 
-  explicit current_thread_scheduler(const blocking_config& blocking);
+  explicit current_thread_scheduler(const blocking_config& blocking,
+                                    const current_thread_config& config = {});
   ~current_thread_scheduler() override;
   scheduler& blocking_pool() noexcept override { return *blocking_; }
 
@@ -75,6 +92,7 @@ class current_thread_scheduler final : public scheduler {
   bool drain_inject() noexcept { return inject_.take_all(local_); }  // whether any
   task_header* next_task() noexcept;
   void park();
+  void park_paused();  // park() with the clock paused: auto-advance
 
   /// spawn_blocking's threads (shut down by the runtime, after us).
   std::shared_ptr<kyoto::detail::blocking_pool> blocking_;
@@ -84,6 +102,10 @@ class current_thread_scheduler final : public scheduler {
   task_queue local_;
   owned_tasks owned_;
   std::uint32_t tick_ = 0;
+  /// builder::rng_seed; each block_on seeds the thread's generator with
+  /// derive_seed(*rng_seed_, block_ons_++) (fast_rand.hpp).
+  std::optional<std::uint64_t> rng_seed_;
+  std::uint64_t block_ons_ = 0;
   bool closing_ = false;  ///< shutdown() has started
 
   // ---- metrics: written by the driving thread (counter.hpp) ----

@@ -1,9 +1,17 @@
 // The runtime's one pseudo-random generator (tokio's FastRand): cheap,
 // statistically fine for choosing a steal victim or a select start branch,
 // not for anything that needs unpredictability.
+//
+// A runtime built with builder::rng_seed(seed) (tokio's RngSeed) makes its
+// random choices reproducible: its thread's generator is replaced, for the
+// duration of each block_on (current_thread), by one seeded with
+// derive_seed(seed, n) for the n-th block_on (thread_rand_scope), and its
+// workers' generators by derive_seed(seed, worker index). Without a seed
+// nothing changes: thread_rand() is the same inline thread_local.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace kyoto::detail {
 
@@ -32,11 +40,41 @@ class fast_rand {
   std::uint64_t state_;
 };
 
+/// The seed of the `index`-th generator derived from one runtime seed
+/// (splitmix64 of the pair): distinct, well-mixed seeds, the same on every
+/// run.
+constexpr std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t index) noexcept {
+  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 /// The calling thread's generator, seeded from its own address (distinct
 /// per thread, no global state). Inline: select draws from it on every call.
 inline fast_rand& thread_rand() noexcept {
   thread_local fast_rand rand{0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&rand)};
   return rand;
 }
+
+/// Replaces the calling thread's generator (thread_rand()) with one seeded
+/// by `seed` for a scope, then puts the old one back; does nothing without
+/// a seed. Not movable.
+class thread_rand_scope {
+ public:
+  explicit thread_rand_scope(std::optional<std::uint64_t> seed) noexcept
+      : saved_(thread_rand()), active_(seed.has_value()) {
+    if (active_) thread_rand() = fast_rand(*seed);
+  }
+  ~thread_rand_scope() {
+    if (active_) thread_rand() = saved_;
+  }
+  thread_rand_scope(const thread_rand_scope&) = delete;
+  thread_rand_scope& operator=(const thread_rand_scope&) = delete;
+
+ private:
+  fast_rand saved_;
+  bool active_;
+};
 
 }  // namespace kyoto::detail

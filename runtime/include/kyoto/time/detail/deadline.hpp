@@ -1,6 +1,8 @@
-// Turning a duration into a deadline on kyoto's clock (time::clock, the
-// steady clock), for sleep() and timeout().
+// Turning a duration into a deadline on kyoto's clock (time::clock: the
+// steady clock, or the runtime's paused clock), for sleep() and timeout().
 #pragma once
+
+#include <kyoto/time/clock.hpp>
 
 #include <chrono>
 
@@ -13,7 +15,7 @@ namespace kyoto::detail {
 template <class Rep, class Period>
 std::chrono::steady_clock::time_point deadline_after(
     std::chrono::duration<Rep, Period> d) noexcept {
-  using clock = std::chrono::steady_clock;
+  using clock = time::clock;
   const clock::time_point now = clock::now();
   if (d <= d.zero()) return now;
   using fsec = std::chrono::duration<double>;
