@@ -138,7 +138,7 @@ class stdio_writer {
 };
 
 /// The process's standard input (tokio's io::stdin()). glibc defines the C
-/// `stdin` macro as itself, so the name is usable with <cstdio> included.
+/// `stdin` macro as itself, so the name is usable with `<cstdio>` included.
 stdin_reader stdin();
 /// The process's standard output (tokio's io::stdout()).
 stdio_writer stdout() noexcept;
