@@ -10,6 +10,7 @@
 #include <kyoto/kyoto.hpp>
 
 #include <cctype>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,7 +19,7 @@ namespace io = kyoto::io;
 
 KYOTO_MAIN() {
   kyoto::codec::framed_read<io::stdin_reader, kyoto::codec::lines_codec> lines(
-      io::stdin(), kyoto::codec::lines_codec(64 * 1024));
+      io::stdin(), kyoto::codec::lines_codec(std::size_t{64} * 1024));
   io::buf_writer<io::stdio_writer> out(io::stdout());
   io::stdio_writer err = io::stderr();
   int count = 0;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -41,7 +42,7 @@ class unix_recv_from_awaiter : public datagram_recv_awaiter {
 namespace kyoto::net {
 
 /// Which directions shutdown() closes (std::net::Shutdown).
-enum class shutdown_how : int {
+enum class shutdown_how : std::uint8_t {
   read = SHUT_RD,    ///< no more receives: they give 0 bytes at once
   write = SHUT_WR,   ///< no more sends: they fail with EPIPE
   both = SHUT_RDWR,  ///< both
