@@ -87,9 +87,11 @@ std::pair<fd_guard, fd_guard> make_pty() {
   if (master.get() < 0 || ::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) {
     throw std::system_error(errno, std::system_category(), "posix_openpt");
   }
-  const char* name = ::ptsname(master.get());
-  if (name == nullptr) throw std::system_error(errno, std::system_category(), "ptsname");
-  fd_guard slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  std::array<char, 128> name{};
+  if (::ptsname_r(master.get(), name.data(), name.size()) != 0) {
+    throw std::system_error(errno, std::system_category(), "ptsname_r");
+  }
+  fd_guard slave(::open(name.data(), O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (slave.get() < 0) throw std::system_error(errno, std::system_category(), "open pty slave");
   if (::isatty(slave.get()) != 1) throw std::runtime_error("the pty slave is not a terminal");
   return {std::move(master), std::move(slave)};
@@ -100,7 +102,7 @@ void write_fd(int fd, std::string_view s) {
   while (!s.empty()) {
     const ssize_t n = ::write(fd, s.data(), s.size());
     if (n < 0) {
-      ADD_FAILURE() << "write: " << std::strerror(errno);
+      ADD_FAILURE() << "write: " << std::system_category().message(errno);
       return;
     }
     s.remove_prefix(static_cast<std::size_t>(n));
@@ -281,7 +283,7 @@ KYOTO_TEST(StdinReader, BytesACancelledReadGotAreReadNext) {
 KYOTO_TEST(StdinReader, ACopyOfTheHandleReadsWhatACancelledReadKept) {
   auto [rd, wr] = make_pipe();
   io::stdin_reader r(rd.get());
-  const io::stdin_reader copy = r;
+  const io::stdin_reader copy = r;  // NOLINT(performance-unnecessary-copy-initialization): tested
   write_fd(wr.get(), "shared");
   std::array<std::byte, 16> lost{};
   EXPECT_TRUE(co_await cancelled_at_once(r.read(lost)));
@@ -395,7 +397,8 @@ constexpr std::string_view end_mark = "<</stdio-child>>\n";
 // marks, and reports the count on stderr. Runs only when the parent test
 // below starts this binary with KYOTO_STDIO_CHILD set.
 TEST(StdioChild, UpperCasesStdinToStdout) {
-  if (std::getenv("KYOTO_STDIO_CHILD") == nullptr) {
+  // The environment is read before any thread of this test starts.
+  if (std::getenv("KYOTO_STDIO_CHILD") == nullptr) {  // NOLINT(concurrency-mt-unsafe)
     GTEST_SKIP() << "run by Stdio.TheProcesssStandardStreamsThroughAChild";
   }
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();

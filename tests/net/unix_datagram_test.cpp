@@ -92,7 +92,7 @@ KYOTO_TEST(UnixDatagram, SplitSendAndRecvFromTwoTasks) {
   temp_dir dir;
   const fs::path path = dir / "split.sock";
   auto s = std::make_shared<unix_datagram>(unix_datagram::bind(path));
-  auto r = s;
+  // One socket, shared by a sending and a receiving task (tokio's Arc).
   co_await kyoto::try_join(
       [](std::shared_ptr<unix_datagram> sender, fs::path to) -> kyoto::task<> {
         co_await sender->send_to("hello", to);
@@ -101,7 +101,7 @@ KYOTO_TEST(UnixDatagram, SplitSendAndRecvFromTwoTasks) {
         std::array<std::byte, 32> buf{};
         auto [len, from] = co_await receiver->recv_from(buf);
         EXPECT_EQ(text(std::span(buf).first(len)), "hello");
-      }(r));
+      }(s));
 }
 
 KYOTO_TEST(UnixDatagram, SendToRecvFrom) {
