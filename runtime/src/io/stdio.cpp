@@ -1,6 +1,7 @@
 // The standard streams on io_uring (see <kyoto/io/stdio.hpp>).
 #include <kyoto/io/error.hpp>
 #include <kyoto/io/stdio.hpp>
+#include <kyoto/sync/semaphore.hpp>
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
@@ -64,6 +65,24 @@ class stdin_state {
   std::vector<std::byte> bytes_;  // guarded by lock_
   std::size_t pos_ = 0;           // guarded by lock_: the next unread byte
   bool eof_ = false;              // guarded by lock_: after the bytes, a read gives 0 once
+};
+
+/// A standard output's descriptor and its write lock (stdio_writer's
+/// class comment).
+class stdout_state {
+ public:
+  stdout_state(int fd, const char* name) : fd_(fd), name_(name) {}
+
+  int fd() const noexcept { return fd_; }
+  const char* name() const noexcept { return name_; }
+  /// One permit: held by the write in progress; FIFO, so writes go out in
+  /// the order they were awaited.
+  sync::semaphore& lock() noexcept { return lock_; }
+
+ private:
+  const int fd_;
+  const char* const name_;
+  sync::semaphore lock_{1};
 };
 
 namespace {
@@ -136,9 +155,14 @@ task<std::size_t> read_stdin(std::shared_ptr<stdin_state> state, std::span<std::
   }
 }
 
-/// stdio_writer::write's body.
-task<std::size_t> write_stdio(int fd, std::span<const std::byte> buf, const char* name) {
+/// stdio_writer::write's body: one write at a time per stream (its lock,
+/// released when the write ends, or when a cancelled one is destroyed).
+task<std::size_t> write_stdio(std::shared_ptr<stdout_state> state, std::span<const std::byte> buf) {
   if (buf.empty()) co_return 0;
+  // The semaphore is never closed, so the permit always comes.
+  const sync::semaphore_permit permit = (co_await state->lock().acquire()).value();
+  const int fd = state->fd();
+  const char* const name = state->name();
   for (;;) {
     op_args a;
     a.opcode = opcode::write;
@@ -169,8 +193,15 @@ int stdin_reader::native_handle() const noexcept {
   return state_->fd();
 }
 
+stdio_writer::stdio_writer(int fd, const char* name)
+    : state_(std::make_shared<detail::stdout_state>(fd, name)) {}
+
 task<std::size_t> stdio_writer::write(std::span<const std::byte> buf) const {
-  return detail::write_stdio(fd_, buf, name_);
+  return detail::write_stdio(state_, buf);
+}
+
+int stdio_writer::native_handle() const noexcept {
+  return state_->fd();
 }
 
 stdin_reader stdin() {
@@ -180,12 +211,15 @@ stdin_reader stdin() {
   return reader;
 }
 
-stdio_writer stdout() noexcept {
-  return stdio_writer(1, "kyoto::io::stdout::write");
+stdio_writer stdout() {
+  // One lock for descriptor 1, shared by every handle.
+  static const stdio_writer writer(1, "kyoto::io::stdout::write");
+  return writer;
 }
 
-stdio_writer stderr() noexcept {
-  return stdio_writer(2, "kyoto::io::stderr::write");
+stdio_writer stderr() {
+  static const stdio_writer writer(2, "kyoto::io::stderr::write");
+  return writer;
 }
 
 }  // namespace kyoto::io

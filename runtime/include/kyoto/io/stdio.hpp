@@ -42,6 +42,10 @@ namespace kyoto::detail {
 /// it (see the file comment); defined in src/io/stdio.cpp. Thread-safe.
 class stdin_state;
 
+/// A standard output's descriptor and the lock that lets one write at a
+/// time reach it; defined in src/io/stdio.cpp. Thread-safe.
+class stdout_state;
+
 }  // namespace kyoto::detail
 
 namespace kyoto::io {
@@ -92,12 +96,13 @@ class stdin_reader {
 /// in io::buf_writer to batch small writes (and flush it before exit).
 /// Resumes on the awaiting thread.
 ///
-/// Thread safety: a handle is a cheap copyable value; several tasks may
-/// write at once, but their writes interleave in no defined order (a
-/// write of at most PIPE_BUF bytes to a pipe is never split), and a
-/// write may be short: use write_all. When the stream is a regular file
-/// not opened with O_APPEND, write from one task at a time: two writes in
-/// flight at once may be given the same file position by the kernel.
+/// Thread safety: a handle is a cheap copyable reference to the stream;
+/// several tasks may write at once, on any threads. Their writes reach the
+/// descriptor one at a time, in the order they were awaited (a FIFO lock
+/// per stream, shared by every io::stdout() handle, as std's stdout lock is
+/// taken per write), so no write is split by another and two writes never
+/// race for a regular file's position. A write may still be short (a pipe
+/// nearly full): write_all of two tasks can interleave between its parts.
 /// Cancel safety: write is not cancel safe (a cancelled write may have
 /// written part of its buffer). Descriptors 1 and 2 are never closed by
 /// kyoto.
@@ -108,11 +113,12 @@ class stdin_reader {
 /// std::system_error with EPIPE.
 class stdio_writer {
  public:
-  /// A writer of descriptor `fd`, not owned (never closed). io::stdout() is
-  /// stdio_writer(1, ...), io::stderr() stdio_writer(2, ...). `name` (a
-  /// string literal) names the writer in errors.
-  explicit stdio_writer(int fd, const char* name = "kyoto::io::stdio_writer::write") noexcept
-      : fd_(fd), name_(name) {}
+  /// A writer of descriptor `fd`, not owned (never closed). io::stdout()
+  /// and io::stderr() are writers of descriptors 1 and 2. `name` (a string
+  /// literal) names the writer in errors. Every writer made this way has a
+  /// lock of its own: make one per descriptor and copy it. Throws
+  /// std::bad_alloc.
+  explicit stdio_writer(int fd, const char* name = "kyoto::io::stdio_writer::write");
 
   /// Writes some of `buf` (all of it unless the stream is a pipe or
   /// socket that is nearly full); gives how many bytes were written.
@@ -130,19 +136,18 @@ class stdio_writer {
   detail::ready_void_awaiter shutdown() const noexcept { return {}; }
 
   /// The descriptor written.
-  int native_handle() const noexcept { return fd_; }
+  int native_handle() const noexcept;
 
  private:
-  int fd_;
-  const char* name_;
+  std::shared_ptr<detail::stdout_state> state_;  ///< never null
 };
 
 /// The process's standard input (tokio's io::stdin()). glibc defines the C
 /// `stdin` macro as itself, so the name is usable with `<cstdio>` included.
 stdin_reader stdin();
 /// The process's standard output (tokio's io::stdout()).
-stdio_writer stdout() noexcept;
+stdio_writer stdout();
 /// The process's standard error (tokio's io::stderr()).
-stdio_writer stderr() noexcept;
+stdio_writer stderr();
 
 }  // namespace kyoto::io
