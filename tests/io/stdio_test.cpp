@@ -411,9 +411,10 @@ KYOTO_TEST_WITH(StdioWriter, ConcurrentWritesToARegularFileLoseNothing,
   }
   for (auto& h : writers)
     co_await std::move(h);
-  std::string got(static_cast<std::size_t>(tasks * records) * record_size + 1, '\0');
+  constexpr std::size_t total = std::size_t{tasks} * records * record_size;
+  std::string got(total + 1, '\0');
   const ssize_t n = ::pread(file.get(), got.data(), got.size(), 0);
-  KYOTO_ASSERT_EQ(n, static_cast<ssize_t>(tasks * records * record_size));
+  KYOTO_ASSERT_EQ(n, static_cast<ssize_t>(total));
   got.resize(static_cast<std::size_t>(n));
   std::vector<std::vector<int>> seen(tasks);
   for (std::size_t at = 0; at < got.size(); at += record_size) {
