@@ -18,6 +18,7 @@
 #include <kyoto/io/repeat.hpp>
 #include <kyoto/io/sink.hpp>
 #include <kyoto/io/split.hpp>
+#include <kyoto/io/stdio.hpp>
 #include <kyoto/io/write_buf.hpp>
 #include <kyoto/io/write_ext.hpp>
 #include <kyoto/io/write_int.hpp>

@@ -6,8 +6,10 @@
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/net/socket_addr.hpp>
 #include <kyoto/net/tcp_listener.hpp>
+#include <kyoto/net/tcp_socket.hpp>
 #include <kyoto/net/tcp_stream.hpp>
 #include <kyoto/net/udp_socket.hpp>
+#include <kyoto/net/unix_datagram.hpp>
 #include <kyoto/net/unix_listener.hpp>
 #include <kyoto/net/unix_socket_addr.hpp>
 #include <kyoto/net/unix_stream.hpp>

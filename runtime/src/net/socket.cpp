@@ -13,7 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace kyoto::detail {
@@ -80,6 +83,34 @@ int get_socket_option(int fd, int level, int name, const char* operation) {
   socklen_t len = sizeof value;
   if (::getsockopt(fd, level, name, &value, &len) != 0) throw_io_error(errno, operation);
   return value;
+}
+
+void throw_io_error_on(int err, const char* operation, std::string_view target) {
+  std::string what(operation);
+  what += ' ';
+  what += target;
+  throw std::system_error(err, std::system_category(), what);
+}
+
+void set_linger_option(int fd, std::optional<std::chrono::seconds> linger, const char* operation) {
+  ::linger l{};
+  if (linger) {
+    if (linger->count() < 0) {
+      throw std::invalid_argument(std::string(operation) + ": a negative linger duration (" +
+                                  std::to_string(linger->count()) + " s)");
+    }
+    l.l_onoff = 1;
+    l.l_linger = static_cast<int>(std::min<std::chrono::seconds::rep>(linger->count(), INT_MAX));
+  }
+  if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) throw_io_error(errno, operation);
+}
+
+std::optional<std::chrono::seconds> linger_option(int fd, const char* operation) {
+  ::linger l{};
+  socklen_t len = sizeof l;
+  if (::getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) != 0) throw_io_error(errno, operation);
+  if (l.l_onoff == 0) return std::nullopt;
+  return std::chrono::seconds(l.l_linger);
 }
 
 socklen_t local_name(int fd, sockaddr_storage& ss, const char* operation) {

@@ -15,8 +15,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -30,6 +33,19 @@ socket_fd open_socket(int family, int type, const char* operation);
 void set_socket_option(int fd, int level, int name, int value, const char* operation);
 /// getsockopt of an int option; throws std::system_error naming `operation`.
 int get_socket_option(int fd, int level, int name, const char* operation);
+
+/// Throws std::system_error(err) whose message names `operation` and what
+/// it acted on: "kyoto::net::tcp_socket::bind 127.0.0.1:80: Permission
+/// denied".
+[[noreturn]] void throw_io_error_on(int err, const char* operation, std::string_view target);
+
+/// Sets SO_LINGER: on for `linger` seconds, or off (nullopt). Throws
+/// std::invalid_argument for a negative duration, std::system_error,
+/// naming `operation`.
+void set_linger_option(int fd, std::optional<std::chrono::seconds> linger, const char* operation);
+/// SO_LINGER: its duration when on, nullopt when off. Throws
+/// std::system_error naming `operation`.
+std::optional<std::chrono::seconds> linger_option(int fd, const char* operation);
 
 /// getsockname(2) of `fd` into `ss`; gives the address's length. Throws
 /// std::system_error naming `operation`.

@@ -50,6 +50,14 @@ int tcp_stream::ttl() const {
   return detail::get_socket_option(sock_.get(), IPPROTO_IP, IP_TTL, "kyoto::net::tcp_stream::ttl");
 }
 
+void tcp_stream::set_linger(std::optional<std::chrono::seconds> linger) {
+  detail::set_linger_option(sock_.get(), linger, "kyoto::net::tcp_stream::set_linger");
+}
+
+std::optional<std::chrono::seconds> tcp_stream::linger() const {
+  return detail::linger_option(sock_.get(), "kyoto::net::tcp_stream::linger");
+}
+
 socket_addr tcp_stream::local_addr() const {
   return detail::local_addr_of<socket_addr>(sock_.get(), "kyoto::net::tcp_stream::local_addr");
 }

@@ -7,7 +7,9 @@
 #include <kyoto/net/detail/socket.hpp>
 #include <kyoto/net/detail/stream_ops.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -56,6 +58,14 @@ class tcp_stream : public detail::stream_reads<tcp_stream>,
   void set_ttl(int ttl);
   /// IP_TTL. Throws std::system_error.
   int ttl() const;
+  /// Sets SO_LINGER: with a duration, closing the stream waits up to that
+  /// long for unsent data to go (0: closing resets the connection, the
+  /// peer reads ECONNRESET); nullopt: close returns at once and the kernel
+  /// sends in the background (the default). Throws std::invalid_argument
+  /// for a negative duration, std::system_error.
+  void set_linger(std::optional<std::chrono::seconds> linger);
+  /// SO_LINGER (nullopt: off). Throws std::system_error.
+  std::optional<std::chrono::seconds> linger() const;
   /// The descriptor (still owned by the stream).
   int native_handle() const noexcept { return sock_.get(); }
 
