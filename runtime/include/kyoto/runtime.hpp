@@ -20,3 +20,4 @@
 #include <kyoto/runtime/try_join.hpp>
 #include <kyoto/runtime/unconstrained.hpp>
 #include <kyoto/runtime/yield_now.hpp>
+#include <kyoto/runtime/waker.hpp>
