@@ -21,3 +21,4 @@
 #include <kyoto/runtime/unconstrained.hpp>
 #include <kyoto/runtime/yield_now.hpp>
 #include <kyoto/runtime/waker.hpp>
+#include <kyoto/runtime/local_set.hpp>
