@@ -31,6 +31,7 @@
 #include <kyoto/runtime/detail/waker_core.hpp>
 
 #include <coroutine>
+#include <utility>
 
 namespace kyoto {
 

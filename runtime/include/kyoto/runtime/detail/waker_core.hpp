@@ -99,10 +99,6 @@ class waker_core {
   /// the last other holder, whose wake is then over.
   bool unique() const noexcept { return refs_.load(std::memory_order_acquire) == 1; }
 
-  /// The current state (for tests and will_wake-style checks). Relaxed: a
-  /// snapshot.
-  std::uint8_t state() const noexcept { return state_.load(std::memory_order_relaxed); }
-
  private:
   /// Resumes the awaiting coroutine in its task; prepared by arm().
   wake_node node_;
