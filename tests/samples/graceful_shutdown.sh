@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# usage: graceful_shutdown.sh GRACEFUL_SHUTDOWN
+# usage: graceful_shutdown.sh GRACEFUL_SHUTDOWN [tsan|plain]
 # tokio's "Graceful Shutdown" page, checked from outside: start the server on
 # a free port, connect, send a request, and while the server works on it send
 # SIGTERM. The request must still be answered, the server must stop
 # accepting, and it must exit 0 once the connection finished.
 set -euo pipefail
-server="$1"
+server="$1" build="${2:-plain}"
+if [ "$build" = tsan ]; then
+  # ThreadSanitizer runs a signal's handler only when the receiving thread
+  # next enters an intercepted function; a kyoto thread parked in
+  # io_uring_enter never does, so a SIGTERM from outside is never handled.
+  echo "skipped: ThreadSanitizer defers signals sent from another process (see tests/signal/send_signal.hpp)"
+  exit 77
+fi
 dir="$(mktemp -d)"
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; exec 3>&- 3<&- 2>/dev/null; rm -rf "$dir"' EXIT
 
 wait_for_line() {  # wait_for_line PATTERN: until the server printed it
   for _ in $(seq 1 1000); do
-    grep -q "$1" "$dir/server.out" && return 0
+    grep -qs "$1" "$dir/server.out" && return 0
     kill -0 "$pid" 2>/dev/null || { echo "the server exited early:" >&2; cat "$dir/server.out" >&2; exit 1; }
     sleep 0.01
   done

@@ -351,7 +351,7 @@ TEST(LocalSet, CancellingTheDriverFromOutsideLeavesTheTasksToTheSet) {
     EXPECT_EQ(dropped.load(), 0);
     driver.abort();
     rt.block_on([&]() -> kyoto::task<> {
-      EXPECT_THROW(co_await driver, kyoto::join_error);
+      EXPECT_THROW((void)co_await driver, kyoto::join_error);
     }());
     EXPECT_EQ(dropped.load(), 0) << "cancelling run_until leaves the tasks in the set";
   }
