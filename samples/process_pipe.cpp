@@ -42,6 +42,9 @@ KYOTO_MAIN() {
                              .stdout(process::stdio::piped())
                              .spawn();
 
+  // Piped streams are there (std::optional: a stream that was not piped
+  // is empty).
+  if (!producer.stdout || !upper.stdin || !upper.stdout) co_return kyoto::exit_code(1);
   auto [copied, text] =
       co_await kyoto::join(feed(*producer.stdout, *upper.stdin), collect(*upper.stdout));
   const process::exit_status first = co_await producer.wait();

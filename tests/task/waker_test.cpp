@@ -57,7 +57,7 @@ struct waker_box {
 };
 
 /// How the awaiter wakes itself, if at all, before await_suspend returns.
-enum class self_wake { none, same_thread, other_thread };
+enum class self_wake : unsigned char { none, same_thread, other_thread };
 
 /// A leaf awaiter completed only by a waker: what docs/awaitables.md
 /// describes, reduced to its bones.
@@ -211,8 +211,8 @@ TEST(Waker, WillWakeComparesTheSuspensionWoken) {
     std::atomic<int> resumes{0};
     co_await wait_for_wake(box, resumes, self_wake::same_thread);
     const kyoto::waker w = box.try_get(1);
-    const kyoto::waker copy =
-        w;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the point
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
+    const kyoto::waker copy = w;
     EXPECT_TRUE(w.will_wake(copy));
     EXPECT_TRUE(copy.will_wake(w));
     EXPECT_FALSE(w.will_wake(kyoto::waker()));
