@@ -38,7 +38,7 @@ kyoto::task<> count_words(word_counts& state, std::string text, std::chrono::mil
 
 int main() {
   kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
-  kyoto::local_set local;  // after the runtime: destroyed first
+  kyoto::local_set local;  // owned by this thread
   word_counts state;
 
   // Spawned before the set runs: they start when it does.

@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -356,6 +357,27 @@ TEST(LocalSet, CancellingTheDriverFromOutsideLeavesTheTasksToTheSet) {
     EXPECT_EQ(dropped.load(), 0) << "cancelling run_until leaves the tasks in the set";
   }
   EXPECT_EQ(dropped.load(), 1);
+}
+
+TEST(LocalSet, ASetOutlivingItsRuntimeCancelsItsTasksWhenDestroyed) {
+  std::atomic<int> dropped{0};
+  std::atomic<bool> started{false};
+  std::optional<kyoto::local_set> local(std::in_place);
+  {
+    kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
+    local->spawn_local([&]() -> kyoto::task<> {
+      kyoto::test::drop_counter guard(dropped);
+      started.store(true);
+      co_await kyoto::time::sleep(1h);  // a timer in the runtime's wheel
+    });
+    local->block_on(rt, [&]() -> kyoto::task<> {
+      while (!started.load())
+        co_await kyoto::yield_now();
+    }());
+  }  // the runtime is gone; the sleeping task is still the set's
+  EXPECT_EQ(dropped.load(), 0);
+  local.reset();
+  EXPECT_EQ(dropped.load(), 1) << "the set's destructor cancels the task (its timer unregistered)";
 }
 
 }  // namespace

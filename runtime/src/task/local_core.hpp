@@ -35,6 +35,11 @@
 //
 // # Shutdown
 //
+// A set may outlive the runtime it ran on: it keeps that runtime's
+// scheduler object (`runtimes_`, hence its driver and timer wheel) until
+// its own tasks are cancelled, so their destructors can still unregister
+// their timers. The runtime's shutdown ended their I/O (driver::drain).
+//
 // The set's destructor (owner thread) closes remote_ (later foreign wakes
 // are dropped), then cancels every task: those queued that never went idle
 // from the queues, the rest through owned_. Spawns during it are cancelled
@@ -50,7 +55,9 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 #include <thread>
+#include <vector>
 
 namespace kyoto::detail {
 
@@ -105,6 +112,12 @@ class local_core final : public task_scheduler {
   void wake_driver_locked() noexcept;  // lock_ held
 
   const std::thread::id owner_;
+  /// The schedulers of the runtimes the set ran on (owner thread): their
+  /// drivers hold the timers of the set's tasks, which the destructor's
+  /// cancellations unregister, so the set keeps them alive (the scheduler
+  /// objects, not the runtimes) even if it outlives the runtimes; released
+  /// after the destructor's body has cancelled the tasks.
+  std::vector<std::shared_ptr<scheduler>> runtimes_;
 
   // ---- owner thread only ----
   task_queue local_;

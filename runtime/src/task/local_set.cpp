@@ -116,6 +116,10 @@ void local_core::begin_drive(wake_node& node, std::coroutine_handle<> driver) {
     throw std::logic_error(std::string(op) + ": the local_set is already being run");
   }
   if (closing_) throw std::logic_error(std::string(op) + ": the local_set is being destroyed");
+  bool known = false;
+  for (const auto& r : runtimes_)
+    known = known || r.get() == ctx.sched;
+  if (!known && ctx.sched != nullptr) runtimes_.push_back(ctx.sched->shared_from_this());
   node.prepare(driver);
   driving_ = true;
   op_ready_ = true;  // a new nested task starts NOTIFIED

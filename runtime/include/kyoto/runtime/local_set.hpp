@@ -74,8 +74,10 @@ auto spawn_local_on(local_core& core, F&& f, Args&&... args) {
 /// a waker, an abort): they are queued to the set and run at its next
 /// step. A local task's join_handle may be awaited anywhere.
 ///
-/// Destroy the set before its runtime (declare it after the runtime): its
-/// tasks' timers and I/O belong to the runtime's driver.
+/// The set may outlive the runtime it ran on: it keeps the runtime's
+/// scheduler object (not the runtime: its threads and ring are gone) until
+/// it is destroyed, so its tasks' destructors can still unregister their
+/// timers. Their I/O ended with the runtime's shutdown.
 ///
 /// Thread safety: every member only on the thread that created the set
 /// (std::logic_error otherwise). Cancel safety: cancelling a run_until
