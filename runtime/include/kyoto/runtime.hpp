@@ -9,6 +9,7 @@
 #include <kyoto/runtime/join.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/join_set.hpp>
+#include <kyoto/runtime/local_set.hpp>
 #include <kyoto/runtime/metrics.hpp>
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/runtime.hpp>
@@ -19,4 +20,5 @@
 #include <kyoto/runtime/task_local.hpp>
 #include <kyoto/runtime/try_join.hpp>
 #include <kyoto/runtime/unconstrained.hpp>
+#include <kyoto/runtime/waker.hpp>
 #include <kyoto/runtime/yield_now.hpp>

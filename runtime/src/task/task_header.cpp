@@ -261,6 +261,12 @@ void task_header::purge(wake_node* node) noexcept {
   // Not in this run's batch: it is on the ready stack. Take the stack (only
   // the runner takes; wakers only push), drop the node, push the rest back.
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  // An empty stack cannot hold it: its push happened before this call (the
+  // caller synchronised with the waker), so this load sees it or a later
+  // take, which only this thread makes. Relaxed: nothing is read through it.
+  // (A public waker's node may also have been resumed already: it is then
+  // in neither place, waker_core.hpp.)
+  if (stack_of(cur) == nullptr) return;
   // Acquire: pairs with the pushers' release CAS, as in begin_run().
   while (!run_state_.compare_exchange_weak(cur, cur & flag_mask, std::memory_order_acquire,
                                            std::memory_order_relaxed)) {

@@ -85,6 +85,7 @@ class current_thread_scheduler final : public scheduler {
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
   runtime_metrics metrics() const override;
+  bool runs_tasks_on_one_thread() const noexcept override { return true; }
 
  private:
   bool on_driver_thread() const noexcept { return current_context.sched == this; }

@@ -15,6 +15,7 @@ class scheduler;
 class task_header;
 struct wake_node;
 class driver;
+class local_core;
 
 /// A task_local's value in force on this thread: pushed and popped around
 /// every run of a task_local scope's coroutines (task_local.hpp), so it is
@@ -42,6 +43,11 @@ struct context {
   /// whenever a scheduler starts a run, since scopes push and pop strictly
   /// around their nested runs.
   local_binding* locals = nullptr;
+  /// The local_set whose tasks (or run_until operation) this thread is
+  /// running right now (local_set.hpp): where spawn_local puts a task. Set
+  /// only inside a set's run step on its owner thread, so a plain task on
+  /// the same thread never sees it.
+  local_core* local_set = nullptr;
 };
 
 inline thread_local constinit context current_context{};

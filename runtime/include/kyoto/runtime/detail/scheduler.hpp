@@ -83,6 +83,11 @@ class scheduler : public task_scheduler, public std::enable_shared_from_this<sch
 
   /// A snapshot of the counters (runtime::metrics()). Any thread.
   virtual runtime_metrics metrics() const { return {}; }
+
+  /// Whether every task of this scheduler runs on one thread, the same for
+  /// its whole life (current_thread): a local_set may then be run inside
+  /// one of its tasks. Any thread.
+  virtual bool runs_tasks_on_one_thread() const noexcept { return false; }
 };
 
 }  // namespace kyoto::detail
