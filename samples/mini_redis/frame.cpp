@@ -24,6 +24,10 @@ std::byte at(const cursor& src, std::size_t i) noexcept {
   return src.get_ref()[i];
 }
 
+bool crlf_at(const cursor& src, std::size_t i) noexcept {
+  return at(src, i) == std::byte{'\r'} && at(src, i + 1) == std::byte{'\n'};
+}
+
 kyoto::result<std::uint8_t, read_error> peek_u8(const cursor& src) {
   if (src.remaining() == 0) return incomplete();
   return static_cast<std::uint8_t>(at(src, src.position()));
@@ -167,7 +171,11 @@ kyoto::result<void, read_error> frame::check(cursor& src, std::size_t depth) {
       // Beyond upstream: a length past the limit is invalid at once (and
       // `len + 2` cannot overflow).
       if (*len > max_frame_size) return invalid("protocol error; frame too large");
-      return skip(src, static_cast<std::size_t>(*len) + 2);
+      const auto n = static_cast<std::size_t>(*len);
+      if (src.remaining() < n + 2) return incomplete();
+      // Beyond upstream (which skips any two bytes): the data must end in CRLF.
+      if (!crlf_at(src, src.position() + n)) return invalid_format();
+      return skip(src, n + 2);
     }
     case '*': {
       if (depth >= max_depth) return invalid("protocol error; frame nested too deeply");
@@ -215,6 +223,7 @@ kyoto::result<frame, read_error> frame::parse(cursor& src, std::size_t depth) {
       if (*len > max_frame_size) return invalid("protocol error; frame too large");
       const auto n = static_cast<std::size_t>(*len);
       if (src.remaining() < n + 2) return incomplete();
+      if (!crlf_at(src, src.position() + n)) return invalid_format();
       kyoto::bytes data = kyoto::bytes::copy_from_slice(src.get_ref().subspan(src.position(), n));
       src.set_position(src.position() + n + 2);
       return frame(bulk{std::move(data)});

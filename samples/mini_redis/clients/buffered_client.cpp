@@ -11,15 +11,6 @@
 #include <variant>
 
 namespace mini_redis::clients {
-namespace detail {
-
-// A request and where its reply goes (upstream's Command and Message).
-struct buffered_request {
-  std::variant<buffered_get, buffered_set> command;
-  kyoto::sync::oneshot::sender<kyoto::result<std::optional<kyoto::bytes>, std::exception_ptr>> tx;
-};
-
-}  // namespace detail
 
 namespace {
 

@@ -6,8 +6,10 @@
 #include "client.hpp"
 
 #include <kyoto/bytes.hpp>
+#include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/sync/mpsc.hpp>
+#include <kyoto/sync/oneshot.hpp>
 
 #include <exception>
 #include <optional>
@@ -27,7 +29,13 @@ struct buffered_set {
   std::string key;     ///< the key
   kyoto::bytes value;  ///< the value
 };
-struct buffered_request;
+/// A request and where its reply goes (upstream's `Message`).
+struct buffered_request {
+  std::variant<buffered_get, buffered_set> command;  ///< what to send
+  /// The reply: the value (GET; nullopt for SET or a missing key) or the
+  /// client's exception.
+  kyoto::sync::oneshot::sender<kyoto::result<std::optional<kyoto::bytes>, std::exception_ptr>> tx;
+};
 }  // namespace detail
 
 /// A client handle that queues GET and SET requests (upstream's
