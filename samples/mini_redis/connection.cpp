@@ -39,12 +39,11 @@ std::optional<frame> connection::parse_frame() {
   auto parsed = frame::parse(buf);
   if (!parsed) throw error(parsed.error().message);
   buffer_.advance(len);
+  // A large frame grew the buffer: give the memory back once it is read.
+  if (buffer_.empty() && buffer_.capacity() > 16 * read_chunk) {
+    buffer_ = kyoto::bytes_mut::with_capacity(read_chunk);
+  }
   return std::move(*parsed);
-}
-
-bool connection::has_buffered_frame() const {
-  cursor buf(buffer_.as_span());
-  return frame::check(buf).has_value();
 }
 
 kyoto::task<std::optional<frame>> connection::read_frame() {

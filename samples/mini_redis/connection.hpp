@@ -54,9 +54,6 @@ class connection {
   /// Sends whatever is buffered.
   kyoto::task<> flush();
 
-  /// Whether a whole frame is buffered (a read would not wait).
-  bool has_buffered_frame() const;
-
  private:
   void encode(const frame& f);
   void encode_value(const frame& f);

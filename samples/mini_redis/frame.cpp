@@ -70,7 +70,7 @@ kyoto::result<std::uint64_t, read_error> get_decimal(cursor& src) {
 
 std::string type_byte_error(std::uint8_t actual) {
   // Rust's `{actual}` of a u8 prints its decimal value.
-  return "protocol error; invalid frame type byte `" + std::to_string(actual) + "`";
+  return std::string("protocol error; invalid frame type byte `") + std::to_string(actual) + "`";
 }
 
 bool line_is_minus_one(std::span<const std::byte> line) noexcept {
@@ -297,7 +297,7 @@ std::string frame::to_string() const {
         if constexpr (std::is_same_v<T, simple>) {
           return v.value;
         } else if constexpr (std::is_same_v<T, error>) {
-          return "error: " + v.value;
+          return std::string("error: ") + v.value;
         } else if constexpr (std::is_same_v<T, integer>) {
           return std::to_string(v.value);
         } else if constexpr (std::is_same_v<T, bulk>) {
@@ -322,13 +322,13 @@ std::string frame::debug_string() const {
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, simple>) {
-          return "Simple(\"" + v.value + "\")";
+          return std::string("Simple(\"") + v.value + "\")";
         } else if constexpr (std::is_same_v<T, error>) {
-          return "Error(\"" + v.value + "\")";
+          return std::string("Error(\"") + v.value + "\")";
         } else if constexpr (std::is_same_v<T, integer>) {
-          return "Integer(" + std::to_string(v.value) + ")";
+          return std::string("Integer(") + std::to_string(v.value) + ")";
         } else if constexpr (std::is_same_v<T, bulk>) {
-          return "Bulk(" + debug_bytes(v.value.as_span()) + ")";
+          return std::string("Bulk(") + debug_bytes(v.value.as_span()) + ")";
         } else if constexpr (std::is_same_v<T, null>) {
           return std::string("Null");
         } else {

@@ -16,7 +16,8 @@ kyoto::unexpected<parse_error> other(std::string message) {
 
 parse::parse(frame f) {
   auto* a = std::get_if<frame::array>(&f.get());
-  if (a == nullptr) throw error("protocol error; expected array, got " + f.debug_string());
+  if (a == nullptr)
+    throw error(std::string("protocol error; expected array, got ") + f.debug_string());
   parts_ = std::move(a->value);
 }
 
@@ -30,7 +31,8 @@ kyoto::result<std::string, parse_error> parse::next_string() {
     if (!is_utf8(b->value.as_span())) return other("protocol error; invalid string");
     return std::string(b->value.as_string_view());
   }
-  return other("protocol error; expected simple frame or bulk frame, got " + f.debug_string());
+  return other(std::string("protocol error; expected simple frame or bulk frame, got ") +
+               f.debug_string());
 }
 
 kyoto::result<kyoto::bytes, parse_error> parse::next_bytes() {
@@ -40,7 +42,8 @@ kyoto::result<kyoto::bytes, parse_error> parse::next_bytes() {
   frame& f = parts_[next_++];
   if (auto* s = std::get_if<frame::simple>(&f.get())) return kyoto::bytes(std::move(s->value));
   if (auto* b = std::get_if<frame::bulk>(&f.get())) return std::move(b->value);
-  return other("protocol error; expected simple frame or bulk frame, got " + f.debug_string());
+  return other(std::string("protocol error; expected simple frame or bulk frame, got ") +
+               f.debug_string());
 }
 
 kyoto::result<std::uint64_t, parse_error> parse::next_int() {
@@ -56,7 +59,7 @@ kyoto::result<std::uint64_t, parse_error> parse::next_int() {
   } else if (auto* b = std::get_if<frame::bulk>(&f.get())) {
     n = atoi_u64(b->value.as_span());
   } else {
-    return other("protocol error; expected int frame but got " + f.debug_string());
+    return other(std::string("protocol error; expected int frame but got ") + f.debug_string());
   }
   if (!n) return other(msg);
   return *n;

@@ -77,7 +77,7 @@ KYOTO_TEST(MiniRedisBadInput, BulkStringWithoutItsCrlfClosesTheConnection) {
 KYOTO_TEST(MiniRedisBadInput, BulkLengthPastTheLimitClosesTheConnectionAtOnce) {
   const auto addr = co_await start_server();
   EXPECT_TRUE(co_await closes_without_reply(
-      addr, "*1\r\n$" + std::to_string(mini_redis::max_frame_size + 1) + "\r\n"));
+      addr, std::string("*1\r\n$") + std::to_string(mini_redis::max_frame_size + 1) + "\r\n"));
 }
 
 KYOTO_TEST(MiniRedisBadInput, ArrayNestedPastTheLimitClosesTheConnection) {

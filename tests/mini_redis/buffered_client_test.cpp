@@ -36,7 +36,7 @@ KYOTO_TEST(MiniRedisBufferedClient, CopiesFromManyTasksGetTheirOwnReplies) {
   for (int i = 0; i < 50; ++i) {
     tasks.spawn(
         [](buffered_client h, int n) -> kyoto::task<bool> {
-          const std::string key = "k" + std::to_string(n);
+          const std::string key = std::string("k") + std::to_string(n);
           co_await h.set(key, kyoto::bytes(std::to_string(n * n)));
           const auto v = co_await h.get(key);
           co_return v && v->as_string_view() == std::to_string(n * n);

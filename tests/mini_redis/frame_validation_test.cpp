@@ -95,9 +95,11 @@ TEST(MiniRedisFrame, OverflowingLengthIsInvalid) {
 }
 
 TEST(MiniRedisFrame, BulkLengthPastTheLimitIsInvalidAtOnce) {
-  const std::string at_limit = "$" + std::to_string(mini_redis::max_frame_size) + "\r\n";
+  const std::string at_limit =
+      std::string("$") + std::to_string(mini_redis::max_frame_size) + "\r\n";
   EXPECT_EQ(check(at_limit), "incomplete");
-  const std::string past = "$" + std::to_string(mini_redis::max_frame_size + 1) + "\r\n";
+  const std::string past =
+      std::string("$") + std::to_string(mini_redis::max_frame_size + 1) + "\r\n";
   EXPECT_EQ(check(past), "protocol error; frame too large");
 }
 

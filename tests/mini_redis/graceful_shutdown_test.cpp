@@ -42,14 +42,14 @@ kyoto::task<client_outcome> busy_client(std::string addr, int id, progress& p) {
   client c = co_await client::connect(addr);
   try {
     for (int i = 0;; ++i) {
-      const std::string key = "k" + std::to_string(id) + "_" + std::to_string(i);
-      const std::string value = "v" + std::to_string(i);
+      const std::string key = std::string("k") + std::to_string(id) + "_" + std::to_string(i);
+      const std::string value = std::string("v") + std::to_string(i);
       co_await c.set(key, kyoto::bytes::copy_from_slice(value));
       ++out.acknowledged;
       if (p.acks.fetch_add(1, std::memory_order_relaxed) + 1 == 200) p.enough.notify_one();
       const auto got = co_await c.get(key);
       if (!got || got->as_string_view() != value) {
-        out.failure = "GET " + key + " did not give the value just set";
+        out.failure = std::string("GET ") + key + " did not give the value just set";
         co_return out;
       }
       ++out.verified;

@@ -228,11 +228,12 @@ KYOTO_TEST(MiniRedisServer, LargeValueRoundTrips) {
   std::string value(1 << 20, 'x');
   for (std::size_t i = 0; i < value.size(); i += 997)
     value[i] = static_cast<char>('a' + i % 26);
-  const std::string set =
-      "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+  const std::string set = std::string("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$") +
+                          std::to_string(value.size()) + "\r\n" + value + "\r\n";
   co_await stream.write_all(std::string_view(set));
   EXPECT_EQ(co_await read_n(stream, 5), "+OK\r\n");
   co_await stream.write_all(std::string_view("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"));
-  const std::string expected = "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+  const std::string expected =
+      std::string("$") + std::to_string(value.size()) + "\r\n" + value + "\r\n";
   EXPECT_EQ(co_await read_n(stream, expected.size()), expected);
 }

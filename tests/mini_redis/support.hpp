@@ -81,7 +81,7 @@ inline kyoto::task<server_process> spawn_server_process() {
   co_await out.read_line(line);
   const auto at = line.rfind(' ');
   if (at == std::string::npos || line.find("listening on") == std::string::npos) {
-    throw std::runtime_error("mini-redis-server said: " + line);
+    throw std::runtime_error(std::string("mini-redis-server said: ") + line);
   }
   std::string addr = line.substr(at + 1);
   while (!addr.empty() && (addr.back() == '\n' || addr.back() == '\r'))

@@ -44,7 +44,7 @@ std::uint64_t parse_u64(const std::string& text, const char* what) {
   char* end = nullptr;
   const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || text[0] == '-') {
-    throw mini_redis::error(std::string("invalid ") + what + ": " + text);
+    throw mini_redis::error(std::string("invalid ") + what + std::string(": ") + text);
   }
   return v;
 }
@@ -71,7 +71,7 @@ kyoto::task<int> run(std::vector<std::string> args) {
   const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
                                       args.end());
 
-  auto c = co_await mini_redis::clients::client::connect(host + ":" + port);
+  auto c = co_await mini_redis::clients::client::connect(host + std::string(":") + port);
   if (command == "ping" && rest.size() <= 1) {
     std::optional<kyoto::bytes> msg;
     if (!rest.empty()) msg = kyoto::bytes::copy_from_slice(rest[0]);

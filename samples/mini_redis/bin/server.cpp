@@ -31,8 +31,9 @@ unsigned long parse_number(const std::string& flag, const char* text, unsigned l
   char* end = nullptr;
   const unsigned long v = std::strtoul(text, &end, 10);
   if (end == text || *end != '\0' || v > max) {
-    throw std::invalid_argument("mini-redis-server: " + flag + ": not a number up to " +
-                                std::to_string(max) + ": " + text);
+    throw std::invalid_argument(std::string("mini-redis-server: ") + flag +
+                                ": not a number up to " + std::to_string(max) + std::string(": ") +
+                                text);
   }
   return v;
 }
@@ -64,7 +65,7 @@ KYOTO_MAIN(argc, argv) {
   // starts is not missed.
   kyoto::task<> shutdown = ctrl_c_or_terminate();
   kyoto::net::tcp_listener listener =
-      co_await kyoto::net::tcp_listener::bind("127.0.0.1:" + std::to_string(port));
+      co_await kyoto::net::tcp_listener::bind(std::string("127.0.0.1:") + std::to_string(port));
   std::cout << "mini-redis-server listening on " << listener.local_addr() << '\n' << std::flush;
   co_await mini_redis::server::run(std::move(listener), std::move(shutdown), max_connections);
   co_return kyoto::exit_code(0);

@@ -17,7 +17,7 @@ namespace mini_redis::clients {
 namespace {
 
 [[noreturn]] void unexpected_frame(const frame& f) {
-  throw error("unexpected frame: " + f.to_string());
+  throw error(std::string("unexpected frame: ") + f.to_string());
 }
 
 // An array reply whose first two entries are `kind` and (if given) `channel`.

@@ -4,7 +4,7 @@
 namespace mini_redis::cmd {
 
 kyoto::task<> unknown::apply(connection& dst) const {
-  const frame response = frame::error{"ERR unknown command '" + command_name_ + "'"};
+  const frame response = frame::error{std::string("ERR unknown command '") + command_name_ + "'"};
   co_await dst.write_frame(response);
 }
 
