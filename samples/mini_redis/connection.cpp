@@ -13,7 +13,7 @@ namespace mini_redis {
 namespace {
 
 // What read_frame() reserves when the read buffer has little room left.
-constexpr std::size_t read_chunk = 4 * 1024;
+constexpr std::size_t read_chunk = std::size_t{4} * 1024;
 
 }  // namespace
 
@@ -118,7 +118,7 @@ kyoto::task<> connection::write_frame(const frame& f) {
   co_await stream_.write_all(std::span<const std::byte>(scratch_));
   // Keep a large frame's scratch from pinning memory for the connection's
   // lifetime.
-  if (scratch_.capacity() > 64 * 1024) scratch_ = {};
+  if (scratch_.capacity() > std::size_t{64} * 1024) scratch_ = {};
 }
 
 kyoto::task<> connection::flush() {

@@ -118,8 +118,9 @@ void db::set(std::string key, kyoto::bytes value, std::optional<std::chrono::mil
     expires_at = when;
   }
   auto [it, inserted] = shared_->entries.try_emplace(key);
-  if (!inserted && it->second.expires_at) {
-    shared_->expirations.erase({*it->second.expires_at, key});
+  // The previous value's deadline, if any, goes with it.
+  if (const std::optional<kyoto::time::instant> prev = it->second.expires_at; prev.has_value()) {
+    shared_->expirations.erase({prev.value(), key});
   }
   it->second = detail::entry{std::move(value), expires_at};
   if (expires_at) shared_->expirations.emplace(*expires_at, std::move(key));

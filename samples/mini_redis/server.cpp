@@ -93,12 +93,16 @@ kyoto::task<kyoto::net::tcp_stream> accept(kyoto::net::tcp_listener& listener) {
 // Listener::run): each gets a permit first, so that at most the limit are
 // served at once, and its own handler task.
 kyoto::task<> accept_loop(listener_state& server) {
+  // Both are reset only after this loop has stopped (run() below).
+  if (!server.notify_shutdown.has_value() || !server.shutdown_complete_tx.has_value()) co_return;
+  const auto& notify_shutdown = server.notify_shutdown.value();
+  const auto& shutdown_complete_tx = server.shutdown_complete_tx.value();
   try {
     for (;;) {
       auto permit = co_await kyoto::sync::semaphore::acquire_owned(server.limit_connections);
       kyoto::net::tcp_stream socket = co_await accept(server.listener);
       handler h{server.db_holder.get(), connection(std::move(socket)),
-                shutdown(server.notify_shutdown->subscribe()), *server.shutdown_complete_tx};
+                shutdown(notify_shutdown.subscribe()), shutdown_complete_tx};
       kyoto::spawn(serve(std::move(h), std::move(permit).value()));
     }
   } catch (const std::exception& e) {

@@ -26,6 +26,7 @@ class blocking_subscriber;
 ///
 /// Thread safety: one thread at a time; never from inside a kyoto runtime
 /// thread (block_on would block a worker: kyoto throws std::logic_error).
+/// Moved-from (subscribe() consumes it): may only be destroyed.
 class blocking_client {
  public:
   /// Connects to `addr` ("host:port").
@@ -49,7 +50,7 @@ class blocking_client {
       : rt_(std::move(rt)), inner_(std::move(inner)) {}
 
   std::unique_ptr<kyoto::runtime> rt_;
-  std::optional<client> inner_;
+  client inner_;
 };
 
 /// A blocking client in subscriber mode (upstream's BlockingSubscriber).
@@ -59,7 +60,7 @@ class blocking_subscriber {
  public:
   /// The channels subscribed to.
   const std::vector<std::string>& get_subscribed() const noexcept {
-    return inner_->get_subscribed();
+    return inner_.get_subscribed();
   }
   /// The next message, or nullopt once the server closed the connection.
   std::optional<message> next_message();
@@ -74,7 +75,7 @@ class blocking_subscriber {
       : rt_(std::move(rt)), inner_(std::move(inner)) {}
 
   std::unique_ptr<kyoto::runtime> rt_;
-  std::optional<subscriber> inner_;
+  subscriber inner_;
 };
 
 }  // namespace mini_redis::clients
