@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <span>
+#include <system_error>
 #include <utility>
 
 namespace mini_redis {
@@ -19,7 +20,12 @@ constexpr std::size_t read_chunk = std::size_t{4} * 1024;
 
 connection::connection(kyoto::net::tcp_stream socket)
     : stream_(std::move(socket)), buffer_(kyoto::bytes_mut::with_capacity(read_chunk)) {
-  stream_.get_mut().set_nodelay(true);
+  try {
+    stream_.get_mut().set_nodelay(true);
+  } catch (const std::system_error&) {
+    // A peer already gone: the first read or write reports it; a missing
+    // TCP_NODELAY only costs latency.
+  }
 }
 
 std::optional<frame> connection::parse_frame() {

@@ -74,15 +74,18 @@ kyoto::task<> serve(handler h, kyoto::sync::owned_semaphore_permit permit) {
 }
 
 // Accepts a connection, backing off 1, 2, 4, ... 64 s on errors before
-// giving up (upstream's Listener::accept).
-kyoto::task<kyoto::net::tcp_stream> accept(kyoto::net::tcp_listener& listener) {
+// giving up (upstream's Listener::accept); nullopt once it gave up.
+kyoto::task<std::optional<kyoto::net::tcp_stream>> accept(kyoto::net::tcp_listener& listener) {
   std::chrono::seconds backoff(1);
   for (;;) {
     try {
       auto [socket, peer] = co_await listener.accept();
       co_return std::move(socket);
-    } catch (const std::system_error&) {
-      if (backoff > std::chrono::seconds(64)) throw;
+    } catch (const std::system_error& e) {
+      if (backoff > std::chrono::seconds(64)) {
+        std::cerr << "mini-redis: failed to accept: " << e.what() << '\n';
+        co_return std::nullopt;
+      }
     }
     co_await kyoto::time::sleep(backoff);
     backoff *= 2;
@@ -97,16 +100,18 @@ kyoto::task<> accept_loop(listener_state& server) {
   if (!server.notify_shutdown.has_value() || !server.shutdown_complete_tx.has_value()) co_return;
   const auto& notify_shutdown = server.notify_shutdown.value();
   const auto& shutdown_complete_tx = server.shutdown_complete_tx.value();
-  try {
-    for (;;) {
-      auto permit = co_await kyoto::sync::semaphore::acquire_owned(server.limit_connections);
-      kyoto::net::tcp_stream socket = co_await accept(server.listener);
-      handler h{server.db_holder.get(), connection(std::move(socket)),
+  for (;;) {
+    auto permit = co_await kyoto::sync::semaphore::acquire_owned(server.limit_connections);
+    std::optional<kyoto::net::tcp_stream> socket = co_await accept(server.listener);
+    if (!socket.has_value()) co_return;  // accepting failed for good: stop serving (upstream)
+    try {
+      handler h{server.db_holder.get(), connection(std::move(*socket)),
                 shutdown(notify_shutdown.subscribe()), shutdown_complete_tx};
       kyoto::spawn(serve(std::move(h), std::move(permit).value()));
+    } catch (const std::exception& e) {
+      // This connection only (e.g. out of memory): it is dropped.
+      std::cerr << "mini-redis: connection error: " << e.what() << '\n';
     }
-  } catch (const std::exception& e) {
-    std::cerr << "mini-redis: failed to accept: " << e.what() << '\n';
   }
 }
 
