@@ -237,3 +237,21 @@ KYOTO_TEST(MiniRedisServer, LargeValueRoundTrips) {
       std::string("$") + std::to_string(value.size()) + "\r\n" + value + "\r\n";
   EXPECT_EQ(co_await read_n(stream, expected.size()), expected);
 }
+
+// The connection limit (upstream's MAX_CONNECTIONS, here a parameter): a
+// connection past it waits, unserved, until one closes.
+KYOTO_TEST(MiniRedisServer, ConnectionPastTheLimitWaitsUntilOneCloses) {
+  const auto addr = co_await start_server(1);
+  std::optional<tcp_stream> first(co_await tcp_stream::connect(addr));
+  co_await first->write_all(std::string_view("*1\r\n$4\r\nPING\r\n"));
+  EXPECT_EQ(co_await read_n(*first, 7), "+PONG\r\n");
+
+  tcp_stream second = co_await tcp_stream::connect(addr);  // queued in the backlog
+  co_await second.write_all(std::string_view("*1\r\n$4\r\nPING\r\n"));
+  EXPECT_TRUE(co_await nothing_within_100ms(second));
+
+  first.reset();  // frees the permit
+  auto reply = co_await kyoto::time::timeout(10s, read_n(second, 7));
+  KYOTO_ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, "+PONG\r\n");
+}

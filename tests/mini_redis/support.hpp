@@ -22,12 +22,14 @@ namespace mini_redis_test {
 
 // The server upstream's tests start: listens on 127.0.0.1:0, shuts down on
 // Ctrl-C (never, in a test); the runtime's end drops it.
-inline kyoto::task<kyoto::net::socket_addr> start_server() {
+inline kyoto::task<kyoto::net::socket_addr> start_server(
+    std::size_t connection_limit = mini_redis::server::max_connections) {
   kyoto::net::tcp_listener listener = co_await kyoto::net::tcp_listener::bind("127.0.0.1:0");
   const kyoto::net::socket_addr addr = listener.local_addr();
-  kyoto::spawn(mini_redis::server::run(std::move(listener), []() -> kyoto::task<> {
+  kyoto::task<> shutdown = []() -> kyoto::task<> {
     co_await kyoto::signal::ctrl_c();
-  }()));
+  }();
+  kyoto::spawn(mini_redis::server::run(std::move(listener), std::move(shutdown), connection_limit));
   co_return addr;
 }
 
