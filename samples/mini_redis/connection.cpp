@@ -6,6 +6,7 @@
 #include <kyoto/io/read_buf.hpp>
 
 #include <charconv>
+#include <iostream>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -22,9 +23,10 @@ connection::connection(kyoto::net::tcp_stream socket)
     : stream_(std::move(socket)), buffer_(kyoto::bytes_mut::with_capacity(read_chunk)) {
   try {
     stream_.get_mut().set_nodelay(true);
-  } catch (const std::system_error&) {
-    // A peer already gone: the first read or write reports it; a missing
+  } catch (const std::system_error& e) {
+    // A peer already gone: its first read or write reports it; a missing
     // TCP_NODELAY only costs latency.
+    std::cerr << "mini-redis: TCP_NODELAY: " << e.what() << '\n';
   }
 }
 
