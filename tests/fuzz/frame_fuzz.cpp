@@ -27,9 +27,15 @@ void read_as_command(mini_redis::frame f) {
     mini_redis::parse p(std::move(f));
     for (int i = 0; i < 8; ++i) {
       switch (i % 3) {
-        case 0: (void)p.next_string(); break;
-        case 1: (void)p.next_bytes(); break;
-        default: (void)p.next_int(); break;
+        case 0:
+          (void)p.next_string();
+          break;
+        case 1:
+          (void)p.next_bytes();
+          break;
+        default:
+          (void)p.next_int();
+          break;
       }
     }
     (void)p.finish();
