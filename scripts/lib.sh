@@ -24,6 +24,8 @@ kyoto_install() {
 
 # The packages every build needs (GCC 12 is Debian 12's default compiler).
 kyoto_base_packages=(g++ meson ninja-build pkg-config git liburing-dev libspdlog-dev libgtest-dev clang-format-19)
+# redis-cli, for tests/mini_redis/redis_cli_test.cpp (mini-redis against the real client).
+kyoto_base_packages+=(redis-tools)
 # What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev);
 # clang-tidy-19 (scripts/tidy) parses with the same clang.
 kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19 clang-tidy-19)

@@ -1,0 +1,27 @@
+// mini-redis's GET (upstream src/cmd/get.rs).
+#include "get.hpp"
+
+namespace mini_redis::cmd {
+
+get get::parse_frames(parse& p) {
+  return get(value_or_throw(p.next_string()));
+}
+
+kyoto::task<> get::apply(const db& store, connection& dst) const {
+  if (std::optional<kyoto::bytes> value = store.get(key_)) {
+    const frame response = frame::bulk{std::move(*value)};
+    co_await dst.write_frame(response);
+  } else {
+    const frame response = frame::null{};
+    co_await dst.write_frame(response);
+  }
+}
+
+frame get::into_frame() const {
+  frame f = frame::make_array();
+  f.push_bulk(kyoto::bytes::from_static("get"));
+  f.push_bulk(kyoto::bytes::copy_from_slice(key_));
+  return f;
+}
+
+}  // namespace mini_redis::cmd
