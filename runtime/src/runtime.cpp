@@ -83,18 +83,7 @@ runtime runtime::builder::build() const {
   config.event_interval = event_interval_;
   config.global_queue_interval = global_queue_interval_;
   config.on_thread_start = on_thread_start_;
-  if (rng_seed_) {
-    // Each worker thread's generator (select's choices) from the seed, in
-    // the order the threads start. The steal-victim generators are seeded
-    // by worker index already.
-    auto started = std::make_shared<detail::atomic<std::uint64_t>>(0);
-    config.on_thread_start = [seed = *rng_seed_, started, user = on_thread_start_] {
-      // Relaxed: only hands out distinct indices.
-      const std::uint64_t n = started->fetch_add(1, std::memory_order_relaxed);
-      detail::thread_rand() = detail::fast_rand(detail::derive_seed(seed, n));
-      if (user) user();
-    };
-  }
+  config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
   return runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking));
 }

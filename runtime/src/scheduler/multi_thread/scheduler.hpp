@@ -69,6 +69,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -89,6 +90,10 @@ struct multi_thread_config {
   std::uint32_t spin_before_park = 64;
   std::function<void()> on_thread_start;
   std::function<void()> on_thread_stop;
+  /// builder::rng_seed: worker i's steal-victim generator is seeded with
+  /// derive_seed(seed, 2i + 1) and its thread's generator (select's
+  /// choices) with derive_seed(seed, 2i).
+  std::optional<std::uint64_t> rng_seed;
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {

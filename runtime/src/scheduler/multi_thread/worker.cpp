@@ -32,6 +32,10 @@ void multi_thread_scheduler::worker::run() noexcept {
   }
   this_worker = this;
   context_guard guard(context{&sched, &drv, nullptr});
+  if (const std::optional<std::uint64_t> seed = sched.config_.rng_seed) {
+    rng = fast_rand(derive_seed(*seed, 2 * index + 1));
+    thread_rand() = fast_rand(derive_seed(*seed, 2 * index));
+  }
   if (sched.config_.on_thread_start) sched.config_.on_thread_start();
   log_debug("{} started", name);
   // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and

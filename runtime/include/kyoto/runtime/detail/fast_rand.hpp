@@ -5,8 +5,9 @@
 // A runtime built with builder::rng_seed(seed) (tokio's RngSeed) makes its
 // random choices reproducible: its thread's generator is replaced, for the
 // duration of each block_on (current_thread), by one seeded with
-// derive_seed(seed, n) for the n-th block_on (thread_rand_scope), and its
-// workers' generators by derive_seed(seed, worker index). Without a seed
+// derive_seed(seed, n) for the n-th block_on (thread_rand_scope), and
+// worker i's generators by derive_seed(seed, 2i) (its thread's) and
+// derive_seed(seed, 2i + 1) (steal victims). Without a seed
 // nothing changes: thread_rand() is the same inline thread_local.
 #pragma once
 
