@@ -81,3 +81,8 @@ inline void run_test_body(const runtime::builder& builder, task<> (*body)()) {
 #define KYOTO_ASSERT_GE(val1, val2) \
   GTEST_PRED_FORMAT2_(::testing::internal::CmpHelperGE, val1, val2, KYOTO_DETAIL_FATAL_FAILURE)
 ///@}
+
+/// GoogleTest's GTEST_SKIP for a coroutine body: records the test as
+/// skipped and ends the body with `co_return` (GTEST_SKIP's `return` is
+/// not allowed in a coroutine). `KYOTO_SKIP() << "why";`
+#define KYOTO_SKIP() co_return GTEST_MESSAGE_("", ::testing::TestPartResult::kSkip)
