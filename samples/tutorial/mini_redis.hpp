@@ -12,7 +12,7 @@
 // The difference from the crate is the wire format: one frame per line
 // (kyoto::codec::lines_codec, docs/codec.md) instead of RESP, e.g.
 //
-//   *SET hello world      an array of bulk strings (a command)
+//   *set hello world      an array of bulk strings (a command)
 //   +OK                   simple     -ERR ...   error    :3   integer
 //   $world                bulk       _          null
 //
@@ -262,7 +262,7 @@ class client {
   kyoto::task<std::optional<kyoto::bytes>> get(std::string key) {
     // A named frame: GCC 12 cannot keep an initializer_list across a
     // co_await.
-    const frame req = request("GET", key);
+    const frame req = request("get", key);
     co_await connection_.write_frame(req);
     frame reply = co_await read_response();
     if (auto* b = std::get_if<kyoto::bytes>(&reply.value)) co_return std::move(*b);
@@ -273,7 +273,7 @@ class client {
   /// SET key value. Throws std::runtime_error on an error reply or a lost
   /// connection.
   kyoto::task<> set(std::string key, kyoto::bytes value) {
-    const frame req = request("SET", key, value.as_string_view());
+    const frame req = request("set", key, value.as_string_view());
     co_await connection_.write_frame(req);
     frame reply = co_await read_response();
     const auto* ok = std::get_if<frame::simple>(&reply.value);
