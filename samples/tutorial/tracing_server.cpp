@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -57,15 +58,31 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
   mini_redis::connection connection(std::move(socket));
 
   while (std::optional<mini_redis::frame> frame = co_await connection.read_frame()) {
-    const mini_redis::command cmd = mini_redis::command_from_frame(std::move(*frame));
-    event(spdlog::level::debug, "cmd = " + describe(cmd));
+    // Convert the frame into a command. This throws if the frame is not a
+    // valid command.
+    std::optional<mini_redis::command> cmd;
+    std::string cause;
+    try {
+      cmd = mini_redis::command_from_frame(std::move(*frame));
+    } catch (const std::runtime_error& e) {
+      cause = e.what();
+    }
 
     mini_redis::frame response;
-    if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd)) {
+    if (!cmd) {
+      // The frame was malformed and could not be parsed. This is probably
+      // an issue with the client (as opposed to our server), so we (1)
+      // emit a warning...
+      event(spdlog::level::warn, "cause=" + cause + ": failed to parse command from frame");
+      // ...and (2) respond to the client with the error.
+      response = mini_redis::frame{mini_redis::frame::error{"ERR " + cause}};
+    } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&*cmd)) {
+      event(spdlog::level::debug, "cmd = " + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       db->map.insert_or_assign(set->key(), set->value());
       response = mini_redis::frame{mini_redis::frame::simple{"OK"}};
-    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd)) {
+    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&*cmd)) {
+      event(spdlog::level::debug, "cmd = " + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       if (auto value = db->map.find(get->key()); value != db->map.end()) {
         response = mini_redis::frame{value->second};
@@ -73,7 +90,7 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
         response = mini_redis::frame{mini_redis::frame::null{}};
       }
     } else {
-      event(spdlog::level::warn, "unimplemented command");
+      event(spdlog::level::warn, "unimplemented command " + describe(*cmd));
       response = mini_redis::frame{mini_redis::frame::error{"ERR unknown command"}};
     }
     co_await connection.write_frame(response);
