@@ -137,13 +137,13 @@ inline std::string to_line(const frame& f) {
       [&bulk](const auto& v) -> std::string {
         using V = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<V, frame::simple>) {
-          return "+" + v.text;
+          return std::string("+") + v.text;
         } else if constexpr (std::is_same_v<V, frame::error>) {
-          return "-" + v.text;
+          return std::string("-") + v.text;
         } else if constexpr (std::is_same_v<V, std::uint64_t>) {
-          return ":" + std::to_string(v);
+          return std::string(":") + std::to_string(v);
         } else if constexpr (std::is_same_v<V, kyoto::bytes>) {
-          return "$" + bulk(v);
+          return std::string("$") + bulk(v);
         } else if constexpr (std::is_same_v<V, frame::null>) {
           return "_";
         } else {
@@ -153,7 +153,8 @@ inline std::string to_line(const frame& f) {
             if (word == nullptr)
               throw std::invalid_argument(
                   "mini_redis::connection::write_frame: an array of non-bulk frames");
-            line += (i == 0 ? "" : " ") + bulk(*word);
+            if (i != 0) line += ' ';
+            line += bulk(*word);
           }
           return line;
         }
@@ -178,7 +179,7 @@ class connection {
     std::optional<kyoto::codec::frame_result<std::string>> line = co_await framed_.next();
     if (!line) co_return std::nullopt;
     if (!line->has_value())
-      throw std::runtime_error("mini_redis::connection::read_frame: " +
+      throw std::runtime_error(std::string("mini_redis::connection::read_frame: ") +
                                std::string(line->error().what()));
     co_return detail::parse_line(line->value());
   }

@@ -44,7 +44,7 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
         response = mini_redis::frame{mini_redis::frame::null{}};
       }
     } else {
-      throw std::logic_error("unimplemented " +
+      throw std::logic_error(std::string("unimplemented ") +
                              std::get<mini_redis::cmd::unknown>(command).get_name());
     }
 

@@ -73,16 +73,17 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
       // The frame was malformed and could not be parsed. This is probably
       // an issue with the client (as opposed to our server), so we (1)
       // emit a warning...
-      event(spdlog::level::warn, "cause=" + cause + ": failed to parse command from frame");
+      event(spdlog::level::warn,
+            std::string("cause=") + cause + ": failed to parse command from frame");
       // ...and (2) respond to the client with the error.
-      response = mini_redis::frame{mini_redis::frame::error{"ERR " + cause}};
+      response = mini_redis::frame{mini_redis::frame::error{std::string("ERR ") + cause}};
     } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&*cmd)) {
-      event(spdlog::level::debug, "cmd = " + describe(*cmd));
+      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       db->map.insert_or_assign(set->key(), set->value());
       response = mini_redis::frame{mini_redis::frame::simple{"OK"}};
     } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&*cmd)) {
-      event(spdlog::level::debug, "cmd = " + describe(*cmd));
+      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       if (auto value = db->map.find(get->key()); value != db->map.end()) {
         response = mini_redis::frame{value->second};
@@ -90,7 +91,7 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
         response = mini_redis::frame{mini_redis::frame::null{}};
       }
     } else {
-      event(spdlog::level::warn, "unimplemented command " + describe(*cmd));
+      event(spdlog::level::warn, std::string("unimplemented command ") + describe(*cmd));
       response = mini_redis::frame{mini_redis::frame::error{"ERR unknown command"}};
     }
     co_await connection.write_frame(response);
@@ -115,7 +116,7 @@ KYOTO_MAIN(argc, argv) {
   for (std::uint64_t id = 1;; ++id) {
     auto [socket, _] = co_await listener.accept();
     // The task runs in the span "Handler::run{conn=<id>}".
-    kyoto::spawn(span.scope("Handler::run{conn=" + std::to_string(id) + "}",
+    kyoto::spawn(span.scope(std::string("Handler::run{conn=") + std::to_string(id) + "}",
                             process(std::move(socket), db)));
   }
 }
