@@ -89,6 +89,32 @@ void print_response(const kyoto::result<mini_redis::result<T>, oneshot::recv_err
   std::cout << line.str() << std::flush;
 }
 
+/// Task 1: GET foo through the manager.
+kyoto::task<> get_foo(mpsc::sender<command> tx) {
+  auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::optional<kyoto::bytes>>>();
+  command cmd = get{"foo", std::move(resp_tx)};
+
+  // Send the GET request
+  (co_await tx.send(std::move(cmd))).value();
+
+  // Await the response
+  auto res = co_await std::move(resp_rx);
+  print_response(res);
+}
+
+/// Task 2: SET foo bar through the manager.
+kyoto::task<> set_foo(mpsc::sender<command> tx2) {
+  auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::monostate>>();
+  command cmd = set{"foo", kyoto::bytes::from_static("bar"), std::move(resp_tx)};
+
+  // Send the SET request
+  (co_await tx2.send(std::move(cmd))).value();
+
+  // Await the response
+  auto res = co_await std::move(resp_rx);
+  print_response(res);
+}
+
 KYOTO_MAIN(argc, argv) {
   const std::string addr = argc > 1 ? argv[1] : "127.0.0.1:6379";
 
@@ -100,29 +126,8 @@ KYOTO_MAIN(argc, argv) {
   auto manager_task = kyoto::spawn(manager(std::move(rx), addr));
 
   // Spawn two tasks, one gets a key, the other sets a key
-  auto t1 = kyoto::spawn([tx = std::move(tx)]() mutable -> kyoto::task<> {
-    auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::optional<kyoto::bytes>>>();
-    command cmd = get{"foo", std::move(resp_tx)};
-
-    // Send the GET request
-    (co_await tx.send(std::move(cmd))).value();
-
-    // Await the response
-    auto res = co_await std::move(resp_rx);
-    print_response(res);
-  });
-
-  auto t2 = kyoto::spawn([tx2 = std::move(tx2)]() mutable -> kyoto::task<> {
-    auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::monostate>>();
-    command cmd = set{"foo", kyoto::bytes::from_static("bar"), std::move(resp_tx)};
-
-    // Send the SET request
-    (co_await tx2.send(std::move(cmd))).value();
-
-    // Await the response
-    auto res = co_await std::move(resp_rx);
-    print_response(res);
-  });
+  auto t1 = kyoto::spawn(get_foo(std::move(tx)));
+  auto t2 = kyoto::spawn(set_foo(std::move(tx2)));
 
   co_await t1;
   co_await t2;

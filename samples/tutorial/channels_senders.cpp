@@ -9,17 +9,20 @@
 
 namespace mpsc = kyoto::sync::mpsc;
 
+kyoto::task<> send_first(mpsc::sender<std::string> tx) {
+  (co_await tx.send("sending from first handle")).value();
+}
+
+kyoto::task<> send_second(mpsc::sender<std::string> tx2) {
+  (co_await tx2.send("sending from second handle")).value();
+}
+
 KYOTO_MAIN() {
   auto [tx, rx] = mpsc::channel<std::string>(32);
   mpsc::sender<std::string> tx2 = tx;
 
-  kyoto::spawn([tx = std::move(tx)]() mutable -> kyoto::task<> {
-    (co_await tx.send("sending from first handle")).value();
-  });
-
-  kyoto::spawn([tx2 = std::move(tx2)]() mutable -> kyoto::task<> {
-    (co_await tx2.send("sending from second handle")).value();
-  });
+  kyoto::spawn(send_first(std::move(tx)));
+  kyoto::spawn(send_second(std::move(tx2)));
 
   while (std::optional<std::string> message = co_await rx.recv()) {
     std::cout << "GOT = " << *message << '\n';

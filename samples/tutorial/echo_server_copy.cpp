@@ -15,6 +15,17 @@ namespace io = kyoto::io;
 using kyoto::net::tcp_listener;
 using kyoto::net::tcp_stream;
 
+// Each connection's task: copy what it reads back to it.
+kyoto::task<> echo(tcp_stream socket) {
+  auto [rd, wr] = std::move(socket).split();
+
+  try {
+    co_await io::copy(rd, wr);
+  } catch (const std::exception& e) {
+    std::cerr << "failed to copy: " << e.what() << '\n';
+  }
+}
+
 KYOTO_MAIN(argc, argv) {
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6142");
   std::cout << "Listening on " << listener.local_addr() << std::endl;
@@ -22,14 +33,6 @@ KYOTO_MAIN(argc, argv) {
   for (;;) {
     auto [socket, _] = co_await listener.accept();
 
-    kyoto::spawn([socket = std::move(socket)]() mutable -> kyoto::task<> {
-      auto [rd, wr] = std::move(socket).split();
-
-      try {
-        co_await io::copy(rd, wr);
-      } catch (const std::exception& e) {
-        std::cerr << "failed to copy: " << e.what() << '\n';
-      }
-    });
+    kyoto::spawn(echo(std::move(socket)));
   }
 }

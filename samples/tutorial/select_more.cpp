@@ -36,12 +36,14 @@ kyoto::task<> accept_loop(tcp_listener& listener) {
   }
 }
 
+kyoto::task<> send_done(oneshot::sender<std::monostate> tx) {
+  tx.send(std::monostate{}).value();
+  co_return;
+}
+
 kyoto::task<> syntax() {
   auto [tx, rx] = oneshot::channel<std::monostate>();
-  kyoto::spawn([tx = std::move(tx)]() mutable -> kyoto::task<> {
-    tx.send(std::monostate{}).value();
-    co_return;
-  });
+  kyoto::spawn(send_done(std::move(tx)));
 
   tcp_listener listener = co_await tcp_listener::bind("127.0.0.1:0");
 

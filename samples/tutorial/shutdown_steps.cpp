@@ -15,6 +15,12 @@ namespace mpsc = kyoto::sync::mpsc;
 
 // ---------------------------------------------------------------- when
 
+// The application: after a while, it decides to shut down.
+kyoto::task<> application(mpsc::unbounded_sender<std::monostate> shutdown_send) {
+  co_await kyoto::time::sleep(10ms);
+  (void)shutdown_send.send(std::monostate{});
+}
+
 kyoto::task<> figuring_out_when() {
   auto [shutdown_send, shutdown_recv] = mpsc::unbounded_channel<std::monostate>();
 
@@ -22,10 +28,7 @@ kyoto::task<> figuring_out_when() {
   //
   // application uses shutdown_send in case a shutdown was issued from
   // inside the application
-  kyoto::spawn([shutdown_send = std::move(shutdown_send)]() mutable -> kyoto::task<> {
-    co_await kyoto::time::sleep(10ms);
-    (void)shutdown_send.send(std::monostate{});
-  });
+  kyoto::spawn(application(std::move(shutdown_send)));
 
   auto why = co_await kyoto::select(kyoto::signal::ctrl_c(), shutdown_recv.recv());
   std::cout << (why.index() == 0 ? "Ctrl-C" : "the application asked") << ": shutting down\n";

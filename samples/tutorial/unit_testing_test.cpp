@@ -34,13 +34,15 @@ kyoto::task<> handle_connection(Reader reader, Writer writer) {
 
 // The server that uses it: each connection's task hands the socket's two
 // halves to handle_connection.
+kyoto::task<> serve_connection(kyoto::net::tcp_stream socket) {
+  auto [reader, writer] = std::move(socket).split();
+  co_await handle_connection(std::move(reader), std::move(writer));
+}
+
 kyoto::task<> serve(kyoto::net::tcp_listener listener) {
   for (;;) {
     auto [socket, _] = co_await listener.accept();
-    kyoto::spawn([socket = std::move(socket)]() mutable -> kyoto::task<> {
-      auto [reader, writer] = std::move(socket).split();
-      co_await handle_connection(std::move(reader), std::move(writer));
-    });
+    kyoto::spawn(serve_connection(std::move(socket)));
   }
 }
 
