@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <utility>
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -16,7 +17,7 @@ kyoto::task<> delay(clock_type::duration dur) {
   auto notify = std::make_shared<kyoto::sync::notify>();
   std::shared_ptr<kyoto::sync::notify> notify_clone = notify;
 
-  std::thread([notify_clone, when] {
+  std::thread([notify_clone = std::move(notify_clone), when] {
     const clock_type::time_point now = clock_type::now();
     if (now < when) {
       std::this_thread::sleep_for(when - now);

@@ -42,7 +42,9 @@ std::ostream& operator<<(std::ostream& os, const mini_redis::result<T>& r) {
   if constexpr (std::is_same_v<T, std::monostate>) {
     return os << "Ok(())";
   } else {
-    return *r ? os << "Ok(Some(" << **r << "))" : os << "Ok(None)";
+    const std::optional<kyoto::bytes>& value = *r;
+    if (!value.has_value()) return os << "Ok(None)";
+    return os << "Ok(Some(" << *value << "))";
   }
 }
 

@@ -28,7 +28,7 @@ kyoto::task<> echo(tcp_stream socket) {
 
 KYOTO_MAIN(argc, argv) {
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6142");
-  std::cout << "Listening on " << listener.local_addr() << std::endl;
+  std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
 
   for (;;) {
     auto [socket, _] = co_await listener.accept();

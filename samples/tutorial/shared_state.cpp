@@ -57,14 +57,14 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
 KYOTO_MAIN(argc, argv) {
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6379");
 
-  std::cout << "Listening on " << listener.local_addr() << std::endl;
+  std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
 
   const shared_db db = std::make_shared<shared_map>();
 
   for (;;) {
     auto [socket, _] = co_await listener.accept();
     // Copy the handle to the hash map.
-    std::cout << "Accepted" << std::endl;
+    std::cout << "Accepted\n" << std::flush;
     kyoto::spawn(process(std::move(socket), db));
   }
 }

@@ -46,7 +46,7 @@ kyoto::task<> telling_things() {
   kyoto::sync::cancellation_token cloned_token = token;
 
   // Task 1 - Wait for token cancellation or a long time
-  auto task1_handle = kyoto::spawn([cloned_token]() -> kyoto::task<> {
+  auto task1_handle = kyoto::spawn([cloned_token = std::move(cloned_token)]() -> kyoto::task<> {
     auto done = co_await kyoto::select(
         // Step 3: Using the copied token to listen to cancellation requests
         cloned_token.cancelled(), kyoto::time::sleep(9999s));

@@ -18,7 +18,7 @@ kyoto::task<> process(tcp_stream socket) {
   mini_redis::connection connection(std::move(socket));
 
   if (std::optional<mini_redis::frame> frame = co_await connection.read_frame()) {
-    std::cout << "GOT: " << *frame << std::endl;
+    std::cout << "GOT: " << *frame << '\n' << std::flush;
 
     // Respond with an error
     const mini_redis::frame response{mini_redis::frame::error{"unimplemented"}};
@@ -29,7 +29,7 @@ kyoto::task<> process(tcp_stream socket) {
 KYOTO_MAIN(argc, argv) {
   // Bind the listener to the address
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6379");
-  std::cout << "Listening on " << listener.local_addr() << std::endl;
+  std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
 
   for (;;) {
     // The second item contains the IP and port of the new connection.

@@ -109,7 +109,7 @@ KYOTO_MAIN(argc, argv) {
   spdlog::set_default_logger(subscriber);
 
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6379");
-  std::cout << "Listening on " << listener.local_addr() << std::endl;
+  std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
   spdlog::info("accepting inbound connections");
 
   const shared_db db = std::make_shared<shared_map>();
