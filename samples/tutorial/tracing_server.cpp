@@ -1,0 +1,122 @@
+// tokio's topic "Getting started with Tracing", as far as kyoto goes today
+// (docs/tutorial/tracing.md): the server of "Shared state" reports what it
+// does through spdlog — a subscriber set up in main, events at levels, and
+// a span's context carried by a task_local. (tokio's spans, #[instrument]
+// and tokio-console have no kyoto counterpart yet.)
+//
+//   tracing_server [ADDR]      (default: mini-redis's 127.0.0.1:6379)
+#include "mini_redis.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <variant>
+
+using kyoto::net::tcp_listener;
+using kyoto::net::tcp_stream;
+
+struct shared_map {
+  std::mutex mutex;
+  std::unordered_map<std::string, kyoto::bytes> map;
+};
+using shared_db = std::shared_ptr<shared_map>;
+
+/// The stand-in for a span: the name and fields of the span the task runs
+/// in. Every event the task emits carries it.
+inline kyoto::task_local<std::string> span;
+
+/// An event at `level`, in the current span.
+void event(spdlog::level::level_enum level, const std::string& message) {
+  const std::string* in = span.try_get();
+  spdlog::log(level, "{}{}", in != nullptr ? *in + ": " : "", message);
+}
+
+/// Rust's {:?} of a command.
+std::string describe(const mini_redis::command& cmd) {
+  std::ostringstream text;
+  if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd)) {
+    text << "Set { key: \"" << set->key() << "\", value: " << set->value() << " }";
+  } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd)) {
+    text << "Get { key: \"" << get->key() << "\" }";
+  } else {
+    text << "Unknown { command_name: \"" << std::get<mini_redis::cmd::unknown>(cmd).get_name()
+         << "\" }";
+  }
+  return text.str();
+}
+
+kyoto::task<> process(tcp_stream socket, shared_db db) {
+  mini_redis::connection connection(std::move(socket));
+
+  while (std::optional<mini_redis::frame> frame = co_await connection.read_frame()) {
+    // Convert the frame into a command. This throws if the frame is not a
+    // valid command.
+    std::optional<mini_redis::command> cmd;
+    std::string cause;
+    try {
+      cmd = mini_redis::command_from_frame(std::move(*frame));
+    } catch (const std::runtime_error& e) {
+      cause = e.what();
+    }
+
+    mini_redis::frame response;
+    if (!cmd) {
+      // The frame was malformed and could not be parsed. This is probably
+      // an issue with the client (as opposed to our server), so we (1)
+      // emit a warning...
+      event(spdlog::level::warn,
+            std::string("cause=") + cause + ": failed to parse command from frame");
+      // ...and (2) respond to the client with the error.
+      response = mini_redis::frame{mini_redis::frame::error{std::string("ERR ") + cause}};
+    } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&*cmd)) {
+      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
+      const std::lock_guard lock(db->mutex);
+      db->map.insert_or_assign(set->key(), set->value());
+      response = mini_redis::frame{mini_redis::frame::simple{"OK"}};
+    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&*cmd)) {
+      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
+      const std::lock_guard lock(db->mutex);
+      if (auto value = db->map.find(get->key()); value != db->map.end()) {
+        response = mini_redis::frame{value->second};
+      } else {
+        response = mini_redis::frame{mini_redis::frame::null{}};
+      }
+    } else {
+      event(spdlog::level::warn, std::string("unimplemented command ") + describe(*cmd));
+      response = mini_redis::frame{mini_redis::frame::error{"ERR unknown command"}};
+    }
+    co_await connection.write_frame(response);
+  }
+}
+
+KYOTO_MAIN(argc, argv) {
+  // construct a subscriber that prints formatted traces to stdout: the
+  // level, then the message (no timestamps, so that the test can compare)
+  std::shared_ptr<spdlog::logger> subscriber = spdlog::stdout_logger_mt("mini-redis");
+  subscriber->set_pattern("%l %v");
+  subscriber->set_level(spdlog::level::debug);
+  subscriber->flush_on(spdlog::level::debug);
+  // use that subscriber to process traces emitted after this point
+  spdlog::set_default_logger(subscriber);
+
+  tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6379");
+  std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
+  spdlog::info("accepting inbound connections");
+
+  const shared_db db = std::make_shared<shared_map>();
+  for (std::uint64_t id = 1;; ++id) {
+    auto [socket, _] = co_await listener.accept();
+    // The task runs in the span "Handler::run{conn=<id>}".
+    kyoto::spawn(span.scope(std::string("Handler::run{conn=") + std::to_string(id) + "}",
+                            process(std::move(socket), db)));
+  }
+}
