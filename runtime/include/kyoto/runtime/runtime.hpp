@@ -7,6 +7,7 @@
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/unhandled_panic.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
@@ -200,7 +201,19 @@ class runtime::builder {
   /// std::invalid_argument for a bad setting.
   runtime build() const;
 
+  /// What the runtime does when a spawned task ends with an exception
+  /// (tokio's Builder::unhandled_panic): unhandled_panic::ignore (the
+  /// default) or unhandled_panic::shutdown_runtime; see kyoto::unhandled_panic.
+  builder& unhandled_panic(kyoto::unhandled_panic policy) noexcept {
+    unhandled_panic_ = policy;
+    return *this;
+  }
+
  private:
+  /// build() for unhandled_panic::shutdown_runtime: the runtime's scheduler
+  /// wrapped to shut down on a task's exception.
+  runtime build_shutting_down_on_exception() const;
+
   enum class flavor : unsigned char { current_thread, multi_thread };
   explicit builder(flavor f) noexcept : flavor_(f) {}
 
@@ -212,6 +225,7 @@ class runtime::builder {
   std::function<void()> on_thread_stop_;
   std::size_t max_blocking_threads_ = 512;
   std::chrono::nanoseconds thread_keep_alive_ = std::chrono::seconds(10);
+  kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
 };
 
 }  // namespace kyoto
