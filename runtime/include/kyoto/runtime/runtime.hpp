@@ -43,6 +43,7 @@ namespace detail {
 /// destructors run on a worker thread, or on the destroying thread for a
 /// current_thread runtime), stops the workers and closes the rings. It must
 /// not be destroyed from one of its own tasks.
+/// Nor from one of its spawn_blocking functions: either aborts, saying so.
 ///
 /// Thread safety: spawn() and handle() from any thread. block_on() from any
 /// number of threads at once on a multi_thread runtime; from one thread at a
