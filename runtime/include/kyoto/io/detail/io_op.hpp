@@ -137,6 +137,11 @@ class io_op {
   std::uint32_t cqe_flags_ = 0;
   atomic<std::uint8_t> state_{idle};
   std::uint8_t opcode_ = 0;
+
+ public:
+  /// The op's index in its reactor's list of requests in flight (the
+  /// owner's thread only; lives in what was padding).
+  std::uint32_t reactor_slot = 0;
 };
 
 inline int io_op::cancel() noexcept {
