@@ -28,3 +28,26 @@ TEST(DropRuntimeDeathTest, FromItsOwnSpawnBlockingFunctionAbortsWithAReason) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 13, item 12: destroying a runtime from inside one of its own tasks
+// says so (it used to end with only "terminate called without an active
+// exception" unless KYOTO_LOG was set; the logger's default is now error).
+TEST(DropRuntimeDeathTest, FromItsOwnTaskAbortsWithAReason) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): the child is about to start its runtime
+        ::unsetenv("KYOTO_LOG");
+        auto* rt = new kyoto::runtime(kyoto::runtime::builder::current_thread().build());
+        rt->block_on([](kyoto::runtime* self) -> kyoto::task<void> {
+          delete self;
+          co_return;
+        }(rt));
+        std::exit(0);
+      },
+      "a runtime was destroyed from one of its own tasks");
+}
+
+}  // namespace
