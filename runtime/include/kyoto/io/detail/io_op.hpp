@@ -145,6 +145,12 @@ class io_op {
 };
 
 inline int io_op::cancel() noexcept {
+  // Relaxed: `idle` is only ever stored by the thread that owns the task
+  // (start() failing, take_result(), the end of cancel_slow()); a thread
+  // that later cancels on another worker got the task through the
+  // scheduler's hand-off (a run queue's release/acquire, a steal), which
+  // orders that store before this load. Any other value goes through
+  // cancel_slow()'s acq_rel CAS.
   if (state_.load(std::memory_order_relaxed) == idle) return no_request;
   return cancel_slow();
 }
