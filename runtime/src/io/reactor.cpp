@@ -57,7 +57,7 @@ unsigned reactor::allowed_features() {
   static const unsigned mask = [] {
     // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read once
     const char* env = std::getenv("KYOTO_URING_FEATURES");
-    if (env == nullptr) return static_cast<unsigned>(feature_all);
+    if (env == nullptr) return feature_all;
     const std::string_view all(env);
     unsigned m = 0;
     std::size_t at = 0;

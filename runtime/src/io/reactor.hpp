@@ -73,12 +73,10 @@ class reactor {
 
   /// The io_uring features kyoto may use (KYOTO_URING_FEATURES); each one
   /// the kernel lacks falls back as on the oldest kernel it serves.
-  enum feature : unsigned {
-    feature_defer_taskrun = 1,  ///< SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1)
-    feature_coop_taskrun = 2,   ///< COOP_TASKRUN (5.19)
-    feature_cancel_any = 4,     ///< IORING_ASYNC_CANCEL_ANY (5.19)
-    feature_all = 7,
-  };
+  static constexpr unsigned feature_defer_taskrun = 1;  ///< SINGLE_ISSUER | DEFER_TASKRUN (6.1)
+  static constexpr unsigned feature_coop_taskrun = 2;   ///< COOP_TASKRUN (5.19)
+  static constexpr unsigned feature_cancel_any = 4;     ///< IORING_ASYNC_CANCEL_ANY (5.19)
+  static constexpr unsigned feature_all = 7;
   /// The mask, read once from KYOTO_URING_FEATURES: unset or "all" for
   /// every feature, "none" for none (behave as on Linux 5.11), or a comma
   /// list of defer_taskrun, coop_taskrun, cancel_any. Unknown names throw
