@@ -105,14 +105,15 @@ bool driver::post_cancel(io_op* op) noexcept {
 }
 
 void driver::process_cancels() {
-  // Relaxed: a hint; the exchange below is the synchronising read.
-  if (cancel_head_.load(std::memory_order_relaxed) == nullptr) return;
-  // Acquire: pairs with post_cancel()'s release CAS.
-  io_op* op = cancel_head_.exchange(nullptr, std::memory_order_acquire);
-  if (op == closed_queue) {
-    cancel_head_.store(closed_queue, std::memory_order_relaxed);
-    return;
-  }
+  // Take the whole stack, but never the closed marker: swapping it out and
+  // back would let a post_cancel() in between push onto a drained driver
+  // (and then wait for a cancel nobody submits). Closing is final.
+  io_op* op = cancel_head_.load(std::memory_order_relaxed);
+  do {
+    if (op == nullptr || op == closed_queue) return;
+    // Acquire: pairs with post_cancel()'s release CAS.
+  } while (!cancel_head_.compare_exchange_weak(op, nullptr, std::memory_order_acquire,
+                                               std::memory_order_relaxed));
   while (op != nullptr) {
     io_op* next = op->next_cancel;
     reactor_->cancel(op);

@@ -4,10 +4,13 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cxxabi.h>
+
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
+#include <typeinfo>
 
 namespace kyoto::detail {
 
@@ -17,7 +20,9 @@ std::shared_ptr<spdlog::logger> make_logger() {
   auto l = std::make_shared<spdlog::logger>(
       "kyoto", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   l->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] [thread %t] %v");
-  spdlog::level::level_enum level = spdlog::level::off;
+  // Error by default: an exception nobody will observe reaches a person
+  // (tokio prints a panic by default); KYOTO_LOG=off silences it.
+  spdlog::level::level_enum level = spdlog::level::err;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read once, at first log
   if (const char* env = std::getenv("KYOTO_LOG")) {
     level = spdlog::level::from_str(env);  // unknown names mean off
@@ -41,6 +46,28 @@ void log_unobserved_exception(const std::exception_ptr& e) noexcept {
     log_error("a detached task ended with an exception nobody will observe: {}", ex.what());
   } catch (...) {
     log_error("a detached task ended with an exception nobody will observe (not a std::exception)");
+  }
+}
+
+void log_unobserved_exception(const std::exception_ptr& e, const void* task,
+                              const std::type_info& spawned_from) noexcept {
+  int status = 0;
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc): __cxa_demangle's result is malloc'd
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(spawned_from.name(), nullptr, nullptr, &status), &std::free);
+  const char* from = status == 0 && demangled ? demangled.get() : spawned_from.name();
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log_error(
+        "a detached task (task {}, spawned from {}) ended with an exception nobody will observe: "
+        "{}",
+        task, from, ex.what());
+  } catch (...) {
+    log_error(
+        "a detached task (task {}, spawned from {}) ended with an exception nobody will observe "
+        "(not a std::exception)",
+        task, from);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "blocking/pool.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
+#include "unhandled_panic.hpp"
 
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/runtime.hpp>
@@ -51,6 +52,9 @@ bool runtime::shutdown_timeout(std::chrono::nanoseconds timeout) && {
 }
 
 runtime runtime::builder::build() const {
+  if (unhandled_panic_ == kyoto::unhandled_panic::shutdown_runtime) {
+    return build_shutting_down_on_exception();
+  }
   if (event_interval_ == 0 || global_queue_interval_ == 0) {
     throw std::invalid_argument(
         "kyoto::runtime::builder::build: event_interval and global_queue_interval must be at "
@@ -86,6 +90,14 @@ runtime runtime::builder::build() const {
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
   return runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking));
+}
+
+runtime runtime::builder::build_shutting_down_on_exception() const {
+  builder plain = *this;
+  plain.unhandled_panic_ = kyoto::unhandled_panic::ignore;
+  runtime rt = plain.build();
+  rt.sched_ = detail::shut_down_on_task_exception(std::move(rt.sched_));
+  return rt;
 }
 
 handle handle::current() {

@@ -8,12 +8,22 @@
 
 #include <pthread.h>
 
+#include <cstdio>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
 namespace kyoto::detail {
+
+namespace {
+
+/// The pool whose thread this is (set for the thread's life), so that a
+/// shutdown from inside one of its own functions is told apart.
+thread_local const blocking_pool* this_threads_pool = nullptr;
+
+}  // namespace
 
 void blocking_pool::spawn(task_header* task) noexcept {
   push(task);
@@ -71,6 +81,7 @@ void blocking_pool::block_on(task_header*) {}
 
 void blocking_pool::run_thread() noexcept {
   pthread_setname_np(pthread_self(), "kyoto-blocking");
+  this_threads_pool = this;
   std::unique_lock lock(mutex_);
   for (;;) {
     if (task_header* t = queue_.pop_front()) {
@@ -91,6 +102,16 @@ void blocking_pool::run_thread() noexcept {
 }
 
 bool blocking_pool::shutdown_for(std::optional<std::chrono::nanoseconds> timeout) noexcept {
+  if (this_threads_pool == this && !timeout) {
+    // We would wait for our own thread to exit. Said on stderr even with
+    // logging off: the process is about to end.
+    std::fputs(
+        "kyoto: a runtime was destroyed from inside one of its own spawn_blocking functions "
+        "(it would wait for that function's thread to exit: a deadlock); aborting\n",
+        stderr);
+    std::fflush(stderr);
+    std::terminate();
+  }
   task_queue orphans;
   {
     std::lock_guard guard(mutex_);

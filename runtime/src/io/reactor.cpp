@@ -5,7 +5,11 @@
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 namespace kyoto::detail {
@@ -32,6 +36,8 @@ static_assert(fsync_datasync == IORING_FSYNC_DATASYNC,
 /// address (aligned, so never 1 or 2).
 constexpr std::uint64_t wake_tag = 1;
 constexpr std::uint64_t cancel_tag = 2;
+/// A drain's IORING_ASYNC_CANCEL_ANY (its -EINVAL means an older kernel).
+constexpr std::uint64_t cancel_any_tag = 3;
 
 constexpr unsigned ring_entries = 256;
 /// Completions the CQ holds before the kernel must buffer them (overflow):
@@ -47,16 +53,60 @@ atomic<fault_injector> injector{nullptr};
 
 }  // namespace
 
+unsigned reactor::allowed_features() {
+  static const unsigned mask = [] {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read once
+    const char* env = std::getenv("KYOTO_URING_FEATURES");
+    if (env == nullptr) return feature_all;
+    const std::string_view all(env);
+    unsigned m = 0;
+    std::size_t at = 0;
+    while (at <= all.size()) {
+      const std::size_t comma = std::min(all.find(',', at), all.size());
+      const std::string_view name = all.substr(at, comma - at);
+      at = comma + 1;
+      if (name == "all") {
+        m |= feature_all;
+      } else if (name == "none" || name.empty()) {
+        // nothing
+      } else if (name == "defer_taskrun") {
+        m |= feature_defer_taskrun;
+      } else if (name == "coop_taskrun") {
+        m |= feature_coop_taskrun;
+      } else if (name == "cancel_any") {
+        m |= feature_cancel_any;
+      } else {
+        m = ~0u;  // reported below, on every ring's creation
+        break;
+      }
+    }
+    return m;
+  }();
+  if (mask == ~0u) {
+    throw std::invalid_argument(
+        "kyoto: KYOTO_URING_FEATURES: expected all, none, or a comma list of defer_taskrun, "
+        "coop_taskrun, cancel_any");
+  }
+  return mask;
+}
+
 reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
-  // Newest first; each fallback drops what an older kernel refuses.
-  const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-      IORING_SETUP_COOP_TASKRUN,
-      0,
+  const unsigned allowed = allowed_features();
+  cancel_any_ = (allowed & feature_cancel_any) != 0;
+  // Newest first; each fallback drops what an older kernel refuses (or
+  // what KYOTO_URING_FEATURES turns off).
+  const struct {
+    unsigned flags;
+    unsigned needs;
+  } attempts[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, feature_defer_taskrun},
+      {IORING_SETUP_COOP_TASKRUN, feature_coop_taskrun},
+      {0, 0},
   };
   int err = 0;
   io_uring_params params{};
-  for (unsigned flags : attempts) {
+  for (const auto& [flags, needs] : attempts) {
+    if ((allowed & needs) != needs) continue;
     params = io_uring_params{};
     params.flags = flags | IORING_SETUP_CQSIZE;
     params.cq_entries = cq_entries;
@@ -149,6 +199,7 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
 }
 
 void reactor::start(io_op* op, const op_args& a) {
+  live_.reserve(live_.size() + 1);  // may throw: before an SQE is taken
   io_uring_sqe* s = sqe();
   io_uring_prep_rw(a.opcode, s, a.fd, nullptr, a.len, a.off);
   s->addr = a.addr;  // already the kernel's u64 form of the buffer's address
@@ -157,6 +208,8 @@ void reactor::start(io_op* op, const op_args& a) {
   s->rw_flags = static_cast<__kernel_rwf_t>(a.op_flags);  // the union of per-op flags
   s->file_index = a.file_index;
   io_uring_sqe_set_data(s, op);
+  op->reactor_slot = static_cast<std::uint32_t>(live_.size());
+  live_.push_back(op);  // reserved: does not throw
   ++in_flight_;
 }
 
@@ -168,11 +221,26 @@ void reactor::cancel(io_op* op) {
 
 void reactor::drain() {
   if (in_flight_ == 0) return;
-  io_uring_sqe* s = sqe();
-  io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
-  io_uring_sqe_set_data64(s, cancel_tag);
-  while (in_flight_ != 0)
+  if (cancel_any_) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(s, cancel_any_tag);
+  } else {
+    cancel_each_in_flight();
+  }
+  while (in_flight_ != 0) {
+    const bool had_cancel_any = cancel_any_;
     wait(std::nullopt);  // a request the kernel cannot cancel (a disk read) still ends
+    // The kernel refused CANCEL_ANY (before Linux 5.19): one by one.
+    if (had_cancel_any && !cancel_any_) cancel_each_in_flight();
+  }
+}
+
+void reactor::cancel_each_in_flight() {
+  // cancel() may flush the SQ (sqe()), which reaps nothing: live_ is stable.
+  for (io_op* op : live_)
+    cancel(op);
+  submit();
 }
 
 void reactor::reap() {
@@ -205,7 +273,25 @@ void reactor::reap() {
         }
         continue;
       }
-      if (e.data == cancel_tag || e.data == LIBURING_UDATA_TIMEOUT) continue;
+      if (e.data == cancel_any_tag) {
+        if (e.res == -EINVAL) {
+          cancel_any_ = false;  // an older kernel: drain() cancels one by one
+        } else if (e.res < 0 && e.res != -ENOENT) {
+          log_error("cancelling every io_uring request at shutdown failed: {}",
+                    std::system_category().message(-e.res));
+        }
+        continue;
+      }
+      if (e.data == cancel_tag) {
+        // 0: cancelled; -ENOENT: it completed first; -EALREADY: running, it
+        // ends on its own. Anything else would leave the request in flight.
+        if (e.res < 0 && e.res != -ENOENT && e.res != -EALREADY) {
+          log_error("cancelling an io_uring request failed: {}",
+                    std::system_category().message(-e.res));
+        }
+        continue;
+      }
+      if (e.data == LIBURING_UDATA_TIMEOUT) continue;
       if (!dispatching) {
         dispatching = true;
         // Relaxed: published by the release CAS in io_op::complete(), which
@@ -215,6 +301,10 @@ void reactor::reap() {
       --in_flight_;
       // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
       auto* op = reinterpret_cast<io_op*>(e.data);
+      io_op* last = live_.back();  // unlisted before complete(), which may free it
+      live_[op->reactor_slot] = last;
+      last->reactor_slot = op->reactor_slot;
+      live_.pop_back();
       int res = e.res;
       // Relaxed: a test installs the injector before the runtime runs.
       if (fault_injector f = injector.load(std::memory_order_relaxed)) [[unlikely]] {

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace kyoto::detail {
 
@@ -70,9 +71,22 @@ class reactor {
   /// The setup flags the kernel accepted (for logs and tests).
   unsigned flags() const noexcept { return flags_; }
 
+  /// The io_uring features kyoto may use (KYOTO_URING_FEATURES); each one
+  /// the kernel lacks falls back as on the oldest kernel it serves.
+  static constexpr unsigned feature_defer_taskrun = 1;  ///< SINGLE_ISSUER | DEFER_TASKRUN (6.1)
+  static constexpr unsigned feature_coop_taskrun = 2;   ///< COOP_TASKRUN (5.19)
+  static constexpr unsigned feature_cancel_any = 4;     ///< IORING_ASYNC_CANCEL_ANY (5.19)
+  static constexpr unsigned feature_all = 7;
+  /// The mask, read once from KYOTO_URING_FEATURES: unset or "all" for
+  /// every feature, "none" for none (behave as on Linux 5.11), or a comma
+  /// list of defer_taskrun, coop_taskrun, cancel_any. Unknown names throw
+  /// std::invalid_argument when the first ring is made.
+  static unsigned allowed_features();
+
  private:
   void arm_wake();
   void reap();
+  void cancel_each_in_flight();
 
   io_uring ring_{};
   unsigned flags_ = 0;
@@ -80,6 +94,10 @@ class reactor {
   std::uint64_t wake_buf_ = 0;  // the eventfd read lands here
   bool wake_armed_ = false;
   std::uint32_t in_flight_ = 0;
+  /// The requests in flight (io_op::reactor_slot indexes it): what a drain
+  /// cancels one by one where the kernel refuses IORING_ASYNC_CANCEL_ANY.
+  std::vector<io_op*> live_;
+  bool cancel_any_ = true;  ///< allowed, and not refused by the kernel yet
   atomic<std::uint64_t> reap_seq_{0};
 };
 

@@ -43,15 +43,22 @@ struct frame_pool_releaser {
   }
 };
 
+void frame_pool::register_thread() noexcept {
+  // Constructing a thread_local with a trivial constructor and a destructor
+  // only registers the destructor (__cxa_thread_atexit): it cannot throw
+  // in practice; if registration failed the runtime would terminate, as
+  // for any thread_local.
+  static thread_local frame_pool_releaser releaser;
+  (void)releaser;
+  lists_.registered = true;
+}
+
 void* frame_pool::refill(std::size_t c) {
   static_assert(class_size(class_of(max_pooled)) >= max_pooled && class_of(max_pooled) < classes);
   static_assert(class_of(104) == class_of(97) && class_size(class_of(104)) == 104);
   static_assert(class_size(class_of(105)) == 120 && class_size(class_of(1)) == smallest);
-  if (!lists_.registered) [[unlikely]] {
-    static thread_local frame_pool_releaser releaser;
-    (void)releaser;
-    lists_.registered = true;
-  }
+  if (!lists_.registered) [[unlikely]]
+    register_thread();
   void* chain = nullptr;
   {
     depot::per_class& d = the_depot().classes[c];

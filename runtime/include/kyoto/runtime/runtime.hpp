@@ -7,6 +7,7 @@
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/unhandled_panic.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
@@ -42,6 +43,7 @@ namespace detail {
 /// destructors run on a worker thread, or on the destroying thread for a
 /// current_thread runtime), stops the workers and closes the rings. It must
 /// not be destroyed from one of its own tasks.
+/// Nor from one of its spawn_blocking functions: either aborts, saying so.
 ///
 /// Thread safety: spawn() and handle() from any thread. block_on() from any
 /// number of threads at once on a multi_thread runtime; from one thread at a
@@ -222,7 +224,19 @@ class runtime::builder {
   /// std::invalid_argument for a bad setting.
   runtime build() const;
 
+  /// What the runtime does when a spawned task ends with an exception
+  /// (tokio's Builder::unhandled_panic): unhandled_panic::ignore (the
+  /// default) or unhandled_panic::shutdown_runtime; see kyoto::unhandled_panic.
+  builder& unhandled_panic(kyoto::unhandled_panic policy) noexcept {
+    unhandled_panic_ = policy;
+    return *this;
+  }
+
  private:
+  /// build() for unhandled_panic::shutdown_runtime: the runtime's scheduler
+  /// wrapped to shut down on a task's exception.
+  runtime build_shutting_down_on_exception() const;
+
   enum class flavor : unsigned char { current_thread, multi_thread };
   explicit builder(flavor f) noexcept : flavor_(f) {}
 
@@ -236,6 +250,7 @@ class runtime::builder {
   std::chrono::nanoseconds thread_keep_alive_ = std::chrono::seconds(10);
   bool start_paused_ = false;
   std::optional<std::uint64_t> rng_seed_;  ///< unset: unseeded generators
+  kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
 };
 
 }  // namespace kyoto

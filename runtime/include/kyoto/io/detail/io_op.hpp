@@ -137,9 +137,20 @@ class io_op {
   std::uint32_t cqe_flags_ = 0;
   atomic<std::uint8_t> state_{idle};
   std::uint8_t opcode_ = 0;
+
+ public:
+  /// The op's index in its reactor's list of requests in flight (the
+  /// owner's thread only; lives in what was padding).
+  std::uint32_t reactor_slot = 0;
 };
 
 inline int io_op::cancel() noexcept {
+  // Relaxed: `idle` is only ever stored by the thread that owns the task
+  // (start() failing, take_result(), the end of cancel_slow()); a thread
+  // that later cancels on another worker got the task through the
+  // scheduler's hand-off (a run queue's release/acquire, a steal), which
+  // orders that store before this load. Any other value goes through
+  // cancel_slow()'s acq_rel CAS.
   if (state_.load(std::memory_order_relaxed) == idle) return no_request;
   return cancel_slow();
 }

@@ -5,6 +5,8 @@
 // members and reset().
 #pragma once
 
+#include <cstddef>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto::detail {
@@ -18,7 +20,9 @@ namespace kyoto::detail {
 /// the same state are independent.
 template <class T, auto Drop, auto Add = nullptr>
 class counted_ref {
-  static constexpr bool copyable = Add != nullptr;
+  // A type test, not `Add != nullptr`: GCC 12 under -fsanitize=undefined
+  // does not treat a member-pointer comparison as a constant expression.
+  static constexpr bool copyable = !std::is_same_v<decltype(Add), std::nullptr_t>;
 
  public:
   counted_ref() noexcept = default;

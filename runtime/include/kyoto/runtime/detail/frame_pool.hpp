@@ -19,7 +19,8 @@
 // runs dry takes a batch back from the depot before calling operator new
 // (tcmalloc's transfer cache, in miniature). The depot keeps at most
 // `max_depot_bytes` per class; the excess goes back to the global
-// allocator. A thread's lists go to the depot when it exits.
+// allocator. A thread's lists go to the depot when it exits (registered at
+// its first allocate or deallocate, whichever comes first).
 //
 // Under AddressSanitizer the pool is bypassed so use-after-free of a frame
 // is caught at the exact access.
@@ -68,6 +69,11 @@ class frame_pool {
           ::operator delete(p, class_size(c));
           return;
         }
+        // A thread that frees before it ever allocates (a blocking-pool
+        // thread, a plain thread dropping a channel's last handle) must
+        // still hand its blocks back when it exits.
+        if (!lists_.registered) [[unlikely]]
+          register_thread();
         auto* b = static_cast<block*>(p);
         b->next = lists_.head[c];
         lists_.head[c] = b;
@@ -106,6 +112,9 @@ class frame_pool {
   static void* refill(std::size_t c);
   /// The list of class `c` is over 2 * batch: moves a batch to the depot.
   static void spill(std::size_t c) noexcept;
+  /// The calling thread's first use of the pool: arranges for its lists to
+  /// go to the depot when it exits.
+  static void register_thread() noexcept;
   friend struct frame_pool_releaser;
 
   /// Trivially constructible and destructible, so access is a plain TLS load.

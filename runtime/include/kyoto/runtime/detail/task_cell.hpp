@@ -18,12 +18,30 @@
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 namespace kyoto::detail {
 
 /// Logs an exception that escaped a task nobody will join (spdlog, error).
 void log_unobserved_exception(const std::exception_ptr& e) noexcept;
+/// As above, naming the task: its address and what it was spawned from
+/// (the callable's type, or the task<T> object's).
+void log_unobserved_exception(const std::exception_ptr& e, const void* task,
+                              const std::type_info& spawned_from) noexcept;
+/// A spawned task ended with `e`: tells its runtime, if the runtime shuts
+/// down on a task's exception (unhandled_panic::shutdown_runtime).
+void note_task_exception(task_header* task, const std::exception_ptr& e) noexcept;
+
+/// What a task was spawned from, for the log: the callable, or the task.
+template <class T, class Launcher>
+struct spawned_from {
+  using type = task<T>;
+};
+template <class T, class F, class... Args>
+struct spawned_from<T, std::tuple<F, Args...>> {
+  using type = F;
+};
 
 /// The part of a cell the join_handle<T> sees.
 template <class T>
@@ -168,6 +186,8 @@ class spawned_cell final : public task_cell<T> {
       self->root_ = {};
       self->destroy_launcher();
     }
+    if (self->result.state() == result_storage<T>::kind::exception) [[unlikely]]
+      note_task_exception(h, self->result.exception());
   }
 
   static void cancel(task_header* h) noexcept {
@@ -186,7 +206,8 @@ class spawned_cell final : public task_cell<T> {
   }
 
   static void log_unobserved(const task_header* h) noexcept {
-    log_unobserved_exception(static_cast<const spawned_cell*>(h)->result.exception());
+    log_unobserved_exception(static_cast<const spawned_cell*>(h)->result.exception(), h,
+                             typeid(typename spawned_from<T, Launcher>::type));
   }
 
   static void deallocate(task_header* h) noexcept {
