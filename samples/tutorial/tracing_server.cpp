@@ -15,6 +15,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -50,8 +51,8 @@ std::string describe(const mini_redis::command& cmd) {
   std::ostringstream text;
   if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd.get())) {
     text << "Set { key: \"" << set->key() << "\", value: " << set->value() << ", expire: ";
-    if (set->expire()) {
-      text << "Some(" << set->expire()->count() << "ms) }";
+    if (const std::optional<std::chrono::milliseconds> expire = set->expire()) {
+      text << "Some(" << expire->count() << "ms) }";
     } else {
       text << "None }";
     }
