@@ -4,7 +4,9 @@
 // from a plain main.
 //
 //   bridging_client [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "clients/client.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <iostream>
 #include <optional>
@@ -21,7 +23,7 @@ class blocking_client {
     kyoto::runtime rt = kyoto::runtime::builder::current_thread().enable_all().build();
 
     // Call the asynchronous connect method using the runtime.
-    mini_redis::client::client inner = rt.block_on(mini_redis::client::connect(addr));
+    mini_redis::clients::client inner = rt.block_on(mini_redis::clients::client::connect(addr));
 
     return blocking_client(std::move(rt), std::move(inner));
   }
@@ -35,14 +37,14 @@ class blocking_client {
   }
 
  private:
-  blocking_client(kyoto::runtime rt, mini_redis::client::client inner)
+  blocking_client(kyoto::runtime rt, mini_redis::clients::client inner)
       : rt_(std::move(rt)), inner_(std::move(inner)) {}
 
   // The runtime is declared first so that it is destroyed last: the
   // connection closes on it.
   kyoto::runtime rt_;
   /// The `client` we wrap.
-  mini_redis::client::client inner_;
+  mini_redis::clients::client inner_;
 };
 
 int main(int argc, char** argv) {

@@ -3,7 +3,9 @@
 // oneshot channel for its response (docs/tutorial/channels.md).
 //
 //   channels_client [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "clients/client.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <exception>
 #include <iostream>
@@ -17,10 +19,14 @@
 namespace mpsc = kyoto::sync::mpsc;
 namespace oneshot = kyoto::sync::oneshot;
 
+/// mini-redis's `Result<T>`: a value, or the error's message.
+template <class T>
+using result = kyoto::result<T, std::string>;
+
 /// Provided by the requester and used by the manager task to send the
 /// command response back to the requester.
 template <class T>
-using responder = oneshot::sender<mini_redis::result<T>>;
+using responder = oneshot::sender<result<T>>;
 
 /// Multiple different commands are multiplexed over a single channel.
 struct get {
@@ -37,7 +43,7 @@ using command = std::variant<get, set>;
 // Rust's {:?} of what the requester receives: Ok(Ok(..)), Ok(Err(..)) or
 // Err(RecvError).
 template <class T>
-std::ostream& operator<<(std::ostream& os, const mini_redis::result<T>& r) {
+std::ostream& operator<<(std::ostream& os, const result<T>& r) {
   if (!r.has_value()) return os << "Err(\"" << r.error() << "\")";
   if constexpr (std::is_same_v<T, std::monostate>) {
     return os << "Ok(())";
@@ -53,12 +59,12 @@ std::ostream& operator<<(std::ostream& os, const mini_redis::result<T>& r) {
 /// results.
 kyoto::task<> manager(mpsc::receiver<command> rx, std::string addr) {
   // Establish a connection to the server
-  auto client = co_await mini_redis::client::connect(addr);
+  auto client = co_await mini_redis::clients::client::connect(addr);
 
   // Start receiving messages
   while (std::optional<command> cmd = co_await rx.recv()) {
     if (auto* g = std::get_if<get>(&*cmd)) {
-      mini_redis::result<std::optional<kyoto::bytes>> res = kyoto::unexpected(std::string());
+      result<std::optional<kyoto::bytes>> res = kyoto::unexpected(std::string());
       try {
         res = co_await client.get(g->key);
       } catch (const std::exception& e) {
@@ -67,7 +73,7 @@ kyoto::task<> manager(mpsc::receiver<command> rx, std::string addr) {
       // Ignore errors
       (void)g->resp.send(std::move(res));
     } else if (auto* s = std::get_if<set>(&*cmd)) {
-      mini_redis::result<std::monostate> res = std::monostate{};
+      result<std::monostate> res = std::monostate{};
       try {
         co_await client.set(s->key, s->val);
       } catch (const std::exception& e) {
@@ -80,7 +86,7 @@ kyoto::task<> manager(mpsc::receiver<command> rx, std::string addr) {
 }
 
 template <class T>
-void print_response(const kyoto::result<mini_redis::result<T>, oneshot::recv_error>& res) {
+void print_response(const kyoto::result<result<T>, oneshot::recv_error>& res) {
   // One write per line: the two tasks may print at the same time.
   std::ostringstream line;
   if (res.has_value()) {
@@ -93,7 +99,7 @@ void print_response(const kyoto::result<mini_redis::result<T>, oneshot::recv_err
 
 /// Task 1: GET foo through the manager.
 kyoto::task<> get_foo(mpsc::sender<command> tx) {
-  auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::optional<kyoto::bytes>>>();
+  auto [resp_tx, resp_rx] = oneshot::channel<result<std::optional<kyoto::bytes>>>();
   command cmd = get{"foo", std::move(resp_tx)};
 
   // Send the GET request
@@ -106,7 +112,7 @@ kyoto::task<> get_foo(mpsc::sender<command> tx) {
 
 /// Task 2: SET foo bar through the manager.
 kyoto::task<> set_foo(mpsc::sender<command> tx2) {
-  auto [resp_tx, resp_rx] = oneshot::channel<mini_redis::result<std::monostate>>();
+  auto [resp_tx, resp_rx] = oneshot::channel<result<std::monostate>>();
   command cmd = set{"foo", kyoto::bytes::from_static("bar"), std::move(resp_tx)};
 
   // Send the SET request

@@ -3,7 +3,9 @@
 // channel, and get nothing back yet (docs/tutorial/channels.md).
 //
 //   channels_no_responses [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "clients/client.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <optional>
 #include <string>
@@ -24,7 +26,7 @@ using command = std::variant<get, set>;
 /// The manager task: it owns the connection and runs the commands.
 kyoto::task<> manager(mpsc::receiver<command> rx, std::string addr) {
   // Establish a connection to the server
-  auto client = co_await mini_redis::client::connect(addr);
+  auto client = co_await mini_redis::clients::client::connect(addr);
 
   // Start receiving messages
   while (std::optional<command> cmd = co_await rx.recv()) {

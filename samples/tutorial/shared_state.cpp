@@ -3,7 +3,11 @@
 // (docs/tutorial/shared-state.md).
 //
 //   shared_state [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "cmd/command.hpp"
+#include "connection.hpp"
+#include "frame.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <iostream>
 #include <memory>
@@ -30,27 +34,26 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
   mini_redis::connection connection(std::move(socket));
 
   while (std::optional<mini_redis::frame> frame = co_await connection.read_frame()) {
-    const mini_redis::command command = mini_redis::command_from_frame(std::move(*frame));
-    mini_redis::frame response;
-    if (const auto* set = std::get_if<mini_redis::cmd::set>(&command)) {
+    const mini_redis::command command = mini_redis::command::from_frame(std::move(*frame));
+    // Null unless the command says otherwise (a GET of a missing key).
+    mini_redis::frame response = mini_redis::frame::null{};
+    if (const auto* set = std::get_if<mini_redis::cmd::set>(&command.get())) {
       const std::lock_guard lock(db->mutex);
       db->map.insert_or_assign(set->key(), set->value());
-      response = mini_redis::frame{mini_redis::frame::simple{"OK"}};
-    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&command)) {
+      response = mini_redis::frame::simple{"OK"};
+    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&command.get())) {
       const std::lock_guard lock(db->mutex);
       if (auto value = db->map.find(get->key()); value != db->map.end()) {
-        response = mini_redis::frame{value->second};
-      } else {
-        response = mini_redis::frame{mini_redis::frame::null{}};
+        response = mini_redis::frame::bulk{value->second};
       }
     } else {
-      throw std::logic_error(std::string("unimplemented ") +
-                             std::get<mini_redis::cmd::unknown>(command).get_name());
+      throw std::logic_error(std::string("unimplemented ") + std::string(command.get_name()));
     }
 
     // The lock is released at the end of its block: never held across
     // the co_await below.
     co_await connection.write_frame(response);
+    co_await connection.flush();
   }
 }
 

@@ -3,7 +3,11 @@
 // (docs/tutorial/spawning.md).
 //
 //   spawning_accept [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "cmd/command.hpp"
+#include "connection.hpp"
+#include "frame.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <iostream>
 #include <optional>
@@ -18,11 +22,12 @@ kyoto::task<> process(tcp_stream socket) {
   mini_redis::connection connection(std::move(socket));
 
   if (std::optional<mini_redis::frame> frame = co_await connection.read_frame()) {
-    std::cout << "GOT: " << *frame << '\n' << std::flush;
+    std::cout << "GOT: " << frame->debug_string() << '\n' << std::flush;
 
     // Respond with an error
-    const mini_redis::frame response{mini_redis::frame::error{"unimplemented"}};
+    const mini_redis::frame response = mini_redis::frame::error{"unimplemented"};
     co_await connection.write_frame(response);
+    co_await connection.flush();
   }
 }
 

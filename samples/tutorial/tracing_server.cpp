@@ -5,11 +5,17 @@
 // and tokio-console have no kyoto counterpart yet.)
 //
 //   tracing_server [ADDR]      (default: mini-redis's 127.0.0.1:6379)
-#include "mini_redis.hpp"
+#include "cmd/command.hpp"
+#include "connection.hpp"
+#include "error.hpp"
+#include "frame.hpp"
+
+#include <kyoto/kyoto.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -43,13 +49,17 @@ void event(spdlog::level::level_enum level, const std::string& message) {
 /// Rust's {:?} of a command.
 std::string describe(const mini_redis::command& cmd) {
   std::ostringstream text;
-  if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd)) {
-    text << "Set { key: \"" << set->key() << "\", value: " << set->value() << " }";
-  } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd)) {
+  if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd.get())) {
+    text << "Set { key: \"" << set->key() << "\", value: " << set->value() << ", expire: ";
+    if (const std::optional<std::chrono::milliseconds> expire = set->expire()) {
+      text << "Some(" << expire->count() << "ms) }";
+    } else {
+      text << "None }";
+    }
+  } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd.get())) {
     text << "Get { key: \"" << get->key() << "\" }";
   } else {
-    text << "Unknown { command_name: \"" << std::get<mini_redis::cmd::unknown>(cmd).get_name()
-         << "\" }";
+    text << "Unknown { command_name: \"" << cmd.get_name() << "\" }";
   }
   return text.str();
 }
@@ -63,12 +73,13 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
     std::optional<mini_redis::command> cmd;
     std::string cause;
     try {
-      cmd = mini_redis::command_from_frame(std::move(*frame));
-    } catch (const std::runtime_error& e) {
+      cmd = mini_redis::command::from_frame(std::move(*frame));
+    } catch (const mini_redis::error& e) {
       cause = e.what();
     }
 
-    mini_redis::frame response;
+    // Null unless the command says otherwise (a GET of a missing key).
+    mini_redis::frame response = mini_redis::frame::null{};
     if (!cmd) {
       // The frame was malformed and could not be parsed. This is probably
       // an issue with the client (as opposed to our server), so we (1)
@@ -76,25 +87,24 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
       event(spdlog::level::warn,
             std::string("cause=") + cause + ": failed to parse command from frame");
       // ...and (2) respond to the client with the error.
-      response = mini_redis::frame{mini_redis::frame::error{std::string("ERR ") + cause}};
-    } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&*cmd)) {
+      response = mini_redis::frame::error{std::string("ERR ") + cause};
+    } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd->get())) {
       event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       db->map.insert_or_assign(set->key(), set->value());
-      response = mini_redis::frame{mini_redis::frame::simple{"OK"}};
-    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&*cmd)) {
+      response = mini_redis::frame::simple{"OK"};
+    } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd->get())) {
       event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
       const std::lock_guard lock(db->mutex);
       if (auto value = db->map.find(get->key()); value != db->map.end()) {
-        response = mini_redis::frame{value->second};
-      } else {
-        response = mini_redis::frame{mini_redis::frame::null{}};
+        response = mini_redis::frame::bulk{value->second};
       }
     } else {
       event(spdlog::level::warn, std::string("unimplemented command ") + describe(*cmd));
-      response = mini_redis::frame{mini_redis::frame::error{"ERR unknown command"}};
+      response = mini_redis::frame::error{"ERR unknown command"};
     }
     co_await connection.write_frame(response);
+    co_await connection.flush();
   }
 }
 

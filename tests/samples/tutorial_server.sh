@@ -9,20 +9,27 @@
 #     as the file, each matching one of its extended regular expressions;
 #   - the server's stdout after its first line is SERVER_EXPECTED ('-': not
 #     checked).
+# SERVER is a tutorial sample (its argument: the address) or samples/mini_redis's
+# mini-redis-server (its argument: --port 0; it prints "mini-redis-server
+# listening on ADDR").
 set -euo pipefail
 server="$1" server_expected="$2"
 shift 2
 dir="$(mktemp -d)"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-"$server" 127.0.0.1:0 >"$dir/server.out" &
+case "$(basename "$server")" in
+  mini-redis-server) server_args=(--port 0) ;;
+  *) server_args=(127.0.0.1:0) ;;
+esac
+"$server" "${server_args[@]}" >"$dir/server.out" &
 pid=$!
 for _ in $(seq 1 500); do
-  grep -q '^Listening on ' "$dir/server.out" && break
+  grep -qi '^\(mini-redis-server \)\?listening on ' "$dir/server.out" && break
   kill -0 "$pid" 2>/dev/null || { echo "the server exited early" >&2; exit 1; }
   sleep 0.01
 done
-addr="$(sed -n 's/^Listening on //p' "$dir/server.out")"
+addr="$(sed -n 's/^\(mini-redis-server \)\?[Ll]istening on //p' "$dir/server.out")"
 [ -n "$addr" ] || { echo "the server never printed its address" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
