@@ -24,8 +24,9 @@ std::shared_ptr<spdlog::logger> make_logger() {
   // (tokio prints a panic by default); KYOTO_LOG=off silences it.
   spdlog::level::level_enum level = spdlog::level::err;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read once, at first log
-  if (const char* env = std::getenv("KYOTO_LOG")) {
-    level = spdlog::level::from_str(env);  // unknown names mean off
+  const char* env = std::getenv("KYOTO_LOG");
+  if (env != nullptr && *env != '\0') {
+    level = spdlog::level::from_str(env);  // unknown names mean off; empty means unset
   }
   l->set_level(level);
   l->flush_on(spdlog::level::warn);

@@ -20,6 +20,6 @@
 #include <kyoto/runtime/task_local.hpp>
 #include <kyoto/runtime/try_join.hpp>
 #include <kyoto/runtime/unconstrained.hpp>
-#include <kyoto/runtime/waker.hpp>
 #include <kyoto/runtime/unhandled_panic.hpp>
+#include <kyoto/runtime/waker.hpp>
 #include <kyoto/runtime/yield_now.hpp>
