@@ -18,10 +18,15 @@ namespace kyoto::time {
 /// clock. Cost when time was never paused: one thread-local load and a
 /// well-predicted branch over steady_clock::now().
 struct clock {
+  /// steady_clock's duration (the Clock requirements' members).
   using duration = std::chrono::steady_clock::duration;
+  /// The duration's tick count type.
   using rep = duration::rep;
+  /// The duration's tick period.
   using period = duration::period;
+  /// steady_clock's time point: kyoto::time::instant.
   using time_point = std::chrono::steady_clock::time_point;
+  /// Never goes back (paused time only moves forward).
   static constexpr bool is_steady = true;
 
   /// The current time (virtual if the calling thread's runtime paused it).
