@@ -24,10 +24,12 @@ using clock_type = std::chrono::steady_clock;
 class scheduled_queue {
  public:
   void push(std::coroutine_handle<> task) {
-    {
-      const std::lock_guard lock(mutex_);
-      tasks_.push_back(task);
-    }
+    // Notified under the lock: once the executor sees the task it may run
+    // it, finish and destroy this queue; a notify after the unlock could
+    // touch the queue's condition variable after that (a detached timer
+    // thread does this push).
+    const std::lock_guard lock(mutex_);
+    tasks_.push_back(task);
     ready_.notify_one();
   }
 

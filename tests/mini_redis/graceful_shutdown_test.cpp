@@ -123,6 +123,12 @@ kyoto::task<> sigterm_while_clients_are_connected() {
 
 TEST(MiniRedisGracefulShutdown,
      SigtermWhileClientsAreConnectedServesEveryAcknowledgedSetAndExitsZero) {
+  if (kyoto::detail::thread_sanitizer) {
+    // ThreadSanitizer runs a signal's handler only when the receiving
+    // thread next enters an intercepted function; the server's threads,
+    // parked in io_uring_enter, never do (tests/signal/send_signal.hpp).
+    GTEST_SKIP() << "ThreadSanitizer defers signals sent from another process";
+  }
   auto rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   rt.block_on(sigterm_while_clients_are_connected());
 }
