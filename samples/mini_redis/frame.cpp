@@ -81,6 +81,30 @@ std::string line_string(std::span<const std::byte> line) {
   return {reinterpret_cast<const char*>(line.data()), line.size()};
 }
 
+/// After a '$': the length of the bulk string at `src` once its data and
+/// CRLF are all buffered (the cursor left on the data), or std::nullopt for
+/// the null bulk string "$-1" (the cursor past it). Shared by check() and
+/// parse(). Beyond upstream: a length past max_frame_size is invalid at
+/// once (so `len + 2` cannot overflow), and the data must end in CRLF
+/// (upstream skips any two bytes).
+kyoto::result<std::optional<std::size_t>, read_error> bulk_header(cursor& src) {
+  auto next = peek_u8(src);
+  if (!next) return kyoto::unexpected(std::move(next).error());
+  if (*next == '-') {
+    auto line = get_line(src);
+    if (!line) return kyoto::unexpected(std::move(line).error());
+    if (!line_is_minus_one(*line)) return invalid_format();
+    return std::optional<std::size_t>();
+  }
+  auto len = get_decimal(src);
+  if (!len) return kyoto::unexpected(std::move(len).error());
+  if (*len > max_frame_size) return invalid("protocol error; frame too large");
+  const auto n = static_cast<std::size_t>(*len);
+  if (src.remaining() < n + 2) return incomplete();
+  if (!crlf_at(src, src.position() + n)) return invalid_format();
+  return std::optional<std::size_t>(n);
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> atoi_u64(std::span<const std::byte> text) noexcept {
@@ -158,24 +182,11 @@ kyoto::result<void, read_error> frame::check(cursor& src, std::size_t depth) {
       return {};
     }
     case '$': {
-      auto next = peek_u8(src);
-      if (!next) return kyoto::unexpected(std::move(next).error());
-      if (*next == '-') {
-        auto line = get_line(src);
-        if (!line) return kyoto::unexpected(std::move(line).error());
-        if (!line_is_minus_one(*line)) return invalid_format();
-        return {};
-      }
-      auto len = get_decimal(src);
-      if (!len) return kyoto::unexpected(std::move(len).error());
-      // Beyond upstream: a length past the limit is invalid at once (and
-      // `len + 2` cannot overflow).
-      if (*len > max_frame_size) return invalid("protocol error; frame too large");
-      const auto n = static_cast<std::size_t>(*len);
-      if (src.remaining() < n + 2) return incomplete();
-      // Beyond upstream (which skips any two bytes): the data must end in CRLF.
-      if (!crlf_at(src, src.position() + n)) return invalid_format();
-      return skip(src, n + 2);
+      auto header = bulk_header(src);
+      if (!header) return kyoto::unexpected(std::move(header).error());
+      const std::optional<std::size_t> len = *header;
+      if (!len.has_value()) return {};
+      return skip(src, *len + 2);
     }
     case '*': {
       if (depth >= max_depth) return invalid("protocol error; frame nested too deeply");
@@ -210,20 +221,11 @@ kyoto::result<frame, read_error> frame::parse(cursor& src, std::size_t depth) {
       return frame(integer{*n});
     }
     case '$': {
-      auto next = peek_u8(src);
-      if (!next) return kyoto::unexpected(std::move(next).error());
-      if (*next == '-') {
-        auto line = get_line(src);
-        if (!line) return kyoto::unexpected(std::move(line).error());
-        if (!line_is_minus_one(*line)) return invalid_format();
-        return frame(null{});
-      }
-      auto len = get_decimal(src);
-      if (!len) return kyoto::unexpected(std::move(len).error());
-      if (*len > max_frame_size) return invalid("protocol error; frame too large");
-      const auto n = static_cast<std::size_t>(*len);
-      if (src.remaining() < n + 2) return incomplete();
-      if (!crlf_at(src, src.position() + n)) return invalid_format();
+      auto header = bulk_header(src);
+      if (!header) return kyoto::unexpected(std::move(header).error());
+      const std::optional<std::size_t> len = *header;
+      if (!len.has_value()) return frame(null{});
+      const std::size_t n = *len;
       kyoto::bytes data = kyoto::bytes::copy_from_slice(src.get_ref().subspan(src.position(), n));
       src.set_position(src.position() + n + 2);
       return frame(bulk{std::move(data)});

@@ -88,10 +88,9 @@ kyoto::task<> handle_command(frame f, std::vector<std::string>& subscribe_to, su
   }
 }
 
-}  // namespace
-
-subscribe subscribe::parse_frames(parse& p) {
-  std::vector<std::string> channels{value_or_throw(p.next_string())};
+/// Appends the frame's remaining strings to `channels` (SUBSCRIBE's and
+/// UNSUBSCRIBE's channel lists); throws on a part that is not a string.
+void push_remaining_strings(parse& p, std::vector<std::string>& channels) {
   for (;;) {
     auto s = p.next_string();
     if (s) {
@@ -102,6 +101,13 @@ subscribe subscribe::parse_frames(parse& p) {
       throw_parse_error(s.error());
     }
   }
+}
+
+}  // namespace
+
+subscribe subscribe::parse_frames(parse& p) {
+  std::vector<std::string> channels{value_or_throw(p.next_string())};
+  push_remaining_strings(p, channels);
   return subscribe(std::move(channels));
 }
 
@@ -146,16 +152,7 @@ frame subscribe::into_frame() const {
 
 unsubscribe unsubscribe::parse_frames(parse& p) {
   std::vector<std::string> channels;
-  for (;;) {
-    auto s = p.next_string();
-    if (s) {
-      channels.push_back(std::move(*s));
-    } else if (s.error().end_of_stream) {
-      break;
-    } else {
-      throw_parse_error(s.error());
-    }
-  }
+  push_remaining_strings(p, channels);
   return unsubscribe(std::move(channels));
 }
 
