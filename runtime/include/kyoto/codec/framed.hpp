@@ -59,14 +59,16 @@ class framed {
         read_(detail::read_frame_from(std::move(read_buffer))) {}
 
   /// The next frame, an error, or std::nullopt at the end (framed_read's).
-  task<std::optional<item_type>> next() { return detail::framed_next(inner_, codec_, read_); }
+  detail::framed_next_awaiter<std::remove_reference_t<S>, C> next() {
+    return {inner_, codec_, read_};
+  }
 
   /// Encodes `item`; writes the buffer out past the high-water mark.
   template <class Item>
     requires kyoto::codec::encoder<C, Item>
-  task<void> feed(Item&& item) {
+  detail::framed_feed_awaiter<std::remove_reference_t<S>> feed(Item&& item) {
     codec_.encode(std::forward<Item>(item), write_.buffer);
-    return detail::framed_after_feed(inner_, write_);
+    return {inner_, write_};
   }
   /// Encodes `item`, writes everything and flushes.
   template <class Item>

@@ -40,7 +40,10 @@ namespace kyoto::codec {
 ///
 /// Cancel safety: next() is cancel safe if `R`'s read is (kyoto's sockets,
 /// duplex_stream and the test mock are): a cancelled next() keeps what it
-/// read buffered, and the next call decodes it.
+/// read buffered, and the next call decodes it. The decode happens when
+/// the awaiter is awaited, not when next() is called: a frame already
+/// buffered is decoded in await_ready() (no coroutine frame, no
+/// suspension); only a read runs as a task.
 ///
 /// Thread safety: one task calls next() at a time; the framed_read may move
 /// between tasks and workers between calls. Resumes on the awaiting task's
@@ -73,7 +76,9 @@ class framed_read {
 
   /// The next frame, an error, or std::nullopt at the end (see the class
   /// comment). Reads `R` only when the buffered bytes hold no frame.
-  task<std::optional<item_type>> next() { return detail::framed_next(inner_, codec_, state_); }
+  detail::framed_next_awaiter<std::remove_reference_t<R>, D> next() {
+    return {inner_, codec_, state_};
+  }
 
   /// The reader.
   [[nodiscard]] R& get_ref() noexcept { return inner_; }

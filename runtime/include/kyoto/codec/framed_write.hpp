@@ -26,9 +26,10 @@ namespace kyoto::codec {
 /// - `co_await fw.flush()` writes the whole buffer and flushes `W`.
 /// - `co_await fw.close()`: flush, then shut `W` down.
 ///
-/// The item is encoded when feed()/send() is *called* (the task it returns
-/// only writes), so an item that borrows (a std::string_view) need only
-/// live until the call returns.
+/// The item is encoded when feed()/send() is *called* (the awaitable it
+/// returns only writes), so an item that borrows (a std::string_view) need
+/// only live until the call returns. A feed below the high-water mark
+/// completes in await_ready(), with no coroutine frame.
 ///
 /// Errors: the encoder's codec_error is thrown by the feed()/send() call,
 /// and the item is then not buffered; a write error of `W` is thrown by the
@@ -51,9 +52,9 @@ class framed_write {
   /// mark (see the class comment). Throws the encoder's codec_error.
   template <class Item>
     requires kyoto::codec::encoder<E, Item>
-  task<void> feed(Item&& item) {
+  detail::framed_feed_awaiter<std::remove_reference_t<W>> feed(Item&& item) {
     codec_.encode(std::forward<Item>(item), state_.buffer);
-    return detail::framed_after_feed(inner_, state_);
+    return {inner_, state_};
   }
   /// Encodes `item`, writes everything buffered and flushes `W`.
   template <class Item>

@@ -38,6 +38,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <coroutine>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -88,6 +89,47 @@ struct write_frame {
   std::size_t backpressure_boundary = codec::default_backpressure_boundary;
 };
 
+/// The part of a read step that needs no read: a frame (or error, or end)
+/// decoded from what is buffered. Returns true with `out` set if the step
+/// is complete, false if the stream must be read (the state is then
+/// *reading* or *paused*). Shared by framed_next and the next() awaiter's
+/// fast path, so the two are one state machine.
+template <class D>
+bool framed_decode_step(D& dec, read_frame& st,
+                        std::optional<codec::frame_result<codec::decoder_item_t<D>>>& out) {
+  using item = codec::decoder_item_t<D>;
+  using result = codec::frame_result<item>;
+  if (st.has_errored) {
+    st.is_readable = false;
+    st.has_errored = false;
+    out.reset();
+    return true;
+  }
+  if (!st.is_readable) return false;
+  std::optional<codec::codec_error> failed;
+  std::optional<item> frame;
+  try {
+    frame = st.eof ? codec::decode_eof(dec, st.buffer) : dec.decode(st.buffer);
+  } catch (codec::codec_error& e) {
+    failed.emplace(std::move(e));
+  }
+  if (failed) {
+    st.has_errored = true;
+    out.emplace(kyoto::unexpected<codec::codec_error>(std::move(*failed)));
+    return true;
+  }
+  if (frame) {
+    out.emplace(result(std::move(*frame)));
+    return true;
+  }
+  st.is_readable = false;
+  if (st.eof) {  // pausing -> paused
+    out.reset();
+    return true;
+  }
+  return false;
+}
+
 /// One step of the read state machine (see the file comment).
 template <class R, class D>
 task<std::optional<codec::frame_result<codec::decoder_item_t<D>>>> framed_next(R& inner, D& dec,
@@ -96,25 +138,9 @@ task<std::optional<codec::frame_result<codec::decoder_item_t<D>>>> framed_next(R
   using out = codec::frame_result<item>;
   std::optional<codec::codec_error> failed;
   for (;;) {
-    if (st.has_errored) {
-      st.is_readable = false;
-      st.has_errored = false;
-      co_return std::nullopt;
-    }
-    if (st.is_readable) {
-      std::optional<item> frame;
-      try {
-        frame = st.eof ? codec::decode_eof(dec, st.buffer) : dec.decode(st.buffer);
-      } catch (codec::codec_error& e) {
-        failed.emplace(std::move(e));
-      }
-      if (failed) {
-        st.has_errored = true;
-        co_return out(kyoto::unexpected<codec::codec_error>(std::move(*failed)));
-      }
-      if (frame) co_return out(std::move(*frame));
-      st.is_readable = false;
-      if (st.eof) co_return std::nullopt;  // pausing -> paused
+    {
+      std::optional<out> decoded;
+      if (framed_decode_step(dec, st, decoded)) co_return decoded;
     }
     // reading or paused: read more. reserve(1) so the read has room and 0
     // means end of stream.
@@ -141,6 +167,54 @@ task<std::optional<codec::frame_result<codec::decoder_item_t<D>>>> framed_next(R
   }
 }
 
+/// The awaiter of framed_read::next() and framed::next(). Fast path: a
+/// frame that is already buffered is decoded in await_ready(), with no
+/// coroutine frame; only when the stream must be read does it run
+/// framed_next as a task. The decode happens when awaited, never when
+/// next() is called, so a next() that is never awaited (or loses a select
+/// before it is polled) takes nothing. Cancel safety: framed_next's (the
+/// fast path does not suspend).
+template <class R, class D>
+class [[nodiscard]] framed_next_awaiter {
+ public:
+  /// What the await gives.
+  using result_type = std::optional<codec::frame_result<codec::decoder_item_t<D>>>;
+
+  framed_next_awaiter(R& inner, D& dec, read_frame& st) noexcept
+      : inner_(&inner), dec_(&dec), st_(&st) {}
+  /// Movable until awaited (select and timeout hold it by value).
+  framed_next_awaiter(framed_next_awaiter&& o) noexcept
+      : inner_(o.inner_), dec_(o.dec_), st_(o.st_) {}
+  framed_next_awaiter(const framed_next_awaiter&) = delete;
+  framed_next_awaiter& operator=(const framed_next_awaiter&) = delete;
+  ~framed_next_awaiter() = default;
+
+  /// Decodes a buffered frame (true); else starts the read task's await.
+  bool await_ready() {
+    if (framed_decode_step(*dec_, *st_, out_)) return true;
+    slow_ = framed_next(*inner_, *dec_, *st_);
+    slow_awaiter_.emplace(&slow_);
+    return slow_awaiter_->await_ready();
+  }
+  /// Runs the read task (it resumes `h` when it completes).
+  bool await_suspend(std::coroutine_handle<> h) { return slow_awaiter_->await_suspend(h); }
+  /// The frame, the error item, or nullopt at the end.
+  result_type await_resume() {
+    if (slow_awaiter_) return slow_awaiter_->await_resume();
+    return std::move(out_);
+  }
+
+ private:
+  using slow_awaiter = decltype(std::declval<task<result_type>&>().operator co_await());
+
+  R* inner_;
+  D* dec_;
+  read_frame* st_;
+  result_type out_;
+  task<result_type> slow_;                    ///< the read, when one is needed
+  std::optional<slow_awaiter> slow_awaiter_;  ///< destroyed before slow_
+};
+
 /// Writes all of `st.buffer` to `inner` (not flushing `inner`).
 template <class W>
 task<void> framed_drain(W& inner, write_frame& st) {
@@ -154,11 +228,43 @@ task<void> framed_drain(W& inner, write_frame& st) {
   }
 }
 
-/// Writes the buffer out if it reached the high-water mark.
+/// The awaiter of feed(): writes the buffer out if it reached the
+/// high-water mark. Fast path: below the mark, await_ready() is true and
+/// no coroutine frame is made; past it, framed_drain runs as a task.
+/// Cancel safety: framed_drain's (the bytes written stay written, the
+/// rest stay buffered).
 template <class W>
-task<void> framed_after_feed(W& inner, write_frame& st) {
-  if (st.buffer.size() >= st.backpressure_boundary) co_await framed_drain(inner, st);
-}
+class [[nodiscard]] framed_feed_awaiter {
+ public:
+  framed_feed_awaiter(W& inner, write_frame& st) noexcept : inner_(&inner), st_(&st) {}
+  /// Movable until awaited.
+  framed_feed_awaiter(framed_feed_awaiter&& o) noexcept : inner_(o.inner_), st_(o.st_) {}
+  framed_feed_awaiter(const framed_feed_awaiter&) = delete;
+  framed_feed_awaiter& operator=(const framed_feed_awaiter&) = delete;
+  ~framed_feed_awaiter() = default;
+
+  /// True below the high-water mark; else starts the drain's await.
+  bool await_ready() {
+    if (st_->buffer.size() < st_->backpressure_boundary) return true;
+    slow_ = framed_drain(*inner_, *st_);
+    slow_awaiter_.emplace(&slow_);
+    return slow_awaiter_->await_ready();
+  }
+  /// Runs the drain (it resumes `h` when it completes).
+  bool await_suspend(std::coroutine_handle<> h) { return slow_awaiter_->await_suspend(h); }
+  /// Rethrows the drain's error, if any.
+  void await_resume() {
+    if (slow_awaiter_) slow_awaiter_->await_resume();
+  }
+
+ private:
+  using slow_awaiter = decltype(std::declval<task<void>&>().operator co_await());
+
+  W* inner_;
+  write_frame* st_;
+  task<void> slow_;                           ///< the drain, when one is needed
+  std::optional<slow_awaiter> slow_awaiter_;  ///< destroyed before slow_
+};
 
 /// Writes all of the buffer, then flushes `inner`.
 template <class W>
