@@ -22,6 +22,7 @@
 #include <optional>
 #include <ranges>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -405,6 +406,140 @@ KYOTO_CT_TEST(StreamsCancel, EveryAdaptersNextIsCancelSafe) {
       },
       15, 15);
   co_await check_cancel_safe([](rx_t rx) { return rx; }, 16, 16);  // the wrapper itself
+}
+
+// ---- map, filter and filter_map are fused (streams/detail/fused.hpp) ----
+
+/// A stream body that waits on a channel: an input whose next() suspends
+/// inside a nested task.
+kyoto::stream<int> relay(mpsc::unbounded_receiver<int> rx) {
+  for (;;) {
+    std::optional<int> v = co_await rx.recv();
+    if (!v) co_return;
+    co_yield *v;
+  }
+}
+
+// The slow path: the filter rejects items that arrive while its next()
+// waits, and keeps waiting (its resume coroutine awaits the input again)
+// until one passes.
+KYOTO_CT_TEST(StreamsFused, FilterKeepsWaitingPastRejectedItems) {
+  auto [tx, rx] = channel_stream<int>();
+  auto s = std::move(rx) | streams::filter([](const int& v) { return v % 10 == 0; });
+  auto feeder = kyoto::spawn(
+      [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+        for (int v : {1, 2, 3, 20}) {
+          co_await kyoto::yield_now();
+          (void)out.send(int{v});
+        }
+      },
+      std::move(tx));
+  std::optional<int> v = co_await s.next();
+  EXPECT_EQ(v, 20);
+  co_await feeder;
+  EXPECT_EQ(co_await s.next(), std::nullopt);
+}
+
+// A next() cancelled after its filter skipped items while it waited: the
+// skipped items are gone (as in tokio), the next that passes is not.
+KYOTO_CT_TEST(StreamsFused, CancelledNextAfterSkipsLosesNoPassingItem) {
+  auto [tx, rx] = channel_stream<int>();
+  auto s = std::move(rx) | streams::filter([](const int& v) { return v > 0; }) |
+           streams::map([](int v) { return v * 2; });
+  for (int i = 0; i < 3; ++i) {
+    (void)tx.send(-i);  // rejected on the fast path
+    const bool pending = co_await is_pending(s);
+    EXPECT_TRUE(pending);
+  }
+  (void)tx.send(5);
+  (void)tx.send(6);
+  EXPECT_EQ(co_await s.next(), 10);
+  EXPECT_EQ(co_await s.next(), 12);
+}
+
+// Over a kyoto::stream whose body suspends: a cancelled next() leaves the
+// body where it was, and the value it then receives is the next item.
+KYOTO_CT_TEST(StreamsFused, CancelledNextOverASuspendedStreamBody) {
+  auto [tx, rx] = mpsc::unbounded_channel<int>();
+  auto s = relay(std::move(rx)) | streams::filter([](const int& v) { return v != 0; }) |
+           streams::map([](int v) { return v + 100; });
+  for (int i = 0; i < 3; ++i) {
+    const bool pending = co_await is_pending(s);
+    EXPECT_TRUE(pending);
+  }
+  (void)tx.send(0);
+  (void)tx.send(7);
+  auto r = co_await kyoto::time::timeout(5s, s.next());
+  EXPECT_TRUE(r.has_value() && *r == 107);
+  {
+    auto drop = std::move(tx);
+  }
+  EXPECT_EQ(co_await s.next(), std::nullopt);
+}
+
+// A stage that throws: that next() rethrows, and the stream has ended
+// (as a kyoto::stream whose body threw), on the fast and the slow path.
+KYOTO_CT_TEST(StreamsFused, AThrowingStageEndsTheStream) {
+  auto boom = [](int v) {
+    if (v == 2) throw std::runtime_error("boom");
+    return v;
+  };
+  auto fast = streams::iter(std::vector<int>{1, 2, 3}) | streams::map(boom);
+  EXPECT_EQ(co_await fast.next(), 1);
+  bool thrown = false;
+  try {
+    co_await fast.next();
+  } catch (const std::runtime_error&) {
+    thrown = true;
+  }
+  EXPECT_TRUE(thrown);
+  EXPECT_EQ(co_await fast.next(), std::nullopt);
+
+  auto [tx, rx] = channel_stream<int>();
+  auto slow = std::move(rx) | streams::map(boom);
+  auto sender = kyoto::spawn(
+      [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+        co_await kyoto::yield_now();
+        (void)out.send(2);
+        (void)out.send(3);
+      },
+      std::move(tx));
+  thrown = false;
+  try {
+    co_await slow.next();  // suspends: the 2 arrives through the resume coroutine
+  } catch (const std::runtime_error&) {
+    thrown = true;
+  }
+  EXPECT_TRUE(thrown);
+  EXPECT_EQ(co_await slow.next(), std::nullopt) << "ended: the 3 is not polled";
+  co_await sender;
+}
+
+// Fused: after the input's end the input is not polled again.
+KYOTO_TEST(StreamsFused, NoPollAfterTheEnd) {
+  auto s = alternate{} | streams::map([](int v) { return v; });
+  EXPECT_EQ(co_await s.next(), 0);
+  EXPECT_EQ(co_await s.next(), std::nullopt);
+  EXPECT_EQ(co_await s.next(), std::nullopt) << "alternate would give 2";
+}
+
+// The stream may move between next() calls, also once its resume
+// coroutine exists.
+KYOTO_CT_TEST(StreamsFused, MovesBetweenNextCalls) {
+  auto [tx, rx] = channel_stream<int>();
+  auto a = std::move(rx) | streams::map([](int v) { return v * 3; });
+  const bool pending = co_await is_pending(a);  // makes the resume coroutine
+  EXPECT_TRUE(pending);
+  auto b = std::move(a);
+  auto sender = kyoto::spawn(
+      [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+        co_await kyoto::yield_now();
+        (void)out.send(4);
+      },
+      std::move(tx));
+  EXPECT_EQ(co_await b.next(), 12);
+  co_await sender;
+  EXPECT_EQ(co_await b.next(), std::nullopt);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // kyoto::streams' one-input adapters: map, filter, filter_map, then, take,
 // take_while, skip, skip_while, fuse (tokio-stream's StreamExt).
 //
-// Each adapter is a kyoto::stream whose body owns its input stream and its
-// callable (moved into the body's frame), so nothing can dangle. Cancel
-// safety: every one of them is cancel safe, whatever its input: a next()
+// Each adapter owns its input stream and its callable, so nothing can
+// dangle. map, filter and filter_map are plain objects whose next() drives
+// the input's next() directly (detail/fused.hpp): no coroutine frame per
+// item, and their cancel safety is their input's (a cancelled next()
+// cancels the input's next(), which for every kyoto stream and wrapper
+// loses nothing). The others are kyoto::streams whose body holds the input
+// and the callable; they are cancel safe whatever their input: a next()
 // on the adapter that is cancelled leaves the adapter's body suspended in
 // its input's next(), which is therefore never cancelled by it (see
 // kyoto/stream.hpp). The callables run on the consumer's thread, inside
@@ -15,6 +19,7 @@
 #include <kyoto/streams/pipe.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/streams/detail/fused.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -29,46 +34,29 @@ namespace detail {
 template <class F, class T>
 using map_result_t = std::decay_t<std::invoke_result_t<F&, T&&>>;
 
-template <class O>
-struct optional_value;
-template <class T>
-struct optional_value<std::optional<T>> {
-  using type = T;
-};
-
 }  // namespace detail
 
-/// `f(item)` for every item of `s`.
+/// `f(item)` for every item of `s`. A plain object, not a coroutine
+/// (detail/fused.hpp): an item that is ready costs one call of `f`.
 template <async_stream S, class F>
-stream<detail::map_result_t<F, stream_item_t<S>>> map(S s, F f) {
-  for (;;) {
-    std::optional<stream_item_t<S>> v = co_await s.next();
-    if (!v) co_return;
-    co_yield std::invoke(f, std::move(*v));
-  }
+kyoto::detail::fused_stream<S, kyoto::detail::map_stage<F, stream_item_t<S>>> map(S s, F f) {
+  return {std::move(s), kyoto::detail::map_stage<F, stream_item_t<S>>{std::move(f)}};
 }
 
-/// The items of `s` for which `pred(const item&)` is true.
+/// The items of `s` for which `pred(const item&)` is true. A plain object,
+/// as map.
 template <async_stream S, class P>
-stream<stream_item_t<S>> filter(S s, P pred) {
-  for (;;) {
-    std::optional<stream_item_t<S>> v = co_await s.next();
-    if (!v) co_return;
-    const bool keep = std::invoke(pred, std::as_const(*v));
-    if (keep) co_yield std::move(*v);
-  }
+kyoto::detail::fused_stream<S, kyoto::detail::filter_stage<P, stream_item_t<S>>> filter(S s,
+                                                                                        P pred) {
+  return {std::move(s), kyoto::detail::filter_stage<P, stream_item_t<S>>{std::move(pred)}};
 }
 
-/// The values of `f(item)` (a `std::optional`) that are not empty.
+/// The values of `f(item)` (a `std::optional`) that are not empty. A plain
+/// object, as map.
 template <async_stream S, class F>
-stream<typename detail::optional_value<detail::map_result_t<F, stream_item_t<S>>>::type> filter_map(
+kyoto::detail::fused_stream<S, kyoto::detail::filter_map_stage<F, stream_item_t<S>>> filter_map(
     S s, F f) {
-  for (;;) {
-    std::optional<stream_item_t<S>> v = co_await s.next();
-    if (!v) co_return;
-    auto out = std::invoke(f, std::move(*v));
-    if (out) co_yield std::move(*out);
-  }
+  return {std::move(s), kyoto::detail::filter_map_stage<F, stream_item_t<S>>{std::move(f)}};
 }
 
 /// What `co_await f(item)` gives, for every item (an async map). `f`
