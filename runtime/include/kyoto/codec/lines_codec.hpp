@@ -92,7 +92,11 @@ class lines_codec {
     return any < 0x80;
   }
 
-  static std::string take_line(bytes_mut& buf, std::size_t len, std::size_t consumed) {
+  /// Made in place in the optional decode() returns: a short line lives
+  /// in std::string's small buffer, and every move of it is a copy, so
+  /// the line is copied once here and moved as little as possible.
+  static std::optional<std::string> take_line(bytes_mut& buf, std::size_t len,
+                                              std::size_t consumed) {
     std::size_t n = len;
     if (n > 0 && buf.data()[n - 1] == std::byte{'\r'}) --n;
     const std::span<const std::byte> line(buf.data(), n);
@@ -102,7 +106,7 @@ class lines_codec {
           errc::invalid_utf8,
           "kyoto::codec::lines_codec: a line is not valid UTF-8 (the line is dropped)");
     }
-    std::string out(reinterpret_cast<const char*>(line.data()), n);
+    std::optional<std::string> out(std::in_place, reinterpret_cast<const char*>(line.data()), n);
     buf.advance(consumed);
     return out;
   }

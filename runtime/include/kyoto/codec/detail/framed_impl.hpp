@@ -98,7 +98,6 @@ template <class D>
 bool framed_decode_step(D& dec, read_frame& st,
                         std::optional<codec::frame_result<codec::decoder_item_t<D>>>& out) {
   using item = codec::decoder_item_t<D>;
-  using result = codec::frame_result<item>;
   if (st.has_errored) {
     st.is_readable = false;
     st.has_errored = false;
@@ -107,19 +106,20 @@ bool framed_decode_step(D& dec, read_frame& st,
   }
   if (!st.is_readable) return false;
   std::optional<codec::codec_error> failed;
-  std::optional<item> frame;
   try {
-    frame = st.eof ? codec::decode_eof(dec, st.buffer) : dec.decode(st.buffer);
+    // The frame goes from the codec's optional into `out` in one move (a
+    // short std::string is copied by every move).
+    std::optional<item> frame = st.eof ? codec::decode_eof(dec, st.buffer) : dec.decode(st.buffer);
+    if (frame) {
+      out.emplace(std::move(*frame));
+      return true;
+    }
   } catch (codec::codec_error& e) {
     failed.emplace(std::move(e));
   }
   if (failed) {
     st.has_errored = true;
     out.emplace(kyoto::unexpected<codec::codec_error>(std::move(*failed)));
-    return true;
-  }
-  if (frame) {
-    out.emplace(result(std::move(*frame)));
     return true;
   }
   st.is_readable = false;
