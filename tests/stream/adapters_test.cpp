@@ -523,6 +523,39 @@ KYOTO_TEST(StreamsFused, NoPollAfterTheEnd) {
   EXPECT_EQ(co_await s.next(), std::nullopt) << "alternate would give 2";
 }
 
+// filter | map | filter_map join one object over the input (one awaiter
+// per item, not one per adapter): the stages still apply in order, a
+// stream already read keeps its place, and one that ended stays ended.
+KYOTO_CT_TEST(StreamsFused, JoinedStagesApplyInOrder) {
+  auto [tx, rx] = channel_stream<int>();
+  auto a = std::move(rx) | streams::filter([](const int& v) { return v > 0; });
+  (void)tx.send(-1);
+  (void)tx.send(2);
+  EXPECT_EQ(co_await a.next(), 2);
+  auto b = std::move(a) | streams::map([](int v) { return v * 10; }) |
+           streams::filter_map([](int v) { return v == 30 ? std::nullopt : std::optional(v + 1); });
+  (void)tx.send(3);   // 30: dropped by filter_map
+  (void)tx.send(-5);  // dropped by filter
+  (void)tx.send(4);
+  EXPECT_EQ(co_await b.next(), 41);
+  auto sender = kyoto::spawn(
+      [](mpsc::unbounded_sender<int> out) -> kyoto::task<> {
+        co_await kyoto::yield_now();
+        (void)out.send(-2);
+        (void)out.send(1);
+      },
+      std::move(tx));
+  EXPECT_EQ(co_await b.next(), 11);  // the slow path through all three stages
+  co_await sender;
+  EXPECT_EQ(co_await b.next(), std::nullopt);
+
+  auto c = streams::iter(std::vector<int>{1}) | streams::map([](int v) { return v; });
+  EXPECT_EQ(co_await c.next(), 1);
+  EXPECT_EQ(co_await c.next(), std::nullopt);
+  auto d = std::move(c) | streams::map([](int v) { return v + 1; });
+  EXPECT_EQ(co_await d.next(), std::nullopt) << "joined after the end: still ended";
+}
+
 // The stream may move between next() calls, also once its resume
 // coroutine exists.
 KYOTO_CT_TEST(StreamsFused, MovesBetweenNextCalls) {

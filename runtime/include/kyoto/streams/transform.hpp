@@ -37,26 +37,29 @@ using map_result_t = std::decay_t<std::invoke_result_t<F&, T&&>>;
 }  // namespace detail
 
 /// `f(item)` for every item of `s`. A plain object, not a coroutine
-/// (detail/fused.hpp): an item that is ready costs one call of `f`.
+/// (detail/fused.hpp): an item that is ready costs one call of `f`. Over
+/// another map, filter or filter_map it joins that adapter's object, so a
+/// chain of them is one awaiter over the input.
 template <async_stream S, class F>
-kyoto::detail::fused_stream<S, kyoto::detail::map_stage<F, stream_item_t<S>>> map(S s, F f) {
-  return {std::move(s), kyoto::detail::map_stage<F, stream_item_t<S>>{std::move(f)}};
+auto map(S s, F f) {
+  return kyoto::detail::make_fused(std::move(s),
+                                   kyoto::detail::map_stage<F, stream_item_t<S>>{std::move(f)});
 }
 
 /// The items of `s` for which `pred(const item&)` is true. A plain object,
 /// as map.
 template <async_stream S, class P>
-kyoto::detail::fused_stream<S, kyoto::detail::filter_stage<P, stream_item_t<S>>> filter(S s,
-                                                                                        P pred) {
-  return {std::move(s), kyoto::detail::filter_stage<P, stream_item_t<S>>{std::move(pred)}};
+auto filter(S s, P pred) {
+  return kyoto::detail::make_fused(
+      std::move(s), kyoto::detail::filter_stage<P, stream_item_t<S>>{std::move(pred)});
 }
 
 /// The values of `f(item)` (a `std::optional`) that are not empty. A plain
 /// object, as map.
 template <async_stream S, class F>
-kyoto::detail::fused_stream<S, kyoto::detail::filter_map_stage<F, stream_item_t<S>>> filter_map(
-    S s, F f) {
-  return {std::move(s), kyoto::detail::filter_map_stage<F, stream_item_t<S>>{std::move(f)}};
+auto filter_map(S s, F f) {
+  return kyoto::detail::make_fused(
+      std::move(s), kyoto::detail::filter_map_stage<F, stream_item_t<S>>{std::move(f)});
 }
 
 /// What `co_await f(item)` gives, for every item (an async map). `f`

@@ -133,6 +133,24 @@ struct fused_input<S, false> {
   awaiter_type aw;  ///< destroyed before op
 };
 
+/// Two stages as one: `second` applied to what `first` emits.
+template <class First, class Second>
+struct fused_chain_stage {
+  using output = typename Second::output;
+  template <class In>
+  fused_verdict operator()(In&& v, std::optional<output>& out) {
+    std::optional<typename First::output> mid;
+    if (first(std::forward<In>(v), mid) == fused_verdict::skip) return fused_verdict::skip;
+    return second(std::move(*mid), out);
+  }
+  First first;
+  Second second;
+};
+
+/// Whether `S` is a fused_stream (whose stages a new stage joins).
+template <class S>
+inline constexpr bool is_fused_stream_v = false;
+
 /// A stream that applies `Stage` to the items of `S`; see the file
 /// comment. `Stage` has `using output = ...;` and
 /// `fused_verdict operator()(In&& item, std::optional<output>& out)`.
@@ -291,12 +309,40 @@ class fused_stream {
   /// at a time; the stream must outlive it. Cancel safe if `S`'s is.
   next_awaiter next() noexcept { return next_awaiter(this); }
 
+  /// This stream with `next` applied after its stage, over the same input:
+  /// `filter(p) | map(f)` is one fused_stream over the input, so an item
+  /// crosses one awaiter, not one per adapter. No next() may be in
+  /// progress; this is left moved-from.
+  template <class Next>
+  fused_stream<S, fused_chain_stage<Stage, Next>> add_stage(Next next) && {
+    fused_stream<S, fused_chain_stage<Stage, Next>> out(
+        std::move(inner_), fused_chain_stage<Stage, Next>{std::move(stage_), std::move(next)});
+    out.ended_ = ended_;
+    return out;
+  }
+
  private:
+  template <async_stream, class>
+  friend class fused_stream;
+
   S inner_;
   Stage stage_;
   std::coroutine_handle<fused_resume::promise_type> resume_;
   bool ended_ = false;
 };
+
+template <class S, class Stage>
+inline constexpr bool is_fused_stream_v<fused_stream<S, Stage>> = true;
+
+/// `stage` over `s`: joins `s`'s stages if `s` is a fused_stream.
+template <async_stream S, class Stage>
+auto make_fused(S s, Stage stage) {
+  if constexpr (is_fused_stream_v<S>) {
+    return std::move(s).add_stage(std::move(stage));
+  } else {
+    return fused_stream<S, Stage>(std::move(s), std::move(stage));
+  }
+}
 
 /// map's stage.
 template <class F, class In>
