@@ -13,6 +13,7 @@
 
 #include "log.hpp"
 
+#include <kyoto/runtime/detail/task_cell.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <algorithm>

@@ -3,6 +3,8 @@
 // tests/test_buf_mut.rs and tests/test_take.rs (1.x), where they apply.
 // Each test names the upstream test it ports; tests with no upstream
 // counterpart say so.
+#include "errors.hpp"
+
 #include <kyoto/bytes.hpp>
 
 #include <gtest/gtest.h>
@@ -20,17 +22,6 @@ namespace {
 using kyoto::byte_cursor;
 using kyoto::bytes;
 using kyoto::bytes_mut;
-
-template <class F>
-std::string out_of_range_message(F&& f) {
-  try {
-    f();
-  } catch (const std::out_of_range& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no std::out_of_range thrown";
-  return {};
-}
 
 std::string_view as_chars(std::span<const std::byte> s) {
   return {reinterpret_cast<const char*>(s.data()), s.size()};
@@ -68,15 +59,18 @@ TEST(Buf, GetU16IsBigEndianAndLeIsLittleEndian) {
 // upstream: test_get_u16_buffer_underflow
 TEST(Buf, GetPastTheEndThrowsAndConsumesNothing) {
   byte_cursor buf("\x21");
-  EXPECT_EQ(out_of_range_message([&] { (void)buf.get_u16(); }),
-            "kyoto::byte_cursor::get_u16: 2 > remaining 1");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)buf.get_u16(); },
+      kyoto::test::whole_message("kyoto::byte_cursor::get_u16: 2 > remaining 1"));
   EXPECT_EQ(buf.remaining(), 1u);
   bytes b = bytes::from_static("\x01\x02");
-  EXPECT_EQ(out_of_range_message([&] { (void)b.get_u32(); }),
-            "kyoto::bytes::get_u32: 4 > remaining 2");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)b.get_u32(); },
+      kyoto::test::whole_message("kyoto::bytes::get_u32: 4 > remaining 2"));
   bytes_mut m("\x01\x02\x03");
-  EXPECT_EQ(out_of_range_message([&] { (void)m.get_i64_le(); }),
-            "kyoto::bytes_mut::get_i64_le: 8 > remaining 3");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)m.get_i64_le(); },
+      kyoto::test::whole_message("kyoto::bytes_mut::get_i64_le: 8 > remaining 3"));
   EXPECT_EQ(m.size(), 3u);
 }
 
@@ -178,8 +172,9 @@ TEST(BufMut, PutIntWritesTheLowBytes) {
 // upstream: test_put_int_nbytes_overflow, test_put_int_le_nbytes_overflow
 TEST(BufMut, PutIntOfMoreThanEightBytesThrows) {
   bytes_mut m;
-  EXPECT_EQ(out_of_range_message([&] { m.put_int(0x1020304050607080, 9); }),
-            "kyoto::bytes_mut::put_int: 9 > max 8");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { m.put_int(0x1020304050607080, 9); },
+      kyoto::test::whole_message("kyoto::bytes_mut::put_int: 9 > max 8"));
   EXPECT_THROW(m.put_int_le(0x1020304050607080, 9), std::out_of_range);
   EXPECT_TRUE(m.empty());
 }
@@ -223,14 +218,17 @@ TEST(Buf, CopyToBytesTakesTheFront) {
 // upstream: copy_to_bytes_overflow, take_copy_to_bytes_panics
 TEST(Buf, CopyToBytesPastTheEndThrows) {
   byte_cursor buf("hello world");
-  EXPECT_EQ(out_of_range_message([&] { (void)buf.copy_to_bytes(12); }),
-            "kyoto::byte_cursor::copy_to_bytes: 12 > remaining 11");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)buf.copy_to_bytes(12); },
+      kyoto::test::whole_message("kyoto::byte_cursor::copy_to_bytes: 12 > remaining 11"));
   bytes b = bytes::copy_from_slice("abcd");
-  EXPECT_EQ(out_of_range_message([&] { (void)b.copy_to_bytes(5); }),
-            "kyoto::bytes::copy_to_bytes: 5 > len 4");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)b.copy_to_bytes(5); },
+      kyoto::test::whole_message("kyoto::bytes::copy_to_bytes: 5 > len 4"));
   bytes_mut m("abcd");
-  EXPECT_EQ(out_of_range_message([&] { (void)m.copy_to_bytes(5); }),
-            "kyoto::bytes_mut::copy_to_bytes: 5 > len 4");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)m.copy_to_bytes(5); },
+      kyoto::test::whole_message("kyoto::bytes_mut::copy_to_bytes: 5 > len 4"));
 }
 
 // upstream: take_copy_to_bytes (test_take.rs): copy_to_bytes on a Bytes

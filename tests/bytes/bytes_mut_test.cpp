@@ -2,6 +2,8 @@
 // for BytesMut: splitting, freezing, reserve and its reuse of the
 // allocation, unsplit. Each test names the upstream test it ports; tests
 // with no upstream counterpart say so.
+#include "errors.hpp"
+
 #include <kyoto/bytes.hpp>
 
 #include <gtest/gtest.h>
@@ -21,17 +23,6 @@ using kyoto::bytes;
 using kyoto::bytes_mut;
 
 constexpr std::string_view long_text = "mary had a little lamb, little lamb, little lamb";
-
-template <class F>
-std::string out_of_range_message(F&& f) {
-  try {
-    f();
-  } catch (const std::out_of_range& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no std::out_of_range thrown";
-  return {};
-}
 
 // upstream: test_layout (4 words, as in the crate)
 TEST(BytesMut, IsFourWordsAndNothrowMovable) {
@@ -94,8 +85,9 @@ TEST(BytesMut, SplitOffCutsTheSpareRoomToo) {
 // Not upstream: split_off checks the capacity.
 TEST(BytesMut, SplitOffPastTheCapacityThrows) {
   bytes_mut b = bytes_mut::with_capacity(16);
-  EXPECT_EQ(out_of_range_message([&] { (void)b.split_off(17); }),
-            "kyoto::bytes_mut::split_off: 17 > capacity 16");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)b.split_off(17); },
+      kyoto::test::whole_message("kyoto::bytes_mut::split_off: 17 > capacity 16"));
 }
 
 // upstream: split_off_to_loop (BytesMut half)
@@ -120,14 +112,17 @@ TEST(BytesMut, SplitAtEveryPositionLosesNothing) {
 // upstream: split_to_oob_mut, split_to_uninitialized
 TEST(BytesMut, SplitToPastTheLengthThrowsNamingTheSizes) {
   bytes_mut hello("helloworld");
-  EXPECT_EQ(out_of_range_message([&] { (void)hello.split_to(33); }),
-            "kyoto::bytes_mut::split_to: 33 > len 10");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)hello.split_to(33); },
+      kyoto::test::whole_message("kyoto::bytes_mut::split_to: 33 > len 10"));
   bytes_mut b = bytes_mut::with_capacity(1024);
-  EXPECT_EQ(out_of_range_message([&] { (void)b.split_to(128); }),
-            "kyoto::bytes_mut::split_to: 128 > len 0");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)b.split_to(128); },
+      kyoto::test::whole_message("kyoto::bytes_mut::split_to: 128 > len 0"));
   bytes_mut four("abcd");
-  EXPECT_EQ(out_of_range_message([&] { (void)four.split_to(10); }),
-            "kyoto::bytes_mut::split_to: 10 > len 4");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)four.split_to(10); },
+      kyoto::test::whole_message("kyoto::bytes_mut::split_to: 10 > len 4"));
 }
 
 // Not upstream: split halves share one allocation.
@@ -407,7 +402,8 @@ TEST(BytesMut, AdvanceAcrossAReserve) {
 // upstream: advance_past_len
 TEST(BytesMut, AdvancePastTheLengthThrows) {
   bytes_mut a("hello world");
-  EXPECT_EQ(out_of_range_message([&] { a.advance(20); }), "kyoto::bytes_mut::advance: 20 > len 11");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { a.advance(20); }, kyoto::test::whole_message("kyoto::bytes_mut::advance: 20 > len 11"));
   EXPECT_EQ(a, "hello world");
 }
 
@@ -512,8 +508,9 @@ TEST(BytesMut, ChunkMutIsTheSpareRoomAndGrowsWhenFull) {
   EXPECT_EQ(next.data(), first.data() + 10);
   b.advance_mut(1024 - 10);
   EXPECT_EQ(b.chunk_mut().size(), 1024u);  // the buffer doubled
-  EXPECT_EQ(out_of_range_message([&] { b.advance_mut(1025); }),
-            "kyoto::bytes_mut::advance_mut: 1025 > spare 1024");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { b.advance_mut(1025); },
+      kyoto::test::whole_message("kyoto::bytes_mut::advance_mut: 1025 > spare 1024"));
 }
 
 // upstream: bytes_put_bytes

@@ -1,6 +1,8 @@
 // kyoto::bytes: the Rust bytes crate's tests/test_bytes.rs (1.x) and
 // tests/test_iter.rs, ported for Bytes. Each test names the upstream test
 // it ports; tests with no upstream counterpart say so.
+#include "errors.hpp"
+
 #include <kyoto/bytes.hpp>
 
 #include <gtest/gtest.h>
@@ -28,18 +30,6 @@ constexpr std::string_view short_text = "hello world";
 std::vector<std::byte> to_vec(std::string_view s) {
   const auto b = std::as_bytes(std::span(s.data(), s.size()));
   return {b.begin(), b.end()};
-}
-
-// Runs `f`, expects std::out_of_range, and returns its message.
-template <class F>
-std::string out_of_range_message(F&& f) {
-  try {
-    f();
-  } catch (const std::out_of_range& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no std::out_of_range thrown";
-  return {};
 }
 
 // upstream: test_layout (Bytes is 4 words there; kyoto's is 3: block, pointer, length).
@@ -82,8 +72,9 @@ TEST(Bytes, IndexReadsAByteAndChecksTheBound) {
   const bytes a = bytes::copy_from_slice("hello world");
   EXPECT_EQ(a[0], std::byte{'h'});
   EXPECT_EQ(a[10], std::byte{'d'});
-  EXPECT_EQ(out_of_range_message([&] { (void)a[11]; }),
-            "kyoto::bytes::operator[]: index 11 >= len 11");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)a[11]; },
+      kyoto::test::whole_message("kyoto::bytes::operator[]: index 11 >= len 11"));
 }
 
 // upstream: slice
@@ -107,11 +98,14 @@ TEST(Bytes, SliceSharesTheBuffer) {
 // upstream: slice_oob_1, slice_oob_2
 TEST(Bytes, SliceOutOfRangeThrowsNamingTheSizes) {
   const bytes a = bytes::copy_from_slice("hello world");
-  EXPECT_EQ(out_of_range_message([&] { (void)a.slice(5, 44); }),
-            "kyoto::bytes::slice: 44 > len 11");
-  EXPECT_EQ(out_of_range_message([&] { (void)a.slice(44, 49); }),
-            "kyoto::bytes::slice: 49 > len 11");
-  EXPECT_EQ(out_of_range_message([&] { (void)a.slice(5, 3); }), "kyoto::bytes::slice: 5 > end 3");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)a.slice(5, 44); },
+      kyoto::test::whole_message("kyoto::bytes::slice: 44 > len 11"));
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)a.slice(44, 49); },
+      kyoto::test::whole_message("kyoto::bytes::slice: 49 > len 11"));
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)a.slice(5, 3); }, kyoto::test::whole_message("kyoto::bytes::slice: 5 > end 3"));
 }
 
 // upstream: split_off
@@ -125,8 +119,9 @@ TEST(Bytes, SplitOffKeepsTheFrontAndReturnsTheBack) {
 // upstream: split_off_oob
 TEST(Bytes, SplitOffPastTheEndThrows) {
   bytes hello = bytes::copy_from_slice("helloworld");
-  EXPECT_EQ(out_of_range_message([&] { (void)hello.split_off(44); }),
-            "kyoto::bytes::split_off: 44 > len 10");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)hello.split_off(44); },
+      kyoto::test::whole_message("kyoto::bytes::split_off: 44 > len 10"));
   EXPECT_EQ(hello, "helloworld");
 }
 
@@ -181,8 +176,9 @@ TEST(Bytes, SplitToOneByteThenDropTheFront) {
 // upstream: split_to_oob
 TEST(Bytes, SplitToPastTheEndThrows) {
   bytes hello = bytes::copy_from_slice("helloworld");
-  EXPECT_EQ(out_of_range_message([&] { (void)hello.split_to(33); }),
-            "kyoto::bytes::split_to: 33 > len 10");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { (void)hello.split_to(33); },
+      kyoto::test::whole_message("kyoto::bytes::split_to: 33 > len 10"));
 }
 
 // upstream: split_off_to_at_gt_len
@@ -258,7 +254,8 @@ TEST(Bytes, AdvanceOwnedVector) {
 // upstream: advance_past_len (for BytesMut there; same contract here)
 TEST(Bytes, AdvancePastTheEndThrows) {
   bytes a = bytes::from_static("hello world");
-  EXPECT_EQ(out_of_range_message([&] { a.advance(20); }), "kyoto::bytes::advance: 20 > len 11");
+  kyoto::test::expect_throws<std::out_of_range>(
+      [&] { a.advance(20); }, kyoto::test::whole_message("kyoto::bytes::advance: 20 > len 11"));
   EXPECT_EQ(a, "hello world");
 }
 

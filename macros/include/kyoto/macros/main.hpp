@@ -23,18 +23,20 @@
 #include <kyoto/runtime/runtime.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 namespace kyoto {
 
 /// Records the exit code KYOTO_MAIN returns when its body finishes:
 /// `co_return kyoto::exit_code(2);`. Thread-safe; the last call wins.
-void exit_code(int code) noexcept;
+KYOTO_EXPORT void exit_code(int code) noexcept;
 
 namespace detail {
 
 /// Builds the runtime, runs body(argc, argv) on it, and returns the exit
 /// code (see the file comment).
-int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int argc,
-             char** argv) noexcept;
+KYOTO_EXPORT int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int argc,
+                          char** argv) noexcept;
 
 }  // namespace detail
 

@@ -11,6 +11,7 @@
 
 #include <kyoto/bytes/detail/buf_ops.hpp>
 #include <kyoto/bytes/detail/shared.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <compare>
 #include <cstddef>
@@ -36,7 +37,7 @@ class bytes_mut;
 /// may be used and destroyed on any threads at once (the count is atomic).
 /// One bytes object is not mutated (assigned, split, advanced) while another
 /// thread uses it, as for any standard type.
-class bytes : public detail::buf_get<bytes> {
+class KYOTO_EXPORT bytes : public detail::buf_get<bytes> {
  public:
   /// Element type, as in the standard containers.
   using value_type = std::byte;
@@ -229,7 +230,7 @@ class bytes : public detail::buf_get<bytes> {
 /// Writes `b` as the crate's Debug does: b"..." with printable ASCII as
 /// itself, `\n` `\r` `\t` `\0` `\\` `\"` escaped, and other bytes as `\xNN`.
 /// Thread safety: only reads `b`.
-std::ostream& operator<<(std::ostream& os, const bytes& b);
+KYOTO_EXPORT std::ostream& operator<<(std::ostream& os, const bytes& b);
 
 }  // namespace kyoto
 

@@ -27,6 +27,7 @@
 
 #include <kyoto/bytes/detail/buf_ops.hpp>
 #include <kyoto/bytes/detail/shared.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <compare>
 #include <cstddef>
@@ -48,7 +49,8 @@ namespace kyoto {
 /// it may move between threads, and parts split from one another may be
 /// used on different threads at once (their regions are disjoint and the
 /// count they share is atomic).
-class bytes_mut : public detail::buf_get<bytes_mut>, public detail::buf_put<bytes_mut> {
+class KYOTO_EXPORT bytes_mut : public detail::buf_get<bytes_mut>,
+                               public detail::buf_put<bytes_mut> {
  public:
   /// Element type, as in the standard containers.
   using value_type = std::byte;
@@ -274,6 +276,6 @@ class bytes_mut : public detail::buf_get<bytes_mut>, public detail::buf_put<byte
 
 /// Writes `b` as the crate's Debug does (see operator<< for kyoto::bytes).
 /// Thread safety: only reads `b`.
-std::ostream& operator<<(std::ostream& os, const bytes_mut& b);
+KYOTO_EXPORT std::ostream& operator<<(std::ostream& os, const bytes_mut& b);
 
 }  // namespace kyoto

@@ -9,6 +9,8 @@
 // discarded)"). Catching std::system_error catches it too.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -37,7 +39,7 @@ enum class errc : std::uint8_t {
 };
 
 /// The category of kyoto::codec::errc ("kyoto.codec").
-const std::error_category& codec_category() noexcept;
+KYOTO_EXPORT const std::error_category& codec_category() noexcept;
 
 /// Makes an error_code of the codec category.
 inline std::error_code make_error_code(errc e) noexcept {
@@ -46,7 +48,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 /// The error of a decoder, an encoder or a framed stream (see the file
 /// comment). Copyable; what() is "`what`: <the code's message>".
-class codec_error : public std::system_error {
+class KYOTO_EXPORT codec_error : public std::system_error {
  public:
   /// A codec's own error; `what` names the codec and the cause.
   codec_error(errc e, const std::string& what) : std::system_error(make_error_code(e), what) {}

@@ -20,6 +20,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/fs/detail/fs_ops.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -75,7 +76,7 @@ class seek_from {
 ///
 /// Cancel safety is documented per operation: reads are cancel safe,
 /// writes are not (a cancelled write may have written part of its buffer).
-class file {
+class KYOTO_EXPORT file {
  public:
   /// Opens `path` read-only (open_options().read(true)). Throws
   /// std::system_error naming "kyoto::fs::file::open" and the path
@@ -234,28 +235,31 @@ namespace kyoto::detail {
 /// openat request; errors name `operation` and the path. Negative `flags`
 /// are -errno, reported when awaited (open_options' invalid
 /// combinations). Cancel safe.
-task<fs::file> open_file(std::filesystem::path path, int flags, std::uint32_t mode,
-                         const char* operation);
+KYOTO_EXPORT task<fs::file> open_file(std::filesystem::path path, int flags, std::uint32_t mode,
+                                      const char* operation);
 
 /// Reads `fd` to its end into `out` (a std::vector<std::byte> or a
 /// std::string), starting at the cursor or, if `offset` is not at_cursor,
 /// at `offset`; `size_hint` bytes are made room for first. Gives the bytes
 /// appended; on an exception or a cancel `out` keeps what was read. Errors
 /// name `operation` and `path`.
-task<std::size_t> read_to_end(int fd, const std::filesystem::path& path,
-                              std::vector<std::byte>& out, std::uint64_t offset,
-                              std::uint64_t size_hint, const char* operation);
+KYOTO_EXPORT task<std::size_t> read_to_end(int fd, const std::filesystem::path& path,
+                                           std::vector<std::byte>& out, std::uint64_t offset,
+                                           std::uint64_t size_hint, const char* operation);
 /// The same, into a std::string.
-task<std::size_t> read_to_end(int fd, const std::filesystem::path& path, std::string& out,
-                              std::uint64_t offset, std::uint64_t size_hint, const char* operation);
+KYOTO_EXPORT task<std::size_t> read_to_end(int fd, const std::filesystem::path& path,
+                                           std::string& out, std::uint64_t offset,
+                                           std::uint64_t size_hint, const char* operation);
 
 /// Writes all of `buf` to `fd` at the cursor or at `offset`. Errors name
 /// `operation` and `path`; io::errc::write_zero if the kernel takes
 /// nothing.
-task<void> write_all(int fd, const std::filesystem::path& path, std::span<const std::byte> buf,
-                     std::uint64_t offset, const char* operation);
+KYOTO_EXPORT task<void> write_all(int fd, const std::filesystem::path& path,
+                                  std::span<const std::byte> buf, std::uint64_t offset,
+                                  const char* operation);
 
 /// statx of `fd` (AT_EMPTY_PATH); errors name `operation` and `path`.
-task<fs::file_metadata> fstatx(int fd, const std::filesystem::path& path, const char* operation);
+KYOTO_EXPORT task<fs::file_metadata> fstatx(int fd, const std::filesystem::path& path,
+                                            const char* operation);
 
 }  // namespace kyoto::detail

@@ -29,6 +29,8 @@
 #include <kyoto/fs/metadata.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -42,36 +44,36 @@ namespace kyoto::fs {
 /// The whole contents of the file at `path`: open, statx (the size, as a
 /// hint), reads until end of file (a file that grows meanwhile is read to
 /// its new end), close.
-task<std::vector<std::byte>> read(std::filesystem::path path);
+KYOTO_EXPORT task<std::vector<std::byte>> read(std::filesystem::path path);
 
 /// The whole contents of the file at `path` as a string (the bytes as they
 /// are; unlike tokio, no UTF-8 check).
-task<std::string> read_to_string(std::filesystem::path path);
+KYOTO_EXPORT task<std::string> read_to_string(std::filesystem::path path);
 
 /// Creates or truncates the file at `path` (mode 0666 before the umask)
 /// and writes all of `contents` to it. The bytes must stay alive until the
 /// task completes (`co_await fs::write(p, bytes)` always satisfies that).
-task<void> write(std::filesystem::path path, std::span<const std::byte> contents);
+KYOTO_EXPORT task<void> write(std::filesystem::path path, std::span<const std::byte> contents);
 /// write() of a string's bytes (which must stay alive until the task
 /// completes).
-task<void> write(std::filesystem::path path, std::string_view contents);
+KYOTO_EXPORT task<void> write(std::filesystem::path path, std::string_view contents);
 
 /// Creates the directory `path` (mode 0777 before the umask). Fails with
 /// EEXIST if it exists, ENOENT if its parent does not.
-task<void> create_dir(std::filesystem::path path);
+KYOTO_EXPORT task<void> create_dir(std::filesystem::path path);
 
 /// Creates `path` and every missing parent (one mkdirat request per
 /// missing level). Succeeds if `path` already is a directory; fails with
 /// EEXIST if it, or a parent, is something else.
-task<void> create_dir_all(std::filesystem::path path);
+KYOTO_EXPORT task<void> create_dir_all(std::filesystem::path path);
 
 /// Removes the file (or symbolic link) `path` (unlinkat). EISDIR for a
 /// directory, ENOENT if absent.
-task<void> remove_file(std::filesystem::path path);
+KYOTO_EXPORT task<void> remove_file(std::filesystem::path path);
 
 /// Removes the empty directory `path` (unlinkat with AT_REMOVEDIR).
 /// ENOTEMPTY if it has entries.
-task<void> remove_dir(std::filesystem::path path);
+KYOTO_EXPORT task<void> remove_dir(std::filesystem::path path);
 
 /// Removes the directory `path` and everything in it (tokio's
 /// remove_dir_all, after std's: a symbolic link in the tree is removed, not
@@ -84,29 +86,29 @@ task<void> remove_dir(std::filesystem::path path);
 /// (ENOENT), as in tokio; ENOTDIR if `path` is a file. An error partway
 /// leaves what was not removed yet. Not cancel safe: a cancelled call
 /// keeps running on the pool until it is done.
-task<void> remove_dir_all(std::filesystem::path path);
+KYOTO_EXPORT task<void> remove_dir_all(std::filesystem::path path);
 
 /// Renames `from` to `to` (renameat), replacing `to` if it is a file (or
 /// an empty directory when `from` is one).
-task<void> rename(std::filesystem::path from, std::filesystem::path to);
+KYOTO_EXPORT task<void> rename(std::filesystem::path from, std::filesystem::path to);
 
 /// Copies the contents and the permission bits of the file `from` to `to`
 /// (created or truncated); gives the bytes copied. Reads and writes are
 /// io_uring requests; the final fchmod(2) runs on the calling worker
 /// (io_uring has no opcode for it).
-task<std::uint64_t> copy(std::filesystem::path from, std::filesystem::path to);
+KYOTO_EXPORT task<std::uint64_t> copy(std::filesystem::path from, std::filesystem::path to);
 
 /// Makes `link` a new hard link to the file `original` (linkat).
-task<void> hard_link(std::filesystem::path original, std::filesystem::path link);
+KYOTO_EXPORT task<void> hard_link(std::filesystem::path original, std::filesystem::path link);
 
 /// Makes `link` a symbolic link whose target is `original` (symlinkat;
 /// the target need not exist).
-task<void> symlink(std::filesystem::path original, std::filesystem::path link);
+KYOTO_EXPORT task<void> symlink(std::filesystem::path original, std::filesystem::path link);
 
 /// The target of the symbolic link `path`. readlink(2) on the calling
 /// worker: io_uring has no readlinkat opcode (it reads one inode). EINVAL
 /// if `path` is not a link.
-task<std::filesystem::path> read_link(std::filesystem::path path);
+KYOTO_EXPORT task<std::filesystem::path> read_link(std::filesystem::path path);
 
 /// The absolute form of `path` with every symbolic link resolved and no
 /// ".", ".." or repeated separator left (tokio's canonicalize; realpath(3)).
@@ -114,21 +116,21 @@ task<std::filesystem::path> read_link(std::filesystem::path path);
 /// io_uring opcode for it); the awaiting task resumes on a worker of its
 /// runtime. Must be awaited on a runtime thread. ENOENT if `path`, or a
 /// link in it, leads nowhere.
-task<std::filesystem::path> canonicalize(std::filesystem::path path);
+KYOTO_EXPORT task<std::filesystem::path> canonicalize(std::filesystem::path path);
 
 /// What statx says about `path`, following symbolic links.
-task<file_metadata> metadata(std::filesystem::path path);
+KYOTO_EXPORT task<file_metadata> metadata(std::filesystem::path path);
 
 /// What statx says about `path` itself: a symbolic link is described, not
 /// followed.
-task<file_metadata> symlink_metadata(std::filesystem::path path);
+KYOTO_EXPORT task<file_metadata> symlink_metadata(std::filesystem::path path);
 
 /// Whether `path` exists (following links): false for ENOENT, an error for
 /// anything else (EACCES, ...), unlike std::filesystem::exists.
-task<bool> try_exists(std::filesystem::path path);
+KYOTO_EXPORT task<bool> try_exists(std::filesystem::path path);
 
 /// Changes the permission bits of `path` (chmod(2) on the calling worker:
 /// io_uring has no opcode for it; it touches only the inode).
-task<void> set_permissions(std::filesystem::path path, permissions perm);
+KYOTO_EXPORT task<void> set_permissions(std::filesystem::path path, permissions perm);
 
 }  // namespace kyoto::fs

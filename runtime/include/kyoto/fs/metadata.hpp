@@ -5,6 +5,8 @@
 // the function kyoto::fs::metadata(path) cannot share one name.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -46,7 +48,7 @@ class permissions {
 /// kyoto::fs::metadata(path), symlink_metadata(path) and file::metadata().
 /// A snapshot: it does not change when the file does. A plain value: any
 /// thread.
-class file_metadata {
+class KYOTO_EXPORT file_metadata {
  public:
   /// The clock of the time accessors.
   using time_point = std::chrono::system_clock::time_point;

@@ -4,6 +4,8 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <filesystem>
 
@@ -19,7 +21,7 @@ class file;
 ///
 /// A plain value (copy it freely); not shared between threads while being
 /// changed.
-class open_options {
+class KYOTO_EXPORT open_options {
  public:
   /// Nothing set: open() fails with EINVAL until an access mode is chosen.
   open_options() noexcept = default;

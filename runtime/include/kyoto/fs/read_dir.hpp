@@ -21,6 +21,8 @@
 #include <kyoto/fs/metadata.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -40,7 +42,7 @@ namespace kyoto::fs {
 ///
 /// A plain value: copyable; its const members may be used from any thread
 /// at once.
-class dir_entry {
+class KYOTO_EXPORT dir_entry {
  public:
   /// The directory's path as given to read_dir() joined with the entry's
   /// name (tokio's DirEntry::path): relative if that path was.
@@ -89,7 +91,7 @@ class dir_entry {
 /// move to another task or thread between calls. It must outlive the
 /// next_entry() task; destroying it while a batch is in flight is fine
 /// (the batch finishes on the pool and is dropped).
-class read_dir_stream {
+class KYOTO_EXPORT read_dir_stream {
  public:
   /// Takes over the directory (and any batch in flight); the moved-from
   /// stream is empty: only assigning to it or destroying it is valid.
@@ -136,6 +138,6 @@ class read_dir_stream {
 ///
 /// Call it qualified (kyoto::fs::read_dir(p)), as the other functions of
 /// kyoto::fs.
-task<read_dir_stream> read_dir(std::filesystem::path path);
+KYOTO_EXPORT task<read_dir_stream> read_dir(std::filesystem::path path);
 
 }  // namespace kyoto::fs

@@ -24,6 +24,8 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -60,7 +62,7 @@ namespace kyoto::io {
 /// nothing, a cancelled write buffers nothing.
 ///
 /// Move-only; a moved-from end may only be destroyed or assigned to.
-class duplex_stream {
+class KYOTO_EXPORT duplex_stream {
  public:
   /// Takes `o`'s end; `o` is left moved-from.
   duplex_stream(duplex_stream&&) noexcept = default;
@@ -99,6 +101,6 @@ class duplex_stream {
 /// A connected pair of in-memory streams (tokio's io::duplex): bytes
 /// written to one are read from the other, each direction buffering at most
 /// `max_buf_size` bytes. Throws std::invalid_argument if `max_buf_size` is 0.
-std::pair<duplex_stream, duplex_stream> duplex(std::size_t max_buf_size);
+KYOTO_EXPORT std::pair<duplex_stream, duplex_stream> duplex(std::size_t max_buf_size);
 
 }  // namespace kyoto::io

@@ -3,6 +3,8 @@
 // ErrorKind::UnexpectedEof and WriteZero).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -18,7 +20,7 @@ enum class errc : std::uint8_t {
 };
 
 /// The category of kyoto::io::errc ("kyoto.io").
-const std::error_category& io_category() noexcept;
+KYOTO_EXPORT const std::error_category& io_category() noexcept;
 
 /// Makes an error_code of kyoto's io category.
 inline std::error_code make_error_code(errc e) noexcept {
@@ -39,9 +41,9 @@ namespace kyoto::detail {
 
 /// Throws std::system_error(err, system_category) whose message names
 /// `operation` ("kyoto::net::tcp_stream::read: Connection reset by peer").
-[[noreturn]] void throw_io_error(int err, const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_io_error(int err, const char* operation);
 
 /// Throws std::system_error for a kyoto::io::errc, naming `operation`.
-[[noreturn]] void throw_io_error(io::errc e, const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_io_error(io::errc e, const char* operation);
 
 }  // namespace kyoto::detail

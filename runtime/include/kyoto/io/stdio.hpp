@@ -30,6 +30,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/io/detail/ready_op.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -63,7 +64,7 @@ namespace kyoto::io {
 /// or through one buf_reader. Cancel safety: read is cancel safe (bytes a
 /// cancelled read got are returned by the next read of any handle).
 /// Descriptor 0 is never closed by kyoto.
-class stdin_reader {
+class KYOTO_EXPORT stdin_reader {
  public:
   /// A reader of descriptor `fd`, not owned (never closed). io::stdin() is
   /// stdin_reader(0); another descriptor the program inherited (a pipe on
@@ -111,7 +112,7 @@ class stdin_reader {
 /// process unless it is ignored or handled (the C convention; Rust, and so
 /// tokio, ignore it at start-up); with SIGPIPE ignored, the write throws
 /// std::system_error with EPIPE.
-class stdio_writer {
+class KYOTO_EXPORT stdio_writer {
  public:
   /// A writer of descriptor `fd`, not owned (never closed). io::stdout()
   /// and io::stderr() are writers of descriptors 1 and 2. `name` (a string
@@ -144,10 +145,10 @@ class stdio_writer {
 
 /// The process's standard input (tokio's io::stdin()). glibc defines the C
 /// `stdin` macro as itself, so the name is usable with `<cstdio>` included.
-stdin_reader stdin();
+KYOTO_EXPORT stdin_reader stdin();
 /// The process's standard output (tokio's io::stdout()).
-stdio_writer stdout();
+KYOTO_EXPORT stdio_writer stdout();
 /// The process's standard error (tokio's io::stderr()).
-stdio_writer stderr();
+KYOTO_EXPORT stdio_writer stderr();
 
 }  // namespace kyoto::io

@@ -2,6 +2,8 @@
 // std::net::SocketAddr).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -17,7 +19,7 @@ namespace kyoto::net {
 /// with an optional `%scope` after the address).
 ///
 /// A value type: copy it freely. Thread safety: as an int.
-class socket_addr {
+class KYOTO_EXPORT socket_addr {
  public:
   /// 0.0.0.0:0.
   socket_addr() noexcept;
@@ -76,7 +78,10 @@ class socket_addr {
   } storage_;
 };
 
+/// Same family, address and port (and, for IPv6, scope).
+KYOTO_EXPORT bool operator==(const socket_addr& a, const socket_addr& b) noexcept;
+
 /// Writes to_string().
-std::ostream& operator<<(std::ostream& os, const socket_addr& a);
+KYOTO_EXPORT std::ostream& operator<<(std::ostream& os, const socket_addr& a);
 
 }  // namespace kyoto::net

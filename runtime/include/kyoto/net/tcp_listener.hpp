@@ -6,6 +6,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <string>
 #include <utility>
@@ -16,7 +17,7 @@ namespace kyoto::net {
 ///
 /// Thread safety: accept() from one task at a time; local_addr() from any.
 /// Move-only; not while an accept is pending.
-class tcp_listener {
+class KYOTO_EXPORT tcp_listener {
  public:
   /// The listen backlog bind() uses unless told otherwise (tokio's).
   static constexpr int default_backlog = 1024;

@@ -8,6 +8,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -29,7 +30,7 @@ namespace kyoto::net {
 /// Errors: std::system_error with errno, whose message names the operation
 /// and, for bind and connect, the address ("kyoto::net::tcp_socket::bind
 /// 127.0.0.1:80: Permission denied").
-class tcp_socket {
+class KYOTO_EXPORT tcp_socket {
  public:
   /// A new IPv4 TCP socket (close-on-exec). Throws std::system_error
   /// (EMFILE, ...).

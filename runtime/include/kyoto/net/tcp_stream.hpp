@@ -6,6 +6,7 @@
 
 #include <kyoto/net/detail/socket.hpp>
 #include <kyoto/net/detail/stream_ops.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <chrono>
 #include <memory>
@@ -27,8 +28,8 @@ class tcp_write_half;
 /// while an operation on it is pending is undefined (await or cancel it
 /// first). Each operation documents its cancel safety: read and peek are
 /// cancel safe, writes and read_exact are not.
-class tcp_stream : public detail::stream_reads<tcp_stream>,
-                   public detail::stream_writes<tcp_stream> {
+class KYOTO_EXPORT tcp_stream : public detail::stream_reads<tcp_stream>,
+                                public detail::stream_writes<tcp_stream> {
  public:
   /// Connects to `addr`. Throws std::system_error (ECONNREFUSED, ...).
   /// Cancel safe (a cancelled connect closes its socket).
@@ -90,7 +91,8 @@ class tcp_stream : public detail::stream_reads<tcp_stream>,
 
 /// The read half of a split tcp_stream: read, peek, read_exact. Owned by
 /// one task at a time; cancel safety as tcp_stream's.
-class tcp_read_half : public detail::stream_reads<tcp_read_half>, public detail::split_half {
+class KYOTO_EXPORT tcp_read_half : public detail::stream_reads<tcp_read_half>,
+                                   public detail::split_half {
  public:
   using split_half::split_half;
   /// See tcp_stream.
@@ -104,8 +106,8 @@ class tcp_read_half : public detail::stream_reads<tcp_read_half>, public detail:
 
 /// The write half of a split tcp_stream: write, write_all, shutdown.
 /// Dropping it shuts the write side down (the peer reads end of stream).
-class tcp_write_half : public detail::stream_writes<tcp_write_half>,
-                       public detail::split_write_half {
+class KYOTO_EXPORT tcp_write_half : public detail::stream_writes<tcp_write_half>,
+                                    public detail::split_write_half {
  public:
   using split_write_half::split_write_half;
   /// See tcp_stream.

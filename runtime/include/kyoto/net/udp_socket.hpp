@@ -9,6 +9,7 @@
 
 #include <kyoto/net/detail/datagram.hpp>
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 
@@ -76,7 +77,7 @@ namespace kyoto::net {
 ///
 /// Errors: std::system_error with errno, whose message names the operation
 /// ("kyoto::net::udp_socket::send_to: Message too long").
-class udp_socket {
+class KYOTO_EXPORT udp_socket {
  public:
   /// Opens a socket of `addr`'s family and binds it to `addr` (port 0: the
   /// kernel picks a free port; see local_addr()). Throws std::system_error

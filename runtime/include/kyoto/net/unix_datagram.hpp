@@ -9,6 +9,7 @@
 
 #include <kyoto/net/detail/datagram.hpp>
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 
@@ -71,7 +72,7 @@ enum class shutdown_how : std::uint8_t {
 /// Errors: std::system_error with errno, whose message names the operation
 /// and, where one is given, the address ("kyoto::net::unix_datagram::send_to
 /// \"/tmp/x.sock\": No such file or directory").
-class unix_datagram {
+class KYOTO_EXPORT unix_datagram {
  public:
   /// Creates the socket file at `path` and binds a new socket to it. Never
   /// suspends. Throws std::invalid_argument for a path a sockaddr_un cannot

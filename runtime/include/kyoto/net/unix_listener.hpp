@@ -6,6 +6,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <filesystem>
 #include <utility>
@@ -18,7 +19,7 @@ namespace kyoto::net {
 /// thread. Move-only; not while an accept is pending. The socket file stays
 /// when the listener is destroyed (as with tokio's and std's): remove it
 /// before binding the same path again.
-class unix_listener {
+class KYOTO_EXPORT unix_listener {
  public:
   /// The listen backlog bind() uses unless told otherwise.
   static constexpr int default_backlog = 1024;

@@ -3,6 +3,8 @@
 // the process at its other end (tokio's UCred).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -21,7 +23,7 @@ namespace kyoto::net {
 /// unix_stream::pair()).
 ///
 /// A value type: copy it freely. Thread safety: as an int.
-class unix_socket_addr {
+class KYOTO_EXPORT unix_socket_addr {
  public:
   /// An unnamed address.
   unix_socket_addr() noexcept;
@@ -63,8 +65,11 @@ class unix_socket_addr {
   socklen_t len_;  ///< offsetof(sun_path) + the name's bytes (no trailing NUL)
 };
 
+/// Same kind and same name (a path compares byte for byte, unresolved).
+KYOTO_EXPORT bool operator==(const unix_socket_addr& a, const unix_socket_addr& b) noexcept;
+
 /// Writes to_string().
-std::ostream& operator<<(std::ostream& os, const unix_socket_addr& a);
+KYOTO_EXPORT std::ostream& operator<<(std::ostream& os, const unix_socket_addr& a);
 
 /// The credentials of the process at the other end of a Unix-domain
 /// socket, as the kernel recorded them when it connected (SO_PEERCRED;

@@ -7,6 +7,7 @@
 
 #include <kyoto/net/detail/socket.hpp>
 #include <kyoto/net/detail/stream_ops.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <filesystem>
 #include <utility>
@@ -29,8 +30,8 @@ class unix_write_half;
 ///
 /// Errors: std::system_error with errno, whose message names the operation
 /// ("kyoto::net::unix_stream::read: Connection reset by peer").
-class unix_stream : public detail::stream_reads<unix_stream>,
-                    public detail::stream_writes<unix_stream> {
+class KYOTO_EXPORT unix_stream : public detail::stream_reads<unix_stream>,
+                                 public detail::stream_writes<unix_stream> {
  public:
   /// Connects to the socket file at `path`. Throws std::invalid_argument
   /// for a path a sockaddr_un cannot hold, std::system_error naming
@@ -84,7 +85,8 @@ class unix_stream : public detail::stream_reads<unix_stream>,
 
 /// The read half of a split unix_stream: read, peek, read_exact. Owned by
 /// one task at a time (any thread); cancel safety as unix_stream's.
-class unix_read_half : public detail::stream_reads<unix_read_half>, public detail::split_half {
+class KYOTO_EXPORT unix_read_half : public detail::stream_reads<unix_read_half>,
+                                    public detail::split_half {
  public:
   /// Shares the socket with its write half.
   using split_half::split_half;
@@ -101,8 +103,8 @@ class unix_read_half : public detail::stream_reads<unix_read_half>, public detai
 /// Owned by one task at a time (any thread); cancel safety as
 /// unix_stream's. Dropping it shuts the write side down (the peer reads
 /// end of stream).
-class unix_write_half : public detail::stream_writes<unix_write_half>,
-                        public detail::split_write_half {
+class KYOTO_EXPORT unix_write_half : public detail::stream_writes<unix_write_half>,
+                                     public detail::split_write_half {
  public:
   /// Shares the socket with its read half. Assigning over the half, as
   /// destroying it, shuts the write side of the socket it held down.

@@ -20,6 +20,8 @@
 #include <kyoto/process/pipe.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <optional>
 
@@ -37,7 +39,7 @@ class command;
 /// Move-only. Thread safety: one task uses a child at a time; wait() may
 /// be awaited on any runtime thread (the pidfd's poll request goes to the
 /// awaiting thread's ring).
-class child {
+class KYOTO_EXPORT child {
  public:
   /// Takes over `o`'s process and pipes; `o` is left empty (owns no process).
   child(child&& o) noexcept;

@@ -17,6 +17,8 @@
 #include <kyoto/process/stdio.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <filesystem>
 #include <initializer_list>
 #include <map>
@@ -36,7 +38,7 @@ namespace kyoto::process {
 /// a PATH set with env(); std's and tokio's Command search the child's).
 ///
 /// Thread safety: a value; one thread configures it at a time.
-class command {
+class KYOTO_EXPORT command {
  public:
   /// A command that runs `program` with no arguments, the parent's
   /// environment and working directory, and (for spawn() and status())

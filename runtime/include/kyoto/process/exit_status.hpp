@@ -2,6 +2,8 @@
 // wrote (std's / tokio's ExitStatus and Output).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <optional>
 #include <string>
 
@@ -9,7 +11,7 @@ namespace kyoto::process {
 
 /// How a child process ended (std::process::ExitStatus): its exit code, or
 /// the signal that killed it. A plain value.
-class exit_status {
+class KYOTO_EXPORT exit_status {
  public:
   /// From a wait status as waitpid(2) gives it (std's ExitStatusExt::from_raw).
   static constexpr exit_status from_raw(int wait_status) noexcept {

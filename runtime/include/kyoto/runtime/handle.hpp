@@ -7,6 +7,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
 #include <memory>
@@ -40,7 +41,7 @@ await_result_t<A> block_on(scheduler& s, A&& a) {
 /// destroyed gives a task that is cancelled at once.
 ///
 /// Thread safety: all members may be called from any thread.
-class handle {
+class KYOTO_EXPORT handle {
  public:
   /// The runtime running the calling thread. Throws std::logic_error when
   /// called from a thread that is not running a kyoto runtime.

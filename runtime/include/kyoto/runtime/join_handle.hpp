@@ -5,6 +5,7 @@
 
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 
 #include <cassert>
@@ -39,7 +40,7 @@ inline std::string describe_task_exception(const std::exception_ptr& e) {
 /// task itself is rethrown as it is, not wrapped. A join_set hands every
 /// outcome back as a value, so there a task's exception comes wrapped in a
 /// join_error (is_panic(), exception(), rethrow()).
-class join_error : public std::runtime_error {
+class KYOTO_EXPORT join_error : public std::runtime_error {
  public:
   /// A cancelled task.
   explicit join_error(const char* what) : std::runtime_error(what) {}
@@ -66,8 +67,8 @@ class join_error : public std::runtime_error {
 
 namespace detail {
 struct join_handle_access;
-[[noreturn]] void throw_join_misuse(const char* what);
-[[noreturn]] void throw_join_empty(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_join_misuse(const char* what);
+[[noreturn]] KYOTO_EXPORT void throw_join_empty(const char* operation);
 }  // namespace detail
 
 /// Owned permission to await a spawned task's result (tokio's JoinHandle).

@@ -22,6 +22,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/local_run.hpp>
 #include <kyoto/runtime/detail/nested_run.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
@@ -82,7 +83,7 @@ auto spawn_local_on(local_core& core, F&& f, Args&&... args) {
 /// Thread safety: every member only on the thread that created the set
 /// (std::logic_error otherwise). Cancel safety: cancelling a run_until
 /// cancels `op`; the set's tasks stay in the set.
-class local_set {
+class KYOTO_EXPORT local_set {
  public:
   /// An empty set owned by the calling thread.
   local_set();

@@ -10,6 +10,8 @@
 // do); any other E is reported by type only.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <concepts>
 #include <memory>
 #include <new>
@@ -23,7 +25,7 @@
 namespace kyoto {
 
 /// Thrown by result::value() (and expect()) when the result holds an error.
-class bad_result_access : public std::runtime_error {
+class KYOTO_EXPORT bad_result_access : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -58,7 +60,7 @@ std::string describe_error(const E& e) {
   }
 }
 
-[[noreturn]] void throw_bad_result_access(const std::string& message);
+[[noreturn]] KYOTO_EXPORT void throw_bad_result_access(const std::string& message);
 
 /// Storage for result: a value (absent for void) or an error. Copies and
 /// moves touch only the active member (a std::optional or std::variant of

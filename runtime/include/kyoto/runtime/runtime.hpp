@@ -10,6 +10,7 @@
 #include <kyoto/runtime/unhandled_panic.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
 #include <chrono>
@@ -23,7 +24,7 @@
 namespace kyoto {
 
 namespace detail {
-[[noreturn]] void throw_moved_from_runtime(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_moved_from_runtime(const char* operation);
 }  // namespace detail
 
 /// The kyoto runtime: a scheduler that runs tasks, and the io_uring drivers
@@ -49,7 +50,7 @@ namespace detail {
 /// number of threads at once on a multi_thread runtime; from one thread at a
 /// time on a current_thread runtime, and always the same thread (the one
 /// that first calls it owns the ring).
-class runtime {
+class KYOTO_EXPORT runtime {
  public:
   class builder;
 
@@ -135,7 +136,7 @@ class runtime {
 ///   runtime::builder::current_thread().enable_all().build()
 ///
 /// Thread safety: a builder is a value; build() may be called many times.
-class runtime::builder {
+class KYOTO_EXPORT runtime::builder {
  public:
   /// A runtime whose tasks all run on the thread that calls block_on.
   static builder current_thread() noexcept { return builder(flavor::current_thread); }

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/awaitable.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/select_awaiter.hpp>
 #include <kyoto/runtime/detail/select_op.hpp>
 
@@ -56,7 +57,7 @@ namespace kyoto {
 /// write `else => ...`.
 ///
 /// Thread safety: an ordinary exception value. Cancel safety: n/a.
-class all_branches_disabled : public std::runtime_error {
+class KYOTO_EXPORT all_branches_disabled : public std::runtime_error {
  public:
   all_branches_disabled() : std::runtime_error("kyoto::select: every branch is disabled") {}
 };

@@ -5,6 +5,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 #include <kyoto/runtime/detail/task_cell.hpp>
 
@@ -38,8 +39,8 @@ inline scheduler& current_scheduler(const char* op) {
   return *s;
 }
 
-[[noreturn]] void throw_spawn_empty();
-[[noreturn]] void throw_spawn_started();
+[[noreturn]] KYOTO_EXPORT void throw_spawn_empty();
+[[noreturn]] KYOTO_EXPORT void throw_spawn_started();
 
 template <class T>
 join_handle<T> submit(scheduler& s, task_cell<T>* cell) noexcept {

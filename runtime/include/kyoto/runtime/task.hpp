@@ -26,6 +26,7 @@
 // task are resumed by one thread at a time (see task_header.hpp).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
 
@@ -118,7 +119,7 @@ struct task_access {
   }
 };
 
-[[noreturn]] void throw_task_misuse(const char* what);
+[[noreturn]] KYOTO_EXPORT void throw_task_misuse(const char* what);
 
 }  // namespace detail
 

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/counted_ref.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/waker_core.hpp>
 
 #include <coroutine>
@@ -58,7 +59,7 @@ class suspension;
 /// waker object are not thread-safe on that object (as std::shared_ptr).
 /// Not async-signal-safe (a wake may take the scheduler's lock).
 /// A default-constructed waker is empty: waking it does nothing.
-class waker {
+class KYOTO_EXPORT waker {
  public:
   /// An empty waker: waking it does nothing (tokio's Waker::noop()).
   waker() noexcept = default;
@@ -114,7 +115,7 @@ class waker {
 /// Thread safety: used by the awaiting task only. Movable (the shared state
 /// is on the heap, so an awaiter may be moved before it is awaited, as
 /// join() and select() do); not copyable.
-class suspension {
+class KYOTO_EXPORT suspension {
  public:
   suspension() noexcept = default;
   /// Takes over `o`'s arming, if any; `o` is left unarmed.

@@ -3,6 +3,8 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 namespace kyoto::signal {
 
 /// Completes when SIGINT is delivered to the process (tokio's ctrl_c()).
@@ -16,6 +18,6 @@ namespace kyoto::signal {
 /// before the await is not missed. Throws std::system_error at the call if
 /// the handler cannot be installed. The task is resumed on the awaiting
 /// task's thread; cancel safe (nothing is consumed by a cancelled wait).
-[[nodiscard]] kyoto::task<> ctrl_c();
+[[nodiscard]] KYOTO_EXPORT kyoto::task<> ctrl_c();
 
 }  // namespace kyoto::signal

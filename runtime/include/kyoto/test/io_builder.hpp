@@ -24,6 +24,8 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -45,7 +47,7 @@ namespace kyoto::test {
 /// unexpected or mismatched write, or actions left at destruction. The
 /// message names the action (its 1-based position in the script), what it
 /// expected and what came.
-class io_mock_error : public std::logic_error {
+class KYOTO_EXPORT io_mock_error : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
@@ -72,7 +74,7 @@ class io_builder;
 /// Thread safety: one read and one write may be in flight at once, from
 /// any tasks or workers (io::split works). Cancel safety: a cancelled read
 /// or write consumes nothing of the script.
-class io_mock {
+class KYOTO_EXPORT io_mock {
  public:
   /// Takes `o`'s script; `o` is left moved-from (and checks nothing).
   io_mock(io_mock&& o) noexcept;
@@ -108,7 +110,7 @@ class io_mock {
 /// Scripts an io_mock (tokio_test's io::Builder). Each call appends one
 /// action and returns the builder, so calls chain; build() may be called
 /// several times, each mock playing the whole script.
-class io_builder {
+class KYOTO_EXPORT io_builder {
  public:
   /// An empty script.
   io_builder();

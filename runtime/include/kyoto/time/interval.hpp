@@ -19,6 +19,7 @@
 
 #include <kyoto/time/sleep.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/time/detail/interval_period.hpp>
 
 #include <chrono>
@@ -91,7 +92,7 @@ class tick_awaiter {
 /// Thread safety: used by one task at a time (tokio's `&mut self`); it may
 /// be moved to another task while no tick() awaiter exists. Cancel safety:
 /// tick() is cancel safe (see tick_awaiter).
-class interval {
+class KYOTO_EXPORT interval {
  public:
   /// An interval whose first tick is now (tokio::time::interval). Throws
   /// std::invalid_argument if `period` is not positive. A period too long

@@ -5,12 +5,14 @@
 #include <kyoto/runtime/yield_now.hpp>
 #include <kyoto/time/clock.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <coroutine>
 
 namespace kyoto::detail {
 /// Moves the calling runtime's paused clock forward by `d` and fires the
 /// timers due (time::advance). Defined in runtime/src/time/pause.cpp.
-void advance_clock(time::clock::duration d);
+KYOTO_EXPORT void advance_clock(time::clock::duration d);
 }  // namespace kyoto::detail
 
 namespace kyoto::time {
@@ -25,13 +27,13 @@ namespace kyoto::time {
 /// std::logic_error naming the cause when called outside a runtime, on a
 /// multi_thread runtime (its workers' clocks cannot be frozen together),
 /// or when time is already paused. Thread safety: the runtime's thread.
-void pause();
+KYOTO_EXPORT void pause();
 
 /// Lets the calling runtime's clock run again from where pause() and
 /// advance() left it (tokio::time::resume): time does not jump back.
 /// Throws std::logic_error outside a runtime, or if time is not paused.
 /// Thread safety: the runtime's thread.
-void resume();
+KYOTO_EXPORT void resume();
 
 /// Awaiter returned by advance(): moves the paused clock when awaited, then
 /// yields so the tasks its timers woke run first. Awaited by one task;

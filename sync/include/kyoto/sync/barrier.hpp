@@ -42,6 +42,7 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -76,7 +77,7 @@ class barrier_wait_result {
 /// std::shared_ptr (tokio's Arc<Barrier>); it must outlive every wait.
 /// Thread safety: wait() may be called concurrently from tasks on any
 /// runtime threads.
-class barrier {
+class KYOTO_EXPORT barrier {
  public:
   /// A barrier releasing every `n` waits; 0 is treated as 1 (tokio's).
   explicit barrier(std::size_t n) noexcept : n_(n == 0 ? 1 : n) {}

@@ -67,6 +67,7 @@
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 
 #include <cstddef>
@@ -113,11 +114,11 @@ struct token_node {
 };
 
 /// A new child of `parent` (a cancelled root if `parent` is cancelled).
-std::shared_ptr<token_node> token_child(const std::shared_ptr<token_node>& parent);
+KYOTO_EXPORT std::shared_ptr<token_node> token_child(const std::shared_ptr<token_node>& parent);
 /// Cancels `n` and its subtree (see the file comment).
-void token_cancel(const std::shared_ptr<token_node>& n) noexcept;
+KYOTO_EXPORT void token_cancel(const std::shared_ptr<token_node>& n) noexcept;
 /// The last handle of `n` is gone: unlinks it, re-parents its children.
-void token_release(const std::shared_ptr<token_node>& n) noexcept;
+KYOTO_EXPORT void token_release(const std::shared_ptr<token_node>& n) noexcept;
 
 }  // namespace kyoto::detail
 

@@ -86,6 +86,7 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -117,7 +118,7 @@ class notified_awaiter;
 ///
 /// Thread safety: every member may be called concurrently, from tasks on
 /// any worker and from plain threads.
-class notify {
+class KYOTO_EXPORT notify {
  public:
   /// A notify without a permit.
   notify() noexcept = default;
@@ -230,7 +231,7 @@ class notify {
 /// Nothing is lost, but the place in the queue is. Cancelling an await of
 /// an lvalue notified keeps the notified's place (or its notification) for
 /// its next await.
-class [[nodiscard]] notified {
+class [[nodiscard]] KYOTO_EXPORT notified {
  public:
   /// Takes `o`'s state (and, if it is enabled, its place in the queue);
   /// `o` is left moved-from. Precondition: no await is suspended on `o`.
@@ -305,7 +306,7 @@ class [[nodiscard]] notified {
 /// n as it was: still queued, or holding the notification it received (its
 /// next await completes at once; destroying it forwards a notify_one()).
 /// Neither copyable nor movable; it refers to n, which must outlive it.
-class [[nodiscard]] notified_awaiter {
+class [[nodiscard]] KYOTO_EXPORT notified_awaiter {
  public:
   /// An await of `n` (made by `co_await n`).
   explicit notified_awaiter(notified& n) noexcept : n_(&n) {}

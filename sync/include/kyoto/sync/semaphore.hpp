@@ -6,6 +6,7 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 #include <kyoto/sync/detail/held_permits.hpp>
 
@@ -152,7 +153,7 @@ using owned_acquire_awaiter = basic_acquire_awaiter<std::shared_ptr<semaphore>>;
 /// kyoto::sync::semaphore sem(3);
 /// auto permit = (co_await sem.acquire()).value();  // at most 3 holders
 /// ```
-class semaphore {
+class KYOTO_EXPORT semaphore {
  public:
   /// The most permits a semaphore may hold (tokio: usize::MAX >> 3).
   static constexpr std::size_t max_permits = kyoto::detail::batch_semaphore::max_permits;

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <compare>
 #include <cstddef>
@@ -93,19 +94,21 @@ inline bool bytes_is_unique(const bytes_shared* s) noexcept {
 
 /// A new block owning an uninitialised heap buffer of `capacity` bytes
 /// (capacity > 0), with one reference.
-bytes_shared* bytes_allocate(std::size_t capacity);
+KYOTO_EXPORT bytes_shared* bytes_allocate(std::size_t capacity);
 
 /// Throws std::out_of_range("<type>::<fn>: <value> > <what> <limit>"), e.g.
 /// "kyoto::bytes_mut::split_to: 10 > len 4".
-[[noreturn]] void bytes_out_of_range(const char* type, const char* fn, std::size_t value,
-                                     const char* what, std::size_t limit);
+[[noreturn]] KYOTO_EXPORT void bytes_out_of_range(const char* type, const char* fn,
+                                                  std::size_t value, const char* what,
+                                                  std::size_t limit);
 
 /// Throws std::out_of_range("<type>::operator[]: index <i> >= len <len>").
-[[noreturn]] void bytes_index_out_of_range(const char* type, std::size_t i, std::size_t len);
+[[noreturn]] KYOTO_EXPORT void bytes_index_out_of_range(const char* type, std::size_t i,
+                                                        std::size_t len);
 
 /// Writes `data` as the crate's Debug does: b"..." with printable ASCII as
 /// itself, \n \r \t \0 \\ \" escaped and other bytes as \xNN.
-std::ostream& bytes_write_debug(std::ostream& os, std::span<const std::byte> data);
+KYOTO_EXPORT std::ostream& bytes_write_debug(std::ostream& os, std::span<const std::byte> data);
 
 /// Byte-wise equality of two spans.
 inline bool bytes_equal(std::span<const std::byte> a, std::span<const std::byte> b) noexcept {

@@ -8,6 +8,7 @@
 #include <kyoto/io/error.hpp>
 
 #include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -28,13 +29,14 @@ inline constexpr std::size_t max_rw_count = 0x7ffff000;
 /// Throws std::system_error(err, system_category) whose message names the
 /// operation and the path: `kyoto::fs::file::open "/tmp/x": No such file
 /// or directory`. An empty path is left out of the message.
-[[noreturn]] void throw_fs_error(int err, const char* operation, const std::filesystem::path& path);
+[[noreturn]] KYOTO_EXPORT void throw_fs_error(int err, const char* operation,
+                                              const std::filesystem::path& path);
 
 /// Moves `fd`'s cursor back by `n` bytes (lseek: no io_uring opcode, and it
 /// never waits for the disk). Used when a cursor read is cancelled after it
 /// completed, so that the next read returns its bytes again. Errors (a pipe
 /// has no cursor) are ignored: those bytes are then lost.
-void rewind_cursor(int fd, int n) noexcept;
+KYOTO_EXPORT void rewind_cursor(int fd, int n) noexcept;
 
 /// The SQE fields every request on one descriptor has: `op` on `fd`.
 inline op_args fd_args(std::uint8_t op, int fd) noexcept {

@@ -44,6 +44,7 @@
 
 #include <kyoto/io/detail/opcode.hpp>
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <climits>
@@ -74,7 +75,7 @@ struct op_args {
 /// Thread safety: started, resumed and normally destroyed by the task that
 /// owns the awaiter; complete() runs on the owner's thread; cancel() on any
 /// thread that owns the task. Not movable while in flight.
-class io_op {
+class KYOTO_EXPORT io_op {
  public:
   io_op() noexcept = default;
   io_op(const io_op&) = delete;
@@ -189,6 +190,6 @@ using fault_injector = int (*)(std::uint8_t opcode, int result) noexcept;
 
 /// Installs (or, with null, removes) the process-wide fault injector. For
 /// tests; any thread; takes effect for completions reaped afterwards.
-void set_fault_injector(fault_injector f) noexcept;
+KYOTO_EXPORT void set_fault_injector(fault_injector f) noexcept;
 
 }  // namespace kyoto::detail

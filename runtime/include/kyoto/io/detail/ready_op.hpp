@@ -11,21 +11,17 @@
 
 namespace kyoto::detail {
 
-/// Awaiter giving `value` at once; when the task's budget is spent it
-/// yields first (queued behind the ready tasks) and gives it on resumption.
-/// Cancel safe: nothing happens until it completes. Resumed on the task's
-/// thread. Movable until awaited.
-template <class T>
-class [[nodiscard]] ready_awaiter {
+/// What both awaiters below share: completes at once while the task's
+/// cooperative budget lasts; when it is spent, queues the task behind the
+/// ready tasks and completes on resumption. A yield cancelled after it was
+/// queued takes its node back. Movable until awaited.
+class coop_step {
  public:
-  explicit ready_awaiter(T value) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : value_(std::move(value)) {}
-  ready_awaiter(ready_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : value_(std::move(o.value_)) {}
-  ready_awaiter(const ready_awaiter&) = delete;
-  ready_awaiter& operator=(const ready_awaiter&) = delete;
-  /// A yield cancelled after it was queued takes its node back.
-  ~ready_awaiter() {
+  coop_step() noexcept = default;
+  coop_step(coop_step&&) noexcept {}
+  coop_step(const coop_step&) = delete;
+  coop_step& operator=(const coop_step&) = delete;
+  ~coop_step() {
     if (queued_) node_.task->purge(&node_);
   }
 
@@ -35,39 +31,41 @@ class [[nodiscard]] ready_awaiter {
     queued_ = true;
     coop_yield(node_);
   }
+
+ protected:
+  /// Called by await_resume(): the node is no longer queued.
+  void resumed() noexcept { queued_ = false; }
+
+ private:
+  wake_node node_;
+  bool queued_ = false;
+};
+
+/// Awaiter giving `value` at once (see coop_step for the budget). Cancel
+/// safe: nothing happens until it completes. Resumed on the task's thread.
+template <class T>
+class [[nodiscard]] ready_awaiter : public coop_step {
+ public:
+  explicit ready_awaiter(T value) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : value_(std::move(value)) {}
+  ready_awaiter(ready_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : coop_step(std::move(o)), value_(std::move(o.value_)) {}
   T await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) {
-    queued_ = false;
+    resumed();
     return std::move(value_);
   }
 
  private:
   T value_;
-  wake_node node_;
-  bool queued_ = false;
 };
 
 /// ready_awaiter for an operation giving nothing (flush, shutdown).
-class [[nodiscard]] ready_void_awaiter {
+class [[nodiscard]] ready_void_awaiter : public coop_step {
  public:
+  /// Declared so that the awaiter is not an aggregate (GCC 12 mishandles
+  /// aggregate temporaries in co_await expressions).
   ready_void_awaiter() noexcept = default;
-  ready_void_awaiter(ready_void_awaiter&&) noexcept {}
-  ready_void_awaiter(const ready_void_awaiter&) = delete;
-  ready_void_awaiter& operator=(const ready_void_awaiter&) = delete;
-  ~ready_void_awaiter() {
-    if (queued_) node_.task->purge(&node_);
-  }
-
-  bool await_ready() noexcept { return coop_proceed(); }
-  void await_suspend(std::coroutine_handle<> h) {
-    node_.prepare(h);
-    queued_ = true;
-    coop_yield(node_);
-  }
-  void await_resume() noexcept { queued_ = false; }
-
- private:
-  wake_node node_;
-  bool queued_ = false;
+  void await_resume() noexcept { resumed(); }
 };
 
 }  // namespace kyoto::detail

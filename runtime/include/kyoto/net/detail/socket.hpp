@@ -18,6 +18,7 @@
 #include <kyoto/io/error.hpp>
 
 #include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 
@@ -35,7 +36,7 @@ namespace kyoto::detail {
 ///
 /// Thread safety: as a plain object; the stash is touched by whoever reads
 /// the socket (one reader at a time).
-class socket_fd {
+class KYOTO_EXPORT socket_fd {
  public:
   socket_fd() noexcept = default;
   /// Adopts `fd`.

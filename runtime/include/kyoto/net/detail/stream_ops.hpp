@@ -7,6 +7,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/net/detail/socket.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 
@@ -19,7 +20,7 @@
 namespace kyoto::detail {
 
 /// ::shutdown(fd, SHUT_WR), throwing std::system_error naming `operation`.
-void shutdown_write(int fd, const char* operation);
+KYOTO_EXPORT void shutdown_write(int fd, const char* operation);
 
 /// The operation names a stream type reports in its errors.
 struct stream_names {
@@ -131,7 +132,7 @@ class split_half {
 /// A write half: dropping it, or assigning another over it, shuts the
 /// write side down (the peer reads end of stream), as tokio's
 /// OwnedWriteHalf does. Reads through the other half still work.
-class split_write_half : public split_half {
+class KYOTO_EXPORT split_write_half : public split_half {
  public:
   using split_half::split_half;
   split_write_half(split_write_half&&) noexcept = default;

@@ -6,6 +6,8 @@
 // the scheduler. Plain threads have an all-null context.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <stdexcept>
 
@@ -50,7 +52,7 @@ struct context {
   local_core* local_set = nullptr;
 };
 
-inline thread_local constinit context current_context{};
+KYOTO_EXPORT inline thread_local constinit context current_context{};
 
 /// The task the calling thread is running, or null.
 inline task_header* current_task() noexcept {
@@ -58,13 +60,13 @@ inline task_header* current_task() noexcept {
 }
 
 /// Throws the error for an operation that needs a runtime task.
-[[noreturn]] void throw_outside_task(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_outside_task(const char* operation);
 
 /// Throws the error for an operation that needs a runtime thread.
-[[noreturn]] void throw_outside_runtime(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_outside_runtime(const char* operation);
 
 /// Throws the error for blocking a runtime thread (check_may_block).
-[[noreturn]] void throw_blocking_runtime_thread(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_blocking_runtime_thread(const char* operation);
 
 /// Throws std::logic_error, naming `operation`, if the calling thread runs
 /// a runtime's tasks (its context has a scheduler): blocking it would stall

@@ -11,6 +11,8 @@
 // nothing changes: thread_rand() is the same inline thread_local.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <cstdint>
 #include <optional>
 
@@ -53,7 +55,7 @@ constexpr std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t index) noe
 
 /// The calling thread's generator, seeded from its own address (distinct
 /// per thread, no global state). Inline: select draws from it on every call.
-inline fast_rand& thread_rand() noexcept {
+KYOTO_EXPORT inline fast_rand& thread_rand() noexcept {
   thread_local fast_rand rand{0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&rand)};
   return rand;
 }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstddef>
 #include <new>
@@ -36,7 +37,7 @@ namespace kyoto::detail {
 /// Allocation of coroutine frames and task cells. Thread-safe (the hot path
 /// is thread-local; the depot has a lock); deallocate() must be given the
 /// size passed to allocate().
-class frame_pool {
+class KYOTO_EXPORT frame_pool {
  public:
   static constexpr std::size_t granularity = 16;
   static constexpr std::size_t smallest = 24;  ///< the first class's size

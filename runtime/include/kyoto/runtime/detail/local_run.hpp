@@ -5,6 +5,7 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/nested_run.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -19,19 +20,20 @@ class local_core;
 
 /// The set whose step the calling thread is in; throws std::logic_error
 /// naming `operation` outside one (kyoto::spawn_local's check).
-local_core& current_local_core(const char* operation);
+KYOTO_EXPORT local_core& current_local_core(const char* operation);
 /// Queues a new local task (its scheduler reference held). Owner thread.
-void local_spawn(local_core& core, task_header* cell) noexcept;
+KYOTO_EXPORT void local_spawn(local_core& core, task_header* cell) noexcept;
 /// Throws std::logic_error naming `operation` off the set's owner thread.
-void local_check_owner(local_core& core, const char* operation);
+KYOTO_EXPORT void local_check_owner(local_core& core, const char* operation);
 /// The scheduler of run_until's operation (a nested task of the driver).
-task_scheduler* local_op_scheduler(local_core& core) noexcept;
+KYOTO_EXPORT task_scheduler* local_op_scheduler(local_core& core) noexcept;
 /// The driver's first step: checks and claims the set (throws).
-void local_begin_drive(local_core& core, wake_node& node, std::coroutine_handle<> driver);
+KYOTO_EXPORT void local_begin_drive(local_core& core, wake_node& node,
+                                    std::coroutine_handle<> driver);
 /// One step of the driver; false once the operation completed.
-bool local_step(local_core& core, task_header& op, wake_node& node);
+KYOTO_EXPORT bool local_step(local_core& core, task_header& op, wake_node& node);
 /// The driver's frame goes (completed or cancelled).
-void local_end_drive(local_core& core, task_header& op, wake_node& node) noexcept;
+KYOTO_EXPORT void local_end_drive(local_core& core, task_header& op, wake_node& node) noexcept;
 
 /// One step of run_until's driver (see local_core.hpp).
 class local_step_awaiter {

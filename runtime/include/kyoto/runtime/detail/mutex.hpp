@@ -14,6 +14,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstdint>
 
@@ -21,7 +22,7 @@ namespace kyoto::detail {
 
 /// Mutual exclusion for short critical sections; satisfies Lockable.
 /// Thread-safe; never held across a suspension point.
-class mutex {
+class KYOTO_EXPORT mutex {
  public:
   mutex() = default;
   mutex(const mutex&) = delete;

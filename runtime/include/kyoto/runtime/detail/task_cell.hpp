@@ -5,6 +5,7 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/manual_lifetime.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
@@ -24,14 +25,14 @@
 namespace kyoto::detail {
 
 /// Logs an exception that escaped a task nobody will join (spdlog, error).
-void log_unobserved_exception(const std::exception_ptr& e) noexcept;
+KYOTO_EXPORT void log_unobserved_exception(const std::exception_ptr& e) noexcept;
 /// As above, naming the task: its address and what it was spawned from
 /// (the callable's type, or the task<T> object's).
-void log_unobserved_exception(const std::exception_ptr& e, const void* task,
-                              const std::type_info& spawned_from) noexcept;
+KYOTO_EXPORT void log_unobserved_exception(const std::exception_ptr& e, const void* task,
+                                           const std::type_info& spawned_from) noexcept;
 /// A spawned task ended with `e`: tells its runtime, if the runtime shuts
 /// down on a task's exception (unhandled_panic::shutdown_runtime).
-void note_task_exception(task_header* task, const std::exception_ptr& e) noexcept;
+KYOTO_EXPORT void note_task_exception(task_header* task, const std::exception_ptr& e) noexcept;
 
 /// What a task was spawned from, for the log: the callable, or the task.
 template <class T, class Launcher>

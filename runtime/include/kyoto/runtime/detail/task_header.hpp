@@ -93,6 +93,7 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
 #include <cassert>
@@ -109,7 +110,7 @@ class thread_parker;
 /// Embedded in awaiters. `prepare()` is called in await_suspend, before the
 /// node is published; after publishing, the awaiter touches none of its
 /// members until it is resumed. wake() follows the wake rule above.
-struct alignas(16) wake_node {
+struct alignas(16) KYOTO_EXPORT wake_node {
   wake_node* next = nullptr;        ///< link in the owner's ready stack / batch
   std::coroutine_handle<> handle;   ///< the coroutine to resume
   task_header* task = nullptr;      ///< the task that runs `handle`, or null
@@ -159,7 +160,7 @@ struct task_vtable {
 };
 
 /// The type-erased part of every spawned task. See the file comment.
-class task_header {
+class KYOTO_EXPORT task_header {
  public:
   // run_state_ flags.
   static constexpr std::uintptr_t running = 1;    ///< a thread owns the frames

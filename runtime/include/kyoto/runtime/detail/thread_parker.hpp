@@ -8,6 +8,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstdint>
 
@@ -15,7 +16,7 @@ namespace kyoto::detail {
 
 /// One per thread (see current()); lives as long as the thread, so a waker
 /// may unpark it after the waiting frame is gone. Thread-safe.
-class thread_parker {
+class KYOTO_EXPORT thread_parker {
  public:
   /// The calling thread's parker.
   static thread_parker& current() noexcept;

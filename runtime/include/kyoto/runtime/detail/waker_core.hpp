@@ -47,6 +47,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <coroutine>
@@ -56,7 +57,7 @@ namespace kyoto::detail {
 
 /// The reference-counted state one suspension shares with its wakers. See
 /// the file comment.
-class waker_core {
+class KYOTO_EXPORT waker_core {
  public:
   static constexpr std::uint8_t armed = 0;     ///< waiting for the first wake
   static constexpr std::uint8_t waking = 1;    ///< a waker is inside node_.wake()

@@ -6,6 +6,7 @@
 #include <kyoto/sync/notify.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstdint>
 
@@ -29,6 +30,6 @@ struct signal_slot {
 /// signal or that kyoto never handles (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
 /// SIGKILL, SIGSTOP), std::system_error if sigaction, the pipe or the
 /// thread cannot be made. Any thread; takes the registry's lock.
-signal_slot& signal_register(int signum);
+KYOTO_EXPORT signal_slot& signal_register(int signum);
 
 }  // namespace kyoto::detail

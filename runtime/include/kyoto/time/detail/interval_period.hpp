@@ -1,13 +1,15 @@
 // Checking and converting an interval's period (time/interval.hpp).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <chrono>
 
 namespace kyoto::detail {
 
 /// Throws std::invalid_argument naming kyoto::time::interval (defined in
 /// runtime/src/time/interval.cpp).
-[[noreturn]] void throw_bad_period();
+[[noreturn]] KYOTO_EXPORT void throw_bad_period();
 
 /// `p` in the clock's unit, rounded up; clamped if too long for the clock.
 /// Throws std::invalid_argument unless positive.

@@ -3,6 +3,7 @@
 // in runtime/src/time/sleep.cpp.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 
 #include <chrono>
@@ -10,9 +11,9 @@
 namespace kyoto::detail {
 
 /// Registers `e` with the calling thread's driver; false if already due.
-bool register_timer(timer_entry* e, std::chrono::steady_clock::time_point deadline);
+KYOTO_EXPORT bool register_timer(timer_entry* e, std::chrono::steady_clock::time_point deadline);
 /// Unregisters `e` unless it fired; returns false if it fired (its waiter
 /// was woken, under the driver's lock). Any thread.
-bool cancel_timer(timer_entry* e) noexcept;
+KYOTO_EXPORT bool cancel_timer(timer_entry* e) noexcept;
 
 }  // namespace kyoto::detail

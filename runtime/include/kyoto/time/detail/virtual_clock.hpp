@@ -20,6 +20,8 @@
 // park), so nothing here is atomic.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <chrono>
 
 namespace kyoto::detail {
@@ -77,6 +79,6 @@ class virtual_clock {
 /// was ever paused; null otherwise, and on every thread that drives no
 /// current_thread runtime. Set by the current_thread scheduler's block_on
 /// (restored when it returns) and by time::pause().
-inline thread_local constinit const virtual_clock* shifted_clock = nullptr;
+KYOTO_EXPORT inline thread_local constinit const virtual_clock* shifted_clock = nullptr;
 
 }  // namespace kyoto::detail

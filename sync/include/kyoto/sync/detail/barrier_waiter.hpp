@@ -3,6 +3,7 @@
 // comment; the code in sync/src/watch.cpp).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <coroutine>
@@ -28,7 +29,7 @@ struct barrier_waiter {
 /// One arrival attempt of barrier::wait(): gives the result, or nullopt if
 /// the budget made it yield before arriving (the caller tries again).
 /// Out of line in sync/src/watch.cpp.
-class [[nodiscard]] barrier_arrive_awaiter {
+class [[nodiscard]] KYOTO_EXPORT barrier_arrive_awaiter {
  public:
   explicit barrier_arrive_awaiter(kyoto::sync::barrier* b) noexcept : barrier_(b) {}
   barrier_arrive_awaiter(const barrier_arrive_awaiter&) = delete;

@@ -33,6 +33,7 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -66,7 +67,7 @@ struct sem_waiter {
 };
 
 /// See the file comment. Thread-safe.
-class batch_semaphore {
+class KYOTO_EXPORT batch_semaphore {
  public:
   /// The most permits a semaphore holds (tokio: usize::MAX >> 3).
   static constexpr std::size_t max_permits = std::numeric_limits<std::size_t>::max() >> 3;

@@ -72,6 +72,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -90,9 +91,9 @@
 namespace kyoto::detail {
 
 /// std::invalid_argument: broadcast::channel()'s capacity is 0 or too large.
-[[noreturn]] void throw_broadcast_bad_capacity(std::size_t capacity);
+[[noreturn]] KYOTO_EXPORT void throw_broadcast_bad_capacity(std::size_t capacity);
 /// std::logic_error naming `operation`: a second receive on one receiver.
-[[noreturn]] void throw_broadcast_concurrent_recv(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_broadcast_concurrent_recv(const char* operation);
 
 /// A receiver waiting for a send (a suspended recv() or a blocking_recv()).
 struct broadcast_waiter {
@@ -116,10 +117,11 @@ inline constexpr std::size_t bcast_max_receivers = (std::size_t{1} << 31) - 1;
 
 /// Waits (spin, then futex on `seq`) until no reader is inside `word`.
 /// Only the tail-lock holder, with WRITER set. broadcast.cpp.
-void bcast_wait_for_readers(const atomic<std::uint64_t>& word, atomic<std::uint32_t>& seq) noexcept;
+KYOTO_EXPORT void bcast_wait_for_readers(const atomic<std::uint64_t>& word,
+                                         atomic<std::uint32_t>& seq) noexcept;
 /// Wakes a writer waiting in bcast_wait_for_readers. broadcast.cpp.
-void bcast_wake_writer(atomic<std::uint32_t>& seq) noexcept;
-[[noreturn]] void bcast_throw_too_many_receivers(const char* operation);
+KYOTO_EXPORT void bcast_wake_writer(atomic<std::uint32_t>& seq) noexcept;
+[[noreturn]] KYOTO_EXPORT void bcast_throw_too_many_receivers(const char* operation);
 
 /// One position of the ring.
 template <class T>

@@ -63,6 +63,7 @@
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -108,7 +109,7 @@ struct closed_waiter {
 };
 
 /// Throws std::logic_error for a second recv while one is waiting.
-[[noreturn]] void throw_concurrent_recv();
+[[noreturn]] KYOTO_EXPORT void throw_concurrent_recv();
 
 template <class T>
 class chan {

@@ -5,6 +5,7 @@
 // them and makes a guard.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 
 #include <cassert>
@@ -85,15 +86,15 @@ class held_permits {
 
 /// Throws std::logic_error naming `operation`: a guard used after it was
 /// moved from.
-[[noreturn]] void throw_empty_guard(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_empty_guard(const char* operation);
 /// Throws std::invalid_argument naming `operation`: a null shared_ptr.
-[[noreturn]] void throw_null_lock(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_null_lock(const char* operation);
 /// Throws std::invalid_argument: more permits than a semaphore can hold.
-[[noreturn]] void throw_too_many_permits(const char* operation, std::size_t permits);
+[[noreturn]] KYOTO_EXPORT void throw_too_many_permits(const char* operation, std::size_t permits);
 /// Throws std::logic_error: semaphore_permit::merge of another semaphore's.
-[[noreturn]] void throw_merge_mismatch(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_merge_mismatch(const char* operation);
 /// Throws std::invalid_argument: rw_lock's max_readers out of range.
-[[noreturn]] void throw_bad_max_readers(std::uint32_t max_readers);
+[[noreturn]] KYOTO_EXPORT void throw_bad_max_readers(std::uint32_t max_readers);
 
 /// The semaphore a semaphore_permit's `Ref` points to.
 inline kyoto::sync::semaphore* get_semaphore(kyoto::sync::semaphore* s) noexcept {

@@ -3,12 +3,14 @@
 // throws std::logic_error whose message starts with `operation`.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 namespace kyoto::detail {
 
 /// `operation` on a moved-from handle (sender, receiver, ...).
-[[noreturn]] void throw_empty_handle(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_empty_handle(const char* operation);
 
 /// An awaiter awaited a second time, or after it was moved from.
-[[noreturn]] void throw_awaited_twice(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_awaited_twice(const char* operation);
 
 }  // namespace kyoto::detail

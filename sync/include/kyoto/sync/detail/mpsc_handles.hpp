@@ -5,6 +5,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/counted_ref.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/sync/detail/chan.hpp>
 #include <kyoto/sync/detail/misuse.hpp>
 
@@ -13,10 +14,10 @@
 namespace kyoto::detail {
 
 /// std::logic_error: a permit used after its send (or moved from).
-[[noreturn]] void throw_used_permit(const char* operation);
+[[noreturn]] KYOTO_EXPORT void throw_used_permit(const char* operation);
 
 /// std::invalid_argument: mpsc::channel()'s capacity is 0 or too large.
-[[noreturn]] void throw_mpsc_bad_capacity(std::size_t capacity);
+[[noreturn]] KYOTO_EXPORT void throw_mpsc_bad_capacity(std::size_t capacity);
 
 /// What both sender types share: a strong reference (it keeps the channel
 /// open; tokio's clone()). A copy is another sender; a moved-from one is

@@ -2,6 +2,7 @@
 // in <kyoto/sync/notify.hpp>'s file comment; the code in sync/src/notify.cpp).
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 namespace kyoto::detail {
@@ -28,6 +29,6 @@ struct notify_waiter {
 };
 
 /// Throws std::logic_error with `what` (misuse of a notify or a notified).
-[[noreturn]] void throw_notify_misuse(const char* what);
+[[noreturn]] KYOTO_EXPORT void throw_notify_misuse(const char* what);
 
 }  // namespace kyoto::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -15,7 +16,7 @@
 namespace kyoto::detail {
 
 /// Throws std::logic_error(what): a oneshot handle misused.
-[[noreturn]] void throw_oneshot_misuse(const char* what);
+[[noreturn]] KYOTO_EXPORT void throw_oneshot_misuse(const char* what);
 
 /// The state a oneshot's two halves share. All fields but refs_ are
 /// guarded by lock_.

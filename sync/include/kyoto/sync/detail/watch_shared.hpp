@@ -7,6 +7,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/intrusive_list.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -20,7 +21,7 @@
 namespace kyoto::detail {
 
 /// std::logic_error: a second changed() on one watch receiver.
-[[noreturn]] void throw_concurrent_changed();
+[[noreturn]] KYOTO_EXPORT void throw_concurrent_changed();
 
 /// A parked changed() or sender::closed() await.
 struct watch_waiter {
@@ -40,7 +41,7 @@ struct watch_waiter {
 /// What a channel's handles share apart from the value: the version word,
 /// the counts and the watch_waiter lists (see the file comment). Not a template:
 /// its longer members are in sync/src/watch.cpp.
-class watch_shared_base {
+class KYOTO_EXPORT watch_shared_base {
  public:
   /// state_ bit 0: the sender is gone. Never unset once set.
   static constexpr std::uint64_t closed_bit = 1;
@@ -169,7 +170,7 @@ class watch_shared final : public watch_shared_base {
 
 /// The awaiter of sender::closed()'s single wait: true when it completed
 /// with no receiver alive. Out of line in sync/src/watch.cpp.
-class [[nodiscard]] watch_closed_awaiter {
+class [[nodiscard]] KYOTO_EXPORT watch_closed_awaiter {
  public:
   explicit watch_closed_awaiter(watch_shared_base* s) noexcept : shared_(s) {}
   watch_closed_awaiter(const watch_closed_awaiter&) = delete;
@@ -192,6 +193,6 @@ class [[nodiscard]] watch_closed_awaiter {
 
 /// sender::closed(): waits until no receiver is alive, waiting again if a
 /// subscribe() reopened the channel before it resumed (tokio's loop).
-task<> watch_wait_closed(watch_shared_base* s);
+KYOTO_EXPORT task<> watch_wait_closed(watch_shared_base* s);
 
 }  // namespace kyoto::detail
