@@ -4,6 +4,7 @@
 
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/runtime/detail/task_hooks.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 
 #include <stdexcept>
@@ -36,6 +37,10 @@ std::uint64_t next_task_id() noexcept {
     r.end = r.next + task_id_block;
   }
   return r.next++;
+}
+
+void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept {
+  call_task_hook(hooks.on_spawn, task);
 }
 
 void throw_no_current_task_id() {
@@ -148,8 +153,11 @@ bool task_header::run() noexcept {
   // A nested run (a task_local scope, unconstrained: detail/nested_run.hpp)
   // spends the budget of the run it is nested in, and answers
   // task_id::current() with its id.
+  // The runtime's poll hooks (detail/task_hooks.hpp): top-level runs only.
+  const task_hooks* hooks = nullptr;
   if (outer == nullptr) {
     ctx.budget = coop_budget;
+    hooks = sched->hooks;
   } else {
     id_bits_ = outer->id();
   }
@@ -159,6 +167,8 @@ bool task_header::run() noexcept {
     ctx.batch = outer_batch;
     return false;
   }
+  if (hooks != nullptr) [[unlikely]]
+    call_task_hook(hooks->on_before_poll, *this);
   if (!started_) {
     started_ = true;
     ctx.batch = nullptr;
@@ -172,6 +182,8 @@ bool task_header::run() noexcept {
       n->handle.resume();
     }
   }
+  if (hooks != nullptr) [[unlikely]]
+    call_task_hook(hooks->on_after_poll, *this);
   ctx.task = outer;
   ctx.batch = outer_batch;
   if (root_.done()) {
@@ -222,6 +234,9 @@ void task_header::shutdown() noexcept {
 }
 
 void task_header::finish() noexcept {
+  // Before COMPLETE: whoever sees the outcome also sees the hook's effects.
+  if (sched->hooks != nullptr) [[unlikely]]
+    call_task_hook(sched->hooks->on_terminate, *this);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && stack_of(cur) == nullptr);

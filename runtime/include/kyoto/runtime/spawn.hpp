@@ -59,10 +59,15 @@ struct spawn_site {
   std::unique_ptr<named_site> named{};
 };
 
+/// Calls the runtime's on_task_spawn hook, if set, for `task`.
+void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept;
+
 template <class T>
 join_handle<T> submit(scheduler& s, task_cell<T>* cell, spawn_site site = {}) noexcept {
   cell->set_identity(site.location, site.named.release());
   cell->sched = &s;
+  if (s.hooks != nullptr) [[unlikely]]
+    call_spawn_hook(*s.hooks, *cell);
   s.spawn(cell);
   return join_handle_access::make(cell);
 }
