@@ -71,7 +71,8 @@ runtime runtime::builder::build() const {
     detail::current_thread_config config;
     config.start_paused = start_paused_;
     config.rng_seed = rng_seed_;
-    return runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config));
+    return with_hooks(
+        runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config)));
   }
   if (start_paused_) {
     throw std::invalid_argument(
@@ -89,7 +90,12 @@ runtime runtime::builder::build() const {
   config.on_thread_start = on_thread_start_;
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
-  return runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking));
+  return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
+}
+
+runtime runtime::builder::with_hooks(runtime rt) const {
+  if (hooks_ && hooks_->any()) rt.sched_->set_task_hooks(hooks_);
+  return rt;
 }
 
 runtime runtime::builder::build_shutting_down_on_exception() const {
@@ -97,7 +103,7 @@ runtime runtime::builder::build_shutting_down_on_exception() const {
   plain.unhandled_panic_ = kyoto::unhandled_panic::ignore;
   runtime rt = plain.build();
   rt.sched_ = detail::shut_down_on_task_exception(std::move(rt.sched_));
-  return rt;
+  return with_hooks(std::move(rt));  // spawn calls them on the wrapper
 }
 
 handle handle::current() {

@@ -17,6 +17,8 @@
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/task_builder.hpp>
+#include <kyoto/runtime/task_id.hpp>
 #include <kyoto/runtime/task_local.hpp>
 #include <kyoto/runtime/try_join.hpp>
 #include <kyoto/runtime/unconstrained.hpp>

@@ -1,13 +1,53 @@
 // The out-of-line half of the task state machine; the protocol is described
 // in <kyoto/runtime/detail/task_header.hpp>.
+#include <kyoto/runtime/task_id.hpp>
+
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
+#include <kyoto/runtime/detail/task_hooks.hpp>
 #include <kyoto/runtime/detail/thread_parker.hpp>
 
 #include <stdexcept>
 #include <thread>
 
 namespace kyoto::detail {
+
+namespace {
+
+/// The next block of ids to hand out (1024 at a time); ids start at 1.
+atomic<std::uint64_t> task_id_blocks{0};
+
+constexpr std::uint64_t task_id_block = 1024;
+
+/// The calling thread's current block: [next, end).
+struct task_id_range {
+  std::uint64_t next = 0;
+  std::uint64_t end = 0;
+};
+thread_local constinit task_id_range task_ids{};
+
+}  // namespace
+
+std::uint64_t next_task_id() noexcept {
+  task_id_range& r = task_ids;
+  if (r.next == r.end) [[unlikely]] {
+    // Relaxed: only uniqueness matters, which the RMW alone gives.
+    const std::uint64_t block = task_id_blocks.fetch_add(1, std::memory_order_relaxed);
+    r.next = block * task_id_block + 1;
+    r.end = r.next + task_id_block;
+  }
+  return r.next++;
+}
+
+void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept {
+  call_task_hook(hooks.on_spawn, task);
+}
+
+void throw_no_current_task_id() {
+  throw std::logic_error(
+      "kyoto::task_id::current: not called from inside a runtime task "
+      "(use try_current() where that can happen)");
+}
 
 namespace {
 
@@ -111,14 +151,24 @@ bool task_header::run() noexcept {
   wake_node* const outer_batch = ctx.batch;
   ctx.task = this;
   // A nested run (a task_local scope, unconstrained: detail/nested_run.hpp)
-  // spends the budget of the run it is nested in.
-  if (outer == nullptr) ctx.budget = coop_budget;
+  // spends the budget of the run it is nested in, and answers
+  // task_id::current() with its id.
+  // The runtime's poll hooks (detail/task_hooks.hpp): top-level runs only.
+  const task_hooks* hooks = nullptr;
+  if (outer == nullptr) {
+    ctx.budget = coop_budget;
+    hooks = sched->hooks;
+  } else {
+    id_bits_ = outer->id();
+  }
   if ((taken & cancelled) != 0) [[unlikely]] {
     cancel_running();
     ctx.task = outer;
     ctx.batch = outer_batch;
     return false;
   }
+  if (hooks != nullptr) [[unlikely]]
+    call_task_hook(hooks->on_before_poll, *this);
   if (!started_) {
     started_ = true;
     ctx.batch = nullptr;
@@ -132,6 +182,8 @@ bool task_header::run() noexcept {
       n->handle.resume();
     }
   }
+  if (hooks != nullptr) [[unlikely]]
+    call_task_hook(hooks->on_after_poll, *this);
   ctx.task = outer;
   ctx.batch = outer_batch;
   if (root_.done()) {
@@ -182,6 +234,9 @@ void task_header::shutdown() noexcept {
 }
 
 void task_header::finish() noexcept {
+  // Before COMPLETE: whoever sees the outcome also sees the hook's effects.
+  if (sched->hooks != nullptr) [[unlikely]]
+    call_task_hook(sched->hooks->on_terminate, *this);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && stack_of(cur) == nullptr);

@@ -8,6 +8,8 @@
 // complete task touches nothing but the cell).
 #pragma once
 
+#include <kyoto/runtime/task_id.hpp>
+
 #include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
@@ -74,6 +76,13 @@ class abort_handle {
   bool is_finished() const {
     if (!cell_) detail::throw_abort_empty("kyoto::abort_handle::is_finished");
     return cell_->is_complete();
+  }
+
+  /// The task's id (tokio's AbortHandle::id). Any thread. Throws
+  /// std::logic_error on an empty handle.
+  task_id id() const {
+    if (!cell_) detail::throw_abort_empty("kyoto::abort_handle::id");
+    return task_id(cell_->id());
   }
 
   /// Whether the handle refers to a task (false once moved from).

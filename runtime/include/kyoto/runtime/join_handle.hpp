@@ -121,6 +121,13 @@ class join_handle {
     return cell_->is_complete();
   }
 
+  /// The task's id (tokio's JoinHandle::id); the same as task_id::current()
+  /// inside the task. Throws std::logic_error on an empty handle.
+  task_id id() const {
+    check_owns("kyoto::join_handle::id");
+    return task_id(cell_->id());
+  }
+
   /// A handle that can abort the task (and ask whether it finished) but not
   /// await it; copyable, usable from any thread, valid after this handle is
   /// dropped (tokio's JoinHandle::abort_handle). Throws std::logic_error on

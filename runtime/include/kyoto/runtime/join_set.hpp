@@ -47,6 +47,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/task_id.hpp>
 
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/join_set_core.hpp>
@@ -59,6 +60,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
@@ -127,15 +129,42 @@ class join_set {
   /// Spawns `t` on the calling thread's runtime (see kyoto::spawn) and adds
   /// it to the set; returns a handle that can abort it. Throws
   /// std::logic_error off a runtime thread, or if `t` is empty.
-  kyoto::abort_handle spawn(task<T> t) { return insert(kyoto::spawn(std::move(t))); }
+  /// Records the line that called it, as kyoto::spawn does.
+  kyoto::abort_handle spawn(
+      task<T> t, detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+    return insert(detail::spawn_at(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   {site.location, {}}, std::move(t)));
+  }
 
-  /// Spawns `f(args...)` (see kyoto::spawn: the callable and arguments live
-  /// as long as the task) and adds it to the set.
-  template <class F, class... Args>
-    requires detail::task_factory<F, Args...> &&
-             std::same_as<detail::factory_value_t<F, Args...>, T>
-  kyoto::abort_handle spawn(F&& f, Args&&... args) {
-    return insert(kyoto::spawn(std::forward<F>(f), std::forward<Args>(args)...));
+  /// Spawns `f()` (see kyoto::spawn: the callable lives as long as the
+  /// task) and adds it to the set; records the line that called it.
+  template <class F>
+    requires detail::task_factory<F> && std::same_as<detail::factory_value_t<F>, T>
+  kyoto::abort_handle spawn(
+      F&& f, detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+    return insert(detail::spawn_at(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   {site.location, {}}, std::forward<F>(f)));
+  }
+
+  /// Spawns `f(a1)`; as above.
+  template <class F, class A1>
+    requires detail::task_factory<F, A1> && std::same_as<detail::factory_value_t<F, A1>, T>
+  kyoto::abort_handle spawn(
+      F&& f, A1&& a1,
+      detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+    return insert(detail::spawn_at(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   {site.location, {}}, std::forward<F>(f), std::forward<A1>(a1)));
+  }
+
+  /// Spawns `f(args...)` with two or more arguments (the spawn location is
+  /// not recorded: see kyoto::spawn) and adds it to the set.
+  template <class F, class A1, class A2, class... Args>
+    requires detail::task_factory<F, A1, A2, Args...> &&
+             std::same_as<detail::factory_value_t<F, A1, A2, Args...>, T>
+  kyoto::abort_handle spawn(F&& f, A1&& a1, A2&& a2, Args&&... args) {
+    return insert(detail::spawn_on(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                                   std::forward<Args>(args)...));
   }
 
   /// Spawns `t` on the runtime of `h` (tokio's spawn_on); from any thread.
@@ -161,7 +190,13 @@ class join_set {
   /// nothing; the next one gives the outcome it would have given. Throws
   /// std::logic_error if another join_next() of this set is waiting, or
   /// outside a runtime task.
-  [[nodiscard]] auto join_next() noexcept { return join_next_awaiter(*this); }
+  [[nodiscard]] auto join_next() noexcept { return join_next_awaiter<false>(*this); }
+
+  /// As join_next(), but gives the task's id with its outcome (tokio's
+  /// join_next_with_id): `std::optional<std::pair<task_id, outcome>>`,
+  /// also for a task that threw or was cancelled. Same thread, cancel
+  /// safety and errors as join_next().
+  [[nodiscard]] auto join_next_with_id() noexcept { return join_next_awaiter<true>(*this); }
 
   /// The outcome of a task that has completed, without waiting; nullopt if
   /// none has (or the set is empty). Spends no budget. Throws
@@ -172,6 +207,17 @@ class join_set {
     detail::join_set_entry* e = core_->pop_ready();
     if (e == nullptr) return std::nullopt;
     return take(e);
+  }
+
+  /// As try_join_next(), with the task's id (tokio's
+  /// try_join_next_with_id).
+  std::optional<std::pair<task_id, outcome>> try_join_next_with_id() {
+    if (core_ == nullptr) return std::nullopt;
+    if (core_->pending) detail::throw_join_set_pending("kyoto::join_set::try_join_next_with_id");
+    detail::join_set_entry* e = core_->pop_ready();
+    if (e == nullptr) return std::nullopt;
+    const task_id id(e->cell->id());
+    return std::pair<task_id, outcome>(id, take(e));
   }
 
   /// Requests cancellation of every task in the set; they stay in it and
@@ -255,8 +301,13 @@ class join_set {
     }
   }
 
+  template <bool WithId>
   class join_next_awaiter {
    public:
+    /// What co_await gives.
+    using value_type = std::conditional_t<WithId, std::optional<std::pair<task_id, outcome>>,
+                                          std::optional<outcome>>;
+
     explicit join_next_awaiter(join_set& s) noexcept : set_(&s) {}
     /// Movable until awaited.
     join_next_awaiter(join_next_awaiter&& o) noexcept : set_(o.set_) {
@@ -313,7 +364,7 @@ class join_set {
       return true;
     }
 
-    std::optional<outcome> await_resume() {
+    value_type await_resume() {
       detail::join_set_core* c = set_->core_;
       if (registered_ || yielded_) c->pending = false;
       registered_ = false;
@@ -323,7 +374,12 @@ class join_set {
       // us (or that was ready before we yielded) is still queued.
       detail::join_set_entry* e = c->pop_ready();
       assert(e != nullptr);
-      return set_->take(e);
+      if constexpr (WithId) {
+        const task_id id(e->cell->id());
+        return std::pair<task_id, outcome>(id, set_->take(e));
+      } else {
+        return set_->take(e);
+      }
     }
 
    private:

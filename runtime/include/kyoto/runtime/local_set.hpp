@@ -36,6 +36,7 @@ namespace detail {
 
 template <class T>
 join_handle<T> local_submit(local_core& core, task_cell<T>* cell) noexcept {
+  cell->set_identity({}, nullptr);  // a fresh id; the location is not recorded
   local_spawn(core, cell);
   return join_handle_access::make(cell);
 }

@@ -7,11 +7,13 @@
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/runtime/task_id.hpp>
 #include <kyoto/runtime/unhandled_panic.hpp>
 
 #include <kyoto/runtime/detail/awaitable.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
+#include <kyoto/runtime/detail/task_hooks.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -220,6 +222,38 @@ class KYOTO_EXPORT runtime::builder {
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
 
+  /// Called on the spawning thread for every task spawned on the runtime
+  /// (kyoto::spawn, handle/runtime::spawn, join_set, task_builder; not
+  /// spawn_blocking nor local_set tasks), before it is queued (tokio's
+  /// on_task_spawn). `f` gets the task's task_meta (id, name, spawn
+  /// location), valid during the call. Must not throw (a throw
+  /// terminates). Unset hooks cost one branch per spawn and run.
+  builder& on_task_spawn(std::function<void(const task_meta&)> f) {
+    hooks().on_spawn = std::move(f);
+    return *this;
+  }
+  /// Called once per task when it completes, throws or is cancelled
+  /// (including by the runtime's shutdown), on the thread that ends it,
+  /// before its join_handle sees the outcome (tokio's on_task_terminate).
+  /// As on_task_spawn otherwise.
+  builder& on_task_terminate(std::function<void(const task_meta&)> f) {
+    hooks().on_terminate = std::move(f);
+    return *this;
+  }
+  /// Called on the worker right before each poll (run) of a task (tokio's
+  /// on_before_task_poll); task_id::current() gives the task's id there.
+  /// As on_task_spawn otherwise; keep it short, it runs on every poll.
+  builder& on_before_task_poll(std::function<void(const task_meta&)> f) {
+    hooks().on_before_poll = std::move(f);
+    return *this;
+  }
+  /// Called on the worker right after each poll of a task, before it is
+  /// completed or parked (tokio's on_after_task_poll). As
+  /// on_before_task_poll otherwise.
+  builder& on_after_task_poll(std::function<void(const task_meta&)> f) {
+    hooks().on_after_poll = std::move(f);
+    return *this;
+  }
   /// Builds the runtime (starting its worker threads). Throws
   /// std::system_error if an io_uring ring or eventfd cannot be created,
   /// std::invalid_argument for a bad setting.
@@ -237,9 +271,21 @@ class KYOTO_EXPORT runtime::builder {
   /// build() for unhandled_panic::shutdown_runtime: the runtime's scheduler
   /// wrapped to shut down on a task's exception.
   runtime build_shutting_down_on_exception() const;
+  /// Installs the task hooks, if any is set, on `rt`'s scheduler.
+  runtime with_hooks(runtime rt) const;
 
   enum class flavor : unsigned char { current_thread, multi_thread };
   explicit builder(flavor f) noexcept : flavor_(f) {}
+  /// The hooks, copied first if another builder shares them (a builder
+  /// is a value).
+  detail::task_hooks& hooks() {
+    if (!hooks_) {
+      hooks_ = std::make_shared<detail::task_hooks>();
+    } else if (hooks_.use_count() > 1) {
+      hooks_ = std::make_shared<detail::task_hooks>(*hooks_);
+    }
+    return *hooks_;
+  }
 
   flavor flavor_;
   std::optional<std::size_t> worker_threads_;  ///< unset: the number of cores
@@ -252,6 +298,7 @@ class KYOTO_EXPORT runtime::builder {
   bool start_paused_ = false;
   std::optional<std::uint64_t> rng_seed_;  ///< unset: unseeded generators
   kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
+  std::shared_ptr<detail::task_hooks> hooks_;  ///< null: no hook set
 };
 
 }  // namespace kyoto

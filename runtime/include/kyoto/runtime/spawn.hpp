@@ -11,6 +11,8 @@
 
 #include <concepts>
 #include <functional>
+#include <memory>
+#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -42,25 +44,58 @@ inline scheduler& current_scheduler(const char* op) {
 [[noreturn]] KYOTO_EXPORT void throw_spawn_empty();
 [[noreturn]] KYOTO_EXPORT void throw_spawn_started();
 
+/// Where a spawn was called from: the defaulted last parameter of the
+/// spawn functions. A distinct type, so that a std::source_location passed
+/// as the task's own argument is never taken for it.
+struct call_site {
+  struct tag {};
+  constexpr call_site(std::source_location l, tag) noexcept : location(l) {}
+  std::source_location location;
+};
+
+/// What spawn records about a task besides its id: where it was spawned
+/// and, for task_builder, its name (owned until submit takes it).
+struct spawn_site {
+  std::source_location location{};
+  std::unique_ptr<named_site> named{};
+};
+
+/// Calls the runtime's on_task_spawn hook, if set, for `task`.
+void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept;
+
 template <class T>
-join_handle<T> submit(scheduler& s, task_cell<T>* cell) noexcept {
+join_handle<T> submit(scheduler& s, task_cell<T>* cell, spawn_site site = {}) noexcept {
+  cell->set_identity(site.location, site.named.release());
   cell->sched = &s;
+  if (s.hooks != nullptr) [[unlikely]]
+    call_spawn_hook(*s.hooks, *cell);
   s.spawn(cell);
   return join_handle_access::make(cell);
 }
 
 template <class T>
-join_handle<T> spawn_on(scheduler& s, task<T>&& t) {
+join_handle<T> spawn_at(scheduler& s, spawn_site site, task<T>&& t) {
   if (!t.valid()) throw_spawn_empty();
   if (task_access::handle(t).promise().phase_ != task_phase::not_started) throw_spawn_started();
-  return submit<T>(s, spawned_cell<T, std::tuple<>>::adopt(std::move(t)));
+  return submit<T>(s, spawned_cell<T, std::tuple<>>::adopt(std::move(t)), std::move(site));
+}
+
+template <class F, class... Args>
+auto spawn_at(scheduler& s, spawn_site site, F&& f, Args&&... args) {
+  using T = factory_value_t<F, Args...>;
+  using cell = spawned_cell<T, std::tuple<std::decay_t<F>, std::decay_t<Args>...>>;
+  return submit<T>(s, cell::create(std::forward<F>(f), std::forward<Args>(args)...),
+                   std::move(site));
+}
+
+template <class T>
+join_handle<T> spawn_on(scheduler& s, task<T>&& t) {
+  return spawn_at(s, {}, std::move(t));
 }
 
 template <class F, class... Args>
 auto spawn_on(scheduler& s, F&& f, Args&&... args) {
-  using T = factory_value_t<F, Args...>;
-  using cell = spawned_cell<T, std::tuple<std::decay_t<F>, std::decay_t<Args>...>>;
-  return submit<T>(s, cell::create(std::forward<F>(f), std::forward<Args>(args)...));
+  return spawn_at(s, {}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 }  // namespace detail
@@ -76,9 +111,16 @@ auto spawn_on(scheduler& s, F&& f, Args&&... args) {
 /// Beware: a task made by calling a capturing lambda refers to the lambda
 /// object, which dies at the end of the full-expression; spawn the lambda
 /// itself (the overload below) so the runtime keeps it alive.
+///
+/// The task gets a fresh kyoto::task_id (join_handle::id()) and records
+/// the line that called spawn (`site`, left to its default), which the
+/// runtime's task hooks and dumps show.
 template <class T>
-join_handle<T> spawn(task<T> t) {
-  return detail::spawn_on(detail::current_scheduler("kyoto::spawn"), std::move(t));
+join_handle<T> spawn(task<T> t,
+                     detail::call_site site = detail::call_site(std::source_location::current(),
+                                                                {})) {
+  return detail::spawn_at(detail::current_scheduler("kyoto::spawn"), {site.location, {}},
+                          std::move(t));
 }
 
 /// Spawns `f(args...)`: stores the callable and the arguments in the task,
@@ -86,11 +128,53 @@ join_handle<T> spawn(task<T> t) {
 /// stored callable (a capturing lambda's captures) and arguments live until
 /// the task finishes, so coroutine lambdas and reference parameters are
 /// safe. Otherwise as spawn(task).
-template <class F, class... Args>
-  requires detail::task_factory<F, Args...>
-auto spawn(F&& f, Args&&... args) {
+///
+/// With up to three arguments the spawn location is recorded (a defaulted
+/// parameter cannot follow a pack); with more, the task's location is
+/// unknown (line 0) — use task_builder to name such a task.
+template <class F>
+  requires detail::task_factory<F>
+auto spawn(F&& f, detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+  return detail::spawn_at(detail::current_scheduler("kyoto::spawn"), {site.location, {}},
+                          std::forward<F>(f));
+}
+
+/// spawn(f, args...) with one argument; see above.
+template <class F, class A1>
+  requires detail::task_factory<F, A1>
+auto spawn(F&& f, A1&& a1,
+           detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+  return detail::spawn_at(detail::current_scheduler("kyoto::spawn"), {site.location, {}},
+                          std::forward<F>(f), std::forward<A1>(a1));
+}
+
+/// spawn(f, args...) with two arguments; see above.
+template <class F, class A1, class A2>
+  requires detail::task_factory<F, A1, A2>
+auto spawn(F&& f, A1&& a1, A2&& a2,
+           detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+  return detail::spawn_at(detail::current_scheduler("kyoto::spawn"), {site.location, {}},
+                          std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+}
+
+/// spawn(f, args...) with three arguments; see above.
+template <class F, class A1, class A2, class A3>
+  requires detail::task_factory<F, A1, A2, A3>
+auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3,
+           detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+  return detail::spawn_at(detail::current_scheduler("kyoto::spawn"), {site.location, {}},
+                          std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                          std::forward<A3>(a3));
+}
+
+/// spawn(f, args...) with four or more arguments: the spawn location is
+/// not recorded (see above).
+template <class F, class A1, class A2, class A3, class A4, class... Rest>
+  requires detail::task_factory<F, A1, A2, A3, A4, Rest...>
+auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, Rest&&... rest) {
   return detail::spawn_on(detail::current_scheduler("kyoto::spawn"), std::forward<F>(f),
-                          std::forward<Args>(args)...);
+                          std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
+                          std::forward<A4>(a4), std::forward<Rest>(rest)...);
 }
 
 }  // namespace kyoto

@@ -22,6 +22,7 @@
 namespace kyoto::detail {
 
 class task_header;
+struct task_hooks;
 
 /// What a task calls on its scheduler. Not owned through this interface.
 class task_scheduler {
@@ -40,6 +41,11 @@ class task_scheduler {
   /// A task completed or was cancelled: forget it and drop the scheduler's
   /// reference. Called by the thread that completed it.
   virtual void release(task_header* task) noexcept = 0;
+
+  /// The runtime's task hooks (detail/task_hooks.hpp), or null: set once
+  /// by runtime::builder::build() before any task is spawned, then only
+  /// read (spawn, task_header::run() and finish()).
+  const task_hooks* hooks = nullptr;
 
  protected:
   task_scheduler() = default;
@@ -88,6 +94,16 @@ class scheduler : public task_scheduler, public std::enable_shared_from_this<sch
   /// its whole life (current_thread): a local_set may then be run inside
   /// one of its tasks. Any thread.
   virtual bool runs_tasks_on_one_thread() const noexcept { return false; }
+
+  /// Installs the task hooks (`hooks`, kept alive by this scheduler).
+  /// Only before the first spawn.
+  void set_task_hooks(std::shared_ptr<const task_hooks> h) noexcept {
+    hooks = h.get();
+    hooks_owner_ = std::move(h);
+  }
+
+ private:
+  std::shared_ptr<const task_hooks> hooks_owner_;  ///< owns *hooks
 };
 
 }  // namespace kyoto::detail

@@ -99,6 +99,9 @@
 #include <cassert>
 #include <coroutine>
 #include <cstdint>
+#include <source_location>
+#include <string>
+#include <string_view>
 
 namespace kyoto::detail {
 
@@ -159,6 +162,18 @@ struct task_vtable {
   void (*deallocate)(task_header*) noexcept;
 };
 
+/// A named task's name and spawn location, allocated only when a name is
+/// given (task_builder::name); see task_header::site_.
+struct named_site {
+  std::string name;               ///< as given
+  std::source_location location;  ///< the spawn call
+};
+
+/// Hands out a task id no other task of the process gets (never 0): from
+/// a block of ids reserved per thread, so one relaxed RMW on the shared
+/// counter per 1024 spawns. Any thread.
+std::uint64_t next_task_id() noexcept;
+
 /// The type-erased part of every spawned task. See the file comment.
 class KYOTO_EXPORT task_header {
  public:
@@ -187,6 +202,36 @@ class KYOTO_EXPORT task_header {
       : vtable_(vt), root_(root) {}
   task_header(const task_header&) = delete;
   task_header& operator=(const task_header&) = delete;
+  ~task_header() {
+    if ((id_bits_ & named_bit) != 0) delete site_.named;
+  }
+
+  // ---- identity (kyoto::task_id, task_meta) ----
+
+  /// The task's id (kyoto::task_id's number); 0 until spawn assigns one. A
+  /// nested task (nested_run.hpp, a stream's producer) takes the id of the
+  /// task its run is nested in, at every run. Any thread, once published.
+  std::uint64_t id() const noexcept { return id_bits_ & ~named_bit; }
+  /// The spawn call (line 0 if unknown). Any thread, once published.
+  std::source_location spawn_location() const noexcept {
+    return (id_bits_ & named_bit) != 0 ? site_.named->location : site_.location;
+  }
+  /// The name given at spawn, or empty. Any thread, once published.
+  std::string_view name() const noexcept {
+    return (id_bits_ & named_bit) != 0 ? std::string_view(site_.named->name) : std::string_view();
+  }
+  /// Gives the task a fresh id and records its spawn call and, if `named`
+  /// is not null, takes it as its name (and location: `where` is then
+  /// ignored). Once, by spawn, before the task is published.
+  void set_identity(std::source_location where, named_site* named) noexcept {
+    if (named != nullptr) {
+      site_.named = named;
+      id_bits_ = next_task_id() | named_bit;
+    } else {
+      site_.location = where;
+      id_bits_ = next_task_id();
+    }
+  }
 
   // ---- waking (any thread) ----
 
@@ -278,10 +323,10 @@ class KYOTO_EXPORT task_header {
   std::coroutine_handle<> root_;
 
  private:
-  // The header is 72 bytes: one word packs join_state_ with the small
-  // fields around it (a parked task's memory is mostly its header and
-  // frame). The current run's batch of woken nodes lives in the running
-  // thread's context (context::batch).
+  // The header is 72 bytes of state (and 16 of identity, at the end): one
+  // word packs join_state_ with the small fields around it (a parked task's memory is mostly its
+  // header and frame). The current run's batch of woken nodes lives in the running thread's context
+  // (context::batch).
 
  public:
   /// Which of the scheduler's live-task lists holds the task (the
@@ -308,9 +353,23 @@ class KYOTO_EXPORT task_header {
   atomic<std::uintptr_t> run_state_{notified};
   /// The join_handle awaiter's node; see JOIN_WAKER.
   wake_node* join_node_ = nullptr;
+
+  /// Set in id_bits_ when site_ holds a named_site (owned).
+  static constexpr std::uint64_t named_bit = std::uint64_t{1} << 63;
+  /// The id | named_bit. Written before publication (set_identity), and
+  /// for a nested task by its runner only (nobody else reads it).
+  std::uint64_t id_bits_ = 0;
+  /// The spawn call, or the named_site when named_bit is set.
+  union site {
+    std::source_location location{};
+    named_site* named;
+  } site_;
 };
 
-static_assert(sizeof(task_header) <= 72, "the task header grew: see its private section");
+// 72 bytes of state, 16 of identity: the cell of a small task becomes 104
+// bytes, which is exactly the next frame_pool class after 88 (classes are
+// 16 bytes apart), so 8 bytes would have cost the same.
+static_assert(sizeof(task_header) <= 88, "the task header grew: see its private section");
 
 // ---- inline hot paths ----
 

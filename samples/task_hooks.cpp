@@ -1,0 +1,50 @@
+// docs/observability.md: task ids, names, spawn locations and the
+// runtime's task hooks (tokio's task::Id, task::Builder::name and
+// runtime::Builder::on_task_spawn / on_task_terminate / on_*_task_poll).
+#include <kyoto/kyoto.hpp>
+
+#include <atomic>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+namespace {
+
+/// "name@file:line", or "#id@file:line" for an unnamed task.
+std::string describe(const kyoto::task_meta& m) {
+  std::string who = m.name().empty() ? "#" + kyoto::to_string(m.id()) : std::string(m.name());
+  std::string_view file = m.spawned_at().file_name();
+  file = file.substr(file.rfind('/') + 1);
+  return who + "@" + std::string(file) + ":" + std::to_string(m.spawned_at().line());
+}
+
+std::atomic<int> polls{0};
+
+kyoto::task<int> work(int n) {
+  for (int i = 0; i < n; ++i)
+    co_await kyoto::yield_now();
+  co_return n * 10;
+}
+
+}  // namespace
+
+int main() {
+  kyoto::runtime rt = kyoto::runtime::builder::current_thread()
+                          .on_task_spawn([](const kyoto::task_meta& m) {
+                            std::cout << "spawn " << describe(m) << '\n';
+                          })
+                          .on_task_terminate([](const kyoto::task_meta& m) {
+                            std::cout << "end   " << describe(m) << '\n';
+                          })
+                          .on_before_task_poll([](const kyoto::task_meta&) { polls.fetch_add(1); })
+                          .build();
+  auto body = []() -> kyoto::task<> {
+    auto a = kyoto::task_builder{}.name("fetcher").spawn(work, 2);
+    auto b = kyoto::spawn(work, 1);
+    std::cout << "inside the root task: task_id::current() is unique: "
+              << (kyoto::task_id::current() != a.id() && a.id() != b.id()) << '\n';
+    std::cout << "fetcher gave " << co_await a << ", the other " << co_await b << '\n';
+  };
+  rt.block_on(body());
+  std::cout << "polls: " << polls.load() << '\n';
+}
