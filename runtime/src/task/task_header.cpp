@@ -1,5 +1,6 @@
 // The out-of-line half of the task state machine; the protocol is described
 // in <kyoto/runtime/detail/task_header.hpp>.
+#include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task_id.hpp>
 
 #include <kyoto/runtime/detail/coop.hpp>

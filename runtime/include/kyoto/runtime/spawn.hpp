@@ -61,7 +61,7 @@ struct spawn_site {
 };
 
 /// Calls the runtime's on_task_spawn hook, if set, for `task`.
-void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept;
+KYOTO_EXPORT void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept;
 
 template <class T>
 join_handle<T> submit(scheduler& s, task_cell<T>* cell, spawn_site site = {}) noexcept {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kyoto/runtime/detail/context.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <compare>
@@ -18,7 +19,7 @@
 namespace kyoto {
 
 namespace detail {
-[[noreturn]] void throw_no_current_task_id();
+[[noreturn]] KYOTO_EXPORT void throw_no_current_task_id();
 }  // namespace detail
 
 /// The identity of a spawned task (tokio::task::Id): a 64-bit number that

@@ -172,7 +172,7 @@ struct named_site {
 /// Hands out a task id no other task of the process gets (never 0): from
 /// a block of ids reserved per thread, so one relaxed RMW on the shared
 /// counter per 1024 spawns. Any thread.
-std::uint64_t next_task_id() noexcept;
+KYOTO_EXPORT std::uint64_t next_task_id() noexcept;
 
 /// The type-erased part of every spawned task. See the file comment.
 class KYOTO_EXPORT task_header {
