@@ -129,6 +129,39 @@ TEST(Deterministic, TheFirstTaskToRunDependsOnTheSeed) {
   EXPECT_EQ(firsts.size(), 4u);
 }
 
+// Under either strategy (uniform, or priorities: scheduler.hpp), a task
+// that polls with yield_now lets the task it waits for run soon: a yield
+// sends it behind every other runnable task.
+TEST(Deterministic, AYieldPollingTaskDoesNotStarveTheTaskItWaitsFor) {
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    auto rt = kyoto::runtime::builder::deterministic(seed).build();
+    const int polls = rt.block_on([]() -> kyoto::task<int> {
+      auto flag = std::make_shared<bool>(false);
+      std::vector<kyoto::join_handle<void>> busy;
+      for (int i = 0; i < 3; ++i) {
+        busy.push_back(kyoto::spawn([]() -> kyoto::task<> {
+          for (int k = 0; k < 5; ++k)
+            co_await kyoto::yield_now();
+        }));
+      }
+      auto setter = kyoto::spawn([](std::shared_ptr<bool> f) -> kyoto::task<> {
+        *f = true;
+        co_return;
+      }(flag));
+      int n = 0;
+      while (!*flag) {
+        co_await kyoto::yield_now();
+        ++n;
+      }
+      co_await setter;
+      for (auto& b : busy)
+        co_await b;
+      co_return n;
+    }());
+    EXPECT_LT(polls, 50) << "seed " << seed;
+  }
+}
+
 TEST(Deterministic, SelectsStartBranchComesFromTheSeed) {
   auto picks = [](std::uint64_t seed) {
     auto rt = kyoto::runtime::builder::deterministic(seed).build();

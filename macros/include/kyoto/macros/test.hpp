@@ -81,6 +81,10 @@ inline std::string replay_command(std::uint64_t seed) {
   std::error_code ec;
   std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (ec) exe = "<the test program>";
+  // A program rebuilt while it runs reads as "path (deleted)".
+  const std::string deleted = " (deleted)";
+  if (exe.size() > deleted.size() && exe.ends_with(deleted))
+    exe.resize(exe.size() - deleted.size());
   std::string filter;
   if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
     filter = std::string(" --gtest_filter=") + info->test_suite_name() + "." + info->name();

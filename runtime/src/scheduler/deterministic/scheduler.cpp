@@ -49,6 +49,10 @@ void deterministic_scheduler::schedule(task_header* task) noexcept {
 }
 
 void deterministic_scheduler::enqueue_local(task_header* task) noexcept {
+  if (strategy_ == strategy::priority) {
+    runnable_.push_back(task);  // the priorities decide; no LIFO slot
+    return;
+  }
   // The perturbed LIFO slot: only a wake or spawn made by a running task
   // (a worker's LIFO slot takes those), on a coin flip.
   if (current_context.task != nullptr && thread_rand().next_below(2) == 0) {
@@ -83,6 +87,9 @@ void deterministic_scheduler::release(task_header* task) noexcept {
     remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
   }
   if (task->owned_linked) owned_.remove(task);
+  // Only the driving thread touches priority_; a task released elsewhere
+  // (spawned into a closed runtime) was never picked, so has no entry.
+  if (!priority_.empty() && on_driver_thread()) priority_.erase(task);
   task->unref();
 }
 
@@ -94,8 +101,42 @@ void deterministic_scheduler::drain_inject() noexcept {
     runnable_.push_back(t);
 }
 
+namespace {
+
+/// A priority for a task that has not yielded: the upper half, above every
+/// demoted one.
+std::uint32_t fresh_priority(fast_rand& rand) noexcept {
+  return rand.next_u32() | 0x8000'0000u;
+}
+
+}  // namespace
+
+task_header* deterministic_scheduler::take_highest_priority() noexcept {
+  fast_rand& rand = thread_rand();
+  std::size_t best = 0;
+  std::uint32_t best_priority = 0;
+  for (std::size_t i = 0; i < runnable_.size(); ++i) {
+    auto [it, fresh] = priority_.try_emplace(runnable_[i], 0);
+    if (fresh) it->second = fresh_priority(rand);
+    if (i == 0 || it->second > best_priority) {
+      best = i;
+      best_priority = it->second;
+    }
+  }
+  task_header* t = runnable_[best];
+  runnable_[best] = runnable_.back();
+  runnable_.pop_back();
+  if (rand.next_below(change_one_in) == 0) priority_[t] = fresh_priority(rand);  // a change point
+  return t;
+}
+
 task_header* deterministic_scheduler::next_task() noexcept {
   fast_rand& rand = thread_rand();
+  if (strategy_ == strategy::priority && !runnable_.empty() &&
+      runnable_.size() <= priority_max_tasks) {
+    if (lifo_ != nullptr) runnable_.push_back(std::exchange(lifo_, nullptr));
+    return take_highest_priority();
+  }
   if (lifo_ != nullptr && (runnable_.empty() || rand.next_below(4) != 0)) {
     return std::exchange(lifo_, nullptr);
   }
@@ -178,6 +219,7 @@ void deterministic_scheduler::block_on(task_header* root) {
   context_guard guard(context{this, &driver_, nullptr});
   clock_scope clock(driver_);
   thread_rand_scope rand(derive_seed(config_.seed, block_ons_++));
+  strategy_ = thread_rand().next_below(2) == 0 ? strategy::uniform : strategy::priority;
   while (!root->is_complete()) {
     drain_inject();
     if (thread_rand().next_below(poll_one_in) == 0) driver_.poll();
@@ -190,7 +232,12 @@ void deterministic_scheduler::block_on(task_header* root) {
       continue;
     }
     polls_.bump();
-    if (t->run()) runnable_.push_back(t);  // yielded, or woken while running
+    if (t->run()) {
+      // Yielded, or woken while running: below every other task (a
+      // yield-poller must not starve the task it waits for).
+      if (strategy_ == strategy::priority) priority_[t] = --demoted_;
+      runnable_.push_back(t);
+    }
   }
   local_depth_.store(runnable_.size(), std::memory_order_relaxed);  // relaxed: a metric
 }

@@ -36,10 +36,29 @@
 //   `runnable_`. next_task() takes the slot's task with probability 3/4 (a
 //   worker runs its LIFO slot first, but not always: the slot is skipped
 //   after 3 LIFO polls in a tick, and a thief can take the task).
+// - `priority_` (the *priority* strategy only, see below): each task's
+//   priority, drawn when it is first picked from, erased at release().
 // - `inject_`: spawns and wakes from other threads (scheduler/inject.hpp),
 //   moved into `runnable_` in queue order at every tick. Those are the
 //   nondeterministic inputs: their timing is the other thread's.
 // - `owned_`: every task that went idle once (what shutdown cancels).
+//
+// # Two strategies, chosen by the seed at each block_on
+//
+// - *uniform*: next_task() picks a uniformly random runnable task, the LIFO
+//   slot perturbed as above. Explores "anything may run next".
+// - *priority* (PCT, Burckhardt et al., ASPLOS 2010): every task has a
+//   random priority; next_task() picks the runnable task with the highest
+//   one, and 1 tick in `change_one_in` re-draws the picked task's priority
+//   (a change point). A task keeps its priority across wakes, so one task
+//   can run far ahead of another: the long, lopsided schedules uniform
+//   picks almost never make. A task that yields (or is woken while it
+//   runs) goes below every other task, behind the ones that yielded
+//   before it: a yield-polling loop must not starve the task it waits for.
+//   Fresh priorities are drawn from the upper half of the range, demoted
+//   ones count down from its middle. With
+//   more than `priority_max_tasks` runnable tasks the pick is uniform (the
+//   scan is linear).
 //
 // # The loop (block_on)
 //
@@ -88,6 +107,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace kyoto::detail {
@@ -104,6 +124,11 @@ class deterministic_scheduler final : public scheduler {
  public:
   /// 1 in this many ticks polls the driver while tasks are runnable.
   static constexpr std::uint32_t poll_one_in = 16;
+  /// Priority strategy: 1 pick in this many re-draws the picked task's
+  /// priority.
+  static constexpr std::uint32_t change_one_in = 32;
+  /// Priority strategy: above this many runnable tasks, the pick is uniform.
+  static constexpr std::size_t priority_max_tasks = 256;
 
   explicit deterministic_scheduler(const deterministic_config& config);
   ~deterministic_scheduler() override;
@@ -128,6 +153,7 @@ class deterministic_scheduler final : public scheduler {
   void enqueue_local(task_header* task) noexcept;  // a wake or spawn on the driving thread
   void drain_inject() noexcept;
   task_header* next_task() noexcept;
+  task_header* take_highest_priority() noexcept;  // the priority strategy's pick
   void idle();  // nothing runnable: poll, auto-advance, park, or report a deadlock
   bool has_runnable() const noexcept { return lifo_ != nullptr || !runnable_.empty(); }
 
@@ -136,6 +162,13 @@ class deterministic_scheduler final : public scheduler {
   // ---- driving thread only ----
   driver driver_;
   std::vector<task_header*> runnable_;
+  /// How next_task() picks; drawn from the seed at each block_on.
+  enum class strategy : unsigned char { uniform, priority } strategy_ = strategy::uniform;
+  /// The priority strategy's priorities (empty under the uniform one).
+  std::unordered_map<const task_header*, std::uint32_t> priority_;
+  /// The last priority given to a re-queued task: each one goes below all
+  /// others (fresh priorities are in the upper half).
+  std::uint32_t demoted_ = 0x8000'0000u;
   task_header* lifo_ = nullptr;
   owned_tasks owned_;
   std::uint64_t block_ons_ = 0;
