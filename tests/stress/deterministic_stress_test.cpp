@@ -645,4 +645,153 @@ KYOTO_TEST_SEEDS(DeterministicStress, SelectTakesOneReadyValueAndLeavesTheOther,
   EXPECT_EQ(next_b, 1040);
 }
 
+// ---- notify, oneshot, mutex, rw_lock, barrier ----
+
+/// Counts `*n` up for its scope: down again even when the task is
+/// cancelled inside it.
+class inside_scope {
+ public:
+  explicit inside_scope(int* n) noexcept : n_(n) { ++*n_; }
+  ~inside_scope() { --*n_; }
+  inside_scope(const inside_scope&) = delete;
+  inside_scope& operator=(const inside_scope&) = delete;
+  int now() const noexcept { return *n_; }
+
+ private:
+  int* n_;
+};
+
+// tokio's loom_notify cases as seeds: notify_one() racing the cancellation
+// of one of two waiters. The permit is never lost: the surviving waiter
+// completes (woken, or by the permit left behind).
+KYOTO_TEST_SEEDS(DeterministicStress, NotifyOneRacingAWaitersCancellationLosesNothing, ci_seeds) {
+  auto n = std::make_shared<kyoto::sync::notify>();
+  auto doomed = kyoto::spawn(
+      [](std::shared_ptr<kyoto::sync::notify> nn) -> kyoto::task<> { co_await nn->notified(); }, n);
+  auto survivor = kyoto::spawn(
+      [](std::shared_ptr<kyoto::sync::notify> nn) -> kyoto::task<> { co_await nn->notified(); }, n);
+  auto notifier = kyoto::spawn(
+      [](std::shared_ptr<kyoto::sync::notify> nn, unsigned wait) -> kyoto::task<> {
+        co_await yields(wait);
+        nn->notify_one();
+      },
+      n, static_cast<unsigned>(kyoto::test::current_seed() % 5));
+  co_await yields(static_cast<unsigned>(kyoto::test::current_seed() / 5 % 5));
+  doomed.abort();
+  bool doomed_completed = true;
+  try {
+    co_await doomed;
+  } catch (const kyoto::join_error&) {
+    doomed_completed = false;
+  }
+  co_await notifier;
+  if (doomed_completed) {
+    // The doomed waiter took the permit: the survivor needs another.
+    n->notify_one();
+  }
+  co_await survivor;  // a lost permit deadlocks here, reported with the seed
+}
+
+// A oneshot's send racing the receiver's drop and the sender's closed():
+// the send fails exactly when the receiver was gone, and closed() ends.
+KYOTO_TEST_SEEDS(DeterministicStress, OneshotSendRacingTheReceiversDropIsExact, ci_seeds) {
+  for (int round = 0; round < 8; ++round) {
+    auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+    auto receiver = kyoto::spawn(
+        [](kyoto::sync::oneshot::receiver<int> r, int k) -> kyoto::task<std::optional<int>> {
+          co_await yields(static_cast<unsigned>(k % 3));
+          if (k % 2 == 0) co_return std::nullopt;  // dropped unread
+          co_return (co_await r).value();
+        },
+        std::move(rx), round);
+    auto sender = kyoto::spawn(
+        [](kyoto::sync::oneshot::sender<int> t, int k) -> kyoto::task<bool> {
+          if (k % 4 == 0) {  // the receiver drops unread in even rounds
+            co_await t.closed();
+            co_return false;
+          }
+          co_await yields(static_cast<unsigned>((k + 1) % 3));
+          co_return t.send(k).has_value();
+        },
+        std::move(tx), round);
+    const bool sent = co_await sender;
+    const std::optional<int> got = co_await receiver;
+    if (round % 2 == 0) {
+      EXPECT_FALSE(got.has_value());
+    } else {
+      KYOTO_ASSERT_TRUE(sent) << "round " << round;
+      EXPECT_EQ(got, round);
+    }
+  }
+}
+
+// Lock waiters aborted at seed-chosen points: mutual exclusion holds, the
+// writer excludes readers, and the locks end free.
+KYOTO_TEST_SEEDS(DeterministicStress, MutexAndRwLockExcludeAndEndFreeDespiteAborts, ci_seeds) {
+  auto m = std::make_shared<kyoto::sync::mutex<int>>(0);
+  auto rw = std::make_shared<kyoto::sync::rw_lock<int>>(0);
+  auto inside = std::make_shared<int>(0);
+  auto readers = std::make_shared<int>(0);
+  std::vector<kyoto::join_handle<void>> tasks;
+  for (int t = 0; t < 8; ++t) {
+    tasks.push_back(kyoto::spawn(
+        [](std::shared_ptr<kyoto::sync::mutex<int>> mm,
+           std::shared_ptr<kyoto::sync::rw_lock<int>> ll, std::shared_ptr<int> in,
+           std::shared_ptr<int> rd, int me) -> kyoto::task<> {
+          for (int r = 0; r < 5; ++r) {
+            {
+              auto g = co_await mm->lock();
+              inside_scope holding(in.get());
+              EXPECT_EQ(holding.now(), 1) << "two tasks inside the mutex";
+              co_await yields(static_cast<unsigned>(r % 2));
+              ++*g;
+            }
+            if (me % 3 == 0) {
+              auto w = co_await ll->write();
+              EXPECT_EQ(*rd, 0) << "a reader inside while writing";
+              co_await kyoto::yield_now();
+              ++*w;
+            } else {
+              auto rg = co_await ll->read();
+              inside_scope reading(rd.get());
+              co_await yields(static_cast<unsigned>(me % 2));
+            }
+          }
+        },
+        m, rw, inside, readers, t));
+  }
+  co_await yields(static_cast<unsigned>(kyoto::test::current_seed() % 19));
+  tasks[2].abort();
+  tasks[6].abort();
+  for (auto& t : tasks) {
+    try {
+      co_await t;
+    } catch (const kyoto::join_error&) {
+    }
+  }
+  EXPECT_TRUE(m->try_lock().has_value()) << "the mutex was left locked";
+  EXPECT_TRUE(rw->try_write().has_value()) << "the rw_lock was left held";
+}
+
+// Three tasks meet at a barrier of 3, six times each, in seed-chosen
+// orders: each generation has exactly one leader.
+KYOTO_TEST_SEEDS(DeterministicStress, BarrierGenerationsHaveExactlyOneLeader, ci_seeds) {
+  auto b = std::make_shared<kyoto::sync::barrier>(3);
+  auto leaders = std::make_shared<int>(0);
+  std::vector<kyoto::join_handle<void>> tasks;
+  for (int t = 0; t < 3; ++t) {
+    tasks.push_back(kyoto::spawn(
+        [](std::shared_ptr<kyoto::sync::barrier> bb, std::shared_ptr<int> l) -> kyoto::task<> {
+          for (int r = 0; r < 6; ++r) {
+            if ((co_await bb->wait()).is_leader()) ++*l;
+            co_await kyoto::yield_now();
+          }
+        },
+        b, leaders));
+  }
+  for (auto& t : tasks)
+    co_await t;
+  EXPECT_EQ(*leaders, 6);
+}
+
 }  // namespace
