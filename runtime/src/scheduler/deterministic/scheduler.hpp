@@ -28,8 +28,8 @@
 //
 // # Queues (driving thread only, except `inject_`)
 //
-// - `runnable_`: the runnable tasks, unordered. next_task() takes the one
-//   at a random index (swap with the last, pop).
+// - `runnable_`: the runnable tasks, unordered. next_task() takes one (by
+//   the strategy below) and fills its place with the last.
 // - `lifo_`: tokio's LIFO slot, perturbed. A task woken or spawned by the
 //   running task goes there with probability 1/2 (a coin flip per wake),
 //   displacing the previous occupant into `runnable_`; otherwise it goes to
@@ -37,7 +37,8 @@
 //   worker runs its LIFO slot first, but not always: the slot is skipped
 //   after 3 LIFO polls in a tick, and a thief can take the task).
 // - `priority_` (the *priority* strategy only, see below): each task's
-//   priority, drawn when it is first picked from, erased at release().
+//   priority, drawn the first time it is a candidate of a pick, erased at
+//   release().
 // - `inject_`: spawns and wakes from other threads (scheduler/inject.hpp),
 //   moved into `runnable_` in queue order at every tick. Those are the
 //   nondeterministic inputs: their timing is the other thread's.
@@ -56,16 +57,16 @@
 //   runs) goes below every other task, behind the ones that yielded
 //   before it: a yield-polling loop must not starve the task it waits for.
 //   Fresh priorities are drawn from the upper half of the range, demoted
-//   ones count down from its middle. With
-//   more than `priority_max_tasks` runnable tasks the pick is uniform (the
-//   scan is linear).
+//   ones count down from its middle. No LIFO slot under this strategy.
+//   With more than `priority_max_tasks` runnable tasks the pick is uniform
+//   (the scan is linear).
 //
 // # The loop (block_on)
 //
 //   until the root task completes:
 //     drain inject_ into runnable_
 //     with probability 1/16: poll the driver (I/O completions, timers due)
-//     t = next_task()            random pick, see above
+//     t = next_task()            by the block_on's strategy, see above
 //     if t: run it; re-queue it (into runnable_) if it yielded or was
 //           woken while running
 //     else: idle()
