@@ -176,6 +176,13 @@ void driver::park() {
   fire_timers();
 }
 
+void driver::park_for(std::chrono::nanoseconds d) {
+  process_cancels();
+  reactor_->wait(d);
+  process_cancels();
+  fire_timers();
+}
+
 void driver::advance_time(clock::duration d) {
   clock_.advance(d);
   fire_timers();

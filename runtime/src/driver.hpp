@@ -70,6 +70,9 @@ class driver {
   void poll();
   /// Blocks until a completion, a wake(), or the next timer; then polls.
   void park();
+  /// Blocks until a completion, a wake(), or `d` of real time (timers
+  /// ignored); then polls. The deterministic scheduler's deadlock grace.
+  void park_for(std::chrono::nanoseconds d);
   /// Wakes the thread blocked in park() (or makes its next park() return at
   /// once). Any thread.
   void wake() noexcept;

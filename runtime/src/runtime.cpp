@@ -1,5 +1,6 @@
 #include "blocking/pool.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
+#include "scheduler/deterministic/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
 #include "unhandled_panic.hpp"
 
@@ -27,7 +28,9 @@ namespace {
 /// Stops the scheduler (cancelling its tasks), then the blocking pool.
 bool shut_down(detail::scheduler& s, std::optional<std::chrono::nanoseconds> timeout) noexcept {
   s.shutdown();
-  return static_cast<detail::blocking_pool&>(s.blocking_pool()).shutdown_for(timeout);
+  // A deterministic runtime has no pool: its blocking functions run inline.
+  auto* pool = dynamic_cast<detail::blocking_pool*>(&s.blocking_pool());
+  return pool == nullptr || pool->shutdown_for(timeout);
 }
 
 }  // namespace
@@ -67,6 +70,11 @@ runtime runtime::builder::build() const {
   detail::blocking_config blocking;
   blocking.max_threads = max_blocking_threads_;
   blocking.keep_alive = thread_keep_alive_;
+  if (flavor_ == flavor::deterministic) {
+    detail::deterministic_config config;
+    config.seed = rng_seed_.value_or(0);
+    return runtime(std::make_shared<detail::deterministic_scheduler>(config));
+  }
   if (flavor_ == flavor::current_thread) {
     detail::current_thread_config config;
     config.start_paused = start_paused_;

@@ -4,6 +4,7 @@
 // scheduler's park (scheduler/current_thread/scheduler.cpp).
 #include "driver.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
+#include "scheduler/deterministic/scheduler.hpp"
 
 #include <kyoto/time/pause.hpp>
 
@@ -16,17 +17,18 @@ namespace kyoto::detail {
 
 namespace {
 
-/// The calling thread's current_thread runtime's driver; throws
+/// The calling thread's current_thread (or deterministic) runtime's driver; throws
 /// std::logic_error naming `operation` otherwise.
 driver& pausable_driver(const char* operation) {
   driver* d = current_context.drv;
   if (d == nullptr || current_context.sched == nullptr) throw_outside_runtime(operation);
-  if (dynamic_cast<current_thread_scheduler*>(current_context.sched) == nullptr) {
+  if (dynamic_cast<current_thread_scheduler*>(current_context.sched) == nullptr &&
+      dynamic_cast<deterministic_scheduler*>(current_context.sched) == nullptr) {
     throw std::logic_error(
         std::string(operation) +
         ": paused time requires the current_thread runtime "
-        "(runtime::builder::current_thread()); a multi_thread runtime's workers each have "
-        "their own clock");
+        "(runtime::builder::current_thread()) or a deterministic one; a multi_thread runtime's "
+        "workers each have their own clock");
   }
   return *d;
 }

@@ -39,6 +39,8 @@ namespace detail {
 ///   runs (on a worker) is done.
 /// - current_thread: every task runs on the thread that calls block_on,
 ///   which parks in the runtime's ring when no task is ready.
+/// - deterministic (tests): as current_thread, but the next task to run is
+///   chosen by a seeded generator and time is paused (builder::deterministic).
 /// Other threads may spawn onto either and wake their tasks (through a
 /// handle, a channel, ...): they wake the ring.
 ///
@@ -146,6 +148,27 @@ class KYOTO_EXPORT runtime::builder {
   /// A work-stealing runtime with `worker_threads` threads (default: the
   /// number of cores).
   static builder multi_thread() noexcept { return builder(flavor::multi_thread); }
+
+  /// A runtime for tests whose tasks all run on the thread that calls
+  /// block_on, in an order chosen by a generator seeded with `seed`, with
+  /// time paused and auto-advancing (docs/testing.md, "Deterministic
+  /// mode"). A program whose only events are its tasks, timers and
+  /// in-process synchronisation runs the same way for the same seed, byte
+  /// for byte; different seeds explore different interleavings (any
+  /// runnable task may run next). Used like a multi_thread runtime: spawn,
+  /// spawn_blocking (the function runs inline, on the driving thread, when
+  /// the seed picks it), handles, select, time, I/O (completions arrive as
+  /// the kernel delivers them: the one input the seed does not decide). As
+  /// on a current_thread runtime, tasks run only inside block_on, which one
+  /// thread at a time may call (always the same thread). worker_threads()
+  /// and start_paused() are ignored. block_on throws std::logic_error
+  /// naming the seed if the program deadlocks (no task runnable, no timer,
+  /// no I/O, no wake from another thread within 5 s).
+  static builder deterministic(std::uint64_t seed) noexcept {
+    builder b(flavor::deterministic);
+    b.rng_seed_ = seed;
+    return b;
+  }
 
   /// Sets the number of worker threads of a multi_thread runtime (at least
   /// one; build() throws std::invalid_argument for 0).
@@ -274,7 +297,7 @@ class KYOTO_EXPORT runtime::builder {
   /// Installs the task hooks, if any is set, on `rt`'s scheduler.
   runtime with_hooks(runtime rt) const;
 
-  enum class flavor : unsigned char { current_thread, multi_thread };
+  enum class flavor : unsigned char { current_thread, multi_thread, deterministic };
   explicit builder(flavor f) noexcept : flavor_(f) {}
   /// The hooks, copied first if another builder shares them (a builder
   /// is a value).
