@@ -73,7 +73,7 @@ runtime runtime::builder::build() const {
   if (flavor_ == flavor::deterministic) {
     detail::deterministic_config config;
     config.seed = rng_seed_.value_or(0);
-    return runtime(std::make_shared<detail::deterministic_scheduler>(config));
+    return with_hooks(runtime(std::make_shared<detail::deterministic_scheduler>(config)));
   }
   if (flavor_ == flavor::current_thread) {
     detail::current_thread_config config;
