@@ -4,13 +4,16 @@
 //
 // Each read or write is one io_uring request (IORING_OP_READ/WRITE on the
 // pipe descriptor) on the awaiting thread's ring, with io_op's cancellation
-// protocol (io/detail/io_op.hpp): a cancelled read consumed nothing it did
-// not report (the pipe keeps unread bytes); a cancelled write may have
-// written part of its buffer (docs/io.md: writes are not cancel safe on
-// io_uring).
+// protocol (io/detail/io_op.hpp): what a cancelled read got (bytes taken
+// from the pipe, its end, an error) is kept in the pipe's stash
+// (io/detail/read_stash.hpp) and returned by the next read; a cancelled
+// write may have written part of its buffer (docs/io.md: writes are not
+// cancel safe on io_uring).
 #pragma once
 
 #include <kyoto/runtime/task.hpp>
+
+#include <kyoto/io/detail/read_stash.hpp>
 
 #include <cstddef>
 #include <span>
@@ -79,14 +82,16 @@ class child_output_pipe {
   explicit child_output_pipe(int fd) noexcept : fd_(fd) {}
 
   /// Reads at most buf.size() bytes; gives how many, 0 at end of file (the
-  /// child, and whoever inherited the pipe, closed it). Cancel safe.
-  /// Throws std::system_error.
+  /// child, and whoever inherited the pipe, closed it). The pipe must
+  /// outlive the read. Cancel safe: what a cancelled read got is returned
+  /// by the next one. Throws std::system_error.
   [[nodiscard]] kyoto::task<std::size_t> read(std::span<std::byte> buf);
   /// The descriptor.
   int as_raw_fd() const noexcept { return fd_.get(); }
 
  private:
   kyoto::detail::pipe_fd fd_;
+  kyoto::detail::read_stash stash_;  ///< what cancelled reads got
 };
 
 /// The read end of a child's stdout (tokio's ChildStdout).
