@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -131,20 +132,33 @@ void driver::service() {
 }
 
 void driver::drain() noexcept {
-  if (reactor_ == nullptr) return;
-  if (on_driver_thread()) {
+  // Relaxed: only the thread shutting the runtime down drains, and close()
+  // drains again after the scheduler's own drain: once is enough.
+  if (reactor_ == nullptr || cancel_head_.load(std::memory_order_relaxed) == closed_queue) return;
+  const bool here = on_driver_thread();
+  if (here) {
     try {
       process_cancels();
-      reactor_->drain();
+      (void)reactor_->drain(clock::now() + drain_bound);
     } catch (const std::exception& e) {
       log_error("draining the io_uring ring at shutdown failed: {}", e.what());
     }
   }
-  if (reactor_->in_flight() != 0) {
-    log_error(
-        "a runtime was shut down on another thread than the one that drove it while {} I/O "
-        "requests were in flight; they are left to the kernel's teardown",
-        reactor_->in_flight());
+  if (const std::uint32_t left = reactor_->in_flight(); left != 0) {
+    // Loud: on stderr even with logging off. The requests stay the kernel's
+    // (the ring's teardown in close() cancels what it can); the waits of
+    // their ops end without them (abandoned(), io_op::cancel()).
+    const char* why =
+        here ? "did not end within 1 s of the runtime's shutdown (the kernel could not cancel "
+               "them); they are abandoned to the ring's teardown"
+             : "were in flight when the runtime was shut down on another thread than the one "
+               "that drove it (only that thread may cancel them); they are abandoned to the "
+               "ring's teardown";
+    if (logger().should_log(spdlog::level::err)) {
+      log_error("{} io_uring requests {}", left, why);
+    } else {
+      std::fprintf(stderr, "kyoto: %u io_uring requests %s\n", static_cast<unsigned>(left), why);
+    }
     // Release: pairs with abandoned()'s acquire in a waiting cancel.
     abandoned_.store(true, std::memory_order_release);
   }

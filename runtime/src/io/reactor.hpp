@@ -59,9 +59,11 @@ class reactor {
   void start(io_op* op, const op_args& args);
   /// Queues a cancel request for `op` (matched by user_data).
   void cancel(io_op* op);
-  /// Cancels every request in flight and reaps until none is left
-  /// (shutdown). Their ops complete (with -ECANCELED, usually) and wake.
-  void drain();
+  /// Cancels every request in flight and reaps until none is left or
+  /// `deadline` passes (shutdown); false if some are still in flight then
+  /// (the kernel could not cancel them). Their ops complete (with
+  /// -ECANCELED, usually) and wake.
+  bool drain(std::chrono::steady_clock::time_point deadline);
 
   /// Odd while io_op completions are dispatched (see the file comment).
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reap_seq_; }
