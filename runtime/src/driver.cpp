@@ -127,6 +127,8 @@ void driver::process_cancels() {
 }
 
 void driver::service() {
+  // Relaxed: our own flag (drain() ran on this thread); the ring is closed.
+  if (abandoned_.load(std::memory_order_relaxed)) return;
   process_cancels();
   reactor_->poll();
 }
@@ -161,6 +163,10 @@ void driver::drain() noexcept {
     }
     // Release: pairs with abandoned()'s acquire in a waiting cancel.
     abandoned_.store(true, std::memory_order_release);
+    // Before the tasks that wait for them are cancelled and their frames
+    // freed: the kernel's teardown removes polled requests (sockets, pipes)
+    // here, so they write nothing after.
+    reactor_->close_ring();
   }
   // Acquire: as in process_cancels(). Nothing is in flight now (or it is
   // abandoned), so pushes are refused from here on.

@@ -133,6 +133,12 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
 }
 
 reactor::~reactor() {
+  close_ring();
+}
+
+void reactor::close_ring() noexcept {
+  if (ring_closed_) return;
+  ring_closed_ = true;
   io_uring_queue_exit(&ring_);
 }
 
