@@ -134,8 +134,9 @@ void driver::service() {
 }
 
 void driver::drain() noexcept {
-  // Relaxed: only the thread shutting the runtime down drains, and close()
-  // drains again after the scheduler's own drain: once is enough.
+  // Relaxed: a driver is drained by its scheduler's shutdown, then again by
+  // close() on the same thread or one that joined the draining worker
+  // (which orders its exchange below before this load): once is enough.
   if (reactor_ == nullptr || cancel_head_.load(std::memory_order_relaxed) == closed_queue) return;
   const bool here = on_driver_thread();
   if (here) {
@@ -148,8 +149,8 @@ void driver::drain() noexcept {
   }
   if (const std::uint32_t left = reactor_->in_flight(); left != 0) {
     // Loud: on stderr even with logging off. The requests stay the kernel's
-    // (the ring's teardown in close() cancels what it can); the waits of
-    // their ops end without them (abandoned(), io_op::cancel()).
+    // (closing the ring below cancels what it can); the waits of their ops
+    // end without them (abandoned(), io_op::cancel()).
     const char* why =
         here ? "did not end within 1 s of the runtime's shutdown (the kernel could not cancel "
                "them); they are abandoned to the ring's teardown"
