@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -126,27 +127,47 @@ void driver::process_cancels() {
 }
 
 void driver::service() {
+  // Relaxed: our own flag (drain() ran on this thread); the ring is closed.
+  if (abandoned_.load(std::memory_order_relaxed)) return;
   process_cancels();
   reactor_->poll();
 }
 
 void driver::drain() noexcept {
-  if (reactor_ == nullptr) return;
-  if (on_driver_thread()) {
+  // Relaxed: a driver is drained by its scheduler's shutdown, then again by
+  // close() on the same thread or one that joined the draining worker
+  // (which orders its exchange below before this load): once is enough.
+  if (reactor_ == nullptr || cancel_head_.load(std::memory_order_relaxed) == closed_queue) return;
+  const bool here = on_driver_thread();
+  if (here) {
     try {
       process_cancels();
-      reactor_->drain();
+      (void)reactor_->drain(clock::now() + drain_bound);
     } catch (const std::exception& e) {
       log_error("draining the io_uring ring at shutdown failed: {}", e.what());
     }
   }
-  if (reactor_->in_flight() != 0) {
-    log_error(
-        "a runtime was shut down on another thread than the one that drove it while {} I/O "
-        "requests were in flight; they are left to the kernel's teardown",
-        reactor_->in_flight());
+  if (const std::uint32_t left = reactor_->in_flight(); left != 0) {
+    // Loud: on stderr even with logging off. The requests stay the kernel's
+    // (closing the ring below cancels what it can); the waits of their ops
+    // end without them (abandoned(), io_op::cancel()).
+    const char* why =
+        here ? "did not end within 1 s of the runtime's shutdown (the kernel could not cancel "
+               "them); they are abandoned to the ring's teardown"
+             : "were in flight when the runtime was shut down on another thread than the one "
+               "that drove it (only that thread may cancel them); they are abandoned to the "
+               "ring's teardown";
+    if (logger().should_log(spdlog::level::err)) {
+      log_error("{} io_uring requests {}", left, why);
+    } else {
+      std::fprintf(stderr, "kyoto: %u io_uring requests %s\n", static_cast<unsigned>(left), why);
+    }
     // Release: pairs with abandoned()'s acquire in a waiting cancel.
     abandoned_.store(true, std::memory_order_release);
+    // Before the tasks that wait for them are cancelled and their frames
+    // freed: the kernel's teardown removes polled requests (sockets, pipes)
+    // here, so they write nothing after.
+    reactor_->close_ring();
   }
   // Acquire: as in process_cancels(). Nothing is in flight now (or it is
   // abandoned), so pushes are refused from here on.

@@ -113,10 +113,18 @@ class driver {
   /// Submits cancels posted by other threads and reaps completions, never
   /// blocking (the driver's thread, waiting on another driver's cancel).
   void service();
-  /// Cancels every request in flight and waits for all of them, then closes
-  /// the cancel queue (shutdown). On another thread than the driver's, the
-  /// requests cannot be cancelled: they are marked abandoned (logged) and
-  /// left to the ring's teardown in close().
+  /// How long a shutdown's drain waits, in all, for the requests in flight
+  /// to end once cancelled. A request the kernel cannot cancel (a read on a
+  /// hung device) may never end; the drain then gives up on it rather than
+  /// hang the shutdown.
+  static constexpr std::chrono::seconds drain_bound{1};
+  /// Cancels every request in flight and waits for all of them, at most
+  /// drain_bound, then closes the cancel queue (shutdown). What is still in
+  /// flight then, or every request if called on another thread than the
+  /// driver's (which cannot cancel them), is *abandoned*: said on stderr
+  /// (through the logger, or directly if logging is off), left to the
+  /// ring's teardown in close(), and the cancels waiting for those requests
+  /// return without them (io_op::cancel()).
   void drain() noexcept;
   /// Whether close() gave up on requests in flight (see close()).
   bool abandoned() const noexcept { return abandoned_.load(std::memory_order_acquire); }

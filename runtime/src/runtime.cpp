@@ -11,8 +11,11 @@
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/fast_rand.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -25,8 +28,28 @@ runtime::runtime() : runtime(builder::multi_thread().build()) {}
 
 namespace {
 
+/// Aborts, saying why on stderr whatever KYOTO_LOG says, if the calling
+/// thread runs `s`'s tasks: the shutdown would destroy the task that is
+/// running it (and, on a worker, join its own thread). The schedulers check
+/// too, but through the logger, which KYOTO_LOG=off silences.
+void check_not_own_task(detail::scheduler& s) noexcept {
+  detail::scheduler* running = detail::current_context.sched;
+  // Compared by blocking pool: a runtime's scheduler may be wrapped
+  // (unhandled_panic::shutdown_runtime), and its tasks then see the inner
+  // one; both answer with the same pool.
+  if (running == nullptr || &running->blocking_pool() != &s.blocking_pool()) return;
+  std::fprintf(stderr,
+               "kyoto: a runtime was destroyed from one of its own tasks (on its thread %d: the "
+               "runtime's destructor, shutdown_timeout or move assignment would cancel the very "
+               "task that is running it); aborting\n",
+               static_cast<int>(::gettid()));
+  std::fflush(stderr);
+  std::terminate();
+}
+
 /// Stops the scheduler (cancelling its tasks), then the blocking pool.
 bool shut_down(detail::scheduler& s, std::optional<std::chrono::nanoseconds> timeout) noexcept {
+  check_not_own_task(s);
   s.shutdown();
   // A deterministic runtime has no pool: its blocking functions run inline.
   auto* pool = dynamic_cast<detail::blocking_pool*>(&s.blocking_pool());

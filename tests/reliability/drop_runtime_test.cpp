@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <memory>
 
 namespace {
 
@@ -48,6 +49,41 @@ TEST(DropRuntimeDeathTest, FromItsOwnTaskAbortsWithAReason) {
         std::exit(0);
       },
       "a runtime was destroyed from one of its own tasks");
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 13, item 12, with logging off: the reason is on stderr whatever
+// KYOTO_LOG says (before, KYOTO_LOG=off left only "terminate called
+// without an active exception"), on both flavours, and for a task that
+// holds the last shared_ptr to its runtime.
+kyoto::task<void> drop_last_owner(std::shared_ptr<kyoto::runtime> last) {
+  last.reset();  // the last owner: destroys the runtime from this task
+  co_return;
+}
+
+kyoto::task<void> spawn_and_wait(kyoto::task<void> t) {
+  co_await kyoto::spawn(std::move(t));
+}
+
+TEST(DropRuntimeDeathTest, FromItsOwnTaskSaysWhyWithLoggingOff) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const bool multi_thread : {false, true}) {
+    EXPECT_DEATH(
+        {
+          // NOLINTNEXTLINE(concurrency-mt-unsafe): the child is about to start its runtime
+          ::setenv("KYOTO_LOG", "off", 1);
+          auto rt = std::make_shared<kyoto::runtime>(
+              multi_thread ? kyoto::runtime::builder::multi_thread().worker_threads(1).build()
+                           : kyoto::runtime::builder::current_thread().build());
+          kyoto::runtime& r = *rt;
+          r.block_on(spawn_and_wait(drop_last_owner(std::move(rt))));
+          std::exit(0);
+        },
+        "a runtime was destroyed from one of its own tasks \\(on its thread");
+  }
 }
 
 }  // namespace

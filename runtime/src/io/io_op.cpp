@@ -68,13 +68,19 @@ int io_op::cancel_slow() noexcept {
                                      std::memory_order_acquire)) {
     driver* me = current_context.drv;
     if (me == owner_ && owner_->on_driver_thread()) {
-      try {
-        owner_->cancel_here(this);
-        // Acquire: pairs with complete()'s release store of `done`.
-        while (state_.load(std::memory_order_acquire) != done)
-          owner_->wait_completion();
-      } catch (...) {
-        std::terminate();  // the ring failed: the kernel may still write our memory
+      if (owner_->abandoned()) {
+        // The drain gave up on this request (driver::drain()): waiting
+        // would hang the shutdown. Left to the ring's teardown.
+        result_ = -ECANCELED;
+      } else {
+        try {
+          owner_->cancel_here(this);
+          // Acquire: pairs with complete()'s release store of `done`.
+          while (state_.load(std::memory_order_acquire) != done)
+            owner_->wait_completion();
+        } catch (...) {
+          std::terminate();  // the ring failed: the kernel may still write our memory
+        }
       }
     } else {
       owner_->post_cancel(this);

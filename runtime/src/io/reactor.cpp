@@ -46,6 +46,8 @@ constexpr unsigned cq_entries = 4096;
 
 /// The test build's fault-injection seam (io_op.hpp).
 atomic<fault_injector> injector{nullptr};
+/// The drain-bound test's seam (set_drain_skips_cancels, io_op.hpp).
+atomic<bool> drain_skips_cancels{false};
 
 [[noreturn]] void throw_errno(int err, const char* what) {
   throw std::system_error(err, std::system_category(), what);
@@ -131,6 +133,12 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
 }
 
 reactor::~reactor() {
+  close_ring();
+}
+
+void reactor::close_ring() noexcept {
+  if (ring_closed_) return;
+  ring_closed_ = true;
   io_uring_queue_exit(&ring_);
 }
 
@@ -219,9 +227,13 @@ void reactor::cancel(io_op* op) {
   io_uring_sqe_set_data64(s, cancel_tag);
 }
 
-void reactor::drain() {
-  if (in_flight_ == 0) return;
-  if (cancel_any_) {
+bool reactor::drain(std::chrono::steady_clock::time_point deadline) {
+  if (in_flight_ == 0) return true;
+  // Relaxed: a test sets it before the runtime it drops runs.
+  const bool cancels = !drain_skips_cancels.load(std::memory_order_relaxed);
+  if (!cancels) {
+    // The test seam: as if the kernel could cancel none of them.
+  } else if (cancel_any_) {
     io_uring_sqe* s = sqe();
     io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
     io_uring_sqe_set_data64(s, cancel_any_tag);
@@ -229,11 +241,16 @@ void reactor::drain() {
     cancel_each_in_flight();
   }
   while (in_flight_ != 0) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) return false;
     const bool had_cancel_any = cancel_any_;
-    wait(std::nullopt);  // a request the kernel cannot cancel (a disk read) still ends
+    // A request the kernel cannot cancel (a disk read) usually still ends;
+    // one that does not is the caller's to leak once the deadline passes.
+    wait(std::chrono::duration_cast<std::chrono::nanoseconds>(left));
     // The kernel refused CANCEL_ANY (before Linux 5.19): one by one.
-    if (had_cancel_any && !cancel_any_) cancel_each_in_flight();
+    if (cancels && had_cancel_any && !cancel_any_) cancel_each_in_flight();
   }
+  return true;
 }
 
 void reactor::cancel_each_in_flight() {
@@ -318,6 +335,10 @@ void reactor::reap() {
     if (n < batch) break;
   }
   if (!wake_armed_) arm_wake();
+}
+
+void set_drain_skips_cancels(bool skip) noexcept {
+  drain_skips_cancels.store(skip, std::memory_order_relaxed);
 }
 
 void set_fault_injector(fault_injector f) noexcept {

@@ -59,9 +59,17 @@ class reactor {
   void start(io_op* op, const op_args& args);
   /// Queues a cancel request for `op` (matched by user_data).
   void cancel(io_op* op);
-  /// Cancels every request in flight and reaps until none is left
-  /// (shutdown). Their ops complete (with -ECANCELED, usually) and wake.
-  void drain();
+  /// Cancels every request in flight and reaps until none is left or
+  /// `deadline` passes (shutdown); false if some are still in flight then
+  /// (the kernel could not cancel them). Their ops complete (with
+  /// -ECANCELED, usually) and wake.
+  bool drain(std::chrono::steady_clock::time_point deadline);
+
+  /// Closes the ring now (a drain that abandons requests, driver::drain()):
+  /// the kernel cancels what it can, polled requests (sockets, pipes) at
+  /// once, before their memory is freed. Nothing may submit, poll or wait
+  /// afterwards. Any thread; idempotent.
+  void close_ring() noexcept;
 
   /// Odd while io_op completions are dispatched (see the file comment).
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reap_seq_; }
@@ -97,7 +105,8 @@ class reactor {
   /// The requests in flight (io_op::reactor_slot indexes it): what a drain
   /// cancels one by one where the kernel refuses IORING_ASYNC_CANCEL_ANY.
   std::vector<io_op*> live_;
-  bool cancel_any_ = true;  ///< allowed, and not refused by the kernel yet
+  bool cancel_any_ = true;    ///< allowed, and not refused by the kernel yet
+  bool ring_closed_ = false;  ///< close_ring() ran
   atomic<std::uint64_t> reap_seq_{0};
 };
 

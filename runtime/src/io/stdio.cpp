@@ -5,6 +5,7 @@
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
+#include <kyoto/io/detail/read_stash.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 
 #include <poll.h>
@@ -13,8 +14,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
-#include <cstring>
-#include <vector>
 
 namespace kyoto::detail {
 
@@ -25,46 +24,25 @@ class stdin_state {
 
   int fd() const noexcept { return fd_; }
 
-  /// Copies stashed bytes into `into` (consuming them), or gives the end
-  /// of input a cancelled read saw (once). False if nothing is stashed.
-  bool take(std::span<std::byte> into, std::size_t& n) noexcept {
+  /// Gives what cancelled reads left (read_stash::take) through `r`, or
+  /// false if nothing is stashed.
+  bool take(std::span<std::byte> into, int& r) noexcept {
     lock_guard g(lock_);
-    if (pos_ < bytes_.size()) {
-      n = std::min(into.size(), bytes_.size() - pos_);
-      std::memcpy(into.data(), bytes_.data() + pos_, n);
-      pos_ += n;
-      if (pos_ == bytes_.size()) {
-        bytes_.clear();
-        pos_ = 0;
-      }
-      return true;
-    }
-    if (eof_) {
-      eof_ = false;
-      n = 0;
-      return true;
-    }
-    return false;
+    if (stash_.empty()) return false;
+    r = stash_.take(into, false);
+    return true;
   }
 
-  /// Keeps what a cancelled read got (bytes; none: the end of input) for
-  /// the next read. A bad_alloc would lose input: terminate rather than
-  /// lose it silently (noexcept), as socket_fd::stash does.
-  void put(std::span<const std::byte> got) noexcept {
+  /// Keeps what a cancelled read got (read_stash::put).
+  void put(int r, std::span<const std::byte> buf) noexcept {
     lock_guard g(lock_);
-    if (got.empty()) {
-      eof_ = true;
-    } else {
-      bytes_.insert(bytes_.end(), got.begin(), got.end());
-    }
+    stash_.put(r, buf);
   }
 
  private:
   const int fd_;
   mutex lock_;
-  std::vector<std::byte> bytes_;  // guarded by lock_
-  std::size_t pos_ = 0;           // guarded by lock_: the next unread byte
-  bool eof_ = false;              // guarded by lock_: after the bytes, a read gives 0 once
+  read_stash stash_;  // guarded by lock_
 };
 
 /// A standard output's descriptor and its write lock (stdio_writer's
@@ -87,41 +65,6 @@ class stdout_state {
 
 namespace {
 
-/// One IORING_OP_READ of the state's descriptor into `buf`; gives the raw
-/// result. Destroyed while in flight (the reading task was cancelled), it
-/// cancels the request, waits for the kernel to let go of `buf`, and
-/// stashes what the read got.
-class stdin_read_awaiter {
- public:
-  stdin_read_awaiter(stdin_state& s, std::span<std::byte> buf) noexcept
-      : state_(&s), buf_(buf), op_(make_args(s.fd(), buf)) {}
-  stdin_read_awaiter(const stdin_read_awaiter&) = delete;
-  stdin_read_awaiter& operator=(const stdin_read_awaiter&) = delete;
-  ~stdin_read_awaiter() {
-    const int r = op_.cancel();
-    if (r >= 0) state_->put(buf_.first(static_cast<std::size_t>(r)));
-  }
-
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
-  int await_resume() noexcept { return op_.await_resume(); }
-
- private:
-  static op_args make_args(int fd, std::span<std::byte> buf) noexcept {
-    op_args a;
-    a.opcode = opcode::read;
-    a.fd = fd;
-    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
-    a.off = ~std::uint64_t{0};  // -1: the current file position (a pipe has none)
-    return a;
-  }
-
-  stdin_state* state_;
-  std::span<std::byte> buf_;
-  op_awaiter op_;
-};
-
 /// Waits until `fd` is ready for `events` (IORING_OP_POLL_ADD): for a
 /// descriptor in O_NONBLOCK mode, whose read or write the kernel answers
 /// with EAGAIN rather than waiting. Cancel safe (a poll takes nothing).
@@ -141,11 +84,13 @@ constexpr const char* read_name = "kyoto::io::stdin_reader::read";
 task<std::size_t> read_stdin(std::shared_ptr<stdin_state> state, std::span<std::byte> buf) {
   if (buf.empty()) co_return 0;
   for (;;) {
-    std::size_t n = 0;
-    if (state->take(buf, n)) co_return n;
     int r = 0;
+    if (state->take(buf, r)) {
+      if (r < 0) throw_io_error(-r, read_name);
+      co_return static_cast<std::size_t>(r);
+    }
     {
-      stdin_read_awaiter read(*state, buf);
+      stashing_read_awaiter read(*state, buf, stream_read_args(state->fd(), buf));
       r = co_await read;
     }
     if (r >= 0) co_return static_cast<std::size_t>(r);

@@ -3,6 +3,7 @@
 #include "net/datagram_stash.hpp"
 #include "net/socket.hpp"
 
+#include <kyoto/io/detail/read_stash.hpp>
 #include <kyoto/net/detail/datagram.hpp>
 
 #include <sys/socket.h>
@@ -42,14 +43,20 @@ datagram_recv_awaiter::datagram_recv_awaiter(datagram_recv_awaiter&& o) noexcept
       mode_(o.mode_),
       from_known_(o.from_known_),
       ready_(o.ready_),
+      stashed_error_(o.stashed_error_),
       from_(o.from_),
       from_len_(o.from_len_) {}
 
 datagram_recv_awaiter::~datagram_recv_awaiter() {
   // Waits for the kernel to finish with our buffer and msghdr; a datagram
-  // that came in meanwhile must not be lost (the file comment).
+  // that came in meanwhile, or an error reported once, must not be lost
+  // (the file comment).
   const int r = op_.cancel();
-  if (r >= 0 && !peek()) {
+  if (r < 0 && read_stash::keeps(r)) {
+    stashed_datagram d;
+    d.error = r;
+    stash_->put(std::move(d));
+  } else if (r >= 0 && !peek()) {
     stashed_datagram d;
     d.bytes.assign(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(std::min(
                                                     static_cast<std::size_t>(r), buf_.size())));
@@ -64,7 +71,7 @@ datagram_recv_awaiter::~datagram_recv_awaiter() {
 
 bool datagram_recv_awaiter::await_ready() noexcept {
   std::size_t n = 0;
-  if (stash_->take(buf_, peek(), n, from_known_, from_, from_len_)) {
+  if (stash_->take(buf_, peek(), n, from_known_, from_, from_len_, stashed_error_)) {
     ready_ = n;
     return true;
   }
@@ -89,6 +96,7 @@ void datagram_recv_awaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 std::size_t datagram_recv_awaiter::await_resume() {
+  if (stashed_error_ != 0) throw_io_error(-stashed_error_, operation_);
   if (ready_ != not_ready) return ready_;
   const int r = op_.await_resume();
   if (r < 0) throw_io_error(-r, operation_);

@@ -17,8 +17,9 @@
 
 namespace kyoto::detail {
 
-/// A datagram a cancelled receive took.
+/// A datagram a cancelled receive took, or the error it got.
 struct stashed_datagram {
+  int error = 0;  ///< nonzero: no datagram but this error (-errno), thrown once
   std::vector<std::byte> bytes;
   bool from_known = false;  ///< false: a connected recv (the source is the peer)
   sockaddr_storage from{};  ///< the source, if from_known
@@ -30,12 +31,19 @@ class datagram_stash {
  public:
   /// Copies the oldest datagram into `into` (cut to fit) and its source
   /// into `from_known`/`from`/`from_len`; removes it unless `peek`. Gives
-  /// its size in `into` through `n`, or false if there is none.
+  /// its size in `into` through `n`, or false if there is none. If the
+  /// oldest is an error, gives it through `error` (removed unless `peek`)
+  /// and nothing else.
   bool take(std::span<std::byte> into, bool peek, std::size_t& n, bool& from_known,
-            sockaddr_storage& from, socklen_t& from_len) noexcept {
+            sockaddr_storage& from, socklen_t& from_len, int& error) noexcept {
     lock_guard g(lock_);
     if (queue_.empty()) return false;
     stashed_datagram& d = queue_.front();
+    error = d.error;
+    if (error != 0) {
+      if (!peek) queue_.pop_front();
+      return true;
+    }
     n = std::min(into.size(), d.bytes.size());
     if (n != 0) std::memcpy(into.data(), d.bytes.data(), n);
     from_known = d.from_known;

@@ -24,37 +24,7 @@ namespace kyoto::detail {
 void socket_fd::reset() noexcept {
   if (stashed_fd_ >= 0) ::close(std::exchange(stashed_fd_, -1));
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  stash_.reset();
-}
-
-std::size_t socket_fd::take_stash(std::span<std::byte> into, bool peek) noexcept {
-  if (stash_->pos == stash_->bytes.size()) {
-    // Only the end of the stream is left.
-    if (!peek) stash_->eof = false;
-    return 0;
-  }
-  const std::size_t n = std::min(into.size(), stash_->bytes.size() - stash_->pos);
-  std::memcpy(into.data(), stash_->bytes.data() + stash_->pos, n);
-  if (!peek) {
-    stash_->pos += n;
-    if (stash_->pos == stash_->bytes.size()) {
-      stash_->bytes.clear();
-      stash_->pos = 0;
-    }
-  }
-  return n;
-}
-
-void socket_fd::stash(std::span<const std::byte> bytes) noexcept {
-  // A bad_alloc here would lose received bytes: terminate rather than lose
-  // them silently (noexcept).
-  if (stash_ == nullptr) stash_ = std::make_unique<stashed>();
-  stash_->bytes.insert(stash_->bytes.end(), bytes.begin(), bytes.end());
-}
-
-void socket_fd::stash_eof() noexcept {
-  if (stash_ == nullptr) stash_ = std::make_unique<stashed>();
-  stash_->eof = true;
+  stash_ = read_stash();
 }
 
 void socket_fd::stash_fd(int fd) noexcept {

@@ -4,9 +4,11 @@
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
+#include <kyoto/io/detail/read_stash.hpp>
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <system_error>
@@ -66,13 +68,23 @@ kyoto::task<> child_stdin::shutdown() {
 }
 
 kyoto::task<std::size_t> child_output_pipe::read(std::span<std::byte> buf) {
-  if (buf.empty()) {
-    return []() -> kyoto::task<std::size_t> {
-      co_return 0;
-    }();
+  constexpr const char* what = "kyoto::process: reading a child's output";
+  if (buf.empty()) co_return 0;
+  for (;;) {
+    int r = 0;
+    if (!stash_.empty()) {
+      r = stash_.take(buf, false);
+    } else {
+      const int fd = fd_.get();
+      if (fd < 0) throw std::system_error(EBADF, std::generic_category(), what);
+      kyoto::detail::stashing_read_awaiter read(stash_, buf,
+                                                kyoto::detail::stream_read_args(fd, buf));
+      r = co_await read;
+    }
+    if (r >= 0) co_return static_cast<std::size_t>(r);
+    if (r == -EINTR || r == -EAGAIN) continue;
+    throw std::system_error(-r, std::generic_category(), what);
   }
-  return transfer(fd_.get(), kyoto::detail::opcode::read, buf.data(), buf.size(),
-                  "kyoto::process: reading a child's output");
 }
 
 }  // namespace kyoto::process

@@ -4,15 +4,16 @@
 //
 // Each read or write is one io_uring request (IORING_OP_READ/WRITE on the
 // pipe descriptor) on the awaiting thread's ring, with io_op's cancellation
-// protocol (io/detail/io_op.hpp): a cancelled read consumed nothing it did
-// not report (the pipe keeps unread bytes); a cancelled write may have
-// written part of its buffer (docs/io.md: writes are not cancel safe on
-// io_uring).
+// protocol (io/detail/io_op.hpp): what a cancelled read got (bytes taken
+// from the pipe, its end, an error) is kept in the pipe's stash
+// (io/detail/read_stash.hpp) and returned by the next read; a cancelled
+// write may have written part of its buffer (docs/io.md: writes are not
+// cancel safe on io_uring).
 #pragma once
 
 #include <kyoto/runtime/task.hpp>
 
-#include <kyoto/runtime/detail/export.hpp>
+#include <kyoto/io/detail/read_stash.hpp>
 
 #include <cstddef>
 #include <span>
@@ -20,7 +21,7 @@
 
 namespace kyoto::detail {
 /// An owned pipe descriptor (closed on destruction). Move-only.
-class KYOTO_EXPORT pipe_fd {
+class pipe_fd {
  public:
   pipe_fd() noexcept = default;
   explicit pipe_fd(int fd) noexcept : fd_(fd) {}
@@ -52,7 +53,7 @@ namespace kyoto::process {
 /// Dropping it (or shutdown()) closes the pipe, so the child reads end of
 /// file. Move-only; used by one task at a time; resumed on the awaiting
 /// task's thread.
-class KYOTO_EXPORT child_stdin {
+class child_stdin {
  public:
   /// Takes ownership of the descriptor `fd` (the write end of a pipe).
   explicit child_stdin(int fd) noexcept : fd_(fd) {}
@@ -75,20 +76,22 @@ class KYOTO_EXPORT child_stdin {
 /// The read end of a child's stdout or stderr: io::async_read.
 /// Move-only; used by one task at a time; resumed on the awaiting task's
 /// thread.
-class KYOTO_EXPORT child_output_pipe {
+class child_output_pipe {
  public:
   /// Takes ownership of the descriptor `fd` (the read end of a pipe).
   explicit child_output_pipe(int fd) noexcept : fd_(fd) {}
 
   /// Reads at most buf.size() bytes; gives how many, 0 at end of file (the
-  /// child, and whoever inherited the pipe, closed it). Cancel safe.
-  /// Throws std::system_error.
+  /// child, and whoever inherited the pipe, closed it). The pipe must
+  /// outlive the read. Cancel safe: what a cancelled read got is returned
+  /// by the next one. Throws std::system_error.
   [[nodiscard]] kyoto::task<std::size_t> read(std::span<std::byte> buf);
   /// The descriptor.
   int as_raw_fd() const noexcept { return fd_.get(); }
 
  private:
   kyoto::detail::pipe_fd fd_;
+  kyoto::detail::read_stash stash_;  ///< what cancelled reads got
 };
 
 /// The read end of a child's stdout (tokio's ChildStdout).

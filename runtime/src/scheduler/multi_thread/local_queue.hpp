@@ -37,7 +37,8 @@
 // `head_` are acq_rel CASes: the owner's pop and the stealers' claims are
 // ordered with each other, and a stealer's copying is done before its
 // release CAS, which the owner's next acquire load of `head_` sees before it
-// overwrites those slots.
+// overwrites those slots. The overflow's CAS on `head_` is relaxed: it
+// publishes nothing (push_overflow()).
 #pragma once
 
 #include "scheduler/task_list.hpp"
@@ -110,6 +111,7 @@ class local_queue {
 
   /// Takes the oldest task, or null.
   task_header* pop() noexcept {
+    // Acquire: pairs with a stealer's release CAS that ended its claim.
     std::uint64_t head = head_.load(std::memory_order_acquire);
     for (;;) {
       const std::uint32_t steal = unpack_steal(head);
@@ -132,6 +134,11 @@ class local_queue {
 
   /// Number of queued tasks (exact for the owner).
   std::uint32_t len() const noexcept {
+    // Acquire (both): for another thread (a stealer's len(): metrics, the
+    // last searcher's look at every queue before it parks) they pair with
+    // push_back()'s release store of tail_ and the claims' release CASes of
+    // head_, so a non-zero length is backed by slots it could steal. The
+    // owner needs neither (tail_ is its own).
     const std::uint32_t real = unpack_real(head_.load(std::memory_order_acquire));
     const std::uint32_t tail = tail_.load(std::memory_order_acquire);
     return tail - real;
@@ -149,6 +156,8 @@ class local_queue {
   /// queue) and returns one of them to run at once, or null.
   task_header* steal_into(local_queue& dst) noexcept {
     const std::uint32_t dst_tail = dst.tail_.load(std::memory_order_relaxed);  // caller's
+    // Acquire: pairs with the release CAS of a thief of dst that ended its
+    // claim, before we write dst's slots it copied out.
     const std::uint32_t dst_steal = unpack_steal(dst.head_.load(std::memory_order_acquire));
     // Only steal into a queue that is at most half full.
     if (dst_tail - dst_steal > Capacity / 2) return nullptr;
@@ -181,10 +190,15 @@ class local_queue {
     assert(tail - head == Capacity);
     (void)tail;
     std::uint64_t expected = pack(head, head);
-    // Release: pairs with stealers' acquire loads of head_; they then see
-    // the range as gone. Relaxed on failure: we retry from scratch.
+    // Relaxed (both): this CAS publishes nothing a thief reads. The slots it
+    // takes are read back by us (we wrote them); a thief reads only slots
+    // past the new head, which it gets through its acquire load of tail_
+    // (paired with push_back()'s release store), and the CAS's atomicity
+    // alone keeps it from claiming ours (a claim is a CAS on head_ too, and
+    // `expected` says no steal is in progress). On failure we retry from
+    // scratch (push_back()'s acquire load of head_).
     if (!head_.compare_exchange_strong(expected, pack(head + taken, head + taken),
-                                       std::memory_order_release, std::memory_order_relaxed)) {
+                                       std::memory_order_relaxed, std::memory_order_relaxed)) {
       return false;
     }
     task_queue batch;
@@ -198,6 +212,8 @@ class local_queue {
   /// Claims half of this queue, copies it to dst's slots from dst_tail, and
   /// releases the claim. Returns how many were copied.
   std::uint32_t steal_half(local_queue& dst, std::uint32_t dst_tail) noexcept {
+    // Acquire: a first guess for the claim CAS below (which acquires too);
+    // pairs with the previous thief's release CAS.
     std::uint64_t prev = head_.load(std::memory_order_acquire);
     std::uint64_t next;
     std::uint32_t n;

@@ -192,4 +192,10 @@ using fault_injector = int (*)(std::uint8_t opcode, int result) noexcept;
 /// tests; any thread; takes effect for completions reaped afterwards.
 KYOTO_EXPORT void set_fault_injector(fault_injector f) noexcept;
 
+/// Makes every later shutdown's drain send no cancel requests, as if the
+/// kernel could cancel none of the requests in flight, so that the drain's
+/// bound (driver::drain_bound) is reached. For tests; any thread, before
+/// the runtimes it concerns shut down.
+void set_drain_skips_cancels(bool skip) noexcept;
+
 }  // namespace kyoto::detail

@@ -14,7 +14,10 @@
 // the next receive returns it first, without asking the kernel. (A datagram
 // longer than the cancelled receive's buffer was already cut to it by the
 // kernel, as that receive would have returned it.) Peeks leave the
-// datagram in the kernel's queue, so a cancelled peek keeps nothing.
+// datagram in the kernel's queue, so a cancelled peek keeps no datagram.
+// An error a cancelled receive got (a connected UDP socket's
+// ECONNREFUSED, which the kernel reports once, even to a peek) is kept in
+// the same queue, in order, and thrown by the receive that takes it.
 //
 // Several tasks may send and receive on one socket at once (as tokio's
 // `&self` methods allow), so the stash has a lock of its own; it is touched
@@ -22,7 +25,6 @@
 #pragma once
 
 #include <kyoto/io/detail/io_op.hpp>
-#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -45,9 +47,10 @@ class datagram_stash;
 /// of which may peek. The msghdr, iovec and source address live here; their
 /// pointers are taken in await_suspend, once the awaiter no longer moves.
 ///
-/// A stashed datagram is returned first, without suspending. Cancel safe:
-/// a datagram a cancelled (non-peek) receive got goes to the stash.
-class KYOTO_EXPORT datagram_recv_awaiter {
+/// A stashed datagram (or error) is returned first, without suspending.
+/// Cancel safe: a datagram a cancelled (non-peek) receive got, or an error
+/// any cancelled receive got, goes to the stash.
+class datagram_recv_awaiter {
  public:
   /// What to receive.
   enum class mode : std::uint8_t { recv, peek, recv_from, peek_from };
@@ -85,6 +88,7 @@ class KYOTO_EXPORT datagram_recv_awaiter {
   mode mode_;
   bool from_known_ = false;        ///< from_/from_len_ hold the source
   std::size_t ready_ = not_ready;  ///< a stashed datagram's size
+  int stashed_error_ = 0;          ///< an error the stash gave (-errno), or 0
   sockaddr_storage from_{};        ///< the source address (recvmsg, or the stash)
   socklen_t from_len_ = 0;         ///< its length
   iovec iov_{};
@@ -96,7 +100,7 @@ class KYOTO_EXPORT datagram_recv_awaiter {
 /// copy of the address live here). An empty datagram is sent too. Gives
 /// the bytes sent (all of them: a datagram is never sent in part). Not
 /// cancel safe: a cancelled send may or may not have sent the datagram.
-class KYOTO_EXPORT datagram_send_awaiter {
+class datagram_send_awaiter {
  public:
   /// To the connected peer.
   datagram_send_awaiter(int fd, std::span<const std::byte> buf, const char* operation) noexcept;

@@ -8,27 +8,27 @@
 //
 // On io_uring a read is not "wait until readable, then read": the kernel
 // reads into the buffer and then completes. A read cancelled by select or
-// timeout may therefore already have received bytes. tokio documents
+// timeout may therefore already have received bytes, the end of the
+// stream, or an error the kernel reports once (a reset). tokio documents
 // `read` as cancel safe (no data is lost when another branch wins), and so
 // does kyoto: the cancelled read's destructor waits for the request to end
-// (io_op.hpp) and keeps what it received in the socket's stash, which the
-// next read returns first. An accept keeps its connection the same way.
+// (io_op.hpp) and keeps what it got in the socket's stash
+// (io/detail/read_stash.hpp), which the next read returns first. An accept
+// keeps its connection the same way.
 #pragma once
 
 #include <kyoto/io/error.hpp>
 
 #include <kyoto/io/detail/io_op.hpp>
-#include <kyoto/runtime/detail/export.hpp>
+#include <kyoto/io/detail/read_stash.hpp>
 
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <utility>
-#include <vector>
 
 namespace kyoto::detail {
 
@@ -36,7 +36,7 @@ namespace kyoto::detail {
 ///
 /// Thread safety: as a plain object; the stash is touched by whoever reads
 /// the socket (one reader at a time).
-class KYOTO_EXPORT socket_fd {
+class socket_fd {
  public:
   socket_fd() noexcept = default;
   /// Adopts `fd`.
@@ -59,18 +59,9 @@ class KYOTO_EXPORT socket_fd {
   /// Gives up ownership.
   int release() noexcept { return std::exchange(fd_, -1); }
 
-  /// Whether a cancelled read left bytes (or the end of the stream) to
-  /// return.
-  bool has_stash() const noexcept {
-    return stash_ != nullptr && (stash_->pos < stash_->bytes.size() || stash_->eof);
-  }
-  /// Copies stashed bytes into `into`; consumes them unless `peek`.
-  std::size_t take_stash(std::span<std::byte> into, bool peek) noexcept;
-  /// Keeps `bytes` for the next read (appended after any left).
-  void stash(std::span<const std::byte> bytes) noexcept;
-  /// A cancelled read saw the end of the stream: the next read (after any
-  /// stashed bytes) returns 0 once.
-  void stash_eof() noexcept;
+  /// What cancelled reads left for the next read (bytes, then the end of
+  /// the stream or an error).
+  read_stash& stash() noexcept { return stash_; }
 
   /// A stashed accepted connection, or -1.
   int take_stashed_fd() noexcept { return std::exchange(stashed_fd_, -1); }
@@ -78,20 +69,17 @@ class KYOTO_EXPORT socket_fd {
   void stash_fd(int fd) noexcept;
 
  private:
-  struct stashed {
-    std::vector<std::byte> bytes;
-    std::size_t pos = 0;
-    bool eof = false;  ///< after the bytes: a read returns 0 once
-  };
   int fd_ = -1;
   int stashed_fd_ = -1;
-  std::unique_ptr<stashed> stash_;
+  read_stash stash_;
 };
 
 /// Awaits a recv (or, with MSG_PEEK, a peek) into `buf`; gives the byte
-/// count, 0 at end of stream. Stashed bytes are returned first, without
-/// suspending. Cancel safe: bytes received by a cancelled recv go to the
-/// stash. Throws std::system_error naming `operation` on failure.
+/// count, 0 at end of stream. What the stash holds is returned first,
+/// without suspending. Cancel safe: the bytes, end of stream or error a
+/// cancelled recv got go to the stash (a cancelled peek keeps only an
+/// error: the kernel reports one once, even to a peek). Throws
+/// std::system_error naming `operation` on failure.
 class recv_awaiter {
  public:
   recv_awaiter(socket_fd& s, std::span<std::byte> buf, std::uint32_t flags,
@@ -100,19 +88,14 @@ class recv_awaiter {
   recv_awaiter(recv_awaiter&&) noexcept = default;
   ~recv_awaiter() {
     const int r = op_.cancel();
-    if (r >= 0 && r != io_op::no_request && (op_.args().op_flags & MSG_PEEK) == 0) {
-      // Bytes, or (0) the end of the stream: the next read returns them.
-      if (r > 0) {
-        sock_->stash(buf_.first(static_cast<std::size_t>(r)));
-      } else {
-        sock_->stash_eof();
-      }
-    }
+    // A peek's bytes and end are still in the kernel's queue; an error is
+    // not (the kernel reports it once).
+    if (!peek() || r < 0) sock_->stash().put(r, buf_);
   }
 
   bool await_ready() noexcept {
-    if (sock_->has_stash()) {
-      ready_ = sock_->take_stash(buf_, (op_.args().op_flags & MSG_PEEK) != 0);
+    if (!sock_->stash().empty()) {
+      ready_ = sock_->stash().take(buf_, peek());
       return true;
     }
     if (buf_.empty()) {
@@ -123,14 +106,14 @@ class recv_awaiter {
   }
   void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   std::size_t await_resume() {
-    if (ready_ != not_ready) return ready_;
-    const int r = op_.await_resume();
+    const int r = ready_ != not_ready ? ready_ : op_.await_resume();
     if (r < 0) throw_io_error(-r, operation_);
     return static_cast<std::size_t>(r);
   }
 
  private:
-  static constexpr std::size_t not_ready = ~std::size_t{0};
+  static constexpr int not_ready = io_op::no_request;
+  bool peek() noexcept { return (op_.args().op_flags & MSG_PEEK) != 0; }
   static op_args make_args(int fd, std::span<std::byte> buf, std::uint32_t flags) noexcept {
     op_args a;
     a.opcode = opcode::recv;
@@ -145,7 +128,7 @@ class recv_awaiter {
   std::span<std::byte> buf_;
   op_awaiter op_;
   const char* operation_;
-  std::size_t ready_ = not_ready;
+  int ready_ = not_ready;  ///< what the stash gave (bytes, or 0 or -errno)
 };
 
 /// Awaits a send of `buf` (MSG_NOSIGNAL: a closed peer is an EPIPE error,
