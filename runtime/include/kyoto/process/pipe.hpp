@@ -14,6 +14,7 @@
 #include <kyoto/runtime/task.hpp>
 
 #include <kyoto/io/detail/read_stash.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <cstddef>
 #include <span>
@@ -21,7 +22,7 @@
 
 namespace kyoto::detail {
 /// An owned pipe descriptor (closed on destruction). Move-only.
-class pipe_fd {
+class KYOTO_EXPORT pipe_fd {
  public:
   pipe_fd() noexcept = default;
   explicit pipe_fd(int fd) noexcept : fd_(fd) {}
@@ -53,7 +54,7 @@ namespace kyoto::process {
 /// Dropping it (or shutdown()) closes the pipe, so the child reads end of
 /// file. Move-only; used by one task at a time; resumed on the awaiting
 /// task's thread.
-class child_stdin {
+class KYOTO_EXPORT child_stdin {
  public:
   /// Takes ownership of the descriptor `fd` (the write end of a pipe).
   explicit child_stdin(int fd) noexcept : fd_(fd) {}
@@ -76,7 +77,7 @@ class child_stdin {
 /// The read end of a child's stdout or stderr: io::async_read.
 /// Move-only; used by one task at a time; resumed on the awaiting task's
 /// thread.
-class child_output_pipe {
+class KYOTO_EXPORT child_output_pipe {
  public:
   /// Takes ownership of the descriptor `fd` (the read end of a pipe).
   explicit child_output_pipe(int fd) noexcept : fd_(fd) {}

@@ -196,6 +196,6 @@ KYOTO_EXPORT void set_fault_injector(fault_injector f) noexcept;
 /// kernel could cancel none of the requests in flight, so that the drain's
 /// bound (driver::drain_bound) is reached. For tests; any thread, before
 /// the runtimes it concerns shut down.
-void set_drain_skips_cancels(bool skip) noexcept;
+KYOTO_EXPORT void set_drain_skips_cancels(bool skip) noexcept;
 
 }  // namespace kyoto::detail

@@ -20,6 +20,7 @@
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <algorithm>
 #include <coroutine>
@@ -35,7 +36,7 @@ namespace kyoto::detail {
 ///
 /// Thread safety: none; its stream's one reader at a time touches it (an
 /// owner whose reads may overlap locks around it, as stdin does).
-class read_stash {
+class KYOTO_EXPORT read_stash {
  public:
   read_stash() noexcept;
   read_stash(read_stash&&) noexcept;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -50,7 +51,7 @@ class datagram_stash;
 /// A stashed datagram (or error) is returned first, without suspending.
 /// Cancel safe: a datagram a cancelled (non-peek) receive got, or an error
 /// any cancelled receive got, goes to the stash.
-class datagram_recv_awaiter {
+class KYOTO_EXPORT datagram_recv_awaiter {
  public:
   /// What to receive.
   enum class mode : std::uint8_t { recv, peek, recv_from, peek_from };
@@ -100,7 +101,7 @@ class datagram_recv_awaiter {
 /// copy of the address live here). An empty datagram is sent too. Gives
 /// the bytes sent (all of them: a datagram is never sent in part). Not
 /// cancel safe: a cancelled send may or may not have sent the datagram.
-class datagram_send_awaiter {
+class KYOTO_EXPORT datagram_send_awaiter {
  public:
   /// To the connected peer.
   datagram_send_awaiter(int fd, std::span<const std::byte> buf, const char* operation) noexcept;

@@ -21,6 +21,7 @@
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/read_stash.hpp>
+#include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
 
@@ -36,7 +37,7 @@ namespace kyoto::detail {
 ///
 /// Thread safety: as a plain object; the stash is touched by whoever reads
 /// the socket (one reader at a time).
-class socket_fd {
+class KYOTO_EXPORT socket_fd {
  public:
   socket_fd() noexcept = default;
   /// Adopts `fd`.
