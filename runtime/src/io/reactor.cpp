@@ -1,5 +1,6 @@
 #include "io/reactor.hpp"
 
+#include "io/uring_support.hpp"
 #include "log.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
@@ -119,7 +120,8 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
     }
     if (err != EINVAL) break;
   }
-  if (err != 0) throw_errno(err, "kyoto: creating the io_uring ring (io_uring_queue_init)");
+  // Refused by a sandbox or the kernel: say why and how to allow it.
+  if (err != 0) throw_io_uring_unavailable(err, "io_uring_setup");
   if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
     // Without it, waiting with a timeout costs a timeout SQE per park; kyoto
     // relies on it (Linux 5.11; Debian 12 ships 6.1).

@@ -1,6 +1,7 @@
 // The protocol (queues, parking, shutdown) is described in scheduler.hpp.
 #include "scheduler/current_thread/scheduler.hpp"
 
+#include "io/uring_support.hpp"
 #include "log.hpp"
 
 #include <kyoto/runtime/detail/context.hpp>
@@ -16,7 +17,11 @@ current_thread_scheduler::current_thread_scheduler(const blocking_config& blocki
                                                    const current_thread_config& config)
     : blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)),
       driver_(config.start_paused),
-      rng_seed_(config.rng_seed) {}
+      rng_seed_(config.rng_seed) {
+  // The ring is made by the first block_on's thread (it owns it); a
+  // refusal must surface here, in build() (io/uring_support.hpp).
+  check_io_uring_available();
+}
 
 current_thread_scheduler::~current_thread_scheduler() {
   shutdown();

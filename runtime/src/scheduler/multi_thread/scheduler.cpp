@@ -8,7 +8,9 @@
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 
 namespace kyoto::detail {
@@ -24,9 +26,64 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     workers_.push_back(std::make_unique<worker>(*this, i));
     stealers_.push_back(workers_.back()->make_stealer());
   }
+  // Each worker creates its ring on its own thread (the ring's single
+  // issuer) and reports back before build() returns: a refused ring is
+  // build()'s std::system_error, never a worker's std::terminate. Only on a
+  // go from here does a worker start its loop (and on_thread_start).
+  auto gate = std::make_shared<start_gate>();
+  try {
+    for (auto& w : workers_) {
+      worker* self = w.get();
+      w->thread = std::thread([self, gate] {
+        if (gate->bind(self->drv)) self->run();
+      });
+    }
+  } catch (...) {
+    gate->decide(false);  // a thread could not be created
+    join_after_failed_start();
+    throw;
+  }
+  if (std::exception_ptr error = gate->wait_for(workers_.size())) {
+    gate->decide(false);
+    join_after_failed_start();
+    std::rethrow_exception(error);
+  }
+  gate->decide(true);
+}
+
+bool multi_thread_scheduler::start_gate::bind(driver& drv) noexcept {
+  std::exception_ptr error;
+  try {
+    drv.bind("kyoto worker");
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::unique_lock<std::mutex> guard(lock);
+  if (error && !first_error) first_error = error;
+  ++reported;
+  changed.notify_all();
+  changed.wait(guard, [this] { return verdict != pending; });
+  return verdict == go;
+}
+
+std::exception_ptr multi_thread_scheduler::start_gate::wait_for(std::size_t workers) {
+  std::unique_lock<std::mutex> guard(lock);
+  changed.wait(guard, [&] { return reported == workers; });
+  return first_error;
+}
+
+void multi_thread_scheduler::start_gate::decide(bool start) noexcept {
+  const std::lock_guard<std::mutex> guard(lock);
+  verdict = start ? go : stop;
+  changed.notify_all();
+}
+
+void multi_thread_scheduler::join_after_failed_start() noexcept {
+  // No task can exist yet: the workers stop at the gate, and their
+  // drivers are closed by their destructors (nothing is in flight).
+  inject_.close();
   for (auto& w : workers_) {
-    worker* self = w.get();
-    w->thread = std::thread([self] { self->run(); });
+    if (w->thread.joinable()) w->thread.join();
   }
 }
 

@@ -65,10 +65,13 @@
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -118,6 +121,27 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   struct worker;
 
  private:
+  /// Where the workers report their rings' creation before build()
+  /// returns (see the constructor). Shared by the constructor and the
+  /// worker threads; every field is guarded by `lock`.
+  struct start_gate {
+    enum state { pending, go, stop };
+    std::mutex lock;
+    std::condition_variable changed;
+    std::size_t reported = 0;        ///< workers done creating their ring
+    std::exception_ptr first_error;  ///< the first worker's failure
+    state verdict = pending;         ///< set once by decide()
+    /// A worker's thread: creates its ring, reports, waits for the
+    /// verdict; true to start its loop.
+    bool bind(driver& drv) noexcept;
+    /// The constructor: waits for `workers` reports; the first failure.
+    std::exception_ptr wait_for(std::size_t workers);
+    /// The constructor: lets the workers start or stop.
+    void decide(bool start) noexcept;
+  };
+  /// After a failed start: closes the injection queue, joins the threads.
+  void join_after_failed_start() noexcept;
+
   friend struct worker;
 
   /// One list of live tasks, under its own lock.

@@ -24,12 +24,7 @@ multi_thread_scheduler::worker* current_worker() noexcept {
 void multi_thread_scheduler::worker::run() noexcept {
   const std::string name = "kyoto-worker-" + std::to_string(index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-  try {
-    drv.bind("kyoto worker");
-  } catch (const std::exception& e) {
-    log_error("{}: cannot create its io_uring ring: {}", name, e.what());
-    std::terminate();
-  }
+  // The ring was created by the start gate (scheduler.cpp), on this thread.
   this_worker = this;
   context_guard guard(context{&sched, &drv, nullptr});
   if (const std::optional<std::uint64_t> seed = sched.config_.rng_seed) {

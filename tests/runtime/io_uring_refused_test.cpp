@@ -1,0 +1,237 @@
+// Where io_uring is refused (Docker's default seccomp profile, gVisor, the
+// kernel.io_uring_disabled sysctl), every runtime flavour fails in build()
+// with a std::system_error saying so, why, and how to allow it; nothing
+// terminates. Each test forks a child that installs a seccomp-BPF filter
+// making io_uring_setup fail with EPERM or ENOSYS (no root needed:
+// PR_SET_NO_NEW_PRIVS), then builds runtimes there.
+#include <kyoto/macros/main.hpp>
+#include <kyoto/macros/test.hpp>
+#include <kyoto/runtime/runtime.hpp>
+#include <kyoto/runtime/unhandled_panic.hpp>
+
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <errors.hpp>
+#include <functional>
+#include <string>
+#include <system_error>
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr std::uint32_t this_arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr std::uint32_t this_arch = AUDIT_ARCH_AARCH64;
+#else
+#error "io_uring_refused_test: add this architecture's AUDIT_ARCH"
+#endif
+
+/// Installs a filter answering io_uring_setup with `err` (all else
+/// allowed). Returns 0 or the errno of the refusal.
+int refuse_io_uring_setup(int err) {
+  std::array<sock_filter, 6> code = {{
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, this_arch, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K,
+               SECCOMP_RET_ERRNO | (static_cast<std::uint32_t>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  }};
+  sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (::syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
+  return 0;
+}
+
+/// Whether this kernel lets an unprivileged process install a filter (a
+/// sandbox that forbids seccomp itself cannot run these tests).
+bool can_filter() {
+  const pid_t pid = ::fork();
+  if (pid == 0) _exit(refuse_io_uring_setup(EPERM) == 0 ? 0 : 1);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/// Runs `body` in a child under the filter; the child's gtest failures
+/// are printed there and become its exit code, checked here.
+void in_child_refusing(int err, const std::function<void()>& body) {
+  if (!can_filter()) GTEST_SKIP() << "seccomp filters cannot be installed here";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    if (refuse_io_uring_setup(err) != 0) _exit(3);
+    body();
+    _exit(::testing::Test::HasFailure() ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's checks failed (see its output above)";
+}
+
+/// What every refusal's message holds: what, why, how to allow it.
+void expect_refusal(const std::system_error& e, int err, const char* errno_name) {
+  EXPECT_EQ(e.code().value(), err);
+  EXPECT_EQ(e.code().category(), std::system_category());
+  const std::string what = e.what();
+  EXPECT_NE(what.find("io_uring is unavailable"), std::string::npos) << what;
+  EXPECT_NE(what.find(std::string("io_uring_setup failed with ") + errno_name), std::string::npos)
+      << what;
+  EXPECT_NE(what.find("seccomp"), std::string::npos) << what;  // we run under a filter
+  if (err == EPERM) {
+    EXPECT_NE(what.find("io_uring_enter"), std::string::npos) << what;
+  }
+  if (err == ENOSYS) {
+    EXPECT_NE(what.find("gVisor"), std::string::npos) << what;
+  }
+}
+
+void expect_build_refused(const kyoto::runtime::builder& b, int err, const char* name) {
+  if (auto e = kyoto::test::expect_throws<std::system_error>([&] { (void)b.build(); })) {
+    expect_refusal(*e, err, name);
+  }
+}
+
+void every_flavour_refused(int err, const char* name) {
+  using kyoto::runtime;
+  expect_build_refused(runtime::builder::current_thread(), err, name);
+  expect_build_refused(runtime::builder::multi_thread().worker_threads(1), err, name);
+  expect_build_refused(runtime::builder::multi_thread().worker_threads(4), err, name);
+  expect_build_refused(runtime::builder::multi_thread(), err, name);
+  expect_build_refused(
+      runtime::builder::multi_thread().unhandled_panic(kyoto::unhandled_panic::shutdown_runtime),
+      err, name);
+  // Refused again: nothing remembered a success that never was.
+  expect_build_refused(runtime::builder::current_thread(), err, name);
+}
+
+TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEperm) {
+  in_child_refusing(EPERM, [] { every_flavour_refused(EPERM, "EPERM"); });
+}
+
+TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEnosys) {
+  in_child_refusing(ENOSYS, [] { every_flavour_refused(ENOSYS, "ENOSYS"); });
+}
+
+TEST(IoUringRefused, WorkersNeverStartWhenBuildFails) {
+  in_child_refusing(EPERM, [] {
+    std::atomic<int> started{0};
+    EXPECT_THROW((void)kyoto::runtime::builder::multi_thread()
+                     .worker_threads(3)
+                     .on_thread_start([&] { ++started; })
+                     .build(),
+                 std::system_error);
+    EXPECT_EQ(started.load(), 0);
+  });
+}
+
+bool body_ran = false;
+
+kyoto::task<> marking_body() {
+  body_ran = true;
+  co_return;
+}
+
+kyoto::task<> marking_main(int, char**) {
+  body_ran = true;
+  co_return;
+}
+
+TEST(IoUringRefused, KyotoTestReportsTheRefusalWithoutRunningTheBody) {
+  in_child_refusing(EPERM, [] {
+    ::testing::TestPartResultArray failures;
+    {
+      ::testing::ScopedFakeTestPartResultReporter capture(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+      kyoto::detail::run_test_body(kyoto::runtime::builder::multi_thread(), &marking_body);
+      kyoto::detail::run_test_body(kyoto::runtime::builder::current_thread(), &marking_body);
+    }
+    ASSERT_EQ(failures.size(), 2);
+    for (int i = 0; i < failures.size(); ++i) {
+      const std::string message = failures.GetTestPartResult(i).message();
+      EXPECT_NE(message.find("io_uring is unavailable"), std::string::npos) << message;
+    }
+    EXPECT_FALSE(body_ran);
+  });
+}
+
+TEST(IoUringRefused, KyotoMainReturnsOneWithoutRunningTheBody) {
+  in_child_refusing(ENOSYS, [] {
+    char name[] = "main";
+    char* argv[] = {name, nullptr};
+    EXPECT_EQ(
+        kyoto::detail::run_main(kyoto::runtime::builder::multi_thread(), &marking_main, 1, argv),
+        1);
+    EXPECT_FALSE(body_ran);
+  });
+}
+
+/// Runs `exe` under the filter; its exit status and everything it printed.
+std::pair<int, std::string> run_refused(const char* exe, int err) {
+  int out[2];
+  if (::pipe(out) != 0) return {-1, std::strerror(errno)};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::close(out[0]);
+    ::close(out[1]);
+    if (refuse_io_uring_setup(err) != 0) _exit(120);
+    ::execl(exe, exe, static_cast<char*>(nullptr));
+    _exit(121);
+  }
+  ::close(out[1]);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    got.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return {-WTERMSIG(status), got};
+  return {WEXITSTATUS(status), got};
+}
+
+TEST(IoUringRefused, HelloSampleExitsOneWithTheReason) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+  const char* hello = std::getenv("KYOTO_HELLO");
+  if (hello == nullptr) GTEST_SKIP() << "KYOTO_HELLO (the hello sample's path) is not set";
+  if (!can_filter()) GTEST_SKIP() << "seccomp filters cannot be installed here";
+  for (const auto& [err, name] : {std::pair{EPERM, "EPERM"}, std::pair{ENOSYS, "ENOSYS"}}) {
+    const auto [rc, output] = run_refused(hello, err);
+    EXPECT_EQ(rc, 1) << output;  // not 134 (abort), not a signal
+    EXPECT_NE(output.find("io_uring is unavailable"), std::string::npos) << output;
+    EXPECT_NE(output.find(std::string("io_uring_setup failed with ") + name), std::string::npos)
+        << output;
+    EXPECT_EQ(output.find("terminate"), std::string::npos) << output;
+    EXPECT_EQ(output.find("got "), std::string::npos) << output;  // the body never ran
+  }
+}
+
+TEST(IoUringRefused, OtherSyscallsStillWorkUnderTheFilter) {
+  // The filter refuses io_uring_setup only: the failures above are about
+  // io_uring, not a broken test harness.
+  in_child_refusing(EPERM, [] {
+    EXPECT_EQ(::syscall(__NR_io_uring_setup, 0, nullptr), -1);
+    EXPECT_EQ(errno, EPERM);
+    EXPECT_GE(::getpid(), 1);
+  });
+}
+
+}  // namespace
