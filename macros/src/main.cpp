@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 namespace kyoto {
 
@@ -18,9 +19,18 @@ namespace detail {
 
 int run_main(const runtime::builder& builder, task<> (*body)(int, char**), int argc,
              char** argv) noexcept {
+  std::optional<runtime> rt;
   try {
-    runtime rt = builder.build();
-    rt.block_on(body(argc, argv));
+    rt.emplace(builder.build());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kyoto: main could not start its runtime: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "kyoto: main could not start its runtime (not a std::exception)\n");
+    return 1;
+  }
+  try {
+    rt->block_on(body(argc, argv));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kyoto: main ended with an exception: %s\n", e.what());
     return 1;

@@ -279,7 +279,9 @@ class KYOTO_EXPORT runtime::builder {
   }
   /// Builds the runtime (starting its worker threads). Throws
   /// std::system_error if an io_uring ring or eventfd cannot be created,
-  /// std::invalid_argument for a bad setting.
+  /// including where io_uring is refused (a seccomp profile,
+  /// kernel.io_uring_disabled, gVisor): the message says why and how to
+  /// allow it (docs/io.md); std::invalid_argument for a bad setting.
   runtime build() const;
 
   /// What the runtime does when a spawned task ends with an exception
