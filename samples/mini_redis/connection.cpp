@@ -48,8 +48,13 @@ std::optional<frame> connection::parse_frame() {
     throw error(checked.error().message);
   }
   const std::size_t len = buf.position();
-  buf.set_position(0);
-  auto parsed = frame::parse(buf);
+  // Beyond upstream: the frame is copied out whole, once, and its bulk
+  // strings are slices of that copy (upstream copies each bulk string: two
+  // allocations apiece here). A value SET keeps its command's few header
+  // bytes alive with it.
+  const kyoto::bytes whole = kyoto::bytes::copy_from_slice(buffer_.as_span().first(len));
+  cursor frame_buf(whole.as_span());
+  auto parsed = frame::parse(frame_buf, whole);
   if (!parsed) throw error(parsed.error().message);
   buffer_.advance(len);
   // A large frame grew the buffer: give the memory back once it is read.
