@@ -134,8 +134,16 @@ void connection::encode(const frame& f) {
   }
 }
 
+void connection::buffer_frame(const frame& f) {
+  encode(f);
+}
+
 kyoto::task<> connection::write_frame(const frame& f) {
   encode(f);
+  if (out_.size() >= out_limit) co_await flush();
+}
+
+kyoto::task<> connection::write_out_if_full() {
   if (out_.size() >= out_limit) co_await flush();
 }
 

@@ -53,6 +53,15 @@ class connection {
   /// holds 64 KiB). Call flush() to send.
   kyoto::task<> write_frame(const frame& f);
 
+  /// Encodes `f` into the output buffer, without writing anything (the
+  /// caller calls write_out_if_full() or flush() later).
+  void buffer_frame(const frame& f);
+
+  /// Writes the output buffer out if it holds 64 KiB or more (so a long
+  /// pipeline of large replies does not pile up); otherwise completes at
+  /// once.
+  kyoto::task<> write_out_if_full();
+
   /// Sends whatever is buffered.
   kyoto::task<> flush();
 
