@@ -3,8 +3,6 @@
 
 #include "error.hpp"
 
-#include <kyoto/io/read_buf.hpp>
-
 #include <charconv>
 #include <iostream>
 #include <span>
@@ -14,15 +12,22 @@
 namespace mini_redis {
 namespace {
 
-// What read_frame() reserves when the read buffer has little room left.
+// The first read's room: a request of redis-benchmark's or redis-cli's fits
+// (so does a pipeline of ten), and an idle connection holds no more.
+constexpr std::size_t first_read = 512;
+// What later reads reserve once a read has filled its room (upstream's
+// 4 KiB buffer).
 constexpr std::size_t read_chunk = std::size_t{4} * 1024;
+// write_frame() sends what is buffered once it holds this much, so a
+// long pipeline of large replies does not pile up.
+constexpr std::size_t out_limit = std::size_t{64} * 1024;
 
 }  // namespace
 
 connection::connection(kyoto::net::tcp_stream socket)
-    : stream_(std::move(socket)), buffer_(kyoto::bytes_mut::with_capacity(read_chunk)) {
+    : stream_(std::move(socket)), read_size_(first_read) {
   try {
-    stream_.get_mut().set_nodelay(true);
+    stream_.set_nodelay(true);
   } catch (const std::system_error& e) {
     // A peer already gone: its first read or write reports it; a missing
     // TCP_NODELAY only costs latency.
@@ -43,22 +48,31 @@ std::optional<frame> connection::parse_frame() {
     throw error(checked.error().message);
   }
   const std::size_t len = buf.position();
-  buf.set_position(0);
-  auto parsed = frame::parse(buf);
+  // Beyond upstream: the frame is copied out whole, once, and its bulk
+  // strings are slices of that copy (upstream copies each bulk string: two
+  // allocations apiece here). A value SET keeps its command's few header
+  // bytes alive with it.
+  const kyoto::bytes whole = kyoto::bytes::copy_from_slice(buffer_.as_span().first(len));
+  cursor frame_buf(whole.as_span());
+  auto parsed = frame::parse(frame_buf, whole);
   if (!parsed) throw error(parsed.error().message);
   buffer_.advance(len);
   // A large frame grew the buffer: give the memory back once it is read.
-  if (buffer_.empty() && buffer_.capacity() > 16 * read_chunk) {
-    buffer_ = kyoto::bytes_mut::with_capacity(read_chunk);
-  }
+  if (buffer_.empty() && buffer_.capacity() > 16 * read_chunk) buffer_ = kyoto::bytes_mut();
   return std::move(*parsed);
 }
 
 kyoto::task<std::optional<frame>> connection::read_frame() {
   for (;;) {
     if (std::optional<frame> f = parse_frame()) co_return f;
-    if (buffer_.capacity() - buffer_.size() < read_chunk / 4) buffer_.reserve(read_chunk);
-    if (co_await kyoto::io::read_buf(stream_, buffer_) == 0) {
+    if (buffer_.capacity() - buffer_.size() < read_size_ / 4) buffer_.reserve(read_size_);
+    // The socket's read, not kyoto::io::read_buf: no coroutine frame.
+    const std::span<std::byte> room = buffer_.chunk_mut();
+    const std::size_t n = co_await stream_.read(room);
+    buffer_.advance_mut(n);
+    // A read that filled its room: more is coming, read more at a time.
+    if (n == room.size()) read_size_ = read_chunk;
+    if (n == 0) {
       // A clean close leaves nothing half-read.
       if (buffer_.empty()) co_return std::nullopt;
       throw error("connection reset by peer");
@@ -68,7 +82,7 @@ kyoto::task<std::optional<frame>> connection::read_frame() {
 
 void connection::put(std::string_view s) {
   const auto b = std::as_bytes(std::span(s.data(), s.size()));
-  scratch_.insert(scratch_.end(), b.begin(), b.end());
+  out_.insert(out_.end(), b.begin(), b.end());
 }
 
 void connection::encode_decimal(std::uint64_t v) {
@@ -120,17 +134,31 @@ void connection::encode(const frame& f) {
   }
 }
 
-kyoto::task<> connection::write_frame(const frame& f) {
-  scratch_.clear();
+void connection::buffer_frame(const frame& f) {
   encode(f);
-  co_await stream_.write_all(std::span<const std::byte>(scratch_));
-  // Keep a large frame's scratch from pinning memory for the connection's
-  // lifetime.
-  if (scratch_.capacity() > std::size_t{64} * 1024) scratch_ = {};
+}
+
+kyoto::task<> connection::write_frame(const frame& f) {
+  encode(f);
+  if (out_.size() >= out_limit) co_await flush();
+}
+
+kyoto::task<> connection::write_out_if_full() {
+  if (out_.size() >= out_limit) co_await flush();
 }
 
 kyoto::task<> connection::flush() {
-  co_await stream_.flush();
+  // The socket's write, not write_all: one coroutine frame per flush.
+  std::span<const std::byte> rest(out_);
+  while (!rest.empty()) {
+    const std::size_t n = co_await stream_.write(rest);
+    if (n == 0) throw error("failed to write whole buffer");
+    rest = rest.subspan(n);
+  }
+  out_.clear();
+  // Keep a large reply's buffer from pinning memory for the connection's
+  // lifetime.
+  if (out_.capacity() > out_limit) out_ = {};
 }
 
 }  // namespace mini_redis

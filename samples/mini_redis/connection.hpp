@@ -3,19 +3,21 @@
 //
 // Reads go into a kyoto::bytes_mut; each read is followed by check() on
 // what is buffered, and a frame is parsed only once it is whole. Writes are
-// encoded into a buffered writer (kyoto::io::buf_writer, upstream's
-// BufWriter).
+// encoded into an output buffer (upstream's BufWriter) and sent by flush().
 //
-// One departure from upstream, for speed, not visible on the wire:
-// write_frame() only buffers, and flush() sends. The server flushes once
-// it has answered every whole frame it has read (pipelining: 16 pipelined
-// commands cost one write, not 16); the client flushes after each request.
+// Departures from upstream, for speed and memory, not visible on the wire:
+// - write_frame() only buffers, and flush() sends. The server flushes once
+//   it has answered every whole frame it has read (pipelining: 16
+//   pipelined commands cost one write, not 16); the client flushes after
+//   each request.
+// - Both buffers start empty and small: an idle connection holds a 512-byte
+//   read buffer (grown to 4 KiB once a read fills it) and an output buffer
+//   the size of the replies it has sent, not upstream's 4 KiB + 8 KiB.
 #pragma once
 
 #include "frame.hpp"
 
 #include <kyoto/bytes.hpp>
-#include <kyoto/io/buf_writer.hpp>
 #include <kyoto/net/tcp_stream.hpp>
 #include <kyoto/runtime/task.hpp>
 
@@ -32,9 +34,9 @@ namespace mini_redis {
 /// flush() are not.
 class connection {
  public:
-  /// A connection over `socket`, with a 4 KiB read buffer and an 8 KiB
-  /// write buffer (upstream's sizes). Sets TCP_NODELAY: replies are
-  /// flushed whole, so Nagle's algorithm would only delay them.
+  /// A connection over `socket`; the buffers are allocated on first use
+  /// (see the file comment). Sets TCP_NODELAY: replies are flushed whole,
+  /// so Nagle's algorithm would only delay them.
   explicit connection(kyoto::net::tcp_stream socket);
 
   /// The next frame: nullopt when the peer closed the connection between
@@ -47,9 +49,18 @@ class connection {
   /// throws as read_frame() on an invalid one.
   std::optional<frame> parse_frame();
 
-  /// Encodes `f` into the write buffer (writing the buffer out when it
-  /// fills). Call flush() to send.
+  /// Encodes `f` into the output buffer (writing the buffer out once it
+  /// holds 64 KiB). Call flush() to send.
   kyoto::task<> write_frame(const frame& f);
+
+  /// Encodes `f` into the output buffer, without writing anything (the
+  /// caller calls write_out_if_full() or flush() later).
+  void buffer_frame(const frame& f);
+
+  /// Writes the output buffer out if it holds 64 KiB or more (so a long
+  /// pipeline of large replies does not pile up); otherwise completes at
+  /// once.
+  kyoto::task<> write_out_if_full();
 
   /// Sends whatever is buffered.
   kyoto::task<> flush();
@@ -60,9 +71,10 @@ class connection {
   void encode_decimal(std::uint64_t v);
   void put(std::string_view s);
 
-  kyoto::io::buf_writer<kyoto::net::tcp_stream> stream_;
-  kyoto::bytes_mut buffer_;
-  std::vector<std::byte> scratch_;  ///< one frame being encoded
+  kyoto::net::tcp_stream stream_;
+  kyoto::bytes_mut buffer_;     ///< bytes read, not yet parsed
+  std::size_t read_size_;       ///< what the next read reserves room for
+  std::vector<std::byte> out_;  ///< replies encoded, not yet sent
 };
 
 }  // namespace mini_redis

@@ -2,6 +2,7 @@
 #include "frame.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -50,11 +51,17 @@ kyoto::result<void, read_error> skip(cursor& src, std::size_t n) {
 kyoto::result<std::span<const std::byte>, read_error> get_line(cursor& src) {
   const std::span<const std::byte> buf = src.get_ref();
   const std::size_t start = src.position();
-  for (std::size_t i = start; i + 1 < buf.size(); ++i) {
-    if (buf[i] == std::byte{'\r'} && buf[i + 1] == std::byte{'\n'}) {
+  // memchr for each '\r' (vectorised), then a look at the byte after it.
+  std::size_t i = start;
+  while (i + 1 < buf.size()) {
+    const void* cr = std::memchr(buf.data() + i, '\r', buf.size() - 1 - i);
+    if (cr == nullptr) break;
+    i = static_cast<std::size_t>(static_cast<const std::byte*>(cr) - buf.data());
+    if (buf[i + 1] == std::byte{'\n'}) {
       src.set_position(i + 2);
       return buf.subspan(start, i - start);
     }
+    ++i;
   }
   return incomplete();
 }
@@ -125,6 +132,13 @@ std::optional<std::uint64_t> atoi_u64(std::span<const std::byte> text) noexcept 
 bool is_utf8(std::span<const std::byte> b) noexcept {
   std::size_t i = 0;
   const std::size_t n = b.size();
+  // ASCII, 8 bytes at a time: what keys and command names are.
+  while (i + 8 <= n) {
+    std::uint64_t word;
+    std::memcpy(&word, b.data() + i, sizeof word);
+    if ((word & 0x8080808080808080) != 0) break;
+    i += 8;
+  }
   auto cont = [&](std::size_t k) {
     return k < n && (static_cast<unsigned char>(b[k]) & 0xC0) == 0x80;
   };
@@ -203,7 +217,8 @@ kyoto::result<void, read_error> frame::check(cursor& src, std::size_t depth) {
   }
 }
 
-kyoto::result<frame, read_error> frame::parse(cursor& src, std::size_t depth) {
+kyoto::result<frame, read_error> frame::parse(cursor& src, const kyoto::bytes* backing,
+                                              std::size_t depth) {
   auto type = get_u8(src);
   if (!type) return kyoto::unexpected(std::move(type).error());
   switch (*type) {
@@ -226,7 +241,10 @@ kyoto::result<frame, read_error> frame::parse(cursor& src, std::size_t depth) {
       const std::optional<std::size_t> len = *header;
       if (!len.has_value()) return frame(null{});
       const std::size_t n = *len;
-      kyoto::bytes data = kyoto::bytes::copy_from_slice(src.get_ref().subspan(src.position(), n));
+      kyoto::bytes data =
+          backing != nullptr
+              ? backing->slice(src.position(), src.position() + n)
+              : kyoto::bytes::copy_from_slice(src.get_ref().subspan(src.position(), n));
       src.set_position(src.position() + n + 2);
       return frame(bulk{std::move(data)});
     }
@@ -240,7 +258,7 @@ kyoto::result<frame, read_error> frame::parse(cursor& src, std::size_t depth) {
       std::vector<frame> out;
       out.reserve(static_cast<std::size_t>(*len));
       for (std::uint64_t i = 0; i < *len; ++i) {
-        auto f = parse(src, depth + 1);
+        auto f = parse(src, backing, depth + 1);
         if (!f) return kyoto::unexpected(std::move(f).error());
         out.push_back(std::move(*f));
       }

@@ -115,8 +115,15 @@ class frame {
   /// Whether one whole, valid frame starts at `src`'s position; on success
   /// the cursor is left just past it. Never allocates unless invalid.
   static kyoto::result<void, read_error> check(cursor& src) { return check(src, 0); }
-  /// The frame at `src`'s position, which check() has accepted.
-  static kyoto::result<frame, read_error> parse(cursor& src) { return parse(src, 0); }
+  /// The frame at `src`'s position, which check() has accepted. Its bulk
+  /// strings are copies (upstream's `Bytes::copy_from_slice`).
+  static kyoto::result<frame, read_error> parse(cursor& src) { return parse(src, nullptr, 0); }
+  /// As parse(src), with `src` a cursor over `backing.as_span()`: the bulk
+  /// strings are slices of `backing`, not copies (one allocation per frame,
+  /// not two per bulk string; a slice kept keeps all of `backing`).
+  static kyoto::result<frame, read_error> parse(cursor& src, const kyoto::bytes& backing) {
+    return parse(src, &backing, 0);
+  }
 
   /// The frame's alternative.
   const variant_type& get() const noexcept { return v_; }
@@ -139,7 +146,8 @@ class frame {
 
  private:
   static kyoto::result<void, read_error> check(cursor& src, std::size_t depth);
-  static kyoto::result<frame, read_error> parse(cursor& src, std::size_t depth);
+  static kyoto::result<frame, read_error> parse(cursor& src, const kyoto::bytes* backing,
+                                                std::size_t depth);
 
   variant_type v_;
 };

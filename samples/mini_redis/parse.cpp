@@ -23,7 +23,7 @@ parse::parse(frame f) {
 
 kyoto::result<std::string, parse_error> parse::next_string() {
   if (next_ == parts_.size()) {
-    return kyoto::unexpected(parse_error{true, "protocol error; unexpected end of stream"});
+    return kyoto::unexpected(parse_error{true, {}});
   }
   frame& f = parts_[next_++];
   if (auto* s = std::get_if<frame::simple>(&f.get())) return std::move(s->value);
@@ -37,7 +37,7 @@ kyoto::result<std::string, parse_error> parse::next_string() {
 
 kyoto::result<kyoto::bytes, parse_error> parse::next_bytes() {
   if (next_ == parts_.size()) {
-    return kyoto::unexpected(parse_error{true, "protocol error; unexpected end of stream"});
+    return kyoto::unexpected(parse_error{true, {}});
   }
   frame& f = parts_[next_++];
   if (auto* s = std::get_if<frame::simple>(&f.get())) return kyoto::bytes(std::move(s->value));
@@ -49,7 +49,7 @@ kyoto::result<kyoto::bytes, parse_error> parse::next_bytes() {
 kyoto::result<std::uint64_t, parse_error> parse::next_int() {
   static constexpr const char* msg = "protocol error; invalid number";
   if (next_ == parts_.size()) {
-    return kyoto::unexpected(parse_error{true, "protocol error; unexpected end of stream"});
+    return kyoto::unexpected(parse_error{true, {}});
   }
   frame& f = parts_[next_++];
   std::optional<std::uint64_t> n;
@@ -71,6 +71,7 @@ kyoto::result<void, parse_error> parse::finish() {
 }
 
 void throw_parse_error(const parse_error& e) {
+  if (e.end_of_stream) throw error("protocol error; unexpected end of stream");
   throw error(e.message);
 }
 

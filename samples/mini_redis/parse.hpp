@@ -20,8 +20,9 @@ namespace mini_redis {
 struct parse_error {
   /// The array had no more entries.
   bool end_of_stream = false;
-  /// What is wrong ("protocol error; unexpected end of stream" for
-  /// end_of_stream).
+  /// What is wrong; empty for end_of_stream (an optional argument's
+  /// absence allocates nothing), which throw_parse_error() reports as
+  /// "protocol error; unexpected end of stream".
   std::string message;
 };
 

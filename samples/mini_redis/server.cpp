@@ -56,7 +56,13 @@ struct handler {
         if (!maybe_frame) co_return;  // the peer closed
       }
       command cmd = command::from_frame(std::move(*maybe_frame));
-      co_await cmd.apply(store, conn, sd);
+      // Beyond upstream: every command but SUBSCRIBE is applied without a
+      // coroutine frame (apply_now buffers its reply).
+      if (cmd.apply_now(store, conn)) {
+        co_await conn.write_out_if_full();
+      } else {
+        co_await cmd.apply(store, conn, sd);
+      }
     }
     co_await conn.flush();
   }

@@ -45,6 +45,30 @@ kyoto::task<> command::apply(db& store, connection& dst, shutdown& sd) {
   throw error("`Unsubscribe` is unsupported in this context");
 }
 
+bool command::apply_now(db& store, connection& dst) {
+  if (auto* c = std::get_if<cmd::get>(&v_)) {
+    c->apply_now(store, dst);
+    return true;
+  }
+  if (auto* c = std::get_if<cmd::set>(&v_)) {
+    c->apply_now(store, dst);
+    return true;
+  }
+  if (auto* c = std::get_if<cmd::publish>(&v_)) {
+    c->apply_now(store, dst);
+    return true;
+  }
+  if (auto* c = std::get_if<cmd::ping>(&v_)) {
+    c->apply_now(dst);
+    return true;
+  }
+  if (auto* c = std::get_if<cmd::unknown>(&v_)) {
+    c->apply_now(dst);
+    return true;
+  }
+  return false;
+}
+
 std::string_view command::get_name() const noexcept {
   return std::visit(
       [](const auto& c) -> std::string_view {

@@ -42,6 +42,11 @@ class command {
   /// UNSUBSCRIBE outside a subscription throws mini_redis::error, as
   /// upstream (closing the connection).
   kyoto::task<> apply(db& store, connection& dst, shutdown& sd);
+  /// Beyond upstream, the server's fast path: applies every command but
+  /// SUBSCRIBE and UNSUBSCRIBE without suspending (no coroutine frame),
+  /// buffering the reply, and returns true; returns false, doing nothing,
+  /// for those two (use apply()).
+  bool apply_now(db& store, connection& dst);
 
   /// The command's name, lower case ("get", ..., or the unknown name).
   std::string_view get_name() const noexcept;

@@ -8,12 +8,15 @@ get get::parse_frames(parse& p) {
 }
 
 kyoto::task<> get::apply(const db& store, connection& dst) const {
+  apply_now(store, dst);
+  co_await dst.write_out_if_full();
+}
+
+void get::apply_now(const db& store, connection& dst) const {
   if (std::optional<kyoto::bytes> value = store.get(key_)) {
-    const frame response = frame::bulk{std::move(*value)};
-    co_await dst.write_frame(response);
+    dst.buffer_frame(frame::bulk{std::move(*value)});
   } else {
-    const frame response = frame::null{};
-    co_await dst.write_frame(response);
+    dst.buffer_frame(frame::null{});
   }
 }
 

@@ -27,6 +27,9 @@ class get {
   static get parse_frames(parse& p);
   /// Answers on `dst` (buffered; the caller flushes).
   kyoto::task<> apply(const db& store, connection& dst) const;
+  /// The same, without suspending: the reply is only buffered (the
+  /// server's fast path; the caller flushes, and writes out a full buffer).
+  void apply_now(const db& store, connection& dst) const;
   /// The request frame a client sends.
   frame into_frame() const;
 

@@ -11,8 +11,12 @@ ping ping::parse_frames(parse& p) {
 }
 
 kyoto::task<> ping::apply(connection& dst) {
-  const frame response = msg_ ? frame(frame::bulk{std::move(*msg_)}) : frame(frame::simple{"PONG"});
-  co_await dst.write_frame(response);
+  apply_now(dst);
+  co_await dst.write_out_if_full();
+}
+
+void ping::apply_now(connection& dst) {
+  dst.buffer_frame(msg_ ? frame(frame::bulk{std::move(*msg_)}) : frame(frame::simple{"PONG"}));
 }
 
 frame ping::into_frame() const {

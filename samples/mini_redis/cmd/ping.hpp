@@ -24,6 +24,9 @@ class ping {
   static ping parse_frames(parse& p);
   /// Answers on `dst` (buffered).
   kyoto::task<> apply(connection& dst);
+  /// The same, without suspending: the reply is only buffered (the
+  /// server's fast path; the caller flushes, and writes out a full buffer).
+  void apply_now(connection& dst);
   /// The request frame a client sends.
   frame into_frame() const;
 

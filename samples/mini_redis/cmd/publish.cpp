@@ -10,9 +10,13 @@ publish publish::parse_frames(parse& p) {
 }
 
 kyoto::task<> publish::apply(db& store, connection& dst) {
+  apply_now(store, dst);
+  co_await dst.write_out_if_full();
+}
+
+void publish::apply_now(db& store, connection& dst) {
   const std::size_t num_subscribers = store.publish(channel_, std::move(message_));
-  const frame response = frame::integer{num_subscribers};
-  co_await dst.write_frame(response);
+  dst.buffer_frame(frame::integer{num_subscribers});
 }
 
 frame publish::into_frame() const {

@@ -28,6 +28,9 @@ class publish {
   static publish parse_frames(parse& p);
   /// Publishes and answers on `dst` (buffered).
   kyoto::task<> apply(db& store, connection& dst);
+  /// The same, without suspending: the reply is only buffered (the
+  /// server's fast path; the caller flushes, and writes out a full buffer).
+  void apply_now(db& store, connection& dst);
   /// The request frame a client sends.
   frame into_frame() const;
 

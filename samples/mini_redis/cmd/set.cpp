@@ -63,9 +63,13 @@ set set::parse_frames(parse& p) {
 }
 
 kyoto::task<> set::apply(db& store, connection& dst) {
+  apply_now(store, dst);
+  co_await dst.write_out_if_full();
+}
+
+void set::apply_now(db& store, connection& dst) {
   store.set(std::move(key_), std::move(value_), expire_);
-  const frame response = frame::simple{"OK"};
-  co_await dst.write_frame(response);
+  dst.buffer_frame(frame::simple{"OK"});
 }
 
 frame set::into_frame() const {

@@ -37,6 +37,9 @@ class set {
   static set parse_frames(parse& p);
   /// Stores and answers on `dst` (buffered).
   kyoto::task<> apply(db& store, connection& dst);
+  /// The same, without suspending: the reply is only buffered (the
+  /// server's fast path; the caller flushes, and writes out a full buffer).
+  void apply_now(db& store, connection& dst);
   /// The request frame a client sends (the expiry as `px` milliseconds).
   frame into_frame() const;
 

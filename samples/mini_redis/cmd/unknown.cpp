@@ -4,8 +4,12 @@
 namespace mini_redis::cmd {
 
 kyoto::task<> unknown::apply(connection& dst) const {
-  const frame response = frame::error{std::string("ERR unknown command '") + command_name_ + "'"};
-  co_await dst.write_frame(response);
+  apply_now(dst);
+  co_await dst.write_out_if_full();
+}
+
+void unknown::apply_now(connection& dst) const {
+  dst.buffer_frame(frame::error{std::string("ERR unknown command '") + command_name_ + "'"});
 }
 
 }  // namespace mini_redis::cmd

@@ -22,6 +22,9 @@ class unknown {
   const std::string& get_name() const noexcept { return command_name_; }
   /// Answers on `dst` (buffered).
   kyoto::task<> apply(connection& dst) const;
+  /// The same, without suspending: the reply is only buffered (the
+  /// server's fast path; the caller flushes, and writes out a full buffer).
+  void apply_now(connection& dst) const;
 
  private:
   std::string command_name_;
