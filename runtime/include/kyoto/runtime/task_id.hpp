@@ -99,6 +99,7 @@ class task_meta {
 /// Hashes the id's number.
 template <>
 struct std::hash<kyoto::task_id> {
+  /// The hash of `id.value()`.
   std::size_t operator()(kyoto::task_id id) const noexcept {
     return std::hash<std::uint64_t>{}(id.value());
   }
