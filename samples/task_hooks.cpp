@@ -12,7 +12,10 @@ namespace {
 
 /// "name@file:line", or "#id@file:line" for an unnamed task.
 std::string describe(const kyoto::task_meta& m) {
-  std::string who = m.name().empty() ? "#" + kyoto::to_string(m.id()) : std::string(m.name());
+  // Built piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on
+  // "literal" + std::string.
+  std::string who = std::string(m.name());
+  if (who.empty()) who.append("#").append(kyoto::to_string(m.id()));
   std::string_view file = m.spawned_at().file_name();
   file = file.substr(file.rfind('/') + 1);
   return who + "@" + std::string(file) + ":" + std::to_string(m.spawned_at().line());

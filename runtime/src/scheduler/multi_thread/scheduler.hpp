@@ -125,7 +125,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// returns (see the constructor). Shared by the constructor and the
   /// worker threads; every field is guarded by `lock`.
   struct start_gate {
-    enum state { pending, go, stop };
+    enum state : std::uint8_t { pending, go, stop };
     std::mutex lock;
     std::condition_variable changed;
     std::size_t reported = 0;        ///< workers done creating their ring
