@@ -197,7 +197,10 @@ class [[nodiscard]] framed_next_awaiter {
     return slow_awaiter_->await_ready();
   }
   /// Runs the read task (it resumes `h` when it completes).
-  bool await_suspend(std::coroutine_handle<> h) { return slow_awaiter_->await_suspend(h); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set by the await_ready() that said false
+    return slow_awaiter_->await_suspend(h);
+  }
   /// The frame, the error item, or nullopt at the end.
   result_type await_resume() {
     if (slow_awaiter_) return slow_awaiter_->await_resume();
@@ -251,7 +254,10 @@ class [[nodiscard]] framed_feed_awaiter {
     return slow_awaiter_->await_ready();
   }
   /// Runs the drain (it resumes `h` when it completes).
-  bool await_suspend(std::coroutine_handle<> h) { return slow_awaiter_->await_suspend(h); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): set by the await_ready() that said false
+    return slow_awaiter_->await_suspend(h);
+  }
   /// Rethrows the drain's error, if any.
   void await_resume() {
     if (slow_awaiter_) slow_awaiter_->await_resume();

@@ -228,6 +228,7 @@ class fused_stream {
     /// for an item or the end, false for a skipped item.
     bool take() {
       try {
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): take() follows a started input await
         std::optional<in_type> v = in_->awaiter().await_resume();
         in_.reset();
         if (!v) {
@@ -251,6 +252,7 @@ class fused_stream {
         auto& resume = s_->resume_.promise();
         resume.target = this;
         resume.on_wake = &next_awaiter::on_wake;
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): the caller emplaced the input await
         auto& a = in_->awaiter();
         if constexpr (std::is_void_v<suspend_result>) {
           a.await_suspend(s_->resume_);
