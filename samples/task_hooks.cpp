@@ -46,7 +46,10 @@ int main() {
     auto b = kyoto::spawn(work, 1);
     std::cout << "inside the root task: task_id::current() is unique: "
               << (kyoto::task_id::current() != a.id() && a.id() != b.id()) << '\n';
-    std::cout << "fetcher gave " << co_await a << ", the other " << co_await b << '\n';
+    // Awaited before printing: a terminate hook prints while we wait.
+    const int fetched = co_await a;
+    const int other = co_await b;
+    std::cout << "fetcher gave " << fetched << ", the other " << other << '\n';
   };
   rt.block_on(body());
   std::cout << "polls: " << polls.load() << '\n';
