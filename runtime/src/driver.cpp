@@ -158,9 +158,10 @@ void driver::drain() noexcept {
                "that drove it (only that thread may cancel them); they are abandoned to the "
                "ring's teardown";
     if (logger().should_log(spdlog::level::err)) {
-      log_error("{} io_uring requests {}", left, why);
+      log_error("{} io_uring request{} {}", left, left == 1 ? "" : "s", why);
     } else {
-      std::fprintf(stderr, "kyoto: %u io_uring requests %s\n", static_cast<unsigned>(left), why);
+      std::fprintf(stderr, "kyoto: %u io_uring request%s %s\n", static_cast<unsigned>(left),
+                   left == 1 ? "" : "s", why);
     }
     // Release: pairs with abandoned()'s acquire in a waiting cancel.
     abandoned_.store(true, std::memory_order_release);
