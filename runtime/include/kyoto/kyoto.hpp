@@ -18,6 +18,7 @@
 #include <kyoto/runtime.hpp>
 #include <kyoto/runtime/task_tracker.hpp>
 #include <kyoto/signal.hpp>
+#include <kyoto/sim.hpp>
 #include <kyoto/stream.hpp>
 #include <kyoto/streams.hpp>
 #include <kyoto/sync.hpp>

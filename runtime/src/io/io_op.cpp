@@ -1,4 +1,5 @@
 #include "driver.hpp"
+#include "sim/hooks.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/runtime/detail/context.hpp>
@@ -22,7 +23,10 @@ void io_op::start(const op_args& args, std::coroutine_handle<> h) {
   // reaped by this thread too.
   state_.store(in_flight, std::memory_order_relaxed);
   try {
-    d->start_op(this, args);
+    if (is_sim_fd(args.fd)) [[unlikely]]
+      sim_start_op(this, args);  // a kyoto::sim socket (sim/hooks.hpp)
+    else
+      d->start_op(this, args);
   } catch (...) {
     state_.store(idle, std::memory_order_relaxed);
     throw;
@@ -66,6 +70,11 @@ int io_op::cancel_slow() noexcept {
   // (acquire), sees result_ and the reap sequence of the completing batch.
   if (state_.compare_exchange_strong(s, cancelling, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
+    if (sim_cancel_op(this)) [[unlikely]] {  // it waited in a kyoto::sim network
+      result_ = -ECANCELED;
+      state_.store(idle, std::memory_order_relaxed);
+      return result_;
+    }
     driver* me = current_context.drv;
     if (me == owner_ && owner_->on_driver_thread()) {
       if (owner_->abandoned()) {

@@ -1,3 +1,5 @@
+#include "sim/hooks.hpp"
+
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
 
@@ -60,6 +62,9 @@ const std::error_category& resolve_category() noexcept {
 }
 
 task<std::vector<socket_addr>> lookup_host(std::string host_port) {
+  // Inside a simulated host, names are the network's (runtime/src/sim).
+  if (detail::sim_current_host != nullptr) [[unlikely]]
+    co_return detail::sim_lookup(host_port);
   if (auto a = socket_addr::try_parse(host_port)) co_return std::vector<socket_addr>{*a};
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon + 1 == host_port.size()) {

@@ -1,6 +1,7 @@
 #include "net/socket.hpp"
 
 #include "log.hpp"
+#include "sim/hooks.hpp"
 
 #include <kyoto/time/sleep.hpp>
 
@@ -22,8 +23,8 @@
 namespace kyoto::detail {
 
 void socket_fd::reset() noexcept {
-  if (stashed_fd_ >= 0) ::close(std::exchange(stashed_fd_, -1));
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (stashed_fd_ >= 0) sys_close(std::exchange(stashed_fd_, -1));
+  if (fd_ >= 0) sys_close(std::exchange(fd_, -1));
   stash_ = read_stash();
 }
 
@@ -32,26 +33,26 @@ void socket_fd::stash_fd(int fd) noexcept {
     // Only one accept waits at a time, so only one can be cancelled with a
     // connection in hand.
     log_error("a second cancelled accept kept a connection; closing it");
-    ::close(fd);
+    sys_close(fd);
     return;
   }
   stashed_fd_ = fd;
 }
 
 socket_fd open_socket(int family, int type, const char* operation) {
-  const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
+  const int fd = sys_socket(family, type | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_io_error(errno, operation);
   return socket_fd(fd);
 }
 
 void set_socket_option(int fd, int level, int name, int value, const char* operation) {
-  if (::setsockopt(fd, level, name, &value, sizeof value) != 0) throw_io_error(errno, operation);
+  if (sys_setsockopt(fd, level, name, &value, sizeof value) != 0) throw_io_error(errno, operation);
 }
 
 int get_socket_option(int fd, int level, int name, const char* operation) {
   int value = 0;
   socklen_t len = sizeof value;
-  if (::getsockopt(fd, level, name, &value, &len) != 0) throw_io_error(errno, operation);
+  if (sys_getsockopt(fd, level, name, &value, &len) != 0) throw_io_error(errno, operation);
   return value;
 }
 
@@ -72,20 +73,21 @@ void set_linger_option(int fd, std::optional<std::chrono::seconds> linger, const
     l.l_onoff = 1;
     l.l_linger = static_cast<int>(std::min<std::chrono::seconds::rep>(linger->count(), INT_MAX));
   }
-  if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) throw_io_error(errno, operation);
+  if (sys_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0)
+    throw_io_error(errno, operation);
 }
 
 std::optional<std::chrono::seconds> linger_option(int fd, const char* operation) {
   ::linger l{};
   socklen_t len = sizeof l;
-  if (::getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) != 0) throw_io_error(errno, operation);
+  if (sys_getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) != 0) throw_io_error(errno, operation);
   if (l.l_onoff == 0) return std::nullopt;
   return std::chrono::seconds(l.l_linger);
 }
 
 socklen_t local_name(int fd, sockaddr_storage& ss, const char* operation) {
   socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+  if (sys_getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     throw_io_error(errno, operation);
   }
   return len;
@@ -93,7 +95,7 @@ socklen_t local_name(int fd, sockaddr_storage& ss, const char* operation) {
 
 socklen_t peer_name(int fd, sockaddr_storage& ss, const char* operation) {
   socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+  if (sys_getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     throw_io_error(errno, operation);
   }
   return len;
@@ -133,7 +135,7 @@ task<accepted_socket> accept_with_backoff(socket_fd& listener, const char* opera
 }
 
 void shutdown_write(int fd, const char* operation) {
-  if (::shutdown(fd, SHUT_WR) != 0) throw_io_error(errno, operation);
+  if (sys_shutdown(fd, SHUT_WR) != 0) throw_io_error(errno, operation);
 }
 
 split_write_half& split_write_half::operator=(split_write_half&& o) noexcept {
@@ -150,7 +152,7 @@ split_write_half::~split_write_half() {
 
 void split_write_half::shutdown_now() noexcept {
   // The error (not connected) is moot here: the half is going away.
-  if (sock_ != nullptr && sock_->valid()) ::shutdown(sock_->get(), SHUT_WR);
+  if (sock_ != nullptr && sock_->valid()) sys_shutdown(sock_->get(), SHUT_WR);
 }
 
 }  // namespace kyoto::detail

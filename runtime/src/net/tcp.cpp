@@ -1,4 +1,5 @@
 #include "net/socket.hpp"
+#include "sim/hooks.hpp"
 
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/net/tcp_listener.hpp>
@@ -93,8 +94,9 @@ task<tcp_listener> tcp_listener::bind(socket_addr addr, int backlog) {
   constexpr const char* op = "kyoto::net::tcp_listener::bind";
   detail::socket_fd s = detail::open_socket(addr.family(), SOCK_STREAM, op);
   detail::set_socket_option(s.get(), SOL_SOCKET, SO_REUSEADDR, 1, op);
-  if (::bind(s.get(), addr.native(), addr.native_size()) != 0) detail::throw_io_error(errno, op);
-  if (::listen(s.get(), backlog) != 0) detail::throw_io_error(errno, op);
+  if (detail::sys_bind(s.get(), addr.native(), addr.native_size()) != 0)
+    detail::throw_io_error(errno, op);
+  if (detail::sys_listen(s.get(), backlog) != 0) detail::throw_io_error(errno, op);
   co_return tcp_listener(std::move(s));
 }
 

@@ -1,4 +1,5 @@
 #include "net/socket.hpp"
+#include "sim/hooks.hpp"
 
 #include <kyoto/net/tcp_socket.hpp>
 
@@ -108,7 +109,7 @@ bool tcp_socket::nodelay() const {
 }
 
 void tcp_socket::bind(const socket_addr& addr) {
-  if (::bind(sock_.get(), addr.native(), addr.native_size()) != 0) {
+  if (detail::sys_bind(sock_.get(), addr.native(), addr.native_size()) != 0) {
     detail::throw_io_error_on(errno, "kyoto::net::tcp_socket::bind", addr.to_string());
   }
 }
@@ -118,7 +119,7 @@ socket_addr tcp_socket::local_addr() const {
 }
 
 tcp_listener tcp_socket::listen(int backlog) && {
-  if (::listen(sock_.get(), backlog) != 0) {
+  if (detail::sys_listen(sock_.get(), backlog) != 0) {
     detail::throw_io_error(errno, "kyoto::net::tcp_socket::listen");
   }
   return tcp_listener(std::move(sock_));

@@ -1,5 +1,6 @@
 #include "net/datagram_stash.hpp"
 #include "net/socket.hpp"
+#include "sim/hooks.hpp"
 
 #include <kyoto/net/lookup_host.hpp>
 #include <kyoto/net/udp_socket.hpp>
@@ -22,7 +23,8 @@ udp_socket::~udp_socket() = default;
 task<udp_socket> udp_socket::bind(socket_addr addr) {
   constexpr const char* op = "kyoto::net::udp_socket::bind";
   detail::socket_fd s = detail::open_socket(addr.family(), SOCK_DGRAM, op);
-  if (::bind(s.get(), addr.native(), addr.native_size()) != 0) detail::throw_io_error(errno, op);
+  if (detail::sys_bind(s.get(), addr.native(), addr.native_size()) != 0)
+    detail::throw_io_error(errno, op);
   co_return udp_socket(std::move(s));
 }
 
@@ -33,7 +35,7 @@ task<udp_socket> udp_socket::bind(std::string host_port) {
 }
 
 task<void> udp_socket::connect(socket_addr addr) {
-  if (::connect(sock_.get(), addr.native(), addr.native_size()) != 0) {
+  if (detail::sys_connect(sock_.get(), addr.native(), addr.native_size()) != 0) {
     detail::throw_io_error(errno, "kyoto::net::udp_socket::connect");
   }
   co_return;
@@ -43,7 +45,7 @@ task<void> udp_socket::connect(std::string host_port) {
   const std::vector<socket_addr> addrs = co_await lookup_host(std::move(host_port));
   int err = EADDRNOTAVAIL;
   for (const socket_addr& a : addrs) {
-    if (::connect(sock_.get(), a.native(), a.native_size()) == 0) co_return;
+    if (detail::sys_connect(sock_.get(), a.native(), a.native_size()) == 0) co_return;
     err = errno;
   }
   detail::throw_io_error(err, "kyoto::net::udp_socket::connect");
