@@ -409,6 +409,46 @@ KYOTO_TEST_SEEDS(SimNetwork, ASoftwareFailureEndsRunWithItsException, 3) {
   co_await expect_throws_async<std::runtime_error>([&] { return net.run(); }, "server bug");
 }
 
+KYOTO_TEST_SEEDS(SimNetwork, BindingFollowsTheKernelsRules, 3) {
+  kyoto::sim::network net;
+  net.client("a", []() -> task<void> {
+    tcp_listener l = co_await tcp_listener::bind("0.0.0.0:80");
+    EXPECT_EQ(l.local_addr().port(), 80);
+    auto taken = co_await kyoto::test::error_of(tcp_listener::bind("192.168.0.1:80"));
+    KYOTO_ASSERT_TRUE(taken.has_value());
+    kyoto::test::expect_error(*taken, EADDRINUSE, "kyoto::net::tcp_listener::bind");
+    auto foreign = co_await kyoto::test::error_of(udp_socket::bind("10.0.0.1:53"));
+    KYOTO_ASSERT_TRUE(foreign.has_value());
+    kyoto::test::expect_error(*foreign, EADDRNOTAVAIL, "kyoto::net::udp_socket::bind");
+    udp_socket u = co_await udp_socket::bind("0.0.0.0:0");
+    EXPECT_GE(u.local_addr().port(), 49152);  // an ephemeral port
+    auto v6 = co_await kyoto::test::error_of(tcp_listener::bind("[::1]:80"));
+    KYOTO_ASSERT_TRUE(v6.has_value());
+    kyoto::test::expect_error(*v6, EAFNOSUPPORT, "kyoto::net::tcp_listener::bind");
+  });
+  co_await net.run();
+}
+
+KYOTO_TEST_SEEDS(SimNetwork, DroppingTheNetworkBeforeItsHostsEndIsSafe, 20) {
+  // Hosts left waiting in accept, recv and connect when the body ends:
+  // the runtime cancels them after the network object is gone.
+  {
+    kyoto::sim::network net;
+    net.host("server", [] { return echo_server("0.0.0.0:7"); });
+    net.host("udp", []() -> task<void> {
+      udp_socket s = co_await udp_socket::bind("0.0.0.0:9");
+      std::array<std::byte, 8> buf{};
+      (void)co_await s.recv(buf);
+    });
+    net.host("client", [&net]() -> task<void> {
+      net.partition("client", "server");
+      tcp_stream s = co_await tcp_stream::connect("server:7");  // waits
+    });
+    co_await kyoto::time::sleep(5ms);
+  }
+  co_await kyoto::time::sleep(5ms);
+}
+
 // ---- a real protocol under partitions and restarts: nothing acknowledged
 // is lost ----
 
