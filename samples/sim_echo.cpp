@@ -64,7 +64,10 @@ kyoto::task<> simulate() {
   auto at = [t0] {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(kyoto::time::clock::now() - t0);
-    return "[" + std::to_string(ms.count()) + " ms] ";
+    std::string stamp = "[";
+    stamp += std::to_string(ms.count());
+    stamp += " ms] ";
+    return stamp;
   };
 
   net.host("server", [] { return echo_server("0.0.0.0:6142"); });

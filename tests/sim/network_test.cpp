@@ -116,7 +116,8 @@ KYOTO_TEST_SEEDS(SimNetwork, RejectsBadConfigurationsAndNames, 1) {
 KYOTO_TEST(SimNetwork, TheEchoServerRunsOnTheKernelOutsideASimulation) {
   // Outside a host, the net types are the kernel's.
   tcp_listener listener = co_await tcp_listener::bind("127.0.0.1:0");
-  const std::string where = "127.0.0.1:" + std::to_string(listener.local_addr().port());
+  const std::string where =
+      std::string("127.0.0.1:") + std::to_string(listener.local_addr().port());
   auto server = kyoto::spawn([l = std::move(listener)]() mutable -> task<void> {
     auto [s, peer] = co_await l.accept();
     co_await echo_connection(std::move(s));

@@ -198,7 +198,8 @@ struct sim_core : std::enable_shared_from_this<sim_core> {
   }
   sim_host& host_named(std::string_view name, const char* op) const {
     if (sim_host* h = find_host(name)) return *h;
-    throw std::invalid_argument(std::string(op) + ": no host named \"" + std::string(name) + "\"");
+    throw std::invalid_argument(std::string(op) + std::string(": no host named \"") +
+                                std::string(name) + "\"");
   }
   sim_host* host_at(std::uint32_t ip, sim_host* self) const noexcept {
     if ((ip >> 24) == 127) return self;
@@ -1083,7 +1084,8 @@ std::vector<net::socket_addr> sim_lookup(const std::string& host_port) {
   if (auto a = net::socket_addr::try_parse(host_port)) return {*a};
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon + 1 == host_port.size()) {
-    throw std::invalid_argument("kyoto::net::lookup_host: \"" + host_port + "\" has no \":port\"");
+    throw std::invalid_argument(std::string("kyoto::net::lookup_host: \"") + host_port +
+                                "\" has no \":port\"");
   }
   const std::string name = host_port.substr(0, colon);
   unsigned port = 0;
@@ -1091,7 +1093,7 @@ std::vector<net::socket_addr> sim_lookup(const std::string& host_port) {
   const char* last = host_port.data() + host_port.size();
   const auto [end, ec] = std::from_chars(first, last, port);
   if (ec != std::errc() || end != last || port > 65535) {
-    throw std::invalid_argument("kyoto::net::lookup_host: \"" + host_port +
+    throw std::invalid_argument(std::string("kyoto::net::lookup_host: \"") + host_port +
                                 "\": the port is not a number from 0 to 65535");
   }
   if (name == "localhost")
@@ -1101,8 +1103,9 @@ std::vector<net::socket_addr> sim_lookup(const std::string& host_port) {
     const sockaddr_in a = make_addr(h->ip, static_cast<std::uint16_t>(port));
     return {net::socket_addr(reinterpret_cast<const sockaddr*>(&a), sizeof a)};
   }
-  throw std::system_error(EAI_NONAME, net::resolve_category(),
-                          "kyoto::net::lookup_host: \"" + name + "\" (no such simulated host)");
+  throw std::system_error(
+      EAI_NONAME, net::resolve_category(),
+      std::string("kyoto::net::lookup_host: \"") + name + "\" (no such simulated host)");
 }
 
 }  // namespace kyoto::detail
@@ -1159,7 +1162,7 @@ network::~network() {
 
 void network::host(std::string name, std::function<task<void>()> software) {
   if (name.empty() || core_->find_host(name) != nullptr) {
-    throw std::invalid_argument("kyoto::sim::network::host: the name \"" + name +
+    throw std::invalid_argument(std::string("kyoto::sim::network::host: the name \"") + name +
                                 "\" is empty or taken");
   }
   if (!software) throw std::invalid_argument("kyoto::sim::network::host: empty software");
@@ -1212,17 +1215,18 @@ void network::repair(std::string_view a, std::string_view b) {
 void network::crash(std::string_view name) {
   auto& h = core_->host_named(name, "kyoto::sim::network::crash");
   if (h.client) {
-    throw std::logic_error("kyoto::sim::network::crash: \"" + h.name +
+    throw std::logic_error(std::string("kyoto::sim::network::crash: \"") + h.name +
                            "\" is a client (run() waits for it); only hosts crash");
   }
-  if (!h.up) throw std::logic_error("kyoto::sim::network::crash: \"" + h.name + "\" is down");
+  if (!h.up)
+    throw std::logic_error(std::string("kyoto::sim::network::crash: \"") + h.name + "\" is down");
   core_->crash(h);
 }
 
 void network::restart(std::string_view name) {
   auto& h = core_->host_named(name, "kyoto::sim::network::restart");
   if (h.up) {
-    throw std::logic_error("kyoto::sim::network::restart: \"" + h.name +
+    throw std::logic_error(std::string("kyoto::sim::network::restart: \"") + h.name +
                            "\" is up (crash it first, or bounce it)");
   }
   h.up = true;
