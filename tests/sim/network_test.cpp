@@ -352,6 +352,50 @@ KYOTO_TEST_SEEDS(SimNetwork, ClosingGivesThePeerEndOfStream, 10) {
   co_await net.run();
 }
 
+KYOTO_TEST_SEEDS(SimNetwork, ShutdownEndsOneDirectionOnly, 10) {
+  kyoto::sim::network net;
+  net.host("server", []() -> task<void> {
+    tcp_listener l = co_await tcp_listener::bind("0.0.0.0:7");
+    auto [s, peer] = co_await l.accept();
+    std::array<std::byte, 8> buf{};
+    std::size_t total = 0;
+    for (std::size_t n = 0; (n = co_await s.read(buf)) != 0;)
+      total += n;  // until the client's shutdown
+    EXPECT_EQ(total, 4u);
+    co_await s.write_all(bytes_of("done"));
+  });
+  net.client("client", []() -> task<void> {
+    tcp_stream s = co_await tcp_stream::connect("server:7");
+    co_await s.write_all(bytes_of("data"));
+    co_await s.shutdown();
+    auto w = co_await kyoto::test::error_of(s.write(bytes_of("more")));
+    KYOTO_ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->code(), std::error_code(EPIPE, std::system_category())) << w->what();
+    std::string got(4, '\0');
+    co_await s.read_exact(std::as_writable_bytes(std::span(got)));
+    EXPECT_EQ(got, "done");
+  });
+  co_await net.run();
+}
+
+KYOTO_TEST_SEEDS(SimNetwork, ClosingWithUnreadBytesResetsTheConnection, 10) {
+  kyoto::sim::network net(fixed_latency(1ms));
+  net.host("server", []() -> task<void> {
+    tcp_listener l = co_await tcp_listener::bind("0.0.0.0:7");
+    auto [s, peer] = co_await l.accept();
+    co_await kyoto::time::sleep(50ms);  // the client's bytes arrive, unread
+  });                                   // s closes with them: a reset, as the kernel does
+  net.client("client", []() -> task<void> {
+    tcp_stream s = co_await tcp_stream::connect("server:7");
+    co_await s.write_all(bytes_of("ignored"));
+    std::array<std::byte, 8> buf{};
+    auto e = co_await kyoto::test::error_of(s.read(buf));
+    KYOTO_ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code(), std::error_code(ECONNRESET, std::system_category())) << e->what();
+  });
+  co_await net.run();
+}
+
 KYOTO_TEST_SEEDS(SimNetwork, ACrashResetsThePeersConnections, 10) {
   kyoto::sim::network net(fixed_latency(2ms));
   net.host("server", [] { return echo_server("0.0.0.0:7"); });
