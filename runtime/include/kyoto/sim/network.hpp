@@ -23,6 +23,8 @@ namespace kyoto::sim {
 /// How the simulated network behaves (turmoil::Builder's settings). Every
 /// random choice (each message's latency, each datagram's loss) is drawn
 /// from the deterministic runtime's seeded generator.
+///
+/// Thread safety: a plain value.
 struct config {
   /// The smallest one-way latency of a message (a TCP segment, a datagram,
   /// a connection's handshake step). Whole milliseconds: timers tick in ms.
