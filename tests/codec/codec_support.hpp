@@ -62,6 +62,27 @@ kyoto::task<std::string> next_of(F& f, std::optional<kyoto::codec::codec_error>*
   co_return describe(r, err);
 }
 
+/// co_await rest_of(f): next_of(f) up to and including "<end>" (at most
+/// 1000 items): what is left of the stream, for one EXPECT_EQ against
+/// frames_of().
+template <class F>
+kyoto::task<std::vector<std::string>> rest_of(F& f) {
+  std::vector<std::string> out;
+  while (out.size() < 1000) {
+    out.push_back(co_await next_of(f));
+    if (out.back() == "<end>") break;
+  }
+  co_return out;
+}
+
+/// What rest_of() is compared with: frames_of("a", "b", "<end>"). (A
+/// braced list there would put an initializer_list in the co_await's
+/// full-expression, which GCC 12 rejects: "array used as initializer".)
+template <class... S>
+std::vector<std::string> frames_of(const S&... s) {
+  return std::vector<std::string>{std::string(s)...};
+}
+
 /// A writer recording each write call's bytes; `max_write` limits what one
 /// call takes (0: no limit).
 struct recording_writer {

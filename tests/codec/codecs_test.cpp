@@ -32,15 +32,57 @@ static_assert(codec::encoder<codec::bytes_codec, kyoto::bytes>);
 static_assert(codec::encoder<codec::any_delimiter_codec, const char (&)[3]>);
 static_assert(std::is_same_v<codec::decoder_item_t<codec::lines_codec>, std::string>);
 
-/// The error code a call throws (or a default code if none).
-template <class F>
-std::error_code thrown(F&& f) {
+/// One step of a decoding script (expect_script): append `input` to the
+/// buffer, then call decode() (decode_eof() with `eof`) once and expect
+/// `want`: the frame's text, `none`, or `too_long`.
+struct step {
+  std::string_view input;
+  std::string_view want;
+  bool eof = false;
+};
+constexpr std::string_view none = "<none>";          ///< no frame yet
+constexpr std::string_view too_long = "<too long>";  ///< the max-length error
+
+/// `steps`, then the end every codecs.rs decoder test checks: the buffer
+/// is drained, "k" arrives without a delimiter, only decode_eof() gives
+/// it (as `last`: what was left, and "k"), and nothing is left after; then
+/// `after`.
+std::vector<step> then_eof_gives(std::vector<step> steps, std::string_view last,
+                                 const std::vector<step>& after = {}) {
+  steps.insert(
+      steps.end(),
+      {{"", none}, {"", none, true}, {"k", none}, {"", last, true}, {"", none}, {"", none, true}});
+  steps.insert(steps.end(), after.begin(), after.end());
+  return steps;
+}
+
+/// One decode() or decode_eof() of `c`, as a step's `want`.
+template <class Codec>
+std::string decode_once(Codec& c, bytes_mut& buf, bool eof) {
   try {
-    f();
+    auto frame = eof ? c.decode_eof(buf) : c.decode(buf);
+    if (!frame) return std::string(none);
+    return std::string(std::string_view(*frame));
   } catch (const codec_error& e) {
-    return e.code();
+    if (e.code() == codec::errc::max_line_length_exceeded ||
+        e.code() == codec::errc::max_chunk_length_exceeded) {
+      return std::string(too_long);
+    }
+    return std::string("<") + e.what() + ">";
   }
-  return {};
+}
+
+/// Runs `steps` in order against `c` and one buffer (tokio's codecs.rs
+/// decoder tests, one line a step).
+template <class Codec>
+void expect_script(Codec& c, const std::vector<step>& steps) {
+  bytes_mut buf;
+  std::size_t i = 0;
+  for (const step& s : steps) {
+    buf.put_slice(s.input);
+    EXPECT_EQ(decode_once(c, buf, s.eof), s.want) << "step " << i << ", input \"" << s.input << '"';
+    ++i;
+  }
 }
 
 // codecs.rs: bytes_decoder
@@ -71,115 +113,64 @@ TEST(BytesCodec, EncodesAndGrows) {
 // codecs.rs: lines_decoder
 TEST(LinesCodec, DecodesLinesWithoutTheirEnding) {
   codec::lines_codec c;
-  bytes_mut buf;
-  buf.reserve(200);
-  buf.put_slice(std::string_view("line 1\nline 2\r\nline 3\n\r\n\r"));
-  EXPECT_EQ(c.decode(buf), "line 1");
-  EXPECT_EQ(c.decode(buf), "line 2");
-  EXPECT_EQ(c.decode(buf), "line 3");
-  EXPECT_EQ(c.decode(buf), "");
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), std::nullopt);
-  buf.put_slice(std::string_view("k"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), "\rk");
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), std::nullopt);
+  expect_script(c, then_eof_gives({{"line 1\nline 2\r\nline 3\n\r\n\r", "line 1"},
+                                   {"", "line 2"},
+                                   {"", "line 3"},
+                                   {"", ""}},
+                                  "\rk"));
 }
 
 // codecs.rs: lines_decoder_max_length
 TEST(LinesCodec, AnOverLongLineIsAnErrorThenSkipped) {
   codec::lines_codec c(6);
-  bytes_mut buf;
-  buf.reserve(200);
-  buf.put_slice(std::string_view("line 1 is too long\nline 2\nline 3\r\nline 4\n\r\n\r"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
-  EXPECT_EQ(c.decode(buf), "line 2");
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
-  EXPECT_EQ(c.decode(buf), "line 4");
-  EXPECT_EQ(c.decode(buf), "");
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), std::nullopt);
-  buf.put_slice(std::string_view("k"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), "\rk");
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  EXPECT_EQ(c.decode_eof(buf), std::nullopt);
-  // One character too long.
-  buf.put_slice(std::string_view("aaabbbc"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
+  expect_script(c,
+                then_eof_gives({{"line 1 is too long\nline 2\nline 3\r\nline 4\n\r\n\r", too_long},
+                                {"", "line 2"},
+                                {"", too_long},
+                                {"", "line 4"},
+                                {"", ""}},
+                               "\rk", {{"aaabbbc", too_long}}));  // one character too long
 }
 
 // codecs.rs: lines_decoder_max_length_underrun
 TEST(LinesCodec, MaxLengthUnderrun) {
   codec::lines_codec c(6);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("line "));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("too l"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
-  buf.put_slice(std::string_view("ong\n"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("line 2"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("\n"));
-  EXPECT_EQ(c.decode(buf), "line 2");
+  expect_script(
+      c,
+      {{"line ", none}, {"too l", too_long}, {"ong\n", none}, {"line 2", none}, {"\n", "line 2"}});
 }
 
 // codecs.rs: lines_decoder_max_length_bursts
 TEST(LinesCodec, MaxLengthBursts) {
   codec::lines_codec c(10);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("line "));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("too l"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("ong\n"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
+  expect_script(c, {{"line ", none}, {"too l", none}, {"ong\n", too_long}});
 }
 
 // codecs.rs: lines_decoder_max_length_big_burst
 TEST(LinesCodec, MaxLengthBigBurst) {
   codec::lines_codec c(10);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("line "));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("too long!\n"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
+  expect_script(c, {{"line ", none}, {"too long!\n", too_long}});
 }
 
 // codecs.rs: lines_decoder_max_length_newline_between_decodes
 TEST(LinesCodec, NewlineBetweenDecodes) {
   codec::lines_codec c(5);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("hello"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("\nworld"));
-  EXPECT_EQ(c.decode(buf), "hello");
+  expect_script(c, {{"hello", none}, {"\nworld", "hello"}});
 }
 
 // codecs.rs: lines_decoder_discard_repeat (tokio issue 1483)
 TEST(LinesCodec, DiscardRepeatDoesNotLoop) {
   codec::lines_codec c(1);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("aa"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
-  buf.put_slice(std::string_view("a"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
+  expect_script(c, {{"aa", too_long}, {"a", none}});
 }
 
 // codecs.rs: lines_decoder_max_length_underrun_twice (tokio issue 3555)
 TEST(LinesCodec, MaxLengthUnderrunTwice) {
   codec::lines_codec c(11);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("line "));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("too very l"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_line_length_exceeded);
-  buf.put_slice(std::string_view("aaaaaaaaaaaaaaaaaaaaaaa"));
-  EXPECT_EQ(c.decode(buf), std::nullopt);
-  buf.put_slice(std::string_view("ong\nshort\n"));
-  EXPECT_EQ(c.decode(buf), "short");
+  expect_script(c, {{"line ", none},
+                    {"too very l", too_long},
+                    {"aaaaaaaaaaaaaaaaaaaaaaa", none},
+                    {"ong\nshort\n", "short"}});
 }
 
 // codecs.rs: lines_encoder
@@ -261,114 +252,68 @@ TEST(LinesCodec, ScansEachByteOnceAcrossPartialReads) {
 // codecs.rs: any_delimiters_decoder_any_character
 TEST(AnyDelimiterCodec, SplitsOnAnyDelimiter) {
   codec::any_delimiter_codec c(",;\n\r", ",");
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk 1,chunk 2;chunk 3\n\r"));
-  EXPECT_EQ(*c.decode(buf), std::string_view("chunk 1"));
-  EXPECT_EQ(*c.decode(buf), std::string_view("chunk 2"));
-  EXPECT_EQ(*c.decode(buf), std::string_view("chunk 3"));
-  EXPECT_EQ(*c.decode(buf), std::string_view(""));
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_FALSE(c.decode_eof(buf));
-  buf.put_slice(std::string_view("k"));
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_EQ(*c.decode_eof(buf), std::string_view("k"));
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_FALSE(c.decode_eof(buf));
+  expect_script(
+      c,
+      then_eof_gives(
+          {{"chunk 1,chunk 2;chunk 3\n\r", "chunk 1"}, {"", "chunk 2"}, {"", "chunk 3"}, {"", ""}},
+          "k"));
 }
 
 // codecs.rs: any_delimiters_decoder_max_length
 TEST(AnyDelimiterCodec, AnOverLongChunkIsAnErrorThenSkipped) {
   codec::any_delimiter_codec c(",;\n\r", ",", 7);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk 1 is too long\nchunk 2\nchunk 3\r\nchunk 4\n\r\n"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
-  for (std::string_view want : {"chunk 2", "chunk 3", "", "chunk 4", "", ""}) {
-    std::optional<bytes> chunk = c.decode(buf);
-    ASSERT_TRUE(chunk);
-    EXPECT_LE(chunk->size(), 7u);
-    EXPECT_EQ(*chunk, want);
-  }
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_FALSE(c.decode_eof(buf));
-  buf.put_slice(std::string_view("k"));
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_EQ(*c.decode_eof(buf), std::string_view("k"));
-  EXPECT_FALSE(c.decode(buf));
-  EXPECT_FALSE(c.decode_eof(buf));
-  buf.put_slice(std::string_view("aaabbbcc"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
+  expect_script(
+      c, then_eof_gives({{"chunk 1 is too long\nchunk 2\nchunk 3\r\nchunk 4\n\r\n", too_long},
+                         {"", "chunk 2"},
+                         {"", "chunk 3"},
+                         {"", ""},
+                         {"", "chunk 4"},
+                         {"", ""},
+                         {"", ""}},
+                        "k", {{"aaabbbcc", too_long}}));
 }
 
 // codecs.rs: any_delimiter_decoder_max_length_underrun
 TEST(AnyDelimiterCodec, MaxLengthUnderrun) {
   codec::any_delimiter_codec c(",;\n\r", ",", 7);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk "));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("too l"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
-  buf.put_slice(std::string_view("ong\n"));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("chunk 2"));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view(","));
-  EXPECT_EQ(*c.decode(buf), std::string_view("chunk 2"));
+  expect_script(c, {{"chunk ", none},
+                    {"too l", too_long},
+                    {"ong\n", none},
+                    {"chunk 2", none},
+                    {",", "chunk 2"}});
 }
 
 // codecs.rs: any_delimiter_decoder_max_length_underrun_twice
 TEST(AnyDelimiterCodec, MaxLengthUnderrunTwice) {
   codec::any_delimiter_codec c(",;\n\r", ",", 11);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk "));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("too very l"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
-  buf.put_slice(std::string_view("aaaaaaaaaaaaaaaaaaaaaaa"));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("ong\nshort\n"));
-  EXPECT_EQ(*c.decode(buf), std::string_view("short"));
+  expect_script(c, {{"chunk ", none},
+                    {"too very l", too_long},
+                    {"aaaaaaaaaaaaaaaaaaaaaaa", none},
+                    {"ong\nshort\n", "short"}});
 }
 
 // codecs.rs: any_delimiter_decoder_max_length_bursts
 TEST(AnyDelimiterCodec, MaxLengthBursts) {
   codec::any_delimiter_codec c(",;\n\r", ",", 11);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk "));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("too l"));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("ong\n"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
+  expect_script(c, {{"chunk ", none}, {"too l", none}, {"ong\n", too_long}});
 }
 
 // codecs.rs: any_delimiter_decoder_max_length_big_burst
 TEST(AnyDelimiterCodec, MaxLengthBigBurst) {
   codec::any_delimiter_codec c(",;\n\r", ",", 11);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("chunk "));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view("too long!\n"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
+  expect_script(c, {{"chunk ", none}, {"too long!\n", too_long}});
 }
 
 // codecs.rs: any_delimiter_decoder_max_length_delimiter_between_decodes
 TEST(AnyDelimiterCodec, DelimiterBetweenDecodes) {
   codec::any_delimiter_codec c(",;\n\r", ",", 5);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("hello"));
-  EXPECT_FALSE(c.decode(buf));
-  buf.put_slice(std::string_view(",world"));
-  EXPECT_EQ(*c.decode(buf), std::string_view("hello"));
+  expect_script(c, {{"hello", none}, {",world", "hello"}});
 }
 
 // codecs.rs: any_delimiter_decoder_discard_repeat
 TEST(AnyDelimiterCodec, DiscardRepeatDoesNotLoop) {
   codec::any_delimiter_codec c(",;\n\r", ",", 1);
-  bytes_mut buf;
-  buf.put_slice(std::string_view("aa"));
-  EXPECT_EQ(thrown([&] { (void)c.decode(buf); }), codec::errc::max_chunk_length_exceeded);
-  buf.put_slice(std::string_view("a"));
-  EXPECT_FALSE(c.decode(buf));
+  expect_script(c, {{"aa", too_long}, {"a", none}});
 }
 
 // codecs.rs: any_delimiter_encoder

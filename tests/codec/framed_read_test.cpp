@@ -28,7 +28,9 @@ namespace {
 
 namespace codec = kyoto::codec;
 namespace io = kyoto::io;
+using codec_test::frames_of;
 using codec_test::next_of;
+using codec_test::rest_of;
 using codec_test::resumable_reader;
 using codec_test::u32_codec;
 using codec_test::u64_codec;
@@ -51,10 +53,7 @@ static_assert(
 KYOTO_TEST(FramedRead, SeveralFramesInOnePacket) {
   codec::framed_read fr(
       io_builder().read(std::string_view("\0\0\0\0\0\0\0\x01\0\0\0\x02", 12)).build(), u32_codec{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "1", "2", "<end>"));
 }
 
 // framed_read.rs: read_multi_frame_across_packets
@@ -65,10 +64,7 @@ KYOTO_TEST(FramedRead, FramesAcrossPackets) {
                             .read(std::string_view("\0\0\0\x02", 4))
                             .build(),
                         u32_codec{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "1", "2", "<end>"));
 }
 
 // framed_read.rs: read_multi_frame_in_packet_after_codec_changed
@@ -77,8 +73,7 @@ KYOTO_TEST(FramedRead, TheCodecCanChangeBetweenFrames) {
       io_builder().read(std::string_view("\0\0\0\x04\0\0\0\0\0\0\0\x08", 12)).build(), u32_codec{});
   EXPECT_EQ(co_await next_of(fr), "4");
   auto fr64 = std::move(fr).map_decoder([](u32_codec) { return u64_codec{}; });
-  EXPECT_EQ(co_await next_of(fr64), "8");
-  EXPECT_EQ(co_await next_of(fr64), "<end>");
+  EXPECT_EQ(co_await rest_of(fr64), frames_of("8", "<end>"));
 }
 
 // framed_read.rs: read_not_ready
@@ -89,9 +84,7 @@ KYOTO_TEST(FramedRead, WaitsForTheStream) {
                             .read(std::string_view("\0\0\0\x01", 4))
                             .build(),
                         u32_codec{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "1", "<end>"));
 }
 
 // framed_read.rs: read_partial_then_not_ready
@@ -102,10 +95,7 @@ KYOTO_TEST(FramedRead, PartialThenWaitThenMore) {
                             .read(std::string_view("\0\0\0\0\0\x01\0\0\0\x02", 10))
                             .build(),
                         u32_codec{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "1", "2", "<end>"));
 }
 
 // framed_read.rs: read_err
@@ -153,8 +143,7 @@ struct big_decoder {
 KYOTO_TEST(FramedRead, AFrameLargerThanTheInitialBuffer) {
   codec::framed_read fr(io_builder().read(std::string(std::size_t{32} * 1024, '\0')).build(),
                         big_decoder{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "<end>"));
 }
 
 // framed_read.rs: data_remaining_is_error
@@ -185,11 +174,7 @@ struct eof_frames {
 // framed_read.rs: multi_frames_on_eof
 KYOTO_TEST(FramedRead, DecodeEofMayGiveSeveralFrames) {
   codec::framed_read fr(io_builder().build(), eof_frames{});
-  EXPECT_EQ(co_await next_of(fr), "0");
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "3");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("0", "1", "2", "3", "<end>"));
 }
 
 // framed_read.rs: read_eof_then_resume
@@ -201,12 +186,9 @@ KYOTO_TEST(FramedRead, ResumesWhenTheStreamGivesMoreAfterItsEnd) {
     rd.chunks.emplace_back(std::string(c));
   }
   codec::framed_read<resumable_reader&, u32_codec> fr(rd, u32_codec{});
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
-  EXPECT_EQ(co_await next_of(fr), "3");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("1", "<end>"));
+  EXPECT_EQ(co_await rest_of(fr), frames_of("2", "<end>"));
+  EXPECT_EQ(co_await rest_of(fr), frames_of("3", "<end>"));
   EXPECT_EQ(co_await next_of(fr), "<end>");
 }
 
@@ -215,9 +197,7 @@ KYOTO_TEST(FramedRead, EndsAfterAnErrorThenMayResume) {
   codec::framed_read fr(
       io_builder().read("abcdef").read_error(std::errc::io_error).read("more data").build(),
       codec::bytes_codec{});
-  EXPECT_EQ(co_await next_of(fr), "abcdef");
-  EXPECT_EQ(co_await next_of(fr), "<error>");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdef", "<error>", "<end>"));
   EXPECT_EQ(co_await next_of(fr), "more data");
 }
 
@@ -257,9 +237,7 @@ KYOTO_TEST(FramedRead, ATruncatedFrameAtEndOfStreamIsAnError) {
 
 KYOTO_TEST(FramedRead, ALastLineWithoutNewlineIsAFrame) {
   codec::framed_read fr(io_builder().read("one\ntwo").build(), codec::lines_codec());
-  EXPECT_EQ(co_await next_of(fr), "one");
-  EXPECT_EQ(co_await next_of(fr), "two");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("one", "two", "<end>"));
 }
 
 KYOTO_TEST(FramedRead, ReadErrorsOtherThanSystemErrorPropagate) {
@@ -328,9 +306,7 @@ KYOTO_TEST(FramedRead, ManyCancelledNextsLoseNothing) {
 KYOTO_TEST(FramedRead, DecodesAGivenBufferBeforeReading) {
   codec::framed_read fr(io_builder().read(std::string_view("\0\0\0\x02", 4)).build(), u32_codec{},
                         kyoto::bytes_mut(std::string_view("\0\0\0\x01", 4)));
-  EXPECT_EQ(co_await next_of(fr), "1");
-  EXPECT_EQ(co_await next_of(fr), "2");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("1", "2", "<end>"));
 }
 
 }  // namespace

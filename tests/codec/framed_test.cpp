@@ -22,7 +22,9 @@ namespace {
 
 namespace codec = kyoto::codec;
 namespace io = kyoto::io;
+using codec_test::frames_of;
 using codec_test::next_of;
+using codec_test::rest_of;
 using codec_test::u32_codec;
 using codec_test::u64_codec;
 using kyoto::test::io_builder;
@@ -130,9 +132,7 @@ KYOTO_TEST(Framed, SplitKeepsTheBufferedBytes) {
   auto [rd, wr] = std::move(f).split();
   EXPECT_EQ(wr.write_buffer().as_string_view(), "x\n");
   co_await wr.flush();
-  EXPECT_EQ(co_await next_of(rd), "a");
-  EXPECT_EQ(co_await next_of(rd), "bc");
-  EXPECT_EQ(co_await next_of(rd), "<end>");
+  EXPECT_EQ(co_await rest_of(rd), frames_of("a", "bc", "<end>"));
 }
 
 }  // namespace

@@ -14,10 +14,12 @@
 #include <bit>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -25,13 +27,24 @@ namespace {
 
 namespace codec = kyoto::codec;
 using codec::length_delimited_codec;
+using codec_test::frames_of;
 using codec_test::next_of;
 using codec_test::recording_writer;
+using codec_test::rest_of;
 using kyoto::test::io_builder;
 using kyoto::test::io_mock;
 
 std::string_view sv(const char* s, std::size_t n) {
   return {s, n};
+}
+
+/// A frame as the default codec writes it: the payload's length as 4
+/// big-endian bytes, then the payload.
+std::string be_frame(std::string_view payload) {
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  const char head[] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+  return std::string(head, 4) + std::string(payload);
 }
 
 using reader = codec::framed_read<io_mock, length_delimited_codec>;
@@ -45,14 +58,8 @@ KYOTO_TEST(LengthDelimited, AnEmptyStreamYieldsNothing) {
 
 // length_delimited.rs: read_single_frame_one_packet
 KYOTO_TEST(LengthDelimited, ReadsOneFrame) {
-  reader fr(io_builder()
-                .read(sv("\0\0\0\x09"
-                         "abcdefghi",
-                         13))
-                .build(),
-            length_delimited_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  reader fr(io_builder().read(be_frame("abcdefghi")).build(), length_delimited_codec());
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_single_frame_one_packet_little_endian
@@ -63,44 +70,28 @@ KYOTO_TEST(LengthDelimited, ReadsLittleEndian) {
                          13))
                 .build(),
             length_delimited_codec::builder().little_endian().new_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_single_frame_one_packet_native_endian
 KYOTO_TEST(LengthDelimited, ReadsNativeEndian) {
-  const std::string_view d = std::endian::native == std::endian::big ? sv("\0\0\0\x09"
-                                                                          "abcdefghi",
-                                                                          13)
-                                                                     : sv("\x09\0\0\0"
-                                                                          "abcdefghi",
-                                                                          13);
+  const std::string d = std::endian::native == std::endian::big ? be_frame("abcdefghi")
+                                                                : std::string(sv("\x09\0\0\0"
+                                                                                 "abcdefghi",
+                                                                                 13));
   reader fr(io_builder().read(d).build(),
             length_delimited_codec::builder().native_endian().new_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_single_multi_frame_one_packet
 KYOTO_TEST(LengthDelimited, ReadsSeveralFramesFromOnePacket) {
   std::string d;
-  d +=
-      sv("\0\0\0\x09"
-         "abcdefghi",
-         13);
-  d +=
-      sv("\0\0\0\x03"
-         "123",
-         7);
-  d +=
-      sv("\0\0\0\x0b"
-         "hello world",
-         15);
+  d += be_frame("abcdefghi");
+  d += be_frame("123");
+  d += be_frame("hello world");
   reader fr(io_builder().read(d).build(), length_delimited_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "123");
-  EXPECT_EQ(co_await next_of(fr), "hello world");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "123", "hello world", "<end>"));
 }
 
 // length_delimited.rs: read_single_frame_multi_packet
@@ -113,8 +104,7 @@ KYOTO_TEST(LengthDelimited, ReadsAFrameFromSeveralPackets) {
                 .read("defghi")
                 .build(),
             length_delimited_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_multi_frame_multi_packet
@@ -133,10 +123,7 @@ KYOTO_TEST(LengthDelimited, ReadsFramesAcrossPackets) {
                          16))
                 .build(),
             length_delimited_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "123");
-  EXPECT_EQ(co_await next_of(fr), "hello world");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "123", "hello world", "<end>"));
 }
 
 // length_delimited.rs: read_single_frame_multi_packet_wait,
@@ -161,10 +148,7 @@ KYOTO_TEST(LengthDelimited, ReadsFramesAcrossPacketsWithWaits) {
                 .wait(1ms)
                 .build(),
             length_delimited_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "123");
-  EXPECT_EQ(co_await next_of(fr), "hello world");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "123", "hello world", "<end>"));
 }
 
 // length_delimited.rs: read_incomplete_head, read_incomplete_head_multi
@@ -193,11 +177,7 @@ KYOTO_TEST(LengthDelimited, AnIncompletePayloadIsAnError) {
 
 // length_delimited.rs: read_max_frame_len
 KYOTO_TEST(LengthDelimited, AFrameOverTheMaximumIsAnError) {
-  reader fr(io_builder()
-                .read(sv("\0\0\0\x09"
-                         "abcdefghi",
-                         13))
-                .build(),
+  reader fr(io_builder().read(be_frame("abcdefghi")).build(),
             length_delimited_codec::builder().max_frame_length(5).new_codec());
   std::optional<codec::codec_error> err;
   EXPECT_EQ(co_await next_of(fr, &err), "<error>");
@@ -226,14 +206,7 @@ KYOTO_TEST(LengthDelimited, AHugeAnnouncedFrameFailsBeforeItIsBuffered) {
 
 // length_delimited.rs: read_update_max_frame_len_at_rest
 KYOTO_TEST(LengthDelimited, TheMaximumChangesAtRest) {
-  reader fr(io_builder()
-                .read(sv("\0\0\0\x09"
-                         "abcdefghi",
-                         13))
-                .read(sv("\0\0\0\x09"
-                         "abcdefghi",
-                         13))
-                .build(),
+  reader fr(io_builder().read(be_frame("abcdefghi")).read(be_frame("abcdefghi")).build(),
             length_delimited_codec());
   EXPECT_EQ(co_await next_of(fr), "abcdefghi");
   fr.decoder().set_max_frame_length(5);
@@ -248,9 +221,7 @@ KYOTO_TEST(LengthDelimited, TheMaximumChangedInFlightAppliesToTheNextHead) {
                          8))
                 .wait(1ms)
                 .read("efghi")
-                .read(sv("\0\0\0\x09"
-                         "abcdefghi",
-                         13))
+                .read(be_frame("abcdefghi"))
                 .build(),
             length_delimited_codec());
   auto partial = co_await kyoto::select(fr.next(), kyoto::yield_now());
@@ -268,8 +239,7 @@ KYOTO_TEST(LengthDelimited, AOneByteLengthField) {
                          10))
                 .build(),
             length_delimited_codec::builder().length_field_length(1).new_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_header_offset
@@ -281,41 +251,31 @@ KYOTO_TEST(LengthDelimited, AHeaderOffset) {
                    15))
           .build(),
       length_delimited_codec::builder().length_field_length(2).length_field_offset(4).new_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "<end>"));
 }
 
 // length_delimited.rs: read_single_multi_frame_one_packet_skip_none_adjusted
 KYOTO_TEST(LengthDelimited, KeepingTheHeadWithAnAdjustment) {
+  // Each frame comes out whole, head included.
+  const std::vector<std::string> sent{std::string(sv("xx\0\x09"
+                                                     "abcdefghi",
+                                                     13)),
+                                      std::string(sv("yy\0\x03"
+                                                     "123",
+                                                     7)),
+                                      std::string(sv("zz\0\x0b"
+                                                     "hello world",
+                                                     15))};
   std::string d;
-  d +=
-      sv("xx\0\x09"
-         "abcdefghi",
-         13);
-  d +=
-      sv("yy\0\x03"
-         "123",
-         7);
-  d +=
-      sv("zz\0\x0b"
-         "hello world",
-         15);
+  for (const std::string& f : sent)
+    d += f;
   reader fr(io_builder().read(d).build(), length_delimited_codec::builder()
                                               .length_field_length(2)
                                               .length_field_offset(2)
                                               .num_skip(0)
                                               .length_adjustment(4)
                                               .new_codec());
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("xx\0\x09"
-                                                 "abcdefghi",
-                                                 13)));
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("yy\0\x03"
-                                                 "123",
-                                                 7)));
-  EXPECT_EQ(co_await next_of(fr), std::string(sv("zz\0\x0b"
-                                                 "hello world",
-                                                 15)));
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of(sent[0], sent[1], sent[2], "<end>"));
 }
 
 // length_delimited.rs: read_single_frame_length_adjusted
@@ -327,8 +287,7 @@ KYOTO_TEST(LengthDelimited, SkippingMoreThanTheField) {
                 .length_adjustment(0)
                 .num_skip(4)
                 .new_codec());
-  EXPECT_EQ(co_await next_of(fr), "Hello world");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("Hello world", "<end>"));
 }
 
 // length_delimited.rs: read_single_multi_frame_one_packet_length_includes_head
@@ -349,10 +308,7 @@ KYOTO_TEST(LengthDelimited, ALengthThatCountsTheHead) {
   reader fr(
       io_builder().read(d).build(),
       length_delimited_codec::builder().length_field_length(2).length_adjustment(-2).new_codec());
-  EXPECT_EQ(co_await next_of(fr), "abcdefghi");
-  EXPECT_EQ(co_await next_of(fr), "123");
-  EXPECT_EQ(co_await next_of(fr), "hello world");
-  EXPECT_EQ(co_await next_of(fr), "<end>");
+  EXPECT_EQ(co_await rest_of(fr), frames_of("abcdefghi", "123", "hello world", "<end>"));
 }
 
 // length_delimited.rs: write_single_frame_length_adjusted
@@ -377,9 +333,7 @@ KYOTO_TEST(LengthDelimited, FlushingNothingWritesNothing) {
 KYOTO_TEST(LengthDelimited, WritesOneFrame) {
   writer fw(recording_writer{}, length_delimited_codec());
   co_await fw.send("abcdefghi");
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x09"
-                                               "abcdefghi",
-                                               13)));
+  EXPECT_EQ(fw.get_ref().all(), be_frame("abcdefghi"));
 }
 
 // length_delimited.rs: write_single_multi_frame_one_packet,
@@ -395,26 +349,11 @@ KYOTO_TEST(LengthDelimited, WritesSeveralFrames) {
   co_await fw.send("123");
   EXPECT_EQ(fw.get_ref().flushes, 3);
   std::string want;
-  want +=
-      sv("\0\0\0\x09"
-         "abcdefghi",
-         13);
-  want +=
-      sv("\0\0\0\x03"
-         "123",
-         7);
-  want +=
-      sv("\0\0\0\x0b"
-         "hello world",
-         15);
-  want +=
-      sv("\0\0\0\x09"
-         "abcdefghi",
-         13);
-  want +=
-      sv("\0\0\0\x03"
-         "123",
-         7);
+  want += be_frame("abcdefghi");
+  want += be_frame("123");
+  want += be_frame("hello world");
+  want += be_frame("abcdefghi");
+  want += be_frame("123");
   EXPECT_EQ(fw.get_ref().all(), want);
 }
 
@@ -464,9 +403,7 @@ KYOTO_TEST(LengthDelimited, TheWriteMaximumChangesAtRest) {
   co_await fw.send("abcdef");
   fw.encoder().set_max_frame_length(5);
   EXPECT_THROW((void)fw.feed("abcdef"), codec::codec_error);
-  EXPECT_EQ(fw.get_ref().all(), std::string(sv("\0\0\0\x06"
-                                               "abcdef",
-                                               10)));
+  EXPECT_EQ(fw.get_ref().all(), be_frame("abcdef"));
 }
 
 // length_delimited.rs: write_update_max_frame_len_in_flight

@@ -1,6 +1,8 @@
 // KYOTO_TEST_SEEDS: the body runs under N seeds on a deterministic runtime,
 // KYOTO_SEEDS and KYOTO_SEED in the environment change which, and the first
 // failing seed is reported with the command that replays it.
+#include "first_to_run.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/time.hpp>
@@ -29,19 +31,8 @@ kyoto::task<> record_seed() {
 
 /// Fails unless task 0 of three is the first to run: true for some seeds.
 kyoto::task<> fails_unless_task_zero_runs_first() {
-  auto first = std::make_shared<int>(-1);
-  std::vector<kyoto::join_handle<void>> hs;
-  for (int i = 0; i < 3; ++i) {
-    hs.push_back(kyoto::spawn(
-        [](int me, std::shared_ptr<int> f) -> kyoto::task<> {
-          if (*f < 0) *f = me;
-          co_return;
-        },
-        i, first));
-  }
-  for (auto& h : hs)
-    co_await h;
-  EXPECT_EQ(*first, 0) << "task " << *first << " ran first";
+  const int first = co_await kyoto::test::first_to_run(3);
+  EXPECT_EQ(first, 0) << "task " << first << " ran first";
 }
 
 /// Whether the body above fails under `seed`.

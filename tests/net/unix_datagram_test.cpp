@@ -57,35 +57,37 @@ kyoto::task<> echo_server(std::shared_ptr<unix_datagram> socket) {
 
 // ---- tokio uds_datagram.rs ----
 
-KYOTO_TEST(UnixDatagram, Echo) {
+/// tokio's echo tests' setup: an echo server bound in a temp dir, and a
+/// client bound next to it and connected to it. The server task is
+/// aborted when this goes.
+struct echo_setup {
   temp_dir dir;
-  const fs::path server_path = dir / "server.sock";
-  const fs::path client_path = dir / "client.sock";
-  auto server = std::make_shared<unix_datagram>(unix_datagram::bind(server_path));
-  kyoto::join_handle<void> h = kyoto::spawn(echo_server(server));
-  unix_datagram socket = unix_datagram::bind(client_path);
-  socket.connect(server_path);
-  co_await socket.send("ECHO");
+  fs::path server_path = dir / "server.sock";
+  kyoto::join_handle<void> server =
+      kyoto::spawn(echo_server(std::make_shared<unix_datagram>(unix_datagram::bind(server_path))));
+  unix_datagram socket = unix_datagram::bind(dir / "client.sock");
+
+  echo_setup() { socket.connect(server_path); }
+  echo_setup(const echo_setup&) = delete;
+  echo_setup& operator=(const echo_setup&) = delete;
+  ~echo_setup() { server.abort(); }
+};
+
+KYOTO_TEST(UnixDatagram, Echo) {
+  echo_setup e;
+  co_await e.socket.send("ECHO");
   std::array<std::byte, 16> buf{};
-  const std::size_t len = co_await within_10s(socket.recv(buf));
+  const std::size_t len = co_await within_10s(e.socket.recv(buf));
   EXPECT_EQ(text(std::span(buf).first(len)), "ECHO");
-  h.abort();
 }
 
 KYOTO_TEST(UnixDatagram, EchoFrom) {
-  temp_dir dir;
-  const fs::path server_path = dir / "server.sock";
-  const fs::path client_path = dir / "client.sock";
-  auto server = std::make_shared<unix_datagram>(unix_datagram::bind(server_path));
-  kyoto::join_handle<void> h = kyoto::spawn(echo_server(server));
-  unix_datagram socket = unix_datagram::bind(client_path);
-  socket.connect(server_path);
-  co_await socket.send("ECHO");
+  echo_setup e;
+  co_await e.socket.send("ECHO");
   std::array<std::byte, 16> buf{};
-  auto [len, addr] = co_await within_10s(socket.recv_from(buf));
+  auto [len, addr] = co_await within_10s(e.socket.recv_from(buf));
   EXPECT_EQ(text(std::span(buf).first(len)), "ECHO");
-  EXPECT_EQ(addr.as_pathname(), std::optional<fs::path>(server_path));
-  h.abort();
+  EXPECT_EQ(addr.as_pathname(), std::optional<fs::path>(e.server_path));
 }
 
 KYOTO_TEST(UnixDatagram, SplitSendAndRecvFromTwoTasks) {

@@ -5,6 +5,7 @@
 // seed instead of hanging. Internal: builds the scheduler with a short
 // deadlock grace (scheduler/deterministic/scheduler.hpp).
 #include "errors.hpp"
+#include "first_to_run.hpp"
 #include "scheduler/deterministic/scheduler.hpp"
 
 #include <kyoto/net.hpp>
@@ -110,21 +111,7 @@ TEST(Deterministic, TheFirstTaskToRunDependsOnTheSeed) {
   std::set<int> firsts;
   for (std::uint64_t seed = 0; seed < 32; ++seed) {
     auto rt = kyoto::runtime::builder::deterministic(seed).build();
-    firsts.insert(rt.block_on([]() -> kyoto::task<int> {
-      auto first = std::make_shared<int>(-1);
-      std::vector<kyoto::join_handle<void>> hs;
-      for (int i = 0; i < 4; ++i) {
-        hs.push_back(kyoto::spawn(
-            [](int me, std::shared_ptr<int> f) -> kyoto::task<> {
-              if (*f < 0) *f = me;
-              co_return;
-            },
-            i, first));
-      }
-      for (auto& h : hs)
-        co_await h;
-      co_return *first;
-    }()));
+    firsts.insert(rt.block_on(kyoto::test::first_to_run(4)));
   }
   EXPECT_EQ(firsts.size(), 4u);
 }

@@ -42,6 +42,12 @@ std::pair<mpsc::unbounded_sender<T>, streams::unbounded_receiver_stream<T>> chan
 
 /// Whether next() on `s` is still pending after a short wait (tokio's
 /// assert_pending!(s.poll_next())); the wait is cancelled either way.
+/// Destroys `x` now (a sender: its stream ends).
+template <class T>
+void drop(T& x) {
+  [[maybe_unused]] const T gone = std::move(x);
+}
+
 template <class S>
 kyoto::task<bool> is_pending(S& s) {
   auto r = co_await kyoto::time::timeout(2ms, s.next());
@@ -82,8 +88,7 @@ KYOTO_CT_TEST(StreamsIter, SpendsTheCooperativeBudget) {
       &other_ran);
   auto s = streams::iter(std::views::iota(0));
   for (int i = 0; i < 10'000 && !other_ran; ++i) {
-    std::optional<int> v = co_await s.next();
-    EXPECT_EQ(v, i);
+    EXPECT_EQ(co_await s.next(), i);
   }
   EXPECT_TRUE(other_ran);
   co_await h;
@@ -102,8 +107,7 @@ KYOTO_TEST(StreamsOnce, YieldsOneItemThenEnds) {
 KYOTO_TEST(StreamsEmpty, EndsAtOnceEveryTime) {
   auto s = streams::empty<int>();
   for (int i = 0; i < 2; ++i) {
-    std::optional<int> v = co_await s.next();
-    EXPECT_EQ(v, std::nullopt);
+    EXPECT_EQ(co_await s.next(), std::nullopt);
   }
 }
 
@@ -111,8 +115,7 @@ KYOTO_TEST(StreamsEmpty, EndsAtOnceEveryTime) {
 KYOTO_TEST(StreamsPending, NeverYields) {
   auto s = streams::pending<int>();
   for (int i = 0; i < 2; ++i) {
-    const bool pending = co_await is_pending(s);
-    EXPECT_TRUE(pending);
+    EXPECT_TRUE(co_await is_pending(s));
   }
 }
 
@@ -207,8 +210,7 @@ KYOTO_TEST(StreamsChain, YieldsTheFirstThenTheSecond) {
                           streams::iter(std::vector<int>{4, 5, 6}));
   auto got = co_await drain(s);
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3, 4, 5, 6}));
-  std::optional<int> again = co_await s.next();
-  EXPECT_EQ(again, std::nullopt);
+  EXPECT_EQ(co_await s.next(), std::nullopt);
 }
 
 // stream_chain.rs pending_first: the second is not read before the first ends.
@@ -216,26 +218,16 @@ KYOTO_CT_TEST(StreamsChain, SecondWaitsForTheFirstToEnd) {
   auto [tx1, rx1] = channel_stream<int>();
   auto [tx2, rx2] = channel_stream<int>();
   auto s = std::move(rx1) | streams::chain(std::move(rx2));
-  bool pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
+  EXPECT_TRUE(co_await is_pending(s));
   (void)tx2.send(2);
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
+  EXPECT_TRUE(co_await is_pending(s));
   (void)tx1.send(1);
-  std::optional<int> a = co_await s.next();
-  EXPECT_EQ(a, 1);
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
-  {
-    auto drop = std::move(tx1);
-  }
-  std::optional<int> b = co_await s.next();
-  EXPECT_EQ(b, 2);
-  {
-    auto drop = std::move(tx2);
-  }
-  std::optional<int> c = co_await s.next();
-  EXPECT_EQ(c, std::nullopt);
+  EXPECT_EQ(co_await s.next(), 1);
+  EXPECT_TRUE(co_await is_pending(s));
+  drop(tx1);
+  EXPECT_EQ(co_await s.next(), 2);
+  drop(tx2);
+  EXPECT_EQ(co_await s.next(), std::nullopt);
 }
 
 // stream_merge.rs merge_sync_streams: fair, so two ready streams interleave.
@@ -251,33 +243,20 @@ KYOTO_CT_TEST(StreamsMerge, YieldsFromWhicheverIsReadyUntilBothEnd) {
   auto [tx1, rx1] = channel_stream<int>();
   auto [tx2, rx2] = channel_stream<int>();
   auto s = std::move(rx1) | streams::merge(std::move(rx2));
-  bool pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
+  EXPECT_TRUE(co_await is_pending(s));
   (void)tx1.send(1);
-  std::optional<int> a = co_await s.next();
-  EXPECT_EQ(a, 1);
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
+  EXPECT_EQ(co_await s.next(), 1);
+  EXPECT_TRUE(co_await is_pending(s));
   (void)tx2.send(2);
-  std::optional<int> b = co_await s.next();
-  EXPECT_EQ(b, 2);
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
-  {
-    auto drop = std::move(tx1);
-  }
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
+  EXPECT_EQ(co_await s.next(), 2);
+  EXPECT_TRUE(co_await is_pending(s));
+  drop(tx1);
+  EXPECT_TRUE(co_await is_pending(s));
   (void)tx2.send(3);
-  std::optional<int> c = co_await s.next();
-  EXPECT_EQ(c, 3);
-  pending = co_await is_pending(s);
-  EXPECT_TRUE(pending);
-  {
-    auto drop = std::move(tx2);
-  }
-  std::optional<int> d = co_await s.next();
-  EXPECT_EQ(d, std::nullopt);
+  EXPECT_EQ(co_await s.next(), 3);
+  EXPECT_TRUE(co_await is_pending(s));
+  drop(tx2);
+  EXPECT_EQ(co_await s.next(), std::nullopt);
 }
 
 // ---- consumers ----
@@ -300,9 +279,7 @@ KYOTO_CT_TEST(StreamsCollect, CollectsItemsUntilTheEnd) {
   (void)tx.send(2);
   co_await kyoto::time::sleep(1ms);
   EXPECT_FALSE(h.is_finished());
-  {
-    auto drop = std::move(tx);
-  }
+  drop(tx);
   auto got = co_await h;
   EXPECT_EQ(got, (std::vector<int>{1, 2}));
 }
@@ -312,9 +289,7 @@ KYOTO_TEST(StreamsCollect, CollectsStringsIntoAString) {
   auto [tx, rx] = channel_stream<std::string>();
   (void)tx.send(std::string("hello "));
   (void)tx.send(std::string("world"));
-  {
-    auto drop = std::move(tx);
-  }
+  drop(tx);
   auto got = co_await (std::move(rx) | streams::collect<std::string>());
   EXPECT_EQ(got, "hello world");
 }
@@ -352,8 +327,7 @@ kyoto::task<> check_cancel_safe(Make make, int send, int expect) {
   auto [tx, rx] = channel_stream<int>();
   auto s = make(std::move(rx));
   for (int i = 0; i < 3; ++i) {
-    const bool pending = co_await is_pending(s);
-    EXPECT_TRUE(pending);
+    EXPECT_TRUE(co_await is_pending(s));
   }
   (void)tx.send(int{send});
   auto r = co_await kyoto::time::timeout(5s, s.next());
@@ -434,8 +408,7 @@ KYOTO_CT_TEST(StreamsFused, FilterKeepsWaitingPastRejectedItems) {
         }
       },
       std::move(tx));
-  std::optional<int> v = co_await s.next();
-  EXPECT_EQ(v, 20);
+  EXPECT_EQ(co_await s.next(), 20);
   co_await feeder;
   EXPECT_EQ(co_await s.next(), std::nullopt);
 }
@@ -448,8 +421,7 @@ KYOTO_CT_TEST(StreamsFused, CancelledNextAfterSkipsLosesNoPassingItem) {
            streams::map([](int v) { return v * 2; });
   for (int i = 0; i < 3; ++i) {
     (void)tx.send(-i);  // rejected on the fast path
-    const bool pending = co_await is_pending(s);
-    EXPECT_TRUE(pending);
+    EXPECT_TRUE(co_await is_pending(s));
   }
   (void)tx.send(5);
   (void)tx.send(6);
@@ -464,16 +436,13 @@ KYOTO_CT_TEST(StreamsFused, CancelledNextOverASuspendedStreamBody) {
   auto s = relay(std::move(rx)) | streams::filter([](const int& v) { return v != 0; }) |
            streams::map([](int v) { return v + 100; });
   for (int i = 0; i < 3; ++i) {
-    const bool pending = co_await is_pending(s);
-    EXPECT_TRUE(pending);
+    EXPECT_TRUE(co_await is_pending(s));
   }
   (void)tx.send(0);
   (void)tx.send(7);
   auto r = co_await kyoto::time::timeout(5s, s.next());
   EXPECT_TRUE(r.has_value() && *r == 107);
-  {
-    auto drop = std::move(tx);
-  }
+  drop(tx);
   EXPECT_EQ(co_await s.next(), std::nullopt);
 }
 

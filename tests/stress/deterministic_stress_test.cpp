@@ -13,6 +13,8 @@
 // over orders, not volume. Where a case aborts tasks, the seed also picks
 // the point (kyoto::test::current_seed()). Plain threads are left out (their timing is not
 // the seed's); every task, cancellation and timer is.
+#include "broadcast_positions.hpp"
+
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
@@ -35,6 +37,11 @@ namespace mpsc = kyoto::sync::mpsc;
 namespace broadcast = kyoto::sync::broadcast;
 namespace watch = kyoto::sync::watch;
 using kyoto::sync::semaphore;
+using kyoto::test::abort_and_respawn;
+using kyoto::test::poll_positions;
+using kyoto::test::position_checker;
+using kyoto::test::receive_positions;
+using kyoto::test::send_positions;
 
 constexpr std::uint64_t ci_seeds = 200;
 
@@ -219,45 +226,6 @@ KYOTO_TEST_SEEDS(DeterministicStress, MpscReserveManyAbortedAnywhereLosesNoSlot,
 
 // ---- broadcast ----
 
-/// One receiver's view where the value sent at position p is p.
-struct position_checker {
-  std::uint64_t expected = 0;
-  std::uint64_t values = 0;
-  std::uint64_t skipped = 0;
-  std::uint64_t wrong = 0;
-  bool closed = false;
-
-  bool on(const kyoto::result<std::uint64_t, broadcast::recv_error>& r) {
-    if (r) {
-      if (*r != expected) ++wrong;
-      expected = *r + 1;
-      ++values;
-      return true;
-    }
-    if (r.error().is_lagged()) {
-      skipped += r.error().skipped();
-      expected += r.error().skipped();
-      return true;
-    }
-    closed = true;
-    return false;
-  }
-
-  void check(std::uint64_t sent, const char* who) const {
-    EXPECT_EQ(wrong, 0u) << who;
-    EXPECT_TRUE(closed) << who;
-    EXPECT_EQ(expected, sent) << who;
-    EXPECT_EQ(values + skipped, sent) << who;
-  }
-};
-
-kyoto::task<> receive_positions(broadcast::receiver<std::uint64_t>* rx, position_checker* c) {
-  for (;;) {
-    auto r = co_await rx->recv();
-    if (!c->on(r)) co_return;
-  }
-}
-
 // Receivers that await, one that polls with try_recv, and one whose
 // receiving task is aborted and respawned again and again: each sees every
 // position in order or an exact lag, then the close.
@@ -274,48 +242,10 @@ KYOTO_TEST_SEEDS(DeterministicStress, BroadcastEveryReceiverSeesEveryPositionOrA
   for (std::size_t i = 0; i < 2; ++i)
     receiving.push_back(kyoto::spawn(receive_positions(&rxs[i], &checkers[i])));
   // Polling receiver.
-  receiving.push_back(kyoto::spawn(
-      [](broadcast::receiver<std::uint64_t>* in, position_checker* c) -> kyoto::task<> {
-        for (;;) {
-          auto r = in->try_recv();
-          if (!r && r.error().is_empty()) {
-            co_await kyoto::yield_now();
-            continue;
-          }
-          if (r) {
-            if (!c->on(*r)) co_return;
-          } else if (r.error().is_lagged()) {
-            c->on(kyoto::unexpected(broadcast::recv_error::lagged(r.error().skipped())));
-          } else {
-            c->on(kyoto::unexpected(broadcast::recv_error::closed()));
-            co_return;
-          }
-        }
-      },
-      &rxs[2], &checkers[2]));
+  receiving.push_back(kyoto::spawn(poll_positions(&rxs[2], &checkers[2])));
   // Aborted and respawned receiver.
-  auto aborted = kyoto::spawn(
-      [](broadcast::receiver<std::uint64_t>* in, position_checker* c) -> kyoto::task<> {
-        for (unsigned round = 0;; ++round) {
-          auto h = kyoto::spawn(receive_positions(in, c));
-          co_await yields(round % 5);
-          h.abort();
-          try {
-            co_await h;
-            co_return;  // it saw the close before the abort
-          } catch (const kyoto::join_error&) {
-          }
-        }
-      },
-      &rxs[3], &checkers[3]);
-  co_await kyoto::spawn(
-      [](broadcast::sender<std::uint64_t> out) -> kyoto::task<> {
-        for (std::uint64_t i = 0; i < n; ++i) {
-          out.send(i).value();
-          if (i % 3 == 0) co_await kyoto::yield_now();
-        }
-      },
-      std::move(tx));
+  auto aborted = kyoto::spawn(abort_and_respawn(&rxs[3], &checkers[3], 5));
+  co_await kyoto::spawn(send_positions(std::move(tx), n, 3));
   for (auto& h : receiving)
     co_await h;
   co_await aborted;

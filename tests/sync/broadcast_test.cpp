@@ -11,6 +11,7 @@
 // Left out of tokio's file:
 // change_tasks: polls one recv future from two tasks; a kyoto awaiter has one awaiting coroutine.
 // (AssertSend impls: Rust's Send/Sync; the static_asserts below check handle ownership instead.)
+#include "broadcast_positions.hpp"
 #include "ct_test.hpp"
 #include "errors.hpp"
 #include "yielding.hpp"
@@ -37,6 +38,11 @@ using kyoto::test::let_others_run;
 namespace broadcast = kyoto::sync::broadcast;
 using broadcast::recv_error;
 using broadcast::try_recv_error;
+using kyoto::test::abort_and_respawn;
+using kyoto::test::poll_positions;
+using kyoto::test::position_checker;
+using kyoto::test::receive_positions;
+using kyoto::test::send_positions;
 
 // A sender is copied (tokio's clone), a receiver only moved.
 static_assert(std::is_copy_constructible_v<broadcast::sender<int>>);
@@ -998,103 +1004,6 @@ TEST(Broadcast, ASendFromAPlainThreadWakesAWaitingTask) {
 
 // ---- stress: a 2-worker runtime and plain threads ----
 
-/// Checks one receiver's view of a channel where the value sent at
-/// position p is p: every value is the one expected, a lag skips exactly
-/// to the oldest retained, and the receiver ends closed at the end.
-struct position_checker {
-  std::uint64_t expected = 0;  ///< the position (= value) to receive next
-  std::uint64_t values = 0;
-  std::uint64_t skipped = 0;
-  std::uint64_t wrong = 0;  ///< values that were not the one expected
-  bool closed = false;
-
-  /// Whether to go on receiving.
-  bool on(const kyoto::result<std::uint64_t, recv_error>& r) {
-    if (r) {
-      if (*r != expected) ++wrong;
-      expected = *r + 1;
-      ++values;
-      return true;
-    }
-    if (r.error().is_lagged()) {
-      skipped += r.error().skipped();
-      expected += r.error().skipped();
-      return true;
-    }
-    closed = true;
-    return false;
-  }
-
-  void check(std::uint64_t sent, const char* who) const {
-    EXPECT_EQ(wrong, 0u) << who;
-    EXPECT_TRUE(closed) << who;
-    EXPECT_EQ(expected, sent) << who;
-    EXPECT_EQ(values + skipped, sent) << who;
-  }
-};
-
-kyoto::task<> check_positions(broadcast::receiver<std::uint64_t> rx, position_checker* c) {
-  for (;;) {
-    auto r = co_await rx.recv();
-    if (!c->on(r)) co_return;
-  }
-}
-
-kyoto::task<> check_positions_polling(broadcast::receiver<std::uint64_t> rx, position_checker* c) {
-  for (;;) {
-    auto r = rx.try_recv();
-    if (!r && r.error().is_empty()) {
-      co_await kyoto::yield_now();
-      continue;
-    }
-    if (r) {
-      if (!c->on(*r)) co_return;
-    } else if (r.error().is_lagged()) {
-      if (!c->on(kyoto::unexpected(recv_error::lagged(r.error().skipped())))) co_return;
-    } else {
-      c->on(kyoto::unexpected(recv_error::closed()));
-      co_return;
-    }
-  }
-}
-
-/// A receiver whose receiving task is aborted and respawned over and over:
-/// what each cancelled recv() had not returned must reach the next one.
-struct abortable_receiver {
-  broadcast::receiver<std::uint64_t> rx;
-  position_checker checker;
-};
-
-kyoto::task<> receive_until_closed(abortable_receiver* a) {
-  for (;;) {
-    auto r = co_await a->rx.recv();
-    if (!a->checker.on(r)) co_return;
-  }
-}
-
-kyoto::task<int> abort_and_respawn(abortable_receiver* a) {
-  int aborts = 0;
-  for (unsigned round = 0;; ++round) {
-    auto h = kyoto::spawn(receive_until_closed(a));
-    for (unsigned i = 0; i < round % 7; ++i)
-      co_await kyoto::yield_now();
-    h.abort();
-    try {
-      co_await h;
-      co_return aborts;  // it saw the end before the abort
-    } catch (const kyoto::join_error&) {
-      ++aborts;
-    }
-  }
-}
-
-kyoto::task<> send_positions(broadcast::sender<std::uint64_t> tx, std::uint64_t n) {
-  for (std::uint64_t i = 0; i < n; ++i) {
-    tx.send(i).value();
-    if (i % 16 == 0) co_await kyoto::yield_now();
-  }
-}
-
 TEST(BroadcastStress, EveryReceiverSeesEveryPositionInOrderOrAnExactLag) {
   constexpr std::uint64_t n = kyoto::detail::thread_sanitizer ? 20'000 : 200'000;
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
@@ -1108,7 +1017,8 @@ TEST(BroadcastStress, EveryReceiverSeesEveryPositionInOrderOrAnExactLag) {
     task_rx.push_back(tx.subscribe());
   for (std::size_t i = 0; i < threads.size(); ++i)
     thread_rx.push_back(tx.subscribe());
-  abortable_receiver aborted{tx.subscribe(), {}};
+  auto aborted_rx = tx.subscribe();
+  position_checker aborted;
   auto polling_rx = std::move(rx);
 
   std::vector<std::thread> readers;
@@ -1120,10 +1030,10 @@ TEST(BroadcastStress, EveryReceiverSeesEveryPositionInOrderOrAnExactLag) {
   }
   std::vector<kyoto::join_handle<void>> handles;
   for (std::size_t i = 0; i < tasks.size(); ++i)
-    handles.push_back(rt.spawn(check_positions(std::move(task_rx[i]), &tasks[i])));
-  handles.push_back(rt.spawn(check_positions_polling(std::move(polling_rx), &polling)));
-  auto aborter = rt.spawn(abort_and_respawn(&aborted));
-  rt.block_on(rt.spawn(send_positions(std::move(tx), n)));
+    handles.push_back(rt.spawn(receive_positions(&task_rx[i], &tasks[i])));
+  handles.push_back(rt.spawn(poll_positions(&polling_rx, &polling)));
+  auto aborter = rt.spawn(abort_and_respawn(&aborted_rx, &aborted, 7));
+  rt.block_on(rt.spawn(send_positions(std::move(tx), n, 16)));
 
   for (auto& h : handles)
     rt.block_on(std::move(h));
@@ -1136,7 +1046,7 @@ TEST(BroadcastStress, EveryReceiverSeesEveryPositionInOrderOrAnExactLag) {
   for (const auto& c : threads)
     c.check(n, "thread");
   polling.check(n, "try_recv task");
-  aborted.checker.check(n, "aborted and respawned task");
+  aborted.check(n, "aborted and respawned task");
   EXPECT_GT(aborts, 0);
 }
 

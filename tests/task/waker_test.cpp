@@ -145,16 +145,25 @@ KYOTO_CT_TEST(Waker, ManyWakesCoalesceIntoOneResume) {
   EXPECT_EQ(resumes.load(), 2);
 }
 
-KYOTO_CT_TEST(Waker, WakeAfterTheTaskWasAbortedDoesNothing) {
-  waker_box box;
-  std::atomic<int> resumes{0};
-  std::atomic<int> dropped{0};
-  auto h = kyoto::spawn([&]() -> kyoto::task<> {
+/// Spawns a task that awaits wait_for_wake(box, resumes) and counts its
+/// frame's destruction in `dropped`; returns once it is waiting.
+kyoto::task<kyoto::join_handle<void>> spawn_waiting_for_wake(waker_box& box,
+                                                             std::atomic<int>& resumes,
+                                                             std::atomic<int>& dropped) {
+  auto h = kyoto::spawn([&box, &resumes, &dropped]() -> kyoto::task<> {
     kyoto::test::drop_counter guard(dropped);
     co_await wait_for_wake(box, resumes);
   });
   while (box.arming_count() < 1)
     co_await kyoto::yield_now();
+  co_return h;
+}
+
+KYOTO_CT_TEST(Waker, WakeAfterTheTaskWasAbortedDoesNothing) {
+  waker_box box;
+  std::atomic<int> resumes{0};
+  std::atomic<int> dropped{0};
+  auto h = co_await spawn_waiting_for_wake(box, resumes, dropped);
   kyoto::waker w = box.try_get(1);
   h.abort();
   EXPECT_THROW(co_await h, kyoto::join_error);
@@ -169,12 +178,7 @@ KYOTO_CT_TEST(Waker, WokenThenAbortedBeforeResumingIsCancelledCleanly) {
   waker_box box;
   std::atomic<int> resumes{0};
   std::atomic<int> dropped{0};
-  auto h = kyoto::spawn([&]() -> kyoto::task<> {
-    kyoto::test::drop_counter guard(dropped);
-    co_await wait_for_wake(box, resumes);
-  });
-  while (box.arming_count() < 1)
-    co_await kyoto::yield_now();
+  auto h = co_await spawn_waiting_for_wake(box, resumes, dropped);
   // The wake queues the task (its node on the ready stack); the abort wins
   // before it runs, so the awaiter is destroyed with its node still queued.
   box.try_get(1).wake();

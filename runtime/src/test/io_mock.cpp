@@ -40,9 +40,25 @@ struct io_mock_state {
   mutex lock;
   std::deque<io_mock_action> actions;
   sync::notify changed;
+
+  /// Ends every consumption of an action: takes `it` off the script if
+  /// `finished`, releases `guard` (on `lock`), then wakes the other side.
+  void consumed(std::unique_lock<mutex>& guard, std::deque<io_mock_action>::iterator it,
+                bool finished = true) {
+    if (finished) actions.erase(it);
+    guard.unlock();
+    changed.notify_waiters();
+  }
 };
 
 namespace {
+
+/// Whether the scripted wait `a` is over; its deadline is set the first
+/// time an operation reaches it.
+bool wait_is_over(io_mock_action& a) {
+  if (!a.deadline) a.deadline = time::clock::now() + a.pause;
+  return time::clock::now() >= *a.deadline;
+}
 
 /// `b` as the crate's Debug prints bytes: b"text\n\x00".
 std::string escape(std::span<const std::byte> b) {
@@ -179,24 +195,17 @@ task<std::size_t> io_mock::read(std::span<std::byte> buf) {
           const std::size_t n = std::min(buf.size(), a.data.size() - a.done);
           std::memcpy(buf.data(), a.data.data() + a.done, n);
           a.done += n;
-          if (a.done == a.data.size()) s.actions.pop_front();
-          guard.unlock();
-          s.changed.notify_waiters();
+          s.consumed(guard, s.actions.begin(), a.done == a.data.size());
           co_return n;
         }
         case action::kind::read_error: {
           const std::error_code ec = a.error;
-          s.actions.pop_front();
-          guard.unlock();
-          s.changed.notify_waiters();
+          s.consumed(guard, s.actions.begin());
           throw std::system_error(ec, "kyoto::test::io_mock::read: scripted read error");
         }
         case action::kind::wait:
-          if (!a.deadline) a.deadline = time::clock::now() + a.pause;
-          if (time::clock::now() >= *a.deadline) {
-            s.actions.pop_front();
-            guard.unlock();
-            s.changed.notify_waiters();
+          if (detail::wait_is_over(a)) {
+            s.consumed(guard, s.actions.begin());
             continue;
           }
           sleep_until = a.deadline;
@@ -250,25 +259,18 @@ task<std::size_t> io_mock::write(std::span<const std::byte> buf) {
             throw io_mock_error(msg);
           }
           a.done += n;
-          if (a.done == a.data.size()) s.actions.erase(it);
-          guard.unlock();
-          s.changed.notify_waiters();
+          s.consumed(guard, it, a.done == a.data.size());
           co_return n;
         }
         case action::kind::write_error: {
           const std::error_code ec = a.error;
-          s.actions.erase(it);
-          guard.unlock();
-          s.changed.notify_waiters();
+          s.consumed(guard, it);
           throw std::system_error(ec, "kyoto::test::io_mock::write: scripted write error");
         }
         default:                               // a wait
           if (it != s.actions.begin()) break;  // reads before it first
-          if (!a.deadline) a.deadline = time::clock::now() + a.pause;
-          if (time::clock::now() >= *a.deadline) {
-            s.actions.pop_front();
-            guard.unlock();
-            s.changed.notify_waiters();
+          if (detail::wait_is_over(a)) {
+            s.consumed(guard, s.actions.begin());
             continue;
           }
           sleep_until = a.deadline;

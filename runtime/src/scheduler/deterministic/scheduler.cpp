@@ -2,13 +2,10 @@
 // scheduler.hpp.
 #include "scheduler/deterministic/scheduler.hpp"
 
-#include "log.hpp"
-
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/fast_rand.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
-#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -16,36 +13,11 @@
 namespace kyoto::detail {
 
 deterministic_scheduler::deterministic_scheduler(const deterministic_config& config)
-    : config_(config), driver_(/*start_paused=*/true) {}
+    : single_thread_scheduler("deterministic", /*start_paused=*/true, config.seed),
+      config_(config) {}
 
 deterministic_scheduler::~deterministic_scheduler() {
   shutdown();
-}
-
-void deterministic_scheduler::spawn(task_header* task) noexcept {
-  if (on_driver_thread()) {
-    spawned_.bump();
-    if (closing_) {
-      task->shutdown();
-      return;
-    }
-    enqueue_local(task);
-    return;
-  }
-  // Relaxed: a metric.
-  remote_spawned_.fetch_add(1, std::memory_order_relaxed);
-  // A new task the closed runtime will never run: cancel it here.
-  if (!push_remote(task)) task->shutdown();
-}
-
-void deterministic_scheduler::schedule(task_header* task) noexcept {
-  if (on_driver_thread()) {
-    // While closing, the wake is dropped: shutdown() cancels every live task.
-    if (!closing_) enqueue_local(task);
-    return;
-  }
-  // Refused only once closed; shutdown() cancels the task through owned_.
-  push_remote(task);
 }
 
 void deterministic_scheduler::enqueue_local(task_header* task) noexcept {
@@ -63,34 +35,17 @@ void deterministic_scheduler::enqueue_local(task_header* task) noexcept {
   runnable_.push_back(task);
 }
 
-bool deterministic_scheduler::push_remote(task_header* task) noexcept {
-  // As current_thread's push_remote: the eventfd write happens under the
-  // inject lock, so the runtime cannot be destroyed before it is done.
-  return inject_.push(task, [this] {
-    // Seq_cst: the waker's half of the park Dekker (current_thread's file
-    // comment); pairs with the seq_cst store in park_with().
-    if (parked_.load(std::memory_order_seq_cst) &&
-        parked_.exchange(false, std::memory_order_seq_cst)) {
-      driver_.wake();
-    }
-  });
+void deterministic_scheduler::take_local(task_queue& into) noexcept {
+  if (lifo_ != nullptr) runnable_.push_back(std::exchange(lifo_, nullptr));
+  for (task_header* t : runnable_)
+    into.push_back(t);
+  runnable_.clear();
 }
 
-void deterministic_scheduler::track(task_header* task) noexcept {
-  owned_.insert(task);
-}
-
-void deterministic_scheduler::release(task_header* task) noexcept {
-  if (on_driver_thread()) {
-    completed_.bump();
-  } else {
-    remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
-  }
-  if (task->owned_linked) owned_.remove(task);
+void deterministic_scheduler::forget(task_header* task) noexcept {
   // Only the driving thread touches priority_; a task released elsewhere
   // (spawned into a closed runtime) was never picked, so has no entry.
   if (!priority_.empty() && on_driver_thread()) priority_.erase(task);
-  task->unref();
 }
 
 void deterministic_scheduler::drain_inject() noexcept {
@@ -148,21 +103,6 @@ task_header* deterministic_scheduler::next_task() noexcept {
   return t;
 }
 
-namespace {
-
-/// Runs `wait` unless another thread queued a task meanwhile: the driver's
-/// half of the park Dekker (current_thread's file comment).
-template <class Wait>
-void park_with(atomic<bool>& parked, const inject& queue, Wait&& wait) {
-  // Seq_cst: pairs with the seq_cst length increment in inject::push() and
-  // the parked_ load in push_remote(); empty() is the seq_cst load.
-  parked.store(true, std::memory_order_seq_cst);
-  if (queue.empty()) std::forward<Wait>(wait)();
-  parked.store(false, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 void deterministic_scheduler::idle() {
   // I/O completions, wakes from other threads: they run before the clock
   // moves (tokio's auto-advance rule).
@@ -171,17 +111,17 @@ void deterministic_scheduler::idle() {
   if (has_runnable()) return;
   if (!driver_.time_paused()) {
     // time::resume() was called: real time, real parking.
-    park_with(parked_, inject_, [this] { driver_.park(); });
+    park_with([this] { driver_.park(); });
     return;
   }
   if (driver_.advance_to_next_timer()) return;
   if (driver_.has_io()) {
     // Only the kernel can make progress now: park until it does.
-    park_with(parked_, inject_, [this] { driver_.park(); });
+    park_with([this] { driver_.park(); });
     return;
   }
   // No task, no timer, no I/O: only another thread can wake a task.
-  park_with(parked_, inject_, [this] { driver_.park_for(config_.deadlock_grace); });
+  park_with([this] { driver_.park_for(config_.deadlock_grace); });
   drain_inject();
   if (has_runnable() || driver_.has_io()) return;
   throw std::logic_error(
@@ -191,34 +131,8 @@ void deterministic_scheduler::idle() {
       "flight, and no other thread woke a task within the grace period");
 }
 
-void deterministic_scheduler::begin_block_on() {
-  check_may_block("kyoto::runtime::block_on");
-  if (inject_.is_closed()) {
-    throw std::logic_error("kyoto::runtime::block_on: the runtime is shut down");
-  }
-  // Acquire: the previous driver's writes (queues, owned_) are visible;
-  // pairs with the release store in end_block_on().
-  if (driving_.exchange(true, std::memory_order_acquire)) {
-    throw std::logic_error(
-        "kyoto::runtime::block_on: another thread is in block_on on this deterministic runtime");
-  }
-  try {
-    driver_.bind("kyoto::runtime::block_on");
-  } catch (...) {
-    driving_.store(false, std::memory_order_release);
-    throw;
-  }
-}
-
-void deterministic_scheduler::end_block_on() noexcept {
-  // Release: pairs with the acquire exchange in begin_block_on().
-  driving_.store(false, std::memory_order_release);
-}
-
 void deterministic_scheduler::block_on(task_header* root) {
-  context_guard guard(context{this, &driver_, nullptr});
-  clock_scope clock(driver_);
-  thread_rand_scope rand(derive_seed(config_.seed, block_ons_++));
+  block_on_scope scope(*this);
   strategy_ = thread_rand().next_below(2) == 0 ? strategy::uniform : strategy::priority;
   while (!root->is_complete()) {
     drain_inject();
@@ -240,48 +154,6 @@ void deterministic_scheduler::block_on(task_header* root) {
     }
   }
   local_depth_.store(runnable_.size(), std::memory_order_relaxed);  // relaxed: a metric
-}
-
-void deterministic_scheduler::shutdown() noexcept {
-  if (!inject_.close()) return;
-  task_queue taken;
-  inject_.take_all(taken);
-  if (current_context.sched == this) {
-    log_error("a runtime was destroyed from one of its own tasks; aborting");
-    std::terminate();
-  }
-  context_guard guard(context{this, &driver_, nullptr});
-  closing_ = true;
-  // I/O requests end before their tasks are cancelled (their wakes are
-  // dropped now: closing_); see driver::drain().
-  driver_.drain();
-  if (lifo_ != nullptr) runnable_.push_back(std::exchange(lifo_, nullptr));
-  for (task_header* t : runnable_)
-    taken.push_back(t);
-  runnable_.clear();
-  while (task_header* t = taken.pop_front()) {
-    if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_
-  }
-  const std::size_t live = owned_.size();
-  while (!owned_.empty())
-    owned_.front()->shutdown();
-  if (live != 0) log_debug("runtime shut down; cancelled {} live tasks", live);
-  driver_.close();
-}
-
-runtime_metrics deterministic_scheduler::metrics() const {
-  runtime_metrics m;
-  m.workers = 1;
-  const std::uint64_t spawned = spawned_.get() + remote_spawned_.load(std::memory_order_relaxed);
-  const std::uint64_t completed =
-      completed_.get() + remote_completed_.load(std::memory_order_relaxed);
-  m.spawned_tasks = spawned;
-  m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;
-  m.global_queue_depth = inject_.size();
-  m.blocking_threads = 0;  // blocking functions run inline (scheduler.hpp)
-  m.worker.push_back(
-      worker_metrics{polls_.get(), 0, parks_.get(), local_depth_.load(std::memory_order_relaxed)});
-  return m;
 }
 
 }  // namespace kyoto::detail

@@ -80,7 +80,7 @@
 //   block_on ("deadlock"), naming the seed. A lost wake-up in a sync
 //   primitive shows up here, with the seed that replays it.
 //
-// # Parking: the Dekker of current_thread/scheduler.hpp, unchanged.
+// # Parking: the Dekker of the one-thread core (scheduler/single_thread.hpp).
 //
 // # spawn_blocking
 //
@@ -94,16 +94,12 @@
 // A queued blocking task that has not started when the runtime is dropped
 // is cancelled (tokio's pool would still run it).
 //
-// # Shutdown: as current_thread's (its file comment).
+// # Shutdown, spawn and wake routing, metrics: the one-thread core's, which
+// current_thread shares (scheduler/single_thread.hpp).
 #pragma once
 
-#include "driver.hpp"
-#include "scheduler/inject.hpp"
+#include "scheduler/single_thread.hpp"
 #include "scheduler/task_list.hpp"
-
-#include <kyoto/runtime/detail/config.hpp>
-#include <kyoto/runtime/detail/counter.hpp>
-#include <kyoto/runtime/detail/scheduler.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -121,7 +117,7 @@ struct deterministic_config {
   std::chrono::nanoseconds deadlock_grace = std::chrono::seconds(5);
 };
 
-class deterministic_scheduler final : public scheduler {
+class deterministic_scheduler final : public single_thread_scheduler<deterministic_scheduler> {
  public:
   /// 1 in this many ticks polls the driver while tasks are runnable.
   static constexpr std::uint32_t poll_one_in = 16;
@@ -133,25 +129,20 @@ class deterministic_scheduler final : public scheduler {
 
   explicit deterministic_scheduler(const deterministic_config& config);
   ~deterministic_scheduler() override;
-
-  void spawn(task_header* task) noexcept override;
-  void schedule(task_header* task) noexcept override;
-  void track(task_header* task) noexcept override;
-  void release(task_header* task) noexcept override;
-  void begin_block_on() override;
   void block_on(task_header* root) override;
-  void end_block_on() noexcept override;
-  void shutdown() noexcept override;
-  runtime_metrics metrics() const override;
-  bool runs_tasks_on_one_thread() const noexcept override { return true; }
 
   /// The seed this runtime was built with (error messages, tests).
   std::uint64_t seed() const noexcept { return config_.seed; }
 
  private:
-  bool on_driver_thread() const noexcept { return current_context.sched == this; }
-  bool push_remote(task_header* task) noexcept;    // inject + unpark; false if closed
+  friend single_thread_scheduler<deterministic_scheduler>;
+
+  // ---- the core's calls (single_thread.hpp) ----
   void enqueue_local(task_header* task) noexcept;  // a wake or spawn on the driving thread
+  void take_local(task_queue& into) noexcept;
+  void forget(task_header* task) noexcept;
+  std::size_t blocking_threads() const noexcept { return 0; }  // they run inline
+
   void drain_inject() noexcept;
   task_header* next_task() noexcept;
   task_header* take_highest_priority() noexcept;  // the priority strategy's pick
@@ -161,7 +152,6 @@ class deterministic_scheduler final : public scheduler {
   const deterministic_config config_;
 
   // ---- driving thread only ----
-  driver driver_;
   std::vector<task_header*> runnable_;
   /// How next_task() picks; drawn from the seed at each block_on.
   enum class strategy : unsigned char { uniform, priority } strategy_ = strategy::uniform;
@@ -171,25 +161,6 @@ class deterministic_scheduler final : public scheduler {
   /// others (fresh priorities are in the upper half).
   std::uint32_t demoted_ = 0x8000'0000u;
   task_header* lifo_ = nullptr;
-  owned_tasks owned_;
-  std::uint64_t block_ons_ = 0;
-  bool closing_ = false;  ///< shutdown() has started
-
-  // ---- metrics: written by the driving thread (counter.hpp) ----
-  counter polls_, parks_, spawned_, completed_;
-  /// runnable_.size() as of the last tick, for readers on other threads.
-  atomic<std::size_t> local_depth_{0};
-  /// Spawns and completions made off the driving thread (relaxed RMWs).
-  atomic<std::uint64_t> remote_spawned_{0};
-  atomic<std::uint64_t> remote_completed_{0};
-
-  // ---- shared ----
-  /// Spawns and wakes from other threads; closed by shutdown().
-  inject inject_;
-  /// The driver is parked or about to park (current_thread's Dekker).
-  atomic<bool> parked_{false};
-  /// A thread is in block_on (one at a time, as current_thread).
-  atomic<bool> driving_{false};
 };
 
 }  // namespace kyoto::detail

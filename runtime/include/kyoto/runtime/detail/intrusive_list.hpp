@@ -18,24 +18,65 @@
 
 namespace kyoto::detail {
 
-/// A doubly linked intrusive list of `T`, linked through `T::*Prev` and
-/// `T::*Next` (plain `T*` members, null while unlinked). Not thread-safe.
-template <class T, T* T::* Prev = &T::prev, T* T::* Next = &T::next>
-class intrusive_list {
+/// The ends and length both lists keep, and linking a chain at the back:
+/// what intrusive_list and intrusive_queue share. Not thread-safe.
+template <class T>
+class intrusive_ends {
  public:
-  intrusive_list() noexcept = default;
-  intrusive_list(const intrusive_list&) = delete;
-  intrusive_list& operator=(const intrusive_list&) = delete;
-  /// Takes every element of `o`, which is left empty (the elements' links
-  /// do not point at the list, so they stay as they are).
-  intrusive_list(intrusive_list&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
-    o.head_ = o.tail_ = nullptr;
-    o.size_ = 0;
-  }
+  intrusive_ends(const intrusive_ends&) = delete;
+  intrusive_ends& operator=(const intrusive_ends&) = delete;
 
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t size() const noexcept { return size_; }
   T* front() const noexcept { return head_; }
+
+ protected:
+  intrusive_ends() noexcept = default;
+  /// Takes every element of `o`, which is left empty (the elements' links
+  /// do not point at the list, so they stay as they are).
+  intrusive_ends(intrusive_ends&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
+    o.forget_all();
+  }
+  ~intrusive_ends() = default;
+
+  /// Links a chain `first` … `last` of `n` elements, already linked to one
+  /// another through `Next` (and `last`'s `Next` null), at the back.
+  template <T* T::* Next>
+  void link_back(T* first, T* last, std::size_t n) noexcept {
+    if (tail_ != nullptr) {
+      tail_->*Next = first;
+    } else {
+      head_ = first;
+    }
+    tail_ = last;
+    size_ += n;
+  }
+
+  /// Empties the list without touching the elements' links.
+  void forget_all() noexcept {
+    head_ = tail_ = nullptr;
+    size_ = 0;
+  }
+
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// A doubly linked intrusive list of `T`, linked through `T::*Prev` and
+/// `T::*Next` (plain `T*` members, null while unlinked). Not thread-safe.
+template <class T, T* T::* Prev = &T::prev, T* T::* Next = &T::next>
+class intrusive_list : public intrusive_ends<T> {
+  using base = intrusive_ends<T>;
+  using base::head_;
+  using base::size_;
+  using base::tail_;
+
+ public:
+  intrusive_list() noexcept = default;
+  /// Takes every element of `o`, which is left empty.
+  intrusive_list(intrusive_list&& o) noexcept = default;
+
   T* back() const noexcept { return tail_; }
   /// The element after `t` in this list, or null.
   static T* next(const T* t) noexcept { return t->*Next; }
@@ -43,13 +84,7 @@ class intrusive_list {
   void push_back(T* t) noexcept {
     t->*Next = nullptr;
     t->*Prev = tail_;
-    if (tail_ != nullptr) {
-      tail_->*Next = t;
-    } else {
-      head_ = t;
-    }
-    tail_ = t;
-    ++size_;
+    this->template link_back<Next>(t, t, 1);
   }
 
   void push_front(T* t) noexcept {
@@ -120,39 +155,25 @@ class intrusive_list {
     while (T* t = pop_front())
       f(t);
   }
-
- private:
-  T* head_ = nullptr;
-  T* tail_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 /// A singly linked intrusive FIFO of `T`, linked through `T::*Next`.
 /// Not thread-safe.
 template <class T, T* T::* Next = &T::next>
-class intrusive_queue {
+class intrusive_queue : public intrusive_ends<T> {
+  using base = intrusive_ends<T>;
+  using base::head_;
+  using base::size_;
+  using base::tail_;
+
  public:
   intrusive_queue() noexcept = default;
-  intrusive_queue(const intrusive_queue&) = delete;
-  intrusive_queue& operator=(const intrusive_queue&) = delete;
-  intrusive_queue(intrusive_queue&& o) noexcept : head_(o.head_), tail_(o.tail_), size_(o.size_) {
-    o.head_ = o.tail_ = nullptr;
-    o.size_ = 0;
-  }
-
-  bool empty() const noexcept { return head_ == nullptr; }
-  std::size_t size() const noexcept { return size_; }
-  T* front() const noexcept { return head_; }
+  /// Takes every element of `o`, which is left empty.
+  intrusive_queue(intrusive_queue&& o) noexcept = default;
 
   void push_back(T* t) noexcept {
     t->*Next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->*Next = t;
-    } else {
-      head_ = t;
-    }
-    tail_ = t;
-    ++size_;
+    this->template link_back<Next>(t, t, 1);
   }
 
   /// Unlinks and returns the first element, or null if empty.
@@ -170,15 +191,8 @@ class intrusive_queue {
   /// Moves all of `other` to the back of this queue, in order.
   void append(intrusive_queue& other) noexcept {
     if (other.head_ == nullptr) return;
-    if (tail_ != nullptr) {
-      tail_->*Next = other.head_;
-    } else {
-      head_ = other.head_;
-    }
-    tail_ = other.tail_;
-    size_ += other.size_;
-    other.head_ = other.tail_ = nullptr;
-    other.size_ = 0;
+    this->template link_back<Next>(other.head_, other.tail_, other.size_);
+    other.forget_all();
   }
 
   /// Appends a chain `first` … `last` of `n` elements already linked
@@ -186,19 +200,8 @@ class intrusive_queue {
   void append_chain(T* first, T* last, std::size_t n) noexcept {
     assert(first != nullptr && last != nullptr && n > 0);
     last->*Next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->*Next = first;
-    } else {
-      head_ = first;
-    }
-    tail_ = last;
-    size_ += n;
+    this->template link_back<Next>(first, last, n);
   }
-
- private:
-  T* head_ = nullptr;
-  T* tail_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 }  // namespace kyoto::detail
