@@ -34,6 +34,14 @@ class owned_tasks {
     t->owned_linked = true;
   }
 
+  /// Calls `f(task)` for each task, most recently tracked first. `f` must
+  /// not add or remove tasks.
+  template <class F>
+  void for_each(F f) const {
+    for (task_header* t = list_.front(); t != nullptr; t = t->owned_next)
+      f(*t);
+  }
+
   /// Unlinks `t`, which is on this list.
   void remove(task_header* t) noexcept {
     assert(t->owned_linked);

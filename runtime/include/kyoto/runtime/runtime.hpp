@@ -1,6 +1,7 @@
 // kyoto::runtime and kyoto::runtime::builder.
 #pragma once
 
+#include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/metrics.hpp>
@@ -115,6 +116,12 @@ class KYOTO_EXPORT runtime {
   /// A snapshot of the runtime's counters (workers, tasks, polls, steals,
   /// parks, queue depths). Any thread.
   runtime_metrics metrics() const { return scheduler("kyoto::runtime::metrics").metrics(); }
+
+  /// Every live task with its state and, for a suspended one, its await
+  /// chain (tokio's Handle::dump(); see <kyoto/runtime/dump.hpp> for how
+  /// it is taken while the workers keep running). Any thread, also from
+  /// inside one of the runtime's tasks (which lists itself as running).
+  runtime_dump dump() const { return detail::dump_scheduler(scheduler("kyoto::runtime::dump")); }
 
   /// A handle to this runtime, usable from any thread.
   kyoto::handle handle() const {

@@ -85,6 +85,7 @@ class current_thread_scheduler final : public scheduler {
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
   runtime_metrics metrics() const override;
+  void visit_live_tasks(live_task_visitor visit, void* ctx) override;
   bool runs_tasks_on_one_thread() const noexcept override { return true; }
 
  private:
@@ -102,6 +103,10 @@ class current_thread_scheduler final : public scheduler {
   driver driver_;
   task_queue local_;
   owned_tasks owned_;
+  /// Taken by owned_'s writers (track, release) and by task dumps, which
+  /// read it from any thread (visit_live_tasks); the driving thread reads
+  /// it without the lock.
+  mutex owned_lock_;
   std::uint32_t tick_ = 0;
   /// builder::rng_seed; each block_on seeds the thread's generator with
   /// derive_seed(*rng_seed_, block_ons_++) (fast_rand.hpp).

@@ -77,7 +77,15 @@ bool deterministic_scheduler::push_remote(task_header* task) noexcept {
 }
 
 void deterministic_scheduler::track(task_header* task) noexcept {
+  lock_guard guard(owned_lock_);
   owned_.insert(task);
+}
+
+void deterministic_scheduler::visit_live_tasks(live_task_visitor visit, void* ctx) {
+  lock_guard guard(owned_lock_);
+  // Closed inject_ = shutdown has begun and may cancel any task of owned_.
+  const bool claimable = !inject_.is_closed();
+  owned_.for_each([&](task_header& t) { visit(ctx, t, claimable); });
 }
 
 void deterministic_scheduler::release(task_header* task) noexcept {
@@ -86,7 +94,10 @@ void deterministic_scheduler::release(task_header* task) noexcept {
   } else {
     remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
   }
-  if (task->owned_linked) owned_.remove(task);
+  if (task->owned_linked) {
+    lock_guard guard(owned_lock_);
+    owned_.remove(task);
+  }
   // Only the driving thread touches priority_; a task released elsewhere
   // (spawned into a closed runtime) was never picked, so has no entry.
   if (!priority_.empty() && on_driver_thread()) priority_.erase(task);
@@ -261,6 +272,11 @@ void deterministic_scheduler::shutdown() noexcept {
   runnable_.clear();
   while (task_header* t = taken.pop_front()) {
     if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_
+  }
+  {
+    // A dump that saw the runtime open finishes (and gives its claims
+    // back) before we cancel; later ones see inject_ closed.
+    lock_guard barrier(owned_lock_);
   }
   const std::size_t live = owned_.size();
   while (!owned_.empty())

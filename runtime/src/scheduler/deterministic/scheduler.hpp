@@ -143,6 +143,7 @@ class deterministic_scheduler final : public scheduler {
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
   runtime_metrics metrics() const override;
+  void visit_live_tasks(live_task_visitor visit, void* ctx) override;
   bool runs_tasks_on_one_thread() const noexcept override { return true; }
 
   /// The seed this runtime was built with (error messages, tests).
@@ -172,6 +173,10 @@ class deterministic_scheduler final : public scheduler {
   std::uint32_t demoted_ = 0x8000'0000u;
   task_header* lifo_ = nullptr;
   owned_tasks owned_;
+  /// Taken by owned_'s writers (track, release) and by task dumps, which
+  /// read it from any thread (visit_live_tasks); the driving thread reads
+  /// it without the lock.
+  mutex owned_lock_;
   std::uint64_t block_ons_ = 0;
   bool closing_ = false;  ///< shutdown() has started
 
