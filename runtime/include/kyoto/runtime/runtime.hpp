@@ -284,6 +284,19 @@ class KYOTO_EXPORT runtime::builder {
     hooks().on_after_poll = std::move(f);
     return *this;
   }
+  /// Prints a task dump (runtime::dump(), as text) to stderr whenever the
+  /// process receives `signum` (e.g. SIGQUIT, as a JVM prints its thread
+  /// dump), from a thread of its own, so it works while every worker is
+  /// stuck. kyoto's handler replaces the signal's previous handler for the
+  /// rest of the process. Without this call, the environment variable
+  /// KYOTO_DUMP_SIGNAL (a name, "SIGQUIT", or a number) does the same.
+  /// build() throws std::invalid_argument for SIGKILL, SIGSTOP, SIGSEGV,
+  /// SIGBUS, SIGILL, SIGFPE or a number that is no signal.
+  builder& dump_on_signal(int signum) noexcept {
+    dump_signal_ = signum;
+    return *this;
+  }
+
   /// Builds the runtime (starting its worker threads). Throws
   /// std::system_error if an io_uring ring or eventfd cannot be created,
   /// including where io_uring is refused (a seccomp profile,
@@ -320,6 +333,7 @@ class KYOTO_EXPORT runtime::builder {
   }
 
   flavor flavor_;
+  std::optional<int> dump_signal_;             ///< dump_on_signal; unset: KYOTO_DUMP_SIGNAL
   std::optional<std::size_t> worker_threads_;  ///< unset: the number of cores
   std::uint32_t event_interval_ = 61;
   std::uint32_t global_queue_interval_ = 31;
