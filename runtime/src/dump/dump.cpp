@@ -157,13 +157,34 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+/// GCC names a coroutine's body by its "actor" function,
+/// `void ns::f(ns::f(args)::_Z...Frame*)`: shown as `ns::f(args)`, as the
+/// ramp function (and Clang) names it.
+std::string function_of(const std::source_location& l) {
+  const std::string_view f = l.function_name();
+  constexpr std::string_view frame = ".Frame*)";
+  const std::size_t mangled = f.rfind("::_Z");
+  const std::size_t open = f.find('(');
+  if (f.size() < frame.size() || f.substr(f.size() - frame.size()) != frame ||
+      mangled == std::string_view::npos || open == std::string_view::npos || mangled < open) {
+    return std::string(f);
+  }
+  const std::size_t name_start =
+      f.rfind(' ', open) == std::string_view::npos ? 0 : f.rfind(' ', open) + 1;
+  const std::string_view qualified = f.substr(name_start, open - name_start);
+  const std::string_view inner = f.substr(open + 1, mangled - open - 1);  // "f(args)"
+  const std::size_t inner_open = inner.find('(');
+  if (inner_open == std::string_view::npos) return std::string(f);
+  return std::string(qualified) + std::string(inner.substr(inner_open));
+}
+
 void append_location_json(std::string& out, const std::source_location& l) {
   out += "\"file\":";
   append_json_string(out, l.file_name());
   out += ",\"line\":";
   out += std::to_string(l.line());
   out += ",\"function\":";
-  append_json_string(out, l.function_name());
+  append_json_string(out, function_of(l));
 }
 
 void append_location_text(std::string& out, const std::source_location& l) {
@@ -218,7 +239,7 @@ std::string runtime_dump::to_text() const {
       out += "    at ";
       append_location_text(out, f.location);
       out += " in ";
-      out += f.location.function_name();
+      out += function_of(f.location);
       out += "\n        waiting on ";
       out += f.waits_on;
       if (!f.detail.empty()) {

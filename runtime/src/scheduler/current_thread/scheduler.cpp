@@ -76,10 +76,10 @@ void current_thread_scheduler::track(task_header* task) noexcept {
 }
 
 void current_thread_scheduler::visit_live_tasks(live_task_visitor visit, void* ctx) {
-  lock_guard guard(owned_lock_);
   // Closed inject_ = shutdown has begun and may cancel any task of owned_.
-  const bool claimable = !inject_.is_closed();
-  owned_.for_each([&](task_header& t) { visit(ctx, t, claimable); });
+  walk_for_dump(
+      owned_lock_, owned_, [this] { return !inject_.is_closed(); },
+      [&](task_header& t, bool claimable) { visit(ctx, t, claimable); });
 }
 
 void current_thread_scheduler::release(task_header* task) noexcept {

@@ -170,13 +170,13 @@ void multi_thread_scheduler::release(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::visit_live_tasks(live_task_visitor visit, void* ctx) {
-  // One shard at a time: a worker tracking or releasing a task of this
-  // shard waits for at most one shard's walk. Closed inject_ = shutdown
-  // has begun (cancel_all() may be cancelling a task it took off a shard).
+  // One shard at a time, in batches (task_list.hpp). Closed inject_ =
+  // shutdown has begun (cancel_all() may be cancelling a task it took off
+  // a shard).
   for (auto& s : shards_) {
-    lock_guard guard(s->lock);
-    const bool claimable = !inject_.is_closed();
-    s->tasks.for_each([&](task_header& t) { visit(ctx, t, claimable); });
+    walk_for_dump(
+        s->lock, s->tasks, [this] { return !inject_.is_closed(); },
+        [&](task_header& t, bool claimable) { visit(ctx, t, claimable); });
   }
 }
 
