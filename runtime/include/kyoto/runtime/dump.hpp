@@ -31,8 +31,8 @@
 // # What it costs
 //
 // Taking the dump: a reference and a CAS pair per idle task and a walk of
-// its frames, then the strings: 100,000 parked tasks take about 25 ms, and
-// to_text() about 55 ms more (docs/observability.md). Always on: every co_await in a kyoto::task
+// its frames, then the strings: 100,000 parked tasks take about 30 ms, and
+// to_text() about 45 ms more (docs/observability.md). Always on: every co_await in a kyoto::task
 // keeps its source location next to its awaiter, and a suspension stores
 // one pointer in its frame's promise (detail/await_point.hpp).
 #pragma once
