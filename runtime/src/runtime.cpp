@@ -1,4 +1,5 @@
 #include "blocking/pool.hpp"
+#include "dump/dump_signal.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
 #include "scheduler/deterministic/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -126,6 +128,12 @@ runtime runtime::builder::build() const {
 
 runtime runtime::builder::with_hooks(runtime rt) const {
   if (hooks_ && hooks_->any()) rt.sched_->set_task_hooks(hooks_);
+  std::optional<int> signum = dump_signal_;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once per build, as KYOTO_LOG is
+  if (const char* env = std::getenv("KYOTO_DUMP_SIGNAL"); !signum && env != nullptr && *env != 0) {
+    signum = detail::parse_dump_signal(env);
+  }
+  if (signum) detail::enable_dump_on_signal(rt.sched_, *signum);
   return rt;
 }
 

@@ -96,7 +96,17 @@ class single_thread_scheduler : public scheduler {
     push_remote(task);
   }
 
-  void track(task_header* task) noexcept final { owned_.insert(task); }
+  void track(task_header* task) noexcept final {
+    lock_guard guard(owned_lock_);
+    owned_.insert(task);
+  }
+
+  void visit_live_tasks(live_task_visitor visit, void* ctx) final {
+    // Closed inject_ = shutdown has begun and may cancel any task of owned_.
+    walk_for_dump(
+        owned_lock_, owned_, [this] { return !inject_.is_closed(); },
+        [&](task_header& t, bool claimable) { visit(ctx, t, claimable); });
+  }
 
   void release(task_header* task) noexcept final {
     if (on_driver_thread()) {
@@ -104,7 +114,10 @@ class single_thread_scheduler : public scheduler {
     } else {
       remote_completed_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a metric
     }
-    if (task->owned_linked) owned_.remove(task);
+    if (task->owned_linked) {
+      lock_guard guard(owned_lock_);
+      owned_.remove(task);
+    }
     self().forget(task);
     task->unref();
   }
@@ -150,6 +163,11 @@ class single_thread_scheduler : public scheduler {
     self().take_local(taken);
     while (task_header* t = taken.pop_front()) {
       if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_
+    }
+    {
+      // A dump that saw the runtime open finishes (and gives its claims
+      // back) before we cancel; later ones see inject_ closed.
+      lock_guard barrier(owned_lock_);
     }
     const std::size_t live = owned_.size();
     while (!owned_.empty())
@@ -216,6 +234,10 @@ class single_thread_scheduler : public scheduler {
   // ---- driving thread only ----
   driver driver_;
   owned_tasks owned_;
+  /// Taken by owned_'s writers (track, release) and by task dumps, which
+  /// read it from any thread (visit_live_tasks); the driving thread reads
+  /// it without the lock.
+  mutex owned_lock_;
 
   // ---- metrics: written by the driving thread (counter.hpp) ----
   counter polls_, parks_;

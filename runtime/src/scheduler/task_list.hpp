@@ -4,10 +4,14 @@
 #pragma once
 
 #include <kyoto/runtime/detail/intrusive_list.hpp>
+#include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
+#include <stdexcept>
+#include <vector>
 
 namespace kyoto::detail {
 
@@ -34,6 +38,14 @@ class owned_tasks {
     t->owned_linked = true;
   }
 
+  /// Calls `f(task)` for each task, most recently tracked first. `f` must
+  /// not add or remove tasks.
+  template <class F>
+  void for_each(F f) const {
+    for (task_header* t = list_.front(); t != nullptr; t = t->owned_next)
+      f(*t);
+  }
+
   /// Unlinks `t`, which is on this list.
   void remove(task_header* t) noexcept {
     assert(t->owned_linked);
@@ -44,5 +56,42 @@ class owned_tasks {
  private:
   intrusive_list<task_header, &task_header::owned_prev, &task_header::owned_next> list_;
 };
+
+/// How a task dump walks a live-task list (`list`, guarded by `lock`)
+/// without holding the lock for long (<kyoto/runtime/dump.hpp>): under the
+/// lock, takes a reference on every task of the list (a few ns each), so
+/// none is freed; then, one batch at a time, retakes the lock and calls
+/// `visit(task, claimable())` for each task of the batch that is still on
+/// the list (not ended meanwhile: release() unlinks under the lock); at the
+/// end drops the references, which frees the tasks that ended meanwhile. A
+/// worker tracking or releasing a task of this list waits for at most the
+/// snapshot or one batch. Throws std::bad_alloc (taking nothing) if the
+/// snapshot cannot be allocated.
+template <class Claimable, class Visit>
+void walk_for_dump(mutex& lock, const owned_tasks& list, Claimable claimable, Visit visit) {
+  constexpr std::size_t batch = 256;
+  std::vector<task_header*> tasks;
+  {
+    lock_guard guard(lock);
+    tasks.reserve(list.size());  // may throw: before any reference is taken
+    list.for_each([&](task_header& t) {
+      try {
+        t.add_ref();  // throws only past 2^20 references: the task is left out
+        tasks.push_back(&t);
+      } catch (const std::length_error&) {
+      }
+    });
+  }
+  for (std::size_t i = 0; i < tasks.size(); i += batch) {
+    lock_guard guard(lock);
+    const bool may_claim = claimable();
+    const std::size_t end = std::min(tasks.size(), i + batch);
+    for (std::size_t j = i; j < end; ++j) {
+      if (tasks[j]->owned_linked) visit(*tasks[j], may_claim);
+    }
+  }
+  for (task_header* t : tasks)
+    t->unref();
+}
 
 }  // namespace kyoto::detail

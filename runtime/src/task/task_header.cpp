@@ -197,6 +197,22 @@ bool task_header::run() noexcept {
   return end_run();
 }
 
+task_header::dump_claim task_header::claim_for_dump() noexcept {
+  std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((cur & complete) != 0) return dump_claim::complete;
+    if ((cur & notified) != 0) return dump_claim::scheduled;
+    if ((cur & running) != 0) return dump_claim::running;
+    // Idle, so the ready stack is empty (a wake of an idle task sets
+    // NOTIFIED). Acquire: pairs with the release CAS of the end_run() that
+    // left it idle, so the frames read now are as that run left them.
+    if (run_state_.compare_exchange_weak(cur, cur | running, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+      return dump_claim::claimed;
+    }
+  }
+}
+
 void task_header::cancel_running() noexcept {
   // Nodes taken by begin_run() are dropped: their frames are destroyed now.
   current_context.batch = nullptr;

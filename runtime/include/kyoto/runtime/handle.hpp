@@ -1,6 +1,7 @@
 // kyoto::handle: a cheap, copyable reference to a runtime.
 #pragma once
 
+#include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/spawn_blocking.hpp>
@@ -76,6 +77,9 @@ class KYOTO_EXPORT handle {
   detail::await_result_t<A> block_on(A&& a) const {
     return detail::block_on(*sched_, static_cast<A&&>(a));
   }
+
+  /// Every live task of the runtime; see runtime::dump(). From any thread.
+  runtime_dump dump() const { return detail::dump_scheduler(*sched_); }
 
   friend bool operator==(const handle&, const handle&) = default;
 

@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/abort_handle.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
 #include <kyoto/runtime/detail/export.hpp>
@@ -207,6 +208,14 @@ class join_handle {
       if (detail::coop_proceed()) return true;
       yielded = true;  // out of budget: yield first (coop.hpp)
       return false;
+    }
+
+    /// For task dumps: the task joined.
+    void describe(detail::wait_description& d) const noexcept {
+      d.what = "join";
+      d.object = owner->cell_.get();
+      d.detail = detail::wait_detail::task;
+      d.value = owner->cell_ ? static_cast<std::int64_t>(owner->cell_->id()) : 0;
     }
 
     bool await_suspend(std::coroutine_handle<> h) {

@@ -1,6 +1,7 @@
 // kyoto::runtime and kyoto::runtime::builder.
 #pragma once
 
+#include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/metrics.hpp>
@@ -115,6 +116,12 @@ class KYOTO_EXPORT runtime {
   /// A snapshot of the runtime's counters (workers, tasks, polls, steals,
   /// parks, queue depths). Any thread.
   runtime_metrics metrics() const { return scheduler("kyoto::runtime::metrics").metrics(); }
+
+  /// Every live task with its state and, for a suspended one, its await
+  /// chain (tokio's Handle::dump(); see <kyoto/runtime/dump.hpp> for how
+  /// it is taken while the workers keep running). Any thread, also from
+  /// inside one of the runtime's tasks (which lists itself as running).
+  runtime_dump dump() const { return detail::dump_scheduler(scheduler("kyoto::runtime::dump")); }
 
   /// A handle to this runtime, usable from any thread.
   kyoto::handle handle() const {
@@ -277,6 +284,19 @@ class KYOTO_EXPORT runtime::builder {
     hooks().on_after_poll = std::move(f);
     return *this;
   }
+  /// Prints a task dump (runtime::dump(), as text) to stderr whenever the
+  /// process receives `signum` (e.g. SIGQUIT, as a JVM prints its thread
+  /// dump), from a thread of its own, so it works while every worker is
+  /// stuck. kyoto's handler replaces the signal's previous handler for the
+  /// rest of the process. Without this call, the environment variable
+  /// KYOTO_DUMP_SIGNAL (a name, "SIGQUIT", or a number) does the same.
+  /// build() throws std::invalid_argument for SIGKILL, SIGSTOP, SIGSEGV,
+  /// SIGBUS, SIGILL, SIGFPE or a number that is no signal.
+  builder& dump_on_signal(int signum) noexcept {
+    dump_signal_ = signum;
+    return *this;
+  }
+
   /// Builds the runtime (starting its worker threads). Throws
   /// std::system_error if an io_uring ring or eventfd cannot be created,
   /// including where io_uring is refused (a seccomp profile,
@@ -313,6 +333,7 @@ class KYOTO_EXPORT runtime::builder {
   }
 
   flavor flavor_;
+  std::optional<int> dump_signal_;             ///< dump_on_signal; unset: KYOTO_DUMP_SIGNAL
   std::optional<std::size_t> worker_threads_;  ///< unset: the number of cores
   std::uint32_t event_interval_ = 61;
   std::uint32_t global_queue_interval_ = 31;

@@ -26,6 +26,7 @@
 // task are resumed by one thread at a time (see task_header.hpp).
 #pragma once
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/frame_pool.hpp>
 #include <kyoto/runtime/detail/result_storage.hpp>
@@ -33,6 +34,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <source_location>
 #include <stdexcept>
 #include <utility>
 
@@ -73,7 +75,18 @@ class task_promise_base : public pooled_frame {
   std::suspend_always initial_suspend() const noexcept { return {}; }
   final_awaiter final_suspend() const noexcept { return {}; }
 
+  /// Every co_await of a task coroutine: wraps the awaiter so that its
+  /// suspension records where it is (detail/await_point.hpp; task dumps).
+  template <class A>
+  traced_awaiter<decltype(awaiter_of(std::declval<A>()))> await_transform(
+      A&& a, std::source_location where = std::source_location::current()) {
+    return {static_cast<A&&>(a), where};
+  }
+
   std::coroutine_handle<> continuation_;
+  /// The co_await this frame is suspended at (set by traced_awaiter's
+  /// await_suspend; stale while running). Read by task dumps.
+  const await_point* awaiting_ = nullptr;
 };
 
 template <class T>
@@ -105,7 +118,8 @@ class task_promise<void> : public task_promise_base {
   task_phase phase_ = task_phase::not_started;
 };
 
-static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
+// 8 bytes of continuation, 8 of await point, 16 of result and phase.
+static_assert(sizeof(task_promise<void>) == 32 && sizeof(task_promise<int>) == 32);
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {
@@ -216,6 +230,11 @@ class [[nodiscard]] task {
     }
 
     T await_resume() const { return owner->handle_.promise().result_.take(); }
+
+    /// The child's frame: the next link of a dump's await chain.
+    const detail::task_promise_base* awaited_promise() const noexcept {
+      return owner->handle_ ? &owner->handle_.promise() : nullptr;
+    }
   };
 
   handle_type handle_;

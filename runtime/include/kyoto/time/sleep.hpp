@@ -3,6 +3,7 @@
 
 #include <kyoto/time/clock.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/time/detail/deadline.hpp>
@@ -73,6 +74,14 @@ class sleep_awaiter {
   }
   /// Nothing to give: the deadline has passed.
   void await_resume() noexcept { state_ = state::done; }
+
+  /// For task dumps: the deadline, as the time left until it.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "sleep";
+    d.detail = kyoto::detail::wait_detail::deadline;
+    d.value =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_ - clock::now()).count();
+  }
 
  private:
   enum class state : unsigned char { idle, waiting, yielding, done };

@@ -169,6 +169,17 @@ void multi_thread_scheduler::release(task_header* task) noexcept {
   task->unref();
 }
 
+void multi_thread_scheduler::visit_live_tasks(live_task_visitor visit, void* ctx) {
+  // One shard at a time, in batches (task_list.hpp). Closed inject_ =
+  // shutdown has begun (cancel_all() may be cancelling a task it took off
+  // a shard).
+  for (auto& s : shards_) {
+    walk_for_dump(
+        s->lock, s->tasks, [this] { return !inject_.is_closed(); },
+        [&](task_header& t, bool claimable) { visit(ctx, t, claimable); });
+  }
+}
+
 void multi_thread_scheduler::begin_block_on() {
   check_may_block("kyoto::runtime::block_on");
   if (inject_.is_closed()) {

@@ -117,6 +117,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   void end_block_on() noexcept override;
   void shutdown() noexcept override;
   runtime_metrics metrics() const override;
+  void visit_live_tasks(live_task_visitor visit, void* ctx) override;
 
   struct worker;
 

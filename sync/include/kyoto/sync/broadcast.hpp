@@ -29,6 +29,7 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
@@ -255,6 +256,12 @@ class [[nodiscard]] recv_awaiter {
         break;
     }
     return unexpected(recv_error::closed());
+  }
+
+  /// For task dumps: a receive on this receiver's channel.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "broadcast recv";
+    d.object = rx_;
   }
 
  private:

@@ -84,6 +84,7 @@
 // (tokio 1.24's Notified is not budgeted; kyoto's primitives all are.)
 #pragma once
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/export.hpp>
@@ -326,6 +327,12 @@ class [[nodiscard]] KYOTO_EXPORT notified_awaiter {
   bool await_suspend(std::coroutine_handle<> h);
   /// Marks n complete.
   void await_resume() noexcept;
+
+  /// For task dumps: a notify_one/notify_waiters of this notify.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "notify";
+    d.object = n_;
+  }
 
  private:
   void cancel() noexcept;  // the await is destroyed while suspended

@@ -24,6 +24,7 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
@@ -155,6 +156,12 @@ class [[nodiscard]] recv_awaiter {
     state_->rx_completed() = true;
     if (value_) return std::move(*value_);
     return unexpected(recv_error{});
+  }
+
+  /// For task dumps: a receive on this channel.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "oneshot recv";
+    d.object = state_;
   }
 
  private:

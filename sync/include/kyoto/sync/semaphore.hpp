@@ -6,6 +6,7 @@
 
 #include <kyoto/runtime/result.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 #include <kyoto/sync/detail/held_permits.hpp>
@@ -128,6 +129,13 @@ class [[nodiscard]] basic_acquire_awaiter {
   result<basic_semaphore_permit<Ref>, acquire_error> await_resume() {
     if (!op_.resume()) return unexpected(acquire_error{});
     return basic_semaphore_permit<Ref>(std::move(sem_), n_);
+  }
+
+  /// For task dumps: the permits waited for.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "semaphore acquire";
+    d.detail = kyoto::detail::wait_detail::count;
+    d.value = static_cast<std::int64_t>(n_);
   }
 
  private:

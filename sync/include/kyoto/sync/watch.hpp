@@ -80,6 +80,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
@@ -265,6 +266,12 @@ class [[nodiscard]] changed_awaiter {
     claimed_ = false;
     if (ok_) return {};
     return unexpected(recv_error{});
+  }
+
+  /// For task dumps: waiting for a change of this receiver's value.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "watch changed";
+    d.object = rx_;
   }
 
  private:

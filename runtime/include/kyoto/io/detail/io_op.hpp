@@ -43,6 +43,7 @@
 #pragma once
 
 #include <kyoto/io/detail/opcode.hpp>
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
@@ -177,6 +178,32 @@ class op_awaiter {
   /// io_op::cancel()).
   int cancel() noexcept { return op_.cancel(); }
   op_args& args() noexcept { return args_; }
+
+  /// For task dumps: the request and its file descriptor.
+  void describe(wait_description& d) const noexcept {
+    switch (args_.opcode) {
+      case opcode::recv:
+      case opcode::read:
+      case opcode::recvmsg:
+        d.what = "read";
+        break;
+      case opcode::send:
+      case opcode::write:
+      case opcode::sendmsg:
+        d.what = "write";
+        break;
+      case opcode::accept:
+        d.what = "accept";
+        break;
+      case opcode::connect:
+        d.what = "connect";
+        break;
+      default:
+        d.what = "io_uring request";
+    }
+    d.detail = wait_detail::fd;
+    d.value = args_.fd;
+  }
 
  private:
   op_args args_;

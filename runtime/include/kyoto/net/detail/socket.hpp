@@ -21,6 +21,7 @@
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/read_stash.hpp>
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 
 #include <sys/socket.h>
@@ -112,6 +113,12 @@ class recv_awaiter {
     return static_cast<std::size_t>(r);
   }
 
+  /// For task dumps: the operation (e.g. kyoto::net::tcp_stream::read) and fd.
+  void describe(wait_description& d) const noexcept {
+    op_.describe(d);
+    d.what = operation_;
+  }
+
  private:
   static constexpr int not_ready = io_op::no_request;
   bool peek() noexcept { return (op_.args().op_flags & MSG_PEEK) != 0; }
@@ -150,6 +157,12 @@ class send_awaiter {
     const int r = op_.await_resume();
     if (r < 0) throw_io_error(-r, operation_);
     return static_cast<std::size_t>(r);
+  }
+
+  /// For task dumps: the operation (e.g. kyoto::net::tcp_stream::write) and fd.
+  void describe(wait_description& d) const noexcept {
+    op_.describe(d);
+    d.what = operation_;
   }
 
  private:

@@ -24,6 +24,12 @@ namespace kyoto::detail {
 class task_header;
 struct task_hooks;
 
+/// Called by scheduler::visit_live_tasks for each task on a live-task
+/// list, with that list's lock held; `claimable` is false once the
+/// scheduler's shutdown has begun (the task may then only be looked at,
+/// not claimed: task_header::claim_for_dump).
+using live_task_visitor = void (*)(void* ctx, task_header& task, bool claimable) noexcept;
+
 /// What a task calls on its scheduler. Not owned through this interface.
 class task_scheduler {
  public:
@@ -94,6 +100,12 @@ class scheduler : public task_scheduler, public std::enable_shared_from_this<sch
   /// its whole life (current_thread): a local_set may then be run inside
   /// one of its tasks. Any thread.
   virtual bool runs_tasks_on_one_thread() const noexcept { return false; }
+
+  /// Calls `visit` for every task on this scheduler's live-task lists (the
+  /// tasks that went idle at least once), each list walked under the lock
+  /// that track() and release() take, so no task of the list is freed
+  /// meanwhile (task dumps, runtime/src/dump/). Any thread.
+  virtual void visit_live_tasks(live_task_visitor /*visit*/, void* /*ctx*/) {}
 
   /// Installs the task hooks (`hooks`, kept alive by this scheduler).
   /// Only before the first spawn.

@@ -217,7 +217,12 @@ class spawned_cell final : public task_cell<T> {
     frame_pool::deallocate(self, sizeof(spawned_cell));
   }
 
-  static constexpr task_vtable vtable{&complete, &cancel, &failed, &log_unobserved, &deallocate};
+  static const task_promise_base* root_promise(const task_header* h) noexcept {
+    return &static_cast<const spawned_cell*>(h)->root().promise();
+  }
+
+  static constexpr task_vtable vtable{&complete,       &cancel,     &failed,
+                                      &log_unobserved, &deallocate, &root_promise};
 
   /// The launcher, when it does not fit in the result slot.
   [[no_unique_address]] std::conditional_t<launcher_in_result, no_storage,

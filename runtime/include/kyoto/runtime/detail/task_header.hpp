@@ -106,6 +106,7 @@
 namespace kyoto::detail {
 
 class task_header;
+class task_promise_base;
 class thread_parker;
 
 /// A suspended coroutine (or a blocked thread) waiting for an event.
@@ -160,6 +161,10 @@ struct task_vtable {
   void (*log_unobserved)(const task_header*) noexcept;
   /// Free the cell (refs reached zero).
   void (*deallocate)(task_header*) noexcept;
+  /// The root coroutine's promise, where a dump starts the await chain;
+  /// null for cells whose root is not a task<T>. Only by a thread owning
+  /// the frames (the runner, or a dump's claim).
+  const task_promise_base* (*root_promise)(const task_header*) noexcept = nullptr;
 };
 
 /// A named task's name and spawn location, allocated only when a name is
@@ -261,6 +266,36 @@ class KYOTO_EXPORT task_header {
   /// batch. Called by an awaiter's destructor on the thread that owns the
   /// task (RUNNING), when the node was woken but will never be resumed.
   void purge(wake_node* node) noexcept;
+
+  // ---- dumps (runtime/src/dump/; any thread holding the live-task list's lock) ----
+
+  /// What claim_for_dump() found.
+  enum class dump_claim : unsigned char {
+    claimed,    ///< it was idle: the caller owns the frames until end_dump_claim()
+    scheduled,  ///< queued (NOTIFIED): not claimed
+    running,    ///< a thread runs it: not claimed
+    complete,   ///< finished or cancelled: not claimed
+  };
+
+  /// Takes an idle task as if to run it (idle -> RUNNING, one CAS), so its
+  /// frames hold still while a dump reads its await chain: wakes meanwhile
+  /// only push (as during a run), abort() only sets CANCELLED, and nobody
+  /// else can start it. The caller holds the lock of the live-task list the
+  /// task is on, so the task cannot be freed or cancelled by shutdown.
+  dump_claim claim_for_dump() noexcept;
+
+  /// Gives a claimed task back, as the end of a run would: if a wake or an
+  /// abort() came meanwhile, marks it NOTIFIED and submits it.
+  void end_dump_claim() noexcept {
+    if (end_run()) sched->schedule(this);
+  }
+
+  /// The root frame's promise (null if the root is not a task<T> or is
+  /// gone), and whether it ever ran. Only while claimed (or by the runner).
+  const task_promise_base* root_promise() const noexcept {
+    return vtable_->root_promise != nullptr && root_ ? vtable_->root_promise(this) : nullptr;
+  }
+  bool started() const noexcept { return started_; }
 
   // ---- join_handle side ----
 

@@ -5,6 +5,7 @@
 // them and makes a guard.
 #pragma once
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 #include <kyoto/sync/detail/batch_semaphore.hpp>
 
@@ -135,6 +136,12 @@ class [[nodiscard]] basic_lock_awaiter {
     [[maybe_unused]] const bool acquired = op_.resume();
     assert(acquired && "a lock's semaphore is never closed");
     return guard_access::make<Guard>(std::move(owner_), sem_, count_, value_);
+  }
+
+  /// For task dumps: the lock (mutex, or rw_lock read or write) waited for.
+  void describe(wait_description& d) const noexcept {
+    d.what = std::is_const_v<Value> ? "rw_lock read" : count_ == 1 ? "mutex lock" : "rw_lock write";
+    d.object = sem_;
   }
 
  private:

@@ -18,6 +18,7 @@
 #include <kyoto/sync/mpsc/receiver.hpp>
 #include <kyoto/time/sleep.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
@@ -111,6 +112,12 @@ class [[nodiscard]] send_awaiter {
     }
     if (status_ == status::sent) return {};
     return unexpected(send_error<T>{std::move(value_)});
+  }
+
+  /// For task dumps: a send on this (full) channel.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "mpsc send";
+    d.object = chan_;
   }
 
  private:

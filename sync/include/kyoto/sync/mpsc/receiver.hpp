@@ -6,6 +6,7 @@
 #include <kyoto/runtime/result.hpp>
 #include <kyoto/sync/mpsc/error.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/counted_ref.hpp>
@@ -65,6 +66,12 @@ class [[nodiscard]] recv_awaiter {
   /// Queues the awaiting coroutine `h` (or yields it, when out of budget)
   /// and releases the lock await_ready() kept.
   void await_suspend(std::coroutine_handle<> h) { w_.suspend(h); }
+
+  /// For task dumps: a receive on this channel.
+  void describe(kyoto::detail::wait_description& d) const noexcept {
+    d.what = "mpsc recv";
+    d.object = w_.channel();
+  }
 
   /// The value received, or std::nullopt once the channel has ended.
   std::optional<T> await_resume() {

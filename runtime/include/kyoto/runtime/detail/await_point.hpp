@@ -1,0 +1,159 @@
+// Where a suspended task coroutine waits: the await points that task dumps
+// read (<kyoto/runtime/dump.hpp>).
+//
+// # What a suspension records
+//
+// Every `co_await` in a kyoto::task goes through the promise's
+// await_transform (task.hpp), which wraps the awaiter in a
+// `traced_awaiter`: the awaiter itself (held by value when `operator
+// co_await` made it, by reference when the operand already was one), the
+// `std::source_location` of the co_await (a default argument, so taken at
+// the caller's line: one pointer in libstdc++ and libc++), and a pointer to
+// a static table for the awaiter's type. Only when the awaiter suspends
+// does its await_suspend store the wrapper's address in the promise
+// (`task_promise_base::awaiting_`): one pointer store per suspension; an
+// await that completes at once stores nothing there.
+//
+// Hence a suspended frame's `awaiting_` always names the co_await it is
+// suspended at (every suspension of a task coroutine goes through a
+// wrapper), and the chain root -> innermost awaiter is followed by asking
+// each awaiter for the frame it waits on (a child task's promise).
+//
+// # Who reads it
+//
+// Only a thread that owns the task's frames: its runner, or a dump that
+// claimed the idle task (task_header::claim_for_dump), so the fields need
+// no atomics: the claim's acquire pairs with the release that ended the
+// task's last run.
+//
+// # What it waits on
+//
+// An awaiter may describe its wait with a member
+//
+//   void describe(kyoto::detail::wait_description& d) const noexcept;
+//
+// (detected by the `describes_wait` concept): the operation's name, the
+// primitive's address and one number (a file descriptor, a deadline, a task
+// id). Without it the dump shows the awaiter's type.
+#pragma once
+
+#include <kyoto/runtime/detail/export.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <cstdint>
+#include <source_location>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+namespace kyoto::detail {
+
+class task_promise_base;
+
+/// What the number in a wait_description means.
+enum class wait_detail : unsigned char {
+  none,      ///< no number
+  fd,        ///< a file descriptor
+  deadline,  ///< ns from the describe() call to a deadline (negative: past)
+  task,      ///< a task id (a join)
+  count,     ///< a count (permits, bytes)
+};
+
+/// What an awaiter waits on; filled by its describe() member. Plain data,
+/// so describing costs no allocation (dumps run with a lock held).
+struct wait_description {
+  const char* what = nullptr;              ///< static text: the operation, e.g. "mpsc recv"
+  const void* object = nullptr;            ///< the primitive waited on, or null
+  wait_detail detail = wait_detail::none;  ///< what `value` means
+  std::int64_t value = 0;                  ///< the fd, deadline, task id or count
+};
+
+/// An awaiter that can say what it waits on (see the file comment).
+template <class A>
+concept describes_wait = requires(const A& a, wait_description& d) {
+  { a.describe(d) } noexcept;
+};
+
+/// An awaiter of a kyoto::task<T>: the child frame it runs (the next link
+/// of the await chain).
+template <class A>
+concept awaits_task = requires(const A& a) {
+  { a.awaited_promise() } noexcept -> std::same_as<const task_promise_base*>;
+};
+
+struct await_point;
+
+/// What a dump learns from one await point.
+struct await_info {
+  wait_description wait;                     ///< empty if the awaiter cannot describe it
+  const task_promise_base* child = nullptr;  ///< the awaited task's promise, if any
+  const std::type_info* type = nullptr;      ///< the awaiter's type
+};
+
+/// The part of a traced_awaiter a suspended promise points to.
+struct await_point {
+  /// Fills `info` for the wrapper `self` (static per awaiter type).
+  void (*inspect)(const await_point& self, await_info& info) noexcept;
+  std::source_location where;  ///< the co_await
+};
+
+template <class A>
+concept has_member_co_await_op = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+
+template <class A>
+concept has_free_co_await_op = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
+
+/// The awaiter `co_await a` would use: a prvalue made by operator
+/// co_await, or `a` itself (a reference).
+template <class A>
+decltype(auto) awaiter_of(A&& a) {
+  if constexpr (has_member_co_await_op<A>) {
+    return static_cast<A&&>(a).operator co_await();
+  } else if constexpr (has_free_co_await_op<A>) {
+    return operator co_await(static_cast<A&&>(a));
+  } else {
+    return static_cast<A&&>(a);
+  }
+}
+
+/// The awaiter of one co_await in a task coroutine, with its await point
+/// (see the file comment). `Awaiter` is a value type or a reference.
+template <class Awaiter>
+class traced_awaiter : private await_point {
+  using inner_type = std::remove_reference_t<Awaiter>;
+
+ public:
+  template <class A>
+  traced_awaiter(A&& a, std::source_location at)
+      : await_point{&inspect_this, at}, inner_(awaiter_of(static_cast<A&&>(a))) {}
+  traced_awaiter(const traced_awaiter&) = delete;
+  traced_awaiter& operator=(const traced_awaiter&) = delete;
+  ~traced_awaiter() = default;
+
+  decltype(auto) await_ready() { return inner().await_ready(); }
+
+  template <class Promise>
+  decltype(auto) await_suspend(std::coroutine_handle<Promise> h) {
+    // The one store per suspension; before the inner await_suspend, which
+    // may run a child task inline whose dump reads the chain through here.
+    h.promise().awaiting_ = static_cast<const await_point*>(this);
+    return inner().await_suspend(h);
+  }
+
+  decltype(auto) await_resume() { return inner().await_resume(); }
+
+ private:
+  inner_type& inner() noexcept { return inner_; }
+
+  static void inspect_this(const await_point& self, await_info& info) noexcept {
+    const inner_type& a = static_cast<const traced_awaiter&>(self).inner_;
+    info.type = &typeid(inner_type);
+    if constexpr (describes_wait<inner_type>) a.describe(info.wait);
+    if constexpr (awaits_task<inner_type>) info.child = a.awaited_promise();
+  }
+
+  Awaiter inner_;
+};
+
+}  // namespace kyoto::detail

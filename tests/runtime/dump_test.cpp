@@ -1,0 +1,430 @@
+// runtime::dump() / handle::dump(): every live task with its state and, for
+// a suspended task, the await chain from its root coroutine to the
+// innermost awaiter, each frame naming its co_await's line and what it
+// waits on (tokio's unstable Handle::dump(), tokio/tests/dump.rs).
+#include "flavours.hpp"
+
+#include <kyoto/net.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/sync.hpp>
+#include <kyoto/time.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+class Dump : public ::testing::TestWithParam<kyoto::test::flavour> {};
+
+/// A minimal JSON syntax checker (RFC 8259 grammar, no number ranges):
+/// true if `s` is exactly one well-formed value.
+class json_checker {
+ public:
+  explicit json_checker(std::string_view s) : s_(s) {}
+  bool valid() {
+    ws();
+    if (!value()) return false;
+    ws();
+    return i_ == s_.size();
+  }
+
+ private:
+  bool value() {
+    if (i_ >= s_.size()) return false;
+    switch (s_[i_]) {
+      case '{':
+        return object();
+      case '[':
+        return array();
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
+    }
+  }
+  bool object() {
+    ++i_;
+    ws();
+    if (peek('}')) return ++i_, true;
+    for (;;) {
+      ws();
+      if (!string()) return false;
+      ws();
+      if (!peek(':')) return false;
+      ++i_;
+      ws();
+      if (!value()) return false;
+      ws();
+      if (peek('}')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool array() {
+    ++i_;
+    ws();
+    if (peek(']')) return ++i_, true;
+    for (;;) {
+      ws();
+      if (!value()) return false;
+      ws();
+      if (peek(']')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool string() {
+    if (!peek('"')) return false;
+    for (++i_; i_ < s_.size(); ++i_) {
+      const char c = s_[i_];
+      if (c == '"') return ++i_, true;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c == '\\') {
+        if (++i_ >= s_.size()) return false;
+        const char e = s_[i_];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k) {
+            if (++i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_]))) {
+              return false;
+            }
+          }
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+  bool number() {
+    const std::size_t start = i_;
+    if (peek('-')) ++i_;
+    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' ||
+                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) {
+      ++i_;
+    }
+    return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
+  }
+  bool literal(std::string_view w) {
+    if (s_.substr(i_, w.size()) != w) return false;
+    i_ += w.size();
+    return true;
+  }
+  bool peek(char c) const { return i_ < s_.size() && s_[i_] == c; }
+  void ws() {
+    while (i_ < s_.size() && std::string_view(" \t\r\n").find(s_[i_]) != std::string_view::npos)
+      ++i_;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+TEST(DumpJson, CheckerRejectsMalformedJson) {
+  EXPECT_TRUE(json_checker(R"({"a":[1,-2.5e3,"x\n",true,null,{}]})").valid());
+  EXPECT_FALSE(json_checker(R"({"a":[1,]})").valid());
+  EXPECT_FALSE(json_checker(R"({"a" 1})").valid());
+  EXPECT_FALSE(json_checker("\"tab\there\"").valid());
+  EXPECT_FALSE(json_checker(R"({"a":1})"
+                            "}")
+                   .valid());
+}
+
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+/// Yields until `ready(dump)` holds for a dump of the current runtime;
+/// fails the test after many rounds (a task that never parks).
+template <class Ready>
+kyoto::task<kyoto::runtime_dump> dump_when(Ready ready) {
+  for (int round = 0; round < 100000; ++round) {
+    kyoto::runtime_dump d = kyoto::handle::current().dump();
+    if (ready(d)) co_return d;
+    co_await kyoto::yield_now();
+  }
+  ADD_FAILURE() << "the tasks never all parked";
+  co_return kyoto::handle::current().dump();
+}
+
+/// Whether every task of `ids` is listed idle.
+bool all_idle(const kyoto::runtime_dump& d, const std::vector<kyoto::task_id>& ids) {
+  for (kyoto::task_id id : ids) {
+    const kyoto::task_dump* t = d.find(id);
+    if (t == nullptr || t->state != kyoto::task_state::idle) return false;
+  }
+  return true;
+}
+
+/// The innermost frame of task `id`'s chain, checked to exist.
+const kyoto::await_frame& innermost(const kyoto::runtime_dump& d, kyoto::task_id id) {
+  const kyoto::task_dump* t = d.find(id);
+  EXPECT_NE(t, nullptr) << d;
+  static const kyoto::await_frame none{};
+  if (t == nullptr || t->await_chain.empty()) {
+    ADD_FAILURE() << "task " << id << " has no await chain\n" << d;
+    return none;
+  }
+  return t->await_chain.back();
+}
+
+kyoto::task<> recv_one(kyoto::sync::mpsc::receiver<int>& rx, unsigned& line) {
+  line = __LINE__ + 1;
+  (void)co_await rx.recv();
+}
+
+TEST_P(Dump, ParkedTasksShowTheLineOfEachCoAwaitAndWhatItWaitsOn) {
+  // Outlive the runtime: its shutdown cancels the parked tasks, whose
+  // awaiters unregister from these.
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  auto [nested_tx, nested_rx] = kyoto::sync::mpsc::channel<int>(1);
+  kyoto::sync::mutex<int> lock(0);
+  std::optional<kyoto::sync::mutex_guard<int>> held;
+  struct lines {
+    unsigned recv = 0, lock = 0, sleep = 0, read = 0, join = 0, nested_outer = 0, nested_inner = 0;
+  } at;
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    held.emplace(co_await lock.lock());
+    auto listener = co_await kyoto::net::tcp_listener::bind("127.0.0.1:0");
+    auto client = co_await kyoto::net::tcp_stream::connect(listener.local_addr());
+    auto [server, peer] = co_await listener.accept();
+    const int server_fd = server.native_handle();
+
+    auto recv_task = kyoto::spawn([&]() -> kyoto::task<> {
+      at.recv = __LINE__ + 1;
+      (void)co_await rx.recv();
+    });
+    auto lock_task = kyoto::spawn([&]() -> kyoto::task<> {
+      at.lock = __LINE__ + 1;
+      (void)co_await lock.lock();
+    });
+    auto sleep_task = kyoto::spawn([&]() -> kyoto::task<> {
+      at.sleep = __LINE__ + 1;
+      co_await kyoto::time::sleep(1h);
+    });
+    auto read_task = kyoto::spawn(
+        [&](kyoto::net::tcp_stream s) -> kyoto::task<> {
+          std::byte buf[16];
+          at.read = __LINE__ + 1;
+          (void)co_await s.read(buf);
+        },
+        std::move(server));
+    auto join_task = kyoto::spawn(
+        [&](kyoto::join_handle<void> h) -> kyoto::task<> {
+          at.join = __LINE__ + 1;
+          co_await h;
+        },
+        kyoto::spawn([]() -> kyoto::task<> { co_await kyoto::time::sleep(1h); }));
+    auto nested_task = kyoto::spawn([&]() -> kyoto::task<> {
+      at.nested_outer = __LINE__ + 1;
+      co_await recv_one(nested_rx, at.nested_inner);
+    });
+
+    const std::vector<kyoto::task_id> ids{recv_task.id(), lock_task.id(), sleep_task.id(),
+                                          read_task.id(), join_task.id(), nested_task.id()};
+    // Once yielded, the root task is on a live-task list too.
+    co_await kyoto::yield_now();
+    const kyoto::runtime_dump d =
+        co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, ids); });
+
+    const kyoto::await_frame& recv = innermost(d, recv_task.id());
+    EXPECT_EQ(recv.location.line(), at.recv);
+    EXPECT_TRUE(ends_with(recv.location.file_name(), "dump_test.cpp"));
+    EXPECT_EQ(recv.waits_on, "mpsc recv");
+
+    const kyoto::await_frame& locked = innermost(d, lock_task.id());
+    EXPECT_EQ(locked.location.line(), at.lock);
+    EXPECT_EQ(locked.waits_on, "mutex lock");
+
+    const kyoto::await_frame& slept = innermost(d, sleep_task.id());
+    EXPECT_EQ(slept.location.line(), at.sleep);
+    EXPECT_EQ(slept.waits_on, "sleep");
+    EXPECT_EQ(slept.detail.rfind("due in +", 0), 0u) << slept.detail;
+
+    const kyoto::await_frame& read = innermost(d, read_task.id());
+    EXPECT_EQ(read.location.line(), at.read);
+    EXPECT_EQ(read.waits_on, "kyoto::net::tcp_stream::read");
+    EXPECT_EQ(read.detail, "fd " + std::to_string(server_fd));
+
+    const kyoto::await_frame& joined = innermost(d, join_task.id());
+    EXPECT_EQ(joined.location.line(), at.join);
+    EXPECT_EQ(joined.waits_on, "join");
+    EXPECT_EQ(joined.detail.rfind("task ", 0), 0u) << joined.detail;
+
+    // Root to innermost: the outer co_await of the child task, then the
+    // child's own.
+    const kyoto::task_dump* nested = d.find(nested_task.id());
+    if (nested == nullptr || nested->await_chain.size() != 2) {
+      ADD_FAILURE() << "the nested task's chain is not two frames\n" << d;
+      co_return;
+    }
+    EXPECT_EQ(nested->await_chain[0].location.line(), at.nested_outer);
+    EXPECT_EQ(nested->await_chain[0].waits_on, "task");
+    EXPECT_EQ(nested->await_chain[1].location.line(), at.nested_inner);
+    EXPECT_EQ(nested->await_chain[1].waits_on, "mpsc recv");
+
+    // The dumping task itself is listed as running (it went idle once,
+    // in the awaits above).
+    const kyoto::task_dump* self = d.find(kyoto::task_id::current());
+    if (self == nullptr) {
+      ADD_FAILURE() << "the dumping task is not listed\n" << d;
+      co_return;
+    }
+    EXPECT_EQ(self->state, kyoto::task_state::running);
+    EXPECT_TRUE(self->await_chain.empty());
+
+    // The text names each task and its co_await's line.
+    const std::string text = d.to_text();
+    EXPECT_NE(text.find("task " + std::to_string(recv_task.id().value()) + " idle"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("dump_test.cpp:" + std::to_string(at.recv)), std::string::npos) << text;
+    EXPECT_NE(text.find("waiting on mpsc recv"), std::string::npos) << text;
+    // Each frame names its coroutine as written (GCC's actor function
+    // name, `f(f(args)::_Z...Frame*)`, is shown as `f(args)`).
+    EXPECT_NE(text.find("recv_one(kyoto::sync::mpsc::receiver<int>&"), std::string::npos) << text;
+    EXPECT_EQ(text.find(".Frame*"), std::string::npos) << text;
+    EXPECT_TRUE(json_checker(d.to_json()).valid()) << d.to_json();
+
+    // A dump leaves its tasks as it found them: they still wake.
+    EXPECT_TRUE(tx.try_send(1).has_value());
+    co_await recv_task;
+    held.reset();
+    co_await lock_task;
+  }());
+}
+
+TEST_P(Dump, NamedTasksShowTheirNameAndSpawnLine) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    const unsigned spawn_line = __LINE__ + 1;
+    auto h = kyoto::task_builder{}.name("accept \"loop\"").spawn([&]() -> kyoto::task<> {
+      (void)co_await rx.recv();
+    });
+    const kyoto::runtime_dump d = co_await dump_when(
+        [&](const kyoto::runtime_dump& x) { return all_idle(x, std::vector{h.id()}); });
+    const kyoto::task_dump* t = d.find(h.id());
+    if (t == nullptr) {
+      ADD_FAILURE() << d;
+      co_return;
+    }
+    EXPECT_EQ(t->name, "accept \"loop\"");
+    EXPECT_EQ(t->spawned_at.line(), spawn_line);
+    const std::string json = d.to_json();
+    EXPECT_TRUE(json_checker(json).valid()) << json;
+    EXPECT_NE(json.find(R"("name":"accept \"loop\"")"), std::string::npos) << json;
+    EXPECT_NE(d.to_text().find("\"accept \"loop\"\" idle"), std::string::npos) << d;
+    tx.try_send(1).value();
+    co_await h;
+  }());
+}
+
+TEST_P(Dump, ADumpFromAPlainThreadSeesTheParkedTasks) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  // A multi_thread runtime runs the task without a block_on; a
+  // current_thread one runs it during the block_on below.
+  std::atomic<bool> parked{false};
+  kyoto::join_handle<void> h = rt.spawn([&]() -> kyoto::task<> {
+    parked.store(true);
+    (void)co_await rx.recv();
+  });
+  rt.block_on([&]() -> kyoto::task<> {
+    while (!parked.load())
+      co_await kyoto::yield_now();
+    co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {h.id()}); });
+  }());
+  // Not a runtime thread: the dump reads the lists from outside.
+  const kyoto::runtime_dump d = rt.dump();
+  const kyoto::task_dump* t = d.find(h.id());
+  ASSERT_NE(t, nullptr) << d;
+  EXPECT_EQ(t->state, kyoto::task_state::idle);
+  ASSERT_EQ(t->await_chain.size(), 1u);
+  EXPECT_EQ(t->await_chain[0].waits_on, "mpsc recv");
+  tx.try_send(1).value();
+  rt.block_on(std::move(h));
+}
+
+/// Many tasks passing values around and yielding, while another thread
+/// dumps the runtime over and over: each dump's tasks are in a valid
+/// state, idle ones have a chain, and every task still finishes (a claim
+/// never loses a wake). Run under ThreadSanitizer in CI.
+TEST(DumpMultiThread, DumpsUnderLoadLoseNoWake) {
+  constexpr int tasks = 64;
+  constexpr int rounds = 200;
+  kyoto::runtime rt =
+      kyoto::runtime::builder::multi_thread().worker_threads(4).enable_all().build();
+  std::atomic<bool> done{false};
+  std::atomic<int> dumps{0};
+  std::thread dumper([&] {
+    while (!done.load()) {
+      const kyoto::runtime_dump d = rt.dump();
+      for (const kyoto::task_dump& t : d.tasks) {
+        if (t.state == kyoto::task_state::idle) {
+          EXPECT_FALSE(t.await_chain.empty()) << d;
+        } else {
+          EXPECT_TRUE(t.await_chain.empty()) << d;
+        }
+      }
+      EXPECT_TRUE(json_checker(d.to_json()).valid());
+      dumps.fetch_add(1);
+    }
+  });
+  rt.block_on([&]() -> kyoto::task<> {
+    // A ring of tasks: each receives from the previous and sends on.
+    std::vector<kyoto::sync::mpsc::sender<int>> senders;
+    std::vector<kyoto::sync::mpsc::receiver<int>> receivers;
+    for (int i = 0; i < tasks; ++i) {
+      auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+      senders.push_back(std::move(tx));
+      receivers.push_back(std::move(rx));
+    }
+    std::vector<kyoto::join_handle<void>> handles;
+    for (int i = 0; i < tasks; ++i) {
+      handles.push_back(kyoto::spawn(
+          [](kyoto::sync::mpsc::receiver<int> in, kyoto::sync::mpsc::sender<int> out,
+             bool first) -> kyoto::task<> {
+            if (first) (void)co_await out.send(0);
+            for (int r = 0; r < rounds; ++r) {
+              std::optional<int> v = co_await in.recv();
+              if (!v) co_return;
+              co_await kyoto::yield_now();
+              if (!(co_await out.send(*v + 1)).has_value()) co_return;
+            }
+          },
+          std::move(receivers[static_cast<std::size_t>(i)]),
+          senders[static_cast<std::size_t>((i + 1) % tasks)], i == 0));
+    }
+    senders.clear();
+    // At least one dump overlaps the ring's run (the dumper does not wait).
+    while (dumps.load() < 3)
+      co_await kyoto::yield_now();
+    for (auto& h : handles)
+      co_await h;
+  }());
+  done.store(true);
+  dumper.join();
+  EXPECT_GE(dumps.load(), 3);
+}
+
+KYOTO_INSTANTIATE_FLAVOURS(Dump);
+
+}  // namespace
