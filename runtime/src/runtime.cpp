@@ -102,6 +102,7 @@ runtime runtime::builder::build() const {
     detail::current_thread_config config;
     config.start_paused = start_paused_;
     config.rng_seed = rng_seed_;
+    config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
     return with_hooks(
         runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config)));
   }
@@ -121,6 +122,7 @@ runtime runtime::builder::build() const {
   config.on_thread_start = on_thread_start_;
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
+  config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 

@@ -21,6 +21,8 @@ current_thread_scheduler::current_thread_scheduler(const blocking_config& blocki
   // The ring is made by the first block_on's thread (it owns it); a
   // refusal must surface here, in build() (io/uring_support.hpp).
   check_io_uring_available();
+  stats_.configure(config.metrics);
+  if (config.metrics.schedule_latency) latency_ = std::make_unique<latency_sampler>();
 }
 
 current_thread_scheduler::~current_thread_scheduler() {
@@ -44,6 +46,8 @@ void current_thread_scheduler::spawn(task_header* task) noexcept {
 }
 
 void current_thread_scheduler::schedule(task_header* task) noexcept {
+  if (latency_ != nullptr) [[unlikely]]
+    latency_->on_schedule(task);  // metrics: a sampled wake (metrics/stats.hpp)
   if (on_driver_thread()) {
     // While closing, the wake is dropped: shutdown() cancels every live task.
     if (!closing_) local_.push_back(task);
@@ -144,18 +148,24 @@ void current_thread_scheduler::block_on(task_header* root) {
   clock_scope clock(driver_);
   thread_rand_scope rand(rng_seed_ ? std::optional(derive_seed(*rng_seed_, block_ons_++))
                                    : std::nullopt);
+  const busy_scope busy(stats_);  // metrics: driving, except while parked
   while (!root->is_complete()) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {
       task_header* t = next_task();
       if (t == nullptr) break;
       polls_.bump();
-      if (t->run()) local_.push_back(t);
+      if (stats_.timed()) [[unlikely]] {
+        if (stats_.run_timed(t, latency_.get(), [t] { return t->run(); })) local_.push_back(t);
+      } else if (t->run()) {
+        local_.push_back(t);
+      }
       if (root->is_complete()) return;
     }
     // Relaxed: a metric's snapshot.
     local_depth_.store(local_.size(), std::memory_order_relaxed);
     if (local_.empty() && inject_.size() == 0) {
       parks_.bump();
+      const busy_pause not_busy(stats_);  // metrics: parked time is not busy
       park();
     } else {
       driver_.poll();
@@ -199,6 +209,8 @@ runtime_metrics current_thread_scheduler::metrics() const {
   m.blocking_threads = blocking_->threads();
   m.worker.push_back(
       worker_metrics{polls_.get(), 0, parks_.get(), local_depth_.load(std::memory_order_relaxed)});
+  stats_.snapshot(m.worker.back());
+  driver_.io_snapshot(m.worker.back());
   return m;
 }
 

@@ -43,6 +43,7 @@
 
 #include "blocking/pool.hpp"
 #include "driver.hpp"
+#include "metrics/stats.hpp"
 #include "scheduler/inject.hpp"
 #include "scheduler/task_list.hpp"
 
@@ -62,6 +63,7 @@ namespace kyoto::detail {
 struct current_thread_config {
   bool start_paused = false;              ///< builder::start_paused
   std::optional<std::uint64_t> rng_seed;  ///< builder::rng_seed
+  metrics_options metrics;                ///< builder's metrics histograms
 };
 
 class current_thread_scheduler final : public scheduler {
@@ -116,6 +118,10 @@ class current_thread_scheduler final : public scheduler {
   /// Spawns and completions made off the driving thread (relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};
+  /// Busy time and the opt-in histograms (metrics/stats.hpp).
+  worker_stats stats_;
+  /// The schedule-latency sample slot; null unless enabled.
+  std::unique_ptr<latency_sampler> latency_;
 
   // ---- shared ----
   /// Spawns and wakes from other threads; closed by shutdown().
