@@ -2,6 +2,8 @@
 // histograms (poll time, schedule latency) and their Prometheus rendering.
 #pragma once
 
+#include <kyoto/runtime/detail/export.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +18,7 @@ namespace kyoto {
 /// with linear() or log().
 ///
 /// Thread safety: a plain value.
-class histogram_configuration {
+class KYOTO_EXPORT histogram_configuration {
  public:
   /// `buckets` buckets `width` wide: [0, w), [w, 2w), ..., and the last
   /// one from (buckets - 1) * w up. Throws std::invalid_argument (naming
@@ -59,7 +61,7 @@ class histogram_configuration {
 /// and their sum. Empty (no buckets) when the histogram is not enabled.
 ///
 /// Thread safety: a plain value.
-struct histogram {
+struct KYOTO_EXPORT histogram {
   histogram_configuration config;     ///< the bucket bounds
   std::vector<std::uint64_t> counts;  ///< one per bucket; empty if not enabled
   std::chrono::nanoseconds sum{0};    ///< of every recorded duration
@@ -105,7 +107,7 @@ struct worker_metrics {
 /// in blocking_threads. docs/observability.md describes each.
 ///
 /// Thread safety: a plain value.
-struct runtime_metrics {
+struct KYOTO_EXPORT runtime_metrics {
   std::size_t workers = 0;             ///< worker threads (1 for current_thread)
   std::size_t alive_tasks = 0;         ///< spawned and not finished
   std::uint64_t spawned_tasks = 0;     ///< spawned since the runtime was built
