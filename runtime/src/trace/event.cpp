@@ -29,8 +29,10 @@ std::string format_event(std::string_view message, std::initializer_list<field> 
   std::string out = span::current().context();
   if (!out.empty()) out += ": ";
   out += message;
+  bool first = message.empty();  // fields alone: no leading space
   for (const field& f : fields) {
-    out += ' ';
+    if (!first) out += ' ';
+    first = false;
     out += f.key;
     out += '=';
     out += f.value;

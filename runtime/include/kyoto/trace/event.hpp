@@ -41,7 +41,8 @@ KYOTO_EXPORT bool enabled(level lvl) noexcept;
 
 /// The text an event inside the current span prints: the span's
 /// context(), `: `, the message and the fields (`key=value`, space
-/// separated); the context and its colon are omitted outside any span.
+/// separated; an empty message prints the fields alone, as tracing's
+/// `debug!(?cmd)`); the context and its colon are omitted outside any span.
 /// For programs that log through their own logger. Any thread.
 KYOTO_EXPORT std::string format_event(std::string_view message,
                                       std::initializer_list<field> fields = {});
