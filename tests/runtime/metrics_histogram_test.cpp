@@ -245,15 +245,16 @@ TEST(MetricsHistogram, ToPrometheusRendersHelpTypeAndHistogramSeries) {
   has("# TYPE kyoto_workers gauge");
   has("kyoto_workers 1");
   has("# TYPE kyoto_spawned_tasks_total counter");
-  has("kyoto_spawned_tasks_total " + std::to_string(m.spawned_tasks));
-  has("kyoto_worker_polls_total{worker=\"0\"} " + std::to_string(m.worker[0].polls));
+  has(std::string("kyoto_spawned_tasks_total ") + std::to_string(m.spawned_tasks));
+  has(std::string("kyoto_worker_polls_total{worker=\"0\"} ") + std::to_string(m.worker[0].polls));
   has("# TYPE kyoto_worker_busy_seconds_total counter");
   has("# TYPE kyoto_worker_io_in_flight gauge");
   has("# TYPE kyoto_worker_poll_time_seconds histogram");
   const std::string polls = std::to_string(m.worker[0].poll_time.count());
-  has("kyoto_worker_poll_time_seconds_bucket{worker=\"0\",le=\"1\"} " + polls);  // all under 1 s
-  has("kyoto_worker_poll_time_seconds_bucket{worker=\"0\",le=\"+Inf\"} " + polls);
-  has("kyoto_worker_poll_time_seconds_count{worker=\"0\"} " + polls);
+  has(std::string("kyoto_worker_poll_time_seconds_bucket{worker=\"0\",le=\"1\"} ") +
+      polls);  // all under 1 s
+  has(std::string("kyoto_worker_poll_time_seconds_bucket{worker=\"0\",le=\"+Inf\"} ") + polls);
+  has(std::string("kyoto_worker_poll_time_seconds_count{worker=\"0\"} ") + polls);
   EXPECT_NE(text.find("kyoto_worker_poll_time_seconds_sum{worker=\"0\"} "), std::string::npos);
   EXPECT_EQ(text.find("schedule_latency"), std::string::npos);  // not enabled
 }

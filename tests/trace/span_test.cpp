@@ -72,7 +72,8 @@ TEST(Span, KeepsNameAndFieldsAsText) {
   EXPECT_EQ(s.fields()[0].value, "GET");
   EXPECT_EQ(s.fields()[1].value, "42");
   EXPECT_EQ(s.fields()[2].value, "true");
-  EXPECT_EQ(s.context(), "request{method=GET id=42 ok=true ratio=" + std::to_string(0.5) + "}");
+  EXPECT_EQ(s.context(),
+            std::string("request{method=GET id=42 ok=true ratio=") + std::to_string(0.5) + "}");
   EXPECT_EQ(trace::span("bare").context(), "bare");
 }
 
@@ -172,7 +173,7 @@ TEST(Span, SurvivesCoAwaitAcrossWorkerMigration) {
       const trace::span s("task", {{"n", t}});
       tasks.push_back(kyoto::spawn(trace::instrument(
           [](int n, std::atomic<int>& bad, std::atomic<int>& moved) -> kyoto::task<> {
-            const std::string mine = "task{n=" + std::to_string(n) + "}";
+            const std::string mine = std::string("task{n=") + std::to_string(n) + "}";
             std::thread::id last = std::this_thread::get_id();
             for (int i = 0; i < 200 && moved.load() < 100; ++i) {
               co_await kyoto::spawn_blocking([] {});

@@ -113,7 +113,7 @@ class exposition {
     for (std::size_t i = 0; i < m.worker.size(); ++i) {
       const histogram& h = m.worker[i].*which;
       if (!h.enabled()) continue;
-      const std::string worker = "worker=\"" + std::to_string(i) + '"';
+      const std::string worker = std::string("worker=\"") + std::to_string(i) + '"';
       std::uint64_t cumulative = 0;
       for (std::size_t b = 0; b < h.counts.size(); ++b) {
         cumulative += h.counts[b];
@@ -132,7 +132,7 @@ class exposition {
                   Get get) {
     family(name, type, help);
     for (std::size_t i = 0; i < m.worker.size(); ++i)
-      sample(name, "worker=\"" + std::to_string(i) + '"', get(m.worker[i]));
+      sample(name, std::string("worker=\"") + std::to_string(i) + '"', get(m.worker[i]));
   }
 
  private:
