@@ -1,4 +1,5 @@
 #include "blocking/pool.hpp"
+#include "metrics/endpoint.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
 #include "scheduler/deterministic/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
@@ -62,6 +63,7 @@ runtime& runtime::operator=(runtime&& other) noexcept {
   if (this != &other) {
     if (sched_) shut_down(*sched_, std::nullopt);
     sched_ = std::move(other.sched_);
+    endpoint_ = std::move(other.endpoint_);
   }
   return *this;
 }
@@ -128,6 +130,11 @@ runtime runtime::builder::build() const {
 
 runtime runtime::builder::with_hooks(runtime rt) const {
   if (hooks_ && hooks_->any()) rt.sched_->set_task_hooks(hooks_);
+  // And the metrics endpoint (once: build_shutting_down_on_exception comes
+  // here twice).
+  if (metrics_endpoint_ && !rt.endpoint_) {
+    rt.endpoint_ = std::make_shared<detail::metrics_endpoint>(*metrics_endpoint_, rt.sched_);
+  }
   return rt;
 }
 

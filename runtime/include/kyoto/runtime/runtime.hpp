@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace kyoto {
@@ -132,6 +133,9 @@ class KYOTO_EXPORT runtime {
   }
 
   std::shared_ptr<detail::scheduler> sched_;
+  /// builder::metrics_endpoint's server (runtime/src/metrics/endpoint.hpp),
+  /// or null; destroyed (its thread joined) before sched_.
+  std::shared_ptr<void> endpoint_;
 };
 
 /// Configures and builds a runtime (tokio::runtime::Builder).
@@ -303,6 +307,19 @@ class KYOTO_EXPORT runtime::builder {
     if (!schedule_latency_histogram_) schedule_latency_histogram_.emplace();
     return *this;
   }
+  /// Serves the runtime's metrics (runtime_metrics::to_prometheus()) on a
+  /// Unix socket at `path`, from a thread of its own, while the runtime
+  /// lives: each connection is one HTTP/1.0 scrape
+  /// (`curl --unix-socket PATH http://localhost/metrics`), as
+  /// samples/kyoto_top reads it. An existing socket file nobody listens on
+  /// is replaced; the file is removed when the runtime is destroyed. build()
+  /// throws std::invalid_argument for an empty or too long path (over 107
+  /// bytes) and std::system_error if the path is in use or cannot be bound
+  /// (both naming kyoto::runtime::builder::metrics_endpoint).
+  builder& metrics_endpoint(std::string path) {
+    metrics_endpoint_ = std::move(path);
+    return *this;
+  }
   /// The schedule-latency histogram's buckets; enables it too.
   builder& metrics_schedule_latency_histogram_configuration(const histogram_configuration& config) {
     schedule_latency_histogram_ = config;
@@ -357,6 +374,7 @@ class KYOTO_EXPORT runtime::builder {
   std::shared_ptr<detail::task_hooks> hooks_;                          ///< null: no hook set
   std::optional<histogram_configuration> poll_time_histogram_;         ///< unset: off
   std::optional<histogram_configuration> schedule_latency_histogram_;  ///< unset: off
+  std::optional<std::string> metrics_endpoint_;                        ///< unset: no endpoint
 };
 
 }  // namespace kyoto
