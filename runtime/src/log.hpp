@@ -11,8 +11,8 @@
 
 namespace kyoto::detail {
 
-/// The "kyoto" logger (created on first use; thread-safe). Its messages
-/// start with the current kyoto::trace::span's context.
+/// The "kyoto" logger (created on first use; thread-safe).
+/// Its messages start with the current kyoto::trace::span's context.
 spdlog::logger& logger();
 
 /// A formatter for `pattern` that also knows the flag `%&`: the current

@@ -371,10 +371,12 @@ class KYOTO_EXPORT runtime::builder {
   bool start_paused_ = false;
   std::optional<std::uint64_t> rng_seed_;  ///< unset: unseeded generators
   kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
-  std::shared_ptr<detail::task_hooks> hooks_;                          ///< null: no hook set
-  std::optional<histogram_configuration> poll_time_histogram_;         ///< unset: off
-  std::optional<histogram_configuration> schedule_latency_histogram_;  ///< unset: off
-  std::optional<std::string> metrics_endpoint_;                        ///< unset: no endpoint
+  std::shared_ptr<detail::task_hooks> hooks_;  ///< null: no hook set
+
+  // Metrics options (runtime/src/metrics/): unset means off.
+  std::optional<histogram_configuration> poll_time_histogram_;
+  std::optional<histogram_configuration> schedule_latency_histogram_;
+  std::optional<std::string> metrics_endpoint_;
 };
 
 }  // namespace kyoto
