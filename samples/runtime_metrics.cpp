@@ -25,7 +25,7 @@ kyoto::task<> workload() {
     co_return sum;
   }(std::move(rx)));
   for (int i = 0; i < 1000; ++i)
-    co_await tx.send(i);
+    (co_await tx.send(i)).value();  // throws if the consumer is gone
   {
     auto done = std::move(tx);
   }

@@ -167,11 +167,11 @@ kyoto::task<> ping_pong(int rounds) {
   auto echo = kyoto::spawn(
       [](kyoto::sync::mpsc::receiver<int> rx, kyoto::sync::mpsc::sender<int> tx) -> kyoto::task<> {
         while (std::optional<int> v = co_await rx.recv())
-          co_await tx.send(*v);
+          (co_await tx.send(*v)).value();
       },
       std::move(to_rx), std::move(back_tx));
   for (int i = 0; i < rounds; ++i) {
-    co_await to_tx.send(i);
+    (co_await to_tx.send(i)).value();
     const std::optional<int> echoed = co_await back_rx.recv();
     EXPECT_EQ(echoed, i);
   }
