@@ -181,8 +181,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};
   /// The schedule-latency sample slot (metrics/stats.hpp); null unless
-  /// that histogram is enabled. Set before the workers start.
-  std::unique_ptr<latency_sampler> latency_;
+  /// that histogram is enabled. Set before the workers start; read by
+  /// every schedule(), so kept off the line remote spawns write.
+  alignas(destructive_interference) std::unique_ptr<latency_sampler> latency_;
 };
 
 }  // namespace kyoto::detail
