@@ -32,6 +32,7 @@ void driver::bind(const char* operation) {
   const std::thread::id me = std::this_thread::get_id();
   if (reactor_ == nullptr) {
     reactor_ = std::make_unique<reactor>(wake_fd_);
+    reactor_->counters = &io_counters_;
     thread_ = me;
   } else if (thread_ != me) {
     throw std::logic_error(

@@ -28,6 +28,7 @@
 #pragma once
 
 #include "io/reactor.hpp"
+#include "metrics/stats.hpp"
 #include "time/wheel.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
@@ -128,6 +129,11 @@ class driver {
   void drain() noexcept;
   /// Whether close() gave up on requests in flight (see close()).
   bool abandoned() const noexcept { return abandoned_.load(std::memory_order_acquire); }
+  /// Adds the ring's request counts to a metrics snapshot. Any thread.
+  void io_snapshot(worker_metrics& into) const noexcept {
+    into.io_submitted = io_counters_.submitted.get();
+    into.io_completed = io_counters_.completed.get();
+  }
   /// See reactor::reap_seq().
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reactor_->reap_seq(); }
 
@@ -157,6 +163,8 @@ class driver {
   timer_wheel wheel_;  ///< guarded by wheel_lock_
   atomic<io_op*> cancel_head_{nullptr};
   atomic<bool> abandoned_{false};
+  /// The reactor's request counts (metrics), bumped on the driver's thread.
+  io_counters io_counters_;
 };
 
 }  // namespace kyoto::detail

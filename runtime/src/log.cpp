@@ -1,7 +1,10 @@
 #include "log.hpp"
 
+#include <kyoto/trace/span.hpp>
+
 #include <kyoto/runtime/detail/task_cell.hpp>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <cxxabi.h>
@@ -16,10 +19,26 @@ namespace kyoto::detail {
 
 namespace {
 
+/// The pattern flag `%&`: the current span's context and ": ", or nothing
+/// outside any span (kyoto::trace::span).
+class span_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string context = kyoto::trace::span::current().context();
+    if (context.empty()) return;
+    dest.append(context.data(), context.data() + context.size());
+    dest.append(std::string_view(": "));
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<span_flag>();
+  }
+};
+
 std::shared_ptr<spdlog::logger> make_logger() {
   auto l = std::make_shared<spdlog::logger>(
       "kyoto", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  l->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] [thread %t] %v");
+  l->set_formatter(make_log_formatter("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] [thread %t] %&%v"));
   // Error by default: an exception nobody will observe reaches a person
   // (tokio prints a panic by default); KYOTO_LOG=off silences it.
   spdlog::level::level_enum level = spdlog::level::err;
@@ -34,6 +53,12 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern) {
+  auto f = std::make_unique<spdlog::pattern_formatter>();
+  f->add_flag<span_flag>('&').set_pattern(pattern);
+  return f;
+}
 
 spdlog::logger& logger() {
   static const std::shared_ptr<spdlog::logger> instance = make_logger();

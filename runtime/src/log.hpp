@@ -5,12 +5,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+#include <string>
 #include <utility>
 
 namespace kyoto::detail {
 
 /// The "kyoto" logger (created on first use; thread-safe).
+/// Its messages start with the current kyoto::trace::span's context.
 spdlog::logger& logger();
+
+/// A formatter for `pattern` that also knows the flag `%&`: the current
+/// kyoto::trace::span's context followed by ": " (nothing outside a span).
+std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern);
 
 template <class... Args>
 void log_error(spdlog::format_string_t<Args...> fmt, Args&&... args) {

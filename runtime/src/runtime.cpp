@@ -1,5 +1,6 @@
 #include "blocking/pool.hpp"
 #include "dump/dump_signal.hpp"
+#include "metrics/endpoint.hpp"
 #include "scheduler/current_thread/scheduler.hpp"
 #include "scheduler/deterministic/scheduler.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
@@ -64,6 +65,7 @@ runtime& runtime::operator=(runtime&& other) noexcept {
   if (this != &other) {
     if (sched_) shut_down(*sched_, std::nullopt);
     sched_ = std::move(other.sched_);
+    endpoint_ = std::move(other.endpoint_);
   }
   return *this;
 }
@@ -104,6 +106,7 @@ runtime runtime::builder::build() const {
     detail::current_thread_config config;
     config.start_paused = start_paused_;
     config.rng_seed = rng_seed_;
+    config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
     return with_hooks(
         runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config)));
   }
@@ -123,6 +126,7 @@ runtime runtime::builder::build() const {
   config.on_thread_start = on_thread_start_;
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
+  config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 
@@ -134,6 +138,11 @@ runtime runtime::builder::with_hooks(runtime rt) const {
     signum = detail::parse_dump_signal(env);
   }
   if (signum) detail::enable_dump_on_signal(rt.sched_, *signum);
+  // And the metrics endpoint (once: build_shutting_down_on_exception comes
+  // here twice).
+  if (metrics_endpoint_ && !rt.endpoint_) {
+    rt.endpoint_ = std::make_shared<detail::metrics_endpoint>(*metrics_endpoint_, rt.sched_);
+  }
   return rt;
 }
 

@@ -1,8 +1,8 @@
-// tokio's topic "Getting started with Tracing", as far as kyoto goes today
-// (docs/tutorial/tracing.md): the server of "Shared state" reports what it
-// does through spdlog — a subscriber set up in main, events at levels, and
-// a span's context carried by a task_local. (tokio's spans, #[instrument]
-// and tokio-console have no kyoto counterpart yet.)
+// tokio's topic "Getting started with Tracing" (docs/tutorial/tracing.md):
+// the server of "Shared state" reports what it does through kyoto::trace —
+// a subscriber (an spdlog logger) set up in main, each connection's task
+// instrumented with a span, and events at levels with fields, each printed
+// in its span's context.
 //
 //   tracing_server [ADDR]      (default: mini-redis's 127.0.0.1:6379)
 #include "cmd/command.hpp"
@@ -35,16 +35,6 @@ struct shared_map {
   std::unordered_map<std::string, kyoto::bytes> map;
 };
 using shared_db = std::shared_ptr<shared_map>;
-
-/// The stand-in for a span: the name and fields of the span the task runs
-/// in. Every event the task emits carries it.
-inline kyoto::task_local<std::string> span;
-
-/// An event at `level`, in the current span.
-void event(spdlog::level::level_enum level, const std::string& message) {
-  const std::string* in = span.try_get();
-  spdlog::log(level, "{}{}", in != nullptr ? *in + ": " : "", message);
-}
 
 /// Rust's {:?} of a command.
 std::string describe(const mini_redis::command& cmd) {
@@ -84,23 +74,22 @@ kyoto::task<> process(tcp_stream socket, shared_db db) {
       // The frame was malformed and could not be parsed. This is probably
       // an issue with the client (as opposed to our server), so we (1)
       // emit a warning...
-      event(spdlog::level::warn,
-            std::string("cause=") + cause + ": failed to parse command from frame");
+      kyoto::trace::warn("failed to parse command from frame", {{"cause", cause}});
       // ...and (2) respond to the client with the error.
       response = mini_redis::frame::error{std::string("ERR ") + cause};
     } else if (const auto* set = std::get_if<mini_redis::cmd::set>(&cmd->get())) {
-      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
+      kyoto::trace::debug("", {{"cmd", describe(*cmd)}});
       const std::lock_guard lock(db->mutex);
       db->map.insert_or_assign(set->key(), set->value());
       response = mini_redis::frame::simple{"OK"};
     } else if (const auto* get = std::get_if<mini_redis::cmd::get>(&cmd->get())) {
-      event(spdlog::level::debug, std::string("cmd = ") + describe(*cmd));
+      kyoto::trace::debug("", {{"cmd", describe(*cmd)}});
       const std::lock_guard lock(db->mutex);
       if (auto value = db->map.find(get->key()); value != db->map.end()) {
         response = mini_redis::frame::bulk{value->second};
       }
     } else {
-      event(spdlog::level::warn, std::string("unimplemented command ") + describe(*cmd));
+      kyoto::trace::warn("unimplemented command", {{"cmd", describe(*cmd)}});
       response = mini_redis::frame::error{"ERR unknown command"};
     }
     co_await connection.write_frame(response);
@@ -120,13 +109,14 @@ KYOTO_MAIN(argc, argv) {
 
   tcp_listener listener = co_await tcp_listener::bind(argc > 1 ? argv[1] : "127.0.0.1:6379");
   std::cout << "Listening on " << listener.local_addr() << '\n' << std::flush;
-  spdlog::info("accepting inbound connections");
+  kyoto::trace::info("accepting inbound connections");
 
   const shared_db db = std::make_shared<shared_map>();
   for (std::uint64_t id = 1;; ++id) {
     auto [socket, _] = co_await listener.accept();
-    // The task runs in the span "Handler::run{conn=<id>}".
-    kyoto::spawn(span.scope(std::string("Handler::run{conn=") + std::to_string(id) + "}",
-                            process(std::move(socket), db)));
+    // The connection's task runs in the span Handler::run{conn=<id>}: every
+    // event it emits, after any co_await, on any worker, carries it.
+    const kyoto::trace::span span("Handler::run", {{"conn", id}});
+    kyoto::spawn(kyoto::trace::instrument(process(std::move(socket), db), span));
   }
 }

@@ -23,3 +23,4 @@
 #include <kyoto/streams.hpp>
 #include <kyoto/sync.hpp>
 #include <kyoto/time.hpp>
+#include <kyoto/trace.hpp>

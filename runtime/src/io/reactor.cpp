@@ -2,6 +2,7 @@
 
 #include "io/uring_support.hpp"
 #include "log.hpp"
+#include "metrics/stats.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
@@ -221,6 +222,7 @@ void reactor::start(io_op* op, const op_args& a) {
   op->reactor_slot = static_cast<std::uint32_t>(live_.size());
   live_.push_back(op);  // reserved: does not throw
   ++in_flight_;
+  counters->submitted.bump();
 }
 
 void reactor::cancel(io_op* op) {
@@ -318,6 +320,7 @@ void reactor::reap() {
         reap_seq_.store(seq + 1, std::memory_order_relaxed);
       }
       --in_flight_;
+      counters->completed.bump();
       // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
       auto* op = reinterpret_cast<io_op*>(e.data);
       io_op* last = live_.back();  // unlisted before complete(), which may free it

@@ -35,6 +35,7 @@ namespace kyoto::detail {
 
 class io_op;
 struct op_args;
+struct io_counters;  // metrics/stats.hpp
 
 class reactor {
  public:
@@ -90,6 +91,10 @@ class reactor {
   /// list of defer_taskrun, coop_taskrun, cancel_any. Unknown names throw
   /// std::invalid_argument when the first ring is made.
   static unsigned allowed_features();
+
+  /// Where start() and reap() count requests (metrics); set by the driver
+  /// right after making the reactor.
+  io_counters* counters = nullptr;
 
  private:
   void arm_wake();

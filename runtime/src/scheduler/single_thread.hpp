@@ -45,6 +45,7 @@
 
 #include "driver.hpp"
 #include "log.hpp"
+#include "metrics/stats.hpp"
 #include "scheduler/inject.hpp"
 #include "scheduler/task_list.hpp"
 
@@ -58,6 +59,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -87,6 +89,8 @@ class single_thread_scheduler : public scheduler {
   }
 
   void schedule(task_header* task) noexcept final {
+    if (latency_ != nullptr) [[unlikely]]
+      latency_->on_schedule(task);  // metrics: a sampled wake (metrics/stats.hpp)
     if (on_driver_thread()) {
       // While closing, the wake is dropped: shutdown() cancels every live task.
       if (!closing_) self().enqueue_local(task);
@@ -188,6 +192,8 @@ class single_thread_scheduler : public scheduler {
     m.blocking_threads = self().blocking_threads();
     m.worker.push_back(worker_metrics{polls_.get(), 0, parks_.get(),
                                       local_depth_.load(std::memory_order_relaxed)});
+    stats_.snapshot(m.worker.back());
+    driver_.io_snapshot(m.worker.back());
     return m;
   }
 
@@ -244,6 +250,11 @@ class single_thread_scheduler : public scheduler {
   /// The run queue's length as of the last tick, for readers on other
   /// threads.
   atomic<std::size_t> local_depth_{0};
+  /// Busy time and the opt-in histograms (metrics/stats.hpp); configured by
+  /// current_thread only (the deterministic runtime records neither).
+  worker_stats stats_;
+  /// The schedule-latency sample slot; null unless enabled.
+  std::unique_ptr<latency_sampler> latency_;
 
   // ---- shared ----
   /// Spawns and wakes from other threads; closed by shutdown().

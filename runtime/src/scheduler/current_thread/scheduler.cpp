@@ -15,6 +15,8 @@ current_thread_scheduler::current_thread_scheduler(const blocking_config& blocki
   // The ring is made by the first block_on's thread (it owns it); a
   // refusal must surface here, in build() (io/uring_support.hpp).
   check_io_uring_available();
+  stats_.configure(config.metrics);
+  if (config.metrics.schedule_latency) latency_ = std::make_unique<latency_sampler>();
 }
 
 current_thread_scheduler::~current_thread_scheduler() {
@@ -47,18 +49,24 @@ void current_thread_scheduler::park_paused() {
 
 void current_thread_scheduler::block_on(task_header* root) {
   block_on_scope scope(*this);
+  const busy_scope busy(stats_);  // metrics: driving, except while parked
   while (!root->is_complete()) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {
       task_header* t = next_task();
       if (t == nullptr) break;
       polls_.bump();
-      if (t->run()) local_.push_back(t);
+      if (stats_.timed()) [[unlikely]] {
+        if (stats_.run_timed(t, latency_.get(), [t] { return t->run(); })) local_.push_back(t);
+      } else if (t->run()) {
+        local_.push_back(t);
+      }
       if (root->is_complete()) return;
     }
     // Relaxed: a metric's snapshot.
     local_depth_.store(local_.size(), std::memory_order_relaxed);
     if (local_.empty() && inject_.size() == 0) {
       parks_.bump();
+      const busy_pause not_busy(stats_);  // metrics: parked time is not busy
       park();
     } else {
       driver_.poll();

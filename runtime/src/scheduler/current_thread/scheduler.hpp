@@ -39,6 +39,7 @@ namespace kyoto::detail {
 struct current_thread_config {
   bool start_paused = false;              ///< builder::start_paused
   std::optional<std::uint64_t> rng_seed;  ///< builder::rng_seed
+  metrics_options metrics;                ///< builder's metrics histograms
 };
 
 class current_thread_scheduler final : public single_thread_scheduler<current_thread_scheduler> {

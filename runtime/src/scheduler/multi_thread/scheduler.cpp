@@ -20,10 +20,12 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     : config_(config),
       blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)),
       idle_(config.workers) {
+  if (config_.metrics.schedule_latency) latency_ = std::make_unique<latency_sampler>();
   for (std::size_t i = 0; i < config_.workers; ++i)
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
+    workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
   }
   // Each worker creates its ring on its own thread (the ring's single
@@ -108,6 +110,8 @@ void multi_thread_scheduler::spawn(task_header* task) noexcept {
 }
 
 void multi_thread_scheduler::schedule(task_header* task) noexcept {
+  if (latency_ != nullptr) [[unlikely]]
+    latency_->on_schedule(task);  // metrics: a sampled wake (metrics/stats.hpp)
   worker* w = current_worker();
   if (w == nullptr || &w->sched != this) {
     push_remote(task);  // refused only once closed: shutdown cancels it
@@ -262,6 +266,8 @@ runtime_metrics multi_thread_scheduler::metrics() const {
     completed += w.completed.get();
     m.worker.push_back(
         worker_metrics{w.polls.get(), w.steals.get(), w.parks.get(), stealers_[i].len()});
+    w.stats.snapshot(m.worker.back());
+    w.drv.io_snapshot(m.worker.back());
   }
   m.spawned_tasks = spawned;
   m.alive_tasks = spawned > completed ? static_cast<std::size_t>(spawned - completed) : 0;

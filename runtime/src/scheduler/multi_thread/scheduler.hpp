@@ -56,6 +56,7 @@
 
 #include "blocking/pool.hpp"
 #include "driver.hpp"
+#include "metrics/stats.hpp"
 #include "scheduler/inject.hpp"
 #include "scheduler/multi_thread/idle.hpp"
 #include "scheduler/multi_thread/local_queue.hpp"
@@ -97,6 +98,8 @@ struct multi_thread_config {
   /// derive_seed(seed, 2i + 1) and its thread's generator (select's
   /// choices) with derive_seed(seed, 2i).
   std::optional<std::uint64_t> rng_seed;
+  /// builder's metrics histograms (metrics/stats.hpp).
+  metrics_options metrics;
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
@@ -178,6 +181,10 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};
+  /// The schedule-latency sample slot (metrics/stats.hpp); null unless
+  /// that histogram is enabled. Set before the workers start; read by
+  /// every schedule(), so kept off the line remote spawns write.
+  alignas(destructive_interference) std::unique_ptr<latency_sampler> latency_;
 };
 
 }  // namespace kyoto::detail

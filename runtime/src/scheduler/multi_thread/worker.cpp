@@ -32,6 +32,7 @@ void multi_thread_scheduler::worker::run() noexcept {
     thread_rand() = fast_rand(derive_seed(*seed, 2 * index));
   }
   if (sched.config_.on_thread_start) sched.config_.on_thread_start();
+  stats.start_busy();
   log_debug("{} started", name);
   // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and
   // the join in shutdown() orders everything after.
@@ -59,6 +60,7 @@ void multi_thread_scheduler::worker::run() noexcept {
   // their tasks are woken (into our queue, which cancel_all() empties) and
   // a cancel from another thread never waits for a thread that is gone.
   drv.drain();
+  stats.stop_busy();
   this_worker = nullptr;
   sched.worker_left(*this);
   if (sched.config_.on_thread_stop) sched.config_.on_thread_stop();
@@ -122,6 +124,12 @@ void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
   // A task that must run again (it yielded, or was woken while running)
   // goes to the back of our queue.
   polls.bump();
+  if (stats.timed()) [[unlikely]] {
+    if (stats.run_timed(t, sched.latency_.get(), [t] { return t->run(); })) {
+      run_queue.push_back(t, sched);
+    }
+    return;
+  }
   if (t->run()) run_queue.push_back(t, sched);
 }
 
@@ -185,6 +193,7 @@ void multi_thread_scheduler::worker::park() noexcept {
   if (last_searcher) sched.notify_if_work_pending();
   parks.bump();
   log_debug("kyoto-worker-{} parks", index);
+  const busy_pause not_busy(stats);  // metrics: parked time is not busy
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
     in_driver = true;
     try {

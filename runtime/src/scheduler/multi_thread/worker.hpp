@@ -3,6 +3,7 @@
 #pragma once
 
 #include "driver.hpp"
+#include "metrics/stats.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
 
 #include <kyoto/runtime/detail/counter.hpp>
@@ -63,6 +64,8 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   alignas(destructive_interference) task_header* lifo_slot = nullptr;
   /// Metrics, written by this worker only (counter.hpp).
   counter polls, steals, parks, spawned, completed;
+  /// Busy time and the opt-in histograms (metrics/stats.hpp).
+  worker_stats stats;
   bool searching = false;  ///< counted in idle's searchers
   /// Inside a driver poll or park: the tasks its completions and timers
   /// wake are queued without notifying anyone, and the worker notifies
