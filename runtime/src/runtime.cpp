@@ -121,6 +121,7 @@ runtime runtime::builder::build() const {
   config.on_thread_start = on_thread_start_;
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
+  config.stall_threshold = stall_threshold_;
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 

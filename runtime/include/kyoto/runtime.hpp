@@ -25,3 +25,4 @@
 #include <kyoto/runtime/unhandled_panic.hpp>
 #include <kyoto/runtime/waker.hpp>
 #include <kyoto/runtime/yield_now.hpp>
+#include <kyoto/runtime/block_in_place.hpp>
