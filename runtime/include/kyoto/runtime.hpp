@@ -5,6 +5,7 @@
 #pragma once
 
 #include <kyoto/runtime/abort_handle.hpp>
+#include <kyoto/runtime/block_in_place.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join.hpp>
 #include <kyoto/runtime/join_handle.hpp>
@@ -25,4 +26,3 @@
 #include <kyoto/runtime/unhandled_panic.hpp>
 #include <kyoto/runtime/waker.hpp>
 #include <kyoto/runtime/yield_now.hpp>
-#include <kyoto/runtime/block_in_place.hpp>
