@@ -138,11 +138,11 @@ void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
 }
 
 void multi_thread_scheduler::worker::poll_record::begin(const task_header& t) noexcept {
-  // The seqlock's write side (watchdog.hpp): odd while the fields change.
+  // The seqlock's write side (watchdog.hpp): 4k+1 while the fields change.
   const std::uint64_t s = seq.load(std::memory_order_relaxed);
   seq.store(s + 1, std::memory_order_relaxed);
   // Release fence: orders the odd seq above before the field stores below;
-  // pairs with the acquire fence in watchdog::tick() (a field it reads
+  // pairs with the acquire fence in watchdog::report() (a field it reads
   // from this poll implies it then reads seq >= s + 1).
   std::atomic_thread_fence(std::memory_order_release);
   task_id.store(t.id(), std::memory_order_relaxed);
