@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 
@@ -79,15 +80,16 @@ void watchdog::report(std::size_t index, std::uint64_t seq, clock::duration ran)
   if (!logger().should_log(spdlog::level::warn)) return;
   const multi_thread_scheduler::worker::poll_record& r = sched_.workers_[index]->watch;
   // The seqlock's read side (watchdog.hpp): the fields, then check that
-  // the poll they describe is still the one whose seq we read.
-  const std::uint64_t id = r.task_id.load(std::memory_order_relaxed);
-  const char* file = r.file.load(std::memory_order_relaxed);
-  const std::uint32_t line = r.line.load(std::memory_order_relaxed);
-  std::string name(r.name_size.load(std::memory_order_relaxed), '\0');
+  // the poll they describe is still the one whose seq we read. Acquire
+  // loads: each pairs with the release store of that field in
+  // poll_record::begin(), so a value from a later poll shows in seq below.
+  const std::uint64_t id = r.task_id.load(std::memory_order_acquire);
+  const char* file = r.file.load(std::memory_order_acquire);
+  const std::uint32_t line = r.line.load(std::memory_order_acquire);
+  std::string name(
+      std::min<std::size_t>(r.name_size.load(std::memory_order_acquire), r.name.size()), '\0');
   for (std::size_t i = 0; i < name.size(); ++i)
-    name[i] = r.name[i].load(std::memory_order_relaxed);
-  // Acquire fence: pairs with the release fence in poll_record::begin().
-  std::atomic_thread_fence(std::memory_order_acquire);
+    name[i] = r.name[i].load(std::memory_order_acquire);
   if (r.seq.load(std::memory_order_relaxed) != seq) return;  // it yielded meanwhile
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ran).count();
   const std::string named = name.empty() ? std::string() : std::string(" '") + name + "'";

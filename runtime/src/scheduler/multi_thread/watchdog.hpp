@@ -29,10 +29,12 @@
 // moment), only this copy. That costs the worker a few plain stores per
 // poll and no read-modify-write; nothing else on the hot path.
 //
-// The watchdog reads `seq` (acquire), the fields (relaxed), then an acquire
-// fence and `seq` again: equal and ≡ 2 (mod 4) means the fields belong to
-// the poll it saw (the writer's release fence after 4k+1 pairs with that
-// acquire fence: a field written for the next poll implies a later seq).
+// The watchdog reads `seq` (acquire), the fields, then `seq` again: equal
+// and ≡ 2 (mod 4) means the fields belong to the poll it saw. The fields
+// are stored with release and loaded with acquire (plain moves on x86;
+// fences would do with relaxed fields, but ThreadSanitizer cannot check
+// fences): a field value written for a later poll, after its 4k+1 store,
+// makes the second load of `seq` see 4k+1 or later.
 //
 // A worker inside kyoto::block_in_place sets `blocking` (relaxed; read at
 // the next tick): its timers are fired at once and its poll is no stall.
