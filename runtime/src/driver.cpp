@@ -70,7 +70,7 @@ bool driver::remove_timer(timer_entry* e) noexcept {
   return true;
 }
 
-void driver::fire_timers() {
+void driver::fire_timers() noexcept {
   lock_guard guard(wheel_lock_);
   if (wheel_.empty()) return;
   // The wakes happen under the lock (see the file comment).

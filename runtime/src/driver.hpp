@@ -8,9 +8,9 @@
 // Threads: the reactor belongs to the thread that bound the driver
 // (bind()). The wheel is guarded by `wheel_lock_`: timers are added and
 // fired by that thread, but a timer may be cancelled from another (its task
-// moved to another worker). A timer fires (its waiter is woken) under the
-// lock, and cancel takes it: the wake rule of task_header.hpp. wake() is
-// for any thread.
+// moved to another worker), and fired by another (fire_due_timers(): the
+// multi_thread watchdog, while that thread is stuck in a task). A timer fires (its waiter is woken)
+// under the lock, and cancel takes it: the wake rule of task_header.hpp. wake() is for any thread.
 //
 // I/O requests (io_op.hpp) are started on the calling thread's driver,
 // which becomes their owner. Another thread that must cancel one posts it
@@ -69,6 +69,10 @@ class driver {
 
   /// Fires due timers and reaps I/O completions. Never blocks.
   void poll();
+  /// Fires the due timers, waking their tasks on the calling thread. Any
+  /// thread: the multi_thread watchdog fires a busy worker's timers with it
+  /// (scheduler/multi_thread/watchdog.hpp).
+  void fire_due_timers() noexcept { fire_timers(); }
   /// Blocks until a completion, a wake(), or the next timer; then polls.
   void park();
   /// Blocks until a completion, a wake(), or `d` of real time (timers
@@ -146,7 +150,7 @@ class driver {
   }
   std::uint64_t tick_ceil(clock::time_point t) const noexcept;
   std::uint64_t tick_floor(clock::time_point t) const noexcept;
-  void fire_timers();
+  void fire_timers() noexcept;
   void process_cancels();
 
   /// The cancel queue's head once drained.

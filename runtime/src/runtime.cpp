@@ -127,6 +127,7 @@ runtime runtime::builder::build() const {
   config.rng_seed = rng_seed_;
   config.on_thread_stop = on_thread_stop_;
   config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
+  config.stall_threshold = stall_threshold_;
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 

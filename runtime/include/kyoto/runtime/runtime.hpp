@@ -252,6 +252,18 @@ class KYOTO_EXPORT runtime::builder {
     return *this;
   }
 
+  /// The stall detector (docs/runtime.md): a task that runs longer than
+  /// `threshold` without yielding is reported once, at warn level through
+  /// kyoto's log (KYOTO_LOG=warn), with its id, name and spawn location
+  /// while it still runs (Seastar's reactor-stall report). 100 ms by
+  /// default; zero turns the reports off. Multi_thread runtimes only (a
+  /// current_thread runtime ignores it); the time spent inside
+  /// kyoto::block_in_place is not a stall.
+  builder& stall_threshold(std::chrono::milliseconds threshold) noexcept {
+    stall_threshold_ = threshold;
+    return *this;
+  }
+
   /// Enables the I/O and time drivers. They are always enabled in kyoto;
   /// kept so tokio code ports line by line.
   builder& enable_all() noexcept { return *this; }
@@ -392,7 +404,8 @@ class KYOTO_EXPORT runtime::builder {
   bool start_paused_ = false;
   std::optional<std::uint64_t> rng_seed_;  ///< unset: unseeded generators
   kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
-  std::shared_ptr<detail::task_hooks> hooks_;  ///< null: no hook set
+  std::shared_ptr<detail::task_hooks> hooks_;       ///< null: no hook set
+  std::chrono::milliseconds stall_threshold_{100};  ///< zero: no stall reports
 
   // Metrics options (runtime/src/metrics/): unset means off.
   std::optional<histogram_configuration> poll_time_histogram_;

@@ -21,6 +21,11 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
       blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)),
       idle_(config.workers) {
   if (config_.metrics.schedule_latency) latency_ = std::make_unique<latency_sampler>();
+  if (config_.stall_threshold.count() < 0) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: stall_threshold must not be negative (zero turns the "
+        "stall reports off)");
+  }
   for (std::size_t i = 0; i < config_.workers; ++i)
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
@@ -28,6 +33,7 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
   }
+  watchdog_ = std::make_unique<watchdog>(*this, config_.stall_threshold);
   // Each worker creates its ring on its own thread (the ring's single
   // issuer) and reports back before build() returns: a refused ring is
   // build()'s std::system_error, never a worker's std::terminate. Only on a
@@ -51,6 +57,14 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     std::rethrow_exception(error);
   }
   gate->decide(true);
+  // After the workers: it reads their records and drivers. A failure to
+  // start it is build()'s error, as a worker's would be.
+  try {
+    watchdog_->start();
+  } catch (...) {
+    shutdown();
+    throw;
+  }
 }
 
 bool multi_thread_scheduler::start_gate::bind(driver& drv) noexcept {
@@ -244,6 +258,8 @@ void multi_thread_scheduler::shutdown() noexcept {
     log_error("a runtime was destroyed from one of its own tasks; aborting");
     std::terminate();
   }
+  // First: it fires the workers' timers and reads their records.
+  if (watchdog_) watchdog_->stop();
   // Relaxed: the workers also get a wake-up, and join() orders the rest.
   shutting_down_.store(true, std::memory_order_relaxed);
   for (auto& w : workers_)

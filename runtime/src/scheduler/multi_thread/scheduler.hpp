@@ -60,12 +60,14 @@
 #include "scheduler/inject.hpp"
 #include "scheduler/multi_thread/idle.hpp"
 #include "scheduler/multi_thread/local_queue.hpp"
+#include "scheduler/multi_thread/watchdog.hpp"
 #include "scheduler/task_list.hpp"
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -100,6 +102,9 @@ struct multi_thread_config {
   std::optional<std::uint64_t> rng_seed;
   /// builder's metrics histograms (metrics/stats.hpp).
   metrics_options metrics;
+  /// builder::stall_threshold: a poll longer than this is reported
+  /// (watchdog.hpp); zero for no reports.
+  std::chrono::milliseconds stall_threshold{100};
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
@@ -147,6 +152,7 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   void join_after_failed_start() noexcept;
 
   friend struct worker;
+  friend class watchdog;
 
   /// One list of live tasks, under its own lock.
   struct shard {
@@ -178,6 +184,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   alignas(destructive_interference) atomic<bool> shutting_down_{false};
   /// Workers that left their loop.
   alignas(destructive_interference) atomic<std::size_t> workers_left_{0};
+  /// Reports stalls, fires the timers of workers stuck in a task
+  /// (watchdog.hpp); started once the workers are, stopped before them.
+  std::unique_ptr<watchdog> watchdog_;
   /// Spawns and completions made off the workers (metrics; relaxed RMWs).
   atomic<std::uint64_t> remote_spawned_{0};
   atomic<std::uint64_t> remote_completed_{0};

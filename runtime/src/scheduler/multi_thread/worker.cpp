@@ -8,8 +8,12 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <atomic>
 #include <exception>
+#include <source_location>
 #include <string>
+#include <string_view>
 
 namespace kyoto::detail {
 
@@ -19,6 +23,11 @@ thread_local constinit multi_thread_scheduler::worker* this_worker = nullptr;
 
 multi_thread_scheduler::worker* current_worker() noexcept {
   return this_worker;
+}
+
+multi_thread_scheduler::worker* exchange_current_worker(
+    multi_thread_scheduler::worker* w) noexcept {
+  return std::exchange(this_worker, w);
 }
 
 void multi_thread_scheduler::worker::run() noexcept {
@@ -124,13 +133,59 @@ void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
   // A task that must run again (it yielded, or was woken while running)
   // goes to the back of our queue.
   polls.bump();
+  watch.begin(*t);
+  bool again;
   if (stats.timed()) [[unlikely]] {
-    if (stats.run_timed(t, sched.latency_.get(), [t] { return t->run(); })) {
-      run_queue.push_back(t, sched);
-    }
-    return;
+    again = stats.run_timed(t, sched.latency_.get(), [t] { return t->run(); });
+  } else {
+    again = t->run();
   }
-  if (t->run()) run_queue.push_back(t, sched);
+  watch.end();
+  if (again) run_queue.push_back(t, sched);
+}
+
+void multi_thread_scheduler::worker::poll_record::begin(const task_header& t) noexcept {
+  // The seqlock's write side (watchdog.hpp): 4k+1 while the fields change.
+  // Each field store is a release (a plain store on x86; no fence, which
+  // ThreadSanitizer cannot check): it pairs with the watchdog's acquire
+  // load of that field in watchdog::report(), so a field value from this
+  // poll implies the watchdog's next load of seq sees s + 1 or later.
+  const std::uint64_t s = seq.load(std::memory_order_relaxed);
+  seq.store(s + 1, std::memory_order_relaxed);
+  task_id.store(t.id(), std::memory_order_release);
+  const std::source_location where = t.spawn_location();
+  file.store(where.file_name(), std::memory_order_release);
+  line.store(where.line(), std::memory_order_release);
+  const std::string_view n = t.name();
+  const std::size_t size = std::min(n.size(), name_capacity);
+  name_size.store(static_cast<std::uint32_t>(size), std::memory_order_release);
+  for (std::size_t i = 0; i < size; ++i)  // named tasks only
+    name[i].store(n[i], std::memory_order_release);
+  // Release: publishes the fields; pairs with the watchdog's acquire load.
+  seq.store(s + 2, std::memory_order_release);
+}
+
+void multi_thread_scheduler::worker::enter_blocking() noexcept {
+  // Everything queued here would wait for the blocking call: another
+  // worker takes it (tokio hands the whole core over; our ring stays ours,
+  // its timers are fired by the watchdog meanwhile).
+  task_queue handed;
+  if (task_header* t = std::exchange(lifo_slot, nullptr)) handed.push_back(t);
+  while (task_header* t = run_queue.pop())
+    handed.push_back(t);
+  if (!handed.empty()) sched.push_batch(std::move(handed));
+  watch.blocking.store(true, std::memory_order_relaxed);
+}
+
+void multi_thread_scheduler::worker::exit_blocking() noexcept {
+  // The rest of this poll is a new one to the watchdog (a stall is counted
+  // from here): seq moves on by a whole poll, staying "a task runs".
+  // Release: pairs with the watchdog's acquire load of seq (tick()).
+  watch.seq.store(watch.seq.load(std::memory_order_relaxed) + 4, std::memory_order_release);
+  // Release: a watchdog that sees `false` here (acquire, loaded before seq)
+  // also sees the seq above, so it never takes the blocking section's
+  // length for a stall.
+  watch.blocking.store(false, std::memory_order_release);
 }
 
 void multi_thread_scheduler::worker::run_task(task_header* t) noexcept {

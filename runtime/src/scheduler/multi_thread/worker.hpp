@@ -9,6 +9,7 @@
 #include <kyoto/runtime/detail/counter.hpp>
 #include <kyoto/runtime/detail/fast_rand.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -59,6 +60,38 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   /// timers.
   driver drv;
 
+  /// The poll this worker is in, for the watchdog (watchdog.hpp has the
+  /// protocol). Written by this worker only, read by the watchdog.
+  struct poll_record {
+    static constexpr std::size_t name_capacity = 48;
+    /// 4k: no task; 4k+1: the fields are being written; 4k+2: a task runs.
+    atomic<std::uint64_t> seq{0};
+    atomic<std::uint64_t> task_id{0};
+    atomic<const char*> file{nullptr};  ///< static storage (source_location)
+    atomic<std::uint32_t> line{0};
+    atomic<std::uint32_t> name_size{0};  ///< bytes of `name` used
+    std::array<atomic<char>, name_capacity> name{};
+    /// Inside kyoto::block_in_place: its timers are fired at once and the
+    /// poll is no stall (see exit_blocking() for the ordering).
+    atomic<bool> blocking{false};
+
+    /// Before running `t`: publishes its identity.
+    void begin(const task_header& t) noexcept;
+    /// After the run.
+    void end() noexcept {
+      // Release: pairs with the watchdog's acquire load of seq (tick()).
+      seq.store(seq.load(std::memory_order_relaxed) + 2, std::memory_order_release);
+    }
+  };
+  alignas(destructive_interference) poll_record watch;
+
+  /// kyoto::block_in_place on this worker's thread (block_in_place.cpp):
+  /// hands the LIFO slot and the run queue to the injection queue, wakes a
+  /// worker for them, and marks the poll as blocking.
+  void enter_blocking() noexcept;
+  /// After the blocking section: an ordinary poll again.
+  void exit_blocking() noexcept;
+
   // ---- this worker's thread only (and metrics() reading the counters) ----
   /// Next to run: woken by the running task.
   alignas(destructive_interference) task_header* lifo_slot = nullptr;
@@ -98,5 +131,8 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
 
 /// The worker the calling thread is, or null.
 multi_thread_scheduler::worker* current_worker() noexcept;
+/// Makes the calling thread (not) a worker for a while (block_in_place);
+/// returns the previous value.
+multi_thread_scheduler::worker* exchange_current_worker(multi_thread_scheduler::worker* w) noexcept;
 
 }  // namespace kyoto::detail

@@ -1,0 +1,49 @@
+// kyoto::block_in_place (<kyoto/runtime/block_in_place.hpp>): a worker
+// steps out of its runtime for a blocking call.
+//
+// Entering: the worker hands its LIFO slot and run queue to the injection
+// queue (worker::enter_blocking(), which wakes a parked worker for them)
+// and flags its poll record `blocking`, so the watchdog fires its timers at
+// every tick and reports no stall; then the thread stops being a worker
+// (current_worker() is null: spawns and wakes made by `f` go to the
+// injection queue) and its context is cleared (kyoto::spawn throws, and
+// block_on of another runtime passes check_may_block). Leaving undoes both
+// in reverse order; the task's poll then goes on.
+#include "scheduler/multi_thread/worker.hpp"
+
+#include <kyoto/runtime/block_in_place.hpp>
+
+#include <kyoto/runtime/detail/context.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace kyoto::detail {
+
+blocking_section::blocking_section(const char* operation) {
+  multi_thread_scheduler::worker* w = current_worker();
+  if (w == nullptr || current_context.task == nullptr) {
+    if (current_context.sched != nullptr && current_context.task != nullptr) {
+      throw std::logic_error(
+          std::string(operation) +
+          ": called on a current_thread runtime, whose one thread runs every task (it would "
+          "block them all); use kyoto::spawn_blocking, or a multi_thread runtime");
+    }
+    return;  // a plain thread, a blocking-pool thread, a nested call
+  }
+  w->enter_blocking();
+  saved_ = current_context;
+  current_context = context{};
+  exchange_current_worker(nullptr);
+  worker_ = w;
+}
+
+blocking_section::~blocking_section() {
+  if (worker_ == nullptr) return;
+  auto* w = static_cast<multi_thread_scheduler::worker*>(worker_);
+  exchange_current_worker(w);
+  current_context = saved_;
+  w->exit_blocking();
+}
+
+}  // namespace kyoto::detail

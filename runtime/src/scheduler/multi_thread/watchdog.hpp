@@ -1,0 +1,111 @@
+// The multi_thread scheduler's watchdog: one thread that looks at every
+// worker once a millisecond while the runtime is busy, and does two things
+// for a worker stuck in one task (a poll that does not return):
+//
+// 1. It fires that worker's due timers (no stranded timers). A worker owns
+//    its timer wheel and fires it only between tasks, so a task computing
+//    for a second used to delay every timer registered on its worker by a
+//    second, though the other workers were idle. The wheel is under its
+//    driver's lock (driver.hpp), so the watchdog fires it as the owner
+//    would; the woken tasks are foreign wakes (the watchdog is no worker):
+//    they go to the injection queue and wake a parked worker, which runs
+//    them. A timer thus fires at most ~1 ms late (one watchdog tick)
+//    behind a busy worker instead of a whole task's run late.
+//    The worker's io_uring ring is not rescued: with SINGLE_ISSUER |
+//    DEFER_TASKRUN only its owner may enter it (docs/runtime.md says what
+//    that leaves stranded and what lifting it takes).
+// 2. It reports a stall (builder::stall_threshold, 100 ms by default):
+//    once per poll that has lasted longer, at warn level, naming the
+//    worker, the task's id, name and spawn location.
+//
+// # What a worker publishes (worker::poll_record, a seqlock)
+//
+// Around every task it runs, a worker writes its own poll record: `seq`
+// (only the worker writes it) goes 4k -> 4k+1 (writing) -> 4k+2 (the task
+// runs; the fields below are stable) -> 4k+4 (no task). Between 4k+1 and
+// 4k+2 it stores the task's id, spawn file and line and (for a named task)
+// up to `name_capacity` bytes of its name, all relaxed atomics: the task
+// itself is never read by the watchdog (it may complete and be freed at any
+// moment), only this copy. That costs the worker a few plain stores per
+// poll and no read-modify-write; nothing else on the hot path.
+//
+// The watchdog reads `seq` (acquire), the fields, then `seq` again: equal
+// and ≡ 2 (mod 4) means the fields belong to the poll it saw. The fields
+// are stored with release and loaded with acquire (plain moves on x86;
+// fences would do with relaxed fields, but ThreadSanitizer cannot check
+// fences): a field value written for a later poll, after its 4k+1 store,
+// makes the second load of `seq` see 4k+1 or later.
+//
+// A worker inside kyoto::block_in_place sets `blocking` (relaxed; read at
+// the next tick): its timers are fired at once and its poll is no stall.
+//
+// # Ticks
+//
+// The watchdog waits on a condition variable: 1 ms while some worker ran a
+// task since the last tick (that is the rescue latency), `idle_tick` once
+// every worker was idle at the last tick. It samples each worker's `seq`;
+// the same running value at two ticks means the poll has lasted at least a
+// tick, and the watchdog fires that worker's due timers. The first tick
+// that saw a value timestamps it; a running value seen for longer than the
+// threshold is reported, once (the record remembers the reported seq).
+//
+// Stopped (and joined) by the scheduler's shutdown before the workers are,
+// so it never touches a closed driver.
+#pragma once
+
+#include <kyoto/runtime/detail/config.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kyoto::detail {
+
+class multi_thread_scheduler;
+
+class watchdog {
+ public:
+  using clock = std::chrono::steady_clock;
+  /// The tick while the runtime is busy: how late a timer behind a busy
+  /// worker may fire.
+  static constexpr std::chrono::milliseconds busy_tick{1};
+  /// The tick once every worker was idle at the last one.
+  static constexpr std::chrono::milliseconds idle_tick{10};
+
+  /// `stall_threshold` zero: no stall reports (timers are still fired).
+  watchdog(multi_thread_scheduler& sched, std::chrono::milliseconds stall_threshold);
+  ~watchdog();
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+  /// Starts the thread. Throws std::system_error if it cannot be created.
+  void start();
+  /// Stops and joins the thread; idempotent.
+  void stop() noexcept;
+
+ private:
+  /// What the watchdog remembers of one worker between ticks.
+  struct sample {
+    std::uint64_t seq = 0;       ///< the worker's seq at the last tick
+    clock::time_point since;     ///< when that seq was first seen
+    std::uint64_t reported = 1;  ///< the seq last reported (never a running one at first)
+  };
+
+  void run() noexcept;
+  /// One look at every worker; whether any ran a task since the last.
+  bool tick(clock::time_point now) noexcept;
+  void report(std::size_t worker, std::uint64_t seq, clock::duration ran) noexcept;
+
+  multi_thread_scheduler& sched_;
+  const std::chrono::milliseconds threshold_;
+  std::vector<sample> samples_;  ///< the watchdog thread's only
+  std::mutex lock_;
+  std::condition_variable stop_requested_;
+  bool stop_ = false;  ///< guarded by lock_
+  std::thread thread_;
+};
+
+}  // namespace kyoto::detail
