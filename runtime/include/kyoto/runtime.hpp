@@ -5,8 +5,8 @@
 #pragma once
 
 #include <kyoto/runtime/abort_handle.hpp>
-#include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/block_in_place.hpp>
+#include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/join.hpp>
 #include <kyoto/runtime/join_handle.hpp>

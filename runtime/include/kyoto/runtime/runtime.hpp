@@ -313,7 +313,6 @@ class KYOTO_EXPORT runtime::builder {
     return *this;
   }
 
-
   /// Records how long each poll (run) of a task takes, per worker, in
   /// runtime_metrics' worker_metrics::poll_time (tokio's
   /// enable_metrics_poll_time_histogram). Off by default; when off it
