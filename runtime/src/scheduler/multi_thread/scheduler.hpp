@@ -28,7 +28,9 @@
 // searcher wakes another to keep searching; a searcher that parks as the
 // last one re-checks every queue first. Before parking, a worker spins a
 // little (`spin_before_park`): waking a parked vCPU costs ~2 µs each way on
-// this hardware (bench/limits), a spin ~0.1 µs.
+// this hardware (bench/limits), a spin ~0.1 µs. Unless its threads are
+// waiting for a CPU (another process keeps the cores busy): then the spin
+// backs off (worker::park).
 //
 // A worker parks in its own io_uring ring (its driver), with its next timer
 // deadline as the timeout; it is woken through its driver's eventfd. Every
