@@ -23,10 +23,11 @@ void io_op::start(const op_args& args, std::coroutine_handle<> h) {
   // reaped by this thread too.
   state_.store(in_flight, std::memory_order_relaxed);
   try {
-    if (is_sim_fd(args.fd)) [[unlikely]]
+    if (is_sim_fd(args.fd)) [[unlikely]] {
       sim_start_op(this, args);  // a kyoto::sim socket (sim/hooks.hpp)
-    else
+    } else {
       d->start_op(this, args);
+    }
   } catch (...) {
     state_.store(idle, std::memory_order_relaxed);
     throw;

@@ -119,7 +119,11 @@ class exposition {
         cumulative += h.counts[b];
         const std::string le =
             b + 1 == h.counts.size() ? std::string("+Inf") : seconds(h.config.upper_bound(b));
-        sample(bucket.c_str(), worker + ",le=\"" + le + '"', cumulative);
+        std::string labels = worker;
+        labels += ",le=\"";
+        labels += le;
+        labels += '"';
+        sample(bucket.c_str(), labels, cumulative);
       }
       sample(sum.c_str(), worker, seconds(h.sum));
       sample(count.c_str(), worker, cumulative);

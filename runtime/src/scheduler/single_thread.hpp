@@ -200,12 +200,7 @@ class single_thread_scheduler : public scheduler {
   bool runs_tasks_on_one_thread() const noexcept final { return true; }
 
  protected:
-  /// `kind` names the runtime in block_on's errors ("current_thread");
-  /// `rng_seed` seeds each block_on's thread generator (block_on_scope).
-  single_thread_scheduler(const char* kind, bool start_paused,
-                          std::optional<std::uint64_t> rng_seed)
-      : driver_(start_paused), rng_seed_(rng_seed), kind_(kind) {}
-  ~single_thread_scheduler() = default;
+  ~single_thread_scheduler() override = default;
 
   /// What a block_on runs its loop in: this scheduler as the thread's
   /// context, the driver's clock, and, with a seed, the thread's generator
@@ -261,6 +256,14 @@ class single_thread_scheduler : public scheduler {
   inject inject_;
 
  private:
+  friend Derived;
+  /// `kind` names the runtime in block_on's errors ("current_thread");
+  /// `rng_seed` seeds each block_on's thread generator (block_on_scope).
+  /// Private: only Derived (the CRTP) constructs this base.
+  single_thread_scheduler(const char* kind, bool start_paused,
+                          std::optional<std::uint64_t> rng_seed)
+      : driver_(start_paused), rng_seed_(rng_seed), kind_(kind) {}
+
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 

@@ -78,7 +78,8 @@ void walk_for_dump(mutex& lock, const owned_tasks& list, Claimable claimable, Vi
       try {
         t.add_ref();  // throws only past 2^20 references: the task is left out
         tasks.push_back(&t);
-      } catch (const std::length_error&) {
+      } catch (const std::length_error&) {  // NOLINT(bugprone-empty-catch)
+        // The task is left out of this dump (add_ref's bound).
       }
     });
   }

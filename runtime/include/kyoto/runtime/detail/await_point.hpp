@@ -94,7 +94,7 @@ struct await_info {
 /// The part of a traced_awaiter a suspended promise points to.
 struct await_point {
   /// Fills `info` for the wrapper `self` (static per awaiter type).
-  void (*inspect)(const await_point& self, await_info& info) noexcept;
+  void (*inspect)(const await_point& self, await_info& info) noexcept = nullptr;
   std::source_location where;  ///< the co_await
 };
 

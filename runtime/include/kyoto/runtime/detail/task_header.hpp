@@ -151,16 +151,16 @@ struct callback_node : wake_node {
 struct task_vtable {
   /// The root coroutine returned: move its result into the cell and destroy
   /// the frame and the callable. Runs on the task's thread.
-  void (*complete)(task_header*) noexcept;
+  void (*complete)(task_header*) noexcept = nullptr;
   /// Destroy the (suspended or unstarted) root frame and the callable,
   /// recording cancellation. Runs on a thread that owns the task.
-  void (*cancel)(task_header*) noexcept;
+  void (*cancel)(task_header*) noexcept = nullptr;
   /// Whether the result slot holds an exception (for logging).
-  bool (*failed)(const task_header*) noexcept;
+  bool (*failed)(const task_header*) noexcept = nullptr;
   /// The exception in the result slot, to log when nobody will join.
-  void (*log_unobserved)(const task_header*) noexcept;
+  void (*log_unobserved)(const task_header*) noexcept = nullptr;
   /// Free the cell (refs reached zero).
-  void (*deallocate)(task_header*) noexcept;
+  void (*deallocate)(task_header*) noexcept = nullptr;
   /// The root coroutine's promise, where a dump starts the await chain;
   /// null for cells whose root is not a task<T>. Only by a thread owning
   /// the frames (the runner, or a dump's claim).
