@@ -112,6 +112,7 @@ kyoto::task<> watch(std::string socket_path, std::chrono::milliseconds interval,
 kyoto::task<> busy_forever() {
   for (;;) {
     std::vector<kyoto::join_handle<void>> batch;
+    batch.reserve(64);
     for (int i = 0; i < 64; ++i)
       batch.push_back(kyoto::spawn([]() -> kyoto::task<> { co_await kyoto::time::sleep(1ms); }));
     for (auto& h : batch)

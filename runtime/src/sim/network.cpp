@@ -94,6 +94,15 @@
 namespace kyoto::detail {
 
 namespace {
+
+/// The pointer an op_args field carries (io_op.hpp: the buffer, sockaddr or
+/// msghdr of the request, as the kernel would read it).
+template <class T>
+T* op_pointer(std::uint64_t field) noexcept {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): op_args stores the caller's pointer as an integer
+  return reinterpret_cast<T*>(field);
+}
+
 using instant = time::instant;
 }  // namespace
 
@@ -535,7 +544,7 @@ void sim_core::try_read(sim_sock& s) {
   if (s.reader == nullptr || s.conn == nullptr) return;
   sim_end& e = s.conn->ends[s.side];
   const op_args& a = s.reader_args;
-  auto* buf = reinterpret_cast<std::byte*>(a.addr);
+  auto* buf = op_pointer<std::byte>(a.addr);
   const std::size_t len = a.len;
   const bool peek = (a.op_flags & MSG_PEEK) != 0;
   const bool wait_all = (a.op_flags & MSG_WAITALL) != 0;
@@ -563,7 +572,7 @@ void sim_core::try_accept(sim_sock& s) {
   s.backlog.pop_front();
   const op_args& a = s.reader_args;
   if (sim_sock* c = socket(fd)) {
-    put_addr(c->peer, reinterpret_cast<sockaddr*>(a.addr), reinterpret_cast<socklen_t*>(a.off));
+    put_addr(c->peer, op_pointer<sockaddr>(a.addr), op_pointer<socklen_t>(a.off));
   }
   finish_reader(s, fd);
 }
@@ -663,7 +672,7 @@ void sim_core::try_read_datagram(sim_sock& s) {
   sim_datagram& d = s.inbox.front();
   std::size_t n = 0;
   if (a.opcode == opcode::recvmsg) {
-    auto* m = reinterpret_cast<msghdr*>(a.addr);
+    auto* m = op_pointer<msghdr>(a.addr);
     for (std::size_t i = 0; i < m->msg_iovlen && n < d.bytes.size(); ++i) {
       const std::size_t k = std::min(m->msg_iov[i].iov_len, d.bytes.size() - n);
       std::memcpy(m->msg_iov[i].iov_base, d.bytes.data() + n, k);
@@ -674,7 +683,7 @@ void sim_core::try_read_datagram(sim_sock& s) {
     m->msg_flags = n < d.bytes.size() ? MSG_TRUNC : 0;
   } else {
     n = std::min<std::size_t>(a.len, d.bytes.size());
-    std::memcpy(reinterpret_cast<void*>(a.addr), d.bytes.data(), n);
+    std::memcpy(op_pointer<void>(a.addr), d.bytes.data(), n);
   }
   if (!peek) s.inbox.pop_front();
   finish_reader(s, static_cast<int>(n));
@@ -868,7 +877,7 @@ int sim_close(int fd) noexcept {
   if (s == nullptr) return fail_with(EBADF);
   try {
     c->close_socket(fd);
-  } catch (...) {
+  } catch (...) {  // NOLINT(bugprone-empty-catch)
     // Out of memory for the FIN's timer: the peer never learns; the
     // socket is gone all the same.
   }
@@ -959,7 +968,7 @@ void sim_start_op(io_op* op, const op_args& a) {
         op->complete(-EISCONN, 0);
         return;
       }
-      const auto* to = reinterpret_cast<const sockaddr*>(a.addr);
+      const auto* to = op_pointer<const sockaddr>(a.addr);
       if (to->sa_family != AF_INET || a.off < sizeof(sockaddr_in)) {
         op->complete(-EAFNOSUPPORT, 0);
         return;
@@ -1010,7 +1019,7 @@ void sim_start_op(io_op* op, const op_args& a) {
       const sockaddr_in* to = nullptr;
       sockaddr_in dest{};
       if (a.opcode == opcode::sendmsg) {
-        const auto* m = reinterpret_cast<const msghdr*>(a.addr);
+        const auto* m = op_pointer<const msghdr>(a.addr);
         for (std::size_t i = 0; i < m->msg_iovlen; ++i) {
           const auto* p = static_cast<const std::byte*>(m->msg_iov[i].iov_base);
           bytes.insert(bytes.end(), p, p + m->msg_iov[i].iov_len);
@@ -1024,7 +1033,7 @@ void sim_start_op(io_op* op, const op_args& a) {
           to = &dest;
         }
       } else {
-        const auto* p = reinterpret_cast<const std::byte*>(a.addr);
+        const auto* p = op_pointer<const std::byte>(a.addr);
         bytes.assign(p, p + a.len);
       }
       const int n = static_cast<int>(bytes.size());
@@ -1191,7 +1200,7 @@ task<void> network::run() {
     if (!h->client) continue;
     try {
       co_await h->main;
-    } catch (const join_error&) {
+    } catch (const join_error&) {  // NOLINT(bugprone-empty-catch)
       // Cancelled by fail(): the failure is rethrown below.
     }
   }

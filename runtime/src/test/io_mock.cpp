@@ -43,7 +43,7 @@ struct io_mock_state {
 
   /// Ends every consumption of an action: takes `it` off the script if
   /// `finished`, releases `guard` (on `lock`), then wakes the other side.
-  void consumed(std::unique_lock<mutex>& guard, std::deque<io_mock_action>::iterator it,
+  void consumed(std::unique_lock<mutex>& guard, const std::deque<io_mock_action>::iterator& it,
                 bool finished = true) {
     if (finished) actions.erase(it);
     guard.unlock();
