@@ -93,7 +93,7 @@ struct collector {
           break;
       }
       self.tasks.push_back(std::move(r));
-    } catch (...) {
+    } catch (...) {  // NOLINT(bugprone-empty-catch)
       // Out of memory while listing: the task is left out of the dump.
     }
   }

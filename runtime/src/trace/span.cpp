@@ -34,8 +34,6 @@ void append_context(std::string& out, const kyoto::detail::span_data& d) {
   out += '}';
 }
 
-const std::vector<field> no_fields;
-
 }  // namespace
 
 span::span(std::string name, std::initializer_list<field> fields) {
@@ -52,7 +50,8 @@ std::string_view span::name() const noexcept {
 }
 
 const std::vector<field>& span::fields() const noexcept {
-  return data_ != nullptr ? data_->fields : no_fields;
+  static const std::vector<field> none;
+  return data_ != nullptr ? data_->fields : none;
 }
 
 std::string span::context() const {

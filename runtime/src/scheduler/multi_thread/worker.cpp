@@ -304,9 +304,8 @@ void multi_thread_scheduler::worker::park() noexcept {
   const bool check = ++policy.parks % check_every == 0;
   if (check || until != 0) {
     const clock::time_point now = clock::now();
-    if (check && policy.contended(now)) {
-      spin = false;
-    } else if (until != 0 && now.time_since_epoch().count() < until) {
+    if ((check && policy.contended(now)) ||
+        (until != 0 && now.time_since_epoch().count() < until)) {
       spin = false;
     } else if (until != 0) {
       // Over: later parks skip the clock. Relaxed: see contended(); a
