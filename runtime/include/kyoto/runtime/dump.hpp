@@ -83,10 +83,10 @@ struct await_frame {
 ///
 /// Thread safety: a value.
 struct task_dump {
-  task_id id{0};                    ///< the task's id
-  std::string name;                 ///< task_builder::name, or empty
-  std::source_location spawned_at;  ///< the spawn call (line 0 when unknown)
-  task_state state = task_state::idle;
+  task_id id{0};                        ///< the task's id
+  std::string name;                     ///< task_builder::name, or empty
+  std::source_location spawned_at;      ///< the spawn call (line 0 when unknown)
+  task_state state = task_state::idle;  ///< idle, scheduled or running, when listed
   /// For an idle task: the co_await of its root coroutine, then the one
   /// of the task that awaits, and so on to the innermost awaiter. Empty
   /// for a queued or running task (its frames are not read).

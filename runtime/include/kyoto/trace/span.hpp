@@ -40,7 +40,9 @@ namespace kyoto::trace {
 struct field {
   /// A text value.
   field(std::string k, std::string v) : key(std::move(k)), value(std::move(v)) {}
+  /// A text value, copied.
   field(std::string k, std::string_view v) : key(std::move(k)), value(v) {}
+  /// A text value, copied (a null-terminated string).
   field(std::string k, const char* v) : key(std::move(k)), value(v) {}
   /// A bool: true or false.
   template <class B>
