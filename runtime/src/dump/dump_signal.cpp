@@ -22,6 +22,8 @@
 // leaves whichever handler was installed last.
 #include "dump/dump_signal.hpp"
 
+#include "signal/signal_free_thread.hpp"
+
 #include <kyoto/runtime/dump.hpp>
 
 #include <kyoto/runtime/detail/scheduler.hpp>
@@ -130,20 +132,14 @@ void start_thread(dump_registry& r) {
                             "kyoto::runtime::builder::dump_on_signal: pipe");
   }
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  // The thread must never run a handler: block every signal around its
-  // creation (it inherits the mask).
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The thread must never run a handler.
   try {
-    std::thread(dump_thread, fds[0]).detach();
+    start_signal_free_thread(dump_thread, fds[0]);
   } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     ::close(fds[0]);
     ::close(fds[1]);
     throw;
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   wake_fd.store(fds[1], std::memory_order_relaxed);  // before any sigaction below
   r.started = true;
 }

@@ -63,6 +63,8 @@
 //     SIGILL, SIGFPE) and the two that cannot be caught (SIGKILL, SIGSTOP)
 //     are refused: a handler that returns from a synchronous fault re-runs
 //     the faulting instruction forever.
+#include "signal/signal_free_thread.hpp"
+
 #include <kyoto/signal/ctrl_c.hpp>
 #include <kyoto/signal/unix/signal.hpp>
 
@@ -236,21 +238,14 @@ void start_dispatcher(registry& r) {
     errno = e;
     throw_errno("kyoto::signal: fcntl(O_NONBLOCK)");
   }
-  // The thread inherits the creating thread's mask: block everything
-  // around its creation so the dispatcher never runs a handler.
-  sigset_t all;
-  sigset_t old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The dispatcher never runs a handler.
   try {
-    std::thread(dispatch_loop, fds[0]).detach();
+    start_signal_free_thread(dispatch_loop, fds[0]);
   } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     ::close(fds[0]);
     ::close(fds[1]);
     throw;
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   r.read_fd = fds[0];
   // Relaxed: the only reader is the handler, installed by sigaction after
   // this store on this thread (see pipe_write's comment).
