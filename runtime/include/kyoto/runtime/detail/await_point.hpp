@@ -99,18 +99,18 @@ struct await_point {
 };
 
 template <class A>
-concept has_member_co_await_op = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
 
 template <class A>
-concept has_free_co_await_op = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
+concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
 
 /// The awaiter `co_await a` would use: a prvalue made by operator
 /// co_await, or `a` itself (a reference).
 template <class A>
-decltype(auto) awaiter_of(A&& a) {
-  if constexpr (has_member_co_await_op<A>) {
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (has_member_co_await<A>) {
     return static_cast<A&&>(a).operator co_await();
-  } else if constexpr (has_free_co_await_op<A>) {
+  } else if constexpr (has_free_co_await<A>) {
     return operator co_await(static_cast<A&&>(a));
   } else {
     return static_cast<A&&>(a);
@@ -126,7 +126,7 @@ class traced_awaiter : private await_point {
  public:
   template <class A>
   traced_awaiter(A&& a, std::source_location at)
-      : await_point{&inspect_this, at}, inner_(awaiter_of(static_cast<A&&>(a))) {}
+      : await_point{&inspect_this, at}, inner_(get_awaiter(static_cast<A&&>(a))) {}
   traced_awaiter(const traced_awaiter&) = delete;
   traced_awaiter& operator=(const traced_awaiter&) = delete;
   ~traced_awaiter() = default;

@@ -35,6 +35,8 @@
 
 #include <kyoto/runtime/task.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>  // get_awaiter
+
 #include <coroutine>
 #include <type_traits>
 #include <utility>
@@ -42,28 +44,10 @@
 namespace kyoto::detail {
 
 template <class A>
-concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
-
-template <class A>
-concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
-
-template <class A>
 concept is_awaiter = requires(A& a, std::coroutine_handle<> h) {
   { a.await_ready() } -> std::convertible_to<bool>;
   a.await_resume();
 };
-
-/// The awaiter `co_await a` would use.
-template <class A>
-decltype(auto) get_awaiter(A&& a) {
-  if constexpr (has_member_co_await<A>) {
-    return static_cast<A&&>(a).operator co_await();
-  } else if constexpr (has_free_co_await<A>) {
-    return operator co_await(static_cast<A&&>(a));
-  } else {
-    return static_cast<A&&>(a);
-  }
-}
 
 template <class A>
 using awaiter_t = decltype(get_awaiter(std::declval<A>()));
