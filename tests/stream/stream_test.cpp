@@ -405,4 +405,28 @@ KYOTO_TEST(Stream, WakesFromOtherWorkersAndThreads) {
   ::testing::Test::RecordProperty("timeouts", timeouts);
 }
 
+// A wake from a plain thread pushes the stream's pump onto the consumer's
+// task and then marks the link woken; another worker may already run the
+// pump in between. The pump's step() must wait that wake out instead of
+// taking it for a second next() (it used to assert, and in release builds
+// the late `woken` store could overwrite the state the step had set). Each
+// item here is such a cross-thread wake on a capacity-1 channel.
+KYOTO_TEST_WITH(Stream, APumpRunBeforeItsWakeEndsIsOneNext,
+                kyoto::runtime::builder::multi_thread().worker_threads(2)) {
+  auto [tx, rx] = mpsc::channel<int>(1);
+  auto s = from_channel(std::move(rx));
+  constexpr int items = 20000;
+  std::thread plain([out = std::move(tx)]() mutable {
+    for (int i = 0; i < items; ++i)
+      EXPECT_TRUE(out.blocking_send(int{i}).has_value());
+  });
+  int expected = 0;
+  while (std::optional<int> v = co_await s.next()) {
+    EXPECT_EQ(*v, expected);
+    ++expected;
+  }
+  plain.join();
+  EXPECT_EQ(expected, items);
+}
+
 }  // namespace

@@ -33,7 +33,9 @@
 //             handle the stream's *pump* coroutine, its task the
 //             consumer's task) must be woken: attached -> waking,
 //             outer_node.wake(), waking -> woken.
-//   waking    on_schedule() is inside outer_node.wake().
+//   waking    on_schedule() is inside outer_node.wake(). The pump it
+//             queued may already run on another worker: its step() (like
+//             detach()) waits for `woken` before it writes link_.
 //   woken     outer_node is on the consumer task's ready stack or batch:
 //             the pump will run the cell, or the next() will be
 //             cancelled and purge it.
@@ -341,7 +343,15 @@ inline stream_core_base::step_result stream_core_base::step() {
   for (;;) {
     if (cell_.is_complete()) return step_result::ready;
     std::uint8_t s = link_.load(std::memory_order_acquire);
-    assert(s != attached && s != waking && "two next() on one stream at once");
+    while (s == waking) {
+      // Only the pump gets here: outer_node_.wake() has queued it and
+      // another worker ran it before on_schedule() stored `woken`. Wait
+      // that store out, as detach() does, or it would land after ours.
+      spin_pause();
+      // Acquire: pairs with the release store of `woken` in on_schedule().
+      s = link_.load(std::memory_order_acquire);
+    }
+    assert(s != attached && "two next() on one stream at once");
     if (s == detached) {
       prepare_outer();
       // Release: publishes outer_node_ to on_schedule()'s acquire CAS.
