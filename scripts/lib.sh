@@ -30,14 +30,16 @@ kyoto_base_packages+=(redis-tools)
 # clang-tidy-19 (scripts/tidy) parses with the same clang.
 kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19 clang-tidy-19)
 
-# kyoto_setup BUILDDIR COMPILER BUILDTYPE SANITIZE: configures BUILDDIR if it
-# is not configured yet. COMPILER is gcc or clang; SANITIZE a b_sanitize value.
+# kyoto_setup BUILDDIR COMPILER BUILDTYPE SANITIZE [MESON_SETUP_ARG...]:
+# configures BUILDDIR if it is not configured yet. COMPILER is gcc or clang;
+# SANITIZE a b_sanitize value; the rest is passed to meson setup.
 kyoto_setup() {
   local builddir="$1" compiler="$2" buildtype="$3" sanitize="$4"
+  shift 4
   [ -f "$builddir/build.ninja" ] && return 0
   local cxx=g++ cc=gcc
   if [ "$compiler" = clang ]; then cxx=clang++-19 cc=clang-19; fi
-  local args=(--buildtype="$buildtype" -Dwerror=true)
+  local args=(--buildtype="$buildtype" -Dwerror=true "$@")
   if [ "$sanitize" != none ]; then args+=(-Db_sanitize="$sanitize" -Db_lundef=false); fi
   CXX="$cxx" CC="$cc" meson setup "$builddir" "$kyoto_root" "${args[@]}" >&2
 }
