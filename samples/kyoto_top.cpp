@@ -74,14 +74,16 @@ kyoto::task<scrape> fetch(const std::string& socket_path) {
 /// Just enough JSON for the task dump (runtime_dump::to_json()): objects,
 /// arrays, strings, numbers. Throws std::runtime_error on anything else.
 struct json {
-  std::string text;                                   ///< a string's or number's text
-  std::vector<std::pair<std::string, json>> members;  ///< an object's
-  std::vector<json> items;                            ///< an array's
+  std::string text;               ///< a string's or number's text
+  std::vector<std::string> keys;  ///< an object's member names
+  std::vector<json> values;       ///< an object's member values (a vector of
+                                  ///< pairs would need json complete here)
+  std::vector<json> items;        ///< an array's
 
   const json& operator[](std::string_view key) const {
     static const json none;
-    for (const auto& [k, v] : members) {
-      if (k == key) return v;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return values[i];
     }
     return none;
   }
@@ -136,7 +138,8 @@ struct json {
       for (;;) {
         std::string key = string(s, i);
         expect(s, i, ':');
-        v.members.emplace_back(std::move(key), value(s, i));
+        v.keys.push_back(std::move(key));
+        v.values.push_back(value(s, i));
         ws(s, i);
         if (i < s.size() && s[i] == ',') {
           ++i;
