@@ -1,17 +1,26 @@
 // kyoto_top: a look at a running kyoto program from outside (tokio-console's
-// role, for the runtime's metrics; docs/observability.md). The program opts
-// in with one builder call, `.metrics_endpoint("/tmp/app.sock")`; kyoto_top
-// scrapes that socket and shows the workers' load, refreshing like top:
+// role; docs/observability.md). The program opts in with one builder call,
+// `.metrics_endpoint("/tmp/app.sock")`; kyoto_top scrapes that socket
+// (`/metrics` for the workers' load, `/tasks` for the task dump) and shows
+// the workers, the longest-waiting tasks and the busiest ones, refreshing
+// like top:
 //
 //   kyoto_top SOCKET [--interval MS] [--once]
 //
 // --once prints one snapshot (rates over the first interval) and exits.
+//
+// How long a task waits and how busy it is are seen from outside, by
+// sampling: a task is "waiting" since the first dump that showed it idle at
+// the co_await it is still idle at, and its busy share is the fraction of
+// dumps that showed it running, queued or blocking (a sampling profiler's
+// estimate; the runtime itself keeps no clock per task).
 // Without a SOCKET argument of an existing program, `kyoto_top --demo`
 // starts a busy runtime with an endpoint in this process and watches it.
 #include <kyoto/kyoto.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -19,8 +28,10 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -31,10 +42,11 @@ namespace {
 /// (`kyoto_worker_polls_total{worker="0"}`).
 using scrape = std::map<std::string, double, std::less<>>;
 
-/// Fetches the endpoint's text: one HTTP/1.0 request on a fresh connection.
-kyoto::task<scrape> fetch(const std::string& socket_path) {
+/// One HTTP/1.0 GET of `path` on a fresh connection: the body.
+kyoto::task<std::string> get_body(const std::string& socket_path, std::string path) {
   kyoto::net::unix_stream stream = co_await kyoto::net::unix_stream::connect(socket_path);
-  co_await kyoto::io::write_all(stream, std::string_view("GET /metrics HTTP/1.0\r\n\r\n"));
+  const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+  co_await kyoto::io::write_all(stream, std::string_view(request));
   std::string response;
   co_await kyoto::io::read_to_string(stream, response);
   const std::size_t body = response.find("\r\n\r\n");
@@ -42,8 +54,14 @@ kyoto::task<scrape> fetch(const std::string& socket_path) {
     throw std::runtime_error(std::string("kyoto_top: the endpoint answered: ") +
                              response.substr(0, response.find('\r')));
   }
+  co_return response.substr(body + 4);
+}
+
+/// Fetches the endpoint's metrics text.
+kyoto::task<scrape> fetch(const std::string& socket_path) {
+  const std::string text = co_await get_body(socket_path, "/metrics");
   scrape values;
-  std::istringstream lines(response.substr(body + 4));
+  std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] == '#') continue;
     const std::size_t space = line.rfind(' ');
@@ -51,6 +69,187 @@ kyoto::task<scrape> fetch(const std::string& socket_path) {
     values[line.substr(0, space)] = std::stod(line.substr(space + 1));
   }
   co_return values;
+}
+
+/// Just enough JSON for the task dump (runtime_dump::to_json()): objects,
+/// arrays, strings, numbers. Throws std::runtime_error on anything else.
+struct json {
+  std::string text;               ///< a string's or number's text
+  std::vector<std::string> keys;  ///< an object's member names
+  std::vector<json> values;       ///< an object's member values (a vector of
+                                  ///< pairs would need json complete here)
+  std::vector<json> items;        ///< an array's
+
+  const json& operator[](std::string_view key) const {
+    static const json none;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return values[i];
+    }
+    return none;
+  }
+
+  static json parse(std::string_view s) {
+    std::size_t i = 0;
+    json v = value(s, i);
+    return v;
+  }
+
+ private:
+  static void ws(std::string_view s, std::size_t& i) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+      ++i;
+  }
+  static void expect(std::string_view s, std::size_t& i, char c) {
+    ws(s, i);
+    if (i >= s.size() || s[i] != c) {
+      throw std::runtime_error(std::string("kyoto_top: bad task dump JSON: expected '") + c +
+                               "' at " + std::to_string(i));
+    }
+    ++i;
+  }
+  static std::string string(std::string_view s, std::size_t& i) {
+    expect(s, i, '"');
+    std::string out;
+    while (i < s.size() && s[i] != '"') {
+      if (s[i] == '\\' && i + 1 < s.size()) {
+        ++i;
+        if (s[i] == 'u') {  // only control characters are escaped so: keep a '?'
+          i += 4;
+          out += '?';
+        } else {
+          out += s[i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i];
+        }
+        ++i;
+      } else {
+        out += s[i++];
+      }
+    }
+    expect(s, i, '"');
+    return out;
+  }
+  static json value(std::string_view s, std::size_t& i) {
+    ws(s, i);
+    json v;
+    if (i >= s.size()) throw std::runtime_error("kyoto_top: truncated task dump JSON");
+    if (s[i] == '{') {
+      ++i;
+      ws(s, i);
+      if (i < s.size() && s[i] == '}') return ++i, v;
+      for (;;) {
+        std::string key = string(s, i);
+        expect(s, i, ':');
+        v.keys.push_back(std::move(key));
+        v.values.push_back(value(s, i));
+        ws(s, i);
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        expect(s, i, '}');
+        return v;
+      }
+    }
+    if (s[i] == '[') {
+      ++i;
+      ws(s, i);
+      if (i < s.size() && s[i] == ']') return ++i, v;
+      for (;;) {
+        v.items.push_back(value(s, i));
+        ws(s, i);
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        expect(s, i, ']');
+        return v;
+      }
+    }
+    if (s[i] == '"') {
+      v.text = string(s, i);
+      return v;
+    }
+    const std::size_t start = i;
+    while (i < s.size() &&
+           std::string_view("+-.0123456789eEtrufalsn").find(s[i]) != std::string_view::npos)
+      ++i;
+    if (i == start) throw std::runtime_error("kyoto_top: bad task dump JSON");
+    v.text = std::string(s.substr(start, i - start));
+    return v;
+  }
+};
+
+/// What kyoto_top remembers of a task from one dump to the next.
+struct task_seen {
+  std::string label;     ///< id, name, spawn line
+  std::string state;     ///< in the latest dump
+  std::string waits_at;  ///< the innermost co_await (idle), else empty
+  std::chrono::steady_clock::time_point waiting_since;  ///< first seen idle at waits_at
+  unsigned samples = 0;                                 ///< dumps that listed it
+  unsigned busy = 0;                                    ///< of which running, scheduled or blocking
+};
+
+/// The tasks of the dumps seen so far, by id.
+using task_table = std::map<std::uint64_t, task_seen>;
+
+std::string at(const json& location) {
+  if (location["line"].text == "0") return "?";  // spawned by a task object: unknown
+  std::string file = location["file"].text;
+  if (const std::size_t slash = file.rfind('/'); slash != std::string::npos)
+    file = file.substr(slash + 1);
+  return file + ":" + location["line"].text;
+}
+
+/// Folds one dump into `table`: tasks gone are dropped.
+void update(task_table& table, const json& dump, std::chrono::steady_clock::time_point now) {
+  task_table next;
+  for (const json& t : dump["tasks"].items) {
+    const std::uint64_t id = std::stoull(t["id"].text);
+    task_seen seen = table.contains(id) ? table[id] : task_seen{};
+    seen.label = "task " + t["id"].text;
+    if (!t["name"].text.empty()) seen.label += " \"" + t["name"].text + "\"";
+    seen.label += " (" + at(t["spawned_at"]) + ")";
+    seen.state = t["state"].text;
+    std::string waits_at;
+    if (seen.state == "idle" && !t["await_chain"].items.empty()) {
+      const json& f = t["await_chain"].items.back();
+      waits_at = at(f) + " " + f["waits_on"].text;
+      if (!f["detail"].text.empty()) waits_at += " " + f["detail"].text;
+    }
+    if (waits_at.empty() || waits_at != seen.waits_at) seen.waiting_since = now;
+    seen.waits_at = std::move(waits_at);
+    ++seen.samples;
+    if (seen.state != "idle") ++seen.busy;
+    next.emplace(id, std::move(seen));
+  }
+  table = std::move(next);
+}
+
+/// The longest-waiting and the busiest tasks, `rows` of each.
+void show_tasks(const task_table& table, std::chrono::steady_clock::time_point now,
+                std::size_t rows) {
+  std::vector<const task_seen*> waiting;
+  std::vector<const task_seen*> busiest;
+  for (const auto& [id, t] : table) {
+    if (!t.waits_at.empty()) waiting.push_back(&t);
+    if (t.busy > 0) busiest.push_back(&t);
+  }
+  std::sort(waiting.begin(), waiting.end(), [](const task_seen* a, const task_seen* b) {
+    return a->waiting_since < b->waiting_since;
+  });
+  std::sort(busiest.begin(), busiest.end(), [](const task_seen* a, const task_seen* b) {
+    return a->busy * b->samples > b->busy * a->samples;
+  });
+  std::printf("\n%zu tasks listed\n\nLONGEST WAITING\n", table.size());
+  for (std::size_t i = 0; i < waiting.size() && i < rows; ++i) {
+    const std::chrono::duration<double> d = now - waiting[i]->waiting_since;
+    std::printf("  %8.1fs  %s  at %s\n", d.count(), waiting[i]->label.c_str(),
+                waiting[i]->waits_at.c_str());
+  }
+  std::printf("\nBUSIEST (share of dumps seen running, queued or blocking)\n");
+  for (std::size_t i = 0; i < busiest.size() && i < rows; ++i) {
+    std::printf("  %7.0f%%  %s  %s\n", 100.0 * busiest[i]->busy / busiest[i]->samples,
+                busiest[i]->label.c_str(), busiest[i]->state.c_str());
+  }
 }
 
 double get(const scrape& s, const std::string& key) {
@@ -90,18 +289,23 @@ void show(const std::string& target, const scrape& before, const scrape& now,
   std::cout << std::flush;
 }
 
-/// Scrapes `socket_path` every `interval` and shows the rates; once if
-/// `once`, else until interrupted.
+/// Scrapes `socket_path` every `interval` and shows the rates and the
+/// tasks; once if `once`, else until interrupted.
 kyoto::task<> watch(std::string socket_path, std::chrono::milliseconds interval, bool once) {
   scrape before = co_await fetch(socket_path);
+  task_table tasks;
   auto last = std::chrono::steady_clock::now();
+  update(tasks, json::parse(co_await get_body(socket_path, "/tasks")), last);
   kyoto::time::interval ticks =
       kyoto::time::interval_at(kyoto::time::clock::now() + interval, interval);
   for (;;) {
     co_await ticks.tick();
     scrape now = co_await fetch(socket_path);
     const auto at = std::chrono::steady_clock::now();
+    update(tasks, json::parse(co_await get_body(socket_path, "/tasks")), at);
     show(socket_path, before, now, at - last, !once);
+    show_tasks(tasks, at, 5);
+    std::cout << std::flush;
     if (once) co_return;
     before = std::move(now);
     last = at;
@@ -118,6 +322,13 @@ kyoto::task<> busy_forever() {
     for (auto& h : batch)
       co_await h;
   }
+}
+
+/// --demo: a task that waits for good (on a channel nobody sends on), to
+/// head the longest-waiting list.
+kyoto::task<> stuck_forever() {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  (void)co_await rx.recv();
 }
 
 }  // namespace
@@ -151,6 +362,7 @@ int main(int argc, char** argv) {
                         .metrics_endpoint(socket_path)  // the one call a program makes
                         .build());
     watched->spawn(busy_forever());
+    watched->spawn(stuck_forever());
   }
   // kyoto_top's own runtime: one thread is plenty.
   kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();

@@ -364,6 +364,31 @@ TEST_P(Dump, ADumpFromAPlainThreadSeesTheParkedTasks) {
   rt.block_on(std::move(h));
 }
 
+/// A spawn_blocking function running on a blocking-pool thread is listed
+/// with state blocking (and no await chain: it is not suspended).
+TEST(DumpMultiThread, ASpawnBlockingFunctionIsListedAsBlocking) {
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(1).build();
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  kyoto::join_handle<void> h = rt.handle().spawn_blocking([&] {
+    entered.store(true);
+    while (!release.load())
+      std::this_thread::yield();
+  });
+  while (!entered.load())
+    std::this_thread::yield();
+  const kyoto::runtime_dump d = rt.dump();
+  release.store(true);
+  const kyoto::task_id id = h.id();
+  const kyoto::task_dump* t = d.find(id);
+  ASSERT_NE(t, nullptr) << d;
+  EXPECT_EQ(t->state, kyoto::task_state::blocking);
+  EXPECT_TRUE(t->await_chain.empty()) << d;
+  EXPECT_NE(d.to_text().find(" blocking"), std::string::npos) << d;
+  EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
+  rt.block_on(std::move(h));
+}
+
 /// Many tasks passing values around and yielding, while another thread
 /// dumps the runtime over and over: each dump's tasks are in a valid
 /// state, idle ones have a chain, and every task still finishes (a claim

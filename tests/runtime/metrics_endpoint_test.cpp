@@ -4,16 +4,20 @@
 #include "errors.hpp"
 
 #include <kyoto/runtime.hpp>
+#include <kyoto/sync.hpp>
 
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 
 namespace {
 
@@ -61,6 +65,43 @@ TEST(MetricsEndpoint, ServesThePrometheusTextOverHttp) {
   // Each connection is a fresh snapshot.
   EXPECT_NE(scrape(path, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").find("kyoto_alive_tasks"),
             std::string::npos);
+}
+
+/// GET /tasks answers with the task dump as JSON: a parked task is listed
+/// with its name, state and the line it waits at.
+TEST(MetricsEndpoint, ServesTheTaskDumpAtTasks) {
+  const std::string path = socket_path("tasks");
+  auto rt =
+      kyoto::runtime::builder::multi_thread().worker_threads(1).metrics_endpoint(path).build();
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  std::atomic<bool> parked{false};
+  const unsigned line = __LINE__ + 5;
+  kyoto::join_handle<void> h = rt.block_on([&]() -> kyoto::task<kyoto::join_handle<void>> {
+    co_return kyoto::task_builder{}.name("parked").spawn(
+        [&, r = std::move(rx)]() mutable -> kyoto::task<> {
+          parked.store(true);
+          (void)co_await r;
+        });
+  }());
+  std::string response;
+  // The task goes idle just after it says so: ask until the dump shows it.
+  for (int i = 0; i < 1000; ++i) {
+    if (parked.load()) {
+      response = scrape(path, "GET /tasks HTTP/1.0\r\n\r\n");
+      if (response.find(R"("state":"idle")") != std::string::npos) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(response.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("Content-Type: application/json\r\n"), std::string::npos) << response;
+  EXPECT_NE(response.find("\r\n\r\n{\"tasks\":["), std::string::npos) << response;
+  EXPECT_NE(response.find(R"("name":"parked")"), std::string::npos) << response;
+  EXPECT_NE(response.find(R"("line":)" + std::to_string(line)), std::string::npos) << response;
+  // Any other path is still the metrics.
+  EXPECT_NE(scrape(path, "GET /tasksx HTTP/1.0\r\n\r\n").find("# HELP kyoto_workers"),
+            std::string::npos);
+  tx.send(1).value();
+  rt.block_on(std::move(h));
 }
 
 TEST(MetricsEndpoint, AnswersAClientThatSendsNoRequest) {

@@ -70,7 +70,19 @@ void blocking_pool::track(task_header*) noexcept {
 }
 
 void blocking_pool::release(task_header* task) noexcept {
+  if (task->owned_linked) {
+    std::lock_guard guard(mutex_);
+    running_.remove(task);
+  }
   task->unref();
+}
+
+void blocking_pool::visit_live_tasks(live_task_visitor visit, void* ctx) {
+  std::lock_guard guard(mutex_);
+  running_.for_each([&](task_header& t) { visit(ctx, t, false); });
+  for (task_header* t = queue_.front(); t != nullptr; t = t->queue_next) {
+    if (!t->owned_linked) visit(ctx, *t, false);  // a linked one was listed above
+  }
 }
 
 void blocking_pool::begin_block_on() {
@@ -85,6 +97,9 @@ void blocking_pool::run_thread() noexcept {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (task_header* t = queue_.pop_front()) {
+      // Listed by dumps as blocking until release() (the run's end)
+      // unlinks it. Already linked: an abort() re-queued it during its run.
+      if (!t->owned_linked) running_.insert(t);
       lock.unlock();
       t->run();  // runs the function to the end (or cancels an aborted task)
       lock.lock();

@@ -41,6 +41,11 @@ class blocking_pool final : public scheduler {
   void schedule(task_header* task) noexcept override;  // an abort() re-queues
   void track(task_header* task) noexcept override;
   void release(task_header* task) noexcept override;
+  /// Task dumps: the tasks a thread is running now (visited with
+  /// `claimable` false: a dump lists them as blocking), then the queued
+  /// ones, under mutex_ (which release() takes to unlink a finished task,
+  /// so none is freed while visited).
+  void visit_live_tasks(live_task_visitor visit, void* ctx) override;
   void begin_block_on() override;
   void block_on(task_header* root) override;
   void end_block_on() noexcept override {}
@@ -63,6 +68,7 @@ class blocking_pool final : public scheduler {
   std::condition_variable work_cv_;    ///< a task was queued, or shutdown
   std::condition_variable exited_cv_;  ///< a thread exited
   task_queue queue_;                   ///< guarded by mutex_
+  owned_tasks running_;                ///< guarded by mutex_: taken by a thread, not yet released
   std::size_t threads_ = 0;            ///< guarded by mutex_
   std::size_t idle_ = 0;               ///< guarded by mutex_: threads waiting for work
   bool shutdown_ = false;              ///< guarded by mutex_; never unset

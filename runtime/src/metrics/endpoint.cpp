@@ -3,6 +3,8 @@
 
 #include "log.hpp"
 
+#include <kyoto/runtime/dump.hpp>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -140,11 +142,19 @@ void metrics_endpoint::answer(int client) noexcept {
     head.append(buf, static_cast<std::size_t>(n));
   }
   try {
+    // "GET /tasks ..." (the request line's path): the task dump as JSON;
+    // any other path: the metrics.
+    const std::size_t path_at = head.find(' ');
+    const bool tasks = path_at != std::string::npos && head.compare(path_at + 1, 7, "/tasks ") == 0;
     std::string body;
-    if (const std::shared_ptr<scheduler> s = sched_.lock()) body = s->metrics().to_prometheus();
+    if (const std::shared_ptr<scheduler> s = sched_.lock()) {
+      body = tasks ? dump_scheduler(*s).to_json() : s->metrics().to_prometheus();
+    }
     const std::string status = body.empty() ? "503 Service Unavailable" : "200 OK";
-    write_all(client, std::string("HTTP/1.0 ") + status +
-                          "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+    const std::string type =
+        tasks ? "application/json" : "text/plain; version=0.0.4; charset=utf-8";
+    write_all(client, std::string("HTTP/1.0 ") + status + "\r\nContent-Type: " + type +
+                          "\r\n"
                           "Content-Length: " +
                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
   } catch (const std::exception& e) {  // bad_alloc

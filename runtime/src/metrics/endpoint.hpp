@@ -1,5 +1,6 @@
 // The metrics endpoint (runtime::builder::metrics_endpoint): a Unix socket
-// on which the runtime serves runtime_metrics::to_prometheus().
+// on which the runtime serves runtime_metrics::to_prometheus() and task
+// dumps.
 //
 // A thread of its own, blocked in poll() on the listening socket and an
 // eventfd that the destructor writes to stop it: it never runs on, or
@@ -7,8 +8,11 @@
 // HTTP/1.0 so that curl (`curl --unix-socket PATH http://localhost/metrics`)
 // and Prometheus (through a Unix-socket proxy) read it as they read any
 // /metrics page: the endpoint reads the request head (up to 8 KiB, waiting
-// at most one second for it), answers `200 OK` with the text whatever the
-// path, and closes. One client at a time; a client that sends nothing is
+// at most one second for it), answers `200 OK` with the text for any path
+// but one, and closes. The path `/tasks` answers with a task dump instead
+// (runtime_dump::to_json(), <kyoto/runtime/dump.hpp>), taken on this
+// thread as any dump from outside the runtime is: samples/kyoto_top reads
+// both. One client at a time; a client that sends nothing is
 // dropped after the second.
 //
 // The endpoint holds the scheduler weakly: the runtime owns the endpoint

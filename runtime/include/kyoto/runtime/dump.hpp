@@ -56,9 +56,10 @@ enum class task_state : unsigned char {
   idle,       ///< suspended, waiting for a wake: its await chain is listed
   scheduled,  ///< in a run queue (woken, or yielded)
   running,    ///< a worker is running it now
+  blocking,   ///< a spawn_blocking task whose function a blocking-pool thread runs now
 };
 
-/// "idle", "scheduled" or "running".
+/// "idle", "scheduled", "running" or "blocking".
 KYOTO_EXPORT const char* to_string(task_state s) noexcept;
 
 /// One co_await of a suspended task, from its root coroutine inwards.
@@ -86,7 +87,7 @@ struct task_dump {
   task_id id{0};                        ///< the task's id
   std::string name;                     ///< task_builder::name, or empty
   std::source_location spawned_at;      ///< the spawn call (line 0 when unknown)
-  task_state state = task_state::idle;  ///< idle, scheduled or running, when listed
+  task_state state = task_state::idle;  ///< idle, scheduled, running or blocking, when listed
   /// For an idle task: the co_await of its root coroutine, then the one
   /// of the task that awaits, and so on to the innermost awaiter. Empty
   /// for a queued or running task (its frames are not read).
