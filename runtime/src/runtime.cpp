@@ -1,3 +1,6 @@
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "blocking/pool.hpp"
 #include "dump/dump_signal.hpp"
 #include "metrics/endpoint.hpp"

@@ -9,6 +9,9 @@
 // injection queue) and its context is cleared (kyoto::spawn throws, and
 // block_on of another runtime passes check_may_block). Leaving undoes both
 // in reverse order; the task's poll then goes on.
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "scheduler/multi_thread/worker.hpp"
 
 #include <kyoto/runtime/block_in_place.hpp>

@@ -1,4 +1,7 @@
 // The protocol is described in idle.hpp.
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "scheduler/multi_thread/idle.hpp"
 
 #include <algorithm>

@@ -1,5 +1,8 @@
 // The protocol (queues, searching, parking, shutdown) is described in
 // scheduler.hpp.
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "scheduler/multi_thread/scheduler.hpp"
 
 #include "log.hpp"

@@ -81,6 +81,15 @@
 #include <thread>
 #include <vector>
 
+// The queue's capacity sets the layout of the scheduler and its workers: a
+// source that sees it must be compiled again for the 4-slot stress library,
+// which takes every other object from libkyoto (tests/meson.build). Such a
+// source defines KYOTO_DETAIL_QUEUE_SOURCE first and is listed in
+// runtime_queue_sources (runtime/meson.build).
+#ifndef KYOTO_DETAIL_QUEUE_SOURCE
+#error \
+    "scheduler/multi_thread/scheduler.hpp: include it only from a source in runtime_queue_sources (runtime/meson.build) that defines KYOTO_DETAIL_QUEUE_SOURCE"
+#endif
 #ifndef KYOTO_LOCAL_QUEUE_CAPACITY
 #define KYOTO_LOCAL_QUEUE_CAPACITY 256
 #endif

@@ -1,4 +1,7 @@
 // The watchdog's loop; the protocol is described in watchdog.hpp.
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "scheduler/multi_thread/watchdog.hpp"
 
 #include "log.hpp"

@@ -1,4 +1,7 @@
 // A worker's loop; the protocol is described in scheduler.hpp.
+// Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
+#define KYOTO_DETAIL_QUEUE_SOURCE
+
 #include "scheduler/multi_thread/worker.hpp"
 
 #include "log.hpp"
