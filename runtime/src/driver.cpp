@@ -191,6 +191,16 @@ void driver::drain() noexcept {
       });
       std::sort(held_.begin(), held_.end());
       held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+      // Frozen now, not only at the scheduler's keep_held(): in a
+      // multi_thread runtime another worker may still run tasks until it
+      // leaves its loop, and must not resume these. Each is alive here (a
+      // cancel of its request waits for abandoned_, set below); the
+      // reference keeps its cell even if a worker already running or
+      // about to run it (claim refused) ends it before keep_held().
+      for (task_header* t : held_) {
+        t->add_ref();  // throws only past 2^20 references
+        freeze_held(t);
+      }
     } catch (...) {
       // No memory to list them: freeing them could corrupt memory later.
       log_error("out of memory listing the tasks of abandoned io_uring requests; aborting");
@@ -219,9 +229,11 @@ bool driver::holds(const task_header* t) const noexcept {
 void freeze_held(task_header* t) noexcept {
   // Idle: claimed as a dump claims it (idle -> RUNNING) and never given
   // back, so later wakes only push and nothing runs or cancels it. Queued
-  // (NOTIFIED): its queue was emptied by the shutdown, and a NOTIFIED task
-  // is never submitted again. It cannot be running (the runtime is shut
-  // down) nor complete (it waits for a request).
+  // (NOTIFIED): its queue is emptied by the shutdown, and a NOTIFIED task
+  // is never submitted again. Called by drain() and again by keep_held()
+  // (then it finds the task RUNNING, its own claim: nothing to do). A task
+  // another worker was running when drain() froze the others is the one
+  // case left: it may go on and end (drain()'s reference keeps its cell).
   (void)t->claim_for_dump();
 #if KYOTO_LSAN
   // Deliberate: reachable from here on, for LeakSanitizer (the cell keeps
