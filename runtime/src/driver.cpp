@@ -7,6 +7,21 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KYOTO_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KYOTO_LSAN 1
+#endif
+#endif
+#ifndef KYOTO_LSAN
+#define KYOTO_LSAN 0
+#endif
+#if KYOTO_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -164,11 +179,37 @@ void driver::drain() noexcept {
       std::fprintf(stderr, "kyoto: %u io_uring request%s %s\n", static_cast<unsigned>(left),
                    left == 1 ? "" : "s", why);
     }
+    // The kernel may write into these requests' memory until their CQEs,
+    // which nobody will reap now: an io-wq worker finishing a file read or
+    // a statx, a socket read racing the teardown below (which runs in a
+    // kernel worker, after close() returns). So their tasks are never
+    // cancelled or freed: the scheduler keeps them (held(), keep_held()).
+    try {
+      held_.reserve(left);
+      reactor_->for_each_in_flight([this](io_op* op) {
+        if (op->task() != nullptr) held_.push_back(op->task());
+      });
+      std::sort(held_.begin(), held_.end());
+      held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+      // Frozen now, not only at the scheduler's keep_held(): in a
+      // multi_thread runtime another worker may still run tasks until it
+      // leaves its loop, and must not resume these. Each is alive here (a
+      // cancel of its request waits for abandoned_, set below); the
+      // reference keeps its cell even if a worker already running or
+      // about to run it (claim refused) ends it before keep_held().
+      for (task_header* t : held_) {
+        t->add_ref();  // throws only past 2^20 references
+        freeze_held(t);
+      }
+    } catch (...) {
+      // No memory to list them: freeing them could corrupt memory later.
+      log_error("out of memory listing the tasks of abandoned io_uring requests; aborting");
+      std::terminate();
+    }
     // Release: pairs with abandoned()'s acquire in a waiting cancel.
     abandoned_.store(true, std::memory_order_release);
-    // Before the tasks that wait for them are cancelled and their frames
-    // freed: the kernel's teardown removes polled requests (sockets, pipes)
-    // here, so they write nothing after.
+    // The kernel's teardown cancels what it can (polled requests: sockets,
+    // pipes) and waits for the rest, in a kernel worker.
     reactor_->close_ring();
   }
   // Acquire: as in process_cancels(). Nothing is in flight now (or it is
@@ -178,6 +219,38 @@ void driver::drain() noexcept {
     io_op* next = op->next_cancel;
     op->cancel_queued.store(false, std::memory_order_release);  // as in process_cancels()
     op = next;
+  }
+}
+
+bool driver::holds(const task_header* t) const noexcept {
+  return std::binary_search(held_.begin(), held_.end(), t);
+}
+
+void freeze_held(task_header* t) noexcept {
+  // Idle: claimed as a dump claims it (idle -> RUNNING) and never given
+  // back, so later wakes only push and nothing runs or cancels it. Queued
+  // (NOTIFIED): its queue is emptied by the shutdown, and a NOTIFIED task
+  // is never submitted again. Called by drain() and again by keep_held()
+  // (then it finds the task RUNNING, its own claim: nothing to do). A task
+  // another worker was running when drain() froze the others is the one
+  // case left: it may go on and end (drain()'s reference keeps its cell).
+  (void)t->claim_for_dump();
+#if KYOTO_LSAN
+  // Deliberate: reachable from here on, for LeakSanitizer (the cell keeps
+  // its root frame, which keeps the rest).
+  __lsan_ignore_object(t);
+#endif
+}
+
+void say_kept(std::size_t tasks) noexcept {
+  // Loud, like the abandon itself: on stderr even with logging off.
+  const char* what =
+      "waiting for abandoned io_uring requests are kept, never freed (the kernel may still "
+      "write into their memory): their memory is leaked";
+  if (logger().should_log(spdlog::level::err)) {
+    log_error("{} task{} {}", tasks, tasks == 1 ? "" : "s", what);
+  } else {
+    std::fprintf(stderr, "kyoto: %zu task%s %s\n", tasks, tasks == 1 ? "" : "s", what);
   }
 }
 

@@ -41,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace kyoto::detail {
 
@@ -133,6 +134,15 @@ class driver {
   void drain() noexcept;
   /// Whether close() gave up on requests in flight (see close()).
   bool abandoned() const noexcept { return abandoned_.load(std::memory_order_acquire); }
+  /// The tasks that wait for a request drain() abandoned, sorted: the
+  /// kernel may still write into their frames (an io-wq worker finishing a
+  /// file read or a statx, a socket read racing the ring's teardown), so
+  /// their scheduler's shutdown *keeps* them — never runs, cancels or frees
+  /// them (keep_held()) — instead of cancelling them. Empty unless drain()
+  /// abandoned requests. The shutting-down thread, after drain().
+  const std::vector<task_header*>& held() const noexcept { return held_; }
+  /// Whether `t` is in held().
+  bool holds(const task_header* t) const noexcept;
   /// Adds the ring's request counts to a metrics snapshot. Any thread.
   void io_snapshot(worker_metrics& into) const noexcept {
     into.io_submitted = io_counters_.submitted.get();
@@ -167,9 +177,37 @@ class driver {
   timer_wheel wheel_;  ///< guarded by wheel_lock_
   atomic<io_op*> cancel_head_{nullptr};
   atomic<bool> abandoned_{false};
+  /// See held(); written by drain() before abandoned_ is set.
+  std::vector<task_header*> held_;
   /// The reactor's request counts (metrics), bumped on the driver's thread.
   io_counters io_counters_;
 };
+
+/// Keeps the tasks of `d.held()` forever, for a scheduler's shutdown
+/// (driver::held()): calls `unlink(task)` for each (the scheduler takes it
+/// off its list of live tasks, so that it is not cancelled), then freezes
+/// it — an idle task is claimed as a dump claims it and never given back,
+/// so a later wake only pushes onto its ready stack and an abort() only
+/// marks it; a queued one is simply never run — and says on stderr how
+/// many tasks, and so how much memory, are leaked. Under LeakSanitizer the
+/// leak is declared (it is deliberate). Returns how many were kept.
+template <class Unlink>
+std::size_t keep_held(const driver& d, Unlink unlink) noexcept;
+
+/// The loud part of keep_held() (driver.cpp).
+void say_kept(std::size_t tasks) noexcept;
+/// Freezes one held task (driver.cpp).
+void freeze_held(task_header* t) noexcept;
+
+template <class Unlink>
+std::size_t keep_held(const driver& d, Unlink unlink) noexcept {
+  for (task_header* t : d.held()) {
+    unlink(t);
+    freeze_held(t);
+  }
+  if (!d.held().empty()) say_kept(d.held().size());
+  return d.held().size();
+}
 
 }  // namespace kyoto::detail
 

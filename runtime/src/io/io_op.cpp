@@ -80,7 +80,9 @@ int io_op::cancel_slow() noexcept {
     if (me == owner_ && owner_->on_driver_thread()) {
       if (owner_->abandoned()) {
         // The drain gave up on this request (driver::drain()): waiting
-        // would hang the shutdown. Left to the ring's teardown.
+        // would hang the shutdown. Left to the ring's teardown. Its task
+        // is kept (driver::held(): never cancelled, its frame never
+        // freed), so only a frame destroyed some other way gets here.
         result_ = -ECANCELED;
       } else {
         try {

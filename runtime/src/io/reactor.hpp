@@ -77,6 +77,13 @@ class reactor {
 
   /// Operations in flight other than the wake-up read.
   std::uint32_t in_flight() const noexcept { return in_flight_; }
+  /// Calls `f(op)` for each operation in flight (the owner's thread, or
+  /// the thread shutting the driver down once nothing reaps any more).
+  template <class F>
+  void for_each_in_flight(F f) const {
+    for (io_op* op : live_)
+      f(op);
+  }
   /// The setup flags the kernel accepted (for logs and tests).
   unsigned flags() const noexcept { return flags_; }
 

@@ -164,9 +164,20 @@ class single_thread_scheduler : public scheduler {
     // I/O requests end before their tasks are cancelled (their wakes are
     // dropped now: closing_); see driver::drain().
     driver_.drain();
+    // The tasks of requests the drain abandoned (a runtime dropped on
+    // another thread than its driver's, or a request the kernel could not
+    // cancel) are kept, never cancelled: the kernel may still write into
+    // their frames (driver::held()).
+    keep_held(driver_, [this](task_header* t) {
+      if (t->owned_linked) {
+        lock_guard unlink_guard(owned_lock_);
+        owned_.remove(t);
+      }
+    });
     self().take_local(taken);
     while (task_header* t = taken.pop_front()) {
-      if (!t->owned_linked) t->shutdown();  // never went idle: not in owned_
+      // Never went idle: not in owned_. A kept one is left queued forever.
+      if (!t->owned_linked && !driver_.holds(t)) t->shutdown();
     }
     {
       // A dump that saw the runtime open finishes (and gives its claims

@@ -229,9 +229,29 @@ void multi_thread_scheduler::cancel_all(worker& last) noexcept {
   // task that never went idle is on no shard: cancel it here; the others
   // are cancelled through their shard below.
   context_guard guard(context{this, &last.drv, nullptr});
+  // The tasks of requests a worker's drain abandoned (the kernel could not
+  // cancel them within the bound) are kept, never cancelled: the kernel may
+  // still write into their frames (driver::held()). Off their shards first.
+  // Each worker's drain wrote its held() list before that worker's
+  // worker_left() increment, which our acq_rel increment read (directly or
+  // through the release sequence): we see every list.
+  for (auto& w : workers_) {
+    keep_held(w->drv, [this](task_header* t) {
+      if (!t->owned_linked) return;
+      shard& s = *shards_[t->owned_shard];
+      lock_guard g(s.lock);
+      s.tasks.remove(t);
+    });
+  }
+  auto held = [&](const task_header* t) {
+    for (auto& w : workers_) {
+      if (w->drv.holds(t)) return true;
+    }
+    return false;
+  };
   std::size_t cancelled = 0;
   auto cancel_untracked = [&](task_header* t) {
-    if (!t->owned_linked) {
+    if (!t->owned_linked && !held(t)) {
       t->shutdown();
       ++cancelled;
     }

@@ -117,6 +117,9 @@ class KYOTO_EXPORT io_op {
 
   /// The opcode, for the fault-injection seam.
   std::uint8_t opcode() const noexcept { return opcode_; }
+  /// The task whose frame holds the op (and the request's buffers), while
+  /// in flight: what an abandoning drain keeps alive (driver::held()).
+  task_header* task() const noexcept { return node_.task; }
 
   /// Link in the owner's cancel queue (driver.hpp).
   io_op* next_cancel = nullptr;
