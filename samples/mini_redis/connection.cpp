@@ -56,10 +56,18 @@ std::optional<frame> connection::parse_frame() {
   cursor frame_buf(whole.as_span());
   auto parsed = frame::parse(frame_buf, whole);
   if (!parsed) throw error(parsed.error().message);
-  buffer_.advance(len);
+  consume(len);
+  return std::move(*parsed);
+}
+
+void connection::consume(std::size_t n) noexcept {
+  buffer_.advance(n);
   // A large frame grew the buffer: give the memory back once it is read.
   if (buffer_.empty() && buffer_.capacity() > 16 * read_chunk) buffer_ = kyoto::bytes_mut();
-  return std::move(*parsed);
+}
+
+bool connection::out_full() const noexcept {
+  return out_.size() >= out_limit;
 }
 
 kyoto::task<std::optional<frame>> connection::read_frame() {

@@ -62,6 +62,18 @@ class connection {
   /// once.
   kyoto::task<> write_out_if_full();
 
+  /// The bytes read and not yet parsed (valid until the next read or
+  /// consume()).
+  std::span<const std::byte> buffered() const noexcept { return buffer_.as_span(); }
+
+  /// Drops the first `n` buffered bytes (a request fast_path.hpp applied).
+  /// Precondition: n <= buffered().size().
+  void consume(std::size_t n) noexcept;
+
+  /// Whether the output buffer holds 64 KiB or more (write_out_if_full()
+  /// would write it out): lets a caller skip that coroutine call.
+  bool out_full() const noexcept;
+
   /// Sends whatever is buffered.
   kyoto::task<> flush();
 

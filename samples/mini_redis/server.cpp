@@ -4,6 +4,7 @@
 #include "cmd/command.hpp"
 #include "connection.hpp"
 #include "db.hpp"
+#include "fast_path.hpp"
 #include "shutdown.hpp"
 
 #include <kyoto/runtime/select.hpp>
@@ -112,6 +113,13 @@ struct handler {
   // are buffered and sent with one flush (pipelining).
   kyoto::task<> run() {
     while (!sd.is_shutdown()) {
+      // Beyond upstream: GET and SET straight from the read buffer
+      // (fast_path.hpp); anything else below, as upstream.
+      if (const std::size_t n = apply_fast(conn.buffered(), store, conn); n != 0) {
+        conn.consume(n);
+        if (conn.out_full()) co_await conn.flush();
+        continue;
+      }
       std::optional<frame> maybe_frame = conn.parse_frame();
       if (!maybe_frame) {
         co_await conn.flush();
@@ -125,7 +133,7 @@ struct handler {
       // Beyond upstream: every command but SUBSCRIBE is applied without a
       // coroutine frame (apply_now buffers its reply).
       if (cmd.apply_now(store, conn)) {
-        co_await conn.write_out_if_full();
+        if (conn.out_full()) co_await conn.flush();
       } else {
         co_await cmd.apply(store, conn, sd);
       }
