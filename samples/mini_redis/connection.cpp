@@ -73,19 +73,24 @@ bool connection::out_full() const noexcept {
 kyoto::task<std::optional<frame>> connection::read_frame() {
   for (;;) {
     if (std::optional<frame> f = parse_frame()) co_return f;
-    if (buffer_.capacity() - buffer_.size() < read_size_ / 4) buffer_.reserve(read_size_);
-    // The socket's read, not kyoto::io::read_buf: no coroutine frame.
-    const std::span<std::byte> room = buffer_.chunk_mut();
-    const std::size_t n = co_await stream_.read(room);
-    buffer_.advance_mut(n);
-    // A read that filled its room: more is coming, read more at a time.
-    if (n == room.size()) read_size_ = read_chunk;
-    if (n == 0) {
-      // A clean close leaves nothing half-read.
-      if (buffer_.empty()) co_return std::nullopt;
-      throw error("connection reset by peer");
-    }
+    if (!co_await read_more()) co_return std::nullopt;
   }
+}
+
+kyoto::task<bool> connection::read_more() {
+  if (buffer_.capacity() - buffer_.size() < read_size_ / 4) buffer_.reserve(read_size_);
+  // The socket's read, not kyoto::io::read_buf: no coroutine frame.
+  const std::span<std::byte> room = buffer_.chunk_mut();
+  const std::size_t n = co_await stream_.read(room);
+  buffer_.advance_mut(n);
+  // A read that filled its room: more is coming, read more at a time.
+  if (n == room.size()) read_size_ = read_chunk;
+  if (n == 0) {
+    // A clean close leaves nothing half-read.
+    if (buffer_.empty()) co_return false;
+    throw error("connection reset by peer");
+  }
+  co_return true;
 }
 
 void connection::put(std::string_view s) {

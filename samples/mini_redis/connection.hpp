@@ -45,6 +45,11 @@ class connection {
   /// stream's std::system_error. Does not flush.
   kyoto::task<std::optional<frame>> read_frame();
 
+  /// Reads once more into the buffer, without parsing: false when the
+  /// peer closed the connection between frames. Throws as read_frame() on
+  /// a connection closed mid-frame. Cancel safe (as read_frame()).
+  kyoto::task<bool> read_more();
+
   /// A frame already buffered whole, without reading (nullopt if none);
   /// throws as read_frame() on an invalid one.
   std::optional<frame> parse_frame();
@@ -73,6 +78,9 @@ class connection {
   /// Whether the output buffer holds 64 KiB or more (write_out_if_full()
   /// would write it out): lets a caller skip that coroutine call.
   bool out_full() const noexcept;
+
+  /// Whether replies are buffered, not yet sent.
+  bool has_output() const noexcept { return !out_.empty(); }
 
   /// Sends whatever is buffered.
   kyoto::task<> flush();

@@ -122,12 +122,13 @@ struct handler {
       }
       std::optional<frame> maybe_frame = conn.parse_frame();
       if (!maybe_frame) {
-        co_await conn.flush();
-        auto r = co_await kyoto::select(conn.read_frame(), sd.recv());
+        if (conn.has_output()) co_await conn.flush();
+        // Read, then start over: the next request may be the fast path's.
+        auto r = co_await kyoto::select(conn.read_more(), sd.recv());
         if (r.index() == 1) co_return;
         if (poller) poller->on_read();
-        maybe_frame = std::move(std::get<0>(r));
-        if (!maybe_frame) co_return;  // the peer closed
+        if (!std::get<0>(r)) co_return;  // the peer closed
+        continue;
       }
       command cmd = command::from_frame(std::move(*maybe_frame));
       // Beyond upstream: every command but SUBSCRIBE is applied without a
