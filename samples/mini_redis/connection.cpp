@@ -56,28 +56,41 @@ std::optional<frame> connection::parse_frame() {
   cursor frame_buf(whole.as_span());
   auto parsed = frame::parse(frame_buf, whole);
   if (!parsed) throw error(parsed.error().message);
-  buffer_.advance(len);
+  consume(len);
+  return std::move(*parsed);
+}
+
+void connection::consume(std::size_t n) noexcept {
+  buffer_.advance(n);
   // A large frame grew the buffer: give the memory back once it is read.
   if (buffer_.empty() && buffer_.capacity() > 16 * read_chunk) buffer_ = kyoto::bytes_mut();
-  return std::move(*parsed);
+}
+
+bool connection::out_full() const noexcept {
+  return out_.size() >= out_limit;
 }
 
 kyoto::task<std::optional<frame>> connection::read_frame() {
   for (;;) {
     if (std::optional<frame> f = parse_frame()) co_return f;
-    if (buffer_.capacity() - buffer_.size() < read_size_ / 4) buffer_.reserve(read_size_);
-    // The socket's read, not kyoto::io::read_buf: no coroutine frame.
-    const std::span<std::byte> room = buffer_.chunk_mut();
-    const std::size_t n = co_await stream_.read(room);
-    buffer_.advance_mut(n);
-    // A read that filled its room: more is coming, read more at a time.
-    if (n == room.size()) read_size_ = read_chunk;
-    if (n == 0) {
-      // A clean close leaves nothing half-read.
-      if (buffer_.empty()) co_return std::nullopt;
-      throw error("connection reset by peer");
-    }
+    if (!co_await read_more()) co_return std::nullopt;
   }
+}
+
+kyoto::task<bool> connection::read_more() {
+  if (buffer_.capacity() - buffer_.size() < read_size_ / 4) buffer_.reserve(read_size_);
+  // The socket's read, not kyoto::io::read_buf: no coroutine frame.
+  const std::span<std::byte> room = buffer_.chunk_mut();
+  const std::size_t n = co_await stream_.read(room);
+  buffer_.advance_mut(n);
+  // A read that filled its room: more is coming, read more at a time.
+  if (n == room.size()) read_size_ = read_chunk;
+  if (n == 0) {
+    // A clean close leaves nothing half-read.
+    if (buffer_.empty()) co_return false;
+    throw error("connection reset by peer");
+  }
+  co_return true;
 }
 
 void connection::put(std::string_view s) {

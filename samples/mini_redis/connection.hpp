@@ -45,6 +45,11 @@ class connection {
   /// stream's std::system_error. Does not flush.
   kyoto::task<std::optional<frame>> read_frame();
 
+  /// Reads once more into the buffer, without parsing: false when the
+  /// peer closed the connection between frames. Throws as read_frame() on
+  /// a connection closed mid-frame. Cancel safe (as read_frame()).
+  kyoto::task<bool> read_more();
+
   /// A frame already buffered whole, without reading (nullopt if none);
   /// throws as read_frame() on an invalid one.
   std::optional<frame> parse_frame();
@@ -61,6 +66,21 @@ class connection {
   /// pipeline of large replies does not pile up); otherwise completes at
   /// once.
   kyoto::task<> write_out_if_full();
+
+  /// The bytes read and not yet parsed (valid until the next read or
+  /// consume()).
+  std::span<const std::byte> buffered() const noexcept { return buffer_.as_span(); }
+
+  /// Drops the first `n` buffered bytes (a request fast_path.hpp applied).
+  /// Precondition: n <= buffered().size().
+  void consume(std::size_t n) noexcept;
+
+  /// Whether the output buffer holds 64 KiB or more (write_out_if_full()
+  /// would write it out): lets a caller skip that coroutine call.
+  bool out_full() const noexcept;
+
+  /// Whether replies are buffered, not yet sent.
+  bool has_output() const noexcept { return !out_.empty(); }
 
   /// Sends whatever is buffered.
   kyoto::task<> flush();

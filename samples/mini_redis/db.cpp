@@ -128,6 +128,20 @@ void db::set(std::string key, kyoto::bytes value, std::optional<std::chrono::mil
   if (notify) shared_->background_task.notify_one();
 }
 
+void db::set(std::string_view key, kyoto::bytes value) {
+  const std::lock_guard lock(shared_->mutex);
+  auto it = shared_->entries.find(key);
+  if (it == shared_->entries.end()) {
+    shared_->entries.emplace(std::string(key), detail::entry{std::move(value), std::nullopt});
+    return;
+  }
+  // The previous value's deadline, if any, goes with it.
+  if (const std::optional<kyoto::time::instant> prev = it->second.expires_at; prev.has_value()) {
+    shared_->expirations.erase({prev.value(), it->first});
+  }
+  it->second = detail::entry{std::move(value), std::nullopt};
+}
+
 kyoto::sync::broadcast::receiver<kyoto::bytes> db::subscribe(std::string key) {
   const std::lock_guard lock(shared_->mutex);
   auto it = shared_->pub_sub.find(key);

@@ -44,6 +44,10 @@ class db {
   /// (saturating: a deadline past what the clock can hold never comes).
   void set(std::string key, kyoto::bytes value, std::optional<std::chrono::milliseconds> expire);
 
+  /// set() without an expiry, the key as a view: no allocation for the
+  /// key when it is already stored (fast_path.hpp's SET).
+  void set(std::string_view key, kyoto::bytes value);
+
   /// A receiver of the messages published to `key` from now on (the
   /// channel is created on first use, with room for 1024 messages).
   kyoto::sync::broadcast::receiver<kyoto::bytes> subscribe(std::string key);

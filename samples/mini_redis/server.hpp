@@ -11,10 +11,15 @@
 //      is gone. Only then does run() return (and the db's expiry task stop).
 #pragma once
 
+#include "db.hpp"
+
 #include <kyoto/net/tcp_listener.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/sync/semaphore.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 
 namespace mini_redis::server {
 
@@ -34,5 +39,24 @@ inline constexpr std::size_t max_connections = 250;
 /// spawned (they end with their connections or the runtime).
 kyoto::task<> run(kyoto::net::tcp_listener listener, kyoto::task<> shutdown,
                   std::size_t connection_limit = max_connections);
+
+/// As above, with a database and a connection limit the caller owns and
+/// may share with other run()s: mini-redis-server's `--threads N` runs one
+/// per thread, each on its own current_thread runtime and its own
+/// SO_REUSEPORT listener, all on one db and one semaphore. The caller
+/// keeps the db's db_drop_guard alive until every run() has returned.
+///
+/// With `busy_poll` above zero (mini-redis-server's `--busy-poll`), the
+/// runtime's thread keeps polling io_uring for that long after each
+/// completed read before it sleeps (a task that yields; see server.cpp):
+/// lower latency at the cost of a busy core while requests keep coming.
+/// Meant for a current_thread runtime: on a multi_thread one it occupies
+/// a worker.
+///
+/// Thread safety and cancel safety: as above; `connection_limit` and
+/// `store` may be shared with run()s on other threads and runtimes.
+kyoto::task<> run(kyoto::net::tcp_listener listener, kyoto::task<> shutdown,
+                  std::shared_ptr<kyoto::sync::semaphore> connection_limit, db store,
+                  std::chrono::microseconds busy_poll = std::chrono::microseconds(0));
 
 }  // namespace mini_redis::server

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mini_redis_test {
 
@@ -67,12 +68,15 @@ struct server_process {
   std::string addr;  ///< "127.0.0.1:PORT"
 };
 
-inline kyoto::task<server_process> spawn_server_process() {
+// `extra` are further flags (e.g. "--threads", "2").
+inline kyoto::task<server_process> spawn_server_process(std::vector<std::string> extra = {}) {
   const char* path = std::getenv("MINI_REDIS_SERVER");
   if (path == nullptr)
     throw std::runtime_error("MINI_REDIS_SERVER is not set (run through meson test)");
+  std::vector<std::string> args{"--port", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
   kyoto::process::child child = kyoto::process::command(path)
-                                    .args({"--port", "0"})
+                                    .args(args)
                                     .stdout(kyoto::process::stdio::piped())
                                     .kill_on_drop(true)
                                     .spawn();
