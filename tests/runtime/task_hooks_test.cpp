@@ -133,6 +133,42 @@ TEST_P(TaskHooks, SpawnSeesTheNameAndTheLineOfTheSpawnCall) {
   EXPECT_EQ(rec.lines[plain.value()], spawn_line + 1);
 }
 
+kyoto::task<int> sum3(int a, int b, int c) {
+  co_await kyoto::yield_now();
+  co_return a + b + c;
+}
+
+TEST_P(TaskHooks, SpawnWithThreeArgumentsSeesTheLineOfTheSpawnCall) {
+  recorder rec;
+  kyoto::runtime rt = rec.install(builder_for(GetParam())).build();
+  unsigned spawn_line = 0;
+  kyoto::task_id free_fn(1);
+  kyoto::task_id built(1);
+  kyoto::task_id in_set(1);
+  int total = 0;
+  run(rt, [&]() -> kyoto::task<> {
+    kyoto::join_set<int> set;
+    // clang-format off
+    spawn_line = __LINE__ + 1;
+    auto a = kyoto::spawn(sum3, 1, 2, 3);
+    auto b = kyoto::task_builder{}.name("sum").spawn(sum3, 4, 5, 6);
+    in_set = set.spawn(sum3, 7, 8, 9).id();
+    // clang-format on
+    free_fn = a.id();
+    built = b.id();
+    total += co_await a;
+    total += co_await b;
+    while (auto r = co_await set.join_next())
+      total += **r;
+  });
+  EXPECT_EQ(total, 45);
+  const std::lock_guard g(rec.lock);
+  EXPECT_EQ(rec.lines[free_fn.value()], spawn_line);
+  EXPECT_EQ(rec.lines[built.value()], spawn_line + 1);
+  EXPECT_EQ(rec.names[built.value()], "sum");
+  EXPECT_EQ(rec.lines[in_set.value()], spawn_line + 2);
+}
+
 TEST_P(TaskHooks, TerminateIsCalledForAbortedAndShutDownTasks) {
   recorder rec;
   kyoto::task_id aborted(1);
