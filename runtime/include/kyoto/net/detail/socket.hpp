@@ -26,6 +26,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,20 @@
 #include <utility>
 
 namespace kyoto::detail {
+
+/// The request of one recv or send (`op`) of `buf` on socket `fd` with
+/// `flags`; a buffer longer than the kernel's MAX_RW_COUNT is served in
+/// part, as a short read or write.
+inline op_args socket_buffer_args(opcode op, int fd, std::span<const std::byte> buf,
+                                  std::uint32_t flags) noexcept {
+  op_args a;
+  a.opcode = op;
+  a.fd = fd;
+  a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
+  a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+  a.op_flags = flags;
+  return a;
+}
 
 /// An owned socket descriptor (closed on destruction) and its stash.
 ///
@@ -123,13 +138,7 @@ class recv_awaiter {
   static constexpr int not_ready = io_op::no_request;
   bool peek() noexcept { return (op_.args().op_flags & MSG_PEEK) != 0; }
   static op_args make_args(int fd, std::span<std::byte> buf, std::uint32_t flags) noexcept {
-    op_args a;
-    a.opcode = opcode::recv;
-    a.fd = fd;
-    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
-    a.op_flags = flags;
-    return a;
+    return socket_buffer_args(opcode::recv, fd, buf, flags);
   }
 
   socket_fd* sock_;
@@ -167,13 +176,7 @@ class send_awaiter {
 
  private:
   static op_args make_args(int fd, std::span<const std::byte> buf, std::uint32_t flags) noexcept {
-    op_args a;
-    a.opcode = opcode::send;
-    a.fd = fd;
-    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
-    a.op_flags = flags | MSG_NOSIGNAL;
-    return a;
+    return socket_buffer_args(opcode::send, fd, buf, flags | MSG_NOSIGNAL);
   }
 
   op_awaiter op_;
