@@ -35,10 +35,10 @@
 
 namespace kyoto::detail {
 
-/// The request of one recv or send (`op`) of `buf` on socket `fd` with
-/// `flags`; a buffer longer than the kernel's MAX_RW_COUNT is served in
-/// part, as a short read or write.
-inline op_args socket_buffer_args(opcode op, int fd, std::span<const std::byte> buf,
+/// The request of one recv or send (`op`, opcode::recv or opcode::send) of `buf` on socket `fd`
+/// with `flags`; a buffer longer than the kernel's MAX_RW_COUNT is served in part, as a short read
+/// or write.
+inline op_args socket_buffer_args(std::uint8_t op, int fd, std::span<const std::byte> buf,
                                   std::uint32_t flags) noexcept {
   op_args a;
   a.opcode = op;
