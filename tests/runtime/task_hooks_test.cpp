@@ -208,11 +208,12 @@ TEST(TaskHooksMultiThread, CountsAddUpUnderLoad) {
   constexpr int tasks = 200;
   run(rt, [&]() -> kyoto::task<> {
     kyoto::join_set<> set;
-    for (int i = 0; i < tasks; ++i)
+    for (int i = 0; i < tasks; ++i) {
       set.spawn([]() -> kyoto::task<> {
         auto inner = kyoto::spawn(yield_three_times());
         co_await inner;
       });
+    }
     while (auto r = co_await set.join_next())
       r->value();
   });
