@@ -82,6 +82,10 @@ class byte_view_ops {
   }
 
  private:
+  // Only D constructs its mixin (a CRTP base of the wrong class would not compile).
+  byte_view_ops() = default;
+  friend D;
+
   const D& self() const noexcept { return static_cast<const D&>(*this); }
 };
 
