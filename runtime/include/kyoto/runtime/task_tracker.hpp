@@ -41,8 +41,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <source_location>
 #include <optional>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
