@@ -168,16 +168,18 @@ KYOTO_TEST(Abort, AnAbortHandleCancelsATaskWaitingOnAChannel) {
   EXPECT_FALSE(tx.try_send(1).has_value());  // the receiver went with the task
 }
 
+/// Counts its drop in `d`, then sleeps for an hour.
+kyoto::task<> sleep_for_an_hour(std::atomic<int>& d) {
+  kyoto::test::drop_counter guard(d);
+  co_await kyoto::time::sleep(1h);
+}
+
 KYOTO_TEST(Abort, AnAbortHandleCancelsATaskSuspendedInANestedJoin) {
   std::atomic<int> dropped{0};
-  auto sleeper = [](std::atomic<int>& d) -> kyoto::task<> {
-    kyoto::test::drop_counter guard(d);
-    co_await kyoto::time::sleep(1h);
-  };
   auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
   auto [started_tx, started_rx] = kyoto::sync::oneshot::channel<int>();
   auto h = kyoto::spawn(
-      [](auto sleep_for_an_hour, std::atomic<int>& d, kyoto::sync::oneshot::receiver<int> r,
+      [](std::atomic<int>& d, kyoto::sync::oneshot::receiver<int> r,
          kyoto::sync::oneshot::sender<int> started) -> kyoto::task<> {
         // Signalled before the join, but abort() acts at the end of this run
         // at the earliest, once every branch has started.
@@ -185,7 +187,7 @@ KYOTO_TEST(Abort, AnAbortHandleCancelsATaskSuspendedInANestedJoin) {
         co_await kyoto::join(sleep_for_an_hour(d), park_on(std::move(r), d),
                              kyoto::join(sleep_for_an_hour(d), sleep_for_an_hour(d)));
       },
-      sleeper, std::ref(dropped), std::move(rx), std::move(started_tx));
+      std::ref(dropped), std::move(rx), std::move(started_tx));
   (co_await started_rx).value();
   h.abort_handle().abort();
   EXPECT_THROW(co_await h, kyoto::join_error);

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -342,32 +343,35 @@ KYOTO_TEST_SEEDS(DeterministicStress, SemaphoreHoldersNeverExceedThePermitsAndAl
   auto most = std::make_shared<int>(0);
   std::vector<kyoto::join_handle<void>> tasks;
   for (int t = 0; t < 8; ++t) {
+    // kyoto::spawn takes at most three arguments: the shared state is bound.
     tasks.push_back(kyoto::spawn(
-        [](std::shared_ptr<semaphore> s, std::shared_ptr<int> h, std::shared_ptr<int> m,
-           int me) -> kyoto::task<> {
-          const auto n = static_cast<std::uint32_t>(1 + me % 3);
-          for (int r = 0; r < 6; ++r) {
-            std::optional<kyoto::sync::owned_semaphore_permit> owned;
-            std::optional<kyoto::sync::semaphore_permit> borrowed;
-            if (me % 4 == 3) {
-              auto p = s->try_acquire_many(n);
-              if (!p) {
-                co_await kyoto::yield_now();
-                continue;
+        std::bind_front(
+            [](std::shared_ptr<semaphore> s, std::shared_ptr<int> h, std::shared_ptr<int> m,
+               int me) -> kyoto::task<> {
+              const auto n = static_cast<std::uint32_t>(1 + me % 3);
+              for (int r = 0; r < 6; ++r) {
+                std::optional<kyoto::sync::owned_semaphore_permit> owned;
+                std::optional<kyoto::sync::semaphore_permit> borrowed;
+                if (me % 4 == 3) {
+                  auto p = s->try_acquire_many(n);
+                  if (!p) {
+                    co_await kyoto::yield_now();
+                    continue;
+                  }
+                  borrowed.emplace(std::move(*p));
+                } else if (me % 2 == 0) {
+                  owned.emplace((co_await semaphore::acquire_many_owned(s, n)).value());
+                } else {
+                  borrowed.emplace((co_await s->acquire_many(n)).value());
+                }
+                *h += static_cast<int>(n);
+                if (*h > *m) *m = *h;
+                co_await yields(static_cast<unsigned>(r % 3));
+                *h -= static_cast<int>(n);
               }
-              borrowed.emplace(std::move(*p));
-            } else if (me % 2 == 0) {
-              owned.emplace((co_await semaphore::acquire_many_owned(s, n)).value());
-            } else {
-              borrowed.emplace((co_await s->acquire_many(n)).value());
-            }
-            *h += static_cast<int>(n);
-            if (*h > *m) *m = *h;
-            co_await yields(static_cast<unsigned>(r % 3));
-            *h -= static_cast<int>(n);
-          }
-        },
-        sem, holding, most, t));
+            },
+            sem, holding, most),
+        t));
   }
   // Waiters that are aborted, perhaps after permits were assigned to them.
   std::vector<kyoto::join_handle<void>> aborted;
@@ -664,31 +668,34 @@ KYOTO_TEST_SEEDS(DeterministicStress, MutexAndRwLockExcludeAndEndFreeDespiteAbor
   auto readers = std::make_shared<int>(0);
   std::vector<kyoto::join_handle<void>> tasks;
   for (int t = 0; t < 8; ++t) {
-    tasks.push_back(kyoto::spawn(
-        [](std::shared_ptr<kyoto::sync::mutex<int>> mm,
-           std::shared_ptr<kyoto::sync::rw_lock<int>> ll, std::shared_ptr<int> in,
-           std::shared_ptr<int> rd, int me) -> kyoto::task<> {
-          for (int r = 0; r < 5; ++r) {
-            {
-              auto g = co_await mm->lock();
-              inside_scope holding(in.get());
-              EXPECT_EQ(holding.now(), 1) << "two tasks inside the mutex";
-              co_await yields(static_cast<unsigned>(r % 2));
-              ++*g;
-            }
-            if (me % 3 == 0) {
-              auto w = co_await ll->write();
-              EXPECT_EQ(*rd, 0) << "a reader inside while writing";
-              co_await kyoto::yield_now();
-              ++*w;
-            } else {
-              auto rg = co_await ll->read();
-              inside_scope reading(rd.get());
-              co_await yields(static_cast<unsigned>(me % 2));
-            }
-          }
-        },
-        m, rw, inside, readers, t));
+    // kyoto::spawn takes at most three arguments: the shared state is bound.
+    tasks.push_back(
+        kyoto::spawn(std::bind_front(
+                         [](std::shared_ptr<kyoto::sync::mutex<int>> mm,
+                            std::shared_ptr<kyoto::sync::rw_lock<int>> ll, std::shared_ptr<int> in,
+                            std::shared_ptr<int> rd, int me) -> kyoto::task<> {
+                           for (int r = 0; r < 5; ++r) {
+                             {
+                               auto g = co_await mm->lock();
+                               inside_scope holding(in.get());
+                               EXPECT_EQ(holding.now(), 1) << "two tasks inside the mutex";
+                               co_await yields(static_cast<unsigned>(r % 2));
+                               ++*g;
+                             }
+                             if (me % 3 == 0) {
+                               auto w = co_await ll->write();
+                               EXPECT_EQ(*rd, 0) << "a reader inside while writing";
+                               co_await kyoto::yield_now();
+                               ++*w;
+                             } else {
+                               auto rg = co_await ll->read();
+                               inside_scope reading(rd.get());
+                               co_await yields(static_cast<unsigned>(me % 2));
+                             }
+                           }
+                         },
+                         m, rw, inside, readers),
+                     t));
   }
   co_await yields(static_cast<unsigned>(kyoto::test::current_seed() % 19));
   tasks[2].abort();

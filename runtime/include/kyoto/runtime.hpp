@@ -2,6 +2,8 @@
 // handle; task, spawn and spawn_blocking; join_handle, abort_handle and
 // join_set; join/join_all, try_join, select; yield_now, unconstrained,
 // task_local; result and metrics.
+// Also task_builder and task_id (names and ids), local_set, block_in_place,
+// waker, unhandled_panic and dump.
 #pragma once
 
 #include <kyoto/runtime/abort_handle.hpp>

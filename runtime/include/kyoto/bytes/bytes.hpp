@@ -10,6 +10,7 @@
 #pragma once
 
 #include <kyoto/bytes/detail/buf_ops.hpp>
+#include <kyoto/bytes/detail/byte_view.hpp>
 #include <kyoto/bytes/detail/shared.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 
@@ -37,7 +38,7 @@ class bytes_mut;
 /// may be used and destroyed on any threads at once (the count is atomic).
 /// One bytes object is not mutated (assigned, split, advanced) while another
 /// thread uses it, as for any standard type.
-class KYOTO_EXPORT bytes : public detail::buf_get<bytes> {
+class KYOTO_EXPORT bytes : public detail::byte_view_ops<bytes>, public detail::buf_get<bytes> {
  public:
   /// Element type, as in the standard containers.
   using value_type = std::byte;
@@ -109,32 +110,6 @@ class KYOTO_EXPORT bytes : public detail::buf_get<bytes> {
     std::swap(len_, o.len_);
   }
 
-  /// Number of bytes viewed.
-  [[nodiscard]] std::size_t size() const noexcept { return len_; }
-  /// Number of bytes viewed (Rust's `len()`).
-  [[nodiscard]] std::size_t len() const noexcept { return len_; }
-  /// Whether no byte is viewed.
-  [[nodiscard]] bool empty() const noexcept { return len_ == 0; }
-  /// First byte (may be null when empty).
-  [[nodiscard]] const std::byte* data() const noexcept { return ptr_; }
-  /// Byte `i`; throws std::out_of_range if `i >= size()`.
-  [[nodiscard]] std::byte operator[](std::size_t i) const {
-    if (i >= len_) detail::bytes_index_out_of_range(buf_name, i, len_);
-    return ptr_[i];
-  }
-  /// Iterators over the viewed bytes.
-  [[nodiscard]] const std::byte* begin() const noexcept { return ptr_; }
-  /// End iterator.
-  [[nodiscard]] const std::byte* end() const noexcept { return ptr_ + len_; }
-  /// The viewed bytes as a span (valid while this bytes or a copy lives).
-  [[nodiscard]] std::span<const std::byte> as_span() const noexcept { return {ptr_, len_}; }
-  /// The viewed bytes as characters.
-  [[nodiscard]] std::string_view as_string_view() const noexcept {
-    return {reinterpret_cast<const char*>(ptr_), len_};
-  }
-  /// The viewed bytes as characters.
-  explicit operator std::string_view() const noexcept { return as_string_view(); }
-
   /// A new bytes viewing [begin, end) of this one, sharing the buffer: O(1).
   /// Throws std::out_of_range if begin > end or end > size().
   [[nodiscard]] bytes slice(std::size_t begin, std::size_t end) const {
@@ -164,12 +139,8 @@ class KYOTO_EXPORT bytes : public detail::buf_get<bytes> {
   /// Makes this bytes empty, dropping its reference to the buffer.
   void clear() noexcept { bytes().swap(*this); }
 
-  // Buf: the bytes not yet consumed are the whole view.
+  // Buf: remaining() and chunk() are the whole view (byte_view_ops).
 
-  /// Bytes left to consume: size().
-  [[nodiscard]] std::size_t remaining() const noexcept { return len_; }
-  /// The bytes left to consume, as one span: as_span().
-  [[nodiscard]] std::span<const std::byte> chunk() const noexcept { return as_span(); }
   /// Drops the first `n` bytes. O(1). Throws std::out_of_range if n > size().
   void advance(std::size_t n) {
     if (n > len_) detail::bytes_out_of_range(buf_name, "advance", n, "len", len_);
@@ -180,33 +151,9 @@ class KYOTO_EXPORT bytes : public detail::buf_get<bytes> {
   /// `Buf::copy_to_bytes`, which for Bytes shares too).
   [[nodiscard]] bytes copy_to_bytes(std::size_t n) { return split_to(n, "copy_to_bytes"); }
 
-  /// Byte-wise equality.
-  friend bool operator==(const bytes& a, const bytes& b) noexcept {
-    return detail::bytes_equal(a.as_span(), b.as_span());
-  }
-  /// Byte-wise equality with characters.
-  friend bool operator==(const bytes& a, std::string_view b) noexcept {
-    return detail::bytes_equal(a.as_span(), std::as_bytes(std::span(b.data(), b.size())));
-  }
-  /// Byte-wise equality with a span (and so with a std::vector<std::byte>).
-  friend bool operator==(const bytes& a, std::span<const std::byte> b) noexcept {
-    return detail::bytes_equal(a.as_span(), b);
-  }
-  /// Lexicographic order, bytes compared as unsigned.
-  friend std::strong_ordering operator<=>(const bytes& a, const bytes& b) noexcept {
-    return detail::bytes_compare(a.as_span(), b.as_span());
-  }
-  /// Lexicographic order against characters.
-  friend std::strong_ordering operator<=>(const bytes& a, std::string_view b) noexcept {
-    return detail::bytes_compare(a.as_span(), std::as_bytes(std::span(b.data(), b.size())));
-  }
-  /// Lexicographic order against a span.
-  friend std::strong_ordering operator<=>(const bytes& a, std::span<const std::byte> b) noexcept {
-    return detail::bytes_compare(a.as_span(), b);
-  }
-
  private:
   friend class bytes_mut;
+  friend class detail::byte_view_ops<bytes>;
 
   /// Adopts one reference on `shared` (may be null: static or empty).
   constexpr bytes(detail::bytes_shared* shared, const std::byte* ptr, std::size_t len) noexcept

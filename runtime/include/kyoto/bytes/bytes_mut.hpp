@@ -26,6 +26,7 @@
 #include <kyoto/bytes/bytes.hpp>
 
 #include <kyoto/bytes/detail/buf_ops.hpp>
+#include <kyoto/bytes/detail/byte_view.hpp>
 #include <kyoto/bytes/detail/shared.hpp>
 #include <kyoto/runtime/detail/export.hpp>
 
@@ -49,7 +50,8 @@ namespace kyoto {
 /// it may move between threads, and parts split from one another may be
 /// used on different threads at once (their regions are disjoint and the
 /// count they share is atomic).
-class KYOTO_EXPORT bytes_mut : public detail::buf_get<bytes_mut>,
+class KYOTO_EXPORT bytes_mut : public detail::byte_view_ops<bytes_mut>,
+                               public detail::buf_get<bytes_mut>,
                                public detail::buf_put<bytes_mut> {
  public:
   /// Element type, as in the standard containers.
@@ -104,46 +106,30 @@ class KYOTO_EXPORT bytes_mut : public detail::buf_get<bytes_mut>,
     std::swap(cap_, o.cap_);
   }
 
-  /// Number of bytes held.
-  [[nodiscard]] std::size_t size() const noexcept { return len_; }
-  /// Number of bytes held (Rust's `len()`).
-  [[nodiscard]] std::size_t len() const noexcept { return len_; }
-  /// Whether no byte is held.
-  [[nodiscard]] bool empty() const noexcept { return len_ == 0; }
+  // size, len, empty, the const data, operator[], begin, end and as_span,
+  // as_string_view and the string_view conversion come from byte_view_ops;
+  // the writable overloads are here.
+  using byte_view_ops::as_span;
+  using byte_view_ops::begin;
+  using byte_view_ops::data;
+  using byte_view_ops::end;
+  using byte_view_ops::operator[];
+
   /// Bytes this part can hold without reallocating.
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
   /// First byte (may be null when the capacity is 0).
   [[nodiscard]] std::byte* data() noexcept { return ptr_; }
-  /// First byte (may be null when the capacity is 0).
-  [[nodiscard]] const std::byte* data() const noexcept { return ptr_; }
   /// Byte `i`; throws std::out_of_range if `i >= size()`.
   [[nodiscard]] std::byte& operator[](std::size_t i) {
     if (i >= len_) detail::bytes_index_out_of_range(buf_name, i, len_);
     return ptr_[i];
   }
-  /// Byte `i`; throws std::out_of_range if `i >= size()`.
-  [[nodiscard]] std::byte operator[](std::size_t i) const {
-    if (i >= len_) detail::bytes_index_out_of_range(buf_name, i, len_);
-    return ptr_[i];
-  }
-  /// Iterators over the contents.
+  /// Iterator to the first byte, writable.
   [[nodiscard]] std::byte* begin() noexcept { return ptr_; }
-  /// End iterator.
+  /// End iterator, writable.
   [[nodiscard]] std::byte* end() noexcept { return ptr_ + len_; }
-  /// Iterators over the contents.
-  [[nodiscard]] const std::byte* begin() const noexcept { return ptr_; }
-  /// End iterator.
-  [[nodiscard]] const std::byte* end() const noexcept { return ptr_ + len_; }
   /// The contents, writable (valid until the next call that grows or splits).
   [[nodiscard]] std::span<std::byte> as_span() noexcept { return {ptr_, len_}; }
-  /// The contents.
-  [[nodiscard]] std::span<const std::byte> as_span() const noexcept { return {ptr_, len_}; }
-  /// The contents as characters.
-  [[nodiscard]] std::string_view as_string_view() const noexcept {
-    return {reinterpret_cast<const char*>(ptr_), len_};
-  }
-  /// The contents as characters.
-  explicit operator std::string_view() const noexcept { return as_string_view(); }
 
   /// Makes room for at least `additional` more bytes (see the file comment
   /// for how). Throws std::length_error if size() + additional overflows.
@@ -201,12 +187,8 @@ class KYOTO_EXPORT bytes_mut : public detail::buf_get<bytes_mut>,
   /// is left empty.
   [[nodiscard]] bytes freeze() &&;
 
-  // Buf: the bytes not yet consumed are the whole contents.
+  // Buf: remaining() and chunk() are the whole contents (byte_view_ops).
 
-  /// Bytes left to consume: size().
-  [[nodiscard]] std::size_t remaining() const noexcept { return len_; }
-  /// The bytes left to consume, as one span.
-  [[nodiscard]] std::span<const std::byte> chunk() const noexcept { return as_span(); }
   /// Drops the first `n` bytes (and their room). O(1). Throws
   /// std::out_of_range if n > size().
   void advance(std::size_t n) {
@@ -219,41 +201,20 @@ class KYOTO_EXPORT bytes_mut : public detail::buf_get<bytes_mut>,
   /// (split_to(n) frozen, as in the crate).
   [[nodiscard]] bytes copy_to_bytes(std::size_t n) { return split_to(n, "copy_to_bytes").freeze(); }
 
-  /// Byte-wise equality.
-  friend bool operator==(const bytes_mut& a, const bytes_mut& b) noexcept {
-    return detail::bytes_equal(a.as_span(), b.as_span());
-  }
+  // Comparison with bytes_mut, characters and spans comes from byte_view_ops.
+
   /// Byte-wise equality with a kyoto::bytes.
   friend bool operator==(const bytes_mut& a, const bytes& b) noexcept {
     return detail::bytes_equal(a.as_span(), b.as_span());
-  }
-  /// Byte-wise equality with characters.
-  friend bool operator==(const bytes_mut& a, std::string_view b) noexcept {
-    return detail::bytes_equal(a.as_span(), std::as_bytes(std::span(b.data(), b.size())));
-  }
-  /// Byte-wise equality with a span (and so with a std::vector<std::byte>).
-  friend bool operator==(const bytes_mut& a, std::span<const std::byte> b) noexcept {
-    return detail::bytes_equal(a.as_span(), b);
-  }
-  /// Lexicographic order, bytes compared as unsigned.
-  friend std::strong_ordering operator<=>(const bytes_mut& a, const bytes_mut& b) noexcept {
-    return detail::bytes_compare(a.as_span(), b.as_span());
   }
   /// Lexicographic order against a kyoto::bytes.
   friend std::strong_ordering operator<=>(const bytes_mut& a, const bytes& b) noexcept {
     return detail::bytes_compare(a.as_span(), b.as_span());
   }
-  /// Lexicographic order against characters.
-  friend std::strong_ordering operator<=>(const bytes_mut& a, std::string_view b) noexcept {
-    return detail::bytes_compare(a.as_span(), std::as_bytes(std::span(b.data(), b.size())));
-  }
-  /// Lexicographic order against a span.
-  friend std::strong_ordering operator<=>(const bytes_mut& a,
-                                          std::span<const std::byte> b) noexcept {
-    return detail::bytes_compare(a.as_span(), b);
-  }
 
  private:
+  friend class detail::byte_view_ops<bytes_mut>;
+
   /// Adopts one reference on `shared` (null when there is no allocation).
   bytes_mut(detail::bytes_shared* shared, std::byte* ptr, std::size_t len, std::size_t cap) noexcept
       : shared_(shared), ptr_(ptr), len_(len), cap_(cap) {}

@@ -156,15 +156,37 @@ class join_set {
                                    {site.location, {}}, std::forward<F>(f), std::forward<A1>(a1)));
   }
 
-  /// Spawns `f(args...)` with two or more arguments (the spawn location is
-  /// not recorded: see kyoto::spawn) and adds it to the set.
-  template <class F, class A1, class A2, class... Args>
-    requires detail::task_factory<F, A1, A2, Args...> &&
-             std::same_as<detail::factory_value_t<F, A1, A2, Args...>, T>
-  kyoto::abort_handle spawn(F&& f, A1&& a1, A2&& a2, Args&&... args) {
-    return insert(detail::spawn_on(detail::current_scheduler("kyoto::join_set::spawn"),
-                                   std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
-                                   std::forward<Args>(args)...));
+  /// Spawns `f(a1, a2)`; as above.
+  template <class F, class A1, class A2>
+    requires detail::task_factory<F, A1, A2> && std::same_as<detail::factory_value_t<F, A1, A2>, T>
+  kyoto::abort_handle spawn(
+      F&& f, A1&& a1, A2&& a2,
+      detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+    return insert(detail::spawn_at(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   {site.location, {}}, std::forward<F>(f), std::forward<A1>(a1),
+                                   std::forward<A2>(a2)));
+  }
+
+  /// Spawns `f(a1, a2, a3)`; as above.
+  template <class F, class A1, class A2, class A3>
+    requires detail::task_factory<F, A1, A2, A3> &&
+             std::same_as<detail::factory_value_t<F, A1, A2, A3>, T>
+  kyoto::abort_handle spawn(
+      F&& f, A1&& a1, A2&& a2, A3&& a3,
+      detail::call_site site = detail::call_site(std::source_location::current(), {})) {
+    return insert(detail::spawn_at(detail::current_scheduler("kyoto::join_set::spawn"),
+                                   {site.location, {}}, std::forward<F>(f), std::forward<A1>(a1),
+                                   std::forward<A2>(a2), std::forward<A3>(a3)));
+  }
+
+  /// Four or more arguments do not compile, as for kyoto::spawn: bind them
+  /// in a lambda.
+  template <class F, class A1, class A2, class A3, class A4, class... Rest>
+  void spawn(F&&, A1&&, A2&&, A3&&, A4&&, Rest&&...) {
+    static_assert(detail::spawn_arity_error<F>,
+                  "kyoto::join_set::spawn(f, args...) takes at most three arguments after f, "
+                  "so that it can record where it was called from: bind the arguments in a "
+                  "lambda, e.g. set.spawn([=] { return f(a, b, c, d); })");
   }
 
   /// Spawns `t` on the runtime of `h` (tokio's spawn_on); from any thread.

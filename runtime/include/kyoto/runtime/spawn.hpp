@@ -41,6 +41,12 @@ inline scheduler& current_scheduler(const char* op) {
   return *s;
 }
 
+/// False, but only once `F` is known: the static_assert of the spawn
+/// overloads that take four or more arguments fires when one is called,
+/// not when the header is read.
+template <class F>
+inline constexpr bool spawn_arity_error = false;
+
 [[noreturn]] KYOTO_EXPORT void throw_spawn_empty();
 [[noreturn]] KYOTO_EXPORT void throw_spawn_started();
 
@@ -129,9 +135,12 @@ join_handle<T> spawn(task<T> t,
 /// the task finishes, so coroutine lambdas and reference parameters are
 /// safe. Otherwise as spawn(task).
 ///
-/// With up to three arguments the spawn location is recorded (a defaulted
-/// parameter cannot follow a pack); with more, the task's location is
-/// unknown (line 0) — use task_builder to name such a task.
+/// At most three arguments: the spawn location is a defaulted parameter
+/// after them, and a defaulted parameter cannot follow a pack, so each
+/// arity is its own overload. More arguments do not compile; bind them in
+/// a lambda instead (tokio's spawn takes no arguments at all):
+///
+///     kyoto::spawn([=] { return f(a, b, c, d); });
 template <class F>
   requires detail::task_factory<F>
 auto spawn(F&& f, detail::call_site site = detail::call_site(std::source_location::current(), {})) {
@@ -167,14 +176,14 @@ auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3,
                           std::forward<A3>(a3));
 }
 
-/// spawn(f, args...) with four or more arguments: the spawn location is
-/// not recorded (see above).
+/// spawn(f, args...) with four or more arguments: a compile error (see
+/// above).
 template <class F, class A1, class A2, class A3, class A4, class... Rest>
-  requires detail::task_factory<F, A1, A2, A3, A4, Rest...>
-auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, Rest&&... rest) {
-  return detail::spawn_on(detail::current_scheduler("kyoto::spawn"), std::forward<F>(f),
-                          std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
-                          std::forward<A4>(a4), std::forward<Rest>(rest)...);
+void spawn(F&&, A1&&, A2&&, A3&&, A4&&, Rest&&...) {
+  static_assert(detail::spawn_arity_error<F>,
+                "kyoto::spawn(f, args...) takes at most three arguments after f, so that it "
+                "can record where it was called from: bind the arguments in a lambda, e.g. "
+                "kyoto::spawn([=] { return f(a, b, c, d); })");
 }
 
 }  // namespace kyoto

@@ -72,14 +72,38 @@ class task_builder {
     return detail::spawn_at(scheduler(), make_site(site), std::forward<F>(f), std::forward<A1>(a1));
   }
 
-  /// kyoto::spawn(f, args...) with two or more arguments and this
-  /// builder's name; the spawn location is not recorded (see kyoto::spawn).
-  template <class F, class A1, class A2, class... Args>
-    requires detail::task_factory<F, A1, A2, Args...>
-  auto spawn(F&& f, A1&& a1, A2&& a2, Args&&... args) const {
-    return detail::spawn_at(scheduler(), make_site(detail::call_site({}, {})), std::forward<F>(f),
-                            std::forward<A1>(a1), std::forward<A2>(a2),
-                            std::forward<Args>(args)...);
+  /// kyoto::spawn(f, a1, a2) with this builder's name.
+  template <class F, class A1, class A2>
+    requires detail::task_factory<F, A1, A2>
+  auto spawn(F&& f, A1&& a1, A2&& a2,
+             detail::call_site site = detail::call_site(std::source_location::current(),
+                                                        {})) const {
+    // As above: the name's block passes to the task cell.
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.NewDeleteLeaks)
+    return detail::spawn_at(scheduler(), make_site(site), std::forward<F>(f), std::forward<A1>(a1),
+                            std::forward<A2>(a2));
+  }
+
+  /// kyoto::spawn(f, a1, a2, a3) with this builder's name.
+  template <class F, class A1, class A2, class A3>
+    requires detail::task_factory<F, A1, A2, A3>
+  auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3,
+             detail::call_site site = detail::call_site(std::source_location::current(),
+                                                        {})) const {
+    // As above: the name's block passes to the task cell.
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.NewDeleteLeaks)
+    return detail::spawn_at(scheduler(), make_site(site), std::forward<F>(f), std::forward<A1>(a1),
+                            std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+
+  /// Four or more arguments do not compile, as for kyoto::spawn: bind them
+  /// in a lambda.
+  template <class F, class A1, class A2, class A3, class A4, class... Rest>
+  void spawn(F&&, A1&&, A2&&, A3&&, A4&&, Rest&&...) const {
+    static_assert(detail::spawn_arity_error<F>,
+                  "kyoto::task_builder::spawn(f, args...) takes at most three arguments after "
+                  "f, so that it can record where it was called from: bind the arguments in a "
+                  "lambda, e.g. builder.spawn([=] { return f(a, b, c, d); })");
   }
 
  private:

@@ -42,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
@@ -202,18 +203,56 @@ class task_tracker {
     return tracked_await<detail::await_result_t<A>, A>(token(), std::forward<A>(op));
   }
 
-  /// Spawns `t` on the calling thread's runtime, tracked (kyoto::spawn).
+  /// Spawns `t` on the calling thread's runtime, tracked (kyoto::spawn,
+  /// whose spawn location it records).
   template <class T>
-  join_handle<T> spawn(task<T> t) const {
-    return kyoto::spawn(track(std::move(t)));
+  join_handle<T> spawn(task<T> t,
+                       detail::call_site site = detail::call_site(std::source_location::current(),
+                                                                  {})) const {
+    return detail::spawn_at(scheduler(), {site.location, {}}, track(std::move(t)));
   }
-  /// Spawns `f(args...)`, tracked; the callable and arguments live until
-  /// the task ends (kyoto::spawn).
-  template <class F, class... Args>
-    requires detail::task_factory<F, Args...>
-  auto spawn(F&& f, Args&&... args) const {
-    return kyoto::spawn(&tracked_call<std::decay_t<F>, std::decay_t<Args>...>, token(),
-                        std::forward<F>(f), std::forward<Args>(args)...);
+  /// Spawns `f()`, tracked; the callable lives until the task ends
+  /// (kyoto::spawn). As kyoto::spawn, at most three arguments (the
+  /// overloads below), each recording the spawn location.
+  template <class F>
+    requires detail::task_factory<F>
+  auto spawn(F&& f, detail::call_site site = detail::call_site(std::source_location::current(),
+                                                               {})) const {
+    return spawn_tracked(site, std::forward<F>(f));
+  }
+  /// Spawns `f(a1)`, tracked.
+  template <class F, class A1>
+    requires detail::task_factory<F, A1>
+  auto spawn(F&& f, A1&& a1,
+             detail::call_site site = detail::call_site(std::source_location::current(),
+                                                        {})) const {
+    return spawn_tracked(site, std::forward<F>(f), std::forward<A1>(a1));
+  }
+  /// Spawns `f(a1, a2)`, tracked.
+  template <class F, class A1, class A2>
+    requires detail::task_factory<F, A1, A2>
+  auto spawn(F&& f, A1&& a1, A2&& a2,
+             detail::call_site site = detail::call_site(std::source_location::current(),
+                                                        {})) const {
+    return spawn_tracked(site, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+  }
+  /// Spawns `f(a1, a2, a3)`, tracked.
+  template <class F, class A1, class A2, class A3>
+    requires detail::task_factory<F, A1, A2, A3>
+  auto spawn(F&& f, A1&& a1, A2&& a2, A3&& a3,
+             detail::call_site site = detail::call_site(std::source_location::current(),
+                                                        {})) const {
+    return spawn_tracked(site, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                         std::forward<A3>(a3));
+  }
+  /// Four or more arguments do not compile, as for kyoto::spawn: bind them
+  /// in a lambda.
+  template <class F, class A1, class A2, class A3, class A4, class... Rest>
+  void spawn(F&&, A1&&, A2&&, A3&&, A4&&, Rest&&...) const {
+    static_assert(detail::spawn_arity_error<F>,
+                  "kyoto::task_tracker::spawn(f, args...) takes at most three arguments after "
+                  "f, so that it can record where it was called from: bind the arguments in a "
+                  "lambda, e.g. tracker.spawn([=] { return f(a, b, c, d); })");
   }
   /// Spawns `t` onto `h`'s runtime, tracked. From any thread.
   template <class T>
@@ -234,6 +273,17 @@ class task_tracker {
   }
 
  private:
+  static detail::scheduler& scheduler() {
+    return detail::current_scheduler("kyoto::task_tracker::spawn");
+  }
+  /// Spawns tracked_call(token, f, args...) recording `site`.
+  template <class F, class... Args>
+  auto spawn_tracked(detail::call_site site, F&& f, Args&&... args) const {
+    return detail::spawn_at(scheduler(), {site.location, {}},
+                            &tracked_call<std::decay_t<F>, std::decay_t<Args>...>, token(),
+                            std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
   template <class R, class A>
   static task<R> tracked_await(task_tracker_token tok, A op) {
     (void)tok;  // counts as a task for the coroutine's whole life

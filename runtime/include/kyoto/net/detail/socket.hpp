@@ -26,6 +26,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,20 @@
 #include <utility>
 
 namespace kyoto::detail {
+
+/// The request of one recv or send (`op`, opcode::recv or opcode::send) of `buf` on socket `fd`
+/// with `flags`; a buffer longer than the kernel's MAX_RW_COUNT is served in part, as a short read
+/// or write.
+inline op_args socket_buffer_args(std::uint8_t op, int fd, std::span<const std::byte> buf,
+                                  std::uint32_t flags) noexcept {
+  op_args a;
+  a.opcode = op;
+  a.fd = fd;
+  a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
+  a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+  a.op_flags = flags;
+  return a;
+}
 
 /// An owned socket descriptor (closed on destruction) and its stash.
 ///
@@ -76,17 +91,44 @@ class KYOTO_EXPORT socket_fd {
   read_stash stash_;
 };
 
+/// What recv_awaiter and send_awaiter share: their request, and the
+/// operation (e.g. kyoto::net::tcp_stream::read) that errors and task dumps
+/// name.
+class socket_io_awaiter {
+ public:
+  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
+
+  /// For task dumps: the operation and the descriptor.
+  void describe(wait_description& d) const noexcept {
+    op_.describe(d);
+    d.what = operation_;
+  }
+
+ protected:
+  socket_io_awaiter(op_args a, const char* operation) noexcept : op_(a), operation_(operation) {}
+
+  /// `r` (a byte count, or -errno) as a byte count; throws
+  /// std::system_error naming the operation if it is an error.
+  std::size_t bytes_or_throw(int r) const {
+    if (r < 0) throw_io_error(-r, operation_);
+    return static_cast<std::size_t>(r);
+  }
+
+  op_awaiter op_;
+  const char* operation_;
+};
+
 /// Awaits a recv (or, with MSG_PEEK, a peek) into `buf`; gives the byte
 /// count, 0 at end of stream. What the stash holds is returned first,
 /// without suspending. Cancel safe: the bytes, end of stream or error a
 /// cancelled recv got go to the stash (a cancelled peek keeps only an
 /// error: the kernel reports one once, even to a peek). Throws
 /// std::system_error naming `operation` on failure.
-class recv_awaiter {
+class recv_awaiter : public socket_io_awaiter {
  public:
   recv_awaiter(socket_fd& s, std::span<std::byte> buf, std::uint32_t flags,
                const char* operation) noexcept
-      : sock_(&s), buf_(buf), op_(make_args(s.get(), buf, flags)), operation_(operation) {}
+      : socket_io_awaiter(make_args(s.get(), buf, flags), operation), sock_(&s), buf_(buf) {}
   recv_awaiter(recv_awaiter&&) noexcept = default;
   ~recv_awaiter() {
     const int r = op_.cancel();
@@ -106,36 +148,19 @@ class recv_awaiter {
     }
     return false;
   }
-  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
   std::size_t await_resume() {
-    const int r = ready_ != not_ready ? ready_ : op_.await_resume();
-    if (r < 0) throw_io_error(-r, operation_);
-    return static_cast<std::size_t>(r);
-  }
-
-  /// For task dumps: the operation (e.g. kyoto::net::tcp_stream::read) and fd.
-  void describe(wait_description& d) const noexcept {
-    op_.describe(d);
-    d.what = operation_;
+    return bytes_or_throw(ready_ != not_ready ? ready_ : op_.await_resume());
   }
 
  private:
   static constexpr int not_ready = io_op::no_request;
   bool peek() noexcept { return (op_.args().op_flags & MSG_PEEK) != 0; }
   static op_args make_args(int fd, std::span<std::byte> buf, std::uint32_t flags) noexcept {
-    op_args a;
-    a.opcode = opcode::recv;
-    a.fd = fd;
-    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
-    a.op_flags = flags;
-    return a;
+    return socket_buffer_args(opcode::recv, fd, buf, flags);
   }
 
   socket_fd* sock_;
   std::span<std::byte> buf_;
-  op_awaiter op_;
-  const char* operation_;
   int ready_ = not_ready;  ///< what the stash gave (bytes, or 0 or -errno)
 };
 
@@ -143,41 +168,21 @@ class recv_awaiter {
 /// not a signal); gives the byte count. Not cancel safe: a cancelled send
 /// may have sent part of the buffer. Throws std::system_error naming
 /// `operation`.
-class send_awaiter {
+class send_awaiter : public socket_io_awaiter {
  public:
   send_awaiter(int fd, std::span<const std::byte> buf, std::uint32_t flags,
                const char* operation) noexcept
-      : op_(make_args(fd, buf, flags)), operation_(operation), empty_(buf.empty()) {}
+      : socket_io_awaiter(make_args(fd, buf, flags), operation), empty_(buf.empty()) {}
   send_awaiter(send_awaiter&&) noexcept = default;
 
   bool await_ready() const noexcept { return empty_; }
-  void await_suspend(std::coroutine_handle<> h) { op_.await_suspend(h); }
-  std::size_t await_resume() {
-    if (empty_) return 0;
-    const int r = op_.await_resume();
-    if (r < 0) throw_io_error(-r, operation_);
-    return static_cast<std::size_t>(r);
-  }
-
-  /// For task dumps: the operation (e.g. kyoto::net::tcp_stream::write) and fd.
-  void describe(wait_description& d) const noexcept {
-    op_.describe(d);
-    d.what = operation_;
-  }
+  std::size_t await_resume() { return empty_ ? 0 : bytes_or_throw(op_.await_resume()); }
 
  private:
   static op_args make_args(int fd, std::span<const std::byte> buf, std::uint32_t flags) noexcept {
-    op_args a;
-    a.opcode = opcode::send;
-    a.fd = fd;
-    a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
-    a.op_flags = flags | MSG_NOSIGNAL;
-    return a;
+    return socket_buffer_args(opcode::send, fd, buf, flags | MSG_NOSIGNAL);
   }
 
-  op_awaiter op_;
-  const char* operation_;
   bool empty_;
 };
 
