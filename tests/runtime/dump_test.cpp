@@ -4,6 +4,7 @@
 // waits on (tokio's unstable Handle::dump(), tokio/tests/dump.rs).
 #include "flavours.hpp"
 
+#include <kyoto/macros/test.hpp>
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
 #include <kyoto/sync.hpp>
@@ -187,6 +188,40 @@ const kyoto::await_frame& innermost(const kyoto::runtime_dump& d, kyoto::task_id
 kyoto::task<> recv_one(kyoto::sync::mpsc::receiver<int>& rx, unsigned& line) {
   line = __LINE__ + 1;
   (void)co_await rx.recv();
+}
+
+kyoto::task<> yield_then_recv(kyoto::sync::mpsc::receiver<int>& rx, int yields, unsigned& line) {
+  for (int i = 0; i < yields; ++i)
+    co_await kyoto::yield_now();
+  line = __LINE__ + 1;
+  (void)co_await rx.recv();
+}
+
+// yield_now is awaited without an await point (it never leaves its task
+// idle: detail/await_point.hpp, untraced_await). A task that yielded and
+// then parks shows the line it parks at, never a yield's stale one.
+TEST_P(Dump, ATaskThatYieldedShowsTheLineItParksAt) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  unsigned outer = 0, inner = 0;
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    auto t = kyoto::spawn([&]() -> kyoto::task<> {
+      for (int i = 0; i < 3; ++i)
+        co_await kyoto::yield_now();
+      outer = __LINE__ + 1;
+      co_await yield_then_recv(rx, 5, inner);
+    });
+    co_await kyoto::yield_now();
+    const kyoto::runtime_dump d =
+        co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {t.id()}); });
+    const kyoto::task_dump* listed = d.find(t.id());
+    KYOTO_ASSERT_NE(listed, nullptr);
+    KYOTO_ASSERT_EQ(listed->await_chain.size(), 2u) << d;
+    EXPECT_EQ(listed->await_chain[0].location.line(), outer);
+    EXPECT_EQ(listed->await_chain[1].location.line(), inner);
+    EXPECT_EQ(listed->await_chain[1].waits_on, "mpsc recv");
+    t.abort();
+  }());
 }
 
 TEST_P(Dump, ParkedTasksShowTheLineOfEachCoAwaitAndWhatItWaitsOn) {

@@ -78,11 +78,18 @@ class task_promise_base : public pooled_frame {
   /// Every co_await of a task coroutine: wraps the awaiter so that its
   /// suspension records where it is (detail/await_point.hpp; task dumps).
   template <class A>
+    requires(!untraced_await<A>)
   [[gnu::always_inline]] traced_awaiter<decltype(get_awaiter(std::declval<A>()))>
   await_transform(A&& a, std::source_location where = std::source_location::current()) noexcept(
       noexcept(traced_awaiter<decltype(get_awaiter(std::declval<A>()))>(std::declval<A>(),
                                                                         where))) {
     return {static_cast<A&&>(a), where};
+  }
+  /// An awaiter that never leaves the task idle (detail/await_point.hpp,
+  /// untraced_await) is awaited as it is: the operand itself, no copy.
+  template <untraced_await A>
+  [[gnu::always_inline]] A&& await_transform(A&& a) noexcept {
+    return static_cast<A&&>(a);
   }
 
   std::coroutine_handle<> continuation_;

@@ -22,6 +22,11 @@ class yield_awaiter {
   yield_awaiter(const yield_awaiter&) = delete;
   yield_awaiter& operator=(const yield_awaiter&) = delete;
 
+  /// Not recorded as an await point for task dumps: a yielding task is
+  /// queued again at once, never idle, and a dump reads idle tasks' chains
+  /// only (runtime/detail/await_point.hpp, untraced_await).
+  static constexpr bool kyoto_untraced = true;
+
   /// Always false: a yield always suspends.
   bool await_ready() const noexcept { return false; }
   /// Queues the task behind the ready ones; called by `co_await`.

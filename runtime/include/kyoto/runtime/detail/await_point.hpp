@@ -98,6 +98,16 @@ struct await_point {
   std::source_location where;  ///< the co_await
 };
 
+/// An awaiter whose suspension never leaves its task idle (yield_now: the
+/// task is queued again at once) says `static constexpr bool
+/// kyoto_untraced = true;` and is awaited without a traced_awaiter. A
+/// dump reads the chains of idle tasks only, so nothing is lost, and the
+/// wrapper would grow the frame of every yielding loop (a frame that no
+/// longer fits a size class of the frame pool, a loop that no longer fits
+/// the cache: yield_many's cost, docs/observability.md).
+template <class A>
+concept untraced_await = std::remove_cvref_t<A>::kyoto_untraced;
+
 template <class A>
 concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
 
