@@ -1,4 +1,5 @@
-// A counter with one writer and any number of readers: metrics.
+// A counter with one writer and any number of readers: the runtime's metrics
+// (private: only runtime/src uses it).
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>

@@ -27,10 +27,11 @@
 // long they wait, so the distribution is not biased by the sampling.
 #pragma once
 
+#include "metrics/counter.hpp"
+
 #include <kyoto/runtime/metrics.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
-#include <kyoto/runtime/detail/counter.hpp>
 
 #include <chrono>
 #include <cstdint>

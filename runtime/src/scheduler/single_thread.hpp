@@ -45,13 +45,13 @@
 
 #include "driver.hpp"
 #include "log.hpp"
+#include "metrics/counter.hpp"
 #include "metrics/stats.hpp"
 #include "scheduler/inject.hpp"
 #include "scheduler/task_list.hpp"
 
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
-#include <kyoto/runtime/detail/counter.hpp>
 #include <kyoto/runtime/detail/fast_rand.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "driver.hpp"
+#include "metrics/counter.hpp"
 #include "metrics/stats.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
 
-#include <kyoto/runtime/detail/counter.hpp>
 #include <kyoto/runtime/detail/fast_rand.hpp>
 
 #include <array>
