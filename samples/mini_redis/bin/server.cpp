@@ -124,6 +124,7 @@ kyoto::task<> serve_threads(options opts) {
     auto drop = std::move(unused_rx);
   }
   std::vector<std::thread> threads;
+  threads.reserve(others.size());
   std::vector<std::exception_ptr> failures(others.size());
   for (std::size_t i = 0; i < others.size(); ++i) {
     threads.emplace_back([&, i, listener = std::move(others[i]),
