@@ -13,7 +13,7 @@ namespace {
 /// `kept::end`'s value while no end or error is kept.
 constexpr int no_end = 1;
 /// The most one take() gives at once (an int, as the kernel's own reads).
-constexpr std::size_t max_take = 0x7ffff000;
+constexpr std::size_t max_take = max_rw_count;
 }  // namespace
 
 struct read_stash::kept {

@@ -113,7 +113,7 @@ task<std::size_t> write_stdio(std::shared_ptr<stdout_state> state, std::span<con
     a.opcode = opcode::write;
     a.fd = fd;
     a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+    a.len = rw_len(buf.size());
     a.off = ~std::uint64_t{0};  // -1: the current file position (a pipe has none)
     const int r = co_await op_awaiter(a);
     if (r >= 0) co_return static_cast<std::size_t>(r);

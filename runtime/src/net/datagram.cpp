@@ -29,7 +29,7 @@ datagram_recv_awaiter::datagram_recv_awaiter(datagram_stash& stash, int fd,
   } else {
     a.opcode = opcode::recv;
     a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-    a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+    a.len = rw_len(buf.size());
   }
   a.op_flags = flags;
 }

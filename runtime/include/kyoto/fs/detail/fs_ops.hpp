@@ -22,10 +22,6 @@ namespace kyoto::detail {
 /// cursor instead of an explicit offset (io_uring's -1).
 inline constexpr std::uint64_t at_cursor = ~std::uint64_t{0};
 
-/// The largest byte count one read or write request takes (Linux's
-/// MAX_RW_COUNT); longer buffers are served in several requests.
-inline constexpr std::size_t max_rw_count = 0x7ffff000;
-
 /// Throws std::system_error(err, system_category) whose message names the
 /// operation and the path: `kyoto::fs::file::open "/tmp/x": No such file
 /// or directory`. An empty path is left out of the message.
@@ -52,7 +48,7 @@ inline op_args rw_args(std::uint8_t op, int fd, const void* buf, std::size_t len
                        std::uint64_t off) noexcept {
   op_args a = fd_args(op, fd);
   a.addr = reinterpret_cast<std::uintptr_t>(buf);
-  a.len = static_cast<std::uint32_t>(std::min(len, max_rw_count));
+  a.len = rw_len(len);
   a.off = off;
   return a;
 }

@@ -50,6 +50,7 @@
 
 #include <climits>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 
 namespace kyoto::detail {
@@ -70,6 +71,16 @@ struct op_args {
   std::uint32_t op_flags = 0;  ///< msg_flags, open_flags, statx_flags, ...
   std::uint32_t file_index = 0;
 };
+
+/// The largest byte count one read or write request takes (Linux's
+/// MAX_RW_COUNT, which also keeps the result an int); longer buffers are
+/// served in several requests.
+inline constexpr std::size_t max_rw_count = 0x7ffff000;
+
+/// `op_args::len` for a buffer of `size` bytes: clamped to max_rw_count.
+constexpr std::uint32_t rw_len(std::size_t size) noexcept {
+  return static_cast<std::uint32_t>(size < max_rw_count ? size : max_rw_count);
+}
 
 /// A request in flight and its completion (see the file comment).
 ///

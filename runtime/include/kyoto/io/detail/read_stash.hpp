@@ -77,7 +77,7 @@ inline op_args stream_read_args(int fd, std::span<std::byte> buf) noexcept {
   a.opcode = opcode::read;
   a.fd = fd;
   a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-  a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+  a.len = rw_len(buf.size());
   a.off = ~std::uint64_t{0};
   return a;
 }

@@ -44,7 +44,7 @@ inline op_args socket_buffer_args(std::uint8_t op, int fd, std::span<const std::
   a.opcode = op;
   a.fd = fd;
   a.addr = reinterpret_cast<std::uintptr_t>(buf.data());
-  a.len = static_cast<std::uint32_t>(std::min<std::size_t>(buf.size(), 0x7ffff000));
+  a.len = rw_len(buf.size());
   a.op_flags = flags;
   return a;
 }
