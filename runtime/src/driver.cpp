@@ -4,8 +4,13 @@
 
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <liburing.h>
+
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KYOTO_LSAN 1
@@ -30,6 +35,55 @@
 #include <system_error>
 
 namespace kyoto::detail {
+
+namespace {
+
+/// The signal that asks a driver's thread for an assist (driver.hpp).
+constexpr int assist_signal = SIGURG;
+
+/// The driver the calling thread may be assisted for (enable_assist()).
+/// Initial-exec: the handler reads it, and must not allocate TLS.
+__attribute__((tls_model("initial-exec"))) thread_local driver* assisted = nullptr;
+
+/// The handler kyoto's replaced, called for a SIGURG that is not an assist
+/// (written once, before our handler is installed).
+struct sigaction previous_handler = {};
+
+void assist_handler(int sig, siginfo_t* info, void* uctx) {
+  const int saved_errno = errno;
+  driver* d = assisted;
+  if (d == nullptr || !d->assist_here()) {
+    // Not ours (or a repeat of one already served): what was there before.
+    if ((previous_handler.sa_flags & SA_SIGINFO) != 0) {
+      if (previous_handler.sa_sigaction != nullptr) previous_handler.sa_sigaction(sig, info, uctx);
+    } else if (previous_handler.sa_handler != SIG_DFL && previous_handler.sa_handler != SIG_IGN) {
+      previous_handler.sa_handler(sig);
+    }
+  }
+  errno = saved_errno;
+}
+
+void install_assist_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa = {};
+    sa.sa_sigaction = assist_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old = {};
+    if (::sigaction(assist_signal, nullptr, &old) != 0) {
+      throw std::system_error(errno, std::system_category(),
+                              "kyoto: reading SIGURG's handler (the workers' assist signal)");
+    }
+    previous_handler = old;
+    if (::sigaction(assist_signal, &sa, nullptr) != 0) {
+      throw std::system_error(errno, std::system_category(),
+                              "kyoto: installing the workers' assist signal handler (SIGURG)");
+    }
+  });
+}
+
+}  // namespace
 
 driver::driver(bool start_paused) : clock_(epoch_, start_paused) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
@@ -121,16 +175,37 @@ bool driver::post_cancel(io_op* op) noexcept {
   return true;
 }
 
-void driver::process_cancels() {
+io_op* driver::take_cancels() noexcept {
   // Take the whole stack, but never the closed marker: swapping it out and
   // back would let a post_cancel() in between push onto a drained driver
   // (and then wait for a cancel nobody submits). Closing is final.
   io_op* op = cancel_head_.load(std::memory_order_relaxed);
   do {
-    if (op == nullptr || op == closed_queue) return;
+    if (op == nullptr || op == closed_queue) return nullptr;
     // Acquire: pairs with post_cancel()'s release CAS.
   } while (!cancel_head_.compare_exchange_weak(op, nullptr, std::memory_order_acquire,
                                                std::memory_order_relaxed));
+  return op;
+}
+
+void driver::process_cancels() {
+  // Keeps the assist handler off the queue while we pop it (the handler
+  // runs on this thread: relaxed stores and signal fences suffice).
+  struct popping {
+    atomic<bool>& flag;
+    explicit popping(atomic<bool>& f) noexcept : flag(f) {
+      flag.store(true, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    ~popping() {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      flag.store(false, std::memory_order_relaxed);
+    }
+    popping(const popping&) = delete;
+    popping& operator=(const popping&) = delete;
+  } guard(in_cancels_);
+  io_op* op = take_cancels();
+  if (op == nullptr) return;
   while (op != nullptr) {
     io_op* next = op->next_cancel;
     reactor_->cancel(op);
@@ -140,6 +215,103 @@ void driver::process_cancels() {
     op = next;
   }
   reactor_->submit();
+}
+
+void driver::enable_assist() {
+  install_assist_handler();
+  sigset_t mine;
+  sigemptyset(&mine);
+  sigaddset(&mine, assist_signal);
+  pthread_sigmask(SIG_UNBLOCK, &mine, nullptr);  // a worker inherits its creator's mask
+  assisted = this;
+  const std::lock_guard<std::mutex> guard(assist_mutex_);
+  native_ = pthread_self();
+  // Relaxed: read by the handler, on this thread.
+  sync_cancel_.store((reactor::allowed_features() & reactor::feature_sync_cancel) != 0,
+                     std::memory_order_relaxed);
+  // Release: pairs with reap_foreign()'s acquire load (the reactor, made
+  // by bind() before, is complete); assist() reads it under the mutex.
+  assist_on_.store(true, std::memory_order_release);
+}
+
+void driver::disable_assist() noexcept {
+  const std::lock_guard<std::mutex> guard(assist_mutex_);
+  // Relaxed: assist() reads it under the same mutex; the handler reads it
+  // on the driver's thread, which disables its own driver (drain()).
+  assist_on_.store(false, std::memory_order_relaxed);
+}
+
+unsigned driver::reap_foreign() noexcept {
+  // Acquire: pairs with enable_assist()'s release store (the reactor is
+  // made before). After disable_assist() nothing reaps: the drain does.
+  if (!assist_on_.load(std::memory_order_acquire)) return 0;
+  return reactor_->reap_foreign();
+}
+
+void driver::assist() noexcept {
+  const std::lock_guard<std::mutex> guard(assist_mutex_);
+  if (!assist_on_.load(std::memory_order_relaxed)) return;
+  // Release: pairs with the handler's acquire exchange (assist_here()):
+  // the cancels posted before this call are in the queue it pops.
+  assist_requested_.store(true, std::memory_order_release);
+  (void)pthread_kill(native_, assist_signal);  // the thread is in its loop (assist_on_)
+}
+
+bool driver::assist_here() noexcept {
+  // Acquire: pairs with assist()'s release store.
+  if (!assist_requested_.exchange(false, std::memory_order_acquire)) return false;
+  // Relaxed: disable_assist() ran on this thread if at all (drain()).
+  if (!assist_on_.load(std::memory_order_relaxed)) return true;
+  if (reactor_->owner_in_ring()) {
+    // Interrupted inside its ring: only post what is deferred; whoever
+    // asked asks again (the watchdog's next tick, a canceller's next nudge).
+    reactor_->assist_enter(false);
+    return true;
+  }
+  // First the requests queued before the long task (a cancel must find its
+  // request in the kernel), then the cancels, then what they completed.
+  reactor_->assist_enter(true);
+  const int fd = reactor_->ring_fd();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (!in_cancels_.load(std::memory_order_relaxed) &&
+      sync_cancel_.load(std::memory_order_relaxed)) {
+    io_op* op = take_cancels();
+    while (op != nullptr) {
+      io_op* next = op->next_cancel;
+      io_uring_sync_cancel_reg reg = {};
+      reg.addr = reinterpret_cast<std::uint64_t>(op);  // its user_data (reactor::start())
+      reg.fd = -1;
+      reg.timeout.tv_sec = 0;  // do not wait for a request already running (-ETIME)
+      reg.timeout.tv_nsec = 0;
+      // 0: cancelled, its CQE is posted below; -ENOENT: it completed
+      // first; -EALREADY/-ETIME: running, it ends on its own. -EINVAL: a
+      // kernel without IORING_REGISTER_SYNC_CANCEL (before 6.0).
+      if (::syscall(__NR_io_uring_register, fd, IORING_REGISTER_SYNC_CANCEL, &reg, 1) < 0 &&
+          errno == EINVAL) {
+        sync_cancel_.store(false, std::memory_order_relaxed);
+        // Back on the queue for this thread's next poll (a lock-free push).
+        while (op != nullptr) {
+          io_op* rest = op->next_cancel;
+          io_op* head = cancel_head_.load(std::memory_order_relaxed);
+          do {
+            op->next_cancel = head;
+            // Release: as post_cancel()'s (not closed: only this thread's
+            // drain closes it, after disabling assists).
+          } while (!cancel_head_.compare_exchange_weak(head, op, std::memory_order_release,
+                                                       std::memory_order_relaxed));
+          op = rest;
+        }
+        break;
+      }
+      // Release: as in process_cancels().
+      op->cancel_queued.store(false, std::memory_order_release);
+      op = next;
+    }
+  }
+  // Posts the deferred completions (DEFER_TASKRUN) into the CQ, for
+  // reap_foreign() on another thread.
+  reactor_->assist_enter(false);
+  return true;
 }
 
 void driver::service() {
@@ -154,6 +326,7 @@ void driver::drain() noexcept {
   // close() on the same thread or one that joined the draining worker
   // (which orders its exchange below before this load): once is enough.
   if (reactor_ == nullptr || cancel_head_.load(std::memory_order_relaxed) == closed_queue) return;
+  disable_assist();  // nobody signals or reaps for us from here on
   const bool here = on_driver_thread();
   if (here) {
     try {

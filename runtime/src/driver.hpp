@@ -20,6 +20,46 @@
 // (shutdown) the head holds `closed_queue` and pushes are refused: nothing
 // is in flight any more.
 //
+// # Assists: a busy owner's I/O
+//
+// A multi_thread worker stuck in one task (a loop that does not yield,
+// block_in_place) does not poll its ring. With SINGLE_ISSUER |
+// DEFER_TASKRUN the kernel posts its completions only when that thread
+// enters the ring, and only that thread may submit a cancel — so a read on
+// its ring, or a cancel of one from another worker, waited for the task's
+// end (issue 14: a 20 ms read took 1 s). Dropping the flags costs ~3x on
+// multi_thread bulk transfer (tcp_stream) and ~60% on echo without
+// COOP_TASKRUN (docs/architecture.md), so the owner keeps them and is
+// *assisted* instead:
+//
+// 1. assist() (any thread) sets `assist_requested_` and sends the owner's
+//    thread the assist signal (SIGURG, whose default action is to ignore
+//    it; Go preempts goroutines with it for the same reason). Its handler
+//    (assist_here(), on the owner's thread, between two instructions of
+//    whatever it runs) only makes system calls. Unless it interrupted the
+//    owner inside its ring (reactor::owner_in_ring(): the owner may be
+//    filling an SQE; then it only posts, and the asker asks again), it
+//    submits the SQEs the owner queued before its long task, then cancels
+//    each op on the cancel queue with IORING_REGISTER_SYNC_CANCEL (Linux
+//    6.0; the handler runs on the ring's single issuer), then enters with
+//    IORING_ENTER_GETEVENTS, which posts the deferred completions into the
+//    CQ. It allocates nothing, takes no lock, and touches no structure of
+//    the owner's but the SQ's tail and the cancel queue, that only if the
+//    owner is not popping it itself (`in_cancels_`, a flag of the same
+//    thread: signal fences suffice).
+// 2. Another thread then reaps the CQ: reap_foreign() (reactor.hpp,
+//    "Foreign reaping"), a try-lock that fails while the owner is in its
+//    ring; the woken tasks are foreign wakes, run by idle workers.
+//
+// Who assists: the watchdog, at every tick that finds a worker in the same
+// task as at the last one with requests in flight (it reaps, then
+// signals: a completion waits at most about two ticks); and a thread
+// waiting for a cancel it posted (io_op.cpp), which reaps while it waits
+// and signals the owner once its wake-up has gone unanswered for
+// `assist_delay`. Assists are enabled by the worker at start
+// (enable_assist()) and disabled by its drain, under `assist_mutex_`, so
+// no signal targets a thread that has left its loop.
+//
 // Paused time (time/detail/virtual_clock.hpp): the driver owns its
 // runtime's virtual clock and reads time through now(). Until time is first
 // paused, now() is steady_clock::now() behind one flag test; the timer
@@ -36,9 +76,12 @@
 #include <kyoto/time/detail/timer_entry.hpp>
 #include <kyoto/time/detail/virtual_clock.hpp>
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -102,7 +145,8 @@ class driver {
 
   // ---- I/O requests (io_op.hpp) ----
 
-  /// Whether I/O requests are in flight (the driver's thread).
+  /// Whether I/O requests are in flight (a snapshot off the driver's
+  /// thread).
   bool has_io() const noexcept { return reactor_ != nullptr && reactor_->in_flight() != 0; }
   /// Whether the calling thread drives this driver.
   bool on_driver_thread() const noexcept { return thread_ == std::this_thread::get_id(); }
@@ -150,6 +194,41 @@ class driver {
   }
   /// See reactor::reap_seq().
   const atomic<std::uint64_t>& reap_seq() const noexcept { return reactor_->reap_seq(); }
+  /// See reactor::owner_reaping().
+  bool owner_reaping() const noexcept { return reactor_->owner_reaping(); }
+
+  // ---- assists (see "Assists" above) ----
+
+  /// How long a thread waiting for a cancel it posted lets the owner answer
+  /// its wake-up before it signals it.
+  static constexpr std::chrono::microseconds assist_delay{100};
+  /// Makes the calling thread, which drives this driver, assistable:
+  /// installs the process's assist signal handler (once), unblocks the
+  /// signal on this thread. A multi_thread worker, after bind(). Throws
+  /// std::system_error if the handler cannot be installed.
+  void enable_assist();
+  /// No more assists (drain(): before the cancel queue closes and the ring
+  /// may go). Any thread; idempotent.
+  void disable_assist() noexcept;
+  /// Reaps, on the calling thread (not the driver's), what the kernel has
+  /// posted to the ring, unless the owner is in its ring right now; the
+  /// woken tasks are foreign wakes. Returns the CQEs consumed; 0 unless
+  /// assists are enabled. Any thread.
+  unsigned reap_foreign() noexcept;
+  /// Signals the driver's thread to cancel what is posted and flush its
+  /// completions (see "Assists"); nothing unless assists are enabled.
+  /// Any thread.
+  void assist() noexcept;
+  /// The watchdog's rescue of a worker stuck in one task: reaps what is
+  /// posted, then, if requests are still in flight, assist(). Any thread.
+  void rescue_io() noexcept {
+    (void)reap_foreign();
+    if (has_io()) assist();
+  }
+  /// The assist signal handler's work (on the driver's thread, in the
+  /// handler): async-signal-safe. False if no assist was requested (the
+  /// signal is someone else's).
+  bool assist_here() noexcept;
 
  private:
   /// The driver's now: the virtual clock once time was ever paused.
@@ -162,6 +241,8 @@ class driver {
   std::uint64_t tick_floor(clock::time_point t) const noexcept;
   void fire_timers() noexcept;
   void process_cancels();
+  /// Pops the whole cancel queue (never the closed marker); null if empty.
+  io_op* take_cancels() noexcept;
 
   /// The cancel queue's head once drained.
   // NOLINTNEXTLINE(performance-no-int-to-ptr): a sentinel address, never dereferenced
@@ -181,6 +262,17 @@ class driver {
   std::vector<task_header*> held_;
   /// The reactor's request counts (metrics), bumped on the driver's thread.
   io_counters io_counters_;
+
+  /// Assists (see "Assists"). assist_on_ and native_ change under
+  /// assist_mutex_; the handler reads assist_on_ on the driver's own thread.
+  std::mutex assist_mutex_;
+  atomic<bool> assist_on_{false};
+  pthread_t native_{};
+  atomic<bool> assist_requested_{false};
+  /// Set by the driver's thread while it pops the cancel queue itself.
+  atomic<bool> in_cancels_{false};
+  /// Cleared by the handler if the kernel refuses IORING_REGISTER_SYNC_CANCEL.
+  atomic<bool> sync_cancel_{true};
 };
 
 /// Keeps the tasks of `d.held()` forever, for a scheduler's shutdown

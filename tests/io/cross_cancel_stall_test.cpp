@@ -1,17 +1,16 @@
-// Issue 13, item 3 (open): a cancel from another worker waits for the
+// Issue 13, item 3: a cancel from another worker must not wait for the
 // worker whose ring holds the request to poll it. Here that worker runs a
 // CPU-bound task for 1 s; a task whose read was started on its ring times
 // the read out after 20 ms, on the other worker (the busy one's timers are
 // fired by the watchdog, which hands the woken task to an idle worker).
 //
-// The target is that the canceller does not wait for the busy worker (the
-// timeout returns in well under the busy task's second). It is disabled
-// until the cancel can be handed over: with a `SINGLE_ISSUER |
-// DEFER_TASKRUN` ring only the owner may submit the cancel and reap its
-// completion, and the read's buffer is borrowed from the caller's frame,
-// which goes on right after the timeout, so the canceller must wait (see
-// docs/architecture.md, "What is still stranded"). It prints the measured
-// stall when run with --gtest_also_run_disabled_tests.
+// The canceller posts its cancel, reaps the busy worker's ring itself and
+// signals that worker, whose handler submits the cancel
+// (IORING_REGISTER_SYNC_CANCEL) and posts its completion (driver.hpp,
+// "Assists"). Before, the timeout returned after 1,000-1,023 ms. The bound
+// is generous for CI (the target is 25 ms); the measured time is printed.
+// Skipped when KYOTO_URING_FEATURES turns sync_cancel off (as on kernels
+// before 6.0, the cancel then waits for the owner).
 #include "net_support.hpp"
 
 #include <kyoto/net.hpp>
@@ -24,6 +23,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <utility>
 
 namespace {
@@ -53,7 +54,13 @@ kyoto::task<steady_clock::duration> time_out_a_read_while_its_worker_spins() {
   co_return took;
 }
 
-TEST(IoCrossCancel, DISABLED_ATimeoutOfAReadOwnedByABusyWorkerDoesNotWaitForIt) {
+TEST(IoCrossCancel, ATimeoutOfAReadOwnedByABusyWorkerDoesNotWaitForIt) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any runtime starts
+  if (const char* env = std::getenv("KYOTO_URING_FEATURES");
+      env != nullptr && std::string_view(env) != "all" &&
+      std::string_view(env).find("sync_cancel") == std::string_view::npos) {
+    GTEST_SKIP() << "KYOTO_URING_FEATURES turns sync_cancel off: the cancel waits for the owner";
+  }
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   // Spawned, so that it runs on a worker (whose ring owns the read).
   const steady_clock::duration took = rt.block_on([]() -> kyoto::task<steady_clock::duration> {

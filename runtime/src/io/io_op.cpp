@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace kyoto::detail {
 
@@ -97,6 +98,10 @@ int io_op::cancel_slow() noexcept {
     } else {
       owner_->post_cancel(this);
       unsigned spins = 0;
+      // The owner may be stuck in a task and not answer its wake-up: then
+      // reap its ring ourselves and, every assist_delay, signal it to
+      // submit our cancel and post the completions (driver.hpp, "Assists").
+      auto nudge_at = std::chrono::steady_clock::now() + driver::assist_delay;
       // Acquire (both): pairs with complete()'s `done` store and with
       // process_cancels()' release store of cancel_queued.
       while (state_.load(std::memory_order_acquire) != done ||
@@ -115,6 +120,13 @@ int io_op::cancel_slow() noexcept {
             std::terminate();
           }
         }
+        if (owner_->reap_foreign() == 0 && spins >= 64) {
+          const auto now = std::chrono::steady_clock::now();
+          if (now >= nudge_at) {
+            owner_->assist();
+            nudge_at = now + driver::assist_delay;
+          }
+        }
         relax(spins);
       }
     }
@@ -122,9 +134,11 @@ int io_op::cancel_slow() noexcept {
     return result_;
   }
   if (s == idle) return no_request;
-  // `completing`: the CQE won. Its wake may still be running on the owner's
-  // thread; once the owner's reap batch has ended it is over (reactor.hpp).
-  if (!owner_->on_driver_thread()) {
+  // `completing`: the CQE won. Its wake may still be running on the thread
+  // that reaped it (the owner, or a foreign reaper: driver.hpp, "Assists");
+  // once that reap batch has ended it is over (reactor.hpp). Unless the
+  // batch is our own: the owner, nested in its reap.
+  if (!(owner_->on_driver_thread() && owner_->owner_reaping())) {
     // Acquire: pairs with the release store that ends the batch.
     const std::uint64_t seq = owner_->reap_seq().load(std::memory_order_acquire);
     if ((seq & 1) != 0) {

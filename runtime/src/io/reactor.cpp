@@ -7,6 +7,10 @@
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
 
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -79,6 +83,8 @@ unsigned reactor::allowed_features() {
         m |= feature_coop_taskrun;
       } else if (name == "cancel_any") {
         m |= feature_cancel_any;
+      } else if (name == "sync_cancel") {
+        m |= feature_sync_cancel;
       } else {
         m = ~0u;  // reported below, on every ring's creation
         break;
@@ -89,7 +95,7 @@ unsigned reactor::allowed_features() {
   if (mask == ~0u) {
     throw std::invalid_argument(
         "kyoto: KYOTO_URING_FEATURES: expected all, none, or a comma list of defer_taskrun, "
-        "coop_taskrun, cancel_any");
+        "coop_taskrun, cancel_any, sync_cancel");
   }
   return mask;
 }
@@ -139,10 +145,63 @@ reactor::~reactor() {
   close_ring();
 }
 
+namespace {
+
+/// Backs off while another thread finishes something short.
+void relax(unsigned& spins) noexcept {
+  if (++spins < 64) {
+    spin_pause();
+  } else {
+    ::sched_yield();  // the other thread may be descheduled (2 vCPUs)
+  }
+}
+
+}  // namespace
+
+reactor::owner_hold::owner_hold(reactor& r) noexcept : r_(r), took_(false) {
+  // Relaxed: only this (the owner's) thread stores owner_held, so seeing it
+  // means we hold it already (nested).
+  if (r_.reap_lock_.load(std::memory_order_relaxed) == owner_held) return;
+  unsigned spins = 0;
+  for (;;) {
+    std::uint8_t expected = lock_free;
+    // Acquire: pairs with the release store that ends a foreign batch
+    // (reap_foreign()): its consumption of the CQ and its writes to live_,
+    // in_flight_ and foreign_reaped_ happen before we read them.
+    if (r_.reap_lock_.compare_exchange_weak(expected, owner_held, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+      took_ = true;
+      return;
+    }
+    relax(spins);  // a foreign batch: a few wakes at most
+  }
+}
+
+reactor::owner_hold::~owner_hold() {
+  // Release: pairs with reap_foreign()'s acquire CAS (our writes to live_
+  // and in_flight_, and the CQ head we advanced, happen before its reads).
+  if (took_) r_.reap_lock_.store(lock_free, std::memory_order_release);
+}
+
 void reactor::close_ring() noexcept {
-  if (ring_closed_) return;
-  ring_closed_ = true;
-  io_uring_queue_exit(&ring_);
+  // Taken as a foreign holder would, waiting: close_ring() may run on a
+  // thread other than the owner's (driver::drain()), and a foreign reaper
+  // must not read the CQ of an unmapped ring.
+  unsigned spins = 0;
+  std::uint8_t expected = lock_free;
+  const bool mine = reap_lock_.load(std::memory_order_relaxed) == owner_held;
+  // Acquire / release: as owner_hold's.
+  while (!mine &&
+         !reap_lock_.compare_exchange_weak(expected, foreign_held, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+    expected = lock_free;
+    relax(spins);
+  }
+  if (!ring_closed_) {
+    ring_closed_ = true;
+    io_uring_queue_exit(&ring_);
+  }
+  if (!mine) reap_lock_.store(lock_free, std::memory_order_release);
 }
 
 io_uring_sqe* reactor::sqe() {
@@ -163,6 +222,7 @@ void reactor::arm_wake() {
 }
 
 void reactor::submit() {
+  const owner_hold hold(*this);
   for (;;) {
     const int r = io_uring_submit(&ring_);
     if (r >= 0) return;
@@ -180,7 +240,8 @@ void reactor::submit() {
 void reactor::poll() {
   // Nothing to hand over and nothing in flight but the wake-up read (which
   // only matters when parking): no need to enter the kernel.
-  if (io_uring_sq_ready(&ring_) == 0 && in_flight_ == 0) return;
+  if (io_uring_sq_ready(&ring_) == 0 && in_flight() == 0) return;
+  const owner_hold hold(*this);
   if (io_uring_sq_ready(&ring_) != 0 || (flags_ & IORING_SETUP_DEFER_TASKRUN) != 0) {
     // With DEFER_TASKRUN completions are only posted when we enter.
     const int r = io_uring_submit_and_get_events(&ring_);
@@ -192,6 +253,16 @@ void reactor::poll() {
 }
 
 void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
+  // Held while blocked too: nobody reaps a parked owner's ring.
+  const owner_hold hold(*this);
+  if (foreign_reaped_) {
+    // A foreign reaper consumed CQEs we have not seen: the one we would
+    // wait for (the wake-up read's, a cancel's) may be among them. Do not
+    // block; the caller checks its condition again.
+    foreign_reaped_ = false;
+    timeout = std::chrono::nanoseconds(0);
+  }
+  if (!wake_armed_) arm_wake();
   io_uring_cqe* cqe = nullptr;
   int r;
   if (timeout) {
@@ -210,6 +281,7 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
 }
 
 void reactor::start(io_op* op, const op_args& a) {
+  const owner_hold hold(*this);
   live_.reserve(live_.size() + 1);  // may throw: before an SQE is taken
   io_uring_sqe* s = sqe();
   io_uring_prep_rw(a.opcode, s, a.fd, nullptr, a.len, a.off);
@@ -221,18 +293,31 @@ void reactor::start(io_op* op, const op_args& a) {
   io_uring_sqe_set_data(s, op);
   op->reactor_slot = static_cast<std::uint32_t>(live_.size());
   live_.push_back(op);  // reserved: does not throw
-  ++in_flight_;
+  in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   counters->submitted.bump();
 }
 
+void reactor::assist_enter(bool submit) noexcept {
+  if (!submit) {
+    // Submits nothing (the SQ's local tail may be mid-update); posts.
+    (void)::syscall(__NR_io_uring_enter, ring_.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+    return;
+  }
+  // liburing's submit only flushes the SQ's tail and enters the kernel: no
+  // allocation, no lock.
+  (void)io_uring_submit_and_get_events(&ring_);
+}
+
 void reactor::cancel(io_op* op) {
+  const owner_hold hold(*this);
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel(s, op, 0);
   io_uring_sqe_set_data64(s, cancel_tag);
 }
 
 bool reactor::drain(std::chrono::steady_clock::time_point deadline) {
-  if (in_flight_ == 0) return true;
+  const owner_hold hold(*this);
+  if (in_flight() == 0) return true;
   // Relaxed: a test sets it before the runtime it drops runs.
   const bool cancels = !drain_skips_cancels.load(std::memory_order_relaxed);
   if (!cancels) {
@@ -244,7 +329,7 @@ bool reactor::drain(std::chrono::steady_clock::time_point deadline) {
   } else {
     cancel_each_in_flight();
   }
-  while (in_flight_ != 0) {
+  while (in_flight() != 0) {
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds(0)) return false;
     const bool had_cancel_any = cancel_any_;
@@ -258,6 +343,7 @@ bool reactor::drain(std::chrono::steady_clock::time_point deadline) {
 }
 
 void reactor::cancel_each_in_flight() {
+  const owner_hold hold(*this);
   // cancel() may flush the SQ (sqe()), which reaps nothing: live_ is stable.
   for (io_op* op : live_)
     cancel(op);
@@ -265,15 +351,44 @@ void reactor::cancel_each_in_flight() {
 }
 
 void reactor::reap() {
+  const owner_hold hold(*this);
+  while (reap_locked() == reap_batch) {
+  }
+  if (!wake_armed_) arm_wake();
+}
+
+unsigned reactor::reap_foreign() noexcept {
+  std::uint8_t expected = lock_free;
+  // Acquire: pairs with owner_hold's release (the owner's writes to live_
+  // and in_flight_ for requests it started happen before we reap them).
+  if (!reap_lock_.compare_exchange_strong(expected, foreign_held, std::memory_order_acquire,
+                                          std::memory_order_relaxed)) {
+    return 0;  // the owner is reaping, waiting or starting a request
+  }
+  unsigned got = 0;
+  if (!ring_closed_) {
+    unsigned n;
+    do {
+      n = reap_locked();
+      got += n;
+    } while (n == reap_batch);
+    if (got != 0) foreign_reaped_ = true;
+  }
+  // Release: pairs with owner_hold's acquire CAS.
+  reap_lock_.store(lock_free, std::memory_order_release);
+  return got;
+}
+
+unsigned reactor::reap_locked() {
   // Copied out and consumed before dispatch (re-entrancy; file comment).
   struct entry {
     std::uint64_t data;
     int res;
     std::uint32_t flags;
   };
-  constexpr unsigned batch = 64;
+  constexpr unsigned batch = reap_batch;
   entry got[batch];
-  for (;;) {
+  {
     unsigned n = 0;
     unsigned head;
     io_uring_cqe* cqe;
@@ -281,7 +396,7 @@ void reactor::reap() {
       got[n++] = entry{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
       if (n == batch) break;
     }
-    if (n == 0) break;
+    if (n == 0) return 0;
     io_uring_cq_advance(&ring_, n);
     bool dispatching = false;
     const std::uint64_t seq = reap_seq_.load(std::memory_order_relaxed);
@@ -319,7 +434,7 @@ void reactor::reap() {
         // the waiter in io_op::cancel() acquires (io_op.hpp).
         reap_seq_.store(seq + 1, std::memory_order_relaxed);
       }
-      --in_flight_;
+      in_flight_.store(in_flight_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
       counters->completed.bump();
       // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
       auto* op = reinterpret_cast<io_op*>(e.data);
@@ -337,9 +452,8 @@ void reactor::reap() {
     // Release: every wake of this batch happened before; pairs with the
     // acquire load in io_op::cancel()'s wait for the batch's end.
     if (dispatching) reap_seq_.store(seq + 2, std::memory_order_release);
-    if (n < batch) break;
+    return n;  // a full batch: more may wait
   }
-  if (!wake_armed_) arm_wake();
 }
 
 void set_drain_skips_cancels(bool skip) noexcept {

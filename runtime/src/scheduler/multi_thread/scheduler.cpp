@@ -74,6 +74,7 @@ bool multi_thread_scheduler::start_gate::bind(driver& drv) noexcept {
   std::exception_ptr error;
   try {
     drv.bind("kyoto worker");
+    drv.enable_assist();  // the watchdog and cancellers may assist it (driver.hpp)
   } catch (...) {
     error = std::current_exception();
   }

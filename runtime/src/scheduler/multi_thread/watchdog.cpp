@@ -68,8 +68,11 @@ bool watchdog::tick(clock::time_point now) noexcept {
     if (seq % 4 != 2) continue;  // no task runs there
     busy = true;
     // The same task for a tick or more (or a blocking section): its
-    // worker is not firing its timers; fire the due ones here.
+    // worker is neither firing its timers nor reaping its ring; fire the
+    // due timers here, reap what its ring has posted and have it post the
+    // rest (driver.hpp, "Assists").
     w.drv.fire_due_timers();
+    w.drv.rescue_io();
     if (threshold_.count() > 0 && last.reported != seq && now - last.since >= threshold_ &&
         !blocking) {
       last.reported = seq;

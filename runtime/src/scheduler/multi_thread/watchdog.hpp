@@ -11,9 +11,10 @@
 //    they go to the injection queue and wake a parked worker, which runs
 //    them. A timer thus fires at most ~1 ms late (one watchdog tick)
 //    behind a busy worker instead of a whole task's run late.
-//    The worker's io_uring ring is not rescued: with SINGLE_ISSUER |
-//    DEFER_TASKRUN only its owner may enter it (docs/runtime.md says what
-//    that leaves stranded and what lifting it takes).
+//    Its I/O likewise (driver::rescue_io()): the watchdog reaps what the
+//    worker's ring has posted and signals the worker to post the rest
+//    (driver.hpp, "Assists"), so a completion behind a busy worker is
+//    delivered about two ticks late at most.
 // 2. It reports a stall (builder::stall_threshold, 100 ms by default):
 //    once per poll that has lasted longer, at warn level, naming the
 //    worker, the task's id, name and spawn location.
