@@ -29,9 +29,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace kyoto::detail {
@@ -218,6 +220,16 @@ void driver::process_cancels() {
 }
 
 void driver::enable_assist() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv
+  if (const char* env = std::getenv("KYOTO_ASSIST_SIGNAL"); env != nullptr) {
+    const std::string_view v(env);
+    if (v == "off") return;  // no assists: a busy worker's I/O waits for it, as before
+    if (v != "on") {
+      throw std::invalid_argument(
+          "kyoto: KYOTO_ASSIST_SIGNAL: expected on or off (whether busy workers' I/O is "
+          "rescued with SIGURG)");
+    }
+  }
   install_assist_handler();
   sigset_t mine;
   sigemptyset(&mine);

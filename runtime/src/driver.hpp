@@ -58,7 +58,10 @@
 // and signals the owner once its wake-up has gone unanswered for
 // `assist_delay`. Assists are enabled by the worker at start
 // (enable_assist()) and disabled by its drain, under `assist_mutex_`, so
-// no signal targets a thread that has left its loop.
+// no signal targets a thread that has left its loop. KYOTO_ASSIST_SIGNAL=off
+// turns them off, for programs whose blocking calls inside tasks cannot
+// take an EINTR (most restart under SA_RESTART; nanosleep, poll,
+// epoll_wait and timed socket reads do not).
 //
 // Paused time (time/detail/virtual_clock.hpp): the driver owns its
 // runtime's virtual clock and reads time through now(). Until time is first

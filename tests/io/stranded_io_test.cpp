@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 
@@ -135,6 +136,22 @@ TEST(StrandedIo, AbortingATaskWhoseReadIsOnABusyWorkerDoesNotWaitForIt) {
   const auto ms = std::chrono::duration<double, std::milli>(took).count();
   std::cout << "aborting a task whose read lives on a spinning worker took " << ms << " ms\n";
   EXPECT_LT(took, 500ms);  // ~1,000 ms when the cancel waited for the read's worker
+}
+
+TEST(StrandedIo, AnUnknownAssistSignalSettingFailsTheBuildWithItsName) {
+  // Before any other runtime of this test starts: the variable is read by
+  // each worker as it starts.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread runs here
+  ASSERT_EQ(::setenv("KYOTO_ASSIST_SIGNAL", "sometimes", 1), 0);
+  try {
+    (void)kyoto::runtime::builder::multi_thread().worker_threads(1).build();
+    ADD_FAILURE() << "build() accepted KYOTO_ASSIST_SIGNAL=sometimes";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string_view(e.what()).find("KYOTO_ASSIST_SIGNAL"), std::string_view::npos)
+        << e.what();
+  }
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread runs here
+  ::unsetenv("KYOTO_ASSIST_SIGNAL");
 }
 
 }  // namespace

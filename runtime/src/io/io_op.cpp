@@ -120,7 +120,9 @@ int io_op::cancel_slow() noexcept {
             std::terminate();
           }
         }
-        if (owner_->reap_foreign() == 0 && spins >= 64) {
+        // Not before the owner had a chance to answer (64 spins): reaping
+        // contends for its reap lock.
+        if (spins >= 64 && owner_->reap_foreign() == 0) {
           const auto now = std::chrono::steady_clock::now();
           if (now >= nudge_at) {
             owner_->assist();

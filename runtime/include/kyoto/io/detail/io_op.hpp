@@ -13,12 +13,16 @@
 // # Who does what
 //
 // start() fills an SQE on the calling thread's ring; that thread's driver is
-// the op's *owner*. Only the owner reaps the CQE (its ring is
-// SINGLE_ISSUER), and only the owner can submit the cancel request. The
-// awaiter may be destroyed on another thread (the task moved to another
-// worker before it was cancelled); then cancel() posts the op on the
-// owner's cancel queue, wakes the owner, and waits, driving its own ring
-// meanwhile (two workers cancelling each other's requests both progress).
+// the op's *owner*. Only the owner's thread submits to its ring
+// (SINGLE_ISSUER), cancel requests included; the CQE is reaped by the owner,
+// or, while the owner is stuck in a long task, by another thread
+// (reap_foreign(): the watchdog, a waiting canceller; src/driver.hpp,
+// "Assists"). The awaiter may be destroyed on another thread (the task
+// moved to another worker before it was cancelled); then cancel() posts the
+// op on the owner's cancel queue, wakes the owner, and waits, driving its
+// own ring meanwhile (two workers cancelling each other's requests both
+// progress), reaping the owner's ring, and, if the owner does not answer
+// within driver::assist_delay, signalling it to submit the cancel.
 //
 // # state_ (one byte; CAS transitions)
 //
@@ -26,20 +30,20 @@
 //                       │
 //                       └─cancel()─▶ cancelling ─CQE─▶ done
 //
-//   in_flight → completing   the owner, reaping: result_ is written first;
+//   in_flight → completing   the reaper: result_ is written first;
 //                            then it wakes the node (the wake rule of
 //                            task_header.hpp) and never touches the op
 //                            again.
 //   in_flight → cancelling   cancel(), on any thread: the waiter is going
 //                            away; the CQE must not wake it.
-//   cancelling → done        the owner, reaping (release): the kernel is
+//   cancelling → done        the reaper (release): the kernel is
 //                            done with the op's memory.
 //   completing → idle        await_resume, on the task's thread.
 //
 // cancel() that finds `completing` raced the CQE: the wake may still be in
-// progress on the owner, so it waits for the owner's reap batch to end
-// (driver's reap sequence, see driver.hpp) before taking the node back from
-// the task's ready stack (purge).
+// progress on the reaping thread, so it waits for that reap batch to end
+// (the reactor's reap sequence, src/io/reactor.hpp) before taking the node
+// back from the task's ready stack (purge).
 #pragma once
 
 #include <kyoto/io/detail/opcode.hpp>
@@ -85,7 +89,7 @@ constexpr std::uint32_t rw_len(std::size_t size) noexcept {
 /// A request in flight and its completion (see the file comment).
 ///
 /// Thread safety: started, resumed and normally destroyed by the task that
-/// owns the awaiter; complete() runs on the owner's thread; cancel() on any
+/// owns the awaiter; complete() runs on the reaping thread; cancel() on any
 /// thread that owns the task. Not movable while in flight.
 class KYOTO_EXPORT io_op {
  public:
@@ -123,7 +127,8 @@ class KYOTO_EXPORT io_op {
 
   // ---- the reactor's side ----
 
-  /// The CQE for this op arrived (the owner's thread, reaping).
+  /// The CQE for this op arrived (the reaping thread: the owner's, or a
+  /// foreign reaper holding the owner's reap lock).
   void complete(int result, std::uint32_t flags) noexcept;
 
   /// The opcode, for the fault-injection seam.
