@@ -53,7 +53,7 @@ struct collector {
     out.first_frame = frames.size();
     const detail::task_promise_base* p = t.started() ? t.root_promise() : nullptr;
     for (std::size_t depth = 0; p != nullptr && depth < max_chain; ++depth) {
-      const detail::await_point* at = p->awaiting_;
+      const detail::await_point* at = p->parked_point();
       if (at == nullptr) break;  // a child that has not started (cannot be: defensive)
       raw_frame f{at->where, {}};
       at->inspect(*at, f.info);

@@ -33,9 +33,12 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <new>
 #include <source_location>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto {
@@ -92,10 +95,12 @@ class task_promise_base : public pooled_frame {
     return static_cast<A&&>(a);
   }
 
-  std::coroutine_handle<> continuation_;
-  /// The co_await this frame is suspended at (set by traced_awaiter's
-  /// await_suspend; stale while running). Read by task dumps.
-  const await_point* awaiting_ = nullptr;
+  /// The co_await this frame is suspended at (stale while it runs; null
+  /// before its first suspension). Read by task dumps, which only read
+  /// suspended frames. Defined below task_promise: the point is kept in the
+  /// storage of the result slot, the first member of every task_promise
+  /// (this class has no data member, so that slot is at its address).
+  const await_point* parked_point() const noexcept;
 };
 
 template <class T>
@@ -110,10 +115,13 @@ class task_promise : public task_promise_base {
     result_.set_value(std::forward<U>(value));
   }
 
-  /// no_unique_address lets phase_ sit in the result's tail padding: a
-  /// promise is 24 bytes instead of 32 for small T, in every frame.
+  /// First: its storage holds the await point while the frame is
+  /// suspended (parked_point()). no_unique_address lets phase_ sit in the
+  /// result's tail padding: a promise is 24 bytes for small T, in every
+  /// frame.
   [[no_unique_address]] result_storage<T> result_;
   task_phase phase_ = task_phase::not_started;
+  std::coroutine_handle<> continuation_;
 };
 
 template <>
@@ -123,12 +131,25 @@ class task_promise<void> : public task_promise_base {
   void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
   void return_void() noexcept { result_.set_value(); }
 
-  [[no_unique_address]] result_storage<void> result_;  // see task_promise<T>
+  // See task_promise<T>.
+  [[no_unique_address]] result_storage<void> result_;
   task_phase phase_ = task_phase::not_started;
+  std::coroutine_handle<> continuation_;
 };
 
-// 8 bytes of continuation, 8 of await point, 16 of result and phase.
-static_assert(sizeof(task_promise<void>) == 32 && sizeof(task_promise<int>) == 32);
+// 8 bytes of result (or await point), 8 of kind and phase, 8 of
+// continuation.
+static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
+static_assert(std::is_standard_layout_v<task_promise<void>> &&
+              offsetof(task_promise<void>, result_) == 0);
+
+inline const await_point* task_promise_base::parked_point() const noexcept {
+  // Every task_promise<T> derives from this empty class alone and begins
+  // with its result_ (checked above for void; the same layout for every T),
+  // whose storage holds a `const void*` while the frame is suspended.
+  return static_cast<const await_point*>(
+      *std::launder(reinterpret_cast<const void* const*>(static_cast<const void*>(this))));
+}
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {

@@ -10,11 +10,13 @@
 // `std::source_location` of the co_await (a default argument, so taken at
 // the caller's line: one pointer in libstdc++ and libc++), and a pointer to
 // a static table for the awaiter's type. Only when the awaiter suspends
-// does its await_suspend store the wrapper's address in the promise
-// (`task_promise_base::awaiting_`): one pointer store per suspension; an
-// await that completes at once stores nothing there.
+// does its await_suspend store the wrapper's address in the promise: in the
+// storage of its result slot, empty until the body returns
+// (result_storage::park, read back by task_promise_base::parked_point()),
+// so that the promise is no bigger than before task dumps. One pointer
+// store per suspension; an await that completes at once stores nothing.
 //
-// Hence a suspended frame's `awaiting_` always names the co_await it is
+// Hence a suspended frame's parked_point() always names the co_await it is
 // suspended at (every suspension of a task coroutine goes through a
 // wrapper), and the chain root -> innermost awaiter is followed by asking
 // each awaiter for the frame it waits on (a child task's promise).
@@ -166,7 +168,7 @@ class traced_awaiter : private await_point {
       noexcept(std::declval<inner_type&>().await_suspend(h))) {
     // The one store per suspension; before the inner await_suspend, which
     // may run a child task inline whose dump reads the chain through here.
-    h.promise().awaiting_ = static_cast<const await_point*>(this);
+    h.promise().result_.park(static_cast<const await_point*>(this));
     return inner().await_suspend(h);
   }
 

@@ -21,7 +21,7 @@ class result_storage {
  public:
   enum class kind : unsigned char { empty, value, exception, cancelled };
 
-  result_storage() noexcept {}
+  result_storage() noexcept : parked_(nullptr) {}
   result_storage(const result_storage&) = delete;
   result_storage& operator=(const result_storage&) = delete;
   ~result_storage() { reset(); }
@@ -93,6 +93,15 @@ class result_storage {
                                                    : alignof(std::exception_ptr);
   void* scratch() noexcept { return static_cast<void*>(std::addressof(value_)); }
 
+  /// While the slot is empty, its storage may hold one pointer: a task
+  /// coroutine's promise keeps the await site it is suspended at here
+  /// (detail/await_point.hpp), so that task dumps cost the promise no byte.
+  /// The slot starts holding null. Precondition: state() is empty.
+  void park(const void* site) noexcept { parked_ = site; }
+  /// The pointer park() stored (null if none). Precondition: state() is
+  /// empty.
+  const void* parked() const noexcept { return parked_; }
+
   void reset() noexcept {
     if (kind_ == kind::value) {
       if constexpr (!std::is_trivially_destructible_v<stored>) value_.~stored();
@@ -106,6 +115,7 @@ class result_storage {
   union {
     stored value_;
     std::exception_ptr exception_;
+    const void* parked_;  ///< see park()
   };
   kind kind_ = kind::empty;
 };
