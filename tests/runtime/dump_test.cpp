@@ -424,6 +424,45 @@ TEST(DumpMultiThread, ASpawnBlockingFunctionIsListedAsBlocking) {
   rt.block_on(std::move(h));
 }
 
+/// A task inside block_in_place holds its worker's thread in a blocking
+/// call: listed as blocking, not running (and running again after).
+TEST(DumpMultiThread, ATaskInBlockInPlaceIsListedAsBlocking) {
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  kyoto::join_handle<void> h = rt.handle().spawn(
+      [&](kyoto::sync::oneshot::receiver<int> r) -> kyoto::task<> {
+        (void)co_await r;  // goes idle once: a dump lists it from then on
+        kyoto::block_in_place([&] {
+          entered.store(true);
+          while (!release.load())
+            std::this_thread::yield();
+        });
+      },
+      std::move(rx));
+  const kyoto::task_id id = h.id();
+  for (;;) {
+    const kyoto::runtime_dump d = rt.dump();
+    const kyoto::task_dump* t = d.find(id);
+    if (t != nullptr && t->state == kyoto::task_state::idle) break;
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(tx.send(1).has_value());
+  while (!entered.load())
+    std::this_thread::yield();
+  const kyoto::runtime_dump d = rt.dump();
+  release.store(true);
+  rt.block_on(std::move(h));
+  const kyoto::task_dump* t = d.find(id);
+  ASSERT_NE(t, nullptr) << d;
+  EXPECT_EQ(t->state, kyoto::task_state::blocking) << d;
+  EXPECT_TRUE(t->await_chain.empty()) << d;
+  EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
+  const kyoto::runtime_dump after = rt.dump();
+  EXPECT_EQ(after.find(id), nullptr) << after;  // ended
+}
+
 /// Many tasks passing values around and yielding, while another thread
 /// dumps the runtime over and over: each dump's tasks are in a valid
 /// state, idle ones have a chain, and every task still finishes (a claim

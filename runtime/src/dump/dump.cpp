@@ -6,6 +6,7 @@
 // points of its frames: source locations, static texts, numbers), so the
 // workers wait for no allocation but the vector's growth; then, with no
 // lock held, turn that into strings.
+#include <kyoto/runtime/block_in_place.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/task.hpp>
 
@@ -98,7 +99,9 @@ struct collector {
           r.state = task_state::scheduled;
           break;
         case claim::running:
-          r.state = claimable ? task_state::running : task_state::scheduled;
+          r.state = !claimable                      ? task_state::scheduled
+                    : detail::in_block_in_place(&t) ? task_state::blocking
+                                                    : task_state::running;
           break;
         case claim::claimed:
           r.state = task_state::idle;

@@ -56,7 +56,9 @@ enum class task_state : unsigned char {
   idle,       ///< suspended, waiting for a wake: its await chain is listed
   scheduled,  ///< in a run queue (woken, or yielded)
   running,    ///< a worker is running it now
-  blocking,   ///< a spawn_blocking task whose function a blocking-pool thread runs now
+  /// a spawn_blocking task whose function a blocking-pool thread runs now,
+  /// or a task inside block_in_place
+  blocking,
 };
 
 /// "idle", "scheduled", "running" or "blocking".
