@@ -54,10 +54,11 @@ struct collector {
     out.first_frame = frames.size();
     const detail::task_promise_base* p = t.started() ? t.root_promise() : nullptr;
     for (std::size_t depth = 0; p != nullptr && depth < max_chain; ++depth) {
-      const detail::await_point* at = p->parked_point();
+      const std::uintptr_t word = p->parked_word();
+      const detail::await_site* at = detail::await_word::site(word);
       if (at == nullptr) break;  // a child that has not started (cannot be: defensive)
       raw_frame f{at->where, {}};
-      at->inspect(*at, f.info);
+      at->inspect(*p, detail::await_word::awaiter(word), f.info);
       frames.push_back(f);
       p = f.info.child;
     }

@@ -80,13 +80,25 @@ class task_promise_base : public pooled_frame {
 
   /// Every co_await of a task coroutine: wraps the awaiter so that its
   /// suspension records where it is (detail/await_point.hpp; task dumps).
-  template <class A>
+  /// `Site`, a fresh closure type per call site, gives each co_await its
+  /// own static record, whose address is parked in the promise here (the
+  /// suspension adds the awaiter's place). Members of this non-template
+  /// class: GCC 12 rejects a lambda in a default template argument of a
+  /// member of a class template. The closure type stays out of the
+  /// wrapper's type, hence out of the frame's (in a coroutine defined in a
+  /// header, a field of a type with internal linkage would warn
+  /// -Wsubobject-linkage).
+  template <class A, class Site = decltype([] {})>
     requires(!untraced_await<A>)
   [[gnu::always_inline]] traced_awaiter<decltype(get_awaiter(std::declval<A>()))>
   await_transform(A&& a, std::source_location where = std::source_location::current()) noexcept(
-      noexcept(traced_awaiter<decltype(get_awaiter(std::declval<A>()))>(std::declval<A>(),
-                                                                        where))) {
-    return {static_cast<A&&>(a), where};
+      noexcept(traced_awaiter<decltype(get_awaiter(std::declval<A>()))>(std::declval<A>()))) {
+    using awaiter = traced_awaiter<decltype(get_awaiter(std::declval<A>()))>;
+    // A guarded static: `where` is a function argument (the same at every
+    // call from this site).
+    static const await_site site{&awaiter::inspect, where};
+    park_word(await_word::of(&site));
+    return awaiter(static_cast<A&&>(a));
   }
   /// An awaiter that never leaves the task idle (detail/await_point.hpp,
   /// untraced_await) is awaited as it is: the operand itself, no copy.
@@ -95,12 +107,19 @@ class task_promise_base : public pooled_frame {
     return static_cast<A&&>(a);
   }
 
-  /// The co_await this frame is suspended at (stale while it runs; null
-  /// before its first suspension). Read by task dumps, which only read
-  /// suspended frames. Defined below task_promise: the point is kept in the
-  /// storage of the result slot, the first member of every task_promise
-  /// (this class has no data member, so that slot is at its address).
-  const await_point* parked_point() const noexcept;
+  /// The co_await this frame is suspended at, an await_word (stale while
+  /// it runs; 0 before its first co_await). Read by task dumps, which only
+  /// read suspended frames. Kept in the storage of the result slot, the
+  /// first member of every task_promise (this class has no data member, so
+  /// that slot is at its address; see the static_asserts below).
+  std::uintptr_t parked_word() const noexcept {
+    return *std::launder(reinterpret_cast<const std::uintptr_t*>(static_cast<const void*>(this)));
+  }
+
+ private:
+  void park_word(std::uintptr_t word) noexcept {
+    *std::launder(reinterpret_cast<std::uintptr_t*>(static_cast<void*>(this))) = word;
+  }
 };
 
 template <class T>
@@ -138,18 +157,10 @@ class task_promise<void> : public task_promise_base {
 };
 
 // 8 bytes of result (or await point), 8 of kind and phase, 8 of
-// continuation.
+// continuation; the result slot at the promise's address (parked_word()).
 static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
 static_assert(std::is_standard_layout_v<task_promise<void>> &&
               offsetof(task_promise<void>, result_) == 0);
-
-inline const await_point* task_promise_base::parked_point() const noexcept {
-  // Every task_promise<T> derives from this empty class alone and begins
-  // with its result_ (checked above for void; the same layout for every T),
-  // whose storage holds a `const void*` while the frame is suspended.
-  return static_cast<const await_point*>(
-      *std::launder(reinterpret_cast<const void* const*>(static_cast<const void*>(this))));
-}
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {
