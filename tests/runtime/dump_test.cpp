@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -224,6 +225,66 @@ TEST_P(Dump, ATaskThatYieldedShowsTheLineItParksAt) {
   }());
 }
 
+kyoto::task<> recv_twice(kyoto::sync::mpsc::receiver<int>& rx, unsigned& first, unsigned& second) {
+  first = __LINE__ + 1;
+  (void)co_await rx.recv();
+  second = __LINE__ + 1;
+  (void)co_await rx.recv();
+}
+
+// Each co_await has its own static record (detail/await_point.hpp: a
+// closure type per call site): two awaits of the same awaiter type in one
+// coroutine show their own lines.
+TEST_P(Dump, EachCoAwaitOfOneCoroutineHasItsOwnLine) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  unsigned first = 0, second = 0;
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    auto t = kyoto::spawn(recv_twice(rx, first, second));
+    const auto line_is = [&](const unsigned& line) {  // set once the task runs
+      return [&](const kyoto::runtime_dump& x) {
+        const kyoto::task_dump* listed = x.find(t.id());
+        return all_idle(x, {t.id()}) && listed->await_chain.size() == 1 &&
+               listed->await_chain[0].location.line() == line;
+      };
+    };
+    kyoto::runtime_dump d = co_await dump_when(line_is(first));
+    EXPECT_EQ(innermost(d, t.id()).location.line(), first) << d;
+    EXPECT_EQ(innermost(d, t.id()).waits_on, "mpsc recv") << d;
+    KYOTO_ASSERT_TRUE((co_await tx.send(1)).has_value());
+    d = co_await dump_when(line_is(second));
+    EXPECT_EQ(innermost(d, t.id()).location.line(), second) << d;
+    EXPECT_EQ(innermost(d, t.id()).waits_on, "mpsc recv") << d;
+    EXPECT_NE(first, second);
+    t.abort();
+  }());
+}
+
+kyoto::task<> recv_after_a_big_local(kyoto::sync::mpsc::receiver<int>& rx, unsigned& line) {
+  std::array<unsigned char, 400'000> big{};
+  big[big.size() - 1] = 1;
+  line = __LINE__ + 1;
+  (void)co_await rx.recv();
+  EXPECT_EQ(big[big.size() - 1], 1);
+}
+
+// An awaiter maybe farther from its promise than the await word records
+// (a 400 kB local): the dump still shows its line (and what it waits on
+// when it is near enough).
+TEST_P(Dump, ACoAwaitBehindAHugeLocalStillShowsItsLine) {
+  auto [tx, rx] = kyoto::sync::mpsc::channel<int>(1);
+  unsigned line = 0;
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    auto t = kyoto::spawn(recv_after_a_big_local(rx, line));
+    const kyoto::runtime_dump d =
+        co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {t.id()}); });
+    EXPECT_EQ(innermost(d, t.id()).location.line(), line) << d;
+    EXPECT_FALSE(innermost(d, t.id()).waits_on.empty()) << d;
+    t.abort();
+  }());
+}
+
 TEST_P(Dump, ParkedTasksShowTheLineOfEachCoAwaitAndWhatItWaitsOn) {
   // Outlive the runtime: its shutdown cancels the parked tasks, whose
   // awaiters unregister from these.
@@ -422,6 +483,45 @@ TEST(DumpMultiThread, ASpawnBlockingFunctionIsListedAsBlocking) {
   EXPECT_NE(d.to_text().find(" blocking"), std::string::npos) << d;
   EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
   rt.block_on(std::move(h));
+}
+
+/// A task inside block_in_place holds its worker's thread in a blocking
+/// call: listed as blocking, not running (and running again after).
+TEST(DumpMultiThread, ATaskInBlockInPlaceIsListedAsBlocking) {
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  kyoto::join_handle<void> h = rt.handle().spawn(
+      [&](kyoto::sync::oneshot::receiver<int> r) -> kyoto::task<> {
+        (void)co_await r;  // goes idle once: a dump lists it from then on
+        kyoto::block_in_place([&] {
+          entered.store(true);
+          while (!release.load())
+            std::this_thread::yield();
+        });
+      },
+      std::move(rx));
+  const kyoto::task_id id = h.id();
+  for (;;) {
+    const kyoto::runtime_dump d = rt.dump();
+    const kyoto::task_dump* t = d.find(id);
+    if (t != nullptr && t->state == kyoto::task_state::idle) break;
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(tx.send(1).has_value());
+  while (!entered.load())
+    std::this_thread::yield();
+  const kyoto::runtime_dump d = rt.dump();
+  release.store(true);
+  rt.block_on(std::move(h));
+  const kyoto::task_dump* t = d.find(id);
+  ASSERT_NE(t, nullptr) << d;
+  EXPECT_EQ(t->state, kyoto::task_state::blocking) << d;
+  EXPECT_TRUE(t->await_chain.empty()) << d;
+  EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
+  const kyoto::runtime_dump after = rt.dump();
+  EXPECT_EQ(after.find(id), nullptr) << after;  // ended
 }
 
 /// Many tasks passing values around and yielding, while another thread

@@ -6,6 +6,7 @@
 // points of its frames: source locations, static texts, numbers), so the
 // workers wait for no allocation but the vector's growth; then, with no
 // lock held, turn that into strings.
+#include <kyoto/runtime/block_in_place.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/task.hpp>
 
@@ -53,10 +54,11 @@ struct collector {
     out.first_frame = frames.size();
     const detail::task_promise_base* p = t.started() ? t.root_promise() : nullptr;
     for (std::size_t depth = 0; p != nullptr && depth < max_chain; ++depth) {
-      const detail::await_point* at = p->awaiting_;
+      const std::uintptr_t word = p->parked_word();
+      const detail::await_site* at = detail::await_word::site(word);
       if (at == nullptr) break;  // a child that has not started (cannot be: defensive)
       raw_frame f{at->where, {}};
-      at->inspect(*at, f.info);
+      at->inspect(*p, detail::await_word::awaiter(word), f.info);
       frames.push_back(f);
       p = f.info.child;
     }
@@ -98,7 +100,9 @@ struct collector {
           r.state = task_state::scheduled;
           break;
         case claim::running:
-          r.state = claimable ? task_state::running : task_state::scheduled;
+          r.state = !claimable                      ? task_state::scheduled
+                    : detail::in_block_in_place(&t) ? task_state::blocking
+                                                    : task_state::running;
           break;
         case claim::claimed:
           r.state = task_state::idle;

@@ -30,6 +30,10 @@ class KYOTO_EXPORT blocking_section {
   context saved_{};         ///< the thread's context before
 };
 
+/// Whether `task` is inside block_in_place now (task dumps list it as
+/// blocking). Any thread.
+KYOTO_EXPORT bool in_block_in_place(const task_header* task) noexcept;
+
 }  // namespace detail
 
 /// Runs `f()` on the calling thread and returns what it returns (tokio's

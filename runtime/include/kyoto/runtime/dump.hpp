@@ -33,8 +33,9 @@
 // Taking the dump: a reference and a CAS pair per idle task and a walk of
 // its frames, then the strings: 100,000 parked tasks take about 30 ms, and
 // to_text() about 45 ms more (docs/observability.md). Always on: every co_await in a kyoto::task
-// keeps its source location next to its awaiter, and a suspension stores
-// one pointer in its frame's promise (detail/await_point.hpp).
+// stores its call site's static record (source location, awaiter type) in
+// its frame's promise, and a suspension adds where the awaiter is, in the
+// same word: no byte of frame (detail/await_point.hpp).
 #pragma once
 
 #include <kyoto/runtime/task_id.hpp>
@@ -56,7 +57,9 @@ enum class task_state : unsigned char {
   idle,       ///< suspended, waiting for a wake: its await chain is listed
   scheduled,  ///< in a run queue (woken, or yielded)
   running,    ///< a worker is running it now
-  blocking,   ///< a spawn_blocking task whose function a blocking-pool thread runs now
+  /// a spawn_blocking task whose function a blocking-pool thread runs now,
+  /// or a task inside block_in_place
+  blocking,
 };
 
 /// "idle", "scheduled", "running" or "blocking".

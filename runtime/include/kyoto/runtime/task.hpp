@@ -33,9 +33,12 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <new>
 #include <source_location>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace kyoto {
@@ -77,13 +80,25 @@ class task_promise_base : public pooled_frame {
 
   /// Every co_await of a task coroutine: wraps the awaiter so that its
   /// suspension records where it is (detail/await_point.hpp; task dumps).
-  template <class A>
+  /// `Site`, a fresh closure type per call site, gives each co_await its
+  /// own static record, whose address is parked in the promise here (the
+  /// suspension adds the awaiter's place). Members of this non-template
+  /// class: GCC 12 rejects a lambda in a default template argument of a
+  /// member of a class template. The closure type stays out of the
+  /// wrapper's type, hence out of the frame's (in a coroutine defined in a
+  /// header, a field of a type with internal linkage would warn
+  /// -Wsubobject-linkage).
+  template <class A, class Site = decltype([] {})>
     requires(!untraced_await<A>)
   [[gnu::always_inline]] traced_awaiter<decltype(get_awaiter(std::declval<A>()))>
   await_transform(A&& a, std::source_location where = std::source_location::current()) noexcept(
-      noexcept(traced_awaiter<decltype(get_awaiter(std::declval<A>()))>(std::declval<A>(),
-                                                                        where))) {
-    return {static_cast<A&&>(a), where};
+      noexcept(traced_awaiter<decltype(get_awaiter(std::declval<A>()))>(std::declval<A>()))) {
+    using awaiter = traced_awaiter<decltype(get_awaiter(std::declval<A>()))>;
+    // A guarded static: `where` is a function argument (the same at every
+    // call from this site).
+    static const await_site site{&awaiter::inspect, where};
+    park_word(await_word::of(&site));
+    return awaiter(static_cast<A&&>(a));
   }
   /// An awaiter that never leaves the task idle (detail/await_point.hpp,
   /// untraced_await) is awaited as it is: the operand itself, no copy.
@@ -92,10 +107,19 @@ class task_promise_base : public pooled_frame {
     return static_cast<A&&>(a);
   }
 
-  std::coroutine_handle<> continuation_;
-  /// The co_await this frame is suspended at (set by traced_awaiter's
-  /// await_suspend; stale while running). Read by task dumps.
-  const await_point* awaiting_ = nullptr;
+  /// The co_await this frame is suspended at, an await_word (stale while
+  /// it runs; 0 before its first co_await). Read by task dumps, which only
+  /// read suspended frames. Kept in the storage of the result slot, the
+  /// first member of every task_promise (this class has no data member, so
+  /// that slot is at its address; see the static_asserts below).
+  std::uintptr_t parked_word() const noexcept {
+    return *std::launder(reinterpret_cast<const std::uintptr_t*>(static_cast<const void*>(this)));
+  }
+
+ private:
+  void park_word(std::uintptr_t word) noexcept {
+    *std::launder(reinterpret_cast<std::uintptr_t*>(static_cast<void*>(this))) = word;
+  }
 };
 
 template <class T>
@@ -110,10 +134,13 @@ class task_promise : public task_promise_base {
     result_.set_value(std::forward<U>(value));
   }
 
-  /// no_unique_address lets phase_ sit in the result's tail padding: a
-  /// promise is 24 bytes instead of 32 for small T, in every frame.
+  /// First: its storage holds the await point while the frame is
+  /// suspended (parked_point()). no_unique_address lets phase_ sit in the
+  /// result's tail padding: a promise is 24 bytes for small T, in every
+  /// frame.
   [[no_unique_address]] result_storage<T> result_;
   task_phase phase_ = task_phase::not_started;
+  std::coroutine_handle<> continuation_;
 };
 
 template <>
@@ -123,12 +150,17 @@ class task_promise<void> : public task_promise_base {
   void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
   void return_void() noexcept { result_.set_value(); }
 
-  [[no_unique_address]] result_storage<void> result_;  // see task_promise<T>
+  // See task_promise<T>.
+  [[no_unique_address]] result_storage<void> result_;
   task_phase phase_ = task_phase::not_started;
+  std::coroutine_handle<> continuation_;
 };
 
-// 8 bytes of continuation, 8 of await point, 16 of result and phase.
-static_assert(sizeof(task_promise<void>) == 32 && sizeof(task_promise<int>) == 32);
+// 8 bytes of result (or await point), 8 of kind and phase, 8 of
+// continuation; the result slot at the promise's address (parked_word()).
+static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
+static_assert(std::is_standard_layout_v<task_promise<void>> &&
+              offsetof(task_promise<void>, result_) == 0);
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {

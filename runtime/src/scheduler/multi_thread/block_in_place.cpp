@@ -18,10 +18,37 @@
 
 #include <kyoto/runtime/detail/context.hpp>
 
+#include <algorithm>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace kyoto::detail {
+
+namespace {
+
+/// The tasks inside block_in_place now, which task dumps list as blocking
+/// (a worker's task state says running). block_in_place is rare and costs
+/// a hand-over of the worker's queue already: a lock here is nothing.
+struct blocking_tasks {
+  std::mutex lock;
+  std::vector<const task_header*> tasks;  ///< guarded by lock
+};
+
+blocking_tasks& the_blocking_tasks() {
+  // Never destroyed: a block_in_place may run during static destruction.
+  static auto* b = new blocking_tasks();
+  return *b;
+}
+
+}  // namespace
+
+bool in_block_in_place(const task_header* task) noexcept {
+  blocking_tasks& b = the_blocking_tasks();
+  const std::lock_guard<std::mutex> g(b.lock);
+  return std::find(b.tasks.begin(), b.tasks.end(), task) != b.tasks.end();
+}
 
 blocking_section::blocking_section(const char* operation) {
   multi_thread_scheduler::worker* w = current_worker();
@@ -33,6 +60,12 @@ blocking_section::blocking_section(const char* operation) {
           "block them all); use kyoto::spawn_blocking, or a multi_thread runtime");
     }
     return;  // a plain thread, a blocking-pool thread, a nested call
+  }
+  {
+    // First, so that a failure leaves nothing to undo.
+    blocking_tasks& b = the_blocking_tasks();
+    const std::lock_guard<std::mutex> g(b.lock);
+    b.tasks.push_back(current_context.task);
   }
   w->enter_blocking();
   saved_ = current_context;
@@ -47,6 +80,10 @@ blocking_section::~blocking_section() {
   exchange_current_worker(w);
   current_context = saved_;
   w->exit_blocking();
+  blocking_tasks& b = the_blocking_tasks();
+  const std::lock_guard<std::mutex> g(b.lock);
+  const auto at = std::find(b.tasks.begin(), b.tasks.end(), current_context.task);
+  if (at != b.tasks.end()) b.tasks.erase(at);
 }
 
 }  // namespace kyoto::detail

@@ -4,17 +4,20 @@
 // # What a suspension records
 //
 // Every `co_await` in a kyoto::task goes through the promise's
-// await_transform (task.hpp), which wraps the awaiter in a
-// `traced_awaiter`: the awaiter itself (held by value when `operator
-// co_await` made it, by reference when the operand already was one), the
-// `std::source_location` of the co_await (a default argument, so taken at
-// the caller's line: one pointer in libstdc++ and libc++), and a pointer to
-// a static table for the awaiter's type. Only when the awaiter suspends
-// does its await_suspend store the wrapper's address in the promise
-// (`task_promise_base::awaiting_`): one pointer store per suspension; an
-// await that completes at once stores nothing there.
+// await_transform (task.hpp). Each call site has one static `await_site`:
+// the co_await's `std::source_location` (a default argument, so taken at
+// the caller's line) and a reader for the awaiter's type. await_transform
+// stores the site's address in the promise, in the storage of its result
+// slot (empty until the body returns: result_storage::park), and wraps the
+// awaiter in a `traced_awaiter` holding the awaiter alone (by value when
+// `operator co_await` made it, by reference when the operand already was
+// one). Only when the awaiter suspends does the wrapper's await_suspend
+// add, in the same word, the awaiter's distance from the promise
+// (`await_word`). So the frame grows by nothing: the promise is 24 bytes
+// and the wrapper the awaiter's size. docs/observability.md ("What it
+// costs") says why the site is found per call site this way.
 //
-// Hence a suspended frame's `awaiting_` always names the co_await it is
+// Hence a suspended frame's parked_word() always names the co_await it is
 // suspended at (every suspension of a task coroutine goes through a
 // wrapper), and the chain root -> innermost awaiter is followed by asking
 // each awaiter for the frame it waits on (a child task's promise).
@@ -39,8 +42,10 @@
 
 #include <kyoto/runtime/detail/export.hpp>
 
+#include <climits>
 #include <concepts>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <source_location>
 #include <type_traits>
@@ -82,8 +87,6 @@ concept awaits_task = requires(const A& a) {
   { a.awaited_promise() } noexcept -> std::same_as<const task_promise_base*>;
 };
 
-struct await_point;
-
 /// What a dump learns from one await point.
 struct await_info {
   wait_description wait;                     ///< empty if the awaiter cannot describe it
@@ -91,12 +94,58 @@ struct await_info {
   const std::type_info* type = nullptr;      ///< the awaiter's type
 };
 
-/// The part of a traced_awaiter a suspended promise points to.
-struct await_point {
-  /// Fills `info` for the wrapper `self` (static per awaiter type).
-  void (*inspect)(const await_point& self, await_info& info) noexcept = nullptr;
+/// One co_await of a task coroutine: a static record per call site (see the
+/// file comment).
+struct await_site {
+  /// Fills `info` from the awaiter `at` units (traced_awaiter::unit) away
+  /// from the promise `frame` (static per awaiter type).
+  void (*inspect)(const task_promise_base& frame, std::int16_t at,
+                  await_info& info) noexcept = nullptr;
   std::source_location where;  ///< the co_await
 };
+
+/// A suspended frame's await point, one word in its result slot: the
+/// await_site's address in the low 48 bits (user-space addresses of x86-64
+/// and AArch64 fit), the awaiter's distance from the promise in the high 16
+/// (a signed count of the awaiter's alignment, at most 8 bytes: 256 KiB
+/// either way for most awaiters). An awaiter farther away (a huge local
+/// array between them) is recorded as `far_awaiter`: the dump shows the
+/// co_await's line but not what it waits on, and the chain ends there. A
+/// site that does not fit 48 bits is recorded as no point (the dump shows
+/// the task without its chain).
+namespace await_word {
+inline constexpr unsigned site_bits = 48;
+inline constexpr std::uintptr_t site_mask = (std::uintptr_t{1} << site_bits) - 1;
+inline constexpr std::int16_t far_awaiter = INT16_MIN;
+
+/// The word for `site` alone (before the suspension knows the awaiter).
+inline std::uintptr_t of(const await_site* site) noexcept {
+  return reinterpret_cast<std::uintptr_t>(site);
+}
+/// `word` (of()) with the awaiter `units` away; 0 if the site does not fit.
+inline std::uintptr_t with_awaiter(std::uintptr_t word, std::int16_t units) noexcept {
+  if ((word & ~site_mask) != 0) [[unlikely]]
+    return 0;
+  return word | (static_cast<std::uintptr_t>(static_cast<std::uint16_t>(units)) << site_bits);
+}
+/// The site of a word, or null.
+inline const await_site* site(std::uintptr_t word) noexcept {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): a tagged pointer
+  return reinterpret_cast<const await_site*>(word & site_mask);
+}
+/// The awaiter's distance of a word.
+inline std::int16_t awaiter(std::uintptr_t word) noexcept {
+  return static_cast<std::int16_t>(static_cast<std::uint16_t>(word >> site_bits));
+}
+/// `awaiter`'s distance from `promise` in units of `Unit` bytes.
+template <std::size_t Unit>
+std::int16_t distance(const void* promise, const void* awaiter) noexcept {
+  const std::intptr_t d =
+      reinterpret_cast<std::intptr_t>(awaiter) - reinterpret_cast<std::intptr_t>(promise);
+  const std::intptr_t units = d / static_cast<std::intptr_t>(Unit);
+  return units > INT16_MIN && units <= INT16_MAX ? static_cast<std::int16_t>(units) : far_awaiter;
+}
+}  // namespace await_word
 
 /// An awaiter whose suspension never leaves its task idle (yield_now: the
 /// task is queued again at once) says `static constexpr bool
@@ -134,24 +183,24 @@ decltype(auto) get_awaiter(A&& a) {
 #define KYOTO_AWAIT_INLINE inline
 #endif
 
-/// The awaiter of one co_await in a task coroutine, with its await point
-/// (see the file comment). `Awaiter` is a value type or a reference.
+/// The awaiter of one co_await in a task coroutine (see the file comment).
+/// `Awaiter` is a value type or a reference. The wrapper holds the awaiter
+/// alone: it adds no byte to the frame.
 ///
 /// Each member forwards to the awaiter's with the same noexcept, so that
 /// wrapping never turns a nothrow await into a potentially-throwing one
 /// (for which the compilers keep exception paths in the coroutine), and is
 /// always inlined, so that the forwarding is not left out of line in the
-/// coroutine's body. Neither changed the measured cost, which is the
-/// frame's size (docs/observability.md, "What it costs").
+/// coroutine's body.
 template <class Awaiter>
-class traced_awaiter : private await_point {
+class traced_awaiter {
   using inner_type = std::remove_reference_t<Awaiter>;
 
  public:
   template <class A>
-  KYOTO_AWAIT_INLINE traced_awaiter(A&& a, std::source_location at) noexcept(
+  KYOTO_AWAIT_INLINE explicit traced_awaiter(A&& a) noexcept(
       noexcept(Awaiter(get_awaiter(static_cast<A&&>(a)))))
-      : await_point{&inspect_this, at}, inner_(get_awaiter(static_cast<A&&>(a))) {}
+      : inner_(get_awaiter(static_cast<A&&>(a))) {}
   traced_awaiter(const traced_awaiter&) = delete;
   traced_awaiter& operator=(const traced_awaiter&) = delete;
   ~traced_awaiter() = default;
@@ -164,9 +213,12 @@ class traced_awaiter : private await_point {
   template <class Promise>
   KYOTO_AWAIT_INLINE decltype(auto) await_suspend(std::coroutine_handle<Promise> h) noexcept(
       noexcept(std::declval<inner_type&>().await_suspend(h))) {
-    // The one store per suspension; before the inner await_suspend, which
-    // may run a child task inline whose dump reads the chain through here.
-    h.promise().awaiting_ = static_cast<const await_point*>(this);
+    // await_transform parked the site; add where the awaiter is. Before the
+    // inner await_suspend, which may run a child task inline whose dump
+    // reads the chain through here.
+    Promise& p = h.promise();
+    p.result_.park(await_word::with_awaiter(
+        p.result_.parked(), await_word::distance<unit()>(static_cast<const void*>(&p), this)));
     return inner().await_suspend(h);
   }
 
@@ -175,14 +227,26 @@ class traced_awaiter : private await_point {
     return inner().await_resume();
   }
 
+  /// The site record's reader for this awaiter type.
+  static void inspect(const task_promise_base& frame, std::int16_t at, await_info& info) noexcept {
+    info.type = &typeid(inner_type);
+    if (at == await_word::far_awaiter) return;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the frame's own awaiter
+    const auto* self = reinterpret_cast<const traced_awaiter*>(
+        reinterpret_cast<std::intptr_t>(&frame) +
+        static_cast<std::intptr_t>(at) * static_cast<std::intptr_t>(unit()));
+    const inner_type& a = self->inner_;
+    if constexpr (describes_wait<inner_type>) a.describe(info.wait);
+    if constexpr (awaits_task<inner_type>) info.child = a.awaited_promise();
+  }
+
  private:
   inner_type& inner() noexcept { return inner_; }
 
-  static void inspect_this(const await_point& self, await_info& info) noexcept {
-    const inner_type& a = static_cast<const traced_awaiter&>(self).inner_;
-    info.type = &typeid(inner_type);
-    if constexpr (describes_wait<inner_type>) a.describe(info.wait);
-    if constexpr (awaits_task<inner_type>) info.child = a.awaited_promise();
+  /// The unit of the wrapper's recorded distance from the promise (which
+  /// is aligned to at least 8).
+  static constexpr std::size_t unit() noexcept {
+    return alignof(traced_awaiter) < 8 ? alignof(traced_awaiter) : 8;
   }
 
   Awaiter inner_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <new>
@@ -21,7 +22,7 @@ class result_storage {
  public:
   enum class kind : unsigned char { empty, value, exception, cancelled };
 
-  result_storage() noexcept {}
+  result_storage() noexcept : parked_(0) {}
   result_storage(const result_storage&) = delete;
   result_storage& operator=(const result_storage&) = delete;
   ~result_storage() { reset(); }
@@ -93,6 +94,14 @@ class result_storage {
                                                    : alignof(std::exception_ptr);
   void* scratch() noexcept { return static_cast<void*>(std::addressof(value_)); }
 
+  /// While the slot is empty, its storage may hold one word: a task
+  /// coroutine's promise keeps the await point it is suspended at here
+  /// (detail/await_point.hpp), so that task dumps cost the promise no byte.
+  /// The slot starts holding 0. Precondition: state() is empty.
+  void park(std::uintptr_t word) noexcept { parked_ = word; }
+  /// The word park() stored (0 if none). Precondition: state() is empty.
+  std::uintptr_t parked() const noexcept { return parked_; }
+
   void reset() noexcept {
     if (kind_ == kind::value) {
       if constexpr (!std::is_trivially_destructible_v<stored>) value_.~stored();
@@ -106,6 +115,7 @@ class result_storage {
   union {
     stored value_;
     std::exception_ptr exception_;
+    std::uintptr_t parked_;  ///< see park()
   };
   kind kind_ = kind::empty;
 };
