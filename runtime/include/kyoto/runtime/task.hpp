@@ -113,12 +113,12 @@ class task_promise_base : public pooled_frame {
   /// first member of every task_promise (this class has no data member, so
   /// that slot is at its address; see the static_asserts below).
   std::uintptr_t parked_word() const noexcept {
-    return *std::launder(reinterpret_cast<const std::uintptr_t*>(static_cast<const void*>(this)));
+    return *std::launder(reinterpret_cast<const std::uintptr_t*>(this));
   }
 
  private:
   void park_word(std::uintptr_t word) noexcept {
-    *std::launder(reinterpret_cast<std::uintptr_t*>(static_cast<void*>(this))) = word;
+    *std::launder(reinterpret_cast<std::uintptr_t*>(this)) = word;
   }
 };
 

@@ -198,6 +198,7 @@ class traced_awaiter {
 
  public:
   template <class A>
+    requires(!std::is_same_v<std::remove_cvref_t<A>, traced_awaiter>)
   KYOTO_AWAIT_INLINE explicit traced_awaiter(A&& a) noexcept(
       noexcept(Awaiter(get_awaiter(static_cast<A&&>(a)))))
       : inner_(get_awaiter(static_cast<A&&>(a))) {}

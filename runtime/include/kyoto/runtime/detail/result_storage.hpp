@@ -22,7 +22,7 @@ class result_storage {
  public:
   enum class kind : unsigned char { empty, value, exception, cancelled };
 
-  result_storage() noexcept : parked_(0) {}
+  result_storage() noexcept {}
   result_storage(const result_storage&) = delete;
   result_storage& operator=(const result_storage&) = delete;
   ~result_storage() { reset(); }
@@ -115,7 +115,7 @@ class result_storage {
   union {
     stored value_;
     std::exception_ptr exception_;
-    std::uintptr_t parked_;  ///< see park()
+    std::uintptr_t parked_ = 0;  ///< see park(); the member a new slot starts with
   };
   kind kind_ = kind::empty;
 };
