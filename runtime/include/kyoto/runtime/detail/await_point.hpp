@@ -131,14 +131,14 @@ struct alignas(8) await_site {
 
 /// A suspended frame's await point, one word in its result slot: the
 /// await_site's address in the low 48 bits (user-space addresses of x86-64
-/// and AArch64 fit; its low 3 bits, zero in the aligned address, say where
-/// the frame's state tick is: `tick_slot`), the awaiter's distance from the promise in the high 16
-/// (a signed count of the awaiter's alignment, at most 8 bytes: 256 KiB
-/// either way for most awaiters). An awaiter farther away (a huge local
-/// array between them) is recorded as `far_awaiter`: the dump shows the
-/// co_await's line but not what it waits on, and the chain ends there. A
-/// site that does not fit 48 bits is recorded as no point (the dump shows
-/// the task without its chain).
+/// and AArch64 fit; its low 3 bits, zero in the 8-aligned address, say
+/// where the frame's state tick is: tick_slot()), the awaiter's distance
+/// from the promise in the high 16 (a signed count of the awaiter's
+/// alignment, at most 8 bytes: 256 KiB either way for most awaiters). An
+/// awaiter farther away (a huge local array between them) is recorded as
+/// `far_awaiter`: the dump shows the co_await's line but not what it waits
+/// on, and the chain ends there. A site that does not fit 48 bits is
+/// recorded as no point (the dump shows the task without its chain).
 namespace await_word {
 inline constexpr unsigned site_bits = 48;
 /// The low bits: the frame's state tick is at byte 8 * slot + 4 of the
