@@ -9,11 +9,11 @@
 //
 // --once prints one snapshot (rates over the first interval) and exits.
 //
-// How long a task waits and how busy it is are seen from outside, by
-// sampling: a task is "waiting" since the first dump that showed it idle at
-// the co_await it is still idle at, and its busy share is the fraction of
-// dumps that showed it running, queued or blocking (a sampling profiler's
-// estimate; the runtime itself keeps no clock per task).
+// How long a task waits is the dump's `state_ms` (the runtime's own time
+// in state, to a driver turn); without it, it is seen from outside: a task
+// is "waiting" since the first dump that showed it idle at the co_await it
+// is still idle at. Its busy share is the fraction of dumps that showed it
+// running, queued or blocking (a sampling profiler's estimate).
 // Without a SOCKET argument of an existing program, `kyoto_top --demo`
 // starts a busy runtime with an endpoint in this process and watches it.
 #include <kyoto/kyoto.hpp>
@@ -216,6 +216,10 @@ void update(task_table& table, const json& dump, std::chrono::steady_clock::time
       if (!f["detail"].text.empty()) waits_at += " " + f["detail"].text;
     }
     if (waits_at.empty() || waits_at != seen.waits_at) seen.waiting_since = now;
+    // The runtime's own time in state, where the dump has it (to a driver
+    // turn); the estimate above otherwise.
+    if (!waits_at.empty() && !t["state_ms"].text.empty())
+      seen.waiting_since = now - std::chrono::milliseconds(std::stoll(t["state_ms"].text));
     seen.waits_at = std::move(waits_at);
     ++seen.samples;
     if (seen.state != "idle") ++seen.busy;

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
 #include <liburing.h>
@@ -142,10 +143,14 @@ bool driver::remove_timer(timer_entry* e) noexcept {
 }
 
 void driver::fire_timers() noexcept {
+  // The thread's coarse clock for task dumps' time in state
+  // (detail/await_point.hpp): every driver turn and park comes here.
+  const clock::time_point t = now();
+  detail::state_tick = detail::state_tick_at(t);
   lock_guard guard(wheel_lock_);
   if (wheel_.empty()) return;
   // The wakes happen under the lock (see the file comment).
-  wheel_.advance(tick_floor(now()), [](timer_entry* e) { e->waiter->wake(); });
+  wheel_.advance(tick_floor(t), [](timer_entry* e) { e->waiter->wake(); });
 }
 
 void driver::poll() {

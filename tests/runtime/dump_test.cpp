@@ -586,6 +586,76 @@ TEST(DumpMultiThread, DumpsUnderLoadLoseNoWake) {
   EXPECT_GE(dumps.load(), 3);
 }
 
+kyoto::task<int> recv_in_child(kyoto::sync::oneshot::receiver<int>& rx) {
+  co_await kyoto::yield_now();
+  co_return (co_await rx).value();
+}
+
+// Time in state: an idle task shows how long it has been idle, from the
+// tick its innermost frame stored when it suspended (a driver turn's
+// resolution, so the bounds are loose). The 50 ms sleep is the quantity
+// measured, not a synchronisation.
+TEST_P(Dump, AnIdleTaskShowsHowLongItHasBeenIdle) {
+  auto [tx1, rx1] = kyoto::sync::oneshot::channel<int>();
+  auto [tx2, rx2] = kyoto::sync::oneshot::channel<int>();
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    // A driver turn first (see TimeInStateFollowsPausedTime).
+    co_await kyoto::time::sleep(1ms);
+    // Parked in a child task: the child's frame (the innermost) suspended
+    // last, after its parent's co_await of it.
+    auto old = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await recv_in_child(rx1); });
+    co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {old.id()}); });
+    co_await kyoto::time::sleep(50ms);
+    auto fresh = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await rx2; });
+    const kyoto::runtime_dump d = co_await dump_when(
+        [&](const kyoto::runtime_dump& x) { return all_idle(x, {old.id(), fresh.id()}); });
+    const kyoto::task_dump* o = d.find(old.id());
+    const kyoto::task_dump* f = d.find(fresh.id());
+    KYOTO_ASSERT_NE(o, nullptr);
+    KYOTO_ASSERT_NE(f, nullptr);
+    EXPECT_EQ(o->await_chain.size(), 2u) << d;
+    EXPECT_GE(o->state_ms, 40) << d;
+    EXPECT_LT(o->state_ms, 60000) << d;
+    EXPECT_GE(f->state_ms, 0) << d;
+    EXPECT_LT(f->state_ms, 40) << d;
+    EXPECT_NE(d.to_text().find("idle for " + std::to_string(o->state_ms) + " ms"),
+              std::string::npos)
+        << d;
+    const std::string json = d.to_json();
+    EXPECT_TRUE(json_checker(json).valid()) << json;
+    EXPECT_NE(json.find("\"state_ms\":" + std::to_string(o->state_ms) + ","), std::string::npos)
+        << json;
+    tx1.send(1).value();
+    tx2.send(2).value();
+    co_await old;
+    co_await fresh;
+  }());
+}
+
+// Paused time: the tick follows the runtime's virtual clock (the driver
+// reads it), and so does a dump taken on the runtime's thread.
+TEST(DumpCurrentThread, TimeInStateFollowsPausedTime) {
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  kyoto::runtime rt = kyoto::test::make_runtime(kyoto::test::flavour::current_thread);
+  rt.block_on([&]() -> kyoto::task<> {
+    kyoto::time::pause();
+    // A driver turn first: before its first one, a block_on thread's tick
+    // is that of its previous turn (docs/observability.md, Time in state).
+    co_await kyoto::time::sleep(1ms);
+    auto t = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await rx; });
+    co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {t.id()}); });
+    co_await kyoto::time::sleep(10s);  // auto-advances: the runtime is idle
+    const kyoto::runtime_dump d = kyoto::handle::current().dump();
+    const kyoto::task_dump* listed = d.find(t.id());
+    KYOTO_ASSERT_NE(listed, nullptr);
+    EXPECT_GE(listed->state_ms, 10000) << d;
+    EXPECT_LT(listed->state_ms, 10100) << d;
+    tx.send(1).value();
+    co_await t;
+  }());
+}
+
 KYOTO_INSTANTIATE_FLAVOURS(Dump);
 
 }  // namespace

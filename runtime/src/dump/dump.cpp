@@ -9,6 +9,7 @@
 #include <kyoto/runtime/block_in_place.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/task.hpp>
+#include <kyoto/time/clock.hpp>
 
 #include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
@@ -43,6 +44,8 @@ struct raw_task {
   task_state state = task_state::idle;
   std::size_t first_frame = 0;  ///< into collector::frames
   std::size_t frames = 0;
+  bool has_tick = false;
+  std::uint32_t tick = 0;  ///< the innermost frame's state tick
 };
 
 /// Phase one: filled by the visitor under the lists' locks.
@@ -59,6 +62,8 @@ struct collector {
       if (at == nullptr) break;  // a child that has not started (cannot be: defensive)
       raw_frame f{at->where, {}};
       at->inspect(*p, detail::await_word::awaiter(word), f.info);
+      // The innermost frame suspended last: when the task went idle.
+      out.has_tick = detail::await_word::tick(p, word, out.tick);
       frames.push_back(f);
       p = f.info.child;
     }
@@ -257,6 +262,11 @@ std::string runtime_dump::to_text() const {
     }
     out += ' ';
     out += kyoto::to_string(t.state);
+    if (t.state_ms >= 0) {
+      out += " for ";
+      out += std::to_string(t.state_ms);
+      out += " ms";
+    }
     out += ", spawned at ";
     append_location_text(out, t.spawned_at);
     out += '\n';
@@ -289,7 +299,12 @@ std::string runtime_dump::to_json() const {
     append_json_string(out, t.name);
     out += ",\"state\":\"";
     out += kyoto::to_string(t.state);
-    out += "\",\"spawned_at\":{";
+    out += '"';
+    if (t.state_ms >= 0) {
+      out += ",\"state_ms\":";
+      out += std::to_string(t.state_ms);
+    }
+    out += ",\"spawned_at\":{";
     append_location_json(out, t.spawned_at);
     out += "},\"await_chain\":[";
     bool first_frame = true;
@@ -320,6 +335,9 @@ namespace detail {
 
 runtime_dump dump_scheduler(scheduler& s) {
   collector c;
+  // Now on the ticks' clock: this thread's runtime clock (a runtime
+  // thread's paused time), else the steady clock.
+  const std::uint32_t now_tick = state_tick_at(kyoto::time::clock::now());
   c.tasks.reserve(1024);
   c.frames.reserve(4096);
   s.visit_live_tasks(&collector::visit, &c);
@@ -339,6 +357,12 @@ runtime_dump dump_scheduler(scheduler& s) {
     t.name = std::move(r.name);
     t.spawned_at = r.spawned_at;
     t.state = r.state;
+    if (r.has_tick) {
+      // Modulo 2^32; negative (a tick ahead of this thread's clock: another
+      // runtime's paused time) reads as 0.
+      const auto ms = static_cast<std::int32_t>(now_tick - r.tick);
+      t.state_ms = ms > 0 ? ms : 0;
+    }
     t.await_chain.reserve(r.frames);
     for (std::size_t i = 0; i < r.frames; ++i) {
       const raw_frame& f = c.frames[r.first_frame + i];

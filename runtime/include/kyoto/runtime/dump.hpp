@@ -95,6 +95,11 @@ struct task_dump {
   /// of the task that awaits, and so on to the innermost awaiter. Empty
   /// for a queued or running task (its frames are not read).
   std::vector<await_frame> await_chain;
+  /// For an idle task: how long it has been idle, in milliseconds of its
+  /// runtime's clock (paused time included), as of the dump; the
+  /// resolution is one driver turn of its worker. -1 when not known (not
+  /// idle, or an innermost frame returning more than 56 bytes).
+  std::int64_t state_ms = -1;
 };
 
 /// Every live task of a runtime at the time of the dump (see the file
@@ -115,13 +120,13 @@ struct KYOTO_EXPORT runtime_dump {
 
   /// One block per task, a Java thread dump's shape:
   ///
-  ///   task 12 "accept loop" idle, spawned at server.cpp:40
+  ///   task 12 "accept loop" idle for 1250 ms, spawned at server.cpp:40
   ///     at serve() server.cpp:18  tcp accept fd 6
   ///     at main_loop() server.cpp:31  task
   std::string to_text() const;
 
   /// The same as JSON: {"tasks":[{"id":12,"name":"accept loop","state":
-  /// "idle","spawned_at":{"file":..,"line":..,"function":..},
+  /// "idle","state_ms":1250,"spawned_at":{"file":..,"line":..,"function":..},
   /// "await_chain":[{"file":..,"line":..,"function":..,"waits_on":..,
   /// "detail":..}]}],"unlisted":0}.
   std::string to_json() const;

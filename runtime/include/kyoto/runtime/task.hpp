@@ -140,6 +140,9 @@ class task_promise : public task_promise_base {
   /// frame.
   [[no_unique_address]] result_storage<T> result_;
   task_phase phase_ = task_phase::not_started;
+  /// The state_tick of the frame's last suspension at a traced co_await
+  /// (detail/await_point.hpp): in padding, the promise stays 24 bytes.
+  std::uint32_t state_tick_ = 0;
   std::coroutine_handle<> continuation_;
 };
 
@@ -153,14 +156,18 @@ class task_promise<void> : public task_promise_base {
   // See task_promise<T>.
   [[no_unique_address]] result_storage<void> result_;
   task_phase phase_ = task_phase::not_started;
+  std::uint32_t state_tick_ = 0;
   std::coroutine_handle<> continuation_;
 };
 
-// 8 bytes of result (or await point), 8 of kind and phase, 8 of
+// 8 bytes of result (or await point), 8 of kind, phase and state tick, 8 of
 // continuation; the result slot at the promise's address (parked_word()).
 static_assert(sizeof(task_promise<void>) == 24 && sizeof(task_promise<int>) == 24);
 static_assert(std::is_standard_layout_v<task_promise<void>> &&
               offsetof(task_promise<void>, result_) == 0);
+// The state tick at 8 * slot + 4 (await_word::tick_slot).
+static_assert(offsetof(task_promise<void>, state_tick_) == 12 &&
+              offsetof(task_promise<int>, state_tick_) == 12);
 
 /// Lets the runtime adopt a task's coroutine (spawn, join, block_on).
 struct task_access {

@@ -22,6 +22,16 @@
 // wrapper), and the chain root -> innermost awaiter is followed by asking
 // each awaiter for the frame it waits on (a child task's promise).
 //
+// # Since when
+//
+// The same await_suspend stores the thread's `state_tick` (a millisecond
+// count each driver turn refreshes: driver::fire_timers) in the promise's
+// `state_tick_`, 4 bytes of padding after its phase, and says in the
+// word's low 3 bits (zero in a site's address) where that field is: the
+// offset depends on T, which the dump does not know. The innermost frame
+// of an idle task is the one that suspended last, so its tick is when the
+// task went idle (docs/observability.md, "Time in state").
+//
 // # Who reads it
 //
 // Only a thread that owns the task's frames: its runner, or a dump that
@@ -42,11 +52,13 @@
 
 #include <kyoto/runtime/detail/export.hpp>
 
+#include <chrono>
 #include <climits>
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <source_location>
 #include <type_traits>
 #include <typeinfo>
@@ -87,6 +99,19 @@ concept awaits_task = requires(const A& a) {
   { a.awaited_promise() } noexcept -> std::same_as<const task_promise_base*>;
 };
 
+/// The calling thread's coarse clock for "time in state": milliseconds of
+/// its runtime's clock (paused time included), modulo 2^32. Its driver
+/// refreshes it at every turn (driver::fire_timers), so it is at most a
+/// driver turn stale; a suspension stores it in its frame with a plain
+/// store (traced_awaiter::await_suspend). 0 on a thread that never drove.
+KYOTO_EXPORT inline thread_local constinit std::uint32_t state_tick = 0;
+
+/// The state_tick of time point `t`.
+inline std::uint32_t state_tick_at(std::chrono::steady_clock::time_point t) noexcept {
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+
 /// What a dump learns from one await point.
 struct await_info {
   wait_description wait;                     ///< empty if the awaiter cannot describe it
@@ -96,7 +121,7 @@ struct await_info {
 
 /// One co_await of a task coroutine: a static record per call site (see the
 /// file comment).
-struct await_site {
+struct alignas(8) await_site {
   /// Fills `info` from the awaiter `at` units (traced_awaiter::unit) away
   /// from the promise `frame` (static per awaiter type).
   void (*inspect)(const task_promise_base& frame, std::int16_t at,
@@ -106,27 +131,50 @@ struct await_site {
 
 /// A suspended frame's await point, one word in its result slot: the
 /// await_site's address in the low 48 bits (user-space addresses of x86-64
-/// and AArch64 fit), the awaiter's distance from the promise in the high 16
-/// (a signed count of the awaiter's alignment, at most 8 bytes: 256 KiB
-/// either way for most awaiters). An awaiter farther away (a huge local
-/// array between them) is recorded as `far_awaiter`: the dump shows the
-/// co_await's line but not what it waits on, and the chain ends there. A
-/// site that does not fit 48 bits is recorded as no point (the dump shows
-/// the task without its chain).
+/// and AArch64 fit; its low 3 bits, zero in the 8-aligned address, say
+/// where the frame's state tick is: tick_slot()), the awaiter's distance
+/// from the promise in the high 16 (a signed count of the awaiter's
+/// alignment, at most 8 bytes: 256 KiB either way for most awaiters). An
+/// awaiter farther away (a huge local array between them) is recorded as
+/// `far_awaiter`: the dump shows the co_await's line but not what it waits
+/// on, and the chain ends there. A site that does not fit 48 bits is
+/// recorded as no point (the dump shows the task without its chain).
 namespace await_word {
 inline constexpr unsigned site_bits = 48;
-inline constexpr std::uintptr_t site_mask = (std::uintptr_t{1} << site_bits) - 1;
+/// The low bits: the frame's state tick is at byte 8 * slot + 4 of the
+/// promise (slot 1..7), or not kept (0: a result of more than 56 bytes).
+inline constexpr std::uintptr_t tick_mask = 7;
+inline constexpr std::uintptr_t site_mask = ((std::uintptr_t{1} << site_bits) - 1) & ~tick_mask;
 inline constexpr std::int16_t far_awaiter = INT16_MIN;
 
 /// The word for `site` alone (before the suspension knows the awaiter).
 inline std::uintptr_t of(const await_site* site) noexcept {
   return reinterpret_cast<std::uintptr_t>(site);
 }
-/// `word` (of()) with the awaiter `units` away; 0 if the site does not fit.
-inline std::uintptr_t with_awaiter(std::uintptr_t word, std::int16_t units) noexcept {
+/// The tick_mask bits for a state tick at `tick` in the promise at
+/// `promise` (a constant once inlined: both are the same frame's).
+inline std::uintptr_t tick_slot(const void* promise, const std::uint32_t* tick) noexcept {
+  const std::uintptr_t at =
+      reinterpret_cast<std::uintptr_t>(tick) - reinterpret_cast<std::uintptr_t>(promise);
+  return at % 8 == 4 && at / 8 >= 1 && at / 8 <= tick_mask ? at / 8 : 0;
+}
+/// `word` (of()) with the awaiter `units` away and the tick's `slot`
+/// (tick_slot()); 0 if the site does not fit.
+inline std::uintptr_t with_awaiter(std::uintptr_t word, std::int16_t units,
+                                   std::uintptr_t slot) noexcept {
   if ((word & ~site_mask) != 0) [[unlikely]]
     return 0;
-  return word | (static_cast<std::uintptr_t>(static_cast<std::uint16_t>(units)) << site_bits);
+  return word | (static_cast<std::uintptr_t>(static_cast<std::uint16_t>(units)) << site_bits) |
+         slot;
+}
+/// The state tick of the frame at `promise` whose word is `word`, or
+/// false if it keeps none.
+inline bool tick(const void* promise, std::uintptr_t word, std::uint32_t& out) noexcept {
+  const std::uintptr_t slot = word & tick_mask;
+  if (slot == 0) return false;
+  out = *std::launder(reinterpret_cast<const std::uint32_t*>(
+      static_cast<const unsigned char*>(promise) + 8 * slot + 4));
+  return true;
 }
 /// The site of a word, or null.
 inline const await_site* site(std::uintptr_t word) noexcept {
@@ -217,9 +265,12 @@ class traced_awaiter {
     // await_transform parked the site; add where the awaiter is. Before the
     // inner await_suspend, which may run a child task inline whose dump
     // reads the chain through here.
+    // The state tick too: a plain store (see the file comment).
     Promise& p = h.promise();
     p.result_.park(await_word::with_awaiter(
-        p.result_.parked(), await_word::distance<unit()>(static_cast<const void*>(&p), this)));
+        p.result_.parked(), await_word::distance<unit()>(static_cast<const void*>(&p), this),
+        await_word::tick_slot(static_cast<const void*>(&p), &p.state_tick_)));
+    p.state_tick_ = state_tick;
     return inner().await_suspend(h);
   }
 
