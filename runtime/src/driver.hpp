@@ -75,6 +75,7 @@
 #include "time/wheel.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/time/detail/timer_entry.hpp>
 #include <kyoto/time/detail/virtual_clock.hpp>
@@ -116,6 +117,10 @@ class driver {
 
   /// Fires due timers and reaps I/O completions. Never blocks.
   void poll();
+  /// Sets the calling thread's state_tick (detail/await_point.hpp) from
+  /// this driver's clock, as every driver turn does; for a thread about to
+  /// run tasks before its first turn (a current_thread block_on).
+  void refresh_state_tick() noexcept { state_tick = state_tick_at(now()); }
   /// Fires the due timers, waking their tasks on the calling thread. Any
   /// thread: the multi_thread watchdog fires a busy worker's timers with it
   /// (scheduler/multi_thread/watchdog.hpp).

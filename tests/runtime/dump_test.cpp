@@ -600,8 +600,8 @@ TEST_P(Dump, AnIdleTaskShowsHowLongItHasBeenIdle) {
   auto [tx2, rx2] = kyoto::sync::oneshot::channel<int>();
   kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
   rt.block_on([&]() -> kyoto::task<> {
-    // A driver turn first (see TimeInStateFollowsPausedTime).
-    co_await kyoto::time::sleep(1ms);
+    // No driver turn before the first park: block_on's entry refreshes the
+    // thread's tick (else a task parked now would read the thread's old one).
     // Parked in a child task: the child's frame (the innermost) suspended
     // last, after its parent's co_await of it.
     auto old = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await recv_in_child(rx1); });
@@ -640,9 +640,6 @@ TEST(DumpCurrentThread, TimeInStateFollowsPausedTime) {
   kyoto::runtime rt = kyoto::test::make_runtime(kyoto::test::flavour::current_thread);
   rt.block_on([&]() -> kyoto::task<> {
     kyoto::time::pause();
-    // A driver turn first: before its first one, a block_on thread's tick
-    // is that of its previous turn (docs/observability.md, Time in state).
-    co_await kyoto::time::sleep(1ms);
     auto t = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await rx; });
     co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {t.id()}); });
     co_await kyoto::time::sleep(10s);  // auto-advances: the runtime is idle

@@ -140,6 +140,9 @@ class single_thread_scheduler : public scheduler {
     }
     try {
       driver_.bind("kyoto::runtime::block_on");
+      // Tasks may park before this block_on's first driver turn: their
+      // time in state must not start from another runtime's tick.
+      driver_.refresh_state_tick();
     } catch (...) {
       driving_.store(false, std::memory_order_release);
       throw;
