@@ -12,6 +12,7 @@
 // Skipped when KYOTO_URING_FEATURES turns sync_cancel off (as on kernels
 // before 6.0, the cancel then waits for the owner).
 #include "net_support.hpp"
+#include "spin.hpp"
 
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
@@ -32,18 +33,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-void spin_for(steady_clock::duration d) {
-  const auto end = steady_clock::now() + d;
-  while (steady_clock::now() < end) {
-  }
-}
-
 kyoto::task<steady_clock::duration> time_out_a_read_while_its_worker_spins() {
   auto [client, server] = co_await kyoto::test::connected_pair();
   // On this worker's LIFO slot: it runs here once we suspend, and is not
   // stolen.
   kyoto::spawn([]() -> kyoto::task<void> {
-    spin_for(std::chrono::seconds(1));
+    kyoto::test::spin_for(std::chrono::seconds(1));
     co_return;
   }());
   std::array<std::byte, 16> buf{};

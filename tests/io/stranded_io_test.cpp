@@ -11,6 +11,7 @@
 // (CI runs this under sanitizers on a shared machine; the target is 25 ms
 // for the read and 5 ms for the abort); the measured times are printed.
 #include "net_support.hpp"
+#include "spin.hpp"
 
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
@@ -35,13 +36,6 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-/// Computes until `stop` is set or `limit` passes, without yielding.
-void spin_until(const std::atomic<bool>& stop, clock_type::duration limit) {
-  const auto until = clock_type::now() + limit;
-  while (!stop.load(std::memory_order_relaxed) && clock_type::now() < until) {
-  }
-}
-
 /// Whether KYOTO_URING_FEATURES turns IORING_REGISTER_SYNC_CANCEL off (an
 /// abort then waits for the owner, as on kernels before 6.0).
 bool sync_cancel_masked() {
@@ -63,10 +57,10 @@ TEST(StrandedIo, AReadOnABusyWorkersRingCompletesWhileItSpins) {
       // Takes this worker's LIFO slot (which nobody steals) and runs as
       // soon as we suspend in the read: the read is on the spinner's ring.
       auto spinner = kyoto::spawn([&]() -> kyoto::task<> {
-        spin_until(stop, 20ms);  // the read is queued (or in the kernel) by now
+        kyoto::test::spin_until(stop, 20ms);  // the read is queued (or in the kernel) by now
         written_at.store(clock_type::now().time_since_epoch().count(), std::memory_order_relaxed);
         EXPECT_EQ(::write(client_fd, "x", 1), 1);
-        spin_until(stop, 1s);
+        kyoto::test::spin_until(stop, 1s);
         co_return;
       });
       std::array<std::byte, 8> buf{};
@@ -111,7 +105,7 @@ TEST(StrandedIo, AbortingATaskWhoseReadIsOnABusyWorkerDoesNotWaitForIt) {
       (void)co_await std::move(started_rx);
       kyoto::spawn([&]() -> kyoto::task<> {
         spinning.store(true, std::memory_order_relaxed);
-        spin_until(stop, 1s);
+        kyoto::test::spin_until(stop, 1s);
         co_return;
       });
       co_return reader;

@@ -4,6 +4,8 @@
 // an idle worker runs the woken tasks. The bounds are generous (CI runs
 // this under sanitizers on a shared machine); the measured times are
 // printed.
+#include "spin.hpp"
+
 #include <kyoto/runtime.hpp>
 #include <kyoto/time.hpp>
 
@@ -18,13 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-/// Computes until `stop` is set or `limit` passes, without yielding.
-void spin_until(const std::atomic<bool>& stop, clock_type::duration limit) {
-  const auto until = clock_type::now() + limit;
-  while (!stop.load(std::memory_order_relaxed) && clock_type::now() < until) {
-  }
-}
-
 TEST(StrandedTimer, SleepOnABusyWorkerCompletesOnTime) {
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   std::atomic<bool> stop{false};
@@ -34,7 +29,7 @@ TEST(StrandedTimer, SleepOnABusyWorkerCompletesOnTime) {
       // The spinner takes this worker's LIFO slot (which nobody steals)
       // and runs as soon as we suspend: our timer is on its worker.
       auto spinner = kyoto::spawn([&]() -> kyoto::task<> {
-        spin_until(stop, 1s);
+        kyoto::test::spin_until(stop, 1s);
         co_return;
       });
       co_await kyoto::time::sleep(20ms);
@@ -62,7 +57,7 @@ TEST(StrandedTimer, IntervalKeepsTickingBesideABusyTask) {
           kyoto::time::interval_at(kyoto::time::clock::now() + 10ms, 10ms);
       const auto start = clock_type::now();
       auto spinner = kyoto::spawn([&]() -> kyoto::task<> {
-        spin_until(stop, 1s);
+        kyoto::test::spin_until(stop, 1s);
         co_return;
       });
       for (int i = 0; i < 10; ++i)

@@ -8,6 +8,7 @@
 // its stream's stash), and nothing may hang. Run under ThreadSanitizer and
 // AddressSanitizer in CI.
 #include "net_support.hpp"
+#include "spin.hpp"
 
 #include <kyoto/net.hpp>
 #include <kyoto/runtime.hpp>
@@ -27,12 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-void spin_for(clock_type::duration d) {
-  const auto until = clock_type::now() + d;
-  while (clock_type::now() < until) {
-  }
-}
-
 TEST(AssistStress, EveryByteArrivesOnceWhileBusyWorkersAreAssisted) {
   constexpr int pairs = 6;
   constexpr int bytes_per_pair = 1000;
@@ -45,7 +40,7 @@ TEST(AssistStress, EveryByteArrivesOnceWhileBusyWorkersAreAssisted) {
     for (int s = 0; s < 2; ++s) {
       spinners.push_back(kyoto::spawn([&]() -> kyoto::task<> {
         while (!writers_done.load(std::memory_order_relaxed)) {
-          spin_for(3ms);  // stuck for three watchdog ticks
+          kyoto::test::spin_for(3ms);  // stuck for three watchdog ticks
           // A sleep, not a yield: a task that only yields keeps its worker's
           // queue non-empty, and the foreign wakes of the injection queue
           // then wait 61 of its slices.

@@ -1,10 +1,9 @@
 #include "driver.hpp"
+#include "io/backoff.hpp"
 #include "sim/hooks.hpp"
 
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/runtime/detail/context.hpp>
-
-#include <sched.h>
 
 #include <cerrno>
 #include <chrono>
@@ -51,19 +50,6 @@ void io_op::complete(int result, std::uint32_t flags) noexcept {
   // and we are done with the op's memory.
   state_.store(done, std::memory_order_release);
 }
-
-namespace {
-
-/// Backs off while another thread finishes something short.
-void relax(unsigned& spins) noexcept {
-  if (++spins < 64) {
-    spin_pause();
-  } else {
-    ::sched_yield();  // the other thread may be descheduled (2 vCPUs)
-  }
-}
-
-}  // namespace
 
 int io_op::cancel_slow() noexcept {
   std::uint8_t s = in_flight;

@@ -1,5 +1,6 @@
 #include "io/reactor.hpp"
 
+#include "io/backoff.hpp"
 #include "io/uring_support.hpp"
 #include "log.hpp"
 #include "metrics/stats.hpp"
@@ -7,7 +8,6 @@
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
 
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -144,19 +144,6 @@ reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
 reactor::~reactor() {
   close_ring();
 }
-
-namespace {
-
-/// Backs off while another thread finishes something short.
-void relax(unsigned& spins) noexcept {
-  if (++spins < 64) {
-    spin_pause();
-  } else {
-    ::sched_yield();  // the other thread may be descheduled (2 vCPUs)
-  }
-}
-
-}  // namespace
 
 reactor::owner_hold::owner_hold(reactor& r) noexcept : r_(r), took_(false) {
   // Relaxed: only this (the owner's) thread stores owner_held, so seeing it
