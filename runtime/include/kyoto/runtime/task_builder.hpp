@@ -49,6 +49,8 @@ class task_builder {
   join_handle<T> spawn(task<T> t,
                        detail::call_site site = detail::call_site(std::source_location::current(),
                                                                   {})) const {
+    // The name's block passes to the task cell (see the overload below).
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.NewDeleteLeaks)
     return detail::spawn_at(scheduler(), make_site(site), std::move(t));
   }
 
@@ -57,6 +59,8 @@ class task_builder {
     requires detail::task_factory<F>
   auto spawn(F&& f, detail::call_site site = detail::call_site(std::source_location::current(),
                                                                {})) const {
+    // The name's block passes to the task cell (see the overload below).
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.NewDeleteLeaks)
     return detail::spawn_at(scheduler(), make_site(site), std::forward<F>(f));
   }
 
