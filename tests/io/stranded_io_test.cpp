@@ -47,9 +47,10 @@ bool sync_cancel_masked() {
 }
 
 TEST(StrandedIo, AReadOnABusyWorkersRingCompletesWhileItSpins) {
-  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  // Before the runtime: its shutdown may still run the spinner.
   std::atomic<bool> stop{false};
   std::atomic<clock_type::rep> written_at{0};
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   const clock_type::duration took = rt.block_on([&]() -> kyoto::task<clock_type::duration> {
     co_return co_await kyoto::spawn([&]() -> kyoto::task<clock_type::duration> {
       auto [client, server] = co_await kyoto::test::connected_pair();
@@ -83,9 +84,11 @@ TEST(StrandedIo, AbortingATaskWhoseReadIsOnABusyWorkerDoesNotWaitForIt) {
   if (sync_cancel_masked()) {
     GTEST_SKIP() << "KYOTO_URING_FEATURES turns sync_cancel off: the abort waits for the owner";
   }
-  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  // Before the runtime: the spinner runs until the runtime's shutdown
+  // (nobody awaits it), and reads them until then.
   std::atomic<bool> stop{false};
   std::atomic<bool> spinning{false};
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   const clock_type::duration took = rt.block_on([&]() -> kyoto::task<clock_type::duration> {
     // On a worker: starts the reader, waits until its read is started,
     // then leaves the spinner in the LIFO slot, so that it runs next on
