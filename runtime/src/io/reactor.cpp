@@ -339,9 +339,18 @@ void reactor::cancel_each_in_flight() {
 
 void reactor::reap() {
   const owner_hold hold(*this);
-  while (reap_locked() == reap_batch) {
-  }
+  (void)reap_all();
   if (!wake_armed_) arm_wake();
+}
+
+unsigned reactor::reap_all() {
+  unsigned got = 0;
+  unsigned n;
+  do {
+    n = reap_locked();
+    got += n;
+  } while (n == reap_batch);  // a full batch: more may wait
+  return got;
 }
 
 unsigned reactor::reap_foreign() noexcept {
@@ -354,11 +363,7 @@ unsigned reactor::reap_foreign() noexcept {
   }
   unsigned got = 0;
   if (!ring_closed_) {
-    unsigned n;
-    do {
-      n = reap_locked();
-      got += n;
-    } while (n == reap_batch);
+    got = reap_all();
     if (got != 0) foreign_reaped_ = true;
   }
   // Release: pairs with owner_hold's acquire CAS.
@@ -373,74 +378,71 @@ unsigned reactor::reap_locked() {
     int res;
     std::uint32_t flags;
   };
-  constexpr unsigned batch = reap_batch;
-  entry got[batch];
-  {
-    unsigned n = 0;
-    unsigned head;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      got[n++] = entry{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
-      if (n == batch) break;
-    }
-    if (n == 0) return 0;
-    io_uring_cq_advance(&ring_, n);
-    bool dispatching = false;
-    const std::uint64_t seq = reap_seq_.load(std::memory_order_relaxed);
-    for (unsigned i = 0; i < n; ++i) {
-      const entry& e = got[i];
-      if (e.data == wake_tag) {
-        wake_armed_ = false;
-        if (e.res < 0 && e.res != -EINTR && e.res != -ECANCELED) {
-          log_error("wake-up eventfd read failed: {}", std::system_category().message(-e.res));
-        }
-        continue;
-      }
-      if (e.data == cancel_any_tag) {
-        if (e.res == -EINVAL) {
-          cancel_any_ = false;  // an older kernel: drain() cancels one by one
-        } else if (e.res < 0 && e.res != -ENOENT) {
-          log_error("cancelling every io_uring request at shutdown failed: {}",
-                    std::system_category().message(-e.res));
-        }
-        continue;
-      }
-      if (e.data == cancel_tag) {
-        // 0: cancelled; -ENOENT: it completed first; -EALREADY: running, it
-        // ends on its own. Anything else would leave the request in flight.
-        if (e.res < 0 && e.res != -ENOENT && e.res != -EALREADY) {
-          log_error("cancelling an io_uring request failed: {}",
-                    std::system_category().message(-e.res));
-        }
-        continue;
-      }
-      if (e.data == LIBURING_UDATA_TIMEOUT) continue;
-      if (!dispatching) {
-        dispatching = true;
-        // Relaxed: published by the release CAS in io_op::complete(), which
-        // the waiter in io_op::cancel() acquires (io_op.hpp).
-        reap_seq_.store(seq + 1, std::memory_order_relaxed);
-      }
-      in_flight_.store(in_flight_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-      counters->completed.bump();
-      // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
-      auto* op = reinterpret_cast<io_op*>(e.data);
-      io_op* last = live_.back();  // unlisted before complete(), which may free it
-      live_[op->reactor_slot] = last;
-      last->reactor_slot = op->reactor_slot;
-      live_.pop_back();
-      int res = e.res;
-      // Relaxed: a test installs the injector before the runtime runs.
-      if (fault_injector f = injector.load(std::memory_order_relaxed)) [[unlikely]] {
-        res = f(op->opcode(), res);
-      }
-      op->complete(res, e.flags);
-    }
-    // Release: every wake of this batch happened before; pairs with the
-    // acquire load in io_op::cancel()'s wait for the batch's end.
-    if (dispatching) reap_seq_.store(seq + 2, std::memory_order_release);
-    return n;  // a full batch: more may wait
+  entry got[reap_batch];
+  unsigned n = 0;
+  unsigned head;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    got[n++] = entry{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
+    if (n == reap_batch) break;
   }
+  if (n == 0) return 0;
+  io_uring_cq_advance(&ring_, n);
+  bool dispatching = false;
+  const std::uint64_t seq = reap_seq_.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < n; ++i) {
+    const entry& e = got[i];
+    if (e.data == wake_tag) {
+      wake_armed_ = false;
+      if (e.res < 0 && e.res != -EINTR && e.res != -ECANCELED) {
+        log_error("wake-up eventfd read failed: {}", std::system_category().message(-e.res));
+      }
+      continue;
+    }
+    if (e.data == cancel_any_tag) {
+      if (e.res == -EINVAL) {
+        cancel_any_ = false;  // an older kernel: drain() cancels one by one
+      } else if (e.res < 0 && e.res != -ENOENT) {
+        log_error("cancelling every io_uring request at shutdown failed: {}",
+                  std::system_category().message(-e.res));
+      }
+      continue;
+    }
+    if (e.data == cancel_tag) {
+      // 0: cancelled; -ENOENT: it completed first; -EALREADY: running, it
+      // ends on its own. Anything else would leave the request in flight.
+      if (e.res < 0 && e.res != -ENOENT && e.res != -EALREADY) {
+        log_error("cancelling an io_uring request failed: {}",
+                  std::system_category().message(-e.res));
+      }
+      continue;
+    }
+    if (e.data == LIBURING_UDATA_TIMEOUT) continue;
+    if (!dispatching) {
+      dispatching = true;
+      // Relaxed: published by the release CAS in io_op::complete(), which
+      // the waiter in io_op::cancel() acquires (io_op.hpp).
+      reap_seq_.store(seq + 1, std::memory_order_relaxed);
+    }
+    in_flight_.store(in_flight_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    counters->completed.bump();
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): user_data is the io_op, see start()
+    auto* op = reinterpret_cast<io_op*>(e.data);
+    io_op* last = live_.back();  // unlisted before complete(), which may free it
+    live_[op->reactor_slot] = last;
+    last->reactor_slot = op->reactor_slot;
+    live_.pop_back();
+    int res = e.res;
+    // Relaxed: a test installs the injector before the runtime runs.
+    if (fault_injector f = injector.load(std::memory_order_relaxed)) [[unlikely]] {
+      res = f(op->opcode(), res);
+    }
+    op->complete(res, e.flags);
+  }
+  // Release: every wake of this batch happened before; pairs with the
+  // acquire load in io_op::cancel()'s wait for the batch's end.
+  if (dispatching) reap_seq_.store(seq + 2, std::memory_order_release);
+  return n;
 }
 
 void set_drain_skips_cancels(bool skip) noexcept {

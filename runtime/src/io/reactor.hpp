@@ -188,6 +188,8 @@ class reactor {
   /// Consumes and dispatches up to reap_batch CQEs (reap_lock_ held);
   /// returns how many.
   unsigned reap_locked();
+  /// reap_locked() until the CQ is empty; returns how many in all.
+  unsigned reap_all();
   void cancel_each_in_flight();
 
   io_uring ring_{};
