@@ -244,7 +244,8 @@ void driver::enable_assist() {
   const std::lock_guard<std::mutex> guard(assist_mutex_);
   native_ = pthread_self();
   // Relaxed: read by the handler, on this thread.
-  sync_cancel_.store((reactor::allowed_features() & reactor::feature_sync_cancel) != 0,
+  sync_cancel_.store((reactor::allowed_features() & reactor::feature_sync_cancel) != 0 &&
+                         reactor_->backend() == io_backend_kind::io_uring,
                      std::memory_order_relaxed);
   // Release: pairs with reap_foreign()'s acquire load (the reactor, made
   // by bind() before, is complete); assist() reads it under the mutex.
@@ -266,6 +267,9 @@ unsigned driver::reap_foreign() noexcept {
 }
 
 void driver::assist() noexcept {
+  // The readiness backend defers nothing to its owner's thread: reaping
+  // (reap_foreign()) and cancelling (cancel_foreign()) suffice.
+  if (reactor_->backend() == io_backend_kind::epoll) return;
   const std::lock_guard<std::mutex> guard(assist_mutex_);
   if (!assist_on_.load(std::memory_order_relaxed)) return;
   // Release: pairs with the handler's acquire exchange (assist_here()):

@@ -223,6 +223,15 @@ class driver {
   /// woken tasks are foreign wakes. Returns the CQEs consumed; 0 unless
   /// assists are enabled. Any thread.
   unsigned reap_foreign() noexcept;
+  /// On the readiness backend, cancels `op` (one of this driver's
+  /// requests) on the calling thread, which is not the driver's, unless the
+  /// owner is in its reactor (reactor::cancel_foreign()): what the assist
+  /// signal's IORING_REGISTER_SYNC_CANCEL does for a ring. False if it did
+  /// not (io_uring, assists off, the lock taken). Any thread.
+  bool cancel_foreign(io_op* op) noexcept {
+    // Acquire: as reap_foreign()'s.
+    return assist_on_.load(std::memory_order_acquire) && reactor_->cancel_foreign(op);
+  }
   /// Signals the driver's thread to cancel what is posted and flush its
   /// completions (see "Assists"); nothing unless assists are enabled.
   /// Any thread.

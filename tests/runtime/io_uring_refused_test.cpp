@@ -1,13 +1,18 @@
 // Where io_uring is refused (Docker's default seccomp profile, gVisor, the
-// kernel.io_uring_disabled sysctl), every runtime flavour fails in build()
-// with a std::system_error saying so, why, and how to allow it; nothing
-// terminates. Each test forks a child that installs a seccomp-BPF filter
-// making io_uring_setup fail with EPERM or ENOSYS (no root needed:
-// PR_SET_NO_NEW_PRIVS), then builds runtimes there.
+// kernel.io_uring_disabled sysctl), every runtime flavour runs on the epoll
+// readiness backend instead (src/io/readiness.hpp); with
+// KYOTO_IO_BACKEND=io_uring it fails in build() with a std::system_error
+// saying so, why, and how to allow it. Nothing terminates. Each test forks
+// a child that installs a seccomp-BPF filter making io_uring_setup fail
+// with EPERM or ENOSYS (no root needed: PR_SET_NO_NEW_PRIVS), then builds
+// runtimes there.
+#include <kyoto/fs.hpp>
 #include <kyoto/macros/main.hpp>
 #include <kyoto/macros/test.hpp>
+#include <kyoto/net.hpp>
 #include <kyoto/runtime/runtime.hpp>
 #include <kyoto/runtime/unhandled_panic.hpp>
+#include <kyoto/time.hpp>
 
 #include <kyoto/runtime/detail/config.hpp>
 
@@ -24,7 +29,9 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <errors.hpp>
@@ -70,13 +77,29 @@ bool can_filter() {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/// KYOTO_IO_BACKEND in a child: io_uring (refusal is an error) or unset
+/// (auto: the readiness backend takes over).
+enum class backend_env { forced_io_uring, automatic };
+
+void set_backend_env(backend_env env) {
+  // NOLINTBEGIN(concurrency-mt-unsafe): a forked child, before any thread
+  if (env == backend_env::forced_io_uring) {
+    ::setenv("KYOTO_IO_BACKEND", "io_uring", 1);
+  } else {
+    ::unsetenv("KYOTO_IO_BACKEND");
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+}
+
 /// Runs `body` in a child under the filter; the child's gtest failures
 /// are printed there and become its exit code, checked here.
-void in_child_refusing(int err, const std::function<void()>& body) {
+void in_child_refusing(int err, const std::function<void()>& body,
+                       backend_env env = backend_env::forced_io_uring) {
   if (!can_filter()) GTEST_SKIP() << "seccomp filters cannot be installed here";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0) << std::strerror(errno);
   if (pid == 0) {
+    set_backend_env(env);
     if (refuse_io_uring_setup(err) != 0) _exit(3);
     body();
     _exit(::testing::Test::HasFailure() ? 1 : 0);
@@ -123,11 +146,11 @@ void every_flavour_refused(int err, const char* name) {
   expect_build_refused(runtime::builder::current_thread(), err, name);
 }
 
-TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEperm) {
+TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEpermWhenIoUringIsForced) {
   in_child_refusing(EPERM, [] { every_flavour_refused(EPERM, "EPERM"); });
 }
 
-TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEnosys) {
+TEST(IoUringRefused, EveryFlavourThrowsFromBuildOnEnosysWhenIoUringIsForced) {
   in_child_refusing(ENOSYS, [] { every_flavour_refused(ENOSYS, "ENOSYS"); });
 }
 
@@ -141,6 +164,59 @@ TEST(IoUringRefused, WorkersNeverStartWhenBuildFails) {
                  std::system_error);
     EXPECT_EQ(started.load(), 0);
   });
+}
+
+/// What the readiness backend serves: a TCP echo over loopback (accept,
+/// connect, a MSG_WAITALL read and write), a file written and read back
+/// (the file pool), and a timer. Returns what went wrong, or "".
+kyoto::task<std::string> echo_file_and_sleep(std::string dir) {
+  using kyoto::net::tcp_listener;
+  using kyoto::net::tcp_stream;
+  tcp_listener listener = co_await tcp_listener::bind(kyoto::net::socket_addr::localhost_v4());
+  const kyoto::net::socket_addr addr = listener.local_addr();
+  auto server = kyoto::spawn([](tcp_listener l) -> kyoto::task<> {
+    auto [conn, peer] = co_await l.accept();
+    std::array<std::byte, 4> got{};
+    co_await conn.read_exact(got);
+    co_await conn.write_all(std::span<const std::byte>(got));
+  }(std::move(listener)));
+  tcp_stream client = co_await tcp_stream::connect(addr);
+  co_await client.write_all(std::string_view("ping"));
+  std::array<std::byte, 4> back{};
+  co_await client.read_exact(back);
+  co_await std::move(server);
+  if (std::string(reinterpret_cast<const char*>(back.data()), back.size()) != "ping") {
+    co_return "the echo came back wrong";
+  }
+  const std::string file = dir + "/f";
+  co_await kyoto::fs::write(file, std::string_view("hello, epoll"));
+  if (co_await kyoto::fs::read_to_string(file) != "hello, epoll") co_return "the file read wrong";
+  co_await kyoto::fs::remove_file(file);
+  const auto before = std::chrono::steady_clock::now();
+  co_await kyoto::time::sleep(std::chrono::milliseconds(5));
+  if (std::chrono::steady_clock::now() - before < std::chrono::milliseconds(5)) {
+    co_return "the sleep ended early";
+  }
+  co_return "";
+}
+
+TEST(IoUringRefused, EveryFlavourRunsItsIoOnTheReadinessBackend) {
+  char dir[] = "/tmp/kyoto-refused-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr) << std::strerror(errno);
+  for (const int err : {EPERM, ENOSYS}) {
+    in_child_refusing(
+        err,
+        [&] {
+          using kyoto::runtime;
+          for (const runtime::builder& b : {runtime::builder::current_thread(),
+                                            runtime::builder::multi_thread().worker_threads(2)}) {
+            runtime rt = b.build();
+            EXPECT_EQ(rt.block_on(echo_file_and_sleep(dir)), "");
+          }
+        },
+        backend_env::automatic);
+  }
+  ::rmdir(dir);
 }
 
 bool body_ran = false;
@@ -185,11 +261,12 @@ TEST(IoUringRefused, KyotoMainReturnsOneWithoutRunningTheBody) {
 }
 
 /// Runs `exe` under the filter; its exit status and everything it printed.
-std::pair<int, std::string> run_refused(const char* exe, int err) {
+std::pair<int, std::string> run_refused(const char* exe, int err, backend_env env) {
   int out[2];
   if (::pipe(out) != 0) return {-1, std::strerror(errno)};
   const pid_t pid = ::fork();
   if (pid == 0) {
+    set_backend_env(env);
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
     ::close(out[0]);
@@ -210,19 +287,32 @@ std::pair<int, std::string> run_refused(const char* exe, int err) {
   return {WEXITSTATUS(status), got};
 }
 
-TEST(IoUringRefused, HelloSampleExitsOneWithTheReason) {
+/// The hello sample's path, or null (the test skips).
+const char* hello_sample() {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
   const char* hello = std::getenv("KYOTO_HELLO");
-  if (hello == nullptr) GTEST_SKIP() << "KYOTO_HELLO (the hello sample's path) is not set";
-  if (!can_filter()) GTEST_SKIP() << "seccomp filters cannot be installed here";
-  if (kyoto::detail::thread_sanitizer) {
-    // Under ThreadSanitizer the forked child's execl of the sanitized sample
-    // fails (the child exits 121); the tests above check the same refusal
-    // in-process.
-    GTEST_SKIP() << "exec from a forked child fails under ThreadSanitizer";
+  if (hello == nullptr || !can_filter() || kyoto::detail::thread_sanitizer) return nullptr;
+  // Under ThreadSanitizer the forked child's execl of the sanitized sample
+  // fails (the child exits 121); the in-process tests check the same.
+  return hello;
+}
+
+TEST(IoUringRefused, HelloSampleRunsOnTheReadinessBackend) {
+  const char* hello = hello_sample();
+  if (hello == nullptr) GTEST_SKIP() << "no KYOTO_HELLO, no seccomp filter, or TSan";
+  for (const int err : {EPERM, ENOSYS}) {
+    const auto [rc, output] = run_refused(hello, err, backend_env::automatic);
+    EXPECT_EQ(rc, 0) << output;
+    EXPECT_NE(output.find("got 1\ngot 4\ngot 9\n"), std::string::npos) << output;
+    EXPECT_NE(output.find("4² + 5² = 41"), std::string::npos) << output;
   }
+}
+
+TEST(IoUringRefused, HelloSampleExitsOneWithTheReasonWhenIoUringIsForced) {
+  const char* hello = hello_sample();
+  if (hello == nullptr) GTEST_SKIP() << "no KYOTO_HELLO, no seccomp filter, or TSan";
   for (const auto& [err, name] : {std::pair{EPERM, "EPERM"}, std::pair{ENOSYS, "ENOSYS"}}) {
-    const auto [rc, output] = run_refused(hello, err);
+    const auto [rc, output] = run_refused(hello, err, backend_env::forced_io_uring);
     EXPECT_EQ(rc, 1) << output;  // not 134 (abort), not a signal
     EXPECT_NE(output.find("io_uring is unavailable"), std::string::npos) << output;
     EXPECT_NE(output.find(std::string("io_uring_setup failed with ") + name), std::string::npos)

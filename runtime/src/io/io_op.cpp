@@ -82,7 +82,13 @@ int io_op::cancel_slow() noexcept {
         }
       }
     } else {
-      owner_->post_cancel(this);
+      // The readiness backend lets us cancel a parked request ourselves
+      // unless the owner is in its reactor; otherwise, or if the request
+      // is on the file pool, the owner cancels it (or it ends).
+      // Acquire: pairs with complete()'s release store of `done`.
+      if (!owner_->cancel_foreign(this) || state_.load(std::memory_order_acquire) != done) {
+        owner_->post_cancel(this);
+      }
       unsigned spins = 0;
       // The owner may be stuck in a task and not answer its wake-up: then
       // reap its ring ourselves and, every assist_delay, signal it to

@@ -101,6 +101,12 @@ unsigned reactor::allowed_features() {
 }
 
 reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
+  if (choose_io_backend() == io_backend_kind::epoll) {
+    ready_ = std::make_unique<readiness>(wake_fd);
+    cancel_any_ = false;  // drain() cancels one by one
+    log_debug("readiness backend ready (epoll; io_uring not used)");
+    return;
+  }
   const unsigned allowed = allowed_features();
   cancel_any_ = (allowed & feature_cancel_any) != 0;
   // Newest first; each fallback drops what an older kernel refuses (or
@@ -186,7 +192,11 @@ void reactor::close_ring() noexcept {
   }
   if (!ring_closed_) {
     ring_closed_ = true;
-    io_uring_queue_exit(&ring_);
+    if (ready_) {
+      ready_->close();
+    } else {
+      io_uring_queue_exit(&ring_);
+    }
   }
   if (!mine) reap_lock_.store(lock_free, std::memory_order_release);
 }
@@ -209,6 +219,7 @@ void reactor::arm_wake() {
 }
 
 void reactor::submit() {
+  if (ready_) return;  // nothing queued: requests start at once
   const owner_hold hold(*this);
   for (;;) {
     const int r = io_uring_submit(&ring_);
@@ -225,6 +236,11 @@ void reactor::submit() {
 }
 
 void reactor::poll() {
+  if (ready_) {
+    if (in_flight() == 0) return;
+    reap();
+    return;
+  }
   // Nothing to hand over and nothing in flight but the wake-up read (which
   // only matters when parking): no need to enter the kernel.
   if (io_uring_sq_ready(&ring_) == 0 && in_flight() == 0) return;
@@ -249,6 +265,11 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
     foreign_reaped_ = false;
     timeout = std::chrono::nanoseconds(0);
   }
+  if (ready_) {
+    ready_->wait(timeout);
+    reap();
+    return;
+  }
   if (!wake_armed_) arm_wake();
   io_uring_cqe* cqe = nullptr;
   int r;
@@ -270,6 +291,14 @@ void reactor::wait(std::optional<std::chrono::nanoseconds> timeout) {
 void reactor::start(io_op* op, const op_args& a) {
   const owner_hold hold(*this);
   live_.reserve(live_.size() + 1);  // may throw: before an SQE is taken
+  if (ready_) {
+    ready_->start(op, a);  // may complete it: queued, dispatched by the next reap
+    op->reactor_slot = static_cast<std::uint32_t>(live_.size());
+    live_.push_back(op);  // reserved: does not throw
+    in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    counters->submitted.bump();
+    return;
+  }
   io_uring_sqe* s = sqe();
   io_uring_prep_rw(a.opcode, s, a.fd, nullptr, a.len, a.off);
   s->addr = a.addr;  // already the kernel's u64 form of the buffer's address
@@ -285,6 +314,7 @@ void reactor::start(io_op* op, const op_args& a) {
 }
 
 void reactor::assist_enter(bool submit) noexcept {
+  if (ready_) return;  // nothing deferred: readiness is polled by whoever reaps
   if (!submit) {
     // Submits nothing (the SQ's local tail may be mid-update); posts.
     (void)::syscall(__NR_io_uring_enter, ring_.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
@@ -297,6 +327,10 @@ void reactor::assist_enter(bool submit) noexcept {
 
 void reactor::cancel(io_op* op) {
   const owner_hold hold(*this);
+  if (ready_) {
+    ready_->cancel(op);
+    return;
+  }
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel(s, op, 0);
   io_uring_sqe_set_data64(s, cancel_tag);
@@ -340,7 +374,7 @@ void reactor::cancel_each_in_flight() {
 void reactor::reap() {
   const owner_hold hold(*this);
   (void)reap_all();
-  if (!wake_armed_) arm_wake();
+  if (!wake_armed_ && !ready_) arm_wake();
 }
 
 unsigned reactor::reap_all() {
@@ -371,27 +405,49 @@ unsigned reactor::reap_foreign() noexcept {
   return got;
 }
 
+bool reactor::cancel_foreign(io_op* op) noexcept {
+  if (!ready_) return false;
+  std::uint8_t expected = lock_free;
+  // Acquire / release: as reap_foreign()'s.
+  if (!reap_lock_.compare_exchange_strong(expected, foreign_held, std::memory_order_acquire,
+                                          std::memory_order_relaxed)) {
+    return false;
+  }
+  const bool open = !ring_closed_;
+  if (open) {
+    ready_->cancel(op);
+    if (reap_all() != 0) foreign_reaped_ = true;
+  }
+  reap_lock_.store(lock_free, std::memory_order_release);
+  return open;
+}
+
 unsigned reactor::reap_locked() {
   // Copied out and consumed before dispatch (re-entrancy; file comment).
-  struct entry {
-    std::uint64_t data;
-    int res;
-    std::uint32_t flags;
-  };
-  entry got[reap_batch];
+  completion got[reap_batch];
   unsigned n = 0;
+  if (ready_) {
+    n = ready_->take(got, reap_batch);
+    dispatch(got, n);
+    return n;
+  }
   unsigned head;
   io_uring_cqe* cqe;
   io_uring_for_each_cqe(&ring_, head, cqe) {
-    got[n++] = entry{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
+    got[n++] = completion{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
     if (n == reap_batch) break;
   }
   if (n == 0) return 0;
   io_uring_cq_advance(&ring_, n);
+  dispatch(got, n);
+  return n;
+}
+
+void reactor::dispatch(const completion* got, unsigned n) {
   bool dispatching = false;
   const std::uint64_t seq = reap_seq_.load(std::memory_order_relaxed);
   for (unsigned i = 0; i < n; ++i) {
-    const entry& e = got[i];
+    const completion& e = got[i];
     if (e.data == wake_tag) {
       wake_armed_ = false;
       if (e.res < 0 && e.res != -EINTR && e.res != -ECANCELED) {
@@ -442,7 +498,6 @@ unsigned reactor::reap_locked() {
   // Release: every wake of this batch happened before; pairs with the
   // acquire load in io_op::cancel()'s wait for the batch's end.
   if (dispatching) reap_seq_.store(seq + 2, std::memory_order_release);
-  return n;
 }
 
 void set_drain_skips_cancels(bool skip) noexcept {

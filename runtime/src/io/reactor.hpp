@@ -46,7 +46,19 @@
 // owner has not seen: it sets `foreign_reaped_`, and the owner's next
 // wait() does not block (the CQE it would wait for — its own cancel's, or
 // the wake-up read's — may be gone) and re-arms the wake-up read.
+//
+// # The readiness backend
+//
+// Where io_uring is refused, or KYOTO_IO_BACKEND=epoll, the reactor has no
+// ring: `ready_` (readiness.hpp: epoll and a file pool) serves the same
+// requests and hands back the same completions, which reap_locked()
+// dispatches as it does CQEs. Everything above holds, but for what has no
+// ring: nothing is submitted, and the assist signal's cancels
+// (driver.hpp) do not exist, so a cancel from another thread waits for the
+// owner, as on a kernel without IORING_REGISTER_SYNC_CANCEL.
 #pragma once
+
+#include "io/readiness.hpp"
 
 #include <kyoto/runtime/detail/config.hpp>
 
@@ -55,6 +67,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -115,8 +128,21 @@ class reactor {
   /// Any thread, while the reactor exists.
   unsigned reap_foreign() noexcept;
 
-  /// The ring's file descriptor (the assist signal handler's cancels).
-  int ring_fd() const noexcept { return ring_.ring_fd; }
+  /// On the readiness backend, cancels `op` (started on this reactor) from
+  /// a thread other than the owner's, if the owner is not in its reactor
+  /// right now (the try-lock of reap_foreign()), and dispatches what that
+  /// completed: a parked request is done on return. False, doing nothing,
+  /// on io_uring (only the owner may submit a cancel there), if the lock
+  /// is taken or the reactor is closed. Any thread.
+  bool cancel_foreign(io_op* op) noexcept;
+
+  /// The ring's file descriptor (the assist signal handler's cancels); -1
+  /// on the readiness backend.
+  int ring_fd() const noexcept { return ready_ ? -1 : ring_.ring_fd; }
+  /// The backend this reactor runs on.
+  io_backend_kind backend() const noexcept {
+    return ready_ ? io_backend_kind::epoll : io_backend_kind::io_uring;
+  }
   /// For the assist signal handler, on the owner's thread: whether the
   /// code it interrupted is in the ring (holds reap_lock_, and so may be
   /// filling an SQE). Async-signal-safe.
@@ -143,7 +169,8 @@ class reactor {
     for (io_op* op : live_)
       f(op);
   }
-  /// The setup flags the kernel accepted (for logs and tests).
+  /// The setup flags the kernel accepted (for logs and tests); 0 on the
+  /// readiness backend.
   unsigned flags() const noexcept { return flags_; }
 
   /// The io_uring features kyoto may use (KYOTO_URING_FEATURES); each one
@@ -188,6 +215,9 @@ class reactor {
   /// Consumes and dispatches up to reap_batch CQEs (reap_lock_ held);
   /// returns how many.
   unsigned reap_locked();
+  /// Dispatches `n` completions taken off the CQ or the readiness backend
+  /// (reap_lock_ held).
+  void dispatch(const completion* got, unsigned n);
   /// reap_locked() until the CQ is empty; returns how many in all.
   unsigned reap_all();
   void cancel_each_in_flight();
@@ -208,6 +238,8 @@ class reactor {
   bool cancel_any_ = true;    ///< allowed, and not refused by the kernel yet
   bool ring_closed_ = false;  ///< close_ring() ran
   atomic<std::uint64_t> reap_seq_{0};
+  /// The readiness backend, or null (io_uring; see the file comment).
+  std::unique_ptr<readiness> ready_;
 };
 
 }  // namespace kyoto::detail

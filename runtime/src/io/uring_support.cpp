@@ -1,5 +1,8 @@
 #include "io/uring_support.hpp"
 
+#include "io/readiness.hpp"
+#include "log.hpp"
+
 #include <kyoto/runtime/detail/config.hpp>
 
 #include <linux/io_uring.h>
@@ -8,10 +11,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace kyoto::detail {
@@ -107,18 +113,23 @@ void throw_io_uring_unavailable(int err, const char* call) {
   const char* name = strerrorname_np(err);
   std::string what = std::string("kyoto: io_uring is unavailable: ") + call + " failed with " +
                      (name != nullptr ? name : std::to_string(err)) + "; " + explain(err) +
-                     ". kyoto runs its I/O, timers and wake-ups on io_uring and cannot start "
-                     "without it (docs/io.md, \"Where io_uring is refused\")";
+                     ". kyoto was asked to run its I/O on io_uring (KYOTO_IO_BACKEND=io_uring) or "
+                     "cannot fall back for this error; KYOTO_IO_BACKEND=epoll runs it on the "
+                     "readiness backend instead (docs/io.md, \"Where io_uring is refused\")";
   throw std::system_error(err, std::system_category(), what);
 }
 
-void check_io_uring_available() {
+namespace {
+
+/// The errno of a probe refusing io_uring (0: allowed), and throws the
+/// std::system_error of a kernel too old for kyoto's ring.
+int probe_io_uring() {
   // Relaxed: only a cache; a thread that misses it probes again.
-  if (probe_succeeded.load(std::memory_order_relaxed)) return;
+  if (probe_succeeded.load(std::memory_order_relaxed)) return 0;
   io_uring_params params{};
   // The raw call: no liburing version differences in how errors come back.
   const long fd = ::syscall(__NR_io_uring_setup, 1u, &params);
-  if (fd < 0) throw_io_uring_unavailable(errno, "io_uring_setup");
+  if (fd < 0) return errno;
   ::close(static_cast<int>(fd));
   if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
     throw std::system_error(ENOSYS, std::system_category(),
@@ -126,6 +137,43 @@ void check_io_uring_available() {
                             "or newer is needed)");
   }
   probe_succeeded.store(true, std::memory_order_relaxed);  // relaxed: as above
+  return 0;
+}
+
+/// Whether the fallback was said already (once per process).
+atomic<bool> fallback_said{false};
+
+}  // namespace
+
+io_backend_kind choose_io_backend() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read at each ring's creation
+  const char* env = std::getenv("KYOTO_IO_BACKEND");
+  const std::string_view want = env != nullptr ? env : "";
+  if (want == "epoll") return io_backend_kind::epoll;
+  const bool forced = want == "io_uring";
+  if (!forced && !want.empty() && want != "auto") {
+    throw std::invalid_argument(std::string("kyoto: KYOTO_IO_BACKEND=") + env +
+                                ": expected auto, io_uring or epoll");
+  }
+  const int err = probe_io_uring();
+  if (err == 0) return io_backend_kind::io_uring;
+  if (forced || (err != EPERM && err != EACCES && err != ENOSYS)) {
+    throw_io_uring_unavailable(err, "io_uring_setup");
+  }
+  // Relaxed: only says whether to log.
+  if (!fallback_said.exchange(true, std::memory_order_relaxed)) {
+    const char* name = strerrorname_np(err);
+    log_warn(
+        "io_uring is unavailable (io_uring_setup failed with {}: {}); running on the epoll "
+        "readiness backend instead (docs/io.md, \"Where io_uring is refused\"; "
+        "KYOTO_IO_BACKEND=io_uring makes this an error)",
+        name != nullptr ? name : std::to_string(err), explain(err));
+  }
+  return io_backend_kind::epoll;
+}
+
+void check_io_uring_available() {
+  (void)choose_io_backend();
 }
 
 }  // namespace kyoto::detail

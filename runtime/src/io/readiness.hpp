@@ -1,0 +1,162 @@
+// The readiness backend: kyoto's I/O requests served by epoll and a pool
+// of file threads, where io_uring is refused (Docker's default seccomp
+// profile, gVisor, kernel.io_uring_disabled) or KYOTO_IO_BACKEND=epoll
+// asks for it. It stands behind the reactor (reactor.hpp) the way
+// Seastar's reactor backends stand behind one interface: the same op_args
+// come in, the same completions (an op and its result, as a CQE would
+// carry) come out, and the reactor's bookkeeping, cancel protocol and
+// foreign reaping are unchanged.
+//
+// # How a request is served
+//
+//   start(op, args)
+//     ├─ sockets, pipes, terminals: the system call at once, non-blocking
+//     │  (MSG_DONTWAIT, RWF_NOWAIT, an O_NONBLOCK listener or connecting
+//     │  socket). A result completes the op; EAGAIN parks it on its
+//     │  descriptor, armed in epoll (EPOLLONESHOT). Each readiness event
+//     │  retries every request parked on that descriptor; what still gets
+//     │  EAGAIN is parked again.
+//     ├─ files and paths (openat, statx, fsync, a read of a regular file
+//     │  not in the page cache, ...): a blocking call on the file pool.
+//     │  epoll refuses regular files (EPERM), which is how a read or
+//     │  write finds out it has to go there.
+//     └─ shutdown, close: at once.
+//
+// Completions are queued (`done_`) and handed to the reactor by take(),
+// never dispatched from start(): an op completes after its task suspended,
+// as with io_uring.
+//
+// # Cancellation
+//
+// A parked request is cancelled at once (it completes with -ECANCELED, or
+// with the bytes a MSG_WAITALL request had moved). A request on the file
+// pool cannot be: it completes when its call returns, as an io_uring file
+// request the kernel answers with -EALREADY.
+//
+// # Threads
+//
+// Everything here but the file pool's side of `sink` is touched under the
+// reactor's reap lock (the owner's thread, or a foreign reaper). A pool
+// thread only appends to the sink under its mutex and writes the driver's
+// wake-up eventfd, so a parked owner wakes; once close() marked the sink
+// closed it touches neither (the eventfd may be gone).
+#pragma once
+
+#include <kyoto/runtime/detail/config.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace kyoto::detail {
+
+class io_op;
+struct op_args;
+
+/// One finished request: what a CQE carries (its user_data is the op).
+struct completion {
+  std::uint64_t data;
+  int res;
+  std::uint32_t flags;
+};
+
+/// Which I/O backend a reactor runs on (KYOTO_IO_BACKEND).
+enum class io_backend_kind : std::uint8_t { io_uring, epoll };
+
+class readiness {
+ public:
+  /// Creates the epoll instance and watches `wake_fd` (the driver's
+  /// eventfd) in it. Throws std::system_error.
+  explicit readiness(int wake_fd);
+  ~readiness();
+  readiness(const readiness&) = delete;
+  readiness& operator=(const readiness&) = delete;
+
+  /// Serves `op`'s request (see the file comment); its completion is
+  /// queued for take(). Throws std::bad_alloc only.
+  void start(io_op* op, const op_args& a);
+  /// Cancels `op` if it is parked; nothing if it is on the file pool or
+  /// already completed.
+  void cancel(io_op* op);
+  /// Moves up to `max` completions into `out`: first what readiness events
+  /// (polled without blocking) and the file pool have finished. Returns
+  /// how many.
+  unsigned take(completion* out, unsigned max);
+  /// Blocks until a descriptor is ready, the wake-up eventfd is written,
+  /// a file request ends or `timeout` passes; then queues what that
+  /// finished. Returns at once if completions are queued already.
+  void wait(std::optional<std::chrono::nanoseconds> timeout);
+  /// Stops: the file pool's requests still running complete nowhere (the
+  /// driver keeps their tasks, driver::held()). Idempotent.
+  void close() noexcept;
+
+ private:
+  /// A request parked on its descriptor.
+  struct parked {
+    io_op* op;
+    std::uint8_t opcode;
+    std::int32_t fd;
+    std::uint64_t addr;
+    std::uint64_t off;
+    std::uint32_t len;
+    std::uint32_t flags;
+    std::uint32_t moved = 0;      ///< bytes a MSG_WAITALL request has moved
+    bool connecting = false;      ///< a connect() in progress: wait, then SO_ERROR
+    bool nowait_refused = false;  ///< RWF_NOWAIT unsupported: poll, then call
+  };
+  /// The requests parked on one descriptor and what epoll watches for it.
+  struct watched {
+    std::vector<parked*> waiters;
+    std::uint32_t armed = 0;  ///< events armed (0 once an event fired: one-shot)
+  };
+  /// What try_request() decided.
+  enum class outcome : std::uint8_t { done, park, pool };
+
+  outcome try_request(parked& p, int& result);
+  /// Parks `p` on its descriptor, arming epoll; false if epoll refuses the
+  /// descriptor (a regular file: EPERM).
+  bool park(parked& p);
+  bool arm(int fd, watched& w);
+  void finish(io_op* op, int result);
+  void to_pool(const parked& p);
+  /// Handles the events of one epoll_wait (timeout_ns < 0: none).
+  void gather(long long timeout_ns);
+  void drain_sink();
+
+  int epfd_ = -1;
+  int wake_fd_;
+  bool pwait2_ = true;  ///< epoll_pwait2 exists (Linux 5.11)
+  std::deque<completion> done_;
+  std::unordered_map<io_op*, parked> parked_;
+  std::unordered_map<int, watched> watched_;
+
+ public:
+  /// Where the file pool's threads hand completions back (shared: it
+  /// outlives the readiness object while a pool call runs).
+  struct sink {
+    std::mutex lock;
+    std::vector<completion> done;  ///< guarded by lock
+    int wake_fd;
+    bool closed = false;  ///< guarded by lock
+    /// Whether `done` may hold something: set (release) under the lock by a
+    /// pool thread, read (acquire) by take() to skip the lock when empty.
+    atomic<bool> any{false};
+  };
+
+ private:
+  std::shared_ptr<sink> sink_;
+};
+
+/// The backend the next reactor runs on: KYOTO_IO_BACKEND=io_uring or
+/// epoll; unset or auto: io_uring unless the process may not create a ring
+/// (EPERM, EACCES, ENOSYS), then epoll, said once through the logger.
+/// Throws std::invalid_argument for another value, and, with io_uring
+/// forced and refused, the std::system_error of uring_support.hpp.
+io_backend_kind choose_io_backend();
+
+}  // namespace kyoto::detail
