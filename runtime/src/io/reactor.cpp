@@ -102,6 +102,7 @@ unsigned reactor::allowed_features() {
 
 reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
   if (choose_io_backend() == io_backend_kind::epoll) {
+    (void)allowed_features();  // a bad KYOTO_URING_FEATURES is an error here too
     ready_ = std::make_unique<readiness>(wake_fd);
     cancel_any_ = false;  // drain() cancels one by one
     log_debug("readiness backend ready (epoll; io_uring not used)");

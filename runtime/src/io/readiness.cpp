@@ -426,7 +426,7 @@ void readiness::cancel(io_op* op) {
   parked_.erase(it);
 }
 
-void readiness::gather(long long timeout_ns) {
+void readiness::gather(long long timeout_ns, bool consume_wake) {
   if (epfd_ < 0) return;
   epoll_event events[64];
   int n;
@@ -454,6 +454,7 @@ void readiness::gather(long long timeout_ns) {
   }
   for (int i = 0; i < n; ++i) {
     if (events[i].data.u64 == wake_key) {
+      if (!consume_wake) continue;
       std::uint64_t count;
       (void)!::read(wake_fd_, &count, sizeof count);  // readable: does not block
       continue;
@@ -500,7 +501,7 @@ void readiness::drain_sink() {
 }
 
 unsigned readiness::take(completion* out, unsigned max) {
-  if (done_.empty() && !parked_.empty()) gather(0);
+  if (done_.empty() && !parked_.empty()) gather(0, false);
   drain_sink();
   unsigned n = 0;
   while (n < max && !done_.empty()) {
@@ -518,7 +519,7 @@ void readiness::wait(std::optional<std::chrono::nanoseconds> timeout) {
   } else if (timeout) {
     ns = std::max<long long>(timeout->count(), 0);
   }
-  gather(ns);
+  gather(ns, true);
   drain_sink();
 }
 

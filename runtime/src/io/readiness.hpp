@@ -124,8 +124,12 @@ class readiness {
   bool arm(int fd, watched& w);
   void finish(io_op* op, int result);
   void to_pool(const parked& p);
-  /// Handles the events of one epoll_wait (timeout_ns < 0: none).
-  void gather(long long timeout_ns);
+  /// Handles the events of one epoll_wait (timeout_ns < 0: none). Only a
+  /// blocking wait (the owner's, about to sleep) consumes the wake-up
+  /// eventfd: one consumed by take() — maybe a foreign reaper's — would
+  /// be a wake-up the owner never sees before it parks; left set (epoll
+  /// watches it level-triggered) it makes the next wait return at once.
+  void gather(long long timeout_ns, bool consume_wake);
   void drain_sink();
 
   int epfd_ = -1;
