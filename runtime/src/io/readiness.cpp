@@ -252,7 +252,7 @@ void readiness::start(io_op* op, const op_args& a) {
   }
 }
 
-readiness::outcome readiness::try_request(parked& p, int& result) {
+readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
   for (;;) {
     long r = 0;
     switch (p.opcode) {
@@ -351,7 +351,13 @@ readiness::outcome readiness::try_request(parked& p, int& result) {
       return outcome::done;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN) return outcome::park;
+    if (errno == EAGAIN) {
+      const bool reads = p.opcode == opcode::recv || p.opcode == opcode::recvmsg ||
+                         p.opcode == opcode::read;
+      if (!shut || !reads) return outcome::park;
+      result = static_cast<int>(p.moved);  // shut down for reading: the end
+      return outcome::done;
+    }
     result = p.moved > 0 ? static_cast<int>(p.moved) : -errno;
     return outcome::done;
   }
@@ -467,7 +473,7 @@ void readiness::gather(long long timeout_ns, bool consume_wake) {
     std::vector<parked*> still;
     for (parked* p : w.waiters) {
       int result = 0;
-      switch (try_request(*p, result)) {
+      switch (try_request(*p, result, (events[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0)) {
         case outcome::park:
           still.push_back(p);
           break;

@@ -117,7 +117,11 @@ class readiness {
   /// What try_request() decided.
   enum class outcome : std::uint8_t { done, park, pool };
 
-  outcome try_request(parked& p, int& result);
+  /// Makes `p`'s call. `shut` (the readiness event said EPOLLRDHUP or
+  /// EPOLLHUP): a read that still gets EAGAIN ends with what it has (0) —
+  /// a datagram socket shut down for reading answers a non-blocking read
+  /// with EAGAIN forever, where a blocking one (and io_uring) gives 0.
+  outcome try_request(parked& p, int& result, bool shut = false);
   /// Parks `p` on its descriptor, arming epoll; false if epoll refuses the
   /// descriptor (a regular file: EPERM).
   bool park(parked& p);
