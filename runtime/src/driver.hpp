@@ -63,6 +63,11 @@
 // take an EINTR (most restart under SA_RESTART; nanosleep, poll,
 // epoll_wait and timed socket reads do not).
 //
+// On the readiness backend (reactor.hpp, readiness.hpp) the owner defers
+// nothing to its own thread: another thread reaps its readiness events
+// under the same reap lock, and a canceller cancels a parked request itself
+// (cancel_foreign()), so assist() sends no signal.
+//
 // Paused time (time/detail/virtual_clock.hpp): the driver owns its
 // runtime's virtual clock and reads time through now(). Until time is first
 // paused, now() is steady_clock::now() behind one flag test; the timer
