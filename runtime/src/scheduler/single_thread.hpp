@@ -3,9 +3,10 @@
 // deterministic (deterministic/scheduler.hpp, a seeded random pick). Each
 // owns its run queue and its block_on loop; this core owns the rest, once:
 // where a spawn or a wake goes, the injection queue and the park Dekker,
-// the live tasks, block_on's one-thread claim, shutdown and the metrics,
-// and owns the current_thread stall monitor (current_thread/stall_monitor.hpp;
-// only that scheduler creates one: the deterministic runtime has none).
+// the live tasks, block_on's one-thread claim, shutdown and the metrics.
+// It also holds current_thread's stall monitor
+// (current_thread/stall_monitor.hpp), so that shutdown() can stop it; only
+// that scheduler creates one: the deterministic runtime has none.
 //
 // # Spawns and wakes
 //
@@ -32,9 +33,10 @@
 // shutdown() runs on the destroying thread with this scheduler as its
 // context: close `inject_` (later spawns are cancelled on the spot, later
 // wakes dropped), stop and join the stall monitor's thread, if any (a
-// cancelled task's destructor is no poll), drop every queue (a task there that never went idle is
-// cancelled there), then cancel every task left in `owned_`. Their
-// destructors may wake or spawn; those are dropped or cancelled the same way.
+// cancelled task's destructor is no poll), drop every queue (a task there
+// that never went idle is cancelled there), then cancel every task left in
+// `owned_`. Their destructors may wake or spawn; those are dropped or
+// cancelled the same way.
 //
 // # What the derived scheduler provides (CRTP, no virtual call)
 //

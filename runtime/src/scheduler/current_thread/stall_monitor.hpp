@@ -20,7 +20,7 @@
 // tasks only inside block_on, so a runtime never driven (one built only to
 // hand out, or to fail a check) never pays for the thread, and a runtime
 // built before a fork() can be driven in the child. It ticks every
-// `tick()` (a tenth of the threshold) while a block_on runs; once a
+// `tick_` (a tenth of the threshold) while a block_on runs; once a
 // block_on ends (suspend()) it waits on its condition variable without a
 // timeout until the next block_on or the shutdown, so a runtime kept
 // between block_ons costs no wake-up. The scheduler's shutdown stops and
@@ -53,6 +53,9 @@
 
 namespace kyoto::detail {
 
+/// A current_thread runtime's stall detector and its thread (file comment).
+/// Thread safety: `poll` and resume()/suspend() from the driving thread;
+/// stop() from any thread but the monitor's.
 class stall_monitor {
  public:
   using clock = std::chrono::steady_clock;
@@ -92,9 +95,6 @@ class stall_monitor {
     stall_monitor* m_;
   };
 
-  /// How often the thread samples `poll` while a block_on runs.
-  clock::duration tick() const noexcept { return tick_; }
-
   /// The driving thread's current poll (stall_report.hpp); on its own cache
   /// line, which the monitor reads once a tick.
   alignas(destructive_interference) poll_record poll;
@@ -106,6 +106,9 @@ class stall_monitor {
   void check(clock::time_point now, std::uint64_t root_id) noexcept;
 
   const std::chrono::milliseconds threshold_;
+  /// How often the thread samples `poll` while a block_on runs: a tenth of
+  /// the threshold (at least 1 ms), so a report comes at most ~1.2
+  /// thresholds into a stall and understates it by a tick at most.
   const clock::duration tick_;
 
   // ---- the monitor thread only ----
