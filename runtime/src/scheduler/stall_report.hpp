@@ -35,8 +35,6 @@
 // report_stall() take either.
 #pragma once
 
-#include "log.hpp"
-
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
