@@ -110,6 +110,7 @@ runtime runtime::builder::build() const {
     config.start_paused = start_paused_;
     config.rng_seed = rng_seed_;
     config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
+    config.stall_threshold = stall_threshold_;
     return with_hooks(
         runtime(std::make_shared<detail::current_thread_scheduler>(blocking, config)));
   }

@@ -4,6 +4,9 @@
 // owns its run queue and its block_on loop; this core owns the rest, once:
 // where a spawn or a wake goes, the injection queue and the park Dekker,
 // the live tasks, block_on's one-thread claim, shutdown and the metrics.
+// It also holds current_thread's stall monitor
+// (current_thread/stall_monitor.hpp), so that shutdown() can stop it; only
+// that scheduler creates one: the deterministic runtime has none.
 //
 // # Spawns and wakes
 //
@@ -29,9 +32,11 @@
 //
 // shutdown() runs on the destroying thread with this scheduler as its
 // context: close `inject_` (later spawns are cancelled on the spot, later
-// wakes dropped), drop every queue (a task there that never went idle is
-// cancelled there), then cancel every task left in `owned_`. Their
-// destructors may wake or spawn; those are dropped or cancelled the same way.
+// wakes dropped), stop and join the stall monitor's thread, if any (a
+// cancelled task's destructor is no poll), drop every queue (a task there
+// that never went idle is cancelled there), then cancel every task left in
+// `owned_`. Their destructors may wake or spawn; those are dropped or
+// cancelled the same way.
 //
 // # What the derived scheduler provides (CRTP, no virtual call)
 //
@@ -47,6 +52,7 @@
 #include "log.hpp"
 #include "metrics/counter.hpp"
 #include "metrics/stats.hpp"
+#include "scheduler/current_thread/stall_monitor.hpp"
 #include "scheduler/inject.hpp"
 #include "scheduler/task_list.hpp"
 
@@ -156,6 +162,7 @@ class single_thread_scheduler : public scheduler {
 
   void shutdown() noexcept final {
     if (!inject_.close()) return;
+    if (stall_monitor_) stall_monitor_->stop();
     task_queue taken;
     inject_.take_all(taken);
     if (current_context.sched == this) {
@@ -268,6 +275,12 @@ class single_thread_scheduler : public scheduler {
   // ---- shared ----
   /// Spawns and wakes from other threads; closed by shutdown().
   inject inject_;
+  /// The stall detector (current_thread/stall_monitor.hpp): set by the
+  /// current_thread constructor for a non-zero threshold, null otherwise
+  /// (always, for the deterministic runtime). Its thread is joined by
+  /// shutdown(), not by the destructor: handles may keep the scheduler
+  /// alive long after.
+  std::unique_ptr<stall_monitor> stall_monitor_;
 
  private:
   friend Derived;

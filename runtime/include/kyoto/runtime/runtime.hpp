@@ -252,13 +252,18 @@ class KYOTO_EXPORT runtime::builder {
     return *this;
   }
 
-  /// The stall detector (docs/runtime.md): a task that runs longer than
-  /// `threshold` without yielding is reported once, at warn level through
-  /// kyoto's log (KYOTO_LOG=warn), with its id, name and spawn location
-  /// while it still runs (Seastar's reactor-stall report). 100 ms by
-  /// default; zero turns the reports off. Multi_thread runtimes only (a
-  /// current_thread runtime ignores it); the time spent inside
-  /// kyoto::block_in_place is not a stall.
+  /// The stall detector (docs/architecture.md, "The watchdog"): a task
+  /// that runs longer than `threshold` without yielding is reported once
+  /// per such poll, at warn level through kyoto's log (KYOTO_LOG=warn),
+  /// with its id, name and spawn location while it still runs (Seastar's
+  /// reactor-stall report). 100 ms by default; zero turns the reports off;
+  /// build() throws std::invalid_argument for a negative one. Real time:
+  /// paused time never counts. On a multi_thread runtime the watchdog
+  /// thread reports it (the time spent inside kyoto::block_in_place is not
+  /// a stall); on a current_thread runtime a monitor thread does, started
+  /// by the first block_on and joined by the shutdown (none for a zero
+  /// threshold), and block_on's own future is watched too. The
+  /// deterministic runtime ignores it (no thread may touch its runs).
   builder& stall_threshold(std::chrono::milliseconds threshold) noexcept {
     stall_threshold_ = threshold;
     return *this;

@@ -6,6 +6,9 @@
 
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <memory>
+#include <stdexcept>
+
 namespace kyoto::detail {
 
 current_thread_scheduler::current_thread_scheduler(const blocking_config& blocking,
@@ -15,6 +18,15 @@ current_thread_scheduler::current_thread_scheduler(const blocking_config& blocki
   // The ring is made by the first block_on's thread (it owns it); a
   // refusal must surface here, in build() (io/uring_support.hpp).
   check_io_uring_available();
+  if (config.stall_threshold.count() < 0) {
+    throw std::invalid_argument(
+        "kyoto::runtime::builder::build: stall_threshold must not be negative (zero turns the "
+        "stall reports off)");
+  }
+  // Its thread starts at the first block_on (stall_monitor.hpp).
+  if (config.stall_threshold.count() > 0) {
+    stall_monitor_ = std::make_unique<stall_monitor>(config.stall_threshold);
+  }
   stats_.configure(config.metrics);
   if (config.metrics.schedule_latency) latency_ = std::make_unique<latency_sampler>();
 }
@@ -50,16 +62,24 @@ void current_thread_scheduler::park_paused() {
 void current_thread_scheduler::block_on(task_header* root) {
   block_on_scope scope(*this);
   const busy_scope busy(stats_);  // metrics: driving, except while parked
+  // The stall monitor ticks while this loop runs; each poll, the root's
+  // included, is published in its record (stall_monitor.hpp).
+  const stall_monitor::drive_scope monitored(stall_monitor_.get(), root->id());
+  poll_record* const watch = stall_monitor_ ? &stall_monitor_->poll : nullptr;
   while (!root->is_complete()) {
     for (std::uint32_t i = 0; i < event_interval; ++i) {
       task_header* t = next_task();
       if (t == nullptr) break;
       polls_.bump();
+      if (watch != nullptr) watch->begin(*t);
+      bool again;
       if (stats_.timed()) [[unlikely]] {
-        if (stats_.run_timed(t, latency_.get(), [t] { return t->run(); })) local_.push_back(t);
-      } else if (t->run()) {
-        local_.push_back(t);
+        again = stats_.run_timed(t, latency_.get(), [t] { return t->run(); });
+      } else {
+        again = t->run();
       }
+      if (watch != nullptr) watch->end();
+      if (again) local_.push_back(t);
       if (root->is_complete()) return;
     }
     // Relaxed: a metric's snapshot.

@@ -22,12 +22,20 @@
 // (tokio's park_thread_timeout under test-util). I/O in flight does not
 // hold the clock back (tokio's rule too): only a task made runnable does.
 // No timer set: it parks for real, until I/O or a wake.
+//
+// # Stalls
+//
+// With a non-zero stall threshold, the loop publishes each task it runs in
+// the stall monitor's poll record (stall_monitor.hpp), whose thread reports
+// a poll that runs past the threshold. Real time: paused time never
+// advances it, and the clock jumps of auto-advance happen between polls.
 #pragma once
 
 #include "blocking/pool.hpp"
 #include "scheduler/single_thread.hpp"
 #include "scheduler/task_list.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -40,6 +48,9 @@ struct current_thread_config {
   bool start_paused = false;              ///< builder::start_paused
   std::optional<std::uint64_t> rng_seed;  ///< builder::rng_seed
   metrics_options metrics;                ///< builder's metrics histograms
+  /// builder::stall_threshold: a poll longer than this is reported
+  /// (stall_monitor.hpp); zero turns the reports, and the thread, off.
+  std::chrono::milliseconds stall_threshold{100};
 };
 
 class current_thread_scheduler final : public single_thread_scheduler<current_thread_scheduler> {

@@ -4,13 +4,13 @@
 
 #include "scheduler/multi_thread/watchdog.hpp"
 
-#include "log.hpp"
 #include "scheduler/multi_thread/worker.hpp"
+#include "scheduler/stall_report.hpp"
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
 
 namespace kyoto::detail {
@@ -83,29 +83,13 @@ bool watchdog::tick(clock::time_point now) noexcept {
 }
 
 void watchdog::report(std::size_t index, std::uint64_t seq, clock::duration ran) noexcept {
-  if (!logger().should_log(spdlog::level::warn)) return;
-  const multi_thread_scheduler::worker::poll_record& r = sched_.workers_[index]->watch;
-  // The seqlock's read side (watchdog.hpp): the fields, then check that
-  // the poll they describe is still the one whose seq we read. Acquire
-  // loads: each pairs with the release store of that field in
-  // poll_record::begin(), so a value from a later poll shows in seq below.
-  const std::uint64_t id = r.task_id.load(std::memory_order_acquire);
-  const char* file = r.file.load(std::memory_order_acquire);
-  const std::uint32_t line = r.line.load(std::memory_order_acquire);
-  std::string name(
-      std::min<std::size_t>(r.name_size.load(std::memory_order_acquire), r.name.size()), '\0');
-  for (std::size_t i = 0; i < name.size(); ++i)
-    name[i] = r.name[i].load(std::memory_order_acquire);
-  if (r.seq.load(std::memory_order_relaxed) != seq) return;  // it yielded meanwhile
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ran).count();
-  const std::string named = name.empty() ? std::string() : std::string(" '") + name + "'";
-  const std::string where = file == nullptr || line == 0
-                                ? std::string("an unknown location")
-                                : std::string(file) + ":" + std::to_string(line);
-  log_warn(
-      "stall: task {}{} (spawned at {}) has run for {} ms on kyoto-worker-{} without yielding "
-      "(stall threshold {} ms); every task waiting on that worker waits with it",
-      id, named, where, ms, index, threshold_.count());
+  if (!stall_reports_logged()) return;
+  // The fields of the poll whose seq tick() read (stall_report.hpp).
+  const std::optional<poll_identity> poll = read_poll(sched_.workers_[index]->watch, seq);
+  if (!poll) return;  // it yielded meanwhile
+  std::string thread = "kyoto-worker-";
+  thread += std::to_string(index);
+  log_stall(*poll, ran, threshold_, thread, "worker");
 }
 
 }  // namespace kyoto::detail

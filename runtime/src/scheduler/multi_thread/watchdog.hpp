@@ -21,21 +21,13 @@
 //
 // # What a worker publishes (worker::poll_record, a seqlock)
 //
-// Around every task it runs, a worker writes its own poll record: `seq`
-// (only the worker writes it) goes 4k -> 4k+1 (writing) -> 4k+2 (the task
-// runs; the fields below are stable) -> 4k+4 (no task). Between 4k+1 and
-// 4k+2 it stores the task's id, spawn file and line and (for a named task)
-// up to `name_capacity` bytes of its name, all relaxed atomics: the task
-// itself is never read by the watchdog (it may complete and be freed at any
-// moment), only this copy. That costs the worker a few plain stores per
-// poll and no read-modify-write; nothing else on the hot path.
-//
-// The watchdog reads `seq` (acquire), the fields, then `seq` again: equal
-// and ≡ 2 (mod 4) means the fields belong to the poll it saw. The fields
-// are stored with release and loaded with acquire (plain moves on x86;
-// fences would do with relaxed fields, but ThreadSanitizer cannot check
-// fences): a field value written for a later poll, after its 4k+1 store,
-// makes the second load of `seq` see 4k+1 or later.
+// Around every task it runs, a worker writes its own poll record: the
+// task's id, spawn location and name, under a sequence number `seq` that is
+// ≡ 2 (mod 4) while the task runs. The record's fields, the seqlock's write
+// side (worker.cpp) and read side (read_poll()) and the report's wording
+// (log_stall()) are those of the stall detector's shared record,
+// scheduler/stall_report.hpp, which the current_thread runtime's stall
+// monitor uses too.
 //
 // A worker inside kyoto::block_in_place sets `blocking` (relaxed; read at
 // the next tick): its timers are fired at once and its poll is no stall.
