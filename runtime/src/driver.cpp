@@ -103,7 +103,7 @@ driver::~driver() {
 void driver::bind(const char* operation) {
   const std::thread::id me = std::this_thread::get_id();
   if (reactor_ == nullptr) {
-    reactor_ = std::make_unique<reactor>(wake_fd_);
+    reactor_ = std::make_unique<reactor>(wake_fd_, backend_);
     reactor_->counters = &io_counters_;
     thread_ = me;
   } else if (thread_ != me) {

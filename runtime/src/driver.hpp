@@ -112,6 +112,10 @@ class driver {
   /// Makes the calling thread the driver's thread, creating the ring on the
   /// first call. Throws std::logic_error if another thread already owns it.
   void bind(const char* operation);
+  /// The backend bind() will make the reactor on (builder::io_backend;
+  /// automatic by default). Before bind(), by the thread that made the
+  /// driver.
+  void prefer_backend(kyoto::io_backend b) noexcept { backend_ = b; }
 
   /// Registers `e` to wake e->waiter at `deadline`. Returns false (and
   /// registers nothing) if that tick has already been processed.
@@ -276,6 +280,7 @@ class driver {
   int wake_fd_ = -1;
   std::thread::id thread_;
   std::unique_ptr<reactor> reactor_;
+  kyoto::io_backend backend_ = kyoto::io_backend::automatic;  ///< see prefer_backend()
   mutex wheel_lock_;
   timer_wheel wheel_;  ///< guarded by wheel_lock_
   atomic<io_op*> cancel_head_{nullptr};

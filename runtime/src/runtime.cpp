@@ -107,6 +107,7 @@ runtime runtime::builder::build() const {
   }
   if (flavor_ == flavor::current_thread) {
     detail::current_thread_config config;
+    config.io_backend = io_backend_;
     config.start_paused = start_paused_;
     config.rng_seed = rng_seed_;
     config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
@@ -132,6 +133,7 @@ runtime runtime::builder::build() const {
   config.on_thread_stop = on_thread_stop_;
   config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
   config.stall_threshold = stall_threshold_;
+  config.io_backend = io_backend_;
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -166,6 +167,41 @@ KYOTO_TEST_WITH(Readiness, ManyConnectionsEchoOnTwoWorkers,
     ok += **r ? 1 : 0;
   EXPECT_EQ(ok, connections);
   co_await done_within_10s(std::move(server));
+}
+
+/// How many of this process's descriptors are epoll instances and rings.
+std::pair<int, int> epolls_and_rings() {
+  int epolls = 0;
+  int rings = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (target == "anon_inode:[eventpoll]") ++epolls;
+    if (target == "anon_inode:[io_uring]") ++rings;
+  }
+  return {epolls, rings};
+}
+
+TEST(ReadinessChoice, TheBuildersChoiceOverridesTheVariable) {
+  // NOLINTBEGIN(concurrency-mt-unsafe): no runtime runs between these
+  ::setenv("KYOTO_IO_BACKEND", "io_uring", 1);
+  const auto before = epolls_and_rings();
+  for (const kyoto::io_backend b : {kyoto::io_backend::epoll, kyoto::io_backend::io_uring}) {
+    kyoto::runtime rt = kyoto::runtime::builder::current_thread().io_backend(b).build();
+    const auto during = rt.block_on([]() -> kyoto::task<std::pair<int, int>> {
+      co_await kyoto::time::sleep(1ms);  // the driver has made its reactor
+      co_return epolls_and_rings();
+    }());
+    if (b == kyoto::io_backend::epoll) {
+      EXPECT_EQ(during.first, before.first + 1) << "no epoll instance was made";
+      EXPECT_EQ(during.second, before.second) << "a ring was made";
+    } else {
+      EXPECT_EQ(during.first, before.first) << "an epoll instance was made";
+      EXPECT_EQ(during.second, before.second + 1) << "no ring was made";
+    }
+  }
+  ::setenv("KYOTO_IO_BACKEND", "epoll", 1);
+  // NOLINTEND(concurrency-mt-unsafe)
 }
 
 TEST(ReadinessChoice, AnUnknownBackendFailsTheBuildWithTheVariablesName) {

@@ -219,6 +219,35 @@ TEST(IoUringRefused, EveryFlavourRunsItsIoOnTheReadinessBackend) {
   ::rmdir(dir);
 }
 
+TEST(IoUringRefused, TheBuildersIoUringChoiceThrowsWhereTheVariableIsUnset) {
+  in_child_refusing(
+      EPERM,
+      [] {
+        using kyoto::runtime;
+        expect_build_refused(
+            runtime::builder::current_thread().io_backend(kyoto::io_backend::io_uring), EPERM,
+            "EPERM");
+        expect_build_refused(runtime::builder::multi_thread().worker_threads(2).io_backend(
+                                 kyoto::io_backend::io_uring),
+                             EPERM, "EPERM");
+      },
+      backend_env::automatic);
+}
+
+TEST(IoUringRefused, TheBuildersEpollChoiceRunsWhereTheVariableForcesIoUring) {
+  char dir[] = "/tmp/kyoto-refused-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr) << std::strerror(errno);
+  in_child_refusing(EPERM, [&] {  // KYOTO_IO_BACKEND=io_uring
+    using kyoto::runtime;
+    for (runtime::builder b :
+         {runtime::builder::current_thread(), runtime::builder::multi_thread().worker_threads(2)}) {
+      runtime rt = b.io_backend(kyoto::io_backend::epoll).build();
+      EXPECT_EQ(rt.block_on(echo_file_and_sleep(dir)), "");
+    }
+  });
+  ::rmdir(dir);
+}
+
 bool body_ran = false;
 
 kyoto::task<> marking_body() {

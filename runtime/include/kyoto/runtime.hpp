@@ -10,6 +10,7 @@
 #include <kyoto/runtime/block_in_place.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
+#include <kyoto/runtime/io_backend.hpp>
 #include <kyoto/runtime/join.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/join_set.hpp>

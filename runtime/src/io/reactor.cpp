@@ -100,8 +100,8 @@ unsigned reactor::allowed_features() {
   return mask;
 }
 
-reactor::reactor(int wake_fd) : wake_fd_(wake_fd) {
-  if (choose_io_backend() == io_backend_kind::epoll) {
+reactor::reactor(int wake_fd, kyoto::io_backend requested) : wake_fd_(wake_fd) {
+  if (choose_io_backend(requested) == io_backend_kind::epoll) {
     (void)allowed_features();  // a bad KYOTO_URING_FEATURES is an error here too
     ready_ = std::make_unique<readiness>(wake_fd);
     cancel_any_ = false;  // drain() cancels one by one

@@ -79,9 +79,10 @@ struct io_counters;  // metrics/stats.hpp
 
 class reactor {
  public:
-  /// Creates the ring on the calling thread and arms a read of `wake_fd`.
-  /// Throws std::system_error if the ring cannot be created.
-  explicit reactor(int wake_fd);
+  /// Creates the ring on the calling thread and arms a read of `wake_fd`,
+  /// or the readiness backend (choose_io_backend(requested)). Throws
+  /// std::system_error if the ring cannot be created.
+  reactor(int wake_fd, kyoto::io_backend requested);
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;

@@ -352,8 +352,8 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
-      const bool reads = p.opcode == opcode::recv || p.opcode == opcode::recvmsg ||
-                         p.opcode == opcode::read;
+      const bool reads =
+          p.opcode == opcode::recv || p.opcode == opcode::recvmsg || p.opcode == opcode::read;
       if (!shut || !reads) return outcome::park;
       result = static_cast<int>(p.moved);  // shut down for reading: the end
       return outcome::done;

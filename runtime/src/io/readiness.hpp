@@ -42,6 +42,8 @@
 // closed it touches neither (the eventfd may be gone).
 #pragma once
 
+#include <kyoto/runtime/io_backend.hpp>
+
 #include <kyoto/runtime/detail/config.hpp>
 
 #include <chrono>
@@ -160,11 +162,13 @@ class readiness {
   std::shared_ptr<sink> sink_;
 };
 
-/// The backend the next reactor runs on: KYOTO_IO_BACKEND=io_uring or
-/// epoll; unset or auto: io_uring unless the process may not create a ring
+/// The backend the next reactor runs on: `requested` (the builder's
+/// choice) unless automatic, then KYOTO_IO_BACKEND=io_uring or epoll;
+/// unset or auto: io_uring unless the process may not create a ring
 /// (EPERM, EACCES, ENOSYS), then epoll, said once through the logger.
-/// Throws std::invalid_argument for another value, and, with io_uring
-/// forced and refused, the std::system_error of uring_support.hpp.
-io_backend_kind choose_io_backend();
+/// Throws std::invalid_argument for another value of the variable, and,
+/// with io_uring forced and refused, the std::system_error of
+/// uring_support.hpp.
+io_backend_kind choose_io_backend(kyoto::io_backend requested);
 
 }  // namespace kyoto::detail

@@ -111,11 +111,13 @@ atomic<bool> probe_succeeded{false};
 
 void throw_io_uring_unavailable(int err, const char* call) {
   const char* name = strerrorname_np(err);
-  std::string what = std::string("kyoto: io_uring is unavailable: ") + call + " failed with " +
-                     (name != nullptr ? name : std::to_string(err)) + "; " + explain(err) +
-                     ". kyoto was asked to run its I/O on io_uring (KYOTO_IO_BACKEND=io_uring) or "
-                     "cannot fall back for this error; KYOTO_IO_BACKEND=epoll runs it on the "
-                     "readiness backend instead (docs/io.md, \"Where io_uring is refused\")";
+  std::string what =
+      std::string("kyoto: io_uring is unavailable: ") + call + " failed with " +
+      (name != nullptr ? name : std::to_string(err)) + "; " + explain(err) +
+      ". kyoto was asked to run its I/O on io_uring (runtime::builder::io_backend or "
+      "KYOTO_IO_BACKEND=io_uring) or "
+      "cannot fall back for this error; KYOTO_IO_BACKEND=epoll runs it on the "
+      "readiness backend instead (docs/io.md, \"Where io_uring is refused\")";
   throw std::system_error(err, std::system_category(), what);
 }
 
@@ -145,15 +147,19 @@ atomic<bool> fallback_said{false};
 
 }  // namespace
 
-io_backend_kind choose_io_backend() {
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read at each ring's creation
-  const char* env = std::getenv("KYOTO_IO_BACKEND");
-  const std::string_view want = env != nullptr ? env : "";
-  if (want == "epoll") return io_backend_kind::epoll;
-  const bool forced = want == "io_uring";
-  if (!forced && !want.empty() && want != "auto") {
-    throw std::invalid_argument(std::string("kyoto: KYOTO_IO_BACKEND=") + env +
-                                ": expected auto, io_uring or epoll");
+io_backend_kind choose_io_backend(kyoto::io_backend requested) {
+  if (requested == kyoto::io_backend::epoll) return io_backend_kind::epoll;
+  bool forced = requested == kyoto::io_backend::io_uring;
+  if (!forced) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv; read at each ring's creation
+    const char* env = std::getenv("KYOTO_IO_BACKEND");
+    const std::string_view want = env != nullptr ? env : "";
+    if (want == "epoll") return io_backend_kind::epoll;
+    forced = want == "io_uring";
+    if (!forced && !want.empty() && want != "auto") {
+      throw std::invalid_argument(std::string("kyoto: KYOTO_IO_BACKEND=") + env +
+                                  ": expected auto, io_uring or epoll");
+    }
   }
   const int err = probe_io_uring();
   if (err == 0) return io_backend_kind::io_uring;
@@ -166,14 +172,14 @@ io_backend_kind choose_io_backend() {
     log_warn(
         "io_uring is unavailable (io_uring_setup failed with {}: {}); running on the epoll "
         "readiness backend instead (docs/io.md, \"Where io_uring is refused\"; "
-        "KYOTO_IO_BACKEND=io_uring makes this an error)",
+        "io_backend::io_uring or KYOTO_IO_BACKEND=io_uring makes this an error)",
         name != nullptr ? name : std::to_string(err), explain(err));
   }
   return io_backend_kind::epoll;
 }
 
-void check_io_uring_available() {
-  (void)choose_io_backend();
+void check_io_uring_available(kyoto::io_backend requested) {
+  (void)choose_io_backend(requested);
 }
 
 }  // namespace kyoto::detail

@@ -3,6 +3,7 @@
 
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
+#include <kyoto/runtime/io_backend.hpp>
 #include <kyoto/runtime/join_handle.hpp>
 #include <kyoto/runtime/metrics.hpp>
 #include <kyoto/runtime/spawn.hpp>
@@ -252,6 +253,18 @@ class KYOTO_EXPORT runtime::builder {
     return *this;
   }
 
+  /// The I/O backend of the runtime's threads (docs/io.md, "Where io_uring
+  /// is refused"): io_backend::automatic (the default) leaves the choice to
+  /// KYOTO_IO_BACKEND, then falls back to epoll only where io_uring is
+  /// refused; io_uring or epoll override the variable. With io_uring
+  /// where it is refused, build() throws std::system_error saying why and
+  /// how to allow it. The deterministic runtime runs no real I/O and
+  /// ignores it.
+  builder& io_backend(kyoto::io_backend backend) noexcept {
+    io_backend_ = backend;
+    return *this;
+  }
+
   /// The stall detector (docs/architecture.md, "The watchdog"): a task
   /// that runs longer than `threshold` without yielding is reported once
   /// per such poll, at warn level through kyoto's log (KYOTO_LOG=warn),
@@ -410,6 +423,7 @@ class KYOTO_EXPORT runtime::builder {
   kyoto::unhandled_panic unhandled_panic_ = kyoto::unhandled_panic::ignore;
   std::shared_ptr<detail::task_hooks> hooks_;       ///< null: no hook set
   std::chrono::milliseconds stall_threshold_{100};  ///< zero: no stall reports
+  kyoto::io_backend io_backend_ = kyoto::io_backend::automatic;
 
   // Metrics options (runtime/src/metrics/): unset means off.
   std::optional<histogram_configuration> poll_time_histogram_;

@@ -17,7 +17,8 @@ current_thread_scheduler::current_thread_scheduler(const blocking_config& blocki
       blocking_(std::make_shared<kyoto::detail::blocking_pool>(blocking)) {
   // The ring is made by the first block_on's thread (it owns it); a
   // refusal must surface here, in build() (io/uring_support.hpp).
-  check_io_uring_available();
+  check_io_uring_available(config.io_backend);
+  driver_.prefer_backend(config.io_backend);
   if (config.stall_threshold.count() < 0) {
     throw std::invalid_argument(
         "kyoto::runtime::builder::build: stall_threshold must not be negative (zero turns the "

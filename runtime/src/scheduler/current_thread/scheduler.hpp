@@ -51,6 +51,7 @@ struct current_thread_config {
   /// builder::stall_threshold: a poll longer than this is reported
   /// (stall_monitor.hpp); zero turns the reports, and the thread, off.
   std::chrono::milliseconds stall_threshold{100};
+  kyoto::io_backend io_backend = kyoto::io_backend::automatic;  ///< builder::io_backend
 };
 
 class current_thread_scheduler final : public single_thread_scheduler<current_thread_scheduler> {

@@ -33,6 +33,7 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     shards_.push_back(std::make_unique<shard>());
   for (std::size_t i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
+    workers_.back()->drv.prefer_backend(config_.io_backend);
     workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
   }

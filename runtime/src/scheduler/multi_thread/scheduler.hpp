@@ -116,6 +116,7 @@ struct multi_thread_config {
   /// builder::stall_threshold: a poll longer than this is reported
   /// (watchdog.hpp); zero for no reports.
   std::chrono::milliseconds stall_threshold{100};
+  kyoto::io_backend io_backend = kyoto::io_backend::automatic;  ///< builder::io_backend
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
