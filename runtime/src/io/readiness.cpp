@@ -58,18 +58,8 @@ int make_nonblocking(int fd) noexcept {
   return ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
-/// A request of the file pool: the fields of op_args it reads.
-struct file_call {
-  std::uint8_t opcode;
-  std::int32_t fd;
-  std::uint64_t addr;
-  std::uint64_t off;
-  std::uint32_t len;
-  std::uint32_t flags;
-};
-
 /// The blocking call behind a file request (the pool's threads).
-int call_blocking(const file_call& a) noexcept {
+int call_blocking(const op_args& a) noexcept {
   const bool at_cursor = a.off == ~std::uint64_t{0};
   const auto off = static_cast<off_t>(a.off);
   for (;;) {
@@ -82,20 +72,20 @@ int call_blocking(const file_call& a) noexcept {
         r = at_cursor ? ::write(a.fd, ptr(a.addr), a.len) : ::pwrite(a.fd, ptr(a.addr), a.len, off);
         break;
       case opcode::openat:
-        r = ::openat(a.fd, path(a.addr), static_cast<int>(a.flags), static_cast<mode_t>(a.len));
+        r = ::openat(a.fd, path(a.addr), static_cast<int>(a.op_flags), static_cast<mode_t>(a.len));
         break;
       case opcode::statx:
-        r = ::statx(a.fd, path(a.addr), static_cast<int>(a.flags), a.len,
+        r = ::statx(a.fd, path(a.addr), static_cast<int>(a.op_flags), a.len,
                     static_cast<struct statx*>(ptr(a.off)));
         break;
       case opcode::fsync:
-        r = (a.flags & fsync_datasync) != 0 ? ::fdatasync(a.fd) : ::fsync(a.fd);
+        r = (a.op_flags & fsync_datasync) != 0 ? ::fdatasync(a.fd) : ::fsync(a.fd);
         break;
       case opcode::unlinkat:
-        r = ::unlinkat(a.fd, path(a.addr), static_cast<int>(a.flags));
+        r = ::unlinkat(a.fd, path(a.addr), static_cast<int>(a.op_flags));
         break;
       case opcode::renameat:
-        r = ::renameat2(a.fd, path(a.addr), static_cast<int>(a.len), path(a.off), a.flags);
+        r = ::renameat2(a.fd, path(a.addr), static_cast<int>(a.len), path(a.off), a.op_flags);
         break;
       case opcode::mkdirat:
         r = ::mkdirat(a.fd, path(a.addr), static_cast<mode_t>(a.len));
@@ -105,7 +95,7 @@ int call_blocking(const file_call& a) noexcept {
         break;
       case opcode::linkat:
         r = ::linkat(a.fd, path(a.addr), static_cast<int>(a.len), path(a.off),
-                     static_cast<int>(a.flags));
+                     static_cast<int>(a.op_flags));
         break;
       case opcode::ftruncate:
         r = ::ftruncate(a.fd, off);
@@ -128,7 +118,7 @@ class file_pool {
   static constexpr unsigned max_threads = 64;
 
   struct job {
-    file_call call;
+    op_args call;
     io_op* op;
     std::shared_ptr<readiness::sink> to;
   };
@@ -221,7 +211,7 @@ void readiness::close() noexcept {
 }
 
 void readiness::start(io_op* op, const op_args& a) {
-  parked p{op, a.opcode, a.fd, a.addr, a.off, a.len, a.op_flags};
+  parked p{op, a};
   if (a.opcode == opcode::accept || a.opcode == opcode::connect) {
     // accept and connect block on a blocking socket: kyoto's own sockets
     // become non-blocking here (their reads and writes pass MSG_DONTWAIT,
@@ -255,19 +245,20 @@ void readiness::start(io_op* op, const op_args& a) {
 readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
   for (;;) {
     long r = 0;
-    switch (p.opcode) {
+    switch (p.a.opcode) {
       case opcode::recv:
       case opcode::send: {
-        const bool all = (p.flags & MSG_WAITALL) != 0;
-        const int flags = static_cast<int>(p.flags & ~static_cast<std::uint32_t>(MSG_WAITALL)) |
-                          MSG_DONTWAIT | (p.opcode == opcode::send ? MSG_NOSIGNAL : 0);
-        char* at = static_cast<char*>(ptr(p.addr)) + p.moved;
-        const std::size_t left = p.len - p.moved;
-        r = p.opcode == opcode::recv ? ::recv(p.fd, at, left, flags)
-                                     : ::send(p.fd, at, left, flags);
+        const bool all = (p.a.op_flags & MSG_WAITALL) != 0;
+        const int flags =
+            static_cast<int>(p.a.op_flags & ~static_cast<std::uint32_t>(MSG_WAITALL)) |
+            MSG_DONTWAIT | (p.a.opcode == opcode::send ? MSG_NOSIGNAL : 0);
+        char* at = static_cast<char*>(ptr(p.a.addr)) + p.moved;
+        const std::size_t left = p.a.len - p.moved;
+        r = p.a.opcode == opcode::recv ? ::recv(p.a.fd, at, left, flags)
+                                       : ::send(p.a.fd, at, left, flags);
         if (r > 0) {
           p.moved += static_cast<std::uint32_t>(r);
-          if (all && p.moved < p.len) continue;  // MSG_WAITALL: the rest
+          if (all && p.moved < p.a.len) continue;  // MSG_WAITALL: the rest
           result = static_cast<int>(p.moved);
           return outcome::done;
         }
@@ -278,29 +269,29 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
         break;
       }
       case opcode::recvmsg:
-        r = ::recvmsg(p.fd, static_cast<msghdr*>(ptr(p.addr)),
-                      static_cast<int>(p.flags) | MSG_DONTWAIT);
+        r = ::recvmsg(p.a.fd, static_cast<msghdr*>(ptr(p.a.addr)),
+                      static_cast<int>(p.a.op_flags) | MSG_DONTWAIT);
         break;
       case opcode::sendmsg:
-        r = ::sendmsg(p.fd, static_cast<const msghdr*>(ptr(p.addr)),
-                      static_cast<int>(p.flags) | MSG_DONTWAIT | MSG_NOSIGNAL);
+        r = ::sendmsg(p.a.fd, static_cast<const msghdr*>(ptr(p.a.addr)),
+                      static_cast<int>(p.a.op_flags) | MSG_DONTWAIT | MSG_NOSIGNAL);
         break;
       case opcode::accept:
-        r = ::accept4(p.fd, static_cast<sockaddr*>(ptr(p.addr)),
-                      static_cast<socklen_t*>(ptr(p.off)), static_cast<int>(p.flags));
+        r = ::accept4(p.a.fd, static_cast<sockaddr*>(ptr(p.a.addr)),
+                      static_cast<socklen_t*>(ptr(p.a.off)), static_cast<int>(p.a.op_flags));
         break;
       case opcode::connect:
         if (p.connecting) {
-          pollfd pfd{p.fd, POLLOUT, 0};
+          pollfd pfd{p.a.fd, POLLOUT, 0};
           if (::poll(&pfd, 1, 0) == 0) return outcome::park;  // not yet
           int err = 0;
           socklen_t n = sizeof err;
-          r = ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &n);
+          r = ::getsockopt(p.a.fd, SOL_SOCKET, SO_ERROR, &err, &n);
           result = r < 0 ? -errno : -err;
           return outcome::done;
         }
-        r = ::connect(p.fd, static_cast<const sockaddr*>(ptr(p.addr)),
-                      static_cast<socklen_t>(p.off));
+        r = ::connect(p.a.fd, static_cast<const sockaddr*>(ptr(p.a.addr)),
+                      static_cast<socklen_t>(p.a.off));
         if (r < 0 && (errno == EINPROGRESS || errno == EINTR)) {
           p.connecting = true;  // finishes in the background; EPOLLOUT says when
           return outcome::park;
@@ -308,18 +299,18 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
         break;
       case opcode::read:
       case opcode::write: {
-        const bool reading = p.opcode == opcode::read;
-        iovec iov{static_cast<char*>(ptr(p.addr)), p.len};
-        const off_t off = p.off == ~std::uint64_t{0} ? -1 : static_cast<off_t>(p.off);
+        const bool reading = p.a.opcode == opcode::read;
+        iovec iov{static_cast<char*>(ptr(p.a.addr)), p.a.len};
+        const off_t off = p.a.off == ~std::uint64_t{0} ? -1 : static_cast<off_t>(p.a.off);
         if (p.nowait_refused) {
           // No RWF_NOWAIT on this descriptor: call once it polls ready.
-          pollfd pfd{p.fd, static_cast<short>(reading ? POLLIN : POLLOUT), 0};
+          pollfd pfd{p.a.fd, static_cast<short>(reading ? POLLIN : POLLOUT), 0};
           if (::poll(&pfd, 1, 0) == 0) return outcome::park;
-          r = reading ? ::preadv2(p.fd, &iov, 1, off, 0) : ::pwritev2(p.fd, &iov, 1, off, 0);
+          r = reading ? ::preadv2(p.a.fd, &iov, 1, off, 0) : ::pwritev2(p.a.fd, &iov, 1, off, 0);
           break;
         }
-        r = reading ? ::preadv2(p.fd, &iov, 1, off, RWF_NOWAIT)
-                    : ::pwritev2(p.fd, &iov, 1, off, RWF_NOWAIT);
+        r = reading ? ::preadv2(p.a.fd, &iov, 1, off, RWF_NOWAIT)
+                    : ::pwritev2(p.a.fd, &iov, 1, off, RWF_NOWAIT);
         if (r < 0 && errno == EOPNOTSUPP) {
           p.nowait_refused = true;
           return outcome::park;  // park() sends what epoll refuses to the pool
@@ -327,7 +318,7 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
         break;
       }
       case opcode::poll_add: {
-        pollfd pfd{p.fd, static_cast<short>(p.flags), 0};
+        pollfd pfd{p.a.fd, static_cast<short>(p.a.op_flags), 0};
         r = ::poll(&pfd, 1, 0);
         if (r > 0) {
           result = static_cast<unsigned short>(pfd.revents);
@@ -337,11 +328,11 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
         break;
       }
       case opcode::shutdown:
-        r = ::shutdown(p.fd, static_cast<int>(p.len));
+        r = ::shutdown(p.a.fd, static_cast<int>(p.a.len));
         break;
       case opcode::close:
-        watched_.erase(p.fd);  // nothing can be parked on it: its owner closes it
-        r = ::close(p.fd);
+        watched_.erase(p.a.fd);  // nothing can be parked on it: its owner closes it
+        r = ::close(p.a.fd);
         break;
       default:
         return outcome::pool;  // paths and files
@@ -353,7 +344,7 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
       const bool reads =
-          p.opcode == opcode::recv || p.opcode == opcode::recvmsg || p.opcode == opcode::read;
+          p.a.opcode == opcode::recv || p.a.opcode == opcode::recvmsg || p.a.opcode == opcode::read;
       if (!shut || !reads) return outcome::park;
       result = static_cast<int>(p.moved);  // shut down for reading: the end
       return outcome::done;
@@ -364,21 +355,21 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
 }
 
 bool readiness::park(parked& p) {
-  watched& w = watched_[p.fd];
+  watched& w = watched_[p.a.fd];
   w.waiters.push_back(&p);
-  if (arm(p.fd, w)) return true;
+  if (arm(p.a.fd, w)) return true;
   w.waiters.pop_back();
-  if (w.waiters.empty()) watched_.erase(p.fd);
+  if (w.waiters.empty()) watched_.erase(p.a.fd);
   return false;
 }
 
 bool readiness::arm(int fd, watched& w) {
   std::uint32_t want = 0;
   for (const parked* p : w.waiters) {
-    if (p->opcode == opcode::poll_add) {
-      want |= p->flags & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
-    } else if (p->opcode == opcode::recv || p->opcode == opcode::recvmsg ||
-               p->opcode == opcode::accept || p->opcode == opcode::read) {
+    if (p->a.opcode == opcode::poll_add) {
+      want |= p->a.op_flags & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
+    } else if (p->a.opcode == opcode::recv || p->a.opcode == opcode::recvmsg ||
+               p->a.opcode == opcode::accept || p->a.opcode == opcode::read) {
       want |= read_events;
     } else {
       want |= write_events;
@@ -415,15 +406,14 @@ void readiness::finish(io_op* op, int result) {
 }
 
 void readiness::to_pool(const parked& p) {
-  file_pool::get().run(
-      file_pool::job{file_call{p.opcode, p.fd, p.addr, p.off, p.len, p.flags}, p.op, sink_});
+  file_pool::get().run(file_pool::job{p.a, p.op, sink_});
 }
 
 void readiness::cancel(io_op* op) {
   const auto it = parked_.find(op);
   if (it == parked_.end()) return;  // on the file pool, or completed
   parked& p = it->second;
-  const auto w = watched_.find(p.fd);
+  const auto w = watched_.find(p.a.fd);
   if (w != watched_.end()) {
     std::erase(w->second.waiters, &p);
     if (w->second.waiters.empty()) watched_.erase(w);  // a stale one-shot arm is harmless

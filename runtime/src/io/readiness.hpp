@@ -44,6 +44,7 @@
 
 #include <kyoto/runtime/io_backend.hpp>
 
+#include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 
 #include <chrono>
@@ -56,9 +57,6 @@
 #include <vector>
 
 namespace kyoto::detail {
-
-class io_op;
-struct op_args;
 
 /// One finished request: what a CQE carries (its user_data is the op).
 struct completion {
@@ -101,12 +99,7 @@ class readiness {
   /// A request parked on its descriptor.
   struct parked {
     io_op* op;
-    std::uint8_t opcode;
-    std::int32_t fd;
-    std::uint64_t addr;
-    std::uint64_t off;
-    std::uint32_t len;
-    std::uint32_t flags;
+    op_args a;                    ///< the request, as the ring would get it
     std::uint32_t moved = 0;      ///< bytes a MSG_WAITALL request has moved
     bool connecting = false;      ///< a connect() in progress: wait, then SO_ERROR
     bool nowait_refused = false;  ///< RWF_NOWAIT unsupported: poll, then call
