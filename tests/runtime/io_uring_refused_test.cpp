@@ -37,7 +37,9 @@
 #include <errors.hpp>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace {
 
@@ -79,7 +81,7 @@ bool can_filter() {
 
 /// KYOTO_IO_BACKEND in a child: io_uring (refusal is an error) or unset
 /// (auto: the readiness backend takes over).
-enum class backend_env { forced_io_uring, automatic };
+enum class backend_env : std::uint8_t { forced_io_uring, automatic };
 
 void set_backend_env(backend_env env) {
   // NOLINTBEGIN(concurrency-mt-unsafe): a forked child, before any thread
@@ -97,7 +99,7 @@ void in_child_refusing(int err, const std::function<void()>& body,
                        backend_env env = backend_env::forced_io_uring) {
   if (!can_filter()) GTEST_SKIP() << "seccomp filters cannot be installed here";
   const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0) << std::strerror(errno);
+  ASSERT_GE(pid, 0) << std::system_category().message(errno);
   if (pid == 0) {
     set_backend_env(env);
     if (refuse_io_uring_setup(err) != 0) _exit(3);
@@ -202,7 +204,7 @@ kyoto::task<std::string> echo_file_and_sleep(std::string dir) {
 
 TEST(IoUringRefused, EveryFlavourRunsItsIoOnTheReadinessBackend) {
   char dir[] = "/tmp/kyoto-refused-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr) << std::strerror(errno);
+  ASSERT_NE(::mkdtemp(dir), nullptr) << std::system_category().message(errno);
   for (const int err : {EPERM, ENOSYS}) {
     in_child_refusing(
         err,
@@ -236,7 +238,7 @@ TEST(IoUringRefused, TheBuildersIoUringChoiceThrowsWhereTheVariableIsUnset) {
 
 TEST(IoUringRefused, TheBuildersEpollChoiceRunsWhereTheVariableForcesIoUring) {
   char dir[] = "/tmp/kyoto-refused-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr) << std::strerror(errno);
+  ASSERT_NE(::mkdtemp(dir), nullptr) << std::system_category().message(errno);
   in_child_refusing(EPERM, [&] {  // KYOTO_IO_BACKEND=io_uring
     using kyoto::runtime;
     for (runtime::builder b :
@@ -289,19 +291,38 @@ TEST(IoUringRefused, KyotoMainReturnsOneWithoutRunningTheBody) {
   });
 }
 
+/// The environment of a child that runs a sample: this one's, with
+/// KYOTO_IO_BACKEND as `env` says (made before the fork: the child only
+/// calls execve).
+std::vector<std::string> child_environment(backend_env env) {
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("KYOTO_IO_BACKEND=")) continue;
+    vars.emplace_back(*e);
+  }
+  if (env == backend_env::forced_io_uring) vars.emplace_back("KYOTO_IO_BACKEND=io_uring");
+  return vars;
+}
+
 /// Runs `exe` under the filter; its exit status and everything it printed.
-std::pair<int, std::string> run_refused(const char* exe, int err, backend_env env) {
+std::pair<int, std::string> run_refused(const std::string& exe, int err, backend_env env) {
+  std::vector<std::string> vars = child_environment(env);
+  std::vector<char*> envp;
+  for (std::string& v : vars)
+    envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::string name = exe;
+  char* argv[] = {name.data(), nullptr};
   int out[2];
-  if (::pipe(out) != 0) return {-1, std::strerror(errno)};
+  if (::pipe(out) != 0) return {-1, std::system_category().message(errno)};
   const pid_t pid = ::fork();
   if (pid == 0) {
-    set_backend_env(env);
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
     ::close(out[0]);
     ::close(out[1]);
     if (refuse_io_uring_setup(err) != 0) _exit(120);
-    ::execl(exe, exe, static_cast<char*>(nullptr));
+    ::execve(exe.c_str(), argv, envp.data());
     _exit(121);
   }
   ::close(out[1]);

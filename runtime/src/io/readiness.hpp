@@ -98,7 +98,7 @@ class readiness {
  private:
   /// A request parked on its descriptor.
   struct parked {
-    io_op* op;
+    io_op* op = nullptr;
     op_args a;                    ///< the request, as the ring would get it
     std::uint32_t moved = 0;      ///< bytes a MSG_WAITALL request has moved
     bool connecting = false;      ///< a connect() in progress: wait, then SO_ERROR
