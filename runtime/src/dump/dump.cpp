@@ -373,9 +373,6 @@ std::mutex& dump_lock() {
 
 runtime_dump dump_scheduler(scheduler& s) {
   collector c;
-  // Now on the ticks' clock: this thread's runtime clock (a runtime
-  // thread's paused time), else the steady clock.
-  const std::uint32_t now_tick = state_tick_at(kyoto::time::clock::now());
   c.tasks.reserve(1024);
   c.frames.reserve(4096);
   std::size_t alive = 0;
@@ -390,6 +387,10 @@ runtime_dump dump_scheduler(scheduler& s) {
     if (scheduler& pool = s.blocking_pool(); &pool != &s)
       pool.visit_live_tasks(&collector::visit_blocking, &c);
   }
+  // Now on the ticks' clock: this thread's runtime clock (a runtime
+  // thread's paused time), else the steady clock. After the walk, so that
+  // no stamp read in it is later (a 16-bit one would wrap to 65 s).
+  const std::uint32_t now_tick = state_tick_at(kyoto::time::clock::now());
 
   runtime_dump d;
   d.unlisted = alive > listed ? alive - listed : 0;

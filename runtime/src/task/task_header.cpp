@@ -113,6 +113,10 @@ void task_header::throw_too_many_refs() {
   throw std::length_error("kyoto::abort_handle: too many handles to one task (2^20)");
 }
 
+void task_header::wake_from_outside(wake_node* node) noexcept {
+  wake_stamped(node, [] { return state_tick_from_clock(); });
+}
+
 std::uintptr_t task_header::begin_run() noexcept {
   // Running from now (the file comment of task_header.hpp).
   const std::uintptr_t since = since_bits(current_state_tick());

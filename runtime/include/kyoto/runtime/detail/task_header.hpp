@@ -424,6 +424,12 @@ class KYOTO_EXPORT task_header {
 
  private:
   friend struct wake_node;
+  /// wake() with the stamp `tick()` (file comment).
+  template <class Tick>
+  void wake_stamped(wake_node* node, Tick tick) noexcept;
+  /// wake() on a thread that drives no runtime: stamped from a clock
+  /// read. Out of line, so that wake() saves no register for the call.
+  void wake_from_outside(wake_node* node) noexcept;
   std::uintptr_t begin_run() noexcept;  // NOTIFIED -> RUNNING; returns the old word
   bool end_run() noexcept;              // RUNNING -> idle, or -> NOTIFIED (true)
   void finish() noexcept;               // RUNNING -> COMPLETE, then the join protocol
@@ -465,8 +471,11 @@ static_assert(sizeof(task_header) <= 88, "the task header grew: see its private 
 
 inline void task_header::yield(wake_node* node) noexcept {
   assert((reinterpret_cast<std::uintptr_t>(node) & ~stack_mask) == 0);
-  // Queued again from now (file comment).
-  const std::uintptr_t since = since_bits(current_state_tick());
+  // Queued again from now (file comment). The runner of a task that can
+  // yield is a runtime thread (a worker, a current_thread block_on),
+  // whose state_tick is kept: no clock fallback (a runner driving nothing
+  // would stamp an old tick: a dump's number only).
+  const std::uintptr_t since = since_bits(state_tick);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && "yield() outside the task's run");
@@ -499,7 +508,8 @@ inline void wake_node::wake() noexcept {
   }
 }
 
-inline void task_header::wake(wake_node* node) noexcept {
+template <class Tick>
+inline void task_header::wake_stamped(wake_node* node, Tick tick) noexcept {
   assert((reinterpret_cast<std::uintptr_t>(node) & ~stack_mask) == 0);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
@@ -508,9 +518,11 @@ inline void task_header::wake(wake_node* node) noexcept {
     node->next = reinterpret_cast<wake_node*>(cur & stack_mask);
     std::uintptr_t next = reinterpret_cast<std::uintptr_t>(node) | (cur & ~stack_mask);
     const bool submit = (cur & (running | notified)) == 0;
-    // Idle -> NOTIFIED: queued from now (file comment); the tick is this
-    // thread's, read from the clock on a thread that drives no runtime.
-    if (submit) next = (next & ~since_mask) | notified | since_bits(current_state_tick());
+    // Idle -> NOTIFIED: queued from now (file comment).
+    if (submit) {
+      next = reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified |
+             since_bits(tick());
+    }
     // Release: publishes node->next and the node's fields to the runner's
     // acquire CAS in begin_run()/end_run(); as an RMW it also continues the
     // release sequence of the previous run's end_run().
@@ -522,6 +534,16 @@ inline void task_header::wake(wake_node* node) noexcept {
       return;
     }
   }
+}
+
+inline void task_header::wake(wake_node* node) noexcept {
+  // A runtime thread stamps its tick (current_state_tick()); any other
+  // thread reads the clock, out of line.
+  if (current_context.drv == nullptr) [[unlikely]] {
+    wake_from_outside(node);
+    return;
+  }
+  wake_stamped(node, [] { return state_tick; });
 }
 
 }  // namespace kyoto::detail
