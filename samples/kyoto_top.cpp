@@ -13,7 +13,9 @@
 // in state, to a driver turn); without it, it is seen from outside: a task
 // is "waiting" since the first dump that showed it idle at the co_await it
 // is still idle at. Its busy share is the fraction of dumps that showed it
-// running, queued or blocking (a sampling profiler's estimate).
+// running, queued or blocking (a sampling profiler's estimate), shown
+// with its state in the latest dump and, from the dump's `state_ms`, how
+// long it has been in it.
 // Without a SOCKET argument of an existing program, `kyoto_top --demo`
 // starts a busy runtime with an endpoint in this process and watches it.
 #include <kyoto/kyoto.hpp>
@@ -182,6 +184,7 @@ struct json {
 struct task_seen {
   std::string label;     ///< id, name, spawn line
   std::string state;     ///< in the latest dump
+  std::string state_ms;  ///< the dump's time in that state, or empty
   std::string waits_at;  ///< the innermost co_await (idle), else empty
   std::chrono::steady_clock::time_point waiting_since;  ///< first seen idle at waits_at
   unsigned samples = 0;                                 ///< dumps that listed it
@@ -209,6 +212,7 @@ void update(task_table& table, const json& dump, std::chrono::steady_clock::time
     if (!t["name"].text.empty()) seen.label += " \"" + t["name"].text + "\"";
     seen.label += " (" + at(t["spawned_at"]) + ")";
     seen.state = t["state"].text;
+    seen.state_ms = t["state_ms"].text;
     std::string waits_at;
     if (seen.state == "idle" && !t["await_chain"].items.empty()) {
       const json& f = t["await_chain"].items.back();
@@ -251,8 +255,10 @@ void show_tasks(const task_table& table, std::chrono::steady_clock::time_point n
   }
   std::printf("\nBUSIEST (share of dumps seen running, queued or blocking)\n");
   for (std::size_t i = 0; i < busiest.size() && i < rows; ++i) {
+    std::string state = busiest[i]->state;
+    if (!busiest[i]->state_ms.empty()) state += " for " + busiest[i]->state_ms + " ms";
     std::printf("  %7.0f%%  %s  %s\n", 100.0 * busiest[i]->busy / busiest[i]->samples,
-                busiest[i]->label.c_str(), busiest[i]->state.c_str());
+                busiest[i]->label.c_str(), state.c_str());
   }
 }
 

@@ -186,6 +186,18 @@ const kyoto::await_frame& innermost(const kyoto::runtime_dump& d, kyoto::task_id
   return t->await_chain.back();
 }
 
+/// Computes until at least `d` has passed on the steady clock (the
+/// quantity a time-in-state test measures, not a synchronisation), and
+/// returns the whole milliseconds that passed: a lower bound for a
+/// state_ms whose state began before the call and is read after it.
+std::int64_t wait_at_least(std::chrono::milliseconds d) {
+  const auto from = std::chrono::steady_clock::now();
+  auto now = from;
+  while (now - from < d)
+    now = std::chrono::steady_clock::now();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - from).count();
+}
+
 kyoto::task<> recv_one(kyoto::sync::mpsc::receiver<int>& rx, unsigned& line) {
   line = __LINE__ + 1;
   (void)co_await rx.recv();
@@ -473,6 +485,8 @@ TEST(DumpMultiThread, ASpawnBlockingFunctionIsListedAsBlocking) {
   });
   while (!entered.load())
     std::this_thread::yield();
+  // Its run began before `entered`: it has been blocking at least this long.
+  const std::int64_t waited = wait_at_least(10ms);
   const kyoto::runtime_dump d = rt.dump();
   release.store(true);
   const kyoto::task_id id = h.id();
@@ -480,7 +494,11 @@ TEST(DumpMultiThread, ASpawnBlockingFunctionIsListedAsBlocking) {
   ASSERT_NE(t, nullptr) << d;
   EXPECT_EQ(t->state, kyoto::task_state::blocking);
   EXPECT_TRUE(t->await_chain.empty()) << d;
-  EXPECT_NE(d.to_text().find(" blocking"), std::string::npos) << d;
+  EXPECT_GE(t->state_ms, waited) << d;
+  EXPECT_LT(t->state_ms, 60000) << d;
+  EXPECT_NE(d.to_text().find(" blocking for " + std::to_string(t->state_ms) + " ms"),
+            std::string::npos)
+      << d;
   EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
   rt.block_on(std::move(h));
 }
@@ -512,6 +530,8 @@ TEST(DumpMultiThread, ATaskInBlockInPlaceIsListedAsBlocking) {
   ASSERT_TRUE(tx.send(1).has_value());
   while (!entered.load())
     std::this_thread::yield();
+  // block_in_place took its entry's time before `entered`.
+  const std::int64_t waited = wait_at_least(10ms);
   const kyoto::runtime_dump d = rt.dump();
   release.store(true);
   rt.block_on(std::move(h));
@@ -519,6 +539,14 @@ TEST(DumpMultiThread, ATaskInBlockInPlaceIsListedAsBlocking) {
   ASSERT_NE(t, nullptr) << d;
   EXPECT_EQ(t->state, kyoto::task_state::blocking) << d;
   EXPECT_TRUE(t->await_chain.empty()) << d;
+  EXPECT_GE(t->state_ms, waited) << d;
+  EXPECT_LT(t->state_ms, 60000) << d;
+  EXPECT_NE(d.to_text().find("blocking for " + std::to_string(t->state_ms) + " ms"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.to_json().find("\"state_ms\":" + std::to_string(t->state_ms) + ","),
+            std::string::npos)
+      << d.to_json();
   EXPECT_NE(d.to_json().find(R"("state":"blocking")"), std::string::npos) << d.to_json();
   const kyoto::runtime_dump after = rt.dump();
   EXPECT_EQ(after.find(id), nullptr) << after;  // ended
@@ -584,6 +612,109 @@ TEST(DumpMultiThread, DumpsUnderLoadLoseNoWake) {
   done.store(true);
   dumper.join();
   EXPECT_GE(dumps.load(), 3);
+}
+
+// Time in state for a task woken but unable to run: the only worker is
+// busy in a task spinning on a flag the test holds. The wake comes from
+// the test's thread (no runtime's: its stamp is a clock read). The queued
+// task is scheduled, the spinning one running, each for at least the time
+// the test measured since it knew them so, and both grow between dumps.
+TEST(DumpMultiThread, AWokenTaskThatCannotRunIsScheduledForAsLongAsItWaits) {
+  std::atomic<bool> spinning{false};
+  std::atomic<bool> release{false};
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(1).build();
+  kyoto::join_handle<void> woken =
+      rt.handle().spawn([](kyoto::sync::oneshot::receiver<int> r) -> kyoto::task<> {
+        (void)co_await r;
+      }(std::move(rx)));
+  for (;;) {  // parked once: listed from then on
+    const kyoto::runtime_dump d = rt.dump();
+    const kyoto::task_dump* t = d.find(woken.id());
+    if (t != nullptr && t->state == kyoto::task_state::idle) break;
+    std::this_thread::yield();
+  }
+  kyoto::join_handle<void> busy = rt.handle().spawn([&]() -> kyoto::task<> {
+    co_await kyoto::time::sleep(1ms);  // parks once: listed from then on
+    spinning.store(true);
+    while (!release.load())
+      std::this_thread::yield();
+  });
+  while (!spinning.load())
+    std::this_thread::yield();
+  ASSERT_TRUE(tx.send(1).has_value());  // queued, behind the busy worker
+  const std::int64_t waited = wait_at_least(20ms);
+  const kyoto::runtime_dump d1 = rt.dump();
+  const std::int64_t more = wait_at_least(5ms);
+  const kyoto::runtime_dump d2 = rt.dump();
+  release.store(true);
+  const kyoto::task_id woken_id = woken.id();
+  const kyoto::task_id busy_id = busy.id();
+  rt.block_on(std::move(busy));
+  rt.block_on(std::move(woken));
+
+  const kyoto::task_dump* w1 = d1.find(woken_id);
+  const kyoto::task_dump* b1 = d1.find(busy_id);
+  const kyoto::task_dump* w2 = d2.find(woken_id);
+  const kyoto::task_dump* b2 = d2.find(busy_id);
+  ASSERT_NE(w1, nullptr) << d1;
+  ASSERT_NE(b1, nullptr) << d1;
+  ASSERT_NE(w2, nullptr) << d2;
+  ASSERT_NE(b2, nullptr) << d2;
+  EXPECT_EQ(w1->state, kyoto::task_state::scheduled) << d1;
+  EXPECT_EQ(b1->state, kyoto::task_state::running) << d1;
+  EXPECT_EQ(w2->state, kyoto::task_state::scheduled) << d2;
+  EXPECT_EQ(b2->state, kyoto::task_state::running) << d2;
+  EXPECT_GE(w1->state_ms, waited) << d1;
+  EXPECT_GE(b1->state_ms, waited) << d1;
+  EXPECT_LT(w1->state_ms, 60000) << d1;
+  EXPECT_LT(b1->state_ms, 60000) << d1;
+  EXPECT_GE(w2->state_ms, w1->state_ms + more) << d1 << d2;
+  EXPECT_GE(b2->state_ms, b1->state_ms + more) << d1 << d2;
+  const std::string text = d1.to_text();
+  EXPECT_NE(text.find("scheduled for " + std::to_string(w1->state_ms) + " ms"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("running for " + std::to_string(b1->state_ms) + " ms"), std::string::npos)
+      << text;
+  const std::string json = d1.to_json();
+  EXPECT_TRUE(json_checker(json).valid()) << json;
+  EXPECT_NE(json.find("\"state\":\"scheduled\",\"state_ms\":" + std::to_string(w1->state_ms)),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"state\":\"running\",\"state_ms\":" + std::to_string(b1->state_ms)),
+            std::string::npos)
+      << json;
+}
+
+// A wake from inside the runtime (its thread's tick): the task the
+// running task wakes cannot run before that run ends (current_thread's one
+// thread; a one-worker runtime's LIFO slot), so it shows scheduled for at
+// least as long as the waker computed after waking it; the waker, which
+// takes the dump, shows running for at least as long.
+TEST_P(Dump, ATaskWokenByTheRunningTaskIsScheduledUntilThatRunEnds) {
+  if (GetParam() == kyoto::test::flavour::four_workers)
+    GTEST_SKIP() << "another worker would run the woken task at once";
+  auto [tx, rx] = kyoto::sync::oneshot::channel<int>();
+  kyoto::runtime rt = kyoto::test::make_runtime(GetParam());
+  rt.block_on([&]() -> kyoto::task<> {
+    auto woken = kyoto::spawn([&]() -> kyoto::task<> { (void)co_await rx; });
+    co_await dump_when([&](const kyoto::runtime_dump& x) { return all_idle(x, {woken.id()}); });
+    co_await kyoto::time::sleep(1ms);  // the root parks: listed from now on
+    tx.send(1).value();                // woken: queued behind this run
+    const std::int64_t waited = wait_at_least(20ms);
+    const kyoto::runtime_dump d = kyoto::handle::current().dump();
+    const kyoto::task_dump* w = d.find(woken.id());
+    const kyoto::task_dump* me = d.find(kyoto::task_id::current());
+    KYOTO_ASSERT_NE(w, nullptr);
+    KYOTO_ASSERT_NE(me, nullptr);
+    EXPECT_EQ(w->state, kyoto::task_state::scheduled) << d;
+    EXPECT_EQ(me->state, kyoto::task_state::running) << d;
+    EXPECT_GE(w->state_ms, waited) << d;
+    EXPECT_GE(me->state_ms, waited) << d;
+    EXPECT_LT(w->state_ms, 60000) << d;
+    EXPECT_LT(me->state_ms, 60000) << d;
+    co_await woken;
+  }());
 }
 
 kyoto::task<int> recv_in_child(kyoto::sync::oneshot::receiver<int>& rx) {

@@ -6,7 +6,15 @@
 // points of its frames: source locations, static texts, numbers), so the
 // workers wait for no allocation but the vector's growth; then, with no
 // lock held, turn that into strings.
-#include <kyoto/runtime/block_in_place.hpp>
+//
+// Time in state (task_dump::state_ms) comes from three places: an idle
+// task's innermost frame (32-bit state tick, detail/await_point.hpp); a
+// scheduled or running task's state word (the low 16 bits of the tick of
+// its move to that state, read by the same load that finds the state:
+// task_header.hpp); block_in_place's list for a task inside it (a 32-bit
+// tick of its entry).
+#include "dump/block_in_place_since.hpp"
+
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/task.hpp>
 #include <kyoto/time/clock.hpp>
@@ -20,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -44,8 +53,11 @@ struct raw_task {
   task_state state = task_state::idle;
   std::size_t first_frame = 0;  ///< into collector::frames
   std::size_t frames = 0;
-  bool has_tick = false;
-  std::uint32_t tick = 0;  ///< the innermost frame's state tick
+  /// What `tick` is: none; a whole state tick (an idle task's innermost
+  /// frame's, or a block_in_place entry's); its low 16 bits (a state
+  /// word's, for a scheduled or running task).
+  enum class tick_kind : unsigned char { none, full, low16 } kind = tick_kind::none;
+  std::uint32_t tick = 0;
 };
 
 /// Phase one: filled by the visitor under the lists' locks.
@@ -63,7 +75,8 @@ struct collector {
       raw_frame f{at->where, {}};
       at->inspect(*p, detail::await_word::awaiter(word), f.info);
       // The innermost frame suspended last: when the task went idle.
-      out.has_tick = detail::await_word::tick(p, word, out.tick);
+      out.kind = detail::await_word::tick(p, word, out.tick) ? raw_task::tick_kind::full
+                                                             : raw_task::tick_kind::none;
       frames.push_back(f);
       p = f.info.child;
     }
@@ -81,11 +94,15 @@ struct collector {
   /// A task of the blocking pool (blocking_pool::visit_live_tasks, under
   /// its lock): on its list of running tasks (owned_linked) = blocking, else
   /// queued for a thread. Never claimed: a blocking task never suspends.
+  /// Since its run began (its thread took it from the queue just before),
+  /// or since it was queued.
   static void visit_blocking(void* ctx, detail::task_header& t, bool /*claimable*/) noexcept {
     auto& self = *static_cast<collector*>(ctx);
     try {
       raw_task r = identity(t);
       r.state = t.owned_linked ? task_state::blocking : task_state::scheduled;
+      r.kind = raw_task::tick_kind::low16;
+      r.tick = t.state_since();
       self.tasks.push_back(std::move(r));
     } catch (...) {  // NOLINT(bugprone-empty-catch)
       // Out of memory while listing: the task is left out of the dump.
@@ -97,17 +114,27 @@ struct collector {
     try {
       raw_task r = identity(t);
       using claim = detail::task_header::dump_claim;
-      const claim c = claimable ? t.claim_for_dump() : claim::running;
+      std::uint16_t since = 0;
+      const claim c = claimable ? t.claim_for_dump(since) : claim::running;
       switch (c) {
         case claim::complete:
           return;  // ending now: no longer live
         case claim::scheduled:
           r.state = task_state::scheduled;
+          r.kind = raw_task::tick_kind::low16;
+          r.tick = since;
           break;
         case claim::running:
-          r.state = !claimable                      ? task_state::scheduled
-                    : detail::in_block_in_place(&t) ? task_state::blocking
-                                                    : task_state::running;
+          if (!claimable) {
+            r.state = task_state::scheduled;  // shutting down: state only
+          } else if (detail::block_in_place_since(&t, r.tick)) {
+            r.state = task_state::blocking;
+            r.kind = raw_task::tick_kind::full;
+          } else {
+            r.state = task_state::running;
+            r.kind = raw_task::tick_kind::low16;
+            r.tick = since;
+          }
           break;
         case claim::claimed:
           r.state = task_state::idle;
@@ -333,20 +360,37 @@ std::ostream& operator<<(std::ostream& os, const runtime_dump& d) {
 
 namespace detail {
 
+namespace {
+/// One dump at a time in the process: a task claimed by one dump (RUNNING
+/// for the claim's length) would read as running to another, with the
+/// since bits of its last real run. Dumps are rare; the lists' locks,
+/// which the workers take, are not held any longer for it.
+std::mutex& dump_lock() {
+  static auto* m = new std::mutex();  // never destroyed: a dump may run at exit
+  return *m;
+}
+}  // namespace
+
 runtime_dump dump_scheduler(scheduler& s) {
   collector c;
-  // Now on the ticks' clock: this thread's runtime clock (a runtime
-  // thread's paused time), else the steady clock.
-  const std::uint32_t now_tick = state_tick_at(kyoto::time::clock::now());
   c.tasks.reserve(1024);
   c.frames.reserve(4096);
-  s.visit_live_tasks(&collector::visit, &c);
-  const std::size_t alive = s.metrics().alive_tasks;
-  const std::size_t listed = c.tasks.size();
-  // The blocking pool's tasks (spawn_blocking), which alive_tasks does not
-  // count: the running ones as blocking, the queued ones as scheduled.
-  if (scheduler& pool = s.blocking_pool(); &pool != &s)
-    pool.visit_live_tasks(&collector::visit_blocking, &c);
+  std::size_t alive = 0;
+  std::size_t listed = 0;
+  {
+    const std::lock_guard<std::mutex> one_at_a_time(dump_lock());
+    s.visit_live_tasks(&collector::visit, &c);
+    alive = s.metrics().alive_tasks;
+    listed = c.tasks.size();
+    // The blocking pool's tasks (spawn_blocking), which alive_tasks does
+    // not count: the running ones as blocking, the queued ones as scheduled.
+    if (scheduler& pool = s.blocking_pool(); &pool != &s)
+      pool.visit_live_tasks(&collector::visit_blocking, &c);
+  }
+  // Now on the ticks' clock: this thread's runtime clock (a runtime
+  // thread's paused time), else the steady clock. After the walk, so that
+  // no stamp read in it is later (a 16-bit one would wrap to 65 s).
+  const std::uint32_t now_tick = state_tick_at(kyoto::time::clock::now());
 
   runtime_dump d;
   d.unlisted = alive > listed ? alive - listed : 0;
@@ -357,11 +401,15 @@ runtime_dump dump_scheduler(scheduler& s) {
     t.name = std::move(r.name);
     t.spawned_at = r.spawned_at;
     t.state = r.state;
-    if (r.has_tick) {
+    if (r.kind == raw_task::tick_kind::full) {
       // Modulo 2^32; negative (a tick ahead of this thread's clock: another
       // runtime's paused time) reads as 0.
       const auto ms = static_cast<std::int32_t>(now_tick - r.tick);
       t.state_ms = ms > 0 ? ms : 0;
+    } else if (r.kind == raw_task::tick_kind::low16) {
+      // Modulo 2^16: a task in its state for longer than 65.535 s reads
+      // short by a multiple of 65.536 s (dump.hpp, state_ms).
+      t.state_ms = static_cast<std::uint16_t>(now_tick - r.tick);
     }
     t.await_chain.reserve(r.frames);
     for (std::size_t i = 0; i < r.frames; ++i) {

@@ -2,7 +2,9 @@
 // in <kyoto/runtime/detail/task_header.hpp>.
 #include <kyoto/runtime/spawn.hpp>
 #include <kyoto/runtime/task_id.hpp>
+#include <kyoto/time/clock.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/coop.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 #include <kyoto/runtime/detail/task_hooks.hpp>
@@ -40,6 +42,10 @@ std::uint64_t next_task_id() noexcept {
   return r.next++;
 }
 
+std::uint32_t state_tick_from_clock() noexcept {
+  return state_tick_at(kyoto::time::clock::now());
+}
+
 void call_spawn_hook(const task_hooks& hooks, const task_header& task) noexcept {
   call_task_hook(hooks.on_spawn, task);
 }
@@ -71,7 +77,7 @@ wake_node* reverse(wake_node* n) noexcept {
 
 wake_node* stack_of(std::uintptr_t word) noexcept {
   // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
-  return reinterpret_cast<wake_node*>(word & ~task_header::flag_mask);
+  return reinterpret_cast<wake_node*>(word & task_header::stack_mask);
 }
 
 /// Spins with a pause, then yields the CPU: for waits bounded by another
@@ -107,13 +113,19 @@ void task_header::throw_too_many_refs() {
   throw std::length_error("kyoto::abort_handle: too many handles to one task (2^20)");
 }
 
+void task_header::wake_from_outside(wake_node* node) noexcept {
+  wake_stamped(node, [] { return state_tick_from_clock(); });
+}
+
 std::uintptr_t task_header::begin_run() noexcept {
+  // Running from now (the file comment of task_header.hpp).
+  const std::uintptr_t since = since_bits(current_state_tick());
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     // NOTIFIED: queued by a waker; RUNNING|NOTIFIED: queued by its own
     // yield (end_run() left it so).
     assert((cur & notified) != 0 && (cur & complete) == 0);
-    const std::uintptr_t next = (cur & cancelled) | running;
+    const std::uintptr_t next = (cur & cancelled) | running | since;
     // Acquire: pairs with the release CAS of every wake() that pushed a
     // node (their fields become visible) and with the previous run's
     // end_run(), so this thread sees the frames as the last runner left them.
@@ -133,7 +145,11 @@ bool task_header::end_run() noexcept {
   if ((cur & notified) != 0) return true;
   for (;;) {
     const bool again = stack_of(cur) != nullptr || (cur & cancelled) != 0;
-    const std::uintptr_t next = again ? ((cur & ~running) | notified) : (cur & ~running);
+    // Re-queued: queued from now. Going idle: the since bits stay (an idle
+    // task's time is its innermost frame's, await_point.hpp).
+    const std::uintptr_t next =
+        again ? ((cur & ~(running | since_mask)) | notified | since_bits(current_state_tick()))
+              : (cur & ~running);
     // Release: publishes this run's writes to the frames to the next runner
     // (its acquire in begin_run(), possibly through a waker's CAS).
     // Acquire: if `again`, the nodes pushed meanwhile are taken by the next
@@ -197,9 +213,10 @@ bool task_header::run() noexcept {
   return end_run();
 }
 
-task_header::dump_claim task_header::claim_for_dump() noexcept {
+task_header::dump_claim task_header::claim_for_dump(std::uint16_t& since) noexcept {
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
+    since = static_cast<std::uint16_t>(cur >> since_shift);
     if ((cur & complete) != 0) return dump_claim::complete;
     if ((cur & notified) != 0) return dump_claim::scheduled;
     if ((cur & running) != 0) return dump_claim::running;
@@ -308,7 +325,7 @@ void task_header::abort() noexcept {
     if ((cur & (complete | cancelled)) != 0) break;
     std::uintptr_t next = cur | cancelled;
     const bool submit = (cur & (running | notified)) == 0;
-    if (submit) next |= notified;
+    if (submit) next = (next & ~since_mask) | notified | since_bits(current_state_tick());
     // Seq_cst: see the pin above; also release, as in wake(): the runner's
     // acquire sees CANCELLED. Relaxed on failure: as the load above.
     if (run_state_.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
@@ -340,7 +357,7 @@ void task_header::purge(wake_node* node) noexcept {
   // in neither place, waker_core.hpp.)
   if (stack_of(cur) == nullptr) return;
   // Acquire: pairs with the pushers' release CAS, as in begin_run().
-  while (!run_state_.compare_exchange_weak(cur, cur & flag_mask, std::memory_order_acquire,
+  while (!run_state_.compare_exchange_weak(cur, cur & ~stack_mask, std::memory_order_acquire,
                                            std::memory_order_relaxed)) {
   }
   wake_node* rest = nullptr;
@@ -363,9 +380,9 @@ void task_header::purge(wake_node* node) noexcept {
   for (;;) {
     rest_tail->next = stack_of(cur);
     // Release: republishes the nodes, as a wake() would.
-    if (run_state_.compare_exchange_weak(cur,
-                                         reinterpret_cast<std::uintptr_t>(rest) | (cur & flag_mask),
-                                         std::memory_order_release, std::memory_order_relaxed)) {
+    if (run_state_.compare_exchange_weak(
+            cur, reinterpret_cast<std::uintptr_t>(rest) | (cur & ~stack_mask),
+            std::memory_order_release, std::memory_order_relaxed)) {
       return;
     }
   }

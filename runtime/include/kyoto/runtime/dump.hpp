@@ -15,7 +15,8 @@
 // taking, about 1 ms per 100,000 tasks). Workers are never stopped
 // otherwise: the rest of the runtime keeps running during the dump.
 //
-// Per task, the dump reads the task's state word. An idle task (suspended,
+// Per task, the dump reads the task's state word (and with it since when
+// the task is scheduled or running: the state word's top bits). An idle task (suspended,
 // not queued) is *claimed* for the read, exactly as a worker claims it to
 // run it (idle -> RUNNING, one compare-and-swap): while claimed its frames
 // hold still, a wake only records itself, and the claim's end re-queues the
@@ -95,10 +96,29 @@ struct task_dump {
   /// of the task that awaits, and so on to the innermost awaiter. Empty
   /// for a queued or running task (its frames are not read).
   std::vector<await_frame> await_chain;
-  /// For an idle task: how long it has been idle, in milliseconds of its
-  /// runtime's clock (paused time included), as of the dump; the
-  /// resolution is one driver turn of its worker. -1 when not known (not
-  /// idle, or an innermost frame returning more than 56 bytes).
+  /// How long the task has been in `state`, in milliseconds, as of the
+  /// dump (docs/observability.md, "Time in state"):
+  ///
+  /// - idle: since its innermost frame suspended;
+  /// - scheduled: since the wake, yield or abort() that queued it (or,
+  ///   woken while running, since that run ended; a spawn_blocking
+  ///   function not started yet: since its spawn);
+  /// - running: since its current poll began (a multi_thread worker's
+  ///   poll, a current_thread runtime's: the task calling dump() on its own
+  ///   runtime shows how long its poll has lasted so far);
+  /// - blocking: since it entered block_in_place, or since its
+  ///   spawn_blocking function began.
+  ///
+  /// Read on its runtime's clock (paused time included) as stamped by the
+  /// thread that made the change: a runtime thread stamps its tick of its
+  /// last driver turn (a tick up to that turn old: a long poll's stamps
+  /// are old by up to that poll; a multi_thread worker refreshes its tick
+  /// after a poll its watchdog saw last a millisecond), any other thread
+  /// reads its clock. A scheduled or running time (and a spawn_blocking
+  /// function's) is kept modulo 65.536 s: a task in that state longer
+  /// than that reads short by a multiple of 65.536 s. -1 when not known:
+  /// an idle task whose innermost frame returns more than 56 bytes, a task
+  /// looked at while its runtime shuts down.
   std::int64_t state_ms = -1;
 };
 
@@ -123,6 +143,9 @@ struct KYOTO_EXPORT runtime_dump {
   ///   task 12 "accept loop" idle for 1250 ms, spawned at server.cpp:40
   ///     at serve() server.cpp:18  tcp accept fd 6
   ///     at main_loop() server.cpp:31  task
+  ///
+  /// The other states read `scheduled for N ms`, `running for N ms`,
+  /// `blocking for N ms` (state_ms); no `for` when state_ms is -1.
   std::string to_text() const;
 
   /// The same as JSON: {"tasks":[{"id":12,"name":"accept loop","state":

@@ -12,10 +12,13 @@
 // Sees the local queue's capacity (runtime_queue_sources, runtime/meson.build).
 #define KYOTO_DETAIL_QUEUE_SOURCE
 
+#include "dump/block_in_place_since.hpp"
 #include "scheduler/multi_thread/worker.hpp"
 
 #include <kyoto/runtime/block_in_place.hpp>
+#include <kyoto/time/clock.hpp>
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 
 #include <algorithm>
@@ -28,12 +31,24 @@ namespace kyoto::detail {
 
 namespace {
 
+/// A task inside block_in_place, and the state tick of its entry.
+struct blocking_entry {
+  const task_header* task;
+  std::uint32_t since;
+};
+
 /// The tasks inside block_in_place now, which task dumps list as blocking
-/// (a worker's task state says running). block_in_place is rare and costs
-/// a hand-over of the worker's queue already: a lock here is nothing.
+/// (a worker's task state says running), with since when. block_in_place
+/// is rare and costs a hand-over of the worker's queue already: a lock
+/// and a clock read here are nothing.
 struct blocking_tasks {
   std::mutex lock;
-  std::vector<const task_header*> tasks;  ///< guarded by lock
+  std::vector<blocking_entry> tasks;  ///< guarded by lock
+
+  auto find(const task_header* t) {
+    return std::find_if(tasks.begin(), tasks.end(),
+                        [t](const blocking_entry& e) { return e.task == t; });
+  }
 };
 
 blocking_tasks& the_blocking_tasks() {
@@ -47,7 +62,16 @@ blocking_tasks& the_blocking_tasks() {
 bool in_block_in_place(const task_header* task) noexcept {
   blocking_tasks& b = the_blocking_tasks();
   const std::lock_guard<std::mutex> g(b.lock);
-  return std::find(b.tasks.begin(), b.tasks.end(), task) != b.tasks.end();
+  return b.find(task) != b.tasks.end();
+}
+
+bool block_in_place_since(const task_header* task, std::uint32_t& since) noexcept {
+  blocking_tasks& b = the_blocking_tasks();
+  const std::lock_guard<std::mutex> g(b.lock);
+  const auto at = b.find(task);
+  if (at == b.tasks.end()) return false;
+  since = at->since;
+  return true;
 }
 
 blocking_section::blocking_section(const char* operation) {
@@ -65,7 +89,9 @@ blocking_section::blocking_section(const char* operation) {
     // First, so that a failure leaves nothing to undo.
     blocking_tasks& b = the_blocking_tasks();
     const std::lock_guard<std::mutex> g(b.lock);
-    b.tasks.push_back(current_context.task);
+    // The runtime's clock (this is a worker): the dump's, when taken on a
+    // runtime thread.
+    b.tasks.push_back({current_context.task, state_tick_at(kyoto::time::clock::now())});
   }
   w->enter_blocking();
   saved_ = current_context;
@@ -82,7 +108,7 @@ blocking_section::~blocking_section() {
   w->exit_blocking();
   blocking_tasks& b = the_blocking_tasks();
   const std::lock_guard<std::mutex> g(b.lock);
-  const auto at = std::find(b.tasks.begin(), b.tasks.end(), current_context.task);
+  const auto at = b.find(current_context.task);
   if (at != b.tasks.end()) b.tasks.erase(at);
 }
 

@@ -73,6 +73,8 @@ bool watchdog::tick(clock::time_point now) noexcept {
     // rest (driver.hpp, "Assists").
     w.drv.fire_due_timers();
     w.drv.rescue_io();
+    // Relaxed: a hint; the worker refreshes its state tick after this poll.
+    w.watch.stale_tick.store(true, std::memory_order_relaxed);
     if (threshold_.count() > 0 && last.reported != seq && now - last.since >= threshold_ &&
         !blocking) {
       last.reported = seq;

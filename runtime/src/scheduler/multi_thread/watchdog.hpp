@@ -32,6 +32,11 @@
 // A worker inside kyoto::block_in_place sets `blocking` (relaxed; read at
 // the next tick): its timers are fired at once and its poll is no stall.
 //
+// A poll seen lasting a tick also sets the record's `stale_tick` (the only
+// field the watchdog writes): the worker's state tick, which its driver
+// turns refresh, is then old, and the worker refreshes it when the poll
+// ends (task dumps' time in state, detail/await_point.hpp).
+//
 // # Ticks
 //
 // The watchdog waits on a condition variable: 1 ms while some worker ran a

@@ -149,6 +149,12 @@ void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
     again = t->run();
   }
   watch.end();
+  // Relaxed: a hint (poll_record::stale_tick). After a long poll, a fresh
+  // tick for the states stamped next (task dumps' time in state).
+  if (watch.stale_tick.load(std::memory_order_relaxed)) [[unlikely]] {
+    watch.stale_tick.store(false, std::memory_order_relaxed);
+    drv.refresh_state_tick();
+  }
   if (again) run_queue.push_back(t, sched);
 }
 
@@ -190,6 +196,10 @@ void multi_thread_scheduler::worker::exit_blocking() noexcept {
   // from here): seq moves on by a whole poll, staying "a task runs".
   // Release: pairs with the watchdog's acquire load of seq (tick()).
   watch.seq.store(watch.seq.load(std::memory_order_relaxed) + 4, std::memory_order_release);
+  // The blocking call may have lasted long: the states this poll stamps
+  // from now on (wakes, a suspension) get a fresh tick. A clock read, once
+  // per block_in_place.
+  drv.refresh_state_tick();
   // Release: a watchdog that sees `false` here (acquire, loaded before seq)
   // also sees the seq above, so it never takes the blocking section's
   // length for a stall.

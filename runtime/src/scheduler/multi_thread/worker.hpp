@@ -74,6 +74,12 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
     /// Inside kyoto::block_in_place: its timers are fired at once and the
     /// poll is no stall (see exit_blocking() for the ordering).
     atomic<bool> blocking{false};
+    /// Set by the watchdog when it sees a poll last a tick or more: the
+    /// worker's state tick (detail/await_point.hpp), refreshed only by its
+    /// driver turns, is that old, so the worker refreshes it after the poll
+    /// (run_one()) rather than stamp the next tasks' states with it. A
+    /// hint: relaxed both ways, and a refresh too many costs a clock read.
+    atomic<bool> stale_tick{false};
 
     /// Before running `t`: publishes its identity.
     void begin(const task_header& t) noexcept;

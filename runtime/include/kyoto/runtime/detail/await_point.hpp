@@ -112,6 +112,12 @@ inline std::uint32_t state_tick_at(std::chrono::steady_clock::time_point t) noex
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
+/// The state tick of now (kyoto::time::clock::now(): the steady clock, or
+/// on a thread driving a paused runtime its virtual clock), for a thread
+/// whose state_tick is not kept (task_header.hpp, current_state_tick()).
+/// Out of line: a clock read. Any thread.
+KYOTO_EXPORT std::uint32_t state_tick_from_clock() noexcept;
+
 /// What a dump learns from one await point.
 struct await_info {
   wait_description wait;                     ///< empty if the awaiter cannot describe it

@@ -49,6 +49,16 @@
 //   abort()          set CANCELLED; if idle also set NOTIFIED and submit.
 //   finish()         RUNNING -> COMPLETE.
 //
+// The word's top 16 bits (above the ready stack's 48-bit address: the
+// user-space addresses of x86-64 and AArch64) say *since when* the task is
+// in its state, for task dumps: the low 16 bits of the state tick
+// (detail/await_point.hpp; current_state_tick() below) of its last move to
+// NOTIFIED or RUNNING, in milliseconds. Stamped by the CAS that makes the
+// move, so it costs no store: at spawn (the initial NOTIFIED), by the wake
+// or abort() that submits the task, by yield(), by begin_run(), and by an
+// end_run() that re-queues the task. Every other transition keeps them.
+// An idle task's own time is in its innermost frame (await_point.hpp).
+//
 // Hence **a task is never resumed by two threads at once**: only the thread
 // that moved it NOTIFIED -> RUNNING resumes its frames, and a wake can never
 // put a RUNNING task in a queue.
@@ -91,6 +101,7 @@
 // racing the runtime's destruction never submits to a freed scheduler.
 #pragma once
 
+#include <kyoto/runtime/detail/await_point.hpp>
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/export.hpp>
@@ -108,6 +119,20 @@ namespace kyoto::detail {
 class task_header;
 class task_promise_base;
 class thread_parker;
+
+/// The calling thread's state tick for stamping a task's state change
+/// (run_state_'s top bits, see the file comment): on a thread that drives
+/// a runtime (its context has a driver, whose turns refresh state_tick:
+/// detail/await_point.hpp) state_tick, as of its last driver turn; on any
+/// other thread (a plain thread waking a task, a blocking-pool thread, a
+/// worker inside block_in_place, a thread whose block_on returned and left
+/// its tick behind) a clock read. Two thread-local loads and a
+/// well-predicted branch on a runtime thread. Any thread.
+inline std::uint32_t current_state_tick() noexcept {
+  if (current_context.drv != nullptr) [[likely]]
+    return state_tick;
+  return state_tick_from_clock();
+}
 
 /// A suspended coroutine (or a blocked thread) waiting for an event.
 ///
@@ -188,6 +213,16 @@ class KYOTO_EXPORT task_header {
   static constexpr std::uintptr_t complete = 4;   ///< finished; never unset
   static constexpr std::uintptr_t cancelled = 8;  ///< abort() called; never unset
   static constexpr std::uintptr_t flag_mask = 15;
+  /// run_state_'s top bits: the state tick of the last move to NOTIFIED
+  /// or RUNNING, modulo 2^16 ms (see the file comment).
+  static constexpr unsigned since_shift = 48;
+  static constexpr std::uintptr_t since_mask = ~std::uintptr_t{0} << since_shift;
+  /// run_state_'s ready stack head (a wake_node*).
+  static constexpr std::uintptr_t stack_mask = ~since_mask & ~flag_mask;
+  /// The since bits of state tick `tick` (its low 16 bits).
+  static constexpr std::uintptr_t since_bits(std::uint32_t tick) noexcept {
+    return std::uintptr_t{tick} << since_shift;
+  }
 
   // join_state_ flags and counts.
   static constexpr std::uint32_t join_interest = 1;  ///< a join_handle exists
@@ -203,8 +238,9 @@ class KYOTO_EXPORT task_header {
   /// add_ref() throws once this many references exist (abort_handle copies).
   static constexpr std::uint32_t ref_limit = 1u << 20;
 
+  /// A new task, NOTIFIED (queued for its first run) since now.
   task_header(const task_vtable* vt, std::coroutine_handle<> root) noexcept
-      : vtable_(vt), root_(root) {}
+      : vtable_(vt), root_(root), run_state_(notified | since_bits(current_state_tick())) {}
   task_header(const task_header&) = delete;
   task_header& operator=(const task_header&) = delete;
   ~task_header() {
@@ -282,7 +318,24 @@ class KYOTO_EXPORT task_header {
   /// only push (as during a run), abort() only sets CANCELLED, and nobody
   /// else can start it. The caller holds the lock of the live-task list the
   /// task is on, so the task cannot be freed or cancelled by shutdown.
-  dump_claim claim_for_dump() noexcept;
+  /// For a task found scheduled or running, `since` receives the low 16
+  /// bits of the state tick of its move to that state (file comment); a
+  /// task claimed by another dump at the same time reads as running, so
+  /// dumps take their claims one at a time (dump.cpp).
+  dump_claim claim_for_dump(std::uint16_t& since) noexcept;
+  /// The same, without the time (driver.cpp's freeze_held).
+  dump_claim claim_for_dump() noexcept {
+    std::uint16_t since = 0;
+    return claim_for_dump(since);
+  }
+
+  /// The low 16 bits of the state tick of the task's last move to NOTIFIED
+  /// or RUNNING (file comment), for a dump that looks at a task without
+  /// claiming it (a blocking-pool task). Any thread; a snapshot.
+  std::uint16_t state_since() const noexcept {
+    // Relaxed: a number for a dump; nothing is read through it.
+    return static_cast<std::uint16_t>(run_state_.load(std::memory_order_relaxed) >> since_shift);
+  }
 
   /// Gives a claimed task back, as the end of a run would: if a wake or an
   /// abort() came meanwhile, marks it NOTIFIED and submits it.
@@ -371,6 +424,12 @@ class KYOTO_EXPORT task_header {
 
  private:
   friend struct wake_node;
+  /// wake() with the stamp `tick()` (file comment).
+  template <class Tick>
+  void wake_stamped(wake_node* node, Tick tick) noexcept;
+  /// wake() on a thread that drives no runtime: stamped from a clock
+  /// read. Out of line, so that wake() saves no register for the call.
+  void wake_from_outside(wake_node* node) noexcept;
   std::uintptr_t begin_run() noexcept;  // NOTIFIED -> RUNNING; returns the old word
   bool end_run() noexcept;              // RUNNING -> idle, or -> NOTIFIED (true)
   void finish() noexcept;               // RUNNING -> COMPLETE, then the join protocol
@@ -401,6 +460,8 @@ class KYOTO_EXPORT task_header {
   } site_;
 };
 
+static_assert(sizeof(std::uintptr_t) == 8, "run_state_ keeps a tick above a 48-bit address");
+
 // 72 bytes of state, 16 of identity: the cell of a small task becomes 104
 // bytes, which is exactly the next frame_pool class after 88 (classes are
 // 16 bytes apart), so 8 bytes would have cost the same.
@@ -409,13 +470,19 @@ static_assert(sizeof(task_header) <= 88, "the task header grew: see its private 
 // ---- inline hot paths ----
 
 inline void task_header::yield(wake_node* node) noexcept {
+  assert((reinterpret_cast<std::uintptr_t>(node) & ~stack_mask) == 0);
+  // Queued again from now (file comment). The runner of a task that can
+  // yield is a runtime thread (a worker, a current_thread block_on),
+  // whose state_tick is kept: no clock fallback (a runner driving nothing
+  // would stamp an old tick: a dump's number only).
+  const std::uintptr_t since = since_bits(state_tick);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & running) != 0 && "yield() outside the task's run");
     // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
-    node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
+    node->next = reinterpret_cast<wake_node*>(cur & stack_mask);
     const std::uintptr_t next =
-        reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified;
+        reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified | since;
     // Release: as in wake() (this thread runs the node, but purge() and
     // the next run read the stack through the word).
     if (run_state_.compare_exchange_weak(cur, next, std::memory_order_release,
@@ -441,15 +508,21 @@ inline void wake_node::wake() noexcept {
   }
 }
 
-inline void task_header::wake(wake_node* node) noexcept {
+template <class Tick>
+inline void task_header::wake_stamped(wake_node* node, Tick tick) noexcept {
+  assert((reinterpret_cast<std::uintptr_t>(node) & ~stack_mask) == 0);
   std::uintptr_t cur = run_state_.load(std::memory_order_relaxed);
   for (;;) {
     assert((cur & complete) == 0 && "a wake_node outlived its task");
     // NOLINTNEXTLINE(performance-no-int-to-ptr): tagged pointer, flags in the low bits
-    node->next = reinterpret_cast<wake_node*>(cur & ~flag_mask);
-    std::uintptr_t next = reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask);
+    node->next = reinterpret_cast<wake_node*>(cur & stack_mask);
+    std::uintptr_t next = reinterpret_cast<std::uintptr_t>(node) | (cur & ~stack_mask);
     const bool submit = (cur & (running | notified)) == 0;
-    if (submit) next |= notified;
+    // Idle -> NOTIFIED: queued from now (file comment).
+    if (submit) {
+      next = reinterpret_cast<std::uintptr_t>(node) | (cur & flag_mask) | notified |
+             since_bits(tick());
+    }
     // Release: publishes node->next and the node's fields to the runner's
     // acquire CAS in begin_run()/end_run(); as an RMW it also continues the
     // release sequence of the previous run's end_run().
@@ -461,6 +534,16 @@ inline void task_header::wake(wake_node* node) noexcept {
       return;
     }
   }
+}
+
+inline void task_header::wake(wake_node* node) noexcept {
+  // A runtime thread stamps its tick (current_state_tick()); any other
+  // thread reads the clock, out of line.
+  if (current_context.drv == nullptr) [[unlikely]] {
+    wake_from_outside(node);
+    return;
+  }
+  wake_stamped(node, [] { return state_tick; });
 }
 
 }  // namespace kyoto::detail
