@@ -30,9 +30,10 @@
 // threshold is reported, once (the monitor remembers the reported seq): one
 // report per stalled poll, while it still runs, at warn level.
 //
-// The multi_thread worker's record (worker.hpp's poll_record) has the same
-// fields and protocol, written by worker.cpp; read_poll() and
-// report_stall() take either.
+// The multi_thread worker's record (worker.hpp's poll_record) is this one
+// plus what only the watchdog needs (the block_in_place flag, the stale
+// tick hint), with a release end(): read_poll() and report_stall() take
+// either.
 #pragma once
 
 #include <kyoto/runtime/detail/config.hpp>

@@ -158,27 +158,6 @@ void multi_thread_scheduler::worker::run_one(task_header* t) noexcept {
   if (again) run_queue.push_back(t, sched);
 }
 
-void multi_thread_scheduler::worker::poll_record::begin(const task_header& t) noexcept {
-  // The seqlock's write side (watchdog.hpp): 4k+1 while the fields change.
-  // Each field store is a release (a plain store on x86; no fence, which
-  // ThreadSanitizer cannot check): it pairs with the watchdog's acquire
-  // load of that field in watchdog::report(), so a field value from this
-  // poll implies the watchdog's next load of seq sees s + 1 or later.
-  const std::uint64_t s = seq.load(std::memory_order_relaxed);
-  seq.store(s + 1, std::memory_order_relaxed);
-  task_id.store(t.id(), std::memory_order_release);
-  const std::source_location where = t.spawn_location();
-  file.store(where.file_name(), std::memory_order_release);
-  line.store(where.line(), std::memory_order_release);
-  const std::string_view n = t.name();
-  const std::size_t size = std::min(n.size(), name_capacity);
-  name_size.store(static_cast<std::uint32_t>(size), std::memory_order_release);
-  for (std::size_t i = 0; i < size; ++i)  // named tasks only
-    name[i].store(n[i], std::memory_order_release);
-  // Release: publishes the fields; pairs with the watchdog's acquire load.
-  seq.store(s + 2, std::memory_order_release);
-}
-
 void multi_thread_scheduler::worker::enter_blocking() noexcept {
   // Everything queued here would wait for the blocking call: another
   // worker takes it (tokio hands the whole core over; our ring stays ours,

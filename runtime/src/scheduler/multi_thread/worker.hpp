@@ -6,6 +6,7 @@
 #include "metrics/counter.hpp"
 #include "metrics/stats.hpp"
 #include "scheduler/multi_thread/scheduler.hpp"
+#include "scheduler/stall_report.hpp"
 
 #include <kyoto/runtime/detail/fast_rand.hpp>
 
@@ -61,16 +62,9 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   driver drv;
 
   /// The poll this worker is in, for the watchdog (watchdog.hpp has the
-  /// protocol). Written by this worker only, read by the watchdog.
-  struct poll_record {
-    static constexpr std::size_t name_capacity = 48;
-    /// 4k: no task; 4k+1: the fields are being written; 4k+2: a task runs.
-    atomic<std::uint64_t> seq{0};
-    atomic<std::uint64_t> task_id{0};
-    atomic<const char*> file{nullptr};  ///< static storage (source_location)
-    atomic<std::uint32_t> line{0};
-    atomic<std::uint32_t> name_size{0};  ///< bytes of `name` used
-    std::array<atomic<char>, name_capacity> name{};
+  /// protocol; stall_report.hpp the record's fields and its begin()).
+  /// Written by this worker only, read by the watchdog.
+  struct poll_record : detail::poll_record {
     /// Inside kyoto::block_in_place: its timers are fired at once and the
     /// poll is no stall (see exit_blocking() for the ordering).
     atomic<bool> blocking{false};
@@ -81,9 +75,8 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
     /// hint: relaxed both ways, and a refresh too many costs a clock read.
     atomic<bool> stale_tick{false};
 
-    /// Before running `t`: publishes its identity.
-    void begin(const task_header& t) noexcept;
-    /// After the run.
+    /// After the run (hides the shared record's relaxed end(): the
+    /// watchdog also reads `blocking` after it).
     void end() noexcept {
       // Release: pairs with the watchdog's acquire load of seq (tick()).
       seq.store(seq.load(std::memory_order_relaxed) + 2, std::memory_order_release);
