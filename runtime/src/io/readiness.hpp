@@ -144,7 +144,7 @@ class readiness {
   struct sink {
     std::mutex lock;
     std::vector<completion> done;  ///< guarded by lock
-    int wake_fd;
+    int wake_fd = -1;
     bool closed = false;  ///< guarded by lock
     /// Whether `done` may hold something: set (release) under the lock by a
     /// pool thread, read (acquire) by take() to skip the lock when empty.
