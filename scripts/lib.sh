@@ -27,8 +27,10 @@ kyoto_base_packages=(g++ meson ninja-build pkg-config git liburing-dev libspdlog
 # redis-cli, for tests/mini_redis/redis_cli_test.cpp (mini-redis against the real client).
 kyoto_base_packages+=(redis-tools)
 # What a clang-19 build adds (the sanitizer runtimes live in libclang-rt-19-dev);
-# clang-tidy-19 (scripts/tidy) parses with the same clang.
-kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19 clang-tidy-19)
+# clang-tidy-19 (scripts/tidy) parses with the same clang; lld-19 links the
+# clang builds (a sanitizer build's ~220 executables link ~3x faster than
+# with GNU ld).
+kyoto_clang_packages=(clang-19 libclang-rt-19-dev llvm-19 clang-tidy-19 lld-19)
 
 # kyoto_setup BUILDDIR COMPILER BUILDTYPE SANITIZE [MESON_SETUP_ARG...]:
 # configures BUILDDIR if it is not configured yet. COMPILER is gcc or clang;
@@ -37,9 +39,13 @@ kyoto_setup() {
   local builddir="$1" compiler="$2" buildtype="$3" sanitize="$4"
   shift 4
   [ -f "$builddir/build.ninja" ] && return 0
-  local cxx=g++ cc=gcc
-  if [ "$compiler" = clang ]; then cxx=clang++-19 cc=clang-19; fi
+  local cxx=g++ cc=gcc ld=()
+  if [ "$compiler" = clang ]; then
+    cxx=clang++-19 cc=clang-19
+    # clang-19 finds ld.lld-19 in its own directory (-fuse-ld=lld).
+    [ -x /usr/lib/llvm-19/bin/ld.lld ] && ld=(CXX_LD=lld CC_LD=lld)
+  fi
   local args=(--buildtype="$buildtype" -Dwerror=true "$@")
   if [ "$sanitize" != none ]; then args+=(-Db_sanitize="$sanitize" -Db_lundef=false); fi
-  CXX="$cxx" CC="$cc" meson setup "$builddir" "$kyoto_root" "${args[@]}" >&2
+  env "${ld[@]}" CXX="$cxx" CC="$cc" meson setup "$builddir" "$kyoto_root" "${args[@]}" >&2
 }
