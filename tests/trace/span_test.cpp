@@ -5,6 +5,7 @@
 // what tracing-subscriber's fmt layer shows for the same program.
 #include "errors.hpp"
 #include "log.hpp"
+#include "scoped_env.hpp"
 
 #include <kyoto/macros/test.hpp>
 #include <kyoto/runtime.hpp>
@@ -164,6 +165,9 @@ KYOTO_TEST(Span, EnterSetsTheSpanForSynchronousCode) {
 // threads (spawn_blocking), so their runs move between workers: after
 // every co_await each still sees its own span.
 TEST(Span, SurvivesCoAwaitAcrossWorkerMigration) {
+  // Four workers on CI's two cores would concentrate on worker 0
+  // (scheduler/multi_thread/scheduler.hpp): none would migrate.
+  const kyoto::test::scoped_env spread("KYOTO_CONCENTRATE", "off");
   auto rt = kyoto::runtime::builder::multi_thread().worker_threads(4).build();
   std::atomic<int> wrong{0};
   std::atomic<int> migrations{0};

@@ -65,13 +65,21 @@ bool idle::transition_worker_from_searching() {
 }
 
 bool idle::unpark_worker_by_id(std::size_t worker) {
+  return take_sleeper(worker, std::size_t{1} << unpark_shift);
+}
+
+bool idle::notify_worker(std::size_t worker) {
+  return take_sleeper(worker, 1 | (std::size_t{1} << unpark_shift));
+}
+
+bool idle::take_sleeper(std::size_t worker, std::size_t add) {
   lock_guard guard(sleepers_mutex_);
   auto it = std::find(sleepers_.begin(), sleepers_.end(), worker);
   if (it == sleepers_.end()) return false;
   *it = sleepers_.back();
   sleepers_.pop_back();
   // Seq_cst: as worker_to_notify()'s increment (under sleepers_mutex_).
-  state_.fetch_add(std::size_t{1} << unpark_shift, std::memory_order_seq_cst);
+  state_.fetch_add(add, std::memory_order_seq_cst);
   return true;
 }
 

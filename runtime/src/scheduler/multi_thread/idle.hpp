@@ -48,6 +48,11 @@ class idle {
   /// whether it was there.
   bool unpark_worker_by_id(std::size_t worker);
 
+  /// Takes `worker` off the sleepers to be woken by the caller, counted as
+  /// unparked and searching, as worker_to_notify() does for the worker it
+  /// picks. Returns whether it was there (parked).
+  bool notify_worker(std::size_t worker);
+
   /// Whether `worker` is still listed as parked.
   bool is_parked(std::size_t worker);
 
@@ -56,6 +61,9 @@ class idle {
   static constexpr std::size_t search_mask = (std::size_t{1} << unpark_shift) - 1;
 
   bool notify_should_wakeup() noexcept;
+  /// Takes `worker` off the sleepers and adds `add` to the word; whether
+  /// it was there.
+  bool take_sleeper(std::size_t worker, std::size_t add);
 
   /// (unparked << 16) | searching; seq_cst everywhere (see the file comment).
   atomic<std::size_t> state_;

@@ -11,12 +11,31 @@
 #include <kyoto/runtime/detail/context.hpp>
 #include <kyoto/runtime/detail/task_header.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace kyoto::detail {
+
+namespace {
+/// KYOTO_CONCENTRATE's value for "concentrated for the runtime's life".
+constexpr std::int64_t concentrate_forever = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t concentrate_min =
+    std::chrono::nanoseconds(std::chrono::milliseconds(16)).count();
+constexpr std::int64_t concentrate_max =
+    std::chrono::nanoseconds(std::chrono::milliseconds(1024)).count();
+
+std::int64_t steady_now_ns() noexcept {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+}  // namespace
 
 multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config,
                                                const blocking_config& blocking)
@@ -36,6 +55,20 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     workers_.back()->drv.prefer_backend(config_.io_backend);
     workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
+  }
+  if (const char* env = std::getenv("KYOTO_CONCENTRATE"); env != nullptr && *env != 0) {
+    const std::string_view value = env;
+    if (value == "on") {
+      concentrate_until_.store(concentrate_forever, std::memory_order_relaxed);
+    } else if (value == "off") {
+      concentrate_never_ = true;
+    } else if (value != "auto") {
+      throw std::invalid_argument(
+          "kyoto::runtime::builder::build: KYOTO_CONCENTRATE: expected auto, on or off (whether "
+          "the tasks gather on kyoto-worker-0 when the CPUs are contended, always or never), "
+          "got \"" +
+          std::string(value) + "\"");
+    }
   }
   watchdog_ = std::make_unique<watchdog>(*this, config_.stall_threshold);
   // Each worker creates its ring on its own thread (the ring's single
@@ -152,17 +185,68 @@ void multi_thread_scheduler::push_batch(task_queue batch) noexcept {
 }
 
 void multi_thread_scheduler::notify_parked() noexcept {
+  if (concentrated()) [[unlikely]] {
+    wake_home();
+    return;
+  }
   if (std::optional<std::size_t> w = idle_.worker_to_notify()) workers_[*w]->drv.wake();
 }
 
-void multi_thread_scheduler::notify_if_work_pending() noexcept {
-  for (const queue_stealer& s : stealers_) {
-    if (!s.empty()) {
-      notify_parked();
-      return;
-    }
+bool multi_thread_scheduler::concentrated() const noexcept {
+  // Relaxed: see concentrate_until_.
+  const std::int64_t until = concentrate_until_.load(std::memory_order_relaxed);
+  if (until == 0) [[likely]]
+    return false;
+  // Relaxed: a hint (poll_record::stale_tick), set by the watchdog while
+  // worker 0 is stuck in one task: its queue is no place for more.
+  if (workers_[0]->watch.stale_tick.load(std::memory_order_relaxed)) return false;
+  return until == concentrate_forever || steady_now_ns() < until;
+}
+
+bool multi_thread_scheduler::recently_contended() const noexcept {
+  // Relaxed: see concentrate_until_.
+  return concentrate_for_.load(std::memory_order_relaxed) > concentrate_min;
+}
+
+void multi_thread_scheduler::on_contention_check(bool contended, std::int64_t now_ns) noexcept {
+  if (workers_.size() < 2 || concentrate_never_) return;
+  // Relaxed (all): see concentrate_until_. Two workers checking at once
+  // may lose one's doubling: one period shorter.
+  std::int64_t period = std::max(concentrate_for_.load(std::memory_order_relaxed), concentrate_min);
+  const std::int64_t till = concentrated_till_.load(std::memory_order_relaxed);
+  // No concentration for 4 periods: what comes is a new episode. (A check
+  // that finds no sign soon after one says little: the other workers slept
+  // through most of its window.)
+  const bool over = till == 0 || now_ns - till > 4 * period;
+  if (!contended) {
+    if (over && period > concentrate_min)
+      concentrate_for_.store(concentrate_min, std::memory_order_relaxed);
+    return;
   }
-  if (!inject_.empty()) notify_parked();
+  if (over) period = concentrate_min;
+  concentrate_for_.store(std::min(period * 2, concentrate_max), std::memory_order_relaxed);
+  concentrated_till_.store(now_ns + period, std::memory_order_relaxed);
+  if (concentrate_until_.load(std::memory_order_relaxed) == concentrate_forever) return;
+  concentrate_until_.store(now_ns + period, std::memory_order_relaxed);
+  log_debug("kyoto: the CPUs are contended: tasks gather on kyoto-worker-0 for {} ms",
+            period / 1'000'000);
+}
+
+void multi_thread_scheduler::wake_home() noexcept {
+  worker* home = workers_[0].get();
+  if (current_worker() == home) return;  // running: it finds its queues
+  if (idle_.notify_worker(0)) home->drv.wake();
+}
+
+bool multi_thread_scheduler::work_pending() const noexcept {
+  for (const queue_stealer& s : stealers_) {
+    if (!s.empty()) return true;
+  }
+  return !inject_.empty();
+}
+
+void multi_thread_scheduler::notify_if_work_pending() noexcept {
+  if (work_pending()) notify_parked();
 }
 
 void multi_thread_scheduler::transition_worker_from_searching() noexcept {

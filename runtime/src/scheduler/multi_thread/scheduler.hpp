@@ -32,6 +32,39 @@
 // waiting for a CPU (another process keeps the cores busy): then the spin
 // backs off (worker::park).
 //
+// # Concentrating on worker 0 when the CPUs are contended
+//
+// Each worker owns its ring: a task's I/O completes on the ring of the
+// worker it ran on, and only that worker reaps it. Two tasks that feed
+// each other from two workers (a stream's writer and reader) thus wake the
+// other worker at every hand-off, which costs nothing much while each
+// worker has a core, and a sleep, a wake-up and a wait for a CPU each
+// while another process keeps a core busy: beside a busy loop, 2-worker
+// tcp_stream ran at 1.9 GB/s against 7 GB/s on one worker (issue 14).
+// So when a parking worker finds our threads waiting for a CPU (the sign
+// worker::park() checks, from /proc/thread-self/schedstat), the scheduler
+// concentrates for a while (`concentrate_until_`): 16 ms, doubled at each
+// new sign up to 1 s, back to 16 ms once 4 periods passed without one
+// (then the workers also check 4 times less often):
+//   - the other workers take no task: whatever becomes runnable on them
+//     (their completions, their timers) goes to the injection queue, and
+//     they neither steal nor search;
+//   - a notification (notify_parked()) wakes worker 0, if it is parked,
+//     instead of any sleeper; worker 0, parking while concentrated, looks
+//     at every queue once more (the push/park Dekker with its wake-up,
+//     over the sleepers' mutex);
+//   - so the tasks gather on worker 0 and their I/O on its ring, and the
+//     others sleep.
+// When the deadline passes, the next notification wakes a sleeper as
+// usual and the work spreads again; a sign found again concentrates again,
+// for twice as long. Never while worker 0 is stuck in one task: once the
+// watchdog marks its poll as a tick long (`stale_tick`), concentrated()
+// is false and the watchdog wakes a sleeper for the queued work, so
+// nothing waits for worker 0 longer than a watchdog tick or two.
+// KYOTO_CONCENTRATE (read by build()): `auto` (the default) as above, `on`
+// concentrated for the runtime's whole life, `off` never (the tests that
+// need their tasks spread over the workers).
+//
 // A worker parks in its own io_uring ring (its driver), with its next timer
 // deadline as the timeout; it is woken through its driver's eventfd. Every
 // `event_interval` ticks a busy worker polls its driver anyway (timers, I/O).
@@ -176,6 +209,19 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   bool push_remote(task_header* t) noexcept;            // false once closed
   void notify_parked() noexcept;
   void notify_if_work_pending() noexcept;
+  /// Whether a run queue or the injection queue holds a task.
+  bool work_pending() const noexcept;
+  /// Whether the tasks gather on worker 0 now (see the file comment):
+  /// one relaxed load while spread.
+  bool concentrated() const noexcept;
+  /// A parking worker's contention check at `now_ns` (steady_clock): found
+  /// the sign or not. Concentrates, or ends an episode.
+  void on_contention_check(bool contended, std::int64_t now_ns) noexcept;
+  /// Whether a concentration was extended lately (its period is above the
+  /// minimum): the workers then check for the sign more often.
+  bool recently_contended() const noexcept;
+  /// Wakes worker 0 if it is parked (a notification while concentrated).
+  void wake_home() noexcept;
   void transition_worker_from_searching() noexcept;
   void worker_left(worker& w) noexcept;  // the last one cancels every live task
   void cancel_all(worker& last) noexcept;
@@ -196,6 +242,17 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   alignas(destructive_interference) atomic<bool> shutting_down_{false};
   /// Workers that left their loop.
   alignas(destructive_interference) atomic<std::size_t> workers_left_{0};
+  /// Until when the tasks gather on worker 0 (steady_clock ns; 0: spread;
+  /// see the file comment). Relaxed everywhere: a placement hint, read on
+  /// hot paths; every decision it feeds is re-checked by the queues'
+  /// protocol (a stale value costs one hand-off or one spread too many).
+  alignas(destructive_interference) atomic<std::int64_t> concentrate_until_{0};
+  /// The next concentration's length (ns), and the end of the last one
+  /// set. Relaxed: hints, as above.
+  atomic<std::int64_t> concentrate_for_{0};
+  atomic<std::int64_t> concentrated_till_{0};
+  /// KYOTO_CONCENTRATE=off: never concentrate. Set by the constructor.
+  bool concentrate_never_ = false;
   /// Reports stalls, fires the timers of workers stuck in a task
   /// (watchdog.hpp); started once the workers are, stopped before them.
   std::unique_ptr<watchdog> watchdog_;

@@ -75,6 +75,9 @@ bool watchdog::tick(clock::time_point now) noexcept {
     w.drv.rescue_io();
     // Relaxed: a hint; the worker refreshes its state tick after this poll.
     w.watch.stale_tick.store(true, std::memory_order_relaxed);
+    // Work queued behind it (or handed to worker 0 while the scheduler
+    // concentrated, which stale_tick now stops) goes to a sleeper.
+    sched_.notify_if_work_pending();
     if (threshold_.count() > 0 && last.reported != seq && now - last.since >= threshold_ &&
         !blocking) {
       last.reported = seq;

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -54,6 +55,14 @@ void multi_thread_scheduler::worker::run() noexcept {
   // Relaxed: a plain flag checked every tick; shutdown() also wakes us, and
   // the join in shutdown() orders everything after.
   while (!sched.shutting_down_.load(std::memory_order_relaxed)) {
+    // Relaxed: see concentrate_until_ (scheduler.hpp); one load while
+    // spread.
+    if (index != 0 && sched.concentrate_until_.load(std::memory_order_relaxed) != 0 &&
+        sched.concentrated()) [[unlikely]] {
+      hand_over();  // to worker 0, through the injection queue
+      park();
+      continue;
+    }
     if (--ticks_to_event_poll == 0) {
       ticks_to_event_poll = sched.config_.event_interval;
       poll_driver();
@@ -168,6 +177,15 @@ void multi_thread_scheduler::worker::enter_blocking() noexcept {
     handed.push_back(t);
   if (!handed.empty()) sched.push_batch(std::move(handed));
   watch.blocking.store(true, std::memory_order_relaxed);
+}
+
+void multi_thread_scheduler::worker::hand_over() noexcept {
+  task_queue handed;
+  if (task_header* t = std::exchange(lifo_slot, nullptr)) handed.push_back(t);
+  while (task_header* t = run_queue.pop())
+    handed.push_back(t);
+  // Notifies worker 0 (notify_parked() while concentrated).
+  if (!handed.empty()) sched.push_batch(std::move(handed));
 }
 
 void multi_thread_scheduler::worker::exit_blocking() noexcept {
@@ -290,14 +308,24 @@ void multi_thread_scheduler::worker::park() noexcept {
     }
   };
   thread_local constinit spin_policy policy{};
-  bool spin = true;
+  // While the tasks gather on worker 0, the others wait for hand-offs and
+  // worker 0 has its CPUs contended: nobody spins.
+  const bool concentrated = sched.concentrated();
+  bool spin = !concentrated;
   // Relaxed: see contended().
   const std::int64_t until = no_spin_until.load(std::memory_order_relaxed);
-  const bool check = ++policy.parks % check_every == 0;
+  // After a recent concentration, the sign is looked for 4 times as often:
+  // spread again, the workers find a lasting contention sooner.
+  const bool check =
+      ++policy.parks % (sched.recently_contended() ? check_every / 4 : check_every) == 0;
   if (check || until != 0) {
     const clock::time_point now = clock::now();
-    if ((check && policy.contended(now)) ||
-        (until != 0 && now.time_since_epoch().count() < until)) {
+    bool contended = false;
+    if (check) {
+      contended = policy.contended(now);
+      sched.on_contention_check(contended, now.time_since_epoch().count());
+    }
+    if (contended || (until != 0 && now.time_since_epoch().count() < until)) {
       spin = false;
     } else if (until != 0) {
       // Over: later parks skip the clock. Relaxed: see contended(); a
@@ -322,6 +350,28 @@ void multi_thread_scheduler::worker::park() noexcept {
   if (has_local_work()) return;
   const bool last_searcher = sched.idle_.transition_worker_to_parked(index, searching);
   searching = false;
+  if (index == 0) {
+    // Relaxed: see concentrate_until_. Read after we joined the sleepers
+    // (under their mutex): a worker that handed us work while it saw a
+    // concentration pushed first, then looked for us among the sleepers
+    // (wake_home()); if it looked too early, its push is visible here and
+    // the value it saw is still set (only we clear it, below). Its wake-up
+    // cannot be ours (wake_home() skips the caller), so we take ourselves
+    // off the sleepers, as a searcher.
+    const std::int64_t gather = sched.concentrate_until_.load(std::memory_order_relaxed);
+    if (gather != 0) {
+      if (sched.work_pending() && sched.idle_.notify_worker(index)) {
+        searching = true;
+        return;
+      }
+      if (!concentrated && gather != std::numeric_limits<std::int64_t>::max() &&
+          clock::now().time_since_epoch().count() >= gather) {
+        // Over: later checks cost one load. (A newer deadline stays.)
+        std::int64_t expected = gather;
+        sched.concentrate_until_.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
+      }
+    }
+  }
   if (last_searcher) sched.notify_if_work_pending();
   parks.bump();
   log_debug("kyoto-worker-{} parks", index);

@@ -120,6 +120,10 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   bool transition_to_searching() noexcept;
   void transition_from_searching() noexcept;
   void park() noexcept;
+  /// While the scheduler concentrates on worker 0 (scheduler.hpp): hands
+  /// the LIFO slot and the run queue to the injection queue and wakes
+  /// worker 0 for them.
+  void hand_over() noexcept;
   /// Polls the driver (never blocks); returns whether it queued work.
   bool poll_driver() noexcept;
   /// After the driver queued tasks here: wake a sleeper if we have more

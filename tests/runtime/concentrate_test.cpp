@@ -1,0 +1,185 @@
+// The multi_thread scheduler concentrates its tasks on worker 0 while the
+// CPUs are contended (scheduler/multi_thread/scheduler.hpp, "Concentrating
+// on worker 0"). KYOTO_CONCENTRATE=on forces it for a runtime's life, so
+// these tests see the placement without a busy machine: every task runs on
+// kyoto-worker-0, I/O included, and nothing waits behind worker 0 when one
+// of its tasks computes (the watchdog ends the concentration for it).
+#include "scoped_env.hpp"
+#include "spin.hpp"
+
+#include <kyoto/net.hpp>
+#include <kyoto/runtime.hpp>
+#include <kyoto/time.hpp>
+
+#include <gtest/gtest.h>
+
+#include <pthread.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// KYOTO_CONCENTRATE for one test.
+class ConcentrateEnv : public kyoto::test::scoped_env {
+ public:
+  explicit ConcentrateEnv(const char* value) : scoped_env("KYOTO_CONCENTRATE", value) {}
+};
+
+std::string thread_name() {
+  std::array<char, 32> name{};
+  ::pthread_getname_np(::pthread_self(), name.data(), name.size());
+  return name.data();
+}
+
+/// The names of the threads tasks were polled on.
+struct seen_threads {
+  std::mutex lock;
+  std::set<std::string> names;
+  void note() {
+    const std::lock_guard<std::mutex> guard(lock);
+    names.insert(thread_name());
+  }
+};
+
+TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
+  const ConcentrateEnv env("on");
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  seen_threads seen;
+  rt.block_on([&]() -> kyoto::task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    for (int i = 0; i < 200; ++i) {
+      handles.push_back(kyoto::spawn([&seen]() -> kyoto::task<> {
+        for (int k = 0; k < 5; ++k) {
+          seen.note();
+          co_await kyoto::yield_now();
+        }
+        seen.note();
+        co_await kyoto::time::sleep(1ms);  // woken by worker 0's timers
+        seen.note();
+      }));
+    }
+    for (auto& h : handles)
+      co_await h;
+  }());
+  EXPECT_EQ(seen.names, std::set<std::string>{"kyoto-worker-0"});
+}
+
+TEST(Concentrate, BothEndsOfAStreamRunOnWorkerZero) {
+  const ConcentrateEnv env("on");
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  seen_threads seen;
+  const std::size_t echoed = rt.block_on([&]() -> kyoto::task<std::size_t> {
+    kyoto::net::tcp_listener listener =
+        co_await kyoto::net::tcp_listener::bind(kyoto::net::socket_addr::parse("127.0.0.1:0"));
+    auto server = kyoto::spawn([&]() -> kyoto::task<> {
+      auto accepted = co_await listener.accept();
+      kyoto::net::tcp_stream stream = std::move(accepted.first);
+      std::array<std::byte, 4096> buf{};
+      for (;;) {
+        seen.note();
+        const std::size_t n = co_await stream.read(buf);
+        if (n == 0) co_return;
+        co_await stream.write_all(std::span<const std::byte>(buf.data(), n));
+      }
+    });
+    auto client = kyoto::spawn([&]() -> kyoto::task<std::size_t> {
+      kyoto::net::tcp_stream stream =
+          co_await kyoto::net::tcp_stream::connect(listener.local_addr());
+      std::array<std::byte, 512> out{};
+      out.fill(std::byte{0x42});
+      std::array<std::byte, 512> in{};
+      std::size_t total = 0;
+      for (int i = 0; i < 100; ++i) {
+        seen.note();
+        co_await stream.write_all(out);
+        co_await stream.read_exact(in);
+        total += in.size();
+      }
+      co_await stream.shutdown();
+      co_return total;
+    });
+    const std::size_t total = co_await client;
+    co_await server;
+    co_return total;
+  }());
+  EXPECT_EQ(echoed, 100u * 512u);
+  EXPECT_EQ(seen.names, std::set<std::string>{"kyoto-worker-0"});
+}
+
+TEST(Concentrate, NothingWaitsBehindABusyWorkerZero) {
+  // A task computes on worker 0 until another task tells it to stop. While
+  // concentrated, that other task is handed to worker 0; the watchdog sees
+  // worker 0 stuck and ends the concentration, so worker 1 runs it.
+  const ConcentrateEnv env("on");
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  std::atomic<bool> stop{false};
+  std::string stopper_thread;
+  const clock_type::duration spun = rt.block_on([&]() -> kyoto::task<clock_type::duration> {
+    const auto start = clock_type::now();
+    auto spinner = kyoto::spawn([&]() -> kyoto::task<std::string> {
+      kyoto::test::spin_until(stop, 5s);
+      co_return thread_name();
+    });
+    co_await kyoto::time::sleep(5ms);  // the spinner has started on worker 0
+    auto stopper = kyoto::spawn([&]() -> kyoto::task<> {
+      stopper_thread = thread_name();
+      stop.store(true, std::memory_order_relaxed);
+      co_return;
+    });
+    co_await stopper;
+    const std::string spinner_thread = co_await spinner;
+    EXPECT_EQ(spinner_thread, "kyoto-worker-0");
+    co_return clock_type::now() - start;
+  }());
+  const auto ms = std::chrono::duration<double, std::milli>(spun).count();
+  std::cout << "a task behind a spinning worker 0 ran after " << ms << " ms\n";
+  EXPECT_EQ(stopper_thread, "kyoto-worker-1");
+  EXPECT_LT(spun, 2s);  // 5 s if it waited for the spinner
+}
+
+TEST(Concentrate, OffKeepsEveryWorkerRunningTasks) {
+  // Off: never concentrated, however contended the CPUs. Eight tasks
+  // compute long enough for the idle worker to steal some of them.
+  const ConcentrateEnv env("off");
+  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  seen_threads seen;
+  rt.block_on([&]() -> kyoto::task<> {
+    std::vector<kyoto::join_handle<void>> handles;
+    for (int i = 0; i < 8; ++i) {
+      handles.push_back(kyoto::spawn([&seen]() -> kyoto::task<> {
+        kyoto::test::spin_for(20ms);
+        seen.note();
+        co_return;
+      }));
+    }
+    for (auto& h : handles)
+      co_await h;
+  }());
+  EXPECT_EQ(seen.names, (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
+}
+
+TEST(Concentrate, AnUnknownValueIsRefusedByBuild) {
+  const ConcentrateEnv env("sometimes");
+  try {
+    (void)kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+    FAIL() << "build() accepted KYOTO_CONCENTRATE=sometimes";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::strstr(e.what(), "KYOTO_CONCENTRATE"), nullptr) << e.what();
+    EXPECT_NE(std::strstr(e.what(), "sometimes"), nullptr) << e.what();
+  }
+}
+
+}  // namespace
