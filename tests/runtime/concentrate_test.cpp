@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -44,15 +45,37 @@ std::string thread_name() {
   return name.data();
 }
 
-/// The names of the threads tasks were polled on.
+/// How many times tasks noted each thread they were polled on.
 struct seen_threads {
   std::mutex lock;
-  std::set<std::string> names;
+  std::map<std::string, int> polls;
   void note() {
     const std::lock_guard<std::mutex> guard(lock);
-    names.insert(thread_name());
+    ++polls[thread_name()];
+  }
+  /// The share of the notes made on `name`.
+  double share(const std::string& name) {
+    const std::lock_guard<std::mutex> guard(lock);
+    int total = 0;
+    for (const auto& [thread, n] : polls)
+      total += n;
+    const auto it = polls.find(name);
+    return total == 0 || it == polls.end() ? 0.0 : static_cast<double>(it->second) / total;
+  }
+  std::set<std::string> names() {
+    const std::lock_guard<std::mutex> guard(lock);
+    std::set<std::string> out;
+    for (const auto& [thread, n] : polls)
+      out.insert(thread);
+    return out;
   }
 };
+
+// Concentrated, the tasks run on worker 0 -- except while one of its polls
+// lasts a watchdog tick (1 ms; a preemption on a loaded machine, or a slow
+// sanitizer build, is enough): then worker 1 takes the queued tasks until
+// that poll ends. Spread, each worker would take about half.
+constexpr double concentrated_share = 0.8;
 
 TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
   const ConcentrateEnv env("on");
@@ -74,7 +97,7 @@ TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
     for (auto& h : handles)
       co_await h;
   }());
-  EXPECT_EQ(seen.names, std::set<std::string>{"kyoto-worker-0"});
+  EXPECT_GE(seen.share("kyoto-worker-0"), concentrated_share);
 }
 
 TEST(Concentrate, BothEndsOfAStreamRunOnWorkerZero) {
@@ -116,7 +139,7 @@ TEST(Concentrate, BothEndsOfAStreamRunOnWorkerZero) {
     co_return total;
   }());
   EXPECT_EQ(echoed, 100u * 512u);
-  EXPECT_EQ(seen.names, std::set<std::string>{"kyoto-worker-0"});
+  EXPECT_GE(seen.share("kyoto-worker-0"), concentrated_share);
 }
 
 TEST(Concentrate, NothingWaitsBehindABusyWorkerZero) {
@@ -127,6 +150,7 @@ TEST(Concentrate, NothingWaitsBehindABusyWorkerZero) {
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   std::atomic<bool> stop{false};
   std::string stopper_thread;
+  std::string spinner_thread;  // worker 0, unless it was stuck (see above)
   const clock_type::duration spun = rt.block_on([&]() -> kyoto::task<clock_type::duration> {
     const auto start = clock_type::now();
     auto spinner = kyoto::spawn([&]() -> kyoto::task<std::string> {
@@ -140,13 +164,12 @@ TEST(Concentrate, NothingWaitsBehindABusyWorkerZero) {
       co_return;
     });
     co_await stopper;
-    const std::string spinner_thread = co_await spinner;
-    EXPECT_EQ(spinner_thread, "kyoto-worker-0");
+    spinner_thread = co_await spinner;
     co_return clock_type::now() - start;
   }());
   const auto ms = std::chrono::duration<double, std::milli>(spun).count();
   std::cout << "a task behind a spinning worker 0 ran after " << ms << " ms\n";
-  EXPECT_EQ(stopper_thread, "kyoto-worker-1");
+  EXPECT_NE(stopper_thread, spinner_thread);
   EXPECT_LT(spun, 2s);  // 5 s if it waited for the spinner
 }
 
@@ -168,7 +191,7 @@ TEST(Concentrate, OffKeepsEveryWorkerRunningTasks) {
     for (auto& h : handles)
       co_await h;
   }());
-  EXPECT_EQ(seen.names, (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
+  EXPECT_EQ(seen.names(), (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
 }
 
 TEST(Concentrate, AnUnknownValueIsRefusedByBuild) {
