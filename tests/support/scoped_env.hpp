@@ -1,6 +1,7 @@
 // kyoto::test::scoped_env: an environment variable set for one scope (the
 // runtime's knobs read at build(), e.g. KYOTO_CONCENTRATE). Not thread-safe
-// (setenv): use it where no other thread reads the environment.
+// (setenv): use it where no other thread reads the environment -- before a
+// runtime is built and after it is dropped.
 #pragma once
 
 #include <cstdlib>
@@ -12,6 +13,7 @@ namespace kyoto::test {
 /// Sets `name` to `value` until the end of the scope, then restores it.
 class scoped_env {
  public:
+  // NOLINTBEGIN(concurrency-mt-unsafe): see the file comment
   scoped_env(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
     ::setenv(name, value, 1);
@@ -23,6 +25,7 @@ class scoped_env {
       ::unsetenv(name_.c_str());
     }
   }
+  // NOLINTEND(concurrency-mt-unsafe)
   scoped_env(const scoped_env&) = delete;
   scoped_env& operator=(const scoped_env&) = delete;
 

@@ -56,6 +56,7 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
   }
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv
   if (const char* env = std::getenv("KYOTO_CONCENTRATE"); env != nullptr && *env != 0) {
     const std::string_view value = env;
     if (value == "on") {
