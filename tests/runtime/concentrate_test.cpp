@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -77,26 +78,32 @@ struct seen_threads {
 // that poll ends. Spread, each worker would take about half.
 constexpr double concentrated_share = 0.8;
 
-TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
-  const ConcentrateEnv env("on");
+/// Runs `n` tasks of `body` on a 2-worker runtime built with
+/// KYOTO_CONCENTRATE=`mode`, noting where they ran.
+template <class Body>
+void run_tasks(const char* mode, int n, seen_threads& seen, Body body) {
+  const ConcentrateEnv env(mode);
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
-  seen_threads seen;
   rt.block_on([&]() -> kyoto::task<> {
     std::vector<kyoto::join_handle<void>> handles;
-    for (int i = 0; i < 200; ++i) {
-      handles.push_back(kyoto::spawn([&seen]() -> kyoto::task<> {
-        for (int k = 0; k < 5; ++k) {
-          seen.note();
-          co_await kyoto::yield_now();
-        }
-        seen.note();
-        co_await kyoto::time::sleep(1ms);  // woken by worker 0's timers
-        seen.note();
-      }));
-    }
+    for (int i = 0; i < n; ++i)
+      handles.push_back(kyoto::spawn(body, std::ref(seen)));
     for (auto& h : handles)
       co_await h;
   }());
+}
+
+TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
+  seen_threads seen;
+  run_tasks("on", 200, seen, [](seen_threads& where) -> kyoto::task<> {
+    for (int k = 0; k < 5; ++k) {
+      where.note();
+      co_await kyoto::yield_now();
+    }
+    where.note();
+    co_await kyoto::time::sleep(1ms);  // woken by worker 0's timers
+    where.note();
+  });
   EXPECT_GE(seen.share("kyoto-worker-0"), concentrated_share);
 }
 
@@ -176,21 +183,12 @@ TEST(Concentrate, NothingWaitsBehindABusyWorkerZero) {
 TEST(Concentrate, OffKeepsEveryWorkerRunningTasks) {
   // Off: never concentrated, however contended the CPUs. Eight tasks
   // compute long enough for the idle worker to steal some of them.
-  const ConcentrateEnv env("off");
-  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   seen_threads seen;
-  rt.block_on([&]() -> kyoto::task<> {
-    std::vector<kyoto::join_handle<void>> handles;
-    for (int i = 0; i < 8; ++i) {
-      handles.push_back(kyoto::spawn([&seen]() -> kyoto::task<> {
-        kyoto::test::spin_for(20ms);
-        seen.note();
-        co_return;
-      }));
-    }
-    for (auto& h : handles)
-      co_await h;
-  }());
+  run_tasks("off", 8, seen, [](seen_threads& where) -> kyoto::task<> {
+    kyoto::test::spin_for(20ms);
+    where.note();
+    co_return;
+  });
   EXPECT_EQ(seen.names(), (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
 }
 

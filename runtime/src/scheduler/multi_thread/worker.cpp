@@ -171,11 +171,7 @@ void multi_thread_scheduler::worker::enter_blocking() noexcept {
   // Everything queued here would wait for the blocking call: another
   // worker takes it (tokio hands the whole core over; our ring stays ours,
   // its timers are fired by the watchdog meanwhile).
-  task_queue handed;
-  if (task_header* t = std::exchange(lifo_slot, nullptr)) handed.push_back(t);
-  while (task_header* t = run_queue.pop())
-    handed.push_back(t);
-  if (!handed.empty()) sched.push_batch(std::move(handed));
+  hand_over();
   watch.blocking.store(true, std::memory_order_relaxed);
 }
 
@@ -184,7 +180,7 @@ void multi_thread_scheduler::worker::hand_over() noexcept {
   if (task_header* t = std::exchange(lifo_slot, nullptr)) handed.push_back(t);
   while (task_header* t = run_queue.pop())
     handed.push_back(t);
-  // Notifies worker 0 (notify_parked() while concentrated).
+  // Wakes a worker for them: worker 0 while concentrated (notify_parked()).
   if (!handed.empty()) sched.push_batch(std::move(handed));
 }
 

@@ -120,9 +120,10 @@ struct alignas(destructive_interference) multi_thread_scheduler::worker {
   bool transition_to_searching() noexcept;
   void transition_from_searching() noexcept;
   void park() noexcept;
-  /// While the scheduler concentrates on worker 0 (scheduler.hpp): hands
-  /// the LIFO slot and the run queue to the injection queue and wakes
-  /// worker 0 for them.
+  /// Hands the LIFO slot and the run queue to the injection queue and
+  /// wakes a worker for them (worker 0 while the scheduler concentrates,
+  /// scheduler.hpp): block_in_place, and the other workers while
+  /// concentrated.
   void hand_over() noexcept;
   /// Polls the driver (never blocks); returns whether it queued work.
   bool poll_driver() noexcept;
