@@ -15,6 +15,10 @@
 //    worker's ring has posted and signals the worker to post the rest
 //    (driver.hpp, "Assists"), so a completion behind a busy worker is
 //    delivered about two ticks late at most.
+//    And it wakes a sleeper if any queue holds work
+//    (notify_if_work_pending()): tasks queued behind the stuck one, or
+//    handed to a stuck worker 0 while the scheduler concentrated
+//    (scheduler.hpp; the poll's `stale_tick`, set first, ends that).
 // 2. It reports a stall (builder::stall_threshold, 100 ms by default):
 //    once per poll that has lasted longer, at warn level, naming the
 //    worker, the task's id, name and spawn location.
