@@ -204,6 +204,13 @@ bool multi_thread_scheduler::concentrated() const noexcept {
   return until == concentrate_forever || steady_now_ns() < until;
 }
 
+void multi_thread_scheduler::end_concentration_if_over(std::int64_t until) noexcept {
+  if (until == concentrate_forever || steady_now_ns() < until) return;
+  // Over: later checks cost one load. Relaxed: see concentrate_until_; a
+  // newer deadline stored meanwhile stays (the exchange fails).
+  concentrate_until_.compare_exchange_strong(until, 0, std::memory_order_relaxed);
+}
+
 bool multi_thread_scheduler::recently_contended() const noexcept {
   // Relaxed: see concentrate_until_.
   return concentrate_for_.load(std::memory_order_relaxed) > concentrate_min;

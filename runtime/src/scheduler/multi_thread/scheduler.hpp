@@ -217,6 +217,9 @@ class multi_thread_scheduler final : public scheduler, private overflow_sink {
   /// A parking worker's contention check at `now_ns` (steady_clock): found
   /// the sign or not. Concentrates, or ends an episode.
   void on_contention_check(bool contended, std::int64_t now_ns) noexcept;
+  /// Worker 0 only, parking (worker::park() has the reason): clears
+  /// `until`, the deadline it read, once it has passed.
+  void end_concentration_if_over(std::int64_t until) noexcept;
   /// Whether a concentration was extended lately (its period is above the
   /// minimum): the workers then check for the sign more often.
   bool recently_contended() const noexcept;

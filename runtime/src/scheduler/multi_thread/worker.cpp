@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <limits>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -306,8 +305,7 @@ void multi_thread_scheduler::worker::park() noexcept {
   thread_local constinit spin_policy policy{};
   // While the tasks gather on worker 0, the others wait for hand-offs and
   // worker 0 has its CPUs contended: nobody spins.
-  const bool concentrated = sched.concentrated();
-  bool spin = !concentrated;
+  bool spin = !sched.concentrated();
   // Relaxed: see contended().
   const std::int64_t until = no_spin_until.load(std::memory_order_relaxed);
   // After a recent concentration, the sign is looked for 4 times as often:
@@ -351,21 +349,17 @@ void multi_thread_scheduler::worker::park() noexcept {
     // (under their mutex): a worker that handed us work while it saw a
     // concentration pushed first, then looked for us among the sleepers
     // (wake_home()); if it looked too early, its push is visible here and
-    // the value it saw is still set (only we clear it, below). Its wake-up
-    // cannot be ours (wake_home() skips the caller), so we take ourselves
-    // off the sleepers, as a searcher.
+    // the value it saw is still set (only we clear it, below, through
+    // end_concentration_if_over()). Its wake-up cannot be ours (wake_home()
+    // skips the caller), so we take ourselves off the sleepers, as a
+    // searcher.
     const std::int64_t gather = sched.concentrate_until_.load(std::memory_order_relaxed);
     if (gather != 0) {
       if (sched.work_pending() && sched.idle_.notify_worker(index)) {
         searching = true;
         return;
       }
-      if (!concentrated && gather != std::numeric_limits<std::int64_t>::max() &&
-          clock::now().time_since_epoch().count() >= gather) {
-        // Over: later checks cost one load. (A newer deadline stays.)
-        std::int64_t expected = gather;
-        sched.concentrate_until_.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
-      }
+      sched.end_concentration_if_over(gather);
     }
   }
   if (last_searcher) sched.notify_if_work_pending();
