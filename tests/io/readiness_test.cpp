@@ -4,7 +4,8 @@
 // a descriptor number reused while epoll still knows the old one, a
 // MSG_WAITALL read assembled from many readiness events, a connect that
 // fails in the background, many connections at once on several workers,
-// files that go to the file pool, and the variable's validation.
+// files that go to the file pool, a socket's registration kept between
+// waits and dropped by a worker it left, and the variable's validation.
 #include "bytes.hpp"
 #include "errors.hpp"
 #include "net_support.hpp"
@@ -19,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <array>
@@ -26,6 +28,10 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -167,6 +173,101 @@ KYOTO_TEST_WITH(Readiness, ManyConnectionsEchoOnTwoWorkers,
     ok += **r ? 1 : 0;
   EXPECT_EQ(ok, connections);
   co_await done_within_10s(std::move(server));
+}
+
+/// This process's epoll instances.
+std::set<int> epoll_fds() {
+  std::set<int> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string() == "anon_inode:[eventpoll]")
+      out.insert(std::stoi(e.path().filename().string()));
+  }
+  return out;
+}
+
+/// The epoll instance a new current_thread runtime made: its descriptor.
+int epoll_of(kyoto::runtime& rt) {
+  const std::set<int> before = epoll_fds();
+  rt.block_on([]() -> kyoto::task<> {
+    co_await kyoto::time::sleep(1ms);
+  }());
+  for (int fd : epoll_fds())
+    if (!before.contains(fd)) return fd;
+  throw std::runtime_error("the runtime made no epoll instance");
+}
+
+/// What epoll instance `epfd` watches (/proc/self/fdinfo: "tfd: N events:
+/// HEX ..."): each descriptor and its registered events.
+std::map<int, unsigned> watched_by(int epfd) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(epfd));
+  std::map<int, unsigned> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("tfd:")) continue;
+    std::istringstream fields(line);
+    std::string tag;
+    std::string events;
+    int fd = -1;
+    unsigned mask = 0;
+    fields >> tag >> fd >> events >> std::hex >> mask;
+    out[fd] = mask;
+  }
+  return out;
+}
+
+TEST(Readiness, ASocketStaysRegisteredEdgeTriggeredWhileNobodyWaits) {
+  kyoto::runtime rt = kyoto::runtime::builder::current_thread().build();
+  const int epfd = epoll_of(rt);
+  rt.block_on([](int ep) -> kyoto::task<> {
+    auto [client, server] = co_await connected_pair();
+    std::array<std::byte, 1> buf{};
+    // A read that parks (and is given up): the socket is registered.
+    KYOTO_ASSERT_FALSE((co_await kyoto::time::timeout(5ms, client.read(buf))).has_value());
+    co_await server.write_all(bytes("x"));
+    // The runtime waits in epoll, which reports the byte to nobody. A
+    // one-shot registration would now be disarmed (no EPOLLIN left).
+    co_await kyoto::time::sleep(1ms);
+    const auto w = watched_by(ep);
+    const auto it = w.find(client.native_handle());
+    KYOTO_ASSERT_TRUE(it != w.end()) << "the client socket is not in the epoll set";
+    EXPECT_EQ(it->second & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET | EPOLLONESHOT),
+              unsigned{EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET})
+        << std::hex << it->second;
+    co_await done_within_10s(client.read_exact(buf));
+    EXPECT_EQ(text(buf), "x");
+  }(epfd));
+}
+
+TEST(Readiness, AWorkerASocketLeftDropsItFromItsEpoll) {
+  // Two current_thread runtimes stand for two workers: the socket waits on
+  // the first, then on the second; the first hears of the second's bytes.
+  kyoto::runtime first = kyoto::runtime::builder::current_thread().build();
+  kyoto::runtime second = kyoto::runtime::builder::current_thread().build();
+  const int first_ep = epoll_of(first);
+  const int second_ep = epoll_of(second);
+  auto [client, server] = first.block_on(connected_pair());
+  const int fd = client.native_handle();
+  /// A read of one byte on `client` that parks before `server` writes it.
+  auto round = [&](kyoto::runtime& rt) {
+    rt.block_on([](tcp_stream& c, tcp_stream& s) -> kyoto::task<> {
+      std::array<std::byte, 1> buf{};
+      KYOTO_ASSERT_FALSE((co_await kyoto::time::timeout(1ms, c.read(buf))).has_value());
+      co_await s.write_all(bytes("y"));
+      co_await done_within_10s(c.read_exact(buf));
+    }(client, server));
+  };
+  round(first);
+  EXPECT_TRUE(watched_by(first_ep).contains(fd));
+  for (int i = 0; i < 2; ++i) {
+    round(second);
+    // The first worker polls its epoll: one more event with nobody waiting.
+    first.block_on([]() -> kyoto::task<> {
+      co_await kyoto::time::sleep(1ms);
+    }());
+  }
+  EXPECT_FALSE(watched_by(first_ep).contains(fd)) << "still watched by the worker it left";
+  EXPECT_TRUE(watched_by(second_ep).contains(fd));
 }
 
 /// How many of this process's descriptors are epoll instances and rings.

@@ -1,5 +1,7 @@
 #include "io/readiness.hpp"
 
+#include "io/fd_epoch.hpp"
+
 #include <kyoto/io/detail/io_op.hpp>
 #include <kyoto/io/detail/opcode.hpp>
 
@@ -31,6 +33,33 @@ constexpr std::uint64_t wake_key = ~std::uint64_t{0};
 constexpr std::uint32_t read_events =
     EPOLLIN | EPOLLRDHUP;  // not PRI: urgent data would fire forever
 constexpr std::uint32_t write_events = EPOLLOUT;
+/// Events a kept registration reports with no waiter to retry before it is
+/// dropped (the socket is served by another reactor now, or idle).
+constexpr std::uint8_t idle_events_kept = 2;
+
+/// Whether `opcode` is a socket's own request: its descriptor is a socket,
+/// closed through sys_close(), so it may keep its registration.
+bool socket_request(std::uint8_t opcode) noexcept {
+  return opcode == opcode::recv || opcode == opcode::send || opcode == opcode::recvmsg ||
+         opcode == opcode::sendmsg || opcode == opcode::accept || opcode == opcode::connect;
+}
+
+/// The events that may let `p` make progress.
+std::uint32_t interest(const op_args& a) noexcept {
+  if (a.opcode == opcode::poll_add)
+    return a.op_flags & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
+  if (a.opcode == opcode::recv || a.opcode == opcode::recvmsg || a.opcode == opcode::accept ||
+      a.opcode == opcode::read)
+    return read_events;
+  return write_events;
+}
+
+/// epoll_event.data of a registration: the descriptor, and for a kept one
+/// its epoch (fd_epoch.hpp), which tells a stale registration's events
+/// from the current one's.
+std::uint64_t key_of(int fd, std::uint32_t epoch) noexcept {
+  return static_cast<std::uint32_t>(fd) | (std::uint64_t{epoch} << 32);
+}
 
 [[noreturn]] void throw_errno(int err, const char* what) {
   throw std::system_error(err, std::system_category(), what);
@@ -242,11 +271,19 @@ void readiness::start(io_op* op, const op_args& a) {
   }
   auto [it, fresh] = parked_.emplace(op, p);
   (void)fresh;
-  if (!park(it->second)) {
-    // Not pollable: a regular file (or a directory) whose non-blocking
-    // attempt would have blocked on the disk.
-    parked_.erase(it);
-    to_pool(p);
+  switch (park(it->second, result)) {
+    case outcome::park:
+      return;
+    case outcome::done:  // the peer's shutdown, reported before this request came
+      parked_.erase(it);
+      finish(op, result);
+      return;
+    case outcome::pool:
+      // Not pollable: a regular file (or a directory) whose non-blocking
+      // attempt would have blocked on the disk.
+      parked_.erase(it);
+      to_pool(p);
+      return;
   }
 }
 
@@ -340,6 +377,7 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
         break;
       case opcode::close:
         watched_.erase(p.a.fd);  // nothing can be parked on it: its owner closes it
+        fd_epoch_bump(p.a.fd);   // other reactors' kept registrations of it go stale
         r = ::close(p.a.fd);
         break;
       default:
@@ -362,35 +400,64 @@ readiness::outcome readiness::try_request(parked& p, int& result, bool shut) {
   }
 }
 
-bool readiness::park(parked& p) {
-  watched& w = watched_[p.a.fd];
+readiness::outcome readiness::park(parked& p, int& result) {
+  const int fd = p.a.fd;
+  auto it = watched_.find(fd);
+  std::uint32_t epoch = 0;
+  if (it != watched_.end() && it->second.lasting &&
+      (!fd_epoch_read(fd, epoch) || epoch != it->second.epoch)) {
+    // Kept for a socket since closed: its registration went with it (or
+    // lives on in a duplicate of the file, whose events the epoch in their
+    // data tells apart). The number is a new descriptor's now.
+    watched_.erase(it);
+    it = watched_.end();
+  }
+  if (it == watched_.end()) {
+    it = watched_.emplace(fd, watched{}).first;
+    if (socket_request(p.a.opcode) && fd_epoch_read(fd, epoch)) {
+      it->second.lasting = true;
+      it->second.epoch = epoch;
+    }
+  }
+  watched& w = it->second;
+  if (w.shut && (interest(p.a) & read_events) != 0) {
+    // An edge-triggered registration reports the peer's shutdown once; a
+    // read that comes after gets no event (a datagram socket answers it
+    // with EAGAIN forever), so it ends here, as a blocking read would.
+    if (try_request(p, result, true) == outcome::done) return outcome::done;
+  }
+  w.idle_events = 0;
   w.waiters.push_back(&p);
-  if (arm(p.a.fd, w)) return true;
+  if (arm(fd, w)) return outcome::park;
   w.waiters.pop_back();
-  if (w.waiters.empty()) watched_.erase(p.a.fd);
-  return false;
+  if (w.waiters.empty() && w.armed == 0) watched_.erase(fd);
+  return outcome::pool;
 }
 
 bool readiness::arm(int fd, watched& w) {
   std::uint32_t want = 0;
-  for (const parked* p : w.waiters) {
-    if (p->a.opcode == opcode::poll_add) {
-      want |= p->a.op_flags & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
-    } else if (p->a.opcode == opcode::recv || p->a.opcode == opcode::recvmsg ||
-               p->a.opcode == opcode::accept || p->a.opcode == opcode::read) {
-      want |= read_events;
-    } else {
-      want |= write_events;
-    }
-  }
+  for (const parked* p : w.waiters)
+    want |= interest(p->a);
+  if (w.lasting) want |= read_events | write_events | w.armed;  // both ways, once
   if (want == 0 || (w.armed & want) == want) return true;
   epoll_event ev{};
-  ev.events = want | EPOLLONESHOT;
-  ev.data.u64 = static_cast<std::uint64_t>(fd);
-  // MOD first: the descriptor usually is registered from an earlier wait;
-  // ENOENT means it is not (new, or closed and its number reused).
-  int r = ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
-  if (r != 0 && errno == ENOENT) r = ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  int r;
+  if (w.lasting) {
+    // Kept: edge-triggered, so it never needs re-arming. ADD first (a new
+    // registration); EEXIST is an earlier one-shot registration of this
+    // file (a poll request's), or one adding EPOLLPRI, changed in place.
+    ev.events = want | EPOLLET;
+    ev.data.u64 = key_of(fd, w.epoch);
+    r = ::epoll_ctl(epfd_, w.armed == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    if (r != 0 && errno == EEXIST) r = ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+  } else {
+    ev.events = want | EPOLLONESHOT;
+    ev.data.u64 = key_of(fd, 0);
+    // MOD first: the descriptor usually is registered from an earlier wait;
+    // ENOENT means it is not (new, or closed and its number reused).
+    r = ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+    if (r != 0 && errno == ENOENT) r = ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  }
   if (r != 0) {
     if (errno == EPERM) return false;  // a regular file or a directory
     // EBADF and the like: the request fails as its call would.
@@ -424,7 +491,8 @@ void readiness::cancel(io_op* op) {
   const auto w = watched_.find(p.a.fd);
   if (w != watched_.end()) {
     std::erase(w->second.waiters, &p);
-    if (w->second.waiters.empty()) watched_.erase(w);  // a stale one-shot arm is harmless
+    // A stale one-shot arm is harmless; a kept registration stays.
+    if (w->second.waiters.empty() && !w->second.lasting) watched_.erase(w);
   }
   finish(op, p.moved > 0 ? static_cast<int>(p.moved) : -ECANCELED);
   parked_.erase(it);
@@ -463,28 +531,55 @@ void readiness::gather(long long timeout_ns, bool consume_wake) {
       (void)!::read(wake_fd_, &count, sizeof count);  // readable: does not block
       continue;
     }
-    const int fd = static_cast<int>(events[i].data.u64);
+    const auto fd = static_cast<int>(events[i].data.u64 & 0xffff'ffffU);
     const auto it = watched_.find(fd);
     if (it == watched_.end()) continue;  // its requests were cancelled
     watched& w = it->second;
-    w.armed = 0;  // one-shot: disarmed by this event
-    std::vector<parked*> still;
+    const std::uint32_t ev = events[i].events;
+    const bool shut = (ev & (EPOLLRDHUP | EPOLLHUP)) != 0;
+    // Which waiters this event may unblock: all of them for a one-shot
+    // registration (re-armed below for those still blocked) or an error.
+    std::uint32_t wakes = ~std::uint32_t{0};
+    if (w.lasting) {
+      if (events[i].data.u64 >> 32 != w.epoch) continue;  // a closed socket's duplicate
+      w.shut = w.shut || shut;
+      if (w.waiters.empty()) {
+        if (++w.idle_events >= idle_events_kept) {
+          // Nobody here waits on it: its task moved to another worker, or
+          // it is idle. Stop being woken for it; the next wait adds it.
+          // No request of ours keeps the socket open now, so the DEL holds
+          // the number against a close on another thread; a socket closed
+          // already took its registration with it.
+          std::uint32_t now = 0;
+          if (fd_epoch_hold(fd, w.epoch)) {
+            (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+            fd_epoch_release(fd, w.epoch);
+          } else if (fd_epoch_read(fd, now) && now == w.epoch) {
+            continue;  // another reactor holds it for its own DEL: next event
+          }
+          watched_.erase(it);
+        }
+        continue;
+      }
+      if ((ev & (EPOLLERR | EPOLLHUP)) == 0) wakes = ev;
+    } else {
+      w.armed = 0;  // one-shot: disarmed by this event
+    }
+    std::size_t still = 0;  // the waiters kept, compacted in place
     for (parked* p : w.waiters) {
       int result = 0;
-      switch (try_request(*p, result, (events[i].events & (EPOLLRDHUP | EPOLLHUP)) != 0)) {
-        case outcome::park:
-          still.push_back(p);
-          break;
-        case outcome::done:
-        case outcome::pool: {  // pool: cannot happen for a parked request
-          io_op* op = p->op;
-          parked_.erase(op);
-          finish(op, result);
-          break;
-        }
+      // Not this event's direction, or still EAGAIN: stays parked. (pool
+      // cannot happen for a parked request.)
+      if ((interest(p->a) & wakes) == 0 || try_request(*p, result, shut) == outcome::park) {
+        w.waiters[still++] = p;
+        continue;
       }
+      io_op* op = p->op;
+      parked_.erase(op);
+      finish(op, result);
     }
-    w.waiters.swap(still);
+    w.waiters.resize(still);
+    if (w.lasting) continue;  // still registered, edge-triggered
     if (w.waiters.empty()) {
       watched_.erase(it);
     } else {

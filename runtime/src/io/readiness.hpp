@@ -13,14 +13,30 @@
 //     ├─ sockets, pipes, terminals: the system call at once, non-blocking
 //     │  (MSG_DONTWAIT, RWF_NOWAIT, an O_NONBLOCK listener or connecting
 //     │  socket). A result completes the op; EAGAIN parks it on its
-//     │  descriptor, armed in epoll (EPOLLONESHOT). Each readiness event
-//     │  retries every request parked on that descriptor; what still gets
-//     │  EAGAIN is parked again.
+//     │  descriptor, registered in epoll. Each readiness event retries the
+//     │  requests parked on that descriptor it may unblock; what still
+//     │  gets EAGAIN is parked again.
 //     ├─ files and paths (openat, statx, fsync, a read of a regular file
 //     │  not in the page cache, ...): a blocking call on the file pool.
 //     │  epoll refuses regular files (EPERM), which is how a read or
 //     │  write finds out it has to go there.
 //     └─ shutdown, close: at once.
+//
+// # Registrations: kept for a socket, one-shot for the rest
+//
+// A socket (a descriptor that saw a recv, send, recvmsg, sendmsg, accept
+// or connect) is registered once, edge-triggered, for both directions,
+// and the registration is kept while nobody waits: a wait then costs no
+// epoll_ctl, as in tokio and mio. Only kyoto closes its sockets, through
+// sys_close(), which bumps the number's epoch (fd_epoch.hpp); the
+// registration records the epoch, and a park finding it changed registers
+// afresh. Each reactor has its own epoll, so a socket whose task moved to
+// another worker stays registered here until `idle_events_kept` events in
+// a row found no waiter; then it is deleted, and the next wait adds it.
+// Every other descriptor (pipes, pidfds, terminals: closed by code that
+// does not count closes) is armed one-shot (EPOLLONESHOT) for each wait:
+// MOD, or ADD if the number is not registered, so a record is never
+// trusted.
 //
 // Completions are queued (`done_`) and handed to the reactor by take(),
 // never dispatched from start(): an op completes after its task suspended,
@@ -107,7 +123,19 @@ class readiness {
   /// The requests parked on one descriptor and what epoll watches for it.
   struct watched {
     std::vector<parked*> waiters;
-    std::uint32_t armed = 0;  ///< events armed (0 once an event fired: one-shot)
+    /// Events registered: for a one-shot registration, 0 once an event
+    /// fired; for a kept one, all it was ever registered for.
+    std::uint32_t armed = 0;
+    /// A socket's: registered edge-triggered and kept while no waiter
+    /// waits (see the file comment).
+    bool lasting = false;
+    /// Kept, and it reported the peer's shutdown (RDHUP or HUP): sticky,
+    /// since no edge reports it again.
+    bool shut = false;
+    /// Kept: events in a row with no waiter (see gather()).
+    std::uint8_t idle_events = 0;
+    /// Kept: the descriptor's epoch when registered (fd_epoch.hpp).
+    std::uint32_t epoch = 0;
   };
   /// What try_request() decided.
   enum class outcome : std::uint8_t { done, park, pool };
@@ -117,9 +145,11 @@ class readiness {
   /// a datagram socket shut down for reading answers a non-blocking read
   /// with EAGAIN forever, where a blocking one (and io_uring) gives 0.
   outcome try_request(parked& p, int& result, bool shut = false);
-  /// Parks `p` on its descriptor, arming epoll; false if epoll refuses the
-  /// descriptor (a regular file: EPERM).
-  bool park(parked& p);
+  /// Parks `p` on its descriptor, arming epoll (outcome::park). pool: epoll
+  /// refuses the descriptor (a regular file: EPERM). done: a read on a
+  /// kept registration that already reported the peer's shutdown ended
+  /// (`result` says how).
+  outcome park(parked& p, int& result);
   bool arm(int fd, watched& w);
   void finish(io_op* op, int result);
   void to_pool(const parked& p);

@@ -19,8 +19,12 @@
 // sys_socket(): one thread-local load and a well-predicted branch. The
 // others, and io_op::start(): one compare of the descriptor already in a
 // register. io_op::cancel_slow() (a cancel of a request in flight): one
-// call that tests whether any network exists on the thread.
+// call that tests whether any network exists on the thread. sys_close()
+// also counts the close for the readiness backend (io/fd_epoch.hpp: one
+// load, or one atomic add once a readiness backend registered a socket).
 #pragma once
+
+#include "io/fd_epoch.hpp"
 
 #include <kyoto/net/socket_addr.hpp>
 
@@ -102,6 +106,7 @@ inline int sys_shutdown(int fd, int how) noexcept {
 inline int sys_close(int fd) noexcept {
   if (is_sim_fd(fd)) [[unlikely]]
     return sim_close(fd);
+  fd_epoch_bump(fd);  // a readiness backend's registration of it goes stale
   return ::close(fd);
 }
 inline int sys_setsockopt(int fd, int level, int name, const void* value, socklen_t len) noexcept {
