@@ -134,6 +134,7 @@ runtime runtime::builder::build() const {
   config.metrics = {poll_time_histogram_, schedule_latency_histogram_};
   config.stall_threshold = stall_threshold_;
   config.io_backend = io_backend_;
+  config.concentration = concentration_;
   return with_hooks(runtime(std::make_shared<detail::multi_thread_scheduler>(config, blocking)));
 }
 

@@ -79,11 +79,14 @@ struct seen_threads {
 constexpr double concentrated_share = 0.8;
 
 /// Runs `n` tasks of `body` on a 2-worker runtime built with
-/// KYOTO_CONCENTRATE=`mode`, noting where they ran.
+/// KYOTO_CONCENTRATE=`mode` and builder::concentration(`chosen`), noting
+/// where they ran.
 template <class Body>
-void run_tasks(const char* mode, int n, seen_threads& seen, Body body) {
+void run_tasks(const char* mode, int n, seen_threads& seen, Body body,
+               kyoto::concentration chosen = kyoto::concentration::automatic) {
   const ConcentrateEnv env(mode);
-  kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
+  kyoto::runtime rt =
+      kyoto::runtime::builder::multi_thread().worker_threads(2).concentration(chosen).build();
   rt.block_on([&]() -> kyoto::task<> {
     std::vector<kyoto::join_handle<void>> handles;
     for (int i = 0; i < n; ++i)
@@ -190,6 +193,44 @@ TEST(Concentrate, OffKeepsEveryWorkerRunningTasks) {
     co_return;
   });
   EXPECT_EQ(seen.names(), (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
+}
+
+/// Eight tasks that compute long enough for an idle worker to steal some.
+kyoto::task<> compute_and_note(seen_threads& where) {
+  kyoto::test::spin_for(20ms);
+  where.note();
+  co_return;
+}
+
+/// Five yields and a sleep, noting each poll.
+kyoto::task<> yield_and_note(seen_threads& where) {
+  for (int k = 0; k < 5; ++k) {
+    where.note();
+    co_await kyoto::yield_now();
+  }
+  co_await kyoto::time::sleep(1ms);
+  where.note();
+}
+
+TEST(Concentrate, TheBuildersAlwaysOverridesTheVariable) {
+  seen_threads seen;
+  run_tasks("off", 200, seen, yield_and_note, kyoto::concentration::always);
+  EXPECT_GE(seen.share("kyoto-worker-0"), concentrated_share);
+}
+
+TEST(Concentrate, TheBuildersNeverOverridesTheVariable) {
+  seen_threads seen;
+  run_tasks("on", 8, seen, compute_and_note, kyoto::concentration::never);
+  EXPECT_EQ(seen.names(), (std::set<std::string>{"kyoto-worker-0", "kyoto-worker-1"}));
+}
+
+TEST(Concentrate, TheBuildersChoiceIsNotCheckedAgainstTheVariable) {
+  // The variable is only read when the builder leaves the choice to it.
+  const ConcentrateEnv env("sometimes");
+  EXPECT_NO_THROW((void)kyoto::runtime::builder::multi_thread()
+                      .worker_threads(2)
+                      .concentration(kyoto::concentration::when_contended)
+                      .build());
 }
 
 TEST(Concentrate, AnUnknownValueIsRefusedByBuild) {

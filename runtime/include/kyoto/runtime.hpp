@@ -8,6 +8,7 @@
 
 #include <kyoto/runtime/abort_handle.hpp>
 #include <kyoto/runtime/block_in_place.hpp>
+#include <kyoto/runtime/concentration.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/io_backend.hpp>

@@ -1,6 +1,7 @@
 // kyoto::runtime and kyoto::runtime::builder.
 #pragma once
 
+#include <kyoto/runtime/concentration.hpp>
 #include <kyoto/runtime/dump.hpp>
 #include <kyoto/runtime/handle.hpp>
 #include <kyoto/runtime/io_backend.hpp>
@@ -265,6 +266,18 @@ class KYOTO_EXPORT runtime::builder {
     return *this;
   }
 
+  /// Whether a multi_thread runtime's tasks gather on kyoto-worker-0 while
+  /// other processes keep the CPUs busy (kyoto::concentration; docs/
+  /// architecture.md, "Scheduler"): concentration::automatic (the default)
+  /// leaves the choice to KYOTO_CONCENTRATE (auto, on, off; unset:
+  /// when_contended), and build() throws std::invalid_argument naming the
+  /// variable for another value; the other values override the variable.
+  /// current_thread and deterministic runtimes ignore it.
+  builder& concentration(kyoto::concentration when) noexcept {
+    concentration_ = when;
+    return *this;
+  }
+
   /// The stall detector (docs/architecture.md, "The watchdog"): a task
   /// that runs longer than `threshold` without yielding is reported once
   /// per such poll, at warn level through kyoto's log (KYOTO_LOG=warn),
@@ -424,6 +437,7 @@ class KYOTO_EXPORT runtime::builder {
   std::shared_ptr<detail::task_hooks> hooks_;       ///< null: no hook set
   std::chrono::milliseconds stall_threshold_{100};  ///< zero: no stall reports
   kyoto::io_backend io_backend_ = kyoto::io_backend::automatic;
+  kyoto::concentration concentration_ = kyoto::concentration::automatic;
 
   // Metrics options (runtime/src/metrics/): unset means off.
   std::optional<histogram_configuration> poll_time_histogram_;

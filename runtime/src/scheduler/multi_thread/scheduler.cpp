@@ -35,6 +35,24 @@ constexpr std::int64_t concentrate_max =
 std::int64_t steady_now_ns() noexcept {
   return std::chrono::steady_clock::now().time_since_epoch().count();
 }
+
+/// The builder's choice, or KYOTO_CONCENTRATE's where it left it to the
+/// variable (unset or auto: when_contended). Throws std::invalid_argument
+/// for another value of the variable.
+kyoto::concentration resolve_concentration(kyoto::concentration chosen) {
+  if (chosen != kyoto::concentration::automatic) return chosen;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv
+  const char* env = std::getenv("KYOTO_CONCENTRATE");
+  const std::string_view value = env != nullptr ? env : "";
+  if (value.empty() || value == "auto") return kyoto::concentration::when_contended;
+  if (value == "on") return kyoto::concentration::always;
+  if (value == "off") return kyoto::concentration::never;
+  throw std::invalid_argument(
+      "kyoto::runtime::builder::build: KYOTO_CONCENTRATE: expected auto, on or off (whether "
+      "the tasks gather on kyoto-worker-0 when the CPUs are contended, always or never), "
+      "got \"" +
+      std::string(value) + "\"");
+}
 }  // namespace
 
 multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config,
@@ -56,20 +74,15 @@ multi_thread_scheduler::multi_thread_scheduler(const multi_thread_config& config
     workers_.back()->stats.configure(config_.metrics);
     stealers_.push_back(workers_.back()->make_stealer());
   }
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): kyoto never calls setenv
-  if (const char* env = std::getenv("KYOTO_CONCENTRATE"); env != nullptr && *env != 0) {
-    const std::string_view value = env;
-    if (value == "on") {
+  switch (resolve_concentration(config_.concentration)) {
+    case kyoto::concentration::always:
       concentrate_until_.store(concentrate_forever, std::memory_order_relaxed);
-    } else if (value == "off") {
+      break;
+    case kyoto::concentration::never:
       concentrate_never_ = true;
-    } else if (value != "auto") {
-      throw std::invalid_argument(
-          "kyoto::runtime::builder::build: KYOTO_CONCENTRATE: expected auto, on or off (whether "
-          "the tasks gather on kyoto-worker-0 when the CPUs are contended, always or never), "
-          "got \"" +
-          std::string(value) + "\"");
-    }
+      break;
+    default:
+      break;
   }
   watchdog_ = std::make_unique<watchdog>(*this, config_.stall_threshold);
   // Each worker creates its ring on its own thread (the ring's single

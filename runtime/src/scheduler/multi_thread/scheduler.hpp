@@ -98,6 +98,8 @@
 #include "scheduler/multi_thread/watchdog.hpp"
 #include "scheduler/task_list.hpp"
 
+#include <kyoto/runtime/concentration.hpp>
+
 #include <kyoto/runtime/detail/config.hpp>
 #include <kyoto/runtime/detail/mutex.hpp>
 #include <kyoto/runtime/detail/scheduler.hpp>
@@ -150,6 +152,8 @@ struct multi_thread_config {
   /// (watchdog.hpp); zero for no reports.
   std::chrono::milliseconds stall_threshold{100};
   kyoto::io_backend io_backend = kyoto::io_backend::automatic;  ///< builder::io_backend
+  /// builder::concentration (automatic: KYOTO_CONCENTRATE decides).
+  kyoto::concentration concentration = kyoto::concentration::automatic;
 };
 
 class multi_thread_scheduler final : public scheduler, private overflow_sink {
